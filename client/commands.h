@@ -1,0 +1,36 @@
+// The vms subcommands. main.cc parses flags and the environment into these
+// option structs; each Run* returns the process exit status after printing
+// results to stdout and errors to stderr.
+#ifndef VMS_CLIENT_COMMANDS_H_
+#define VMS_CLIENT_COMMANDS_H_
+
+#include <cstdint>
+#include <string>
+
+namespace vms {
+
+struct GlobalOptions {
+  std::string master;  // host:port
+};
+
+struct PushOptions {
+  std::string app;
+  std::string version;
+  std::string dir;               // the version's directory
+  std::string message;
+  std::string stat_cache;        // file; empty: no stat cache
+  uint64_t limit_rate = 0;       // bytes per second; 0: unlimited
+  int jobs = 0;                  // threads; 0: one per CPU
+  int zstd_level = 1;
+};
+
+int RunPush(const GlobalOptions& global, const PushOptions& options);
+int RunList(const GlobalOptions& global, bool json);
+int RunVersions(const GlobalOptions& global, const std::string& app, bool json);
+
+// Prints "vms: <message>" to stderr and returns 1.
+int Fail(std::string_view message);
+
+}  // namespace vms
+
+#endif  // VMS_CLIENT_COMMANDS_H_

@@ -1,0 +1,80 @@
+// vms: the command developers use to publish apps.
+#include <cstdlib>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "client/commands.h"
+
+namespace {
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The environment is read here and only here.
+  const std::string home = EnvOr("HOME", "/");
+  vms::GlobalOptions global{.master = EnvOr("VMS_MASTER", "127.0.0.1:7700")};
+  const std::string dev_root = EnvOr("VMS_DEV_ROOT", home + "/dev");
+  const std::string cache_home = EnvOr("XDG_CACHE_HOME", home + "/.cache");
+
+  CLI::App app{
+      "vms: publish versioned app trees to every site.\n"
+      "  vms push APP VERSION [DIR]   publish a version (DIR defaults to $VMS_DEV_ROOT/APP/VERSION)\n"
+      "  vms list                     the apps\n"
+      "  vms versions APP             the versions of an app"};
+  app.set_version_flag("--version", std::string("vms ") + VMS_VERSION);
+  app.require_subcommand(1);
+  app.add_option("--master", global.master,
+                 "Master address host:port (default: $VMS_MASTER, else 127.0.0.1:7700)")
+      ->capture_default_str();
+
+  vms::PushOptions push;
+  bool no_stat_cache = false;
+  push.stat_cache = cache_home + "/vms/statcache";
+  CLI::App* push_cmd = app.add_subcommand(
+      "push", "Publish DIR as VERSION of APP: only objects the master lacks are sent");
+  push_cmd->add_option("app", push.app, "App name: [a-z0-9][a-z0-9._-]{0,63}")->required();
+  push_cmd->add_option("version", push.version, "Version: [A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+      ->required();
+  push_cmd->add_option("dir", push.dir,
+                       "The version's directory (default: $VMS_DEV_ROOT/APP/VERSION, "
+                       "VMS_DEV_ROOT defaults to ~/dev)");
+  push_cmd->add_option("-m,--message", push.message, "A note stored with the release");
+  push_cmd->add_option("--stat-cache", push.stat_cache,
+                       "File remembering hashes of unchanged files between pushes")
+      ->capture_default_str();
+  push_cmd->add_flag("--no-stat-cache", no_stat_cache, "Read and hash every file");
+  push_cmd->add_option("--limit-rate", push.limit_rate,
+                       "Cap upload bandwidth, bytes per second (suffixes K, M, G: 1024-based)")
+      ->transform(CLI::AsSizeValue(false));
+  push_cmd->add_option("-j,--jobs", push.jobs, "Hashing and upload threads (default: one per CPU)")
+      ->check(CLI::Range(1, 256));
+  push_cmd->add_option("--zstd-level", push.zstd_level, "zstd compression level for uploads")
+      ->check(CLI::Range(-7, 19))
+      ->capture_default_str();
+
+  bool list_json = false;
+  CLI::App* list_cmd = app.add_subcommand("list", "List the apps on the master");
+  list_cmd->add_flag("--json", list_json, "Print JSON for scripts");
+
+  std::string versions_app;
+  bool versions_json = false;
+  CLI::App* versions_cmd = app.add_subcommand("versions", "List the versions of APP");
+  versions_cmd->add_option("app", versions_app, "App name")->required();
+  versions_cmd->add_flag("--json", versions_json, "Print JSON for scripts");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (push_cmd->parsed()) {
+    if (push.dir.empty()) push.dir = dev_root + "/" + push.app + "/" + push.version;
+    if (no_stat_cache) push.stat_cache.clear();
+    return vms::RunPush(global, push);
+  }
+  if (list_cmd->parsed()) return vms::RunList(global, list_json);
+  if (versions_cmd->parsed()) return vms::RunVersions(global, versions_app, versions_json);
+  return 2;
+}

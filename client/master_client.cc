@@ -1,0 +1,105 @@
+#include "client/master_client.h"
+
+#include <chrono>
+
+#include "core/strings.h"
+#include "proto/wire.h"
+
+namespace vms {
+
+namespace {
+
+constexpr size_t kHashesPerRequest = 32768;  // 1 MiB of hashes
+
+// Unary calls that do real work (Commit walks a whole tree) get minutes;
+// reaching the master at all is what fails fast.
+void SetDeadline(grpc::ClientContext* ctx, std::chrono::seconds s) {
+  ctx->set_deadline(std::chrono::system_clock::now() + s);
+}
+
+class GrpcUpload : public MasterClient::Upload {
+ public:
+  GrpcUpload(Publish::Stub* stub, const std::string& address) : address_(address) {
+    writer_ = stub->PutObjects(&ctx_, &resp_);
+  }
+  bool Write(const ObjectBatch& batch) override { return writer_->Write(batch); }
+  absl::StatusOr<PutObjectsResponse> Finish() override {
+    writer_->WritesDone();
+    if (absl::Status s = FromGrpc(writer_->Finish(), StrCat("upload to ", address_)); !s.ok()) {
+      return s;
+    }
+    return resp_;
+  }
+
+ private:
+  std::string address_;
+  grpc::ClientContext ctx_;
+  PutObjectsResponse resp_;
+  std::unique_ptr<grpc::ClientWriter<ObjectBatch>> writer_;
+};
+
+}  // namespace
+
+MasterClient::MasterClient(std::string address) : address_(std::move(address)) {
+  auto channel = MakeChannel(address_);
+  publish_ = Publish::NewStub(channel);
+  read_ = Read::NewStub(channel);
+}
+
+absl::StatusOr<std::vector<Hash>> MasterClient::Missing(std::span<const Hash> hashes) {
+  std::vector<Hash> missing;
+  for (size_t start = 0; start < hashes.size(); start += kHashesPerRequest) {
+    MissingObjectsRequest req;
+    size_t end = std::min(hashes.size(), start + kHashesPerRequest);
+    for (size_t i = start; i < end; ++i) req.add_hashes(std::string(hashes[i].View()));
+    MissingObjectsResponse resp;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, std::chrono::seconds(60));
+    absl::Status s = FromGrpc(publish_->MissingObjects(&ctx, req, &resp),
+                              StrCat("query ", address_));
+    if (!s.ok()) return s;
+    for (const std::string& raw : resp.missing()) {
+      auto h = Hash::FromBytes(raw);
+      if (!h.ok()) return absl::InternalError(StrCat("master sent a bad hash: ", h.status().message()));
+      missing.push_back(*h);
+    }
+  }
+  return missing;
+}
+
+std::unique_ptr<MasterClient::Upload> MasterClient::StartUpload() {
+  return std::make_unique<GrpcUpload>(publish_.get(), address_);
+}
+
+absl::StatusOr<CommitResponse> MasterClient::Commit(const CommitRequest& req) {
+  CommitResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, std::chrono::seconds(600));
+  absl::Status s = FromGrpc(publish_->Commit(&ctx, req, &resp), StrCat("commit to ", address_));
+  if (!s.ok()) return s;
+  return resp;
+}
+
+absl::StatusOr<ListAppsResponse> MasterClient::ListApps() {
+  ListAppsResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, std::chrono::seconds(60));
+  absl::Status s =
+      FromGrpc(read_->ListApps(&ctx, ListAppsRequest(), &resp), StrCat("list apps on ", address_));
+  if (!s.ok()) return s;
+  return resp;
+}
+
+absl::StatusOr<ListVersionsResponse> MasterClient::ListVersions(const std::string& app) {
+  ListVersionsRequest req;
+  req.set_app(app);
+  ListVersionsResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, std::chrono::seconds(60));
+  absl::Status s = FromGrpc(read_->ListVersions(&ctx, req, &resp),
+                            StrCat("list versions on ", address_));
+  if (!s.ok()) return s;
+  return resp;
+}
+
+}  // namespace vms

@@ -1,0 +1,48 @@
+// The vms command's connection to vms-master: one method per RPC, Status
+// errors that name the master's address. Thread-safe (gRPC stubs are).
+#ifndef VMS_CLIENT_MASTER_CLIENT_H_
+#define VMS_CLIENT_MASTER_CLIENT_H_
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/hash.h"
+#include "vms.grpc.pb.h"
+
+namespace vms {
+
+class MasterClient {
+ public:
+  explicit MasterClient(std::string address);
+
+  const std::string& address() const { return address_; }
+
+  // The subset of `hashes` the master lacks. Many hashes per request.
+  absl::StatusOr<std::vector<Hash>> Missing(std::span<const Hash> hashes);
+
+  // One PutObjects stream. Write() returns false once the stream broke;
+  // Finish() then says why.
+  class Upload {
+   public:
+    virtual ~Upload() = default;
+    virtual bool Write(const ObjectBatch& batch) = 0;
+    virtual absl::StatusOr<PutObjectsResponse> Finish() = 0;
+  };
+  std::unique_ptr<Upload> StartUpload();
+
+  absl::StatusOr<CommitResponse> Commit(const CommitRequest& req);
+  absl::StatusOr<ListAppsResponse> ListApps();
+  absl::StatusOr<ListVersionsResponse> ListVersions(const std::string& app);
+
+ private:
+  std::string address_;
+  std::unique_ptr<Publish::Stub> publish_;
+  std::unique_ptr<Read::Stub> read_;
+};
+
+}  // namespace vms
+
+#endif  // VMS_CLIENT_MASTER_CLIENT_H_

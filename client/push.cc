@@ -1,0 +1,154 @@
+// vms push: scan, ask what is missing, upload it, commit.
+#include <pwd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <unordered_set>
+
+#include "client/commands.h"
+#include "client/master_client.h"
+#include "client/progress.h"
+#include "client/scan.h"
+#include "client/stat_cache.h"
+#include "client/uploader.h"
+#include "core/envelope.h"
+#include "core/names.h"
+#include "core/strings.h"
+#include "core/thread_pool.h"
+
+namespace vms {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string Publisher() {
+  std::string user;
+  if (struct passwd* pw = getpwuid(geteuid()); pw != nullptr) {
+    user = pw->pw_name;
+  } else {
+    user = StrCat("uid", geteuid());
+  }
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return StrCat(user, "@", host);
+}
+
+std::string Rate(uint64_t bytes, Clock::time_point since) {
+  double s = std::chrono::duration<double>(Clock::now() - since).count();
+  return s > 0 ? HumanBytes(static_cast<uint64_t>(bytes / s)) + "/s" : "";
+}
+
+// Refuses early, before uploading anything, when the version exists with
+// other content. The master checks again at commit; this only saves work.
+absl::Status CheckNotTaken(MasterClient* master, const PushOptions& o, const Hash& root) {
+  auto versions = master->ListVersions(o.app);
+  if (absl::IsNotFound(versions.status())) return absl::OkStatus();
+  if (!versions.ok()) return versions.status();
+  for (const Envelope& env : versions->releases()) {
+    auto r = ParseRelease(env);
+    if (!r.ok() || r->version() != o.version) continue;
+    if (r->root() == root.View()) return absl::OkStatus();
+    auto old_root = Hash::FromBytes(r->root());
+    return absl::FailedPreconditionError(StrCat(
+        o.app, " ", o.version, " already exists with different content (root ",
+        old_root.ok() ? old_root->Short() : "?", ", this directory ", root.Short(),
+        "); versions are immutable: push this content as a new version"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunPush(const GlobalOptions& global, const PushOptions& o) {
+  if (absl::Status s = ValidateAppName(o.app); !s.ok()) return Fail(Sv(s.message()));
+  if (absl::Status s = ValidateVersionName(o.version); !s.ok()) return Fail(Sv(s.message()));
+  const auto start = Clock::now();
+  const int64_t start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+
+  PushProgress progress;
+  ThreadPool pool(o.jobs > 0 ? o.jobs : CpuCount());
+  StatCache cache(o.stat_cache, start_ns);
+  cache.Load();
+
+  std::atomic<int> phase{0};  // 0 hashing, 1 uploading
+  std::atomic<Clock::time_point> upload_start{start};
+  LineReporter reporter(
+      [&] {
+        if (phase == 0) {
+          return StrCat("hashing: ", progress.files_hashed.load(), "/",
+                        progress.files_total.load(), " files, ",
+                        HumanBytes(progress.bytes_hashed), " (", Rate(progress.bytes_hashed, start),
+                        ")");
+        }
+        return StrCat("sending: ", progress.objects_sent.load(), "/",
+                      progress.objects_to_send.load(), " objects, ",
+                      HumanBytes(progress.bytes_sent), "/", HumanBytes(progress.bytes_to_send),
+                      ", ", HumanBytes(progress.wire_bytes), " on the wire (",
+                      Rate(progress.wire_bytes, upload_start.load()), ")");
+      },
+      std::chrono::milliseconds(200));
+
+  auto snap = ScanTree(o.dir, {.pool = &pool, .cache = &cache, .progress = &progress});
+  if (!snap.ok()) return Fail(Sv(snap.status().message()));
+  if (absl::Status s = cache.Save(); !s.ok()) {
+    std::cerr << "vms: warning: stat cache not saved: " << s.message() << "\n";
+  }
+  const double scan_s = std::chrono::duration<double>(Clock::now() - start).count();
+
+  MasterClient master(global.master);
+  if (absl::Status s = CheckNotTaken(&master, o, snap->root); !s.ok()) return Fail(Sv(s.message()));
+
+  std::vector<Hash> hashes;
+  hashes.reserve(snap->objects.size());
+  for (const ObjectSource& obj : snap->objects) hashes.push_back(obj.hash);
+  auto missing = master.Missing(hashes);
+  if (!missing.ok()) return Fail(Sv(missing.status().message()));
+  std::unordered_set<Hash, HashHasher> missing_set(missing->begin(), missing->end());
+  std::vector<size_t> to_send;
+  for (size_t i = 0; i < snap->objects.size(); ++i) {
+    if (missing_set.count(snap->objects[i].hash)) {
+      to_send.push_back(i);
+      progress.bytes_to_send += snap->objects[i].size;
+    }
+  }
+  progress.objects_to_send = to_send.size();
+  upload_start.store(Clock::now());
+  phase = 1;
+
+  auto sent = UploadObjects(&master, *snap, to_send,
+                            {.streams = pool.size(),
+                             .zstd_level = o.zstd_level,
+                             .limit_rate = o.limit_rate,
+                             .progress = &progress});
+  if (!sent.ok()) return Fail(Sv(sent.status().message()));
+
+  CommitRequest req;
+  req.set_app(o.app);
+  req.set_version(o.version);
+  req.set_root(std::string(snap->root.View()));
+  req.set_publisher(Publisher());
+  req.set_message(o.message);
+  auto committed = master.Commit(req);
+  reporter.Stop();
+  if (!committed.ok()) return Fail(Sv(committed.status().message()));
+
+  const double total_s = std::chrono::duration<double>(Clock::now() - start).count();
+  std::string what = committed->created()
+                         ? StrCat("pushed ", o.app, " ", o.version)
+                         : StrCat(o.app, " ", o.version, " unchanged (identical content)");
+  char secs[64];
+  std::snprintf(secs, sizeof secs, "%.2f s (scan %.2f s)", total_s, scan_s);
+  std::cout << what << ": " << snap->files << " files, " << HumanBytes(snap->bytes) << "; sent "
+            << sent->objects << " objects (" << HumanBytes(sent->raw_bytes) << ", "
+            << HumanBytes(sent->wire_bytes) << " on the wire), "
+            << snap->objects.size() - sent->objects << " already present; " << secs
+            << "; root " << snap->root.Short() << "\n";
+  return 0;
+}
+
+}  // namespace vms

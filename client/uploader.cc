@@ -1,0 +1,147 @@
+#include "client/uploader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "core/codec.h"
+#include "core/file_util.h"
+#include "core/strings.h"
+#include "proto/wire.h"
+
+namespace vms {
+
+namespace {
+
+// Spaces writes so that the total rate stays under a limit.
+class Throttle {
+ public:
+  explicit Throttle(uint64_t bytes_per_second) : rate_(bytes_per_second) {}
+  void Spend(uint64_t bytes) {
+    if (rate_ == 0) return;
+    std::chrono::steady_clock::time_point due;
+    {
+      std::lock_guard lock(mu_);
+      spent_ += bytes;
+      due = start_ + std::chrono::microseconds(spent_ * 1000000 / rate_);
+    }
+    std::this_thread::sleep_until(due);
+  }
+
+ private:
+  const uint64_t rate_;
+  std::mutex mu_;
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  uint64_t spent_ = 0;
+};
+
+// Reads the bytes of a file-backed object, checking the file is unchanged.
+absl::Status ReadSource(const Snapshot& snap, const ObjectSource& o, std::string* out) {
+  const ScannedFile& f = snap.file_list[o.file];
+  Fd fd(open(f.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(errno, StrCat("cannot read ", f.path));
+  out->resize(o.size);
+  size_t got = 0;
+  while (got < o.size) {
+    ssize_t n = pread(fd.get(), out->data() + got, o.size - got, o.offset + got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, StrCat("cannot read ", f.path));
+    if (n == 0) break;
+    got += n;
+  }
+  struct stat st;
+  if (got != o.size || fstat(fd.get(), &st) != 0 || !(StatKey::Of(st) == f.stat)) {
+    return absl::AbortedError(StrCat(f.path, " changed while it was being pushed; push again"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<UploadStats> UploadObjects(MasterClient* master, const Snapshot& snapshot,
+                                          const std::vector<size_t>& which,
+                                          const UploadOptions& options) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  absl::Status first_error;
+  UploadStats total;
+  Throttle throttle(options.limit_rate);
+
+  auto fail = [&](absl::Status s) {
+    std::lock_guard lock(mu);
+    if (!failed.exchange(true)) first_error = std::move(s);
+  };
+
+  auto worker = [&] {
+    std::unique_ptr<MasterClient::Upload> upload = master->StartUpload();
+    UploadStats mine;
+    ObjectBatch batch;
+    size_t batch_bytes = 0;
+    bool broken = false;
+    auto flush = [&] {
+      if (batch.objects_size() == 0 || broken) return;
+      if (!upload->Write(batch)) broken = true;  // Finish() below tells why
+      throttle.Spend(batch_bytes);
+      batch.Clear();
+      batch_bytes = 0;
+    };
+    std::string raw;
+    for (size_t i; !failed && !broken && (i = next.fetch_add(1)) < which.size();) {
+      const ObjectSource& o = snapshot.objects[which[i]];
+      std::string_view bytes = o.inline_data;
+      if (o.file >= 0) {
+        if (absl::Status s = ReadSource(snapshot, o, &raw); !s.ok()) {
+          fail(std::move(s));
+          break;
+        }
+        bytes = raw;
+      }
+      EncodedObject enc = Encode(bytes, options.zstd_level);
+      Object* out = batch.add_objects();
+      out->set_hash(std::string(o.hash.View()));
+      out->set_codec(static_cast<uint32_t>(enc.codec));
+      out->set_raw_size(o.size);
+      size_t wire = enc.data.size();
+      out->set_data(std::move(enc.data));
+      batch_bytes += wire;
+      mine.objects++;
+      mine.raw_bytes += o.size;
+      mine.wire_bytes += wire;
+      if (options.progress) {
+        options.progress->objects_sent.fetch_add(1, std::memory_order_relaxed);
+        options.progress->bytes_sent.fetch_add(o.size, std::memory_order_relaxed);
+        options.progress->wire_bytes.fetch_add(wire, std::memory_order_relaxed);
+      }
+      if (batch_bytes >= kBatchBytes) flush();
+    }
+    if (!failed) flush();
+    auto result = upload->Finish();
+    if (!result.ok()) {
+      std::string hint = absl::IsDataLoss(result.status())
+                             ? " (did a file change while it was being pushed? push again)"
+                             : "";
+      fail(absl::Status(result.status().code(), StrCat(result.status().message(), hint)));
+      return;
+    }
+    std::lock_guard lock(mu);
+    total.objects += mine.objects;
+    total.raw_bytes += mine.raw_bytes;
+    total.wire_bytes += mine.wire_bytes;
+  };
+
+  int streams = std::max(1, std::min<int>(options.streams, static_cast<int>(which.size())));
+  std::vector<std::thread> threads;
+  for (int s = 1; s < streams; ++s) threads.emplace_back(worker);
+  if (!which.empty()) worker();
+  for (std::thread& t : threads) t.join();
+  if (failed) return first_error;
+  return total;
+}
+
+}  // namespace vms

@@ -1,0 +1,87 @@
+#include "core/codec.h"
+
+#include <zstd.h>
+
+#include <cstdlib>
+
+#include "core/strings.h"
+
+namespace vms {
+
+namespace {
+struct ZstdContexts {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_DCtx* d = ZSTD_createDCtx();
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+
+ZstdContexts& Contexts() {
+  thread_local ZstdContexts ctx;
+  if (ctx.c == nullptr || ctx.d == nullptr) abort();
+  return ctx;
+}
+}  // namespace
+
+EncodedObject Encode(std::string_view raw, int level) {
+  EncodedObject out;
+  if (raw.size() < 64) {  // a zstd frame header costs more than it can save
+    out.data.assign(raw);
+    return out;
+  }
+  std::string buf(ZSTD_compressBound(raw.size()), '\0');
+  size_t n = ZSTD_compressCCtx(Contexts().c, buf.data(), buf.size(), raw.data(), raw.size(), level);
+  if (ZSTD_isError(n) || n >= raw.size() - raw.size() / 32) {
+    out.data.assign(raw);
+    return out;
+  }
+  buf.resize(n);
+  out.codec = Codec::kZstd;
+  out.data = std::move(buf);
+  return out;
+}
+
+absl::StatusOr<Codec> CodecFromWire(uint32_t v) {
+  if (v == 0) return Codec::kRaw;
+  if (v == 1) return Codec::kZstd;
+  return absl::InvalidArgumentError(StrCat("unknown object codec ", v));
+}
+
+absl::StatusOr<std::string> Decode(const Hash& expected, Codec codec, uint64_t raw_size,
+                                   std::string_view data) {
+  if (raw_size > kMaxObjectSize) {
+    return absl::InvalidArgumentError(StrCat("object ", expected.Short(), " claims ",
+                                                   raw_size, " bytes; the limit is ",
+                                                   kMaxObjectSize));
+  }
+  std::string raw;
+  if (codec == Codec::kRaw) {
+    raw.assign(data);
+  } else {
+    unsigned long long declared = ZSTD_getFrameContentSize(data.data(), data.size());
+    if (declared != raw_size) {
+      return absl::DataLossError(StrCat("object ", expected.Short(),
+                                              ": zstd frame size does not match ", raw_size));
+    }
+    raw.resize(raw_size);
+    size_t n = ZSTD_decompressDCtx(Contexts().d, raw.data(), raw.size(), data.data(), data.size());
+    if (ZSTD_isError(n)) {
+      return absl::DataLossError(StrCat("object ", expected.Short(),
+                                              ": corrupt zstd frame: ", ZSTD_getErrorName(n)));
+    }
+    raw.resize(n);
+  }
+  if (raw.size() != raw_size) {
+    return absl::DataLossError(StrCat("object ", expected.Short(), " is ", raw.size(),
+                                            " bytes, expected ", raw_size));
+  }
+  if (Sha256(raw) != expected) {
+    return absl::DataLossError(
+        StrCat("object ", expected.Short(), " does not match its hash (corrupt or altered)"));
+  }
+  return raw;
+}
+
+}  // namespace vms

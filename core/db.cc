@@ -1,0 +1,109 @@
+#include "core/db.h"
+
+#include <cstdlib>
+
+#include "core/strings.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/filter_policy.h"
+
+namespace vms {
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = StrCat(what, ": ", s.ToString());
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return absl::UnavailableError(
+        StrCat(msg, " (is another process using this data directory?)"));
+  }
+  if (s.IsNoSpace()) return absl::ResourceExhaustedError(msg);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  return absl::InternalError(msg);
+}
+
+namespace {
+
+rocksdb::ColumnFamilyOptions FamilyOptions(const std::string& name) {
+  rocksdb::ColumnFamilyOptions o;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  if (name == kObjectsFamily) {
+    // Values are zstd frames already; keep big ones out of the LSM so that
+    // compaction never rewrites them.
+    o.compression = rocksdb::kNoCompression;
+    o.enable_blob_files = true;
+    o.min_blob_size = 16 << 10;
+    o.blob_file_size = 256 << 20;
+    o.blob_compression_type = rocksdb::kNoCompression;
+    o.write_buffer_size = 128 << 20;
+    o.max_write_buffer_number = 4;
+  } else {
+    o.compression = rocksdb::kLZ4Compression;
+  }
+  return o;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path,
+                                             const std::vector<std::string>& families) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.max_background_jobs = 2;
+  options.bytes_per_sync = 1 << 20;
+  options.info_log_level = rocksdb::WARN_LEVEL;
+  options.keep_log_file_num = 3;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, FamilyOptions("default"));
+  for (const std::string& f : families) descriptors.emplace_back(f, FamilyOptions(f));
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, path, descriptors, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, StrCat("cannot open database ", path));
+
+  auto db = std::unique_ptr<Db>(new Db());
+  db->db_.reset(raw);
+  db->path_ = path;
+  for (size_t i = 0; i < descriptors.size(); ++i) db->families_[descriptors[i].name] = handles[i];
+  return db;
+}
+
+Db::~Db() {
+  for (auto& [name, handle] : families_) db_->DestroyColumnFamilyHandle(handle);
+  families_.clear();
+  db_->Close();
+}
+
+rocksdb::ColumnFamilyHandle* Db::Family(const std::string& name) const {
+  auto it = families_.find(name);
+  if (it == families_.end()) abort();
+  return it->second;
+}
+
+absl::StatusOr<std::optional<std::string>> Db::Get(const std::string& family,
+                                                   std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Family(family), key, &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return FromRocks(s, StrCat("read ", family));
+  return value;
+}
+
+absl::Status Db::Write(rocksdb::WriteBatch* batch, bool sync) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return FromRocks(db_->Write(wo, batch), StrCat("write to ", path_));
+}
+
+std::unique_ptr<rocksdb::Iterator> Db::NewIterator(const std::string& family) const {
+  return std::unique_ptr<rocksdb::Iterator>(
+      db_->NewIterator(rocksdb::ReadOptions(), Family(family)));
+}
+
+}  // namespace vms

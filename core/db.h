@@ -1,0 +1,57 @@
+// A RocksDB database with named column families: the one storage engine of
+// every vms daemon.
+//
+// Open() creates missing column families and tunes each for what it holds:
+// "objects" stores already-compressed object bytes, large values in blob
+// files; every other family holds small records. Db is thread-safe (RocksDB
+// is); conversions from rocksdb::Status happen here and nowhere else.
+#ifndef VMS_CORE_DB_H_
+#define VMS_CORE_DB_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace vms {
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what);
+
+inline constexpr char kObjectsFamily[] = "objects";
+inline constexpr char kObjectIndexFamily[] = "objidx";
+
+class Db {
+ public:
+  // Opens (creating if needed) the database at `path` with the families
+  // named. Fails with Unavailable if another process holds it.
+  static absl::StatusOr<std::unique_ptr<Db>> Open(const std::string& path,
+                                                  const std::vector<std::string>& families);
+  ~Db();
+
+  rocksdb::DB* raw() { return db_.get(); }
+  // The handle of a family given to Open(); crashes on an unknown name.
+  rocksdb::ColumnFamilyHandle* Family(const std::string& name) const;
+
+  // Point read: nullopt when absent.
+  absl::StatusOr<std::optional<std::string>> Get(const std::string& family,
+                                                 std::string_view key) const;
+  // Applies `batch` atomically. `sync` waits until it is on disk: use it for
+  // every write a caller acknowledges as durable.
+  absl::Status Write(rocksdb::WriteBatch* batch, bool sync);
+  std::unique_ptr<rocksdb::Iterator> NewIterator(const std::string& family) const;
+
+ private:
+  Db() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> families_;
+  std::string path_;
+};
+
+}  // namespace vms
+
+#endif  // VMS_CORE_DB_H_

@@ -1,0 +1,66 @@
+// Content-addressed object store on RocksDB.
+//
+// Two families: "objects" maps hash -> [codec byte][encoded bytes] and
+// "objidx" maps hash -> varint(raw size). The index is tiny, so existence
+// and size checks never read object bytes. An object enters only through
+// Ingest(), which decodes it and checks its hash first; it leaves through
+// GetEncoded() (to serve as stored) or GetRaw() (decoded and re-verified, so
+// corruption on disk is detected, never passed on). Thread-safe.
+#ifndef VMS_CORE_OBJECT_STORE_H_
+#define VMS_CORE_OBJECT_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/codec.h"
+#include "core/db.h"
+#include "core/hash.h"
+
+namespace vms {
+
+struct StoredObject {
+  Hash hash;
+  Codec codec = Codec::kRaw;
+  uint64_t raw_size = 0;
+  std::string data;  // encoded as `codec` says
+};
+
+struct IngestStats {
+  uint64_t stored = 0;       // new objects written
+  uint64_t present = 0;      // already there, skipped
+  uint64_t stored_bytes = 0; // encoded bytes written
+};
+
+class ObjectStore {
+ public:
+  // `db` must have been opened with kObjectsFamily and kObjectIndexFamily and
+  // outlive the store.
+  explicit ObjectStore(Db* db) : db_(db) {}
+
+  // Verifies every object not yet present (DataLoss naming the first bad one;
+  // nothing of the batch is then written) and writes the new ones in one
+  // batch. Writes are not synced: callers that acknowledge durability write
+  // a synced batch afterwards, which makes everything before it durable too.
+  absl::StatusOr<IngestStats> Ingest(std::vector<StoredObject>* objects);
+
+  // For each hash, its raw size if present.
+  absl::StatusOr<std::vector<std::optional<uint64_t>>> Sizes(std::span<const Hash> hashes) const;
+  // The subset of `hashes` that is absent, in order.
+  absl::StatusOr<std::vector<Hash>> Missing(std::span<const Hash> hashes) const;
+
+  // NotFound if absent.
+  absl::StatusOr<StoredObject> GetEncoded(const Hash& hash) const;
+  // Decoded raw bytes; DataLoss if what is stored does not match the hash.
+  absl::StatusOr<std::string> GetRaw(const Hash& hash) const;
+
+ private:
+  Db* db_;
+};
+
+}  // namespace vms
+
+#endif  // VMS_CORE_OBJECT_STORE_H_

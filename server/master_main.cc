@@ -1,0 +1,69 @@
+// vms-master: the one writer. See server/master.h.
+#include "core/strings.h"
+#include <chrono>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "core/thread_pool.h"
+#include "server/daemon.h"
+#include "server/master.h"
+#include "server/publish_service.h"
+#include "server/read_service.h"
+#include "spdlog/spdlog.h"
+
+int main(int argc, char** argv) {
+  vms::BlockShutdownSignals();
+
+  std::string data_dir;
+  std::string listen = "127.0.0.1:7700";
+  int heartbeat_ms = 1000;
+  vms::LogOptions log;
+  CLI::App app{
+      "vms-master: holds every release, the live records and the event log of vms, and serves "
+      "them to developers (vms push/live) and to site replicas.\n"
+      "Writes the bound address to DATA/address and its key pair to DATA/master.{key,pub}."};
+  app.set_version_flag("--version", std::string("vms-master ") + VMS_VERSION);
+  app.set_config("--config", "", "Read options from this TOML/INI file (keys as the long flags)");
+  app.add_option("--data", data_dir, "Data directory (RocksDB, keys); created if missing")
+      ->required();
+  app.add_option("--listen", listen, "gRPC listen address host:port (port 0 picks a free one)")
+      ->capture_default_str();
+  app.add_option("--heartbeat-ms", heartbeat_ms,
+                 "Heartbeat interval on idle Follow streams, milliseconds")
+      ->check(CLI::Range(50, 60000))
+      ->capture_default_str();
+  vms::AddLogFlags(&app, &log);
+  CLI11_PARSE(app, argc, argv);
+
+  if (absl::Status s = vms::InitLogging("master", log); !s.ok()) {
+    std::cerr << "vms-master: " << vms::Sv(s.message()) << "\n";
+    return 2;
+  }
+  auto master = vms::Master::Open({.data_dir = data_dir});
+  if (!master.ok()) {
+    spdlog::error("cannot open data_dir={}: {}", data_dir, vms::Sv(master.status().message()));
+    return 1;
+  }
+  // Blocking work (disk, hashing) runs here, off gRPC's callback threads.
+  vms::ThreadPool pool(std::max(4, 2 * vms::CpuCount()));
+  vms::PublishService publish(master->get(), &pool);
+  vms::ReadService read(master->get(), &pool, std::chrono::milliseconds(heartbeat_ms));
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&publish);
+  builder.RegisterService(&read);
+  auto server = vms::StartServer(&builder, listen, data_dir + "/address");
+  if (!server.ok()) {
+    spdlog::error("{}", vms::Sv(server.status().message()));
+    return 1;
+  }
+  spdlog::info("started data_dir={} keyid={} head_seq={}", data_dir,
+               (*master)->public_key().keyid().substr(0, 16), (*master)->head_seq());
+
+  int sig = vms::WaitForShutdownSignal();
+  spdlog::info("shutting down signal={}", sig);
+  // Open streams (Follow) are cancelled after the deadline; unary calls finish.
+  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  (*server)->Wait();
+  spdlog::info("stopped");
+  return 0;
+}

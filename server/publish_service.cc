@@ -1,0 +1,99 @@
+#include "server/publish_service.h"
+
+#include "core/strings.h"
+#include "server/rpc_util.h"
+
+namespace vms {
+
+namespace {
+
+// Receives batches and ingests each on the pool before asking for the next,
+// so a slow disk pushes back on the client through gRPC flow control.
+class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
+ public:
+  PutObjectsReactor(Master* master, ThreadPool* pool, PutObjectsResponse* resp)
+      : master_(master), pool_(pool), resp_(resp) {
+    StartRead(&batch_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client closed its side: everything arrived
+      Finish(grpc::Status::OK);
+      return;
+    }
+    pool_->Submit([this] {
+      absl::Status s = Ingest();
+      if (!s.ok()) {
+        Finish(ToGrpc(s));
+        return;
+      }
+      StartRead(&batch_);
+    });
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Ingest() {
+    std::vector<StoredObject> objects;
+    objects.reserve(batch_.objects_size());
+    for (Object& o : *batch_.mutable_objects()) {
+      auto hash = Hash::FromBytes(o.hash());
+      if (!hash.ok()) return hash.status();
+      auto codec = CodecFromWire(o.codec());
+      if (!codec.ok()) return codec.status();
+      resp_->set_bytes_received(resp_->bytes_received() + o.data().size());
+      objects.push_back({*hash, *codec, o.raw_size(), std::move(*o.mutable_data())});
+    }
+    auto stats = master_->PutObjects(&objects);
+    if (!stats.ok()) return stats.status();
+    resp_->set_objects_stored(resp_->objects_stored() + stats->stored);
+    resp_->set_objects_present(resp_->objects_present() + stats->present);
+    return absl::OkStatus();
+  }
+
+  Master* master_;
+  ThreadPool* pool_;
+  PutObjectsResponse* resp_;
+  ObjectBatch batch_;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* PublishService::MissingObjects(grpc::CallbackServerContext* ctx,
+                                                         const MissingObjectsRequest* req,
+                                                         MissingObjectsResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
+    auto hashes = ParseHashes(req->hashes());
+    if (!hashes.ok()) return hashes.status();
+    auto missing = master_->MissingObjects(*hashes);
+    if (!missing.ok()) return missing.status();
+    for (const Hash& h : *missing) resp->add_missing(std::string(h.View()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerReadReactor<ObjectBatch>* PublishService::PutObjects(grpc::CallbackServerContext* ctx,
+                                                                 PutObjectsResponse* resp) {
+  return new PutObjectsReactor(master_, pool_, resp);
+}
+
+grpc::ServerUnaryReactor* PublishService::Commit(grpc::CallbackServerContext* ctx,
+                                                 const CommitRequest* req, CommitResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
+    auto root = Hash::FromBytes(req->root());
+    if (!root.ok()) return root.status();
+    auto result = master_->Commit({.app = req->app(),
+                                   .version = req->version(),
+                                   .root = *root,
+                                   .publisher = req->publisher(),
+                                   .message = req->message()});
+    if (!result.ok()) return result.status();
+    resp->set_created(result->created);
+    *resp->mutable_release() = std::move(result->release);
+    resp->set_seq(result->seq);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace vms

@@ -1,0 +1,32 @@
+// gRPC adapter for the master's write API (service Publish in vms.proto).
+// Only translation lives here; the logic is in Master.
+#ifndef VMS_SERVER_PUBLISH_SERVICE_H_
+#define VMS_SERVER_PUBLISH_SERVICE_H_
+
+#include "core/thread_pool.h"
+#include "server/master.h"
+#include "vms.grpc.pb.h"
+
+namespace vms {
+
+class PublishService final : public Publish::CallbackService {
+ public:
+  // `master` and `pool` must outlive the service; blocking work runs on `pool`.
+  PublishService(Master* master, ThreadPool* pool) : master_(master), pool_(pool) {}
+
+  grpc::ServerUnaryReactor* MissingObjects(grpc::CallbackServerContext* ctx,
+                                           const MissingObjectsRequest* req,
+                                           MissingObjectsResponse* resp) override;
+  grpc::ServerReadReactor<ObjectBatch>* PutObjects(grpc::CallbackServerContext* ctx,
+                                                   PutObjectsResponse* resp) override;
+  grpc::ServerUnaryReactor* Commit(grpc::CallbackServerContext* ctx, const CommitRequest* req,
+                                   CommitResponse* resp) override;
+
+ private:
+  Master* master_;
+  ThreadPool* pool_;
+};
+
+}  // namespace vms
+
+#endif  // VMS_SERVER_PUBLISH_SERVICE_H_

@@ -1,0 +1,39 @@
+// What the Read service serves, whoever holds the data: the master, or a
+// replica that follows it (so a replica can follow another replica).
+#ifndef VMS_SERVER_READ_API_H_
+#define VMS_SERVER_READ_API_H_
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/object_store.h"
+#include "records.pb.h"
+
+namespace vms {
+
+class ReadApi {
+ public:
+  virtual ~ReadApi() = default;
+
+  virtual absl::StatusOr<std::vector<AppState>> ListApps() const = 0;
+  // Signed releases of `app`, oldest first; NotFound if none.
+  virtual absl::StatusOr<std::vector<Envelope>> ListVersions(std::string_view app) const = 0;
+  virtual const ObjectStore& objects() const = 0;
+  // Events with seq > after_seq, at most `limit`, in seq order.
+  virtual absl::StatusOr<std::vector<Event>> ReadEvents(uint64_t after_seq,
+                                                        size_t limit) const = 0;
+  virtual uint64_t head_seq() const = 0;
+  // Calls `fn` with the new head seq after every durable event, on the
+  // writer's thread with the subscription lock held (so once Unsubscribe()
+  // returns, `fn` is never called again). `fn` must be quick and must not
+  // call Subscribe() or Unsubscribe(). Returns an id for Unsubscribe().
+  virtual uint64_t Subscribe(std::function<void(uint64_t)> fn) = 0;
+  virtual void Unsubscribe(uint64_t id) = 0;
+};
+
+}  // namespace vms
+
+#endif  // VMS_SERVER_READ_API_H_

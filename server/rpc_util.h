@@ -1,0 +1,44 @@
+// Helpers shared by the gRPC adapters of the master and the replica.
+#ifndef VMS_SERVER_RPC_UTIL_H_
+#define VMS_SERVER_RPC_UTIL_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/hash.h"
+#include "core/thread_pool.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/wire.h"
+
+namespace vms {
+
+// Runs `fn` (returning absl::Status) on `pool`, off gRPC's callback threads
+// (work may block on disk), then finishes the call with its status.
+template <typename Fn>
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, ThreadPool* pool, Fn fn) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  pool->Submit([reactor, fn = std::move(fn)]() mutable { reactor->Finish(ToGrpc(fn())); });
+  return reactor;
+}
+
+// Parses wire hashes; InvalidArgument naming the index of a bad one.
+template <typename Repeated>
+absl::StatusOr<std::vector<Hash>> ParseHashes(const Repeated& raw) {
+  std::vector<Hash> out;
+  out.reserve(raw.size());
+  for (int i = 0; i < raw.size(); ++i) {
+    auto h = Hash::FromBytes(raw[i]);
+    if (!h.ok()) {
+      return absl::InvalidArgumentError("hash #" + std::to_string(i) + ": " +
+                                        std::string(h.status().message()));
+    }
+    out.push_back(*h);
+  }
+  return out;
+}
+
+}  // namespace vms
+
+#endif  // VMS_SERVER_RPC_UTIL_H_
