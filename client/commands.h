@@ -22,6 +22,7 @@ struct PushOptions {
   uint64_t limit_rate = 0;       // bytes per second; 0: unlimited
   int jobs = 0;                  // threads; 0: one per CPU
   int zstd_level = 1;
+  bool json = false;             // summary as JSON on stdout
 };
 
 int RunPush(const GlobalOptions& global, const PushOptions& options);

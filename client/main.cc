@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   push_cmd->add_option("--zstd-level", push.zstd_level, "zstd compression level for uploads")
       ->check(CLI::Range(-7, 19))
       ->capture_default_str();
+  push_cmd->add_flag("--json", push.json, "Print the summary as JSON for scripts");
 
   bool list_json = false;
   CLI::App* list_cmd = app.add_subcommand("list", "List the apps on the master");

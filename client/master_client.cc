@@ -46,25 +46,49 @@ MasterClient::MasterClient(std::string address) : address_(std::move(address)) {
   read_ = Read::NewStub(channel);
 }
 
-absl::StatusOr<std::vector<Hash>> MasterClient::Missing(std::span<const Hash> hashes) {
-  std::vector<Hash> missing;
+namespace {
+
+// Sends `hashes` in requests of kHashesPerRequest through `call` and gathers
+// the hashes the responses name.
+template <typename Req, typename Resp, typename Call, typename Field>
+absl::StatusOr<std::vector<Hash>> HashQuery(std::span<const Hash> hashes, std::string_view what,
+                                            Call call, Field field) {
+  std::vector<Hash> out;
   for (size_t start = 0; start < hashes.size(); start += kHashesPerRequest) {
-    MissingObjectsRequest req;
+    Req req;
     size_t end = std::min(hashes.size(), start + kHashesPerRequest);
     for (size_t i = start; i < end; ++i) req.add_hashes(std::string(hashes[i].View()));
-    MissingObjectsResponse resp;
+    Resp resp;
     grpc::ClientContext ctx;
     SetDeadline(&ctx, std::chrono::seconds(60));
-    absl::Status s = FromGrpc(publish_->MissingObjects(&ctx, req, &resp),
-                              StrCat("query ", address_));
-    if (!s.ok()) return s;
-    for (const std::string& raw : resp.missing()) {
+    if (absl::Status s = FromGrpc(call(&ctx, req, &resp), what); !s.ok()) return s;
+    for (const std::string& raw : field(resp)) {
       auto h = Hash::FromBytes(raw);
       if (!h.ok()) return absl::InternalError(StrCat("master sent a bad hash: ", h.status().message()));
-      missing.push_back(*h);
+      out.push_back(*h);
     }
   }
-  return missing;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Hash>> MasterClient::Missing(std::span<const Hash> hashes) {
+  return HashQuery<MissingObjectsRequest, MissingObjectsResponse>(
+      hashes, StrCat("query ", address_),
+      [this](auto* ctx, const auto& req, auto* resp) {
+        return publish_->MissingObjects(ctx, req, resp);
+      },
+      [](const MissingObjectsResponse& r) -> const auto& { return r.missing(); });
+}
+
+absl::StatusOr<std::vector<Hash>> MasterClient::CompleteTrees(std::span<const Hash> hashes) {
+  return HashQuery<CompleteTreesRequest, CompleteTreesResponse>(
+      hashes, StrCat("query ", address_),
+      [this](auto* ctx, const auto& req, auto* resp) {
+        return publish_->CompleteTrees(ctx, req, resp);
+      },
+      [](const CompleteTreesResponse& r) -> const auto& { return r.complete(); });
 }
 
 std::unique_ptr<MasterClient::Upload> MasterClient::StartUpload() {

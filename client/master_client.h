@@ -22,6 +22,8 @@ class MasterClient {
 
   // The subset of `hashes` the master lacks. Many hashes per request.
   absl::StatusOr<std::vector<Hash>> Missing(std::span<const Hash> hashes);
+  // The subset of tree `hashes` whose whole closure the master holds.
+  absl::StatusOr<std::vector<Hash>> CompleteTrees(std::span<const Hash> hashes);
 
   // One PutObjects stream. Write() returns false once the stream broke;
   // Finish() then says why.

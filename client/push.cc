@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 #include <unordered_set>
 
 #include "client/commands.h"
@@ -17,6 +18,7 @@
 #include "core/names.h"
 #include "core/strings.h"
 #include "core/thread_pool.h"
+#include "nlohmann/json.hpp"
 
 namespace vms {
 
@@ -95,28 +97,41 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
 
   auto snap = ScanTree(o.dir, {.pool = &pool, .cache = &cache, .progress = &progress});
   if (!snap.ok()) return Fail(Sv(snap.status().message()));
-  if (absl::Status s = cache.Save(); !s.ok()) {
-    std::cerr << "vms: warning: stat cache not saved: " << s.message() << "\n";
-  }
   const double scan_s = std::chrono::duration<double>(Clock::now() - start).count();
+  // Saved while the master is asked and fed; joined before we return.
+  std::jthread save_cache([&cache] {
+    if (absl::Status s = cache.Save(); !s.ok()) {
+      std::cerr << "vms: warning: stat cache not saved: " << s.message() << "\n";
+    }
+  });
 
   MasterClient master(global.master);
   if (absl::Status s = CheckNotTaken(&master, o, snap->root); !s.ok()) return Fail(Sv(s.message()));
 
+  const auto query_start = Clock::now();
+  // Subtrees an earlier release proved complete need no further questions:
+  // ask about trees first, then only about objects outside those subtrees.
+  std::vector<Hash> tree_hashes;
+  for (const TreeInfo& t : snap->trees) tree_hashes.push_back(snap->objects[t.object].hash);
+  auto complete = master.CompleteTrees(tree_hashes);
+  if (!complete.ok()) return Fail(Sv(complete.status().message()));
+  std::vector<bool> covered = CoveredObjects(*snap, *complete);
   std::vector<Hash> hashes;
-  hashes.reserve(snap->objects.size());
-  for (const ObjectSource& obj : snap->objects) hashes.push_back(obj.hash);
+  for (size_t i = 0; i < snap->objects.size(); ++i) {
+    if (!covered[i]) hashes.push_back(snap->objects[i].hash);
+  }
   auto missing = master.Missing(hashes);
   if (!missing.ok()) return Fail(Sv(missing.status().message()));
   std::unordered_set<Hash, HashHasher> missing_set(missing->begin(), missing->end());
   std::vector<size_t> to_send;
   for (size_t i = 0; i < snap->objects.size(); ++i) {
-    if (missing_set.count(snap->objects[i].hash)) {
+    if (!covered[i] && missing_set.count(snap->objects[i].hash)) {
       to_send.push_back(i);
       progress.bytes_to_send += snap->objects[i].size;
     }
   }
   progress.objects_to_send = to_send.size();
+  const double query_s = std::chrono::duration<double>(Clock::now() - query_start).count();
   upload_start.store(Clock::now());
   phase = 1;
 
@@ -127,6 +142,8 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
                              .progress = &progress});
   if (!sent.ok()) return Fail(Sv(sent.status().message()));
 
+  const auto commit_start = Clock::now();
+  const double upload_s = std::chrono::duration<double>(commit_start - upload_start.load()).count();
   CommitRequest req;
   req.set_app(o.app);
   req.set_version(o.version);
@@ -137,7 +154,27 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
   reporter.Stop();
   if (!committed.ok()) return Fail(Sv(committed.status().message()));
 
+  const double commit_s = std::chrono::duration<double>(Clock::now() - commit_start).count();
   const double total_s = std::chrono::duration<double>(Clock::now() - start).count();
+  if (o.json) {
+    nlohmann::json out = {{"app", o.app},
+                          {"version", o.version},
+                          {"created", committed->created()},
+                          {"root", snap->root.Hex()},
+                          {"files", snap->files},
+                          {"bytes", snap->bytes},
+                          {"objects", snap->objects.size()},
+                          {"objects_sent", sent->objects},
+                          {"bytes_sent", sent->raw_bytes},
+                          {"wire_bytes", sent->wire_bytes},
+                          {"scan_seconds", scan_s},
+                          {"query_seconds", query_s},
+                          {"upload_seconds", upload_s},
+                          {"commit_seconds", commit_s},
+                          {"seconds", total_s}};
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
   std::string what = committed->created()
                          ? StrCat("pushed ", o.app, " ", o.version)
                          : StrCat(o.app, " ", o.version, " unchanged (identical content)");

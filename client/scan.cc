@@ -9,8 +9,13 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <atomic>
+#include <condition_variable>
+#include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
+#include "absl/base/thread_annotations.h"
 #include "core/chunker.h"
 #include "core/file_util.h"
 #include "core/names.h"
@@ -21,20 +26,21 @@ namespace vms {
 
 namespace {
 
-struct Node {
-  std::string name;
-  EntryType type = EntryType::kFile;
-  bool exec = false;
-  std::string target;  // symlink
-  int file = -1;       // index into the file list
-  std::vector<Node> children;
-};
-
 struct FileDigest {
   Hash hash;  // blob, or chunk list when chunked
   bool chunked = false;
   std::string chunk_list;
   std::vector<ChunkRef> chunks;
+};
+
+struct Node {
+  std::string name;
+  EntryType type = EntryType::kFile;
+  bool exec = false;
+  std::string target;  // symlink
+  ScannedFile file;    // regular file
+  FileDigest digest;   // regular file, filled by its directory's task
+  std::vector<Node> children;
 };
 
 const char* SpecialKind(mode_t mode) {
@@ -51,8 +57,11 @@ absl::Status Refuse(const std::string& path, std::string_view why) {
              "; a version holds only directories, regular files and symlinks"));
 }
 
-// Reads the directory at `dirfd` (owned) into `dir`, recursing into children.
-absl::Status Walk(Fd dir_fd, const std::string& path, Node* dir, std::vector<ScannedFile>* files) {
+// Reads the entries of the directory `path` into `dir->children`. Only the
+// top directory may be reached through a symlink (e.g. ~/dev/app/current).
+absl::Status ListDir(const std::string& path, bool top, Node* dir, uint64_t* file_count) {
+  Fd dir_fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | (top ? 0 : O_NOFOLLOW)));
+  if (!dir_fd.valid()) return ErrnoError(errno, StrCat("cannot read directory ", path));
   DIR* d = fdopendir(dir_fd.get());
   if (d == nullptr) return ErrnoError(errno, StrCat("cannot read directory ", path));
   dir_fd.Release();  // now owned by `d`
@@ -72,14 +81,11 @@ absl::Status Walk(Fd dir_fd, const std::string& path, Node* dir, std::vector<Sca
     node.name = std::move(name);
     if (S_ISDIR(st.st_mode)) {
       node.type = EntryType::kDir;
-      Fd sub(openat(fd, node.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!sub.valid()) return ErrnoError(errno, StrCat("cannot read directory ", child_path));
-      if (absl::Status s = Walk(std::move(sub), child_path, &node, files); !s.ok()) return s;
     } else if (S_ISREG(st.st_mode)) {
       node.type = EntryType::kFile;
       node.exec = (st.st_mode & S_IXUSR) != 0;  // setuid/setgid/sticky are dropped
-      node.file = static_cast<int>(files->size());
-      files->push_back({child_path, StatKey::Of(st)});
+      node.file = {child_path, StatKey::Of(st)};
+      ++*file_count;
     } else if (S_ISLNK(st.st_mode)) {
       node.type = EntryType::kSymlink;
       std::string target(PATH_MAX, '\0');
@@ -171,18 +177,118 @@ absl::StatusOr<FileDigest> HashFile(const ScannedFile& f, const Chunker& chunker
   return digest;
 }
 
+// Walks and hashes in one pass on the pool: each directory is a task that
+// lists its entries, queues its subdirectories as new tasks, then hashes its
+// own files. Walking and hashing thus overlap and keep every core busy.
+// A node's children are complete before any task sees a pointer into them.
+class ParallelScan {
+ public:
+  explicit ParallelScan(const ScanOptions& options) : options_(options) {}
+
+  absl::Status Run(const std::string& path, Node* root) {
+    root_ = root;
+    Spawn(path, root);
+    std::unique_lock lock(mu_);
+    done_cv_.wait(lock, [this] { return pending_ == 0; });
+    return error_;
+  }
+
+ private:
+  void Spawn(std::string path, Node* node) {
+    {
+      std::lock_guard lock(mu_);
+      ++pending_;
+    }
+    options_.pool->Submit([this, path = std::move(path), node] {
+      if (!failed_.load(std::memory_order_relaxed)) {
+        if (absl::Status s = ScanDir(path, node); !s.ok()) Fail(std::move(s));
+      }
+      std::lock_guard lock(mu_);
+      if (--pending_ == 0) done_cv_.notify_all();
+    });
+  }
+
+  void Fail(absl::Status s) {
+    std::lock_guard lock(mu_);
+    if (!failed_.exchange(true)) error_ = std::move(s);
+  }
+
+  absl::Status ScanDir(const std::string& path, Node* dir) {
+    uint64_t files = 0;
+    if (absl::Status s = ListDir(path, dir == root_, dir, &files); !s.ok()) return s;
+    if (options_.progress) options_.progress->files_total += files;
+    for (Node& child : dir->children) {
+      if (child.type == EntryType::kDir) Spawn(StrCat(path, "/", child.name), &child);
+    }
+    for (Node& child : dir->children) {
+      if (child.type != EntryType::kFile) continue;
+      if (failed_.load(std::memory_order_relaxed)) return absl::OkStatus();
+      if (absl::Status s = Digest(&child); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Digest(Node* node) {
+    const ScannedFile& f = node->file;
+    FileDigest& d = node->digest;
+    std::optional<CachedDigest> cached =
+        options_.cache ? options_.cache->Find(f.stat) : std::nullopt;
+    bool hit = false;
+    if (cached) {
+      d.hash = cached->hash;
+      d.chunked = cached->chunked;
+      hit = !d.chunked;
+      if (d.chunked) {
+        auto chunks = DecodeChunkList(cached->chunk_list);
+        if (chunks.ok()) {  // else a bad cache entry: read the file instead
+          d.chunk_list = std::move(cached->chunk_list);
+          d.chunks = std::move(*chunks);
+          hit = true;
+        }
+      }
+    }
+    if (!hit) {
+      auto fresh = HashFile(f, chunker_);
+      if (!fresh.ok()) return fresh.status();
+      d = std::move(*fresh);
+      if (options_.cache) options_.cache->Remember(f.stat, {d.hash, d.chunked, d.chunk_list});
+    }
+    if (options_.progress) {
+      options_.progress->files_hashed.fetch_add(1, std::memory_order_relaxed);
+      options_.progress->bytes_hashed.fetch_add(f.stat.size, std::memory_order_relaxed);
+    }
+    return absl::OkStatus();
+  }
+
+  const ScanOptions& options_;
+  const Chunker chunker_;
+  Node* root_ = nullptr;
+  std::atomic<bool> failed_{false};
+  std::mutex mu_;
+  std::condition_variable done_cv_;
+  int pending_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+};
+
+// Encodes the scanned nodes bottom-up into tree objects and lists every
+// distinct object with where its bytes come from.
 class Builder {
  public:
-  Builder(Snapshot* snap, const std::vector<FileDigest>& digests)
-      : snap_(snap), digests_(digests) {}
+  explicit Builder(Snapshot* snap) : snap_(snap) {}
 
-  // Encodes `dir` (after its subdirectories); returns its hash and byte total.
-  absl::StatusOr<std::pair<Hash, uint64_t>> Tree(const Node& dir, const std::string& path) {
+  struct Built {
+    Hash hash;
+    uint64_t bytes = 0;  // of files below
+    size_t object = 0;   // index in snap_->objects
+  };
+
+  absl::StatusOr<Built> Tree(Node& dir, const std::string& path) {
     ++snap_->dirs;
     std::vector<TreeEntry> entries;
     entries.reserve(dir.children.size());
+    std::vector<size_t> children;
     uint64_t total = 0;
-    for (const Node& c : dir.children) {
+    for (Node& c : dir.children) {
       TreeEntry e;
       e.name = c.name;
       e.type = c.type;
@@ -190,20 +296,20 @@ class Builder {
         case EntryType::kDir: {
           auto sub = Tree(c, StrCat(path, "/", c.name));
           if (!sub.ok()) return sub.status();
-          std::tie(e.hash, e.size) = *sub;
+          e.hash = sub->hash;
+          e.size = sub->bytes;
+          children.push_back(sub->object);
           break;
         }
-        case EntryType::kFile: {
-          const FileDigest& d = digests_[c.file];
+        case EntryType::kFile:
           e.exec = c.exec;
-          e.chunked = d.chunked;
-          e.hash = d.hash;
-          e.size = snap_->file_list[c.file].stat.size;
+          e.chunked = c.digest.chunked;
+          e.hash = c.digest.hash;
+          e.size = c.file.stat.size;
           ++snap_->files;
           snap_->bytes += e.size;
-          AddFile(c.file, d);
+          AddFile(c, &children);
           break;
-        }
         case EntryType::kSymlink:
           e.target = c.target;
           ++snap_->symlinks;
@@ -215,40 +321,41 @@ class Builder {
     auto encoded = EncodeTree(std::move(entries));
     if (!encoded.ok()) return Refuse(path, Sv(encoded.status().message()));
     Hash h = Sha256(*encoded);
-    AddInline(h, std::move(*encoded));
-    return std::make_pair(h, total);
+    auto [index, fresh] = Add({.hash = h, .size = encoded->size(), .inline_data = std::move(*encoded)});
+    if (fresh) snap_->trees.push_back({index, std::move(children)});
+    return Built{h, total, index};
   }
 
  private:
-  bool Seen(const Hash& h) { return !seen_.emplace(h, snap_->objects.size()).second; }
-
-  void AddInline(const Hash& h, std::string data) {
-    if (Seen(h)) return;
-    ObjectSource o{.hash = h, .size = data.size(), .inline_data = std::move(data)};
-    snap_->objects.push_back(std::move(o));
+  // Adds `o` unless an object with its hash is there; returns its index and
+  // whether it was new.
+  std::pair<size_t, bool> Add(ObjectSource o) {
+    auto [it, fresh] = index_.emplace(o.hash, snap_->objects.size());
+    if (fresh) snap_->objects.push_back(std::move(o));
+    return {it->second, fresh};
   }
 
-  void AddFile(int file, const FileDigest& d) {
+  void AddFile(Node& node, std::vector<size_t>* children) {
+    const FileDigest& d = node.digest;
+    int file = static_cast<int>(snap_->file_list.size());
+    uint64_t size = node.file.stat.size;
+    snap_->file_list.push_back(std::move(node.file));
     if (!d.chunked) {
-      if (!Seen(d.hash)) {
-        snap_->objects.push_back({.hash = d.hash, .size = snap_->file_list[file].stat.size,
-                                  .file = file});
-      }
+      children->push_back(Add({.hash = d.hash, .size = size, .file = file}).first);
       return;
     }
-    AddInline(d.hash, d.chunk_list);
+    children->push_back(Add({.hash = d.hash, .size = d.chunk_list.size(),
+                             .inline_data = d.chunk_list}).first);
     uint64_t offset = 0;
     for (const ChunkRef& c : d.chunks) {
-      if (!Seen(c.hash)) {
-        snap_->objects.push_back({.hash = c.hash, .size = c.size, .file = file, .offset = offset});
-      }
+      children->push_back(
+          Add({.hash = c.hash, .size = c.size, .file = file, .offset = offset}).first);
       offset += c.size;
     }
   }
 
   Snapshot* snap_;
-  const std::vector<FileDigest>& digests_;
-  std::unordered_map<Hash, size_t, HashHasher> seen_;
+  std::unordered_map<Hash, size_t, HashHasher> index_;
 };
 
 }  // namespace
@@ -261,63 +368,31 @@ absl::StatusOr<Snapshot> ScanTree(const std::string& dir, const ScanOptions& opt
   if (!S_ISDIR(st.st_mode)) {
     return absl::InvalidArgumentError(StrCat("cannot push ", dir, ": not a directory"));
   }
-  Fd root_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd.valid()) return ErrnoError(errno, StrCat("cannot read directory ", dir));
-
-  Snapshot snap;
+  std::string base = dir.size() > 1 && dir.back() == '/' ? dir.substr(0, dir.size() - 1) : dir;
   Node root;
   root.type = EntryType::kDir;
-  std::string base = dir.size() > 1 && dir.back() == '/' ? dir.substr(0, dir.size() - 1) : dir;
-  if (absl::Status s = Walk(std::move(root_fd), base, &root, &snap.file_list); !s.ok()) return s;
-  if (options.progress) options.progress->files_total = snap.file_list.size();
+  ParallelScan scan(options);
+  if (absl::Status s = scan.Run(base, &root); !s.ok()) return s;
 
-  std::vector<FileDigest> digests(snap.file_list.size());
-  std::mutex error_mu;
-  absl::Status error;
-  std::atomic<bool> failed{false};
-  Chunker chunker;
-  options.pool->ParallelFor(snap.file_list.size(), [&](size_t i) {
-    if (failed.load(std::memory_order_relaxed)) return;
-    const ScannedFile& f = snap.file_list[i];
-    std::optional<CachedDigest> cached = options.cache ? options.cache->Find(f.stat) : std::nullopt;
-    if (cached) {
-      digests[i].hash = cached->hash;
-      digests[i].chunked = cached->chunked;
-      if (cached->chunked) {
-        auto chunks = DecodeChunkList(cached->chunk_list);
-        if (chunks.ok()) {
-          digests[i].chunk_list = std::move(cached->chunk_list);
-          digests[i].chunks = std::move(*chunks);
-        } else {
-          cached.reset();  // a bad cache entry: read the file instead
-        }
-      }
-    }
-    if (!cached) {
-      auto d = HashFile(f, chunker);
-      if (!d.ok()) {
-        std::lock_guard lock(error_mu);
-        if (!failed.exchange(true)) error = d.status();
-        return;
-      }
-      digests[i] = std::move(*d);
-      if (options.cache) {
-        options.cache->Remember(f.stat, {digests[i].hash, digests[i].chunked,
-                                         digests[i].chunk_list});
-      }
-    }
-    if (options.progress) {
-      options.progress->files_hashed.fetch_add(1, std::memory_order_relaxed);
-      options.progress->bytes_hashed.fetch_add(f.stat.size, std::memory_order_relaxed);
-    }
-  });
-  if (!error.ok()) return error;
-
-  Builder builder(&snap, digests);
+  Snapshot snap;
+  Builder builder(&snap);
   auto top = builder.Tree(root, base);
   if (!top.ok()) return top.status();
-  snap.root = top->first;
+  snap.root = top->hash;
   return snap;
+}
+
+std::vector<bool> CoveredObjects(const Snapshot& snapshot, std::span<const Hash> complete) {
+  std::vector<bool> covered(snapshot.objects.size(), false);
+  std::unordered_set<Hash, HashHasher> roots(complete.begin(), complete.end());
+  // Trees are listed children first, so walking them in reverse visits every
+  // parent before its children and a single pass propagates coverage down.
+  for (auto it = snapshot.trees.rbegin(); it != snapshot.trees.rend(); ++it) {
+    if (roots.count(snapshot.objects[it->object].hash)) covered[it->object] = true;
+    if (!covered[it->object]) continue;
+    for (size_t child : it->children) covered[child] = true;
+  }
+  return covered;
 }
 
 }  // namespace vms

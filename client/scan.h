@@ -9,6 +9,7 @@
 #define VMS_CLIENT_SCAN_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,12 +35,24 @@ struct ObjectSource {
   uint64_t offset = 0;
 };
 
+// One distinct tree object and the objects it names directly (files, chunk
+// lists, chunks, subtrees), as indices into Snapshot::objects.
+struct TreeInfo {
+  size_t object = 0;
+  std::vector<size_t> children;
+};
+
 struct Snapshot {
   Hash root;
   uint64_t files = 0, bytes = 0, dirs = 0, symlinks = 0;
   std::vector<ScannedFile> file_list;
   std::vector<ObjectSource> objects;  // distinct by hash
+  std::vector<TreeInfo> trees;        // distinct by hash, children before parents
 };
+
+// Indices of the objects inside the closures of `complete` trees (which
+// the receiver already holds whole), including those trees themselves.
+std::vector<bool> CoveredObjects(const Snapshot& snapshot, std::span<const Hash> complete);
 
 struct ScanOptions {
   ThreadPool* pool = nullptr;      // hashing runs here

@@ -97,7 +97,8 @@ absl::Status StatCache::Save() const {
   }
   std::string dir = std::filesystem::path(path_).parent_path().string();
   if (absl::Status s = MakeDirs(dir); !s.ok()) return s;
-  return WriteFileAtomic(path_, out, 0600);
+  // A cache: losing it to a power cut only costs a re-read, so no fsync.
+  return WriteFileAtomic(path_, out, 0600, /*durable=*/false);
 }
 
 }  // namespace vms

@@ -10,10 +10,11 @@ namespace vms {
 
 namespace {
 
+// Deeper than any path the kernel can resolve (PATH_MAX 4096): hostile.
 constexpr int kMaxTreeDepth = 2048;
 
-struct SubtreeTotals {
-  uint64_t files = 0, bytes = 0, dirs = 0, symlinks = 0;
+struct Walked {
+  TreeTotals totals;
   bool complete = true;
 };
 
@@ -21,54 +22,91 @@ class Walker {
  public:
   explicit Walker(const ObjectStore& store) : store_(store) {}
 
-  absl::StatusOr<SubtreeTotals> Tree(const Hash& hash, const std::string& path, int depth = 0) {
-    // Deeper than any path the kernel can resolve (PATH_MAX 4096): hostile.
+  absl::StatusOr<Walked> Root(const Hash& root) {
+    auto known = store_.CompleteTrees(std::span<const Hash>(&root, 1));
+    if (!known.ok()) return known.status();
+    if ((*known)[0]) return Walked{.totals = *(*known)[0]};
+    return Tree(root, "", 0);
+  }
+
+  ClosureResult Finish(const Walked& root) {
+    ClosureResult result;
+    result.totals = root.totals;
+    // A shared blob can be reported missing from several trees.
+    std::unordered_set<Hash, HashHasher> seen;
+    for (const Hash& h : missing_) {
+      if (seen.insert(h).second) result.missing.push_back(h);
+    }
+    for (const auto& [hash, walked] : walked_) {
+      if (walked.complete) result.newly_complete.emplace_back(hash, walked.totals);
+    }
+    return result;
+  }
+
+ private:
+  // Walks a tree not known complete.
+  absl::StatusOr<Walked> Tree(const Hash& hash, const std::string& path, int depth) {
+    if (auto it = walked_.find(hash); it != walked_.end()) return it->second;
     if (depth > kMaxTreeDepth) {
       return absl::DataLossError(StrCat("tree nested deeper than ", kMaxTreeDepth,
-                                              " levels at \"", path.substr(0, 200), "...\""));
+                                        " levels at \"", path.substr(0, 200), "...\""));
     }
-    if (auto it = trees_.find(hash); it != trees_.end()) return it->second;
-    objects_.insert(hash);
     auto raw = store_.GetRaw(hash);
     if (absl::IsNotFound(raw.status())) {
       missing_.push_back(hash);
-      return SubtreeTotals{.complete = false};
+      return Walked{.complete = false};
     }
     if (!raw.ok()) return raw.status();
     auto entries = DecodeTree(*raw);
     if (!entries.ok()) return Annotate(entries.status(), path);
 
-    SubtreeTotals totals;
-    totals.dirs = 1;
-    std::vector<Hash> leaves;        // file blobs and chunks, checked in one MultiGet
+    // One lookup for all subdirectories already proved complete.
+    std::vector<Hash> dirs;
+    for (const TreeEntry& e : *entries) {
+      if (e.type == EntryType::kDir) dirs.push_back(e.hash);
+    }
+    auto known = store_.CompleteTrees(dirs);
+    if (!known.ok()) return known.status();
+
+    Walked walked;
+    walked.totals.dirs = 1;
+    std::vector<Hash> leaves;  // file blobs and chunks, checked in one MultiGet
     std::vector<uint64_t> leaf_sizes;
+    size_t dir_index = 0;
     for (const TreeEntry& e : *entries) {
       std::string child = path.empty() ? e.name : StrCat(path, "/", e.name);
       switch (e.type) {
         case EntryType::kSymlink:
-          ++totals.symlinks;
+          ++walked.totals.symlinks;
           break;
         case EntryType::kDir: {
-          auto sub = Tree(e.hash, child, depth + 1);
-          if (!sub.ok()) return sub.status();
-          if (sub->complete && sub->bytes != e.size) {
-            return absl::DataLossError(StrCat("tree entry \"", child, "\" says ", e.size,
-                                                    " bytes but its subtree holds ", sub->bytes));
+          std::optional<TreeTotals> done = (*known)[dir_index++];
+          Walked sub;
+          if (done) {
+            sub.totals = *done;
+          } else {
+            auto w = Tree(e.hash, child, depth + 1);
+            if (!w.ok()) return w.status();
+            sub = *w;
           }
-          totals.files += sub->files;
-          totals.bytes += e.size;
-          totals.dirs += sub->dirs;
-          totals.symlinks += sub->symlinks;
-          totals.complete &= sub->complete;
+          if (sub.complete && sub.totals.bytes != e.size) {
+            return absl::DataLossError(StrCat("tree entry \"", child, "\" says ", e.size,
+                                              " bytes but its subtree holds ", sub.totals.bytes));
+          }
+          walked.totals.files += sub.totals.files;
+          walked.totals.bytes += e.size;
+          walked.totals.dirs += sub.totals.dirs;
+          walked.totals.symlinks += sub.totals.symlinks;
+          walked.complete &= sub.complete;
           break;
         }
         case EntryType::kFile:
-          ++totals.files;
-          totals.bytes += e.size;
+          ++walked.totals.files;
+          walked.totals.bytes += e.size;
           if (!e.chunked) {
             leaves.push_back(e.hash);
             leaf_sizes.push_back(e.size);
-          } else if (absl::Status s = ChunkList(e, child, &leaves, &leaf_sizes, &totals); !s.ok()) {
+          } else if (absl::Status s = ChunkList(e, child, &leaves, &leaf_sizes, &walked); !s.ok()) {
             return s;
           }
           break;
@@ -77,43 +115,25 @@ class Walker {
     auto sizes = store_.Sizes(leaves);
     if (!sizes.ok()) return sizes.status();
     for (size_t i = 0; i < leaves.size(); ++i) {
-      objects_.insert(leaves[i]);
       if (!(*sizes)[i]) {
         missing_.push_back(leaves[i]);
-        totals.complete = false;
+        walked.complete = false;
       } else if (*(*sizes)[i] != leaf_sizes[i]) {
-        return absl::DataLossError(StrCat("object ", leaves[i].Short(), " under \"", path,
-                                                "\" is ", *(*sizes)[i], " bytes; its entry says ",
-                                                leaf_sizes[i]));
+        return absl::DataLossError(StrCat("object ", leaves[i].Short(), " under \"",
+                                          path.empty() ? "/" : path, "\" is ", *(*sizes)[i],
+                                          " bytes; its entry says ", leaf_sizes[i]));
       }
     }
-    trees_[hash] = totals;
-    return totals;
+    walked_[hash] = walked;
+    return walked;
   }
 
-  ClosureStats Finish(const SubtreeTotals& root) {
-    ClosureStats stats;
-    stats.files = root.files;
-    stats.bytes = root.bytes;
-    stats.dirs = root.dirs;
-    stats.symlinks = root.symlinks;
-    stats.objects = objects_.size();
-    // A shared blob can be reported missing from several trees.
-    std::unordered_set<Hash, HashHasher> seen;
-    for (const Hash& h : missing_) {
-      if (seen.insert(h).second) stats.missing.push_back(h);
-    }
-    return stats;
-  }
-
- private:
   absl::Status ChunkList(const TreeEntry& e, const std::string& path, std::vector<Hash>* leaves,
-                         std::vector<uint64_t>* sizes, SubtreeTotals* totals) {
-    objects_.insert(e.hash);
+                         std::vector<uint64_t>* sizes, Walked* walked) {
     auto raw = store_.GetRaw(e.hash);
     if (absl::IsNotFound(raw.status())) {
       missing_.push_back(e.hash);
-      totals->complete = false;
+      walked->complete = false;
       return absl::OkStatus();
     }
     if (!raw.ok()) return raw.status();
@@ -127,7 +147,7 @@ class Walker {
     }
     if (sum != e.size) {
       return absl::DataLossError(StrCat("chunks of \"", path, "\" add up to ", sum,
-                                              " bytes; its entry says ", e.size));
+                                        " bytes; its entry says ", e.size));
     }
     return absl::OkStatus();
   }
@@ -138,18 +158,17 @@ class Walker {
   }
 
   const ObjectStore& store_;
-  std::unordered_map<Hash, SubtreeTotals, HashHasher> trees_;
-  std::unordered_set<Hash, HashHasher> objects_;
+  std::unordered_map<Hash, Walked, HashHasher> walked_;
   std::vector<Hash> missing_;
 };
 
 }  // namespace
 
-absl::StatusOr<ClosureStats> WalkClosure(const ObjectStore& store, const Hash& root) {
+absl::StatusOr<ClosureResult> WalkClosure(const ObjectStore& store, const Hash& root) {
   Walker walker(store);
-  auto totals = walker.Tree(root, "");
-  if (!totals.ok()) return totals.status();
-  return walker.Finish(*totals);
+  auto walked = walker.Root(root);
+  if (!walked.ok()) return walked.status();
+  return walker.Finish(*walked);
 }
 
 }  // namespace vms

@@ -3,12 +3,14 @@
 //
 // The master runs this before it accepts a release: the release is written
 // only when the whole closure is present and consistent (sizes in entries
-// match the objects and subtrees they name). Identical subtrees are walked
-// once. Thread-safe; reads only.
+// match the objects and subtrees they name). Subtrees the store already marks
+// complete are not descended into, and identical subtrees are walked once, so
+// the cost follows what changed since earlier releases. Thread-safe; reads
+// only.
 #ifndef VMS_CORE_CLOSURE_H_
 #define VMS_CORE_CLOSURE_H_
 
-#include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -17,18 +19,17 @@
 
 namespace vms {
 
-struct ClosureStats {
-  uint64_t files = 0;     // regular files, counted per path (hard links count twice)
-  uint64_t bytes = 0;     // their total size
-  uint64_t dirs = 0;      // including the root
-  uint64_t symlinks = 0;
-  uint64_t objects = 0;   // distinct objects in the closure
+struct ClosureResult {
+  TreeTotals totals;          // valid only when `missing` is empty
   std::vector<Hash> missing;  // absent objects (children of absent trees are unknown)
+  // Trees walked here and found complete, with their totals: the caller
+  // marks them complete in the batch that records its release.
+  std::vector<std::pair<Hash, TreeTotals>> newly_complete;
 };
 
-// OK with stats (check `missing`), or DataLoss when an object present is
+// OK with a result (check `missing`), or DataLoss when an object present is
 // corrupt or inconsistent with the tree that names it.
-absl::StatusOr<ClosureStats> WalkClosure(const ObjectStore& store, const Hash& root);
+absl::StatusOr<ClosureResult> WalkClosure(const ObjectStore& store, const Hash& root);
 
 }  // namespace vms
 

@@ -24,6 +24,7 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what);
 
 inline constexpr char kObjectsFamily[] = "objects";
 inline constexpr char kObjectIndexFamily[] = "objidx";
+inline constexpr char kCompleteFamily[] = "complete";
 
 class Db {
  public:
@@ -33,7 +34,8 @@ class Db {
                                                   const std::vector<std::string>& families);
   ~Db();
 
-  rocksdb::DB* raw() { return db_.get(); }
+  // RocksDB is thread-safe; const here means the Db wrapper is not changed.
+  rocksdb::DB* raw() const { return db_.get(); }
   // The handle of a family given to Open(); crashes on an unknown name.
   rocksdb::ColumnFamilyHandle* Family(const std::string& name) const;
 

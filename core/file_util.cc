@@ -59,7 +59,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return out;
 }
 
-absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode,
+                             bool durable) {
   std::string tmp = StrCat(path, ".tmp.", ::getpid());
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd.valid()) return ErrnoError(errno, StrCat("cannot create ", tmp));
@@ -74,7 +75,7 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mod
     }
     done += n;
   }
-  if (::fsync(fd.get()) != 0) {
+  if (durable && ::fsync(fd.get()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     return ErrnoError(err, StrCat("cannot fsync ", tmp));
@@ -85,6 +86,7 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mod
     ::unlink(tmp.c_str());
     return ErrnoError(err, StrCat("cannot rename ", tmp, " to ", path));
   }
+  if (!durable) return absl::OkStatus();
   std::string dir = std::filesystem::path(path).parent_path().string();
   Fd dfd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.valid()) ::fsync(dfd.get());

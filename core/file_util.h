@@ -44,9 +44,11 @@ class Fd {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
-// Writes `data` to a temporary file beside `path`, fsyncs it, renames it over
-// `path` and fsyncs the directory: readers see the old or the new content.
-absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Writes `data` to a temporary file beside `path` and renames it over `path`:
+// readers see the old or the new content. With `durable`, the file and the
+// directory are fsynced so the new content also survives a power loss.
+absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644,
+                             bool durable = true);
 
 // mkdir -p; OK if it already exists as a directory.
 absl::Status MakeDirs(const std::string& path, mode_t mode = 0755);

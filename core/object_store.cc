@@ -1,32 +1,72 @@
 #include "core/object_store.h"
 
 #include "core/strings.h"
+#include <unordered_set>
+
 #include "core/coding.h"
 
 namespace vms {
 
-absl::StatusOr<std::vector<std::optional<uint64_t>>> ObjectStore::Sizes(
-    std::span<const Hash> hashes) const {
+std::vector<std::string> ObjectStore::Families() {
+  return {kObjectsFamily, kObjectIndexFamily, kCompleteFamily};
+}
+
+namespace {
+
+// MultiGet of hash keys in `family`, parsing each value found with `parse`
+// (false: corrupt).
+template <typename T, typename Parse>
+absl::StatusOr<std::vector<std::optional<T>>> MultiGetHashes(const Db& db, const char* family,
+                                                             std::span<const Hash> hashes,
+                                                             Parse parse) {
   std::vector<rocksdb::Slice> keys;
   keys.reserve(hashes.size());
-  for (const Hash& h : hashes) keys.emplace_back(reinterpret_cast<const char*>(h.bytes.data()),
-                                                 Hash::kSize);
+  for (const Hash& h : hashes) {
+    keys.emplace_back(reinterpret_cast<const char*>(h.bytes.data()), Hash::kSize);
+  }
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
-  db_->raw()->MultiGet(rocksdb::ReadOptions(), db_->Family(kObjectIndexFamily), keys.size(),
-                       keys.data(), values.data(), statuses.data());
-  std::vector<std::optional<uint64_t>> out(keys.size());
+  db.raw()->MultiGet(rocksdb::ReadOptions(), db.Family(family), keys.size(),
+                                      keys.data(), values.data(), statuses.data());
+  std::vector<std::optional<T>> out(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
-    if (!statuses[i].ok()) return FromRocks(statuses[i], "read object index");
+    if (!statuses[i].ok()) return FromRocks(statuses[i], StrCat("read ", family));
     std::string_view v = values[i].ToStringView();
-    uint64_t size;
-    if (!GetVarint(&v, &size)) {
-      return absl::DataLossError(StrCat("corrupt index entry for ", hashes[i].Short()));
+    T parsed;
+    if (!parse(&v, &parsed) || !v.empty()) {
+      return absl::DataLossError(StrCat("corrupt ", family, " entry for ", hashes[i].Short()));
     }
-    out[i] = size;
+    out[i] = parsed;
   }
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::optional<uint64_t>>> ObjectStore::Sizes(
+    std::span<const Hash> hashes) const {
+  return MultiGetHashes<uint64_t>(*db_, kObjectIndexFamily, hashes,
+                                  [](std::string_view* in, uint64_t* v) { return GetVarint(in, v); });
+}
+
+absl::StatusOr<std::vector<std::optional<TreeTotals>>> ObjectStore::CompleteTrees(
+    std::span<const Hash> hashes) const {
+  return MultiGetHashes<TreeTotals>(
+      *db_, kCompleteFamily, hashes, [](std::string_view* in, TreeTotals* t) {
+        return GetVarint(in, &t->files) && GetVarint(in, &t->bytes) && GetVarint(in, &t->dirs) &&
+               GetVarint(in, &t->symlinks);
+      });
+}
+
+void ObjectStore::MarkComplete(rocksdb::WriteBatch* batch, const Hash& tree,
+                               const TreeTotals& totals) const {
+  std::string value;
+  PutVarint(&value, totals.files);
+  PutVarint(&value, totals.bytes);
+  PutVarint(&value, totals.dirs);
+  PutVarint(&value, totals.symlinks);
+  batch->Put(db_->Family(kCompleteFamily), tree.View(), value);
 }
 
 absl::StatusOr<std::vector<Hash>> ObjectStore::Missing(std::span<const Hash> hashes) const {
@@ -48,9 +88,10 @@ absl::StatusOr<IngestStats> ObjectStore::Ingest(std::vector<StoredObject>* objec
 
   IngestStats stats;
   rocksdb::WriteBatch batch;
+  std::unordered_set<Hash, HashHasher> added;  // a duplicate later in the batch is "present"
   for (size_t i = 0; i < objects->size(); ++i) {
     StoredObject& o = (*objects)[i];
-    if ((*sizes)[i]) {
+    if ((*sizes)[i] || !added.insert(o.hash).second) {
       ++stats.present;
       continue;
     }
@@ -67,7 +108,6 @@ absl::StatusOr<IngestStats> ObjectStore::Ingest(std::vector<StoredObject>* objec
     batch.Put(db_->Family(kObjectIndexFamily), key, index);
     ++stats.stored;
     stats.stored_bytes += o.data.size();
-    (*sizes)[i] = o.raw_size;  // a duplicate later in the same batch is "present"
   }
   if (stats.stored > 0) {
     if (absl::Status s = db_->Write(&batch, /*sync=*/false); !s.ok()) return s;

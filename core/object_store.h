@@ -1,8 +1,11 @@
 // Content-addressed object store on RocksDB.
 //
-// Two families: "objects" maps hash -> [codec byte][encoded bytes] and
-// "objidx" maps hash -> varint(raw size). The index is tiny, so existence
-// and size checks never read object bytes. An object enters only through
+// Three families: "objects" maps hash -> [codec byte][encoded bytes],
+// "objidx" maps hash -> varint(raw size), and "complete" maps the hash of a
+// tree whose whole closure is known present and valid -> its totals. The
+// index is tiny, so existence and size checks never read object bytes; the
+// complete set lets a closure walk skip every subtree a release already
+// proved, so work scales with what changed, not with the tree. An object enters only through
 // Ingest(), which decodes it and checks its hash first; it leaves through
 // GetEncoded() (to serve as stored) or GetRaw() (decoded and re-verified, so
 // corruption on disk is detected, never passed on). Thread-safe.
@@ -29,6 +32,14 @@ struct StoredObject {
   std::string data;  // encoded as `codec` says
 };
 
+// What a tree holds, all the way down.
+struct TreeTotals {
+  uint64_t files = 0;     // regular files, counted per path (hard links count twice)
+  uint64_t bytes = 0;     // their total size
+  uint64_t dirs = 0;      // including the tree itself
+  uint64_t symlinks = 0;
+};
+
 struct IngestStats {
   uint64_t stored = 0;       // new objects written
   uint64_t present = 0;      // already there, skipped
@@ -37,8 +48,10 @@ struct IngestStats {
 
 class ObjectStore {
  public:
-  // `db` must have been opened with kObjectsFamily and kObjectIndexFamily and
-  // outlive the store.
+  // The families a database must have been opened with.
+  static std::vector<std::string> Families();
+
+  // `db` must have been opened with Families() and outlive the store.
   explicit ObjectStore(Db* db) : db_(db) {}
 
   // Verifies every object not yet present (DataLoss naming the first bad one;
@@ -51,6 +64,13 @@ class ObjectStore {
   absl::StatusOr<std::vector<std::optional<uint64_t>>> Sizes(std::span<const Hash> hashes) const;
   // The subset of `hashes` that is absent, in order.
   absl::StatusOr<std::vector<Hash>> Missing(std::span<const Hash> hashes) const;
+
+  // For each hash, the totals if it is a tree whose closure is complete.
+  absl::StatusOr<std::vector<std::optional<TreeTotals>>> CompleteTrees(
+      std::span<const Hash> hashes) const;
+  // Adds "`tree`'s closure is complete" to `batch`. Only for trees whose
+  // closure was verified; the caller makes the batch durable.
+  void MarkComplete(rocksdb::WriteBatch* batch, const Hash& tree, const TreeTotals& totals) const;
 
   // NotFound if absent.
   absl::StatusOr<StoredObject> GetEncoded(const Hash& hash) const;

@@ -39,8 +39,9 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
   if (absl::Status s = MakeDirs(options.data_dir); !s.ok()) return s;
   auto key = SigningKey::LoadOrCreate(options.data_dir, "master");
   if (!key.ok()) return key.status();
-  auto db = Db::Open(options.data_dir + "/db",
-                     {kObjectsFamily, kObjectIndexFamily, kReleases, kEvents, kApps, kMeta});
+  std::vector<std::string> families = ObjectStore::Families();
+  families.insert(families.end(), {kReleases, kEvents, kApps, kMeta});
+  auto db = Db::Open(options.data_dir + "/db", families);
   if (!db.ok()) return db.status();
   auto head = (*db)->Get(kMeta, kHeadSeqKey);
   if (!head.ok()) return head.status();
@@ -61,6 +62,16 @@ Master::Master(MasterOptions options, std::unique_ptr<Db> db, SigningKey key, ui
 
 absl::StatusOr<std::vector<Hash>> Master::MissingObjects(std::span<const Hash> hashes) const {
   return objects_.Missing(hashes);
+}
+
+absl::StatusOr<std::vector<Hash>> Master::CompleteTrees(std::span<const Hash> hashes) const {
+  auto known = objects_.CompleteTrees(hashes);
+  if (!known.ok()) return known.status();
+  std::vector<Hash> complete;
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    if ((*known)[i]) complete.push_back(hashes[i]);
+  }
+  return complete;
 }
 
 absl::StatusOr<IngestStats> Master::PutObjects(std::vector<StoredObject>* objects) {
@@ -123,8 +134,8 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
   release.set_app(args.app);
   release.set_version(args.version);
   release.set_root(std::string(args.root.View()));
-  release.set_file_count(closure->files);
-  release.set_byte_count(closure->bytes);
+  release.set_file_count(closure->totals.files);
+  release.set_byte_count(closure->totals.bytes);
   release.set_created_unix_ms(options_.now_ms());
   release.set_publisher(args.publisher);
   release.set_message(args.message);
@@ -162,12 +173,15 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
     batch.Put(db_->Family(kEvents), EncodeBigEndian64(seq), event.SerializeAsString());
     batch.Put(db_->Family(kApps), args.app, state.SerializeAsString());
     batch.Put(db_->Family(kMeta), kHeadSeqKey, EncodeBigEndian64(seq));
+    for (const auto& [tree, totals] : closure->newly_complete) {
+      objects_.MarkComplete(&batch, tree, totals);
+    }
     if (absl::Status s = db_->Write(&batch, /*sync=*/true); !s.ok()) return s;
     std::lock_guard lock(mu_);
     head_seq_ = seq;
   }
   Log()->info("release app={} version={} root={} files={} bytes={} seq={} publisher={}", args.app,
-              args.version, args.root.Short(), closure->files, closure->bytes, seq,
+              args.version, args.root.Short(), closure->totals.files, closure->totals.bytes, seq,
               args.publisher);
   Notify(seq);
   return CommitResult{.created = true, .release = std::move(env), .seq = seq};

@@ -62,6 +62,8 @@ class Master : public ReadApi {
   static absl::StatusOr<std::unique_ptr<Master>> Open(MasterOptions options);
 
   absl::StatusOr<std::vector<Hash>> MissingObjects(std::span<const Hash> hashes) const;
+  // The subset of `hashes` that are trees with a complete closure here.
+  absl::StatusOr<std::vector<Hash>> CompleteTrees(std::span<const Hash> hashes) const;
   absl::StatusOr<IngestStats> PutObjects(std::vector<StoredObject>* objects);
 
   // Records a release once its whole closure is present and valid.

@@ -60,6 +60,19 @@ class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
 
 }  // namespace
 
+grpc::ServerUnaryReactor* PublishService::CompleteTrees(grpc::CallbackServerContext* ctx,
+                                                        const CompleteTreesRequest* req,
+                                                        CompleteTreesResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
+    auto hashes = ParseHashes(req->hashes());
+    if (!hashes.ok()) return hashes.status();
+    auto complete = master_->CompleteTrees(*hashes);
+    if (!complete.ok()) return complete.status();
+    for (const Hash& h : *complete) resp->add_complete(std::string(h.View()));
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* PublishService::MissingObjects(grpc::CallbackServerContext* ctx,
                                                          const MissingObjectsRequest* req,
                                                          MissingObjectsResponse* resp) {

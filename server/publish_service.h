@@ -14,6 +14,9 @@ class PublishService final : public Publish::CallbackService {
   // `master` and `pool` must outlive the service; blocking work runs on `pool`.
   PublishService(Master* master, ThreadPool* pool) : master_(master), pool_(pool) {}
 
+  grpc::ServerUnaryReactor* CompleteTrees(grpc::CallbackServerContext* ctx,
+                                          const CompleteTreesRequest* req,
+                                          CompleteTreesResponse* resp) override;
   grpc::ServerUnaryReactor* MissingObjects(grpc::CallbackServerContext* ctx,
                                            const MissingObjectsRequest* req,
                                            MissingObjectsResponse* resp) override;

@@ -1,0 +1,183 @@
+#include "core/object_store.h"
+
+#include "core/closure.h"
+#include "core/tree.h"
+#include "gtest/gtest.h"
+#include "tests/testing/testing.h"
+
+namespace vms {
+namespace {
+
+StoredObject Make(const std::string& raw, int level = 1) {
+  EncodedObject enc = Encode(raw, level);
+  return {Sha256(raw), enc.codec, raw.size(), enc.data};
+}
+
+class ObjectStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void Reopen() {
+    store_.reset();
+    db_.reset();
+    db_ = Db::Open(dir_ / "db", ObjectStore::Families()).value();
+    store_ = std::make_unique<ObjectStore>(db_.get());
+  }
+  absl::Status Put(std::vector<StoredObject> objects) {
+    return store_->Ingest(&objects).status();
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Db> db_;
+  std::unique_ptr<ObjectStore> store_;
+};
+
+TEST_F(ObjectStoreTest, RoundTripSurvivesReopen) {
+  std::string small = "hello", big(1 << 20, 'b'), random = testing::RandomBytes(300000, 3);
+  std::vector<StoredObject> batch = {Make(small), Make(big), Make(random)};
+  auto stats = store_->Ingest(&batch);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->stored, 3u);
+  Reopen();
+  for (const std::string& raw : {small, big, random}) {
+    auto got = store_->GetRaw(Sha256(raw));
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, raw);
+  }
+  auto enc = store_->GetEncoded(Sha256(big));
+  ASSERT_TRUE(enc.ok());
+  EXPECT_EQ(enc->codec, Codec::kZstd);
+  EXPECT_EQ(enc->raw_size, big.size());
+}
+
+TEST_F(ObjectStoreTest, MissingAndSizes) {
+  ASSERT_TRUE(Put({Make("a"), Make("bb")}).ok());
+  std::vector<Hash> ask = {Sha256("a"), Sha256("zz"), Sha256("bb"), Sha256("yy")};
+  EXPECT_EQ(store_->Missing(ask).value(), (std::vector<Hash>{Sha256("zz"), Sha256("yy")}));
+  auto sizes = store_->Sizes(ask).value();
+  EXPECT_EQ(sizes[2], 2u);
+  EXPECT_FALSE(sizes[1].has_value());
+  EXPECT_TRUE(absl::IsNotFound(store_->GetRaw(Sha256("zz")).status()));
+}
+
+TEST_F(ObjectStoreTest, BadObjectRejectsWholeBatch) {
+  StoredObject good = Make("good"), bad = Make("bad");
+  bad.hash = Sha256("not bad");
+  auto s = Put({good, bad});
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_EQ(store_->Missing(std::vector<Hash>{good.hash}).value().size(), 1u);
+}
+
+TEST_F(ObjectStoreTest, DuplicatesAreStoredOnce) {
+  std::vector<StoredObject> batch = {Make("same"), Make("same")};
+  auto stats = store_->Ingest(&batch).value();
+  EXPECT_EQ(stats.stored, 1u);
+  EXPECT_EQ(stats.present, 1u);
+  batch = {Make("same")};
+  EXPECT_EQ(store_->Ingest(&batch).value().present, 1u);
+}
+
+TEST_F(ObjectStoreTest, CorruptionOnDiskIsDetectedOnRead) {
+  std::string raw(100000, 'c');
+  ASSERT_TRUE(Put({Make(raw)}).ok());
+  // Overwrite the stored bytes behind the store's back, as a bad disk would.
+  std::string bogus = std::string(1, '\0') + std::string(100000, 'd');
+  ASSERT_TRUE(db_->raw()->Put({}, db_->Family(kObjectsFamily), Sha256(raw).View(), bogus).ok());
+  auto s = store_->GetRaw(Sha256(raw)).status();
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+}
+
+// --- closure ---
+
+std::string TreeOf(std::vector<TreeEntry> entries) { return EncodeTree(entries).value(); }
+
+TEST_F(ObjectStoreTest, ClosureOfCompleteTree) {
+  std::string f1 = "one", f2(5000, 'x');
+  std::string sub = TreeOf({{.name = "f2", .type = EntryType::kFile, .size = f2.size(),
+                             .hash = Sha256(f2)}});
+  std::string root = TreeOf(
+      {{.name = "f1", .type = EntryType::kFile, .exec = true, .size = 3, .hash = Sha256(f1)},
+       {.name = "d", .type = EntryType::kDir, .size = f2.size(), .hash = Sha256(sub)},
+       {.name = "same", .type = EntryType::kDir, .size = f2.size(), .hash = Sha256(sub)},
+       {.name = "l", .type = EntryType::kSymlink, .target = "f1"}});
+  ASSERT_TRUE(Put({Make(f1), Make(f2), Make(sub), Make(root)}).ok());
+  auto result = WalkClosure(*store_, Sha256(root));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->missing.empty());
+  EXPECT_EQ(result->totals.files, 3u);  // f1, d/f2, same/f2
+  EXPECT_EQ(result->totals.bytes, 3u + 2 * f2.size());
+  EXPECT_EQ(result->totals.dirs, 3u);
+  EXPECT_EQ(result->totals.symlinks, 1u);
+  EXPECT_EQ(result->newly_complete.size(), 2u);  // root and the shared subtree
+}
+
+TEST_F(ObjectStoreTest, CompleteSubtreesAreNotWalkedAgain) {
+  std::string f = "leaf";
+  std::string sub = TreeOf({{.name = "f", .type = EntryType::kFile, .size = 4, .hash = Sha256(f)}});
+  std::string root = TreeOf({{.name = "d", .type = EntryType::kDir, .size = 4, .hash = Sha256(sub)}});
+  ASSERT_TRUE(Put({Make(f), Make(sub), Make(root)}).ok());
+  auto first = WalkClosure(*store_, Sha256(root)).value();
+  rocksdb::WriteBatch batch;
+  for (const auto& [tree, totals] : first.newly_complete) store_->MarkComplete(&batch, tree, totals);
+  ASSERT_TRUE(db_->Write(&batch, true).ok());
+
+  // Corrupt the leaf behind the store's back: a walk that trusts the
+  // complete marks never reads it, one that does not would fail.
+  ASSERT_TRUE(db_->raw()->Put({}, db_->Family(kObjectsFamily), Sha256(sub).View(),
+                              std::string(1, '\0') + "garbage").ok());
+  std::string root2 = TreeOf({{.name = "d", .type = EntryType::kDir, .size = 4, .hash = Sha256(sub)},
+                              {.name = "x", .type = EntryType::kFile, .size = 4, .hash = Sha256(f)}});
+  ASSERT_TRUE(Put({Make(root2)}).ok());
+  auto second = WalkClosure(*store_, Sha256(root2));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->totals.files, 2u);
+  EXPECT_EQ(second->totals.dirs, 2u);
+  ASSERT_EQ(second->newly_complete.size(), 1u);
+  EXPECT_EQ(second->newly_complete[0].first, Sha256(root2));
+  auto complete = store_->CompleteTrees(std::vector<Hash>{Sha256(sub), Sha256(root2)}).value();
+  EXPECT_TRUE(complete[0].has_value());
+  EXPECT_FALSE(complete[1].has_value());
+}
+
+TEST_F(ObjectStoreTest, ClosureReportsMissingObjects) {
+  std::string root = TreeOf(
+      {{.name = "a", .type = EntryType::kFile, .size = 1, .hash = Sha256("a")},
+       {.name = "d", .type = EntryType::kDir, .size = 0, .hash = Sha256("absent tree")}});
+  ASSERT_TRUE(Put({Make(root)}).ok());
+  auto result = WalkClosure(*store_, Sha256(root)).value();
+  EXPECT_EQ(result.missing.size(), 2u);
+  EXPECT_TRUE(result.newly_complete.empty());
+  EXPECT_EQ(WalkClosure(*store_, Sha256("no root")).value().missing.size(), 1u);
+}
+
+TEST_F(ObjectStoreTest, ClosureRejectsSizeLies) {
+  std::string blob = "12345";
+  std::string root = TreeOf({{.name = "a", .type = EntryType::kFile, .size = 4,
+                              .hash = Sha256(blob)}});
+  ASSERT_TRUE(Put({Make(blob), Make(root)}).ok());
+  EXPECT_TRUE(absl::IsDataLoss(WalkClosure(*store_, Sha256(root)).status()));
+}
+
+TEST_F(ObjectStoreTest, ClosureRejectsCorruptTreeObject) {
+  std::string not_a_tree = "just bytes";
+  std::string root = TreeOf({{.name = "d", .type = EntryType::kDir, .hash = Sha256(not_a_tree)}});
+  ASSERT_TRUE(Put({Make(not_a_tree), Make(root)}).ok());
+  auto s = WalkClosure(*store_, Sha256(root)).status();
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_NE(s.message().find("\"d\""), std::string::npos) << "names the path: " << s;
+}
+
+TEST_F(ObjectStoreTest, ClosureChecksChunkLists) {
+  std::string c1(3000, '1'), c2(4000, '2');
+  std::string list = EncodeChunkList({{c1.size(), Sha256(c1)}, {c2.size(), Sha256(c2)}});
+  std::string root = TreeOf({{.name = "big", .type = EntryType::kFile, .chunked = true,
+                              .size = 7000, .hash = Sha256(list)}});
+  ASSERT_TRUE(Put({Make(list), Make(root), Make(c1)}).ok());
+  auto result = WalkClosure(*store_, Sha256(root)).value();
+  ASSERT_EQ(result.missing.size(), 1u);
+  EXPECT_EQ(result.missing[0], Sha256(c2));
+  ASSERT_TRUE(Put({Make(c2)}).ok());
+  EXPECT_TRUE(WalkClosure(*store_, Sha256(root)).value().missing.empty());
+}
+
+}  // namespace
+}  // namespace vms

@@ -1,0 +1,129 @@
+#include "server/master.h"
+
+#include "core/envelope.h"
+#include "core/tree.h"
+#include "gtest/gtest.h"
+#include "tests/testing/testing.h"
+
+namespace vms {
+namespace {
+
+class MasterTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void Reopen() {
+    master_.reset();
+    master_ = Master::Open({.data_dir = dir_.path(), .now_ms = [this] { return ++clock_; }})
+                  .value();
+  }
+
+  // Stores a one-file tree and returns its root.
+  Hash StoreTree(const std::string& content) {
+    std::string tree = EncodeTree({{.name = "file", .type = EntryType::kFile,
+                                    .size = content.size(), .hash = Sha256(content)}})
+                           .value();
+    std::vector<StoredObject> objs;
+    for (const std::string& raw : {content, tree}) {
+      EncodedObject e = Encode(raw, 1);
+      objs.push_back({Sha256(raw), e.codec, raw.size(), e.data});
+    }
+    EXPECT_TRUE(master_->PutObjects(&objs).ok());
+    return Sha256(tree);
+  }
+
+  absl::StatusOr<CommitResult> Commit(const std::string& app, const std::string& version,
+                                      const Hash& root) {
+    return master_->Commit({.app = app, .version = version, .root = root, .publisher = "dev@h"});
+  }
+
+  testing::TempDir dir_;
+  int64_t clock_ = 1000;
+  std::unique_ptr<Master> master_;
+};
+
+TEST_F(MasterTest, CommitSignsReleaseAndLogsEvent) {
+  Hash root = StoreTree("content");
+  auto r = Commit("app", "1.0", root);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->created);
+  EXPECT_EQ(r->seq, 1u);
+  auto release = OpenRelease(r->release, master_->public_key());
+  ASSERT_TRUE(release.ok()) << release.status();
+  EXPECT_EQ(release->file_count(), 1u);
+  EXPECT_EQ(release->byte_count(), 7u);
+  EXPECT_EQ(release->publisher(), "dev@h");
+  auto events = master_->ReadEvents(0, 10).value();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type(), Event::RELEASE_ADDED);
+  EXPECT_EQ(events[0].version(), "1.0");
+}
+
+TEST_F(MasterTest, CommitRefusesIncompleteClosure) {
+  std::string tree = EncodeTree({{.name = "f", .type = EntryType::kFile, .size = 3,
+                                  .hash = Sha256("abc")}})
+                         .value();
+  std::vector<StoredObject> objs = {{Sha256(tree), Codec::kRaw, tree.size(), tree}};
+  ASSERT_TRUE(master_->PutObjects(&objs).ok());
+  auto s = Commit("app", "1.0", Sha256(tree)).status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_NE(s.message().find("1 objects"), std::string::npos) << s;
+  EXPECT_EQ(master_->head_seq(), 0u);
+  EXPECT_TRUE(absl::IsNotFound(master_->ListVersions("app").status()));
+}
+
+TEST_F(MasterTest, VersionsAreImmutable) {
+  Hash a = StoreTree("a"), b = StoreTree("b");
+  ASSERT_TRUE(Commit("app", "1.0", a).ok());
+  auto again = Commit("app", "1.0", a);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(master_->head_seq(), 1u);
+  auto s = Commit("app", "1.0", b).status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(s));
+  EXPECT_NE(s.message().find("already exists with different content"), std::string::npos);
+}
+
+TEST_F(MasterTest, RefusesBadNames) {
+  Hash a = StoreTree("a");
+  EXPECT_TRUE(absl::IsInvalidArgument(Commit("Bad", "1.0", a).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(Commit("app", "1 0", a).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      master_->Commit({.app = "app", .version = "1", .root = a, .publisher = ""}).status()));
+}
+
+TEST_F(MasterTest, ListingsAndStatePersistAcrossRestart) {
+  ASSERT_TRUE(Commit("beta", "2", StoreTree("x")).ok());
+  ASSERT_TRUE(Commit("alpha", "1", StoreTree("y")).ok());
+  ASSERT_TRUE(Commit("alpha", "0.9", StoreTree("z")).ok());
+  std::string keyid = master_->public_key().keyid();
+  Reopen();
+  EXPECT_EQ(master_->public_key().keyid(), keyid);
+  EXPECT_EQ(master_->head_seq(), 3u);
+  auto apps = master_->ListApps().value();
+  ASSERT_EQ(apps.size(), 2u);
+  EXPECT_EQ(apps[0].app(), "alpha");
+  EXPECT_EQ(apps[0].version_count(), 2u);
+  EXPECT_EQ(apps[0].latest_version(), "0.9");
+  auto versions = master_->ListVersions("alpha").value();
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(ParseRelease(versions[0]).value().version(), "1");  // oldest first
+  auto events = master_->ReadEvents(1, 10).value();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].seq(), 2u);
+  EXPECT_EQ(events[1].seq(), 3u);
+  ASSERT_TRUE(Commit("alpha", "3", StoreTree("w")).ok());
+  EXPECT_EQ(master_->head_seq(), 4u);
+}
+
+TEST_F(MasterTest, SubscribersHearEveryEvent) {
+  std::vector<uint64_t> heard;
+  uint64_t id = master_->Subscribe([&](uint64_t seq) { heard.push_back(seq); });
+  ASSERT_TRUE(Commit("app", "1", StoreTree("1")).ok());
+  ASSERT_TRUE(Commit("app", "2", StoreTree("2")).ok());
+  master_->Unsubscribe(id);
+  ASSERT_TRUE(Commit("app", "3", StoreTree("3")).ok());
+  EXPECT_EQ(heard, (std::vector<uint64_t>{1, 2}));
+}
+
+}  // namespace
+}  // namespace vms

@@ -1,0 +1,101 @@
+// Test helpers: temp dirs, file trees, and real subprocesses.
+//
+// Every test gets its own TempDir (removed at the end); daemons listen on
+// port 0 and report the bound address through a file, so tests can run in
+// parallel without colliding.
+#ifndef VMS_TESTS_TESTING_TESTING_H_
+#define VMS_TESTS_TESTING_TESTING_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace vms::testing {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
+
+ private:
+  std::string path_;
+};
+
+// Creates parent directories as needed.
+void WriteFile(const std::string& path, const std::string& content, mode_t mode = 0644);
+std::string ReadFileOrDie(const std::string& path);
+// Deterministic pseudo-random bytes.
+std::string RandomBytes(size_t n, uint64_t seed);
+
+struct RunResult {
+  int exit_code = -1;  // 128 + signal when killed
+  std::string out, err;
+};
+
+struct RunOptions {
+  std::map<std::string, std::string> env;  // added to (or replacing in) the environment
+  int uid = -1;                            // run as this user (needs root)
+  std::chrono::seconds timeout{120};
+};
+
+// Runs argv to completion, capturing stdout and stderr.
+RunResult Run(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+// A background process whose stderr goes to a file.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::string& log_path);
+  ~Process();  // SIGKILL if still running
+  pid_t pid() const { return pid_; }
+  bool running();
+  void Signal(int sig);
+  // Waits for exit; returns the exit code, or 128 + signal.
+  int Wait(std::chrono::seconds timeout = std::chrono::seconds(30));
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = 0;
+};
+
+// A real vms-master on port 0 in `data_dir`.
+class MasterProcess {
+ public:
+  explicit MasterProcess(std::string data_dir, std::vector<std::string> extra_args = {});
+  // Starts (again) and waits until it listens.
+  void Start();
+  void Kill9();
+  int Terminate();  // SIGTERM, returns the exit code
+  const std::string& address() const { return address_; }
+  std::string log() const;
+  const std::string& data_dir() const { return data_dir_; }
+
+ private:
+  std::string data_dir_;
+  std::vector<std::string> extra_args_;
+  std::unique_ptr<Process> process_;
+  std::string address_;
+  int starts_ = 0;
+};
+
+// Paths of the built binaries.
+std::string MasterBin();
+std::string CliBin();
+
+// Polls `pred` until true or the timeout; returns its last value.
+bool WaitFor(const std::function<bool()>& pred,
+             std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+}  // namespace vms::testing
+
+#endif  // VMS_TESTS_TESTING_TESTING_H_
