@@ -26,6 +26,15 @@ struct PushOptions {
 };
 
 int RunPush(const GlobalOptions& global, const PushOptions& options);
+int RunLive(const GlobalOptions& global, const std::string& app, const std::string& version);
+int RunRollback(const GlobalOptions& global, const std::string& app, const std::string& to);
+int RunHistory(const GlobalOptions& global, const std::string& app, bool json);
+// Checks every release and live record of `app` against the key in
+// `trust_file` (the master's master.pub).
+int RunVerify(const GlobalOptions& global, const std::string& app, const std::string& trust_file);
+
+// "user@host": who runs this command, as recorded in releases and flips.
+std::string Identity();
 int RunList(const GlobalOptions& global, bool json);
 int RunVersions(const GlobalOptions& global, const std::string& app, bool json);
 

@@ -27,7 +27,10 @@ int RunList(const GlobalOptions& global, bool json) {
       out.push_back({{"app", a.app()},
                      {"versions", a.version_count()},
                      {"latest", a.latest_version()},
-                     {"latest_created", IsoTime(a.latest_created_unix_ms())}});
+                     {"latest_created", IsoTime(a.latest_created_unix_ms())},
+                     {"live", a.live_version()},
+                     {"live_seq", a.live_seq()},
+                     {"live_since", a.live_seq() ? IsoTime(a.live_since_unix_ms()) : ""}});
     }
     std::cout << out.dump(2) << "\n";
     return 0;
@@ -36,10 +39,12 @@ int RunList(const GlobalOptions& global, bool json) {
     std::cout << "no apps yet: `vms push APP VERSION DIR` publishes the first\n";
     return 0;
   }
-  Table table({"APP", "VERSIONS", "LATEST", "PUSHED"});
+  Table table({"APP", "LIVE", "SINCE", "VERSIONS", "LATEST", "PUSHED"});
   for (const AppState& a : apps->apps()) {
-    table.Add({a.app(), std::to_string(a.version_count()), a.latest_version(),
-               LocalTime(a.latest_created_unix_ms())});
+    bool live = !a.live_version().empty();
+    table.Add({a.app(), live ? a.live_version() : "-",
+               live ? LocalTime(a.live_since_unix_ms()) : "-", std::to_string(a.version_count()),
+               a.latest_version(), LocalTime(a.latest_created_unix_ms())});
   }
   table.Print(std::cout);
   return 0;
@@ -49,6 +54,13 @@ int RunVersions(const GlobalOptions& global, const std::string& app, bool json) 
   MasterClient master(global.master);
   auto versions = master.ListVersions(app);
   if (!versions.ok()) return Fail(Sv(versions.status().message()));
+  // The live version comes from the app's state.
+  std::string live;
+  if (auto apps = master.ListApps(); apps.ok()) {
+    for (const AppState& a : apps->apps()) {
+      if (a.app() == app) live = a.live_version();
+    }
+  }
   std::vector<Release> releases;
   for (const Envelope& env : versions->releases()) {
     auto r = ParseRelease(env);
@@ -66,15 +78,17 @@ int RunVersions(const GlobalOptions& global, const std::string& app, bool json) 
                      {"bytes", r.byte_count()},
                      {"created", IsoTime(r.created_unix_ms())},
                      {"publisher", r.publisher()},
-                     {"message", r.message()}});
+                     {"message", r.message()},
+                     {"live", r.version() == live}});
     }
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  Table table({"VERSION", "SIZE", "FILES", "CREATED", "PUBLISHER", "MESSAGE"});
+  Table table({"", "VERSION", "SIZE", "FILES", "CREATED", "PUBLISHER", "MESSAGE"});
   for (const Release& r : releases) {
-    table.Add({r.version(), HumanBytes(r.byte_count()), std::to_string(r.file_count()),
-               LocalTime(r.created_unix_ms()), r.publisher(), r.message()});
+    table.Add({r.version() == live ? "*" : "", r.version(), HumanBytes(r.byte_count()),
+               std::to_string(r.file_count()), LocalTime(r.created_unix_ms()), r.publisher(),
+               r.message()});
   }
   table.Print(std::cout);
   return 0;

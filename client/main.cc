@@ -20,12 +20,17 @@ int main(int argc, char** argv) {
   vms::GlobalOptions global{.master = EnvOr("VMS_MASTER", "127.0.0.1:7700")};
   const std::string dev_root = EnvOr("VMS_DEV_ROOT", home + "/dev");
   const std::string cache_home = EnvOr("XDG_CACHE_HOME", home + "/.cache");
+  const std::string trust = EnvOr("VMS_TRUST", "");
 
   CLI::App app{
       "vms: publish versioned app trees to every site.\n"
       "  vms push APP VERSION [DIR]   publish a version (DIR defaults to $VMS_DEV_ROOT/APP/VERSION)\n"
-      "  vms list                     the apps\n"
-      "  vms versions APP             the versions of an app"};
+      "  vms live APP VERSION         make VERSION the one everyone gets\n"
+      "  vms rollback APP [--to V]    go back to the previous live version (or V)\n"
+      "  vms history APP              every flip of an app\n"
+      "  vms list                     the apps and their live versions\n"
+      "  vms versions APP             the versions of an app\n"
+      "  vms verify APP --trust PUB   check every signature and the live chain"};
   app.set_version_flag("--version", std::string("vms ") + VMS_VERSION);
   app.require_subcommand(1);
   app.add_option("--master", global.master,
@@ -68,6 +73,30 @@ int main(int argc, char** argv) {
   versions_cmd->add_option("app", versions_app, "App name")->required();
   versions_cmd->add_flag("--json", versions_json, "Print JSON for scripts");
 
+  std::string live_app, live_version;
+  CLI::App* live_cmd = app.add_subcommand("live", "Make VERSION the live version of APP");
+  live_cmd->add_option("app", live_app, "App name")->required();
+  live_cmd->add_option("version", live_version, "A pushed version")->required();
+
+  std::string rollback_app, rollback_to;
+  CLI::App* rollback_cmd = app.add_subcommand(
+      "rollback", "Make the version live before the current one live again (a new, higher seq)");
+  rollback_cmd->add_option("app", rollback_app, "App name")->required();
+  rollback_cmd->add_option("--to", rollback_to, "Go back to this version instead");
+
+  std::string history_app;
+  bool history_json = false;
+  CLI::App* history_cmd = app.add_subcommand("history", "Every live flip of APP, newest first");
+  history_cmd->add_option("app", history_app, "App name")->required();
+  history_cmd->add_flag("--json", history_json, "Print JSON for scripts");
+
+  std::string verify_app, verify_trust = trust;
+  CLI::App* verify_cmd = app.add_subcommand(
+      "verify", "Check every release and live record of APP against the master's public key");
+  verify_cmd->add_option("app", verify_app, "App name")->required();
+  verify_cmd->add_option("--trust", verify_trust,
+                         "The master's public key, master.pub (default: $VMS_TRUST)");
+
   CLI11_PARSE(app, argc, argv);
 
   if (push_cmd->parsed()) {
@@ -75,6 +104,10 @@ int main(int argc, char** argv) {
     if (no_stat_cache) push.stat_cache.clear();
     return vms::RunPush(global, push);
   }
+  if (live_cmd->parsed()) return vms::RunLive(global, live_app, live_version);
+  if (rollback_cmd->parsed()) return vms::RunRollback(global, rollback_app, rollback_to);
+  if (history_cmd->parsed()) return vms::RunHistory(global, history_app, history_json);
+  if (verify_cmd->parsed()) return vms::RunVerify(global, verify_app, verify_trust);
   if (list_cmd->parsed()) return vms::RunList(global, list_json);
   if (versions_cmd->parsed()) return vms::RunVersions(global, versions_app, versions_json);
   return 2;

@@ -104,6 +104,37 @@ absl::StatusOr<CommitResponse> MasterClient::Commit(const CommitRequest& req) {
   return resp;
 }
 
+absl::StatusOr<FlipResponse> MasterClient::SetLive(const SetLiveRequest& req) {
+  FlipResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, std::chrono::seconds(60));
+  absl::Status s = FromGrpc(publish_->SetLive(&ctx, req, &resp), StrCat("live on ", address_));
+  if (!s.ok()) return s;
+  return resp;
+}
+
+absl::StatusOr<FlipResponse> MasterClient::Rollback(const RollbackRequest& req) {
+  FlipResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, std::chrono::seconds(60));
+  absl::Status s =
+      FromGrpc(publish_->Rollback(&ctx, req, &resp), StrCat("rollback on ", address_));
+  if (!s.ok()) return s;
+  return resp;
+}
+
+absl::StatusOr<LiveHistoryResponse> MasterClient::LiveHistory(const std::string& app) {
+  LiveHistoryRequest req;
+  req.set_app(app);
+  LiveHistoryResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, std::chrono::seconds(60));
+  absl::Status s =
+      FromGrpc(read_->LiveHistory(&ctx, req, &resp), StrCat("read history on ", address_));
+  if (!s.ok()) return s;
+  return resp;
+}
+
 absl::StatusOr<ListAppsResponse> MasterClient::ListApps() {
   ListAppsResponse resp;
   grpc::ClientContext ctx;

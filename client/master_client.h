@@ -36,6 +36,9 @@ class MasterClient {
   std::unique_ptr<Upload> StartUpload();
 
   absl::StatusOr<CommitResponse> Commit(const CommitRequest& req);
+  absl::StatusOr<FlipResponse> SetLive(const SetLiveRequest& req);
+  absl::StatusOr<FlipResponse> Rollback(const RollbackRequest& req);
+  absl::StatusOr<LiveHistoryResponse> LiveHistory(const std::string& app);
   absl::StatusOr<ListAppsResponse> ListApps();
   absl::StatusOr<ListVersionsResponse> ListVersions(const std::string& app);
 

@@ -1,7 +1,4 @@
 // vms push: scan, ask what is missing, upload it, commit.
-#include <pwd.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -25,18 +22,6 @@ namespace vms {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string Publisher() {
-  std::string user;
-  if (struct passwd* pw = getpwuid(geteuid()); pw != nullptr) {
-    user = pw->pw_name;
-  } else {
-    user = StrCat("uid", geteuid());
-  }
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  return StrCat(user, "@", host);
-}
 
 std::string Rate(uint64_t bytes, Clock::time_point since) {
   double s = std::chrono::duration<double>(Clock::now() - since).count();
@@ -148,7 +133,7 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
   req.set_app(o.app);
   req.set_version(o.version);
   req.set_root(std::string(snap->root.View()));
-  req.set_publisher(Publisher());
+  req.set_publisher(Identity());
   req.set_message(o.message);
   auto committed = master.Commit(req);
   reporter.Stop();

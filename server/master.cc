@@ -1,5 +1,6 @@
 #include "server/master.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/strings.h"
@@ -17,12 +18,20 @@ namespace {
 constexpr char kReleases[] = "releases";  // app \0 version -> Envelope(Release)
 constexpr char kEvents[] = "events";      // big-endian seq -> Event
 constexpr char kApps[] = "apps";          // app -> AppState
+constexpr char kLive[] = "live";          // app \0 big-endian live_seq -> Envelope(LiveRecord)
 constexpr char kMeta[] = "meta";          // "head_seq" -> big-endian seq
 constexpr char kHeadSeqKey[] = "head_seq";
 
 std::string ReleaseKey(std::string_view app, std::string_view version) {
   return StrCat(app, std::string_view("\0", 1), version);
 }
+
+std::string LiveKey(std::string_view app, uint64_t seq) {
+  return StrCat(app, std::string_view("\0", 1), EncodeBigEndian64(seq));
+}
+
+// How many earlier live versions successive rollbacks can return to.
+constexpr int kBackStackLimit = 100;
 
 std::shared_ptr<spdlog::logger> Log() {
   static auto logger = [] {
@@ -40,7 +49,7 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
   auto key = SigningKey::LoadOrCreate(options.data_dir, "master");
   if (!key.ok()) return key.status();
   std::vector<std::string> families = ObjectStore::Families();
-  families.insert(families.end(), {kReleases, kEvents, kApps, kMeta});
+  families.insert(families.end(), {kReleases, kEvents, kApps, kLive, kMeta});
   auto db = Db::Open(options.data_dir + "/db", families);
   if (!db.ok()) return db.status();
   auto head = (*db)->Get(kMeta, kHeadSeqKey);
@@ -149,42 +158,183 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
     if (!raced.ok()) return raced.status();
     if (*raced) return same_or_refuse(**raced);
 
-    AppState state;
-    auto stored_state = db_->Get(kApps, args.app);
+    auto stored_state = LoadAppState(args.app);
     if (!stored_state.ok()) return stored_state.status();
-    if (*stored_state && !state.ParseFromString(**stored_state)) {
-      return absl::DataLossError(StrCat("stored state of app ", args.app, " is corrupt"));
-    }
+    AppState state = stored_state->value_or(AppState());
     state.set_app(args.app);
     state.set_version_count(state.version_count() + 1);
     state.set_latest_version(args.version);
     state.set_latest_created_unix_ms(release.created_unix_ms());
 
-    seq = head_seq() + 1;
-    Event event;
-    event.set_seq(seq);
-    event.set_type(Event::RELEASE_ADDED);
-    event.set_app(args.app);
-    event.set_version(args.version);
-    *event.mutable_envelope() = env;
-
     rocksdb::WriteBatch batch;
+    seq = AppendEvent(&batch, Event::RELEASE_ADDED, args.app, args.version, env);
     batch.Put(db_->Family(kReleases), ReleaseKey(args.app, args.version), env.SerializeAsString());
-    batch.Put(db_->Family(kEvents), EncodeBigEndian64(seq), event.SerializeAsString());
     batch.Put(db_->Family(kApps), args.app, state.SerializeAsString());
-    batch.Put(db_->Family(kMeta), kHeadSeqKey, EncodeBigEndian64(seq));
     for (const auto& [tree, totals] : closure->newly_complete) {
       objects_.MarkComplete(&batch, tree, totals);
     }
-    if (absl::Status s = db_->Write(&batch, /*sync=*/true); !s.ok()) return s;
-    std::lock_guard lock(mu_);
-    head_seq_ = seq;
+    if (absl::Status s = Publish(&batch, seq); !s.ok()) return s;
   }
   Log()->info("release app={} version={} root={} files={} bytes={} seq={} publisher={}", args.app,
               args.version, args.root.Short(), closure->totals.files, closure->totals.bytes, seq,
               args.publisher);
-  Notify(seq);
   return CommitResult{.created = true, .release = std::move(env), .seq = seq};
+}
+
+absl::StatusOr<std::optional<AppState>> Master::LoadAppState(const std::string& app) const {
+  auto value = db_->Get(kApps, app);
+  if (!value.ok()) return value.status();
+  if (!*value) return std::nullopt;
+  AppState state;
+  if (!state.ParseFromString(**value)) {
+    return absl::DataLossError(StrCat("stored state of app ", app, " is corrupt"));
+  }
+  return state;
+}
+
+uint64_t Master::AppendEvent(rocksdb::WriteBatch* batch, Event::Type type, const std::string& app,
+                             const std::string& version, const Envelope& env) {
+  uint64_t seq = head_seq() + 1;
+  Event event;
+  event.set_seq(seq);
+  event.set_type(type);
+  event.set_app(app);
+  event.set_version(version);
+  *event.mutable_envelope() = env;
+  batch->Put(db_->Family(kEvents), EncodeBigEndian64(seq), event.SerializeAsString());
+  batch->Put(db_->Family(kMeta), kHeadSeqKey, EncodeBigEndian64(seq));
+  return seq;
+}
+
+absl::Status Master::Publish(rocksdb::WriteBatch* batch, uint64_t seq) {
+  if (absl::Status s = db_->Write(batch, /*sync=*/true); !s.ok()) return s;
+  {
+    std::lock_guard lock(mu_);
+    head_seq_ = seq;
+  }
+  Notify(seq);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FlipResult> Master::SetLive(const FlipArgs& args) {
+  if (absl::Status s = ValidateVersionName(args.version); !s.ok()) return s;
+  return Flip(args, LiveRecord::LIVE);
+}
+
+absl::StatusOr<FlipResult> Master::Rollback(const FlipArgs& args) {
+  if (!args.version.empty()) {
+    if (absl::Status s = ValidateVersionName(args.version); !s.ok()) return s;
+  }
+  return Flip(args, LiveRecord::ROLLBACK);
+}
+
+absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind kind) {
+  if (absl::Status s = ValidateAppName(args.app); !s.ok()) return s;
+  if (args.issuer.empty() || args.issuer.size() > 256) {
+    return absl::InvalidArgumentError("issuer must be 1-256 bytes");
+  }
+  std::lock_guard write_lock(write_mu_);
+  auto loaded = LoadAppState(args.app);
+  if (!loaded.ok()) return loaded.status();
+  if (!*loaded) {
+    return absl::NotFoundError(
+        StrCat("no app named ", args.app, " has been pushed; `vms list` shows the apps"));
+  }
+  AppState state = std::move(**loaded);
+  std::vector<std::string> stack(state.back_stack().begin(), state.back_stack().end());
+
+  std::string target = args.version;
+  if (kind == LiveRecord::ROLLBACK && target.empty()) {
+    if (stack.empty()) {
+      return absl::FailedPreconditionError(
+          state.live_version().empty()
+              ? StrCat(args.app, " has no live version yet: nothing to roll back")
+              : StrCat("nothing to roll back to: ", state.live_version(),
+                       " is the first live version of ", args.app,
+                       "; `vms live ", args.app, " VERSION` makes another one live"));
+    }
+    target = stack.back();
+  }
+
+  auto release_env = FindRelease(args.app, target);
+  if (!release_env.ok()) return release_env.status();
+  if (!*release_env) {
+    auto versions = ListVersions(args.app);
+    std::string known;
+    if (versions.ok()) {
+      for (const Envelope& env : *versions) {
+        if (auto r = ParseRelease(env); r.ok()) known += StrCat(known.empty() ? "" : ", ", r->version());
+      }
+    }
+    return absl::NotFoundError(StrCat(args.app, " has no version ", target,
+                                      "; its versions are: ", known));
+  }
+
+  if (state.live_version() == target) {
+    FlipResult unchanged;
+    auto current = db_->Get(kLive, LiveKey(args.app, state.live_seq()));
+    if (!current.ok()) return current.status();
+    if (*current && !unchanged.record.ParseFromString(**current)) {
+      return absl::DataLossError(StrCat("stored live record of ", args.app, " is corrupt"));
+    }
+    return unchanged;
+  }
+
+  // The back stack: a live flip remembers the version it replaces; a
+  // rollback returns to the newest remembered version (or to --to's, dropping
+  // everything above it).
+  auto in_stack = std::find(stack.begin(), stack.end(), target);
+  if (kind == LiveRecord::ROLLBACK && in_stack != stack.end()) {
+    stack.erase(in_stack, stack.end());
+  } else if (!state.live_version().empty()) {
+    stack.push_back(state.live_version());
+    if (stack.size() > kBackStackLimit) stack.erase(stack.begin());
+  }
+
+  auto release = ParseRelease(**release_env);
+  if (!release.ok()) return release.status();
+  LiveRecord record;
+  record.set_app(args.app);
+  record.set_version(target);
+  record.set_root(release->root());
+  record.set_live_seq(state.live_seq() + 1);
+  record.set_previous_version(state.live_version());
+  record.set_issued_unix_ms(options_.now_ms());
+  record.set_issuer(args.issuer);
+  record.set_kind(kind);
+  Envelope env = SignEnvelope(kLiveType, record.SerializeAsString(), key_);
+
+  state.set_live_seq(record.live_seq());
+  state.set_live_version(target);
+  state.set_live_since_unix_ms(record.issued_unix_ms());
+  state.clear_back_stack();
+  for (std::string& v : stack) state.add_back_stack(std::move(v));
+
+  rocksdb::WriteBatch batch;
+  uint64_t seq = AppendEvent(&batch, Event::LIVE_CHANGED, args.app, target, env);
+  batch.Put(db_->Family(kLive), LiveKey(args.app, record.live_seq()), env.SerializeAsString());
+  batch.Put(db_->Family(kApps), args.app, state.SerializeAsString());
+  if (absl::Status s = Publish(&batch, seq); !s.ok()) return s;
+  Log()->info("{} app={} version={} previous={} live_seq={} seq={} issuer={}",
+              kind == LiveRecord::LIVE ? "live" : "rollback", args.app, target,
+              record.previous_version(), record.live_seq(), seq, args.issuer);
+  return FlipResult{.changed = true, .record = std::move(env), .seq = seq};
+}
+
+absl::StatusOr<std::vector<Envelope>> Master::LiveHistory(std::string_view app) const {
+  if (absl::Status s = ValidateAppName(app); !s.ok()) return s;
+  std::string prefix = ReleaseKey(app, "");
+  std::vector<Envelope> out;
+  auto it = db_->NewIterator(kLive);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    Envelope env;
+    if (!env.ParseFromString(it->value().ToString())) {
+      return absl::DataLossError(StrCat("stored live record of ", app, " is corrupt"));
+    }
+    out.push_back(std::move(env));
+  }
+  if (absl::Status s = FromRocks(it->status(), "read live history"); !s.ok()) return s;
+  return out;
 }
 
 absl::StatusOr<std::vector<AppState>> Master::ListApps() const {

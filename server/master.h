@@ -50,6 +50,18 @@ struct CommitArgs {
   std::string message;
 };
 
+struct FlipArgs {
+  std::string app;
+  std::string version;  // for Rollback: "" means the version live before
+  std::string issuer;
+};
+
+struct FlipResult {
+  bool changed = false;  // false: already live, nothing written
+  Envelope record;       // the new live record, or the current one
+  uint64_t seq = 0;      // event seq (0 when !changed)
+};
+
 struct CommitResult {
   bool created = false;  // false: this exact version was already there
   Envelope release;
@@ -73,9 +85,21 @@ class Master : public ReadApi {
   //  - DataLoss: an object of the closure is corrupt or inconsistent.
   absl::StatusOr<CommitResult> Commit(const CommitArgs& args);
 
+  // Makes `version` the live version of `app` with a signed live record
+  // (live_seq + 1), its event and the app state in one synced batch.
+  //  - NotFound: no such app, or no such version (the message lists those
+  //    that exist).
+  //  - OK with changed=false: it already is the live version.
+  absl::StatusOr<FlipResult> SetLive(const FlipArgs& args);
+  // A new live record (higher seq) naming the version live before the
+  // current one (successive rollbacks keep going back), or args.version.
+  // FailedPrecondition when there is nothing to go back to.
+  absl::StatusOr<FlipResult> Rollback(const FlipArgs& args);
+
   // ReadApi.
   absl::StatusOr<std::vector<AppState>> ListApps() const override;
   absl::StatusOr<std::vector<Envelope>> ListVersions(std::string_view app) const override;
+  absl::StatusOr<std::vector<Envelope>> LiveHistory(std::string_view app) const override;
   absl::StatusOr<std::vector<Event>> ReadEvents(uint64_t after_seq, size_t limit) const override;
   uint64_t head_seq() const override;
   const ObjectStore& objects() const override { return objects_; }
@@ -88,6 +112,16 @@ class Master : public ReadApi {
   Master(MasterOptions options, std::unique_ptr<Db> db, SigningKey key, uint64_t head);
   absl::StatusOr<std::optional<Envelope>> FindRelease(const std::string& app,
                                                       const std::string& version) const;
+  absl::StatusOr<std::optional<AppState>> LoadAppState(const std::string& app) const;
+  // Flip to `target` (or, for a rollback with an empty target, to the top of
+  // the back stack). Holds write_mu_.
+  absl::StatusOr<FlipResult> Flip(const FlipArgs& args, LiveRecord::Kind kind);
+  // Adds the event to `batch` with the next seq; returns it. write_mu_ held.
+  uint64_t AppendEvent(rocksdb::WriteBatch* batch, Event::Type type, const std::string& app,
+                       const std::string& version, const Envelope& env);
+  // Writes `batch` synced, then advances the head to `seq` and notifies.
+  // write_mu_ held.
+  absl::Status Publish(rocksdb::WriteBatch* batch, uint64_t seq);
   void Notify(uint64_t seq);
 
   MasterOptions options_;

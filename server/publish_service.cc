@@ -109,4 +109,29 @@ grpc::ServerUnaryReactor* PublishService::Commit(grpc::CallbackServerContext* ct
   });
 }
 
+namespace {
+absl::Status FillFlip(absl::StatusOr<FlipResult> result, FlipResponse* resp) {
+  if (!result.ok()) return result.status();
+  resp->set_changed(result->changed);
+  *resp->mutable_record() = std::move(result->record);
+  resp->set_seq(result->seq);
+  return absl::OkStatus();
+}
+}  // namespace
+
+grpc::ServerUnaryReactor* PublishService::SetLive(grpc::CallbackServerContext* ctx,
+                                                  const SetLiveRequest* req, FlipResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req, resp] {
+    return FillFlip(master_->SetLive({req->app(), req->version(), req->issuer()}), resp);
+  });
+}
+
+grpc::ServerUnaryReactor* PublishService::Rollback(grpc::CallbackServerContext* ctx,
+                                                   const RollbackRequest* req,
+                                                   FlipResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req, resp] {
+    return FillFlip(master_->Rollback({req->app(), req->to_version(), req->issuer()}), resp);
+  });
+}
+
 }  // namespace vms

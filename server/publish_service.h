@@ -24,6 +24,10 @@ class PublishService final : public Publish::CallbackService {
                                                    PutObjectsResponse* resp) override;
   grpc::ServerUnaryReactor* Commit(grpc::CallbackServerContext* ctx, const CommitRequest* req,
                                    CommitResponse* resp) override;
+  grpc::ServerUnaryReactor* SetLive(grpc::CallbackServerContext* ctx, const SetLiveRequest* req,
+                                    FlipResponse* resp) override;
+  grpc::ServerUnaryReactor* Rollback(grpc::CallbackServerContext* ctx,
+                                     const RollbackRequest* req, FlipResponse* resp) override;
 
  private:
   Master* master_;

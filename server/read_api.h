@@ -21,6 +21,8 @@ class ReadApi {
   virtual absl::StatusOr<std::vector<AppState>> ListApps() const = 0;
   // Signed releases of `app`, oldest first; NotFound if none.
   virtual absl::StatusOr<std::vector<Envelope>> ListVersions(std::string_view app) const = 0;
+  // Signed live records of `app`, live_seq ascending (empty if never live).
+  virtual absl::StatusOr<std::vector<Envelope>> LiveHistory(std::string_view app) const = 0;
   virtual const ObjectStore& objects() const = 0;
   // Events with seq > after_seq, at most `limit`, in seq order.
   virtual absl::StatusOr<std::vector<Event>> ReadEvents(uint64_t after_seq,

@@ -206,6 +206,17 @@ grpc::ServerUnaryReactor* ReadService::ListVersions(grpc::CallbackServerContext*
   });
 }
 
+grpc::ServerUnaryReactor* ReadService::LiveHistory(grpc::CallbackServerContext* ctx,
+                                                   const LiveHistoryRequest* req,
+                                                   LiveHistoryResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
+    auto records = api_->LiveHistory(req->app());
+    if (!records.ok()) return records.status();
+    for (Envelope& e : *records) *resp->add_records() = std::move(e);
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerWriteReactor<ObjectBatch>* ReadService::GetObjects(grpc::CallbackServerContext* ctx,
                                                                const GetObjectsRequest* req) {
   return new GetObjectsReactor(api_, pool_, req);

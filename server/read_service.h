@@ -35,6 +35,9 @@ class ReadService final : public Read::CallbackService {
   grpc::ServerUnaryReactor* ListVersions(grpc::CallbackServerContext* ctx,
                                          const ListVersionsRequest* req,
                                          ListVersionsResponse* resp) override;
+  grpc::ServerUnaryReactor* LiveHistory(grpc::CallbackServerContext* ctx,
+                                        const LiveHistoryRequest* req,
+                                        LiveHistoryResponse* resp) override;
   grpc::ServerWriteReactor<ObjectBatch>* GetObjects(grpc::CallbackServerContext* ctx,
                                                     const GetObjectsRequest* req) override;
   grpc::ServerWriteReactor<FollowMessage>* Follow(grpc::CallbackServerContext* ctx,

@@ -1,0 +1,113 @@
+// vms live, vms rollback, vms history: the signed pointer flips.
+#include <pwd.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "client/commands.h"
+#include "client/master_client.h"
+#include "client/table.h"
+#include "core/envelope.h"
+#include "core/names.h"
+#include "core/strings.h"
+#include "nlohmann/json.hpp"
+
+namespace vms {
+
+std::string Identity() {
+  std::string user;
+  if (struct passwd* pw = getpwuid(geteuid()); pw != nullptr) {
+    user = pw->pw_name;
+  } else {
+    user = StrCat("uid", geteuid());
+  }
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return StrCat(user, "@", host);
+}
+
+namespace {
+
+int ReportFlip(const absl::StatusOr<FlipResponse>& resp, std::string_view verb) {
+  if (!resp.ok()) return Fail(Sv(resp.status().message()));
+  auto record = ParseLiveRecord(resp->record());
+  if (!record.ok()) return Fail(StrCat("master sent a bad live record: ", record.status().message()));
+  if (!resp->changed()) {
+    std::cout << record->app() << " " << record->version() << " is already live (live_seq "
+              << record->live_seq() << "): nothing changed\n";
+    return 0;
+  }
+  std::cout << record->app() << " " << verb << " " << record->version() << " (live_seq "
+            << record->live_seq();
+  if (!record->previous_version().empty()) std::cout << ", was " << record->previous_version();
+  std::cout << ")\n";
+  return 0;
+}
+
+}  // namespace
+
+int RunLive(const GlobalOptions& global, const std::string& app, const std::string& version) {
+  if (absl::Status s = ValidateAppName(app); !s.ok()) return Fail(Sv(s.message()));
+  if (absl::Status s = ValidateVersionName(version); !s.ok()) return Fail(Sv(s.message()));
+  MasterClient master(global.master);
+  SetLiveRequest req;
+  req.set_app(app);
+  req.set_version(version);
+  req.set_issuer(Identity());
+  return ReportFlip(master.SetLive(req), "is live:");
+}
+
+int RunRollback(const GlobalOptions& global, const std::string& app, const std::string& to) {
+  if (absl::Status s = ValidateAppName(app); !s.ok()) return Fail(Sv(s.message()));
+  if (!to.empty()) {
+    if (absl::Status s = ValidateVersionName(to); !s.ok()) return Fail(Sv(s.message()));
+  }
+  MasterClient master(global.master);
+  RollbackRequest req;
+  req.set_app(app);
+  req.set_to_version(to);
+  req.set_issuer(Identity());
+  return ReportFlip(master.Rollback(req), "rolled back to");
+}
+
+int RunHistory(const GlobalOptions& global, const std::string& app, bool json) {
+  if (absl::Status s = ValidateAppName(app); !s.ok()) return Fail(Sv(s.message()));
+  MasterClient master(global.master);
+  auto history = master.LiveHistory(app);
+  if (!history.ok()) return Fail(Sv(history.status().message()));
+  std::vector<LiveRecord> records;
+  for (const Envelope& env : history->records()) {
+    auto r = ParseLiveRecord(env);
+    if (!r.ok()) return Fail(StrCat("master sent a bad live record: ", r.status().message()));
+    records.push_back(std::move(*r));
+  }
+  std::reverse(records.begin(), records.end());  // newest first
+  auto kind = [](const LiveRecord& r) { return r.kind() == LiveRecord::ROLLBACK ? "rollback" : "live"; };
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const LiveRecord& r : records) {
+      out.push_back({{"seq", r.live_seq()},
+                     {"version", r.version()},
+                     {"previous", r.previous_version()},
+                     {"kind", kind(r)},
+                     {"when", IsoTime(r.issued_unix_ms())},
+                     {"by", r.issuer()}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (records.empty()) {
+    std::cout << app << " has never been live: `vms live " << app << " VERSION` makes it so\n";
+    return 0;
+  }
+  Table table({"SEQ", "VERSION", "PREVIOUS", "KIND", "WHEN", "BY"});
+  for (const LiveRecord& r : records) {
+    table.Add({std::to_string(r.live_seq()), r.version(),
+               r.previous_version().empty() ? "-" : r.previous_version(), kind(r),
+               LocalTime(r.issued_unix_ms()), r.issuer()});
+  }
+  table.Print(std::cout);
+  return 0;
+}
+
+}  // namespace vms
