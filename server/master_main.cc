@@ -61,8 +61,11 @@ int main(int argc, char** argv) {
 
   int sig = vms::WaitForShutdownSignal();
   spdlog::info("shutting down signal={}", sig);
-  // Open streams (Follow) are cancelled after the deadline; unary calls finish.
-  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // Followers are told first, so they can turn elsewhere at once; gRPC then
+  // waits for open connections until the deadline. A commit or flip cut off
+  // there was either written whole or not at all.
+  read.BeginShutdown();
+  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
   (*server)->Wait();
   spdlog::info("stopped");
   return 0;

@@ -107,6 +107,9 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
       again_ = false;
     }
     if (cancel) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+    if (service_->shutting_down_) {
+      return FinishOnce(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+    }
 
     auto events = service_->api_->ReadEvents(sent_seq_, 1);
     if (!events.ok()) return FinishOnce(ToGrpc(events.status()));
@@ -169,6 +172,12 @@ ReadService::~ReadService() {
   }
   stop_cv_.notify_all();
   ticker_.join();
+}
+
+void ReadService::BeginShutdown() {
+  shutting_down_ = true;
+  std::lock_guard lock(mu_);
+  for (FollowReactor* r : followers_) r->Wake(false);
 }
 
 void ReadService::Tick() {

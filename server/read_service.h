@@ -7,6 +7,7 @@
 #ifndef VMS_SERVER_READ_SERVICE_H_
 #define VMS_SERVER_READ_SERVICE_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -28,6 +29,10 @@ class ReadService final : public Read::CallbackService {
   // only after the gRPC server using it has shut down.
   ReadService(ReadApi* api, ThreadPool* pool, std::chrono::milliseconds heartbeat);
   ~ReadService() override;
+
+  // Ends every Follow stream (UNAVAILABLE, "shutting down") so that a
+  // following grpc::Server::Shutdown() need not wait for its deadline.
+  void BeginShutdown();
 
   grpc::ServerUnaryReactor* ListApps(grpc::CallbackServerContext* ctx,
                                      const ListAppsRequest* req,
@@ -52,6 +57,7 @@ class ReadService final : public Read::CallbackService {
   ThreadPool* pool_;
   const std::chrono::milliseconds heartbeat_;
   uint64_t subscription_ = 0;
+  std::atomic<bool> shutting_down_{false};
 
   // Lock order: mu_, then a reactor's own lock.
   std::mutex mu_;

@@ -225,5 +225,17 @@ TEST_F(FollowTest, AFollowerNoticesADeadMaster) {
   EXPECT_FALSE(stream->Finish().ok());
 }
 
+TEST_F(FollowTest, SigtermWithOpenFollowersStopsCleanly) {
+  auto stub = Stub();
+  grpc::ClientContext ctx;
+  auto stream = stub->Follow(&ctx, FollowRequest());
+  FollowMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(master_.Terminate(), 0) << master_.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_NE(master_.log().find("stopped"), std::string::npos) << master_.log();
+}
+
 }  // namespace
 }  // namespace vms
