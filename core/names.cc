@@ -15,18 +15,22 @@ absl::Status Bad(std::string_view what, std::string_view name, std::string_view 
                                                  absl::CHexEscape(absl::string_view(name.data(), name.size())), "\": ", rule));
 }
 
-}  // namespace
-
-absl::Status ValidateAppName(std::string_view name) {
-  constexpr std::string_view kRule =
-      "an app name is 1-64 characters of a-z, 0-9, '.', '_', '-', starting with a letter or "
-      "digit";
-  if (name.empty() || name.size() > 64 || !IsLowerAlnum(name[0])) return Bad("app", name, kRule);
+absl::Status ValidateLowerName(std::string_view what, std::string_view name) {
+  std::string rule = StrCat("a", what == "app" ? "n " : " ", what,
+                            " name is 1-64 characters of a-z, 0-9, '.', '_', '-', starting with "
+                            "a letter or digit");
+  if (name.empty() || name.size() > 64 || !IsLowerAlnum(name[0])) return Bad(what, name, rule);
   for (char c : name) {
-    if (!IsLowerAlnum(c) && c != '.' && c != '_' && c != '-') return Bad("app", name, kRule);
+    if (!IsLowerAlnum(c) && c != '.' && c != '_' && c != '-') return Bad(what, name, rule);
   }
   return absl::OkStatus();
 }
+
+}  // namespace
+
+absl::Status ValidateAppName(std::string_view name) { return ValidateLowerName("app", name); }
+
+absl::Status ValidateSiteName(std::string_view name) { return ValidateLowerName("site", name); }
 
 absl::Status ValidateVersionName(std::string_view name) {
   constexpr std::string_view kRule =

@@ -1,34 +1,17 @@
 #include "server/master.h"
 
 #include <algorithm>
-#include <chrono>
 
-#include "core/strings.h"
 #include "core/closure.h"
-#include "core/coding.h"
 #include "core/envelope.h"
 #include "core/file_util.h"
 #include "core/names.h"
+#include "core/strings.h"
 #include "spdlog/spdlog.h"
 
 namespace vms {
 
 namespace {
-
-constexpr char kReleases[] = "releases";  // app \0 version -> Envelope(Release)
-constexpr char kEvents[] = "events";      // big-endian seq -> Event
-constexpr char kApps[] = "apps";          // app -> AppState
-constexpr char kLive[] = "live";          // app \0 big-endian live_seq -> Envelope(LiveRecord)
-constexpr char kMeta[] = "meta";          // "head_seq" -> big-endian seq
-constexpr char kHeadSeqKey[] = "head_seq";
-
-std::string ReleaseKey(std::string_view app, std::string_view version) {
-  return StrCat(app, std::string_view("\0", 1), version);
-}
-
-std::string LiveKey(std::string_view app, uint64_t seq) {
-  return StrCat(app, std::string_view("\0", 1), EncodeBigEndian64(seq));
-}
 
 // How many earlier live versions successive rollbacks can return to.
 constexpr int kBackStackLimit = 100;
@@ -41,6 +24,12 @@ std::shared_ptr<spdlog::logger> Log() {
   return logger;
 }
 
+std::string Join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts) out += StrCat(out.empty() ? "" : ", ", p);
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
@@ -48,33 +37,27 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
   if (absl::Status s = MakeDirs(options.data_dir); !s.ok()) return s;
   auto key = SigningKey::LoadOrCreate(options.data_dir, "master");
   if (!key.ok()) return key.status();
-  std::vector<std::string> families = ObjectStore::Families();
-  families.insert(families.end(), {kReleases, kEvents, kApps, kLive, kMeta});
-  auto db = Db::Open(options.data_dir + "/db", families);
-  if (!db.ok()) return db.status();
-  auto head = (*db)->Get(kMeta, kHeadSeqKey);
-  if (!head.ok()) return head.status();
-  uint64_t head_seq = 0;
-  if (*head && !DecodeBigEndian64(**head, &head_seq)) {
-    return absl::DataLossError("corrupt head_seq in the master database");
-  }
+  auto records = RecordStore::Open(options.data_dir + "/db", {SiteRegistry::kFamily});
+  if (!records.ok()) return records.status();
+  auto sites = SiteRegistry::Load((*records)->db(), options.now_ms);
+  if (!sites.ok()) return sites.status();
   return std::unique_ptr<Master>(
-      new Master(std::move(options), std::move(*db), std::move(*key), head_seq));
+      new Master(std::move(options), std::move(*records), std::move(*sites), std::move(*key)));
 }
 
-Master::Master(MasterOptions options, std::unique_ptr<Db> db, SigningKey key, uint64_t head)
+Master::Master(MasterOptions options, std::unique_ptr<RecordStore> records,
+               std::unique_ptr<SiteRegistry> sites, SigningKey key)
     : options_(std::move(options)),
-      db_(std::move(db)),
-      objects_(db_.get()),
-      key_(std::move(key)),
-      head_seq_(head) {}
+      records_(std::move(records)),
+      sites_(std::move(sites)),
+      key_(std::move(key)) {}
 
 absl::StatusOr<std::vector<Hash>> Master::MissingObjects(std::span<const Hash> hashes) const {
-  return objects_.Missing(hashes);
+  return records_->objects().Missing(hashes);
 }
 
 absl::StatusOr<std::vector<Hash>> Master::CompleteTrees(std::span<const Hash> hashes) const {
-  auto known = objects_.CompleteTrees(hashes);
+  auto known = records_->objects().CompleteTrees(hashes);
   if (!known.ok()) return known.status();
   std::vector<Hash> complete;
   for (size_t i = 0; i < hashes.size(); ++i) {
@@ -84,19 +67,18 @@ absl::StatusOr<std::vector<Hash>> Master::CompleteTrees(std::span<const Hash> ha
 }
 
 absl::StatusOr<IngestStats> Master::PutObjects(std::vector<StoredObject>* objects) {
-  return objects_.Ingest(objects);
+  return records_->mutable_objects().Ingest(objects);
 }
 
-absl::StatusOr<std::optional<Envelope>> Master::FindRelease(const std::string& app,
-                                                            const std::string& version) const {
-  auto value = db_->Get(kReleases, ReleaseKey(app, version));
-  if (!value.ok()) return value.status();
-  if (!*value) return std::nullopt;
-  Envelope env;
-  if (!env.ParseFromString(**value)) {
-    return absl::DataLossError(StrCat("stored release ", app, " ", version, " is corrupt"));
-  }
-  return env;
+Event Master::NextEvent(Event::Type type, const std::string& app, const std::string& version,
+                        const Envelope& env) const {
+  Event event;
+  event.set_seq(records_->head_seq() + 1);
+  event.set_type(type);
+  event.set_app(app);
+  event.set_version(version);
+  *event.mutable_envelope() = env;
+  return event;
 }
 
 absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
@@ -124,13 +106,13 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
     return CommitResult{.created = false, .release = env};
   };
 
-  auto existing = FindRelease(args.app, args.version);
+  auto existing = records_->FindRelease(args.app, args.version);
   if (!existing.ok()) return existing.status();
   if (*existing) return same_or_refuse(**existing);
 
   // The closure walk is the expensive part; it runs before taking write_mu_.
   // Objects are never deleted, so what it found present stays present.
-  auto closure = WalkClosure(objects_, args.root);
+  auto closure = WalkClosure(records_->objects(), args.root);
   if (!closure.ok()) return closure.status();
   if (!closure->missing.empty()) {
     return absl::FailedPreconditionError(StrCat(
@@ -154,66 +136,30 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
   {
     std::lock_guard write_lock(write_mu_);
     // Another push of the same version may have committed while we walked.
-    auto raced = FindRelease(args.app, args.version);
+    auto raced = records_->FindRelease(args.app, args.version);
     if (!raced.ok()) return raced.status();
     if (*raced) return same_or_refuse(**raced);
 
-    auto stored_state = LoadAppState(args.app);
+    auto stored_state = records_->LoadAppState(args.app);
     if (!stored_state.ok()) return stored_state.status();
     AppState state = stored_state->value_or(AppState());
-    state.set_app(args.app);
-    state.set_version_count(state.version_count() + 1);
-    state.set_latest_version(args.version);
-    state.set_latest_created_unix_ms(release.created_unix_ms());
+    AddReleaseToState(release, &state);
 
+    Event event = NextEvent(Event::RELEASE_ADDED, args.app, args.version, env);
+    seq = event.seq();
     rocksdb::WriteBatch batch;
-    seq = AppendEvent(&batch, Event::RELEASE_ADDED, args.app, args.version, env);
-    batch.Put(db_->Family(kReleases), ReleaseKey(args.app, args.version), env.SerializeAsString());
-    batch.Put(db_->Family(kApps), args.app, state.SerializeAsString());
+    records_->PutEvent(&batch, event);
+    records_->PutRelease(&batch, release, env);
+    records_->PutAppState(&batch, state);
     for (const auto& [tree, totals] : closure->newly_complete) {
-      objects_.MarkComplete(&batch, tree, totals);
+      records_->objects().MarkComplete(&batch, tree, totals);
     }
-    if (absl::Status s = Publish(&batch, seq); !s.ok()) return s;
+    if (absl::Status s = records_->Commit(&batch, seq); !s.ok()) return s;
   }
   Log()->info("release app={} version={} root={} files={} bytes={} seq={} publisher={}", args.app,
               args.version, args.root.Short(), closure->totals.files, closure->totals.bytes, seq,
               args.publisher);
   return CommitResult{.created = true, .release = std::move(env), .seq = seq};
-}
-
-absl::StatusOr<std::optional<AppState>> Master::LoadAppState(const std::string& app) const {
-  auto value = db_->Get(kApps, app);
-  if (!value.ok()) return value.status();
-  if (!*value) return std::nullopt;
-  AppState state;
-  if (!state.ParseFromString(**value)) {
-    return absl::DataLossError(StrCat("stored state of app ", app, " is corrupt"));
-  }
-  return state;
-}
-
-uint64_t Master::AppendEvent(rocksdb::WriteBatch* batch, Event::Type type, const std::string& app,
-                             const std::string& version, const Envelope& env) {
-  uint64_t seq = head_seq() + 1;
-  Event event;
-  event.set_seq(seq);
-  event.set_type(type);
-  event.set_app(app);
-  event.set_version(version);
-  *event.mutable_envelope() = env;
-  batch->Put(db_->Family(kEvents), EncodeBigEndian64(seq), event.SerializeAsString());
-  batch->Put(db_->Family(kMeta), kHeadSeqKey, EncodeBigEndian64(seq));
-  return seq;
-}
-
-absl::Status Master::Publish(rocksdb::WriteBatch* batch, uint64_t seq) {
-  if (absl::Status s = db_->Write(batch, /*sync=*/true); !s.ok()) return s;
-  {
-    std::lock_guard lock(mu_);
-    head_seq_ = seq;
-  }
-  Notify(seq);
-  return absl::OkStatus();
 }
 
 absl::StatusOr<FlipResult> Master::SetLive(const FlipArgs& args) {
@@ -234,7 +180,7 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
     return absl::InvalidArgumentError("issuer must be 1-256 bytes");
   }
   std::lock_guard write_lock(write_mu_);
-  auto loaded = LoadAppState(args.app);
+  auto loaded = records_->LoadAppState(args.app);
   if (!loaded.ok()) return loaded.status();
   if (!*loaded) {
     return absl::NotFoundError(
@@ -250,34 +196,37 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
           state.live_version().empty()
               ? StrCat(args.app, " has no live version yet: nothing to roll back")
               : StrCat("nothing to roll back to: ", state.live_version(),
-                       " is the first live version of ", args.app,
-                       "; `vms live ", args.app, " VERSION` makes another one live"));
+                       " is the first live version of ", args.app, "; `vms live ", args.app,
+                       " VERSION` makes another one live"));
     }
     target = stack.back();
   }
 
-  auto release_env = FindRelease(args.app, target);
+  auto release_env = records_->FindRelease(args.app, target);
   if (!release_env.ok()) return release_env.status();
   if (!*release_env) {
-    auto versions = ListVersions(args.app);
-    std::string known;
-    if (versions.ok()) {
+    std::vector<std::string> known;
+    if (auto versions = records_->ListVersions(args.app); versions.ok()) {
       for (const Envelope& env : *versions) {
-        if (auto r = ParseRelease(env); r.ok()) known += StrCat(known.empty() ? "" : ", ", r->version());
+        if (auto r = ParseRelease(env); r.ok()) known.push_back(r->version());
       }
     }
-    return absl::NotFoundError(StrCat(args.app, " has no version ", target,
-                                      "; its versions are: ", known));
+    return absl::NotFoundError(
+        StrCat(args.app, " has no version ", target, "; its versions are: ", Join(known)));
   }
 
   if (state.live_version() == target) {
-    FlipResult unchanged;
-    auto current = db_->Get(kLive, LiveKey(args.app, state.live_seq()));
+    auto current = records_->CurrentLive(args.app);
     if (!current.ok()) return current.status();
-    if (*current && !unchanged.record.ParseFromString(**current)) {
-      return absl::DataLossError(StrCat("stored live record of ", args.app, " is corrupt"));
-    }
-    return unchanged;
+    return FlipResult{.changed = false, .record = current->value_or(Envelope())};
+  }
+
+  // A site never flips to a version it does not hold, so neither does the
+  // master: every known site must hold it complete first.
+  if (std::vector<std::string> lacking = sites_->Lacking(args.app, target); !lacking.empty()) {
+    return absl::FailedPreconditionError(
+        StrCat(args.app, " ", target, " is not complete at every site yet: ", Join(lacking),
+               "; wait for them (--wait), or `vms sites remove` a decommissioned site"));
   }
 
   // The back stack: a live flip remembers the version it replaces; a
@@ -304,117 +253,20 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
   record.set_kind(kind);
   Envelope env = SignEnvelope(kLiveType, record.SerializeAsString(), key_);
 
-  state.set_live_seq(record.live_seq());
-  state.set_live_version(target);
-  state.set_live_since_unix_ms(record.issued_unix_ms());
+  AddLiveToState(record, &state);
   state.clear_back_stack();
   for (std::string& v : stack) state.add_back_stack(std::move(v));
 
+  Event event = NextEvent(Event::LIVE_CHANGED, args.app, target, env);
   rocksdb::WriteBatch batch;
-  uint64_t seq = AppendEvent(&batch, Event::LIVE_CHANGED, args.app, target, env);
-  batch.Put(db_->Family(kLive), LiveKey(args.app, record.live_seq()), env.SerializeAsString());
-  batch.Put(db_->Family(kApps), args.app, state.SerializeAsString());
-  if (absl::Status s = Publish(&batch, seq); !s.ok()) return s;
+  records_->PutEvent(&batch, event);
+  records_->PutLive(&batch, record, env);
+  records_->PutAppState(&batch, state);
+  if (absl::Status s = records_->Commit(&batch, event.seq()); !s.ok()) return s;
   Log()->info("{} app={} version={} previous={} live_seq={} seq={} issuer={}",
               kind == LiveRecord::LIVE ? "live" : "rollback", args.app, target,
-              record.previous_version(), record.live_seq(), seq, args.issuer);
-  return FlipResult{.changed = true, .record = std::move(env), .seq = seq};
-}
-
-absl::StatusOr<std::vector<Envelope>> Master::LiveHistory(std::string_view app) const {
-  if (absl::Status s = ValidateAppName(app); !s.ok()) return s;
-  std::string prefix = ReleaseKey(app, "");
-  std::vector<Envelope> out;
-  auto it = db_->NewIterator(kLive);
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    Envelope env;
-    if (!env.ParseFromString(it->value().ToString())) {
-      return absl::DataLossError(StrCat("stored live record of ", app, " is corrupt"));
-    }
-    out.push_back(std::move(env));
-  }
-  if (absl::Status s = FromRocks(it->status(), "read live history"); !s.ok()) return s;
-  return out;
-}
-
-absl::StatusOr<std::vector<AppState>> Master::ListApps() const {
-  std::vector<AppState> apps;
-  auto it = db_->NewIterator(kApps);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    AppState state;
-    if (!state.ParseFromString(it->value().ToString())) {
-      return absl::DataLossError(StrCat("stored state of app ", it->key().ToString(),
-                                              " is corrupt"));
-    }
-    apps.push_back(std::move(state));
-  }
-  if (absl::Status s = FromRocks(it->status(), "list apps"); !s.ok()) return s;
-  return apps;
-}
-
-absl::StatusOr<std::vector<Envelope>> Master::ListVersions(std::string_view app) const {
-  if (absl::Status s = ValidateAppName(app); !s.ok()) return s;
-  std::string prefix = ReleaseKey(app, "");
-  std::vector<std::pair<int64_t, Envelope>> found;
-  auto it = db_->NewIterator(kReleases);
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    Envelope env;
-    if (!env.ParseFromString(it->value().ToString())) {
-      return absl::DataLossError(StrCat("stored release ", it->key().ToString(),
-                                              " is corrupt"));
-    }
-    auto release = ParseRelease(env);
-    if (!release.ok()) return release.status();
-    found.emplace_back(release->created_unix_ms(), std::move(env));
-  }
-  if (absl::Status s = FromRocks(it->status(), "list versions"); !s.ok()) return s;
-  if (found.empty()) {
-    return absl::NotFoundError(
-        StrCat("no app named ", app, " has been pushed; `vms list` shows the apps"));
-  }
-  std::stable_sort(found.begin(), found.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<Envelope> out;
-  for (auto& [created, env] : found) out.push_back(std::move(env));
-  return out;
-}
-
-absl::StatusOr<std::vector<Event>> Master::ReadEvents(uint64_t after_seq, size_t limit) const {
-  std::vector<Event> events;
-  auto it = db_->NewIterator(kEvents);
-  for (it->Seek(EncodeBigEndian64(after_seq + 1)); it->Valid() && events.size() < limit;
-       it->Next()) {
-    Event event;
-    if (!event.ParseFromString(it->value().ToString())) {
-      return absl::DataLossError(StrCat("stored event is corrupt at ",
-                                              it->key().ToString()));
-    }
-    events.push_back(std::move(event));
-  }
-  if (absl::Status s = FromRocks(it->status(), "read events"); !s.ok()) return s;
-  return events;
-}
-
-uint64_t Master::head_seq() const {
-  std::lock_guard lock(mu_);
-  return head_seq_;
-}
-
-uint64_t Master::Subscribe(std::function<void(uint64_t)> fn) {
-  std::lock_guard lock(subscribers_mu_);
-  uint64_t id = next_subscriber_++;
-  subscribers_[id] = std::move(fn);
-  return id;
-}
-
-void Master::Unsubscribe(uint64_t id) {
-  std::lock_guard lock(subscribers_mu_);
-  subscribers_.erase(id);
-}
-
-void Master::Notify(uint64_t seq) {
-  std::lock_guard lock(subscribers_mu_);
-  for (auto& [id, fn] : subscribers_) fn(seq);
+              record.previous_version(), record.live_seq(), event.seq(), args.issuer);
+  return FlipResult{.changed = true, .record = std::move(env), .seq = event.seq()};
 }
 
 }  // namespace vms

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   // Blocking work (disk, hashing) runs here, off gRPC's callback threads.
   vms::ThreadPool pool(std::max(4, 2 * vms::CpuCount()));
   vms::PublishService publish(master->get(), &pool);
-  vms::ReadService read(master->get(), &pool, std::chrono::milliseconds(heartbeat_ms));
+  vms::ReadService read((*master)->read_api(), &pool, std::chrono::milliseconds(heartbeat_ms));
   grpc::ServerBuilder builder;
   builder.RegisterService(&publish);
   builder.RegisterService(&read);
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   spdlog::info("started data_dir={} keyid={} head_seq={}", data_dir,
-               (*master)->public_key().keyid().substr(0, 16), (*master)->head_seq());
+               (*master)->public_key().keyid().substr(0, 16), (*master)->records().head_seq());
 
   int sig = vms::WaitForShutdownSignal();
   spdlog::info("shutting down signal={}", sig);

@@ -41,7 +41,7 @@ class LiveTest : public ::testing::Test {
     return OpenLiveRecord(r->record, master_->public_key());
   }
   std::string LiveVersion() {
-    std::vector<AppState> apps = master_->ListApps().value();
+    std::vector<AppState> apps = master_->records().ListApps().value();
     for (const AppState& a : apps) {
       if (a.app() == "app") return a.live_version();
     }
@@ -69,13 +69,13 @@ TEST_F(LiveTest, SeqStrictlyIncreasesAndRecordsAreSigned) {
 
 TEST_F(LiveTest, LiveOfTheLiveVersionIsANoOp) {
   Live("2");
-  uint64_t head = master_->head_seq();
+  uint64_t head = master_->records().head_seq();
   auto again = master_->SetLive({"app", "2", "ops@h"});
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->changed);
   EXPECT_EQ(ParseLiveRecord(again->record).value().live_seq(), 1u);
-  EXPECT_EQ(master_->head_seq(), head);
-  EXPECT_EQ(master_->LiveHistory("app").value().size(), 1u);
+  EXPECT_EQ(master_->records().head_seq(), head);
+  EXPECT_EQ(master_->records().LiveHistory("app").value().size(), 1u);
 }
 
 TEST_F(LiveTest, UnknownVersionIsRefusedListingTheVersions) {
@@ -139,14 +139,14 @@ TEST_F(LiveTest, FlipsAreEventsAndSurviveRestart) {
   Live("2");
   ASSERT_TRUE(Rollback().ok());
   Reopen();
-  auto events = master_->ReadEvents(4, 10).value();  // after the 4 releases
+  auto events = master_->records().ReadEvents(4, 10).value();  // after the 4 releases
   ASSERT_EQ(events.size(), 3u);
   for (size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ(events[i].type(), Event::LIVE_CHANGED);
     EXPECT_EQ(events[i].seq(), 5 + i);
     EXPECT_TRUE(OpenLiveRecord(events[i].envelope(), master_->public_key()).ok());
   }
-  auto history = master_->LiveHistory("app").value();
+  auto history = master_->records().LiveHistory("app").value();
   ASSERT_EQ(history.size(), 3u);
   EXPECT_EQ(ParseLiveRecord(history[2]).value().version(), "1");
   EXPECT_EQ(LiveVersion(), "1");

@@ -52,7 +52,7 @@ TEST_F(MasterTest, CommitSignsReleaseAndLogsEvent) {
   EXPECT_EQ(release->file_count(), 1u);
   EXPECT_EQ(release->byte_count(), 7u);
   EXPECT_EQ(release->publisher(), "dev@h");
-  auto events = master_->ReadEvents(0, 10).value();
+  auto events = master_->records().ReadEvents(0, 10).value();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].type(), Event::RELEASE_ADDED);
   EXPECT_EQ(events[0].version(), "1.0");
@@ -67,8 +67,8 @@ TEST_F(MasterTest, CommitRefusesIncompleteClosure) {
   auto s = Commit("app", "1.0", Sha256(tree)).status();
   EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
   EXPECT_NE(s.message().find("1 objects"), std::string::npos) << s;
-  EXPECT_EQ(master_->head_seq(), 0u);
-  EXPECT_TRUE(absl::IsNotFound(master_->ListVersions("app").status()));
+  EXPECT_EQ(master_->records().head_seq(), 0u);
+  EXPECT_TRUE(absl::IsNotFound(master_->records().ListVersions("app").status()));
 }
 
 TEST_F(MasterTest, VersionsAreImmutable) {
@@ -77,7 +77,7 @@ TEST_F(MasterTest, VersionsAreImmutable) {
   auto again = Commit("app", "1.0", a);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->created);
-  EXPECT_EQ(master_->head_seq(), 1u);
+  EXPECT_EQ(master_->records().head_seq(), 1u);
   auto s = Commit("app", "1.0", b).status();
   EXPECT_TRUE(absl::IsFailedPrecondition(s));
   EXPECT_NE(s.message().find("already exists with different content"), std::string::npos);
@@ -98,29 +98,29 @@ TEST_F(MasterTest, ListingsAndStatePersistAcrossRestart) {
   std::string keyid = master_->public_key().keyid();
   Reopen();
   EXPECT_EQ(master_->public_key().keyid(), keyid);
-  EXPECT_EQ(master_->head_seq(), 3u);
-  auto apps = master_->ListApps().value();
+  EXPECT_EQ(master_->records().head_seq(), 3u);
+  auto apps = master_->records().ListApps().value();
   ASSERT_EQ(apps.size(), 2u);
   EXPECT_EQ(apps[0].app(), "alpha");
   EXPECT_EQ(apps[0].version_count(), 2u);
   EXPECT_EQ(apps[0].latest_version(), "0.9");
-  auto versions = master_->ListVersions("alpha").value();
+  auto versions = master_->records().ListVersions("alpha").value();
   ASSERT_EQ(versions.size(), 2u);
   EXPECT_EQ(ParseRelease(versions[0]).value().version(), "1");  // oldest first
-  auto events = master_->ReadEvents(1, 10).value();
+  auto events = master_->records().ReadEvents(1, 10).value();
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].seq(), 2u);
   EXPECT_EQ(events[1].seq(), 3u);
   ASSERT_TRUE(Commit("alpha", "3", StoreTree("w")).ok());
-  EXPECT_EQ(master_->head_seq(), 4u);
+  EXPECT_EQ(master_->records().head_seq(), 4u);
 }
 
 TEST_F(MasterTest, SubscribersHearEveryEvent) {
   std::vector<uint64_t> heard;
-  uint64_t id = master_->Subscribe([&](uint64_t seq) { heard.push_back(seq); });
+  uint64_t id = master_->read_api()->Subscribe([&](uint64_t seq) { heard.push_back(seq); });
   ASSERT_TRUE(Commit("app", "1", StoreTree("1")).ok());
   ASSERT_TRUE(Commit("app", "2", StoreTree("2")).ok());
-  master_->Unsubscribe(id);
+  master_->read_api()->Unsubscribe(id);
   ASSERT_TRUE(Commit("app", "3", StoreTree("3")).ok());
   EXPECT_EQ(heard, (std::vector<uint64_t>{1, 2}));
 }

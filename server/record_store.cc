@@ -1,0 +1,218 @@
+#include "server/record_store.h"
+
+#include <algorithm>
+
+#include "core/coding.h"
+#include "core/envelope.h"
+#include "core/names.h"
+#include "core/strings.h"
+
+namespace vms {
+
+namespace {
+
+constexpr char kReleases[] = "releases";
+constexpr char kLive[] = "live";
+constexpr char kApps[] = "apps";
+constexpr char kEvents[] = "events";
+constexpr char kMeta[] = "meta";
+constexpr char kHeadSeqKey[] = "head_seq";
+
+std::string AppPrefix(std::string_view app) { return StrCat(app, std::string_view("\0", 1)); }
+
+template <typename T>
+absl::StatusOr<T> ParseStored(const std::string& bytes, std::string_view what) {
+  T value;
+  if (!value.ParseFromString(bytes)) return absl::DataLossError(StrCat("stored ", what, " is corrupt"));
+  return value;
+}
+
+// All values under `prefix` in `family`, parsed as T, in key order.
+template <typename T>
+absl::StatusOr<std::vector<T>> ScanPrefix(const Db& db, const char* family, const std::string& prefix,
+                                          std::string_view what) {
+  std::vector<T> out;
+  auto it = db.NewIterator(family);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto value = ParseStored<T>(it->value().ToString(), what);
+    if (!value.ok()) return value.status();
+    out.push_back(std::move(*value));
+  }
+  if (absl::Status s = FromRocks(it->status(), StrCat("read ", what)); !s.ok()) return s;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(
+    const std::string& path, const std::vector<std::string>& extra_families) {
+  std::vector<std::string> families = ObjectStore::Families();
+  families.insert(families.end(), {kReleases, kLive, kApps, kEvents, kMeta});
+  families.insert(families.end(), extra_families.begin(), extra_families.end());
+  auto db = Db::Open(path, families);
+  if (!db.ok()) return db.status();
+  auto head = (*db)->Get(kMeta, kHeadSeqKey);
+  if (!head.ok()) return head.status();
+  uint64_t head_seq = 0;
+  if (*head && !DecodeBigEndian64(**head, &head_seq)) {
+    return absl::DataLossError(StrCat("corrupt head_seq in ", path));
+  }
+  return std::unique_ptr<RecordStore>(new RecordStore(std::move(*db), head_seq));
+}
+
+RecordStore::RecordStore(std::unique_ptr<Db> db, uint64_t head)
+    : db_(std::move(db)), objects_(db_.get()), head_seq_(head) {}
+
+absl::StatusOr<std::vector<AppState>> RecordStore::ListApps() const {
+  return ScanPrefix<AppState>(*db_, kApps, "", "app state");
+}
+
+absl::StatusOr<std::vector<Envelope>> RecordStore::ListVersions(std::string_view app) const {
+  if (absl::Status s = ValidateAppName(app); !s.ok()) return s;
+  auto envs = ScanPrefix<Envelope>(*db_, kReleases, AppPrefix(app), "release");
+  if (!envs.ok()) return envs.status();
+  if (envs->empty()) {
+    return absl::NotFoundError(
+        StrCat("no app named ", app, " has been pushed; `vms list` shows the apps"));
+  }
+  std::vector<std::pair<int64_t, Envelope>> found;
+  for (Envelope& env : *envs) {
+    auto release = ParseRelease(env);
+    if (!release.ok()) return release.status();
+    found.emplace_back(release->created_unix_ms(), std::move(env));
+  }
+  std::stable_sort(found.begin(), found.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Envelope> out;
+  for (auto& [created, env] : found) out.push_back(std::move(env));
+  return out;
+}
+
+absl::StatusOr<std::vector<Envelope>> RecordStore::LiveHistory(std::string_view app) const {
+  if (absl::Status s = ValidateAppName(app); !s.ok()) return s;
+  return ScanPrefix<Envelope>(*db_, kLive, AppPrefix(app), "live record");
+}
+
+absl::StatusOr<std::vector<Event>> RecordStore::ReadEvents(uint64_t after_seq, size_t limit) const {
+  std::vector<Event> events;
+  auto it = db_->NewIterator(kEvents);
+  for (it->Seek(EncodeBigEndian64(after_seq + 1)); it->Valid() && events.size() < limit;
+       it->Next()) {
+    auto event = ParseStored<Event>(it->value().ToString(), "event");
+    if (!event.ok()) return event.status();
+    events.push_back(std::move(*event));
+  }
+  if (absl::Status s = FromRocks(it->status(), "read events"); !s.ok()) return s;
+  return events;
+}
+
+uint64_t RecordStore::head_seq() const {
+  std::lock_guard lock(mu_);
+  return head_seq_;
+}
+
+uint64_t RecordStore::Subscribe(std::function<void(uint64_t)> fn) {
+  std::lock_guard lock(subscribers_mu_);
+  uint64_t id = next_subscriber_++;
+  subscribers_[id] = std::move(fn);
+  return id;
+}
+
+void RecordStore::Unsubscribe(uint64_t id) {
+  std::lock_guard lock(subscribers_mu_);
+  subscribers_.erase(id);
+}
+
+void RecordStore::Notify(uint64_t seq) {
+  std::lock_guard lock(subscribers_mu_);
+  for (auto& [id, fn] : subscribers_) fn(seq);
+}
+
+absl::StatusOr<std::optional<Envelope>> RecordStore::FindRelease(std::string_view app,
+                                                                 std::string_view version) const {
+  auto value = db_->Get(kReleases, StrCat(AppPrefix(app), version));
+  if (!value.ok()) return value.status();
+  if (!*value) return std::nullopt;
+  auto env = ParseStored<Envelope>(**value, StrCat("release ", app, " ", version));
+  if (!env.ok()) return env.status();
+  return std::move(*env);
+}
+
+absl::StatusOr<std::optional<AppState>> RecordStore::LoadAppState(std::string_view app) const {
+  auto value = db_->Get(kApps, app);
+  if (!value.ok()) return value.status();
+  if (!*value) return std::nullopt;
+  auto state = ParseStored<AppState>(**value, StrCat("state of app ", app));
+  if (!state.ok()) return state.status();
+  return std::move(*state);
+}
+
+absl::StatusOr<std::optional<Envelope>> RecordStore::CurrentLive(std::string_view app) const {
+  auto state = LoadAppState(app);
+  if (!state.ok()) return state.status();
+  if (!*state || (*state)->live_seq() == 0) return std::nullopt;
+  auto value = db_->Get(kLive, StrCat(AppPrefix(app), EncodeBigEndian64((*state)->live_seq())));
+  if (!value.ok()) return value.status();
+  if (!*value) return absl::DataLossError(StrCat("live record of ", app, " is missing"));
+  auto env = ParseStored<Envelope>(**value, StrCat("live record of ", app));
+  if (!env.ok()) return env.status();
+  return std::move(*env);
+}
+
+absl::StatusOr<std::optional<std::string>> RecordStore::GetMeta(std::string_view name) const {
+  return db_->Get(kMeta, name);
+}
+
+void RecordStore::PutRelease(rocksdb::WriteBatch* batch, const Release& release,
+                             const Envelope& env) {
+  batch->Put(db_->Family(kReleases), StrCat(AppPrefix(release.app()), release.version()),
+             env.SerializeAsString());
+}
+
+void RecordStore::PutLive(rocksdb::WriteBatch* batch, const LiveRecord& live, const Envelope& env) {
+  batch->Put(db_->Family(kLive), StrCat(AppPrefix(live.app()), EncodeBigEndian64(live.live_seq())),
+             env.SerializeAsString());
+}
+
+void RecordStore::PutAppState(rocksdb::WriteBatch* batch, const AppState& state) {
+  batch->Put(db_->Family(kApps), state.app(), state.SerializeAsString());
+}
+
+void RecordStore::PutMeta(rocksdb::WriteBatch* batch, std::string_view name,
+                          std::string_view value) {
+  batch->Put(db_->Family(kMeta), name, value);
+}
+
+void RecordStore::PutEvent(rocksdb::WriteBatch* batch, const Event& event) {
+  batch->Put(db_->Family(kEvents), EncodeBigEndian64(event.seq()), event.SerializeAsString());
+  batch->Put(db_->Family(kMeta), kHeadSeqKey, EncodeBigEndian64(event.seq()));
+}
+
+absl::Status RecordStore::Commit(rocksdb::WriteBatch* batch, uint64_t new_head) {
+  if (absl::Status s = db_->Write(batch, /*sync=*/true); !s.ok()) return s;
+  if (new_head == 0) return absl::OkStatus();
+  {
+    std::lock_guard lock(mu_);
+    head_seq_ = new_head;
+  }
+  Notify(new_head);
+  return absl::OkStatus();
+}
+
+void AddReleaseToState(const Release& release, AppState* state) {
+  state->set_app(release.app());
+  state->set_version_count(state->version_count() + 1);
+  if (release.created_unix_ms() >= state->latest_created_unix_ms()) {
+    state->set_latest_version(release.version());
+    state->set_latest_created_unix_ms(release.created_unix_ms());
+  }
+}
+
+void AddLiveToState(const LiveRecord& live, AppState* state) {
+  state->set_app(live.app());
+  state->set_live_seq(live.live_seq());
+  state->set_live_version(live.version());
+  state->set_live_since_unix_ms(live.issued_unix_ms());
+}
+
+}  // namespace vms

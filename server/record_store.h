@@ -1,0 +1,91 @@
+// The records every vms store holds, master or replica: objects, signed
+// releases and live records, per-app state, and the event log, in one
+// RocksDB. It serves the read API (ReadApi) and offers the pieces writers put
+// into one atomic batch; Commit() makes a batch durable, then advances the
+// head seq and wakes subscribers.
+//
+// Families: releases (app \0 version -> Envelope), live (app \0 BE live_seq
+// -> Envelope), apps (app -> AppState), events (BE seq -> Event), meta
+// (name -> bytes), plus the object store's and any the owner adds.
+//
+// Thread-safe. Callers serialise their writers (the event log must be
+// appended in order); reads never block on them. Lock order: mu_, then
+// subscribers_mu_.
+#ifndef VMS_SERVER_RECORD_STORE_H_
+#define VMS_SERVER_RECORD_STORE_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "core/db.h"
+#include "core/object_store.h"
+#include "records.pb.h"
+#include "server/read_api.h"
+
+namespace vms {
+
+class RecordStore : public ReadApi {
+ public:
+  static absl::StatusOr<std::unique_ptr<RecordStore>> Open(
+      const std::string& path, const std::vector<std::string>& extra_families = {});
+
+  Db* db() { return db_.get(); }
+  ObjectStore& mutable_objects() { return objects_; }
+
+  // ReadApi.
+  absl::StatusOr<std::vector<AppState>> ListApps() const override;
+  absl::StatusOr<std::vector<Envelope>> ListVersions(std::string_view app) const override;
+  absl::StatusOr<std::vector<Envelope>> LiveHistory(std::string_view app) const override;
+  const ObjectStore& objects() const override { return objects_; }
+  absl::StatusOr<std::vector<Event>> ReadEvents(uint64_t after_seq, size_t limit) const override;
+  uint64_t head_seq() const override;
+  uint64_t Subscribe(std::function<void(uint64_t)> fn) override;
+  void Unsubscribe(uint64_t id) override;
+
+  absl::StatusOr<std::optional<Envelope>> FindRelease(std::string_view app,
+                                                      std::string_view version) const;
+  absl::StatusOr<std::optional<AppState>> LoadAppState(std::string_view app) const;
+  // The live record with the highest live_seq of `app`, if any.
+  absl::StatusOr<std::optional<Envelope>> CurrentLive(std::string_view app) const;
+  absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view name) const;
+
+  // Batch builders. `release` and `live` must be what `env` carries.
+  void PutRelease(rocksdb::WriteBatch* batch, const Release& release, const Envelope& env);
+  void PutLive(rocksdb::WriteBatch* batch, const LiveRecord& live, const Envelope& env);
+  void PutAppState(rocksdb::WriteBatch* batch, const AppState& state);
+  void PutMeta(rocksdb::WriteBatch* batch, std::string_view name, std::string_view value);
+  // Appends `event` (its seq must be head_seq() + 1 when committed).
+  void PutEvent(rocksdb::WriteBatch* batch, const Event& event);
+
+  // Writes `batch` synced; if it holds an event, `new_head` is its seq and
+  // subscribers hear of it. Pass 0 for batches without an event.
+  absl::Status Commit(rocksdb::WriteBatch* batch, uint64_t new_head);
+
+ private:
+  RecordStore(std::unique_ptr<Db> db, uint64_t head);
+  void Notify(uint64_t seq);
+
+  std::unique_ptr<Db> db_;
+  ObjectStore objects_;
+
+  mutable std::mutex mu_;
+  uint64_t head_seq_ ABSL_GUARDED_BY(mu_);
+
+  std::mutex subscribers_mu_;
+  uint64_t next_subscriber_ ABSL_GUARDED_BY(subscribers_mu_) = 1;
+  std::map<uint64_t, std::function<void(uint64_t)>> subscribers_ ABSL_GUARDED_BY(subscribers_mu_);
+};
+
+// The per-app summary after `release` is added.
+void AddReleaseToState(const Release& release, AppState* state);
+// The per-app summary after `live` is applied (back_stack is the master's).
+void AddLiveToState(const LiveRecord& live, AppState* state);
+
+}  // namespace vms
+
+#endif  // VMS_SERVER_RECORD_STORE_H_
