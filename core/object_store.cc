@@ -136,6 +136,24 @@ absl::StatusOr<StoredObject> ObjectStore::GetEncoded(const Hash& hash) const {
   return o;
 }
 
+absl::StatusOr<StoredObject> ObjectStore::GetVerified(const Hash& hash) const {
+  auto o = GetEncoded(hash);
+  if (!o.ok()) return o.status();
+  if (auto raw = Decode(hash, o->codec, o->raw_size, o->data); !raw.ok()) return raw.status();
+  return o;
+}
+
+absl::Status ObjectStore::Remove(const Hash& hash) {
+  rocksdb::WriteBatch batch;
+  batch.Delete(db_->Family(kObjectsFamily), hash.View());
+  batch.Delete(db_->Family(kObjectIndexFamily), hash.View());
+  // Which marks cover the object is unknown; they are only a shortcut.
+  std::string first(Hash::kSize, '\0'), last(Hash::kSize, '\xff');
+  batch.DeleteRange(db_->Family(kCompleteFamily), first, last);
+  batch.Delete(db_->Family(kCompleteFamily), last);
+  return db_->Write(&batch, /*sync=*/true);
+}
+
 absl::StatusOr<std::string> ObjectStore::GetRaw(const Hash& hash) const {
   auto o = GetEncoded(hash);
   if (!o.ok()) return o.status();

@@ -68,12 +68,19 @@ class ObjectStore {
   // For each hash, the totals if it is a tree whose closure is complete.
   absl::StatusOr<std::vector<std::optional<TreeTotals>>> CompleteTrees(
       std::span<const Hash> hashes) const;
+  // Removes an object found corrupt, and every complete mark (any of them
+  // may cover it), so that a closure walk notices it is missing.
+  absl::Status Remove(const Hash& hash);
+
   // Adds "`tree`'s closure is complete" to `batch`. Only for trees whose
   // closure was verified; the caller makes the batch durable.
   void MarkComplete(rocksdb::WriteBatch* batch, const Hash& tree, const TreeTotals& totals) const;
 
   // NotFound if absent.
   absl::StatusOr<StoredObject> GetEncoded(const Hash& hash) const;
+  // As stored, after checking it still decodes to its hash: what a server
+  // sends, so that corruption on its disk is never passed on (DataLoss).
+  absl::StatusOr<StoredObject> GetVerified(const Hash& hash) const;
   // Decoded raw bytes; DataLoss if what is stored does not match the hash.
   absl::StatusOr<std::string> GetRaw(const Hash& hash) const;
 

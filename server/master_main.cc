@@ -9,6 +9,7 @@
 #include "server/master.h"
 #include "server/publish_service.h"
 #include "server/read_service.h"
+#include "server/sites_service.h"
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
@@ -47,10 +48,21 @@ int main(int argc, char** argv) {
   // Blocking work (disk, hashing) runs here, off gRPC's callback threads.
   vms::ThreadPool pool(std::max(4, 2 * vms::CpuCount()));
   vms::PublishService publish(master->get(), &pool);
-  vms::ReadService read((*master)->read_api(), &pool, std::chrono::milliseconds(heartbeat_ms));
+  vms::ReadService read(
+      (*master)->read_api(), &pool,
+      {.heartbeat = std::chrono::milliseconds(heartbeat_ms),
+       .on_corrupt = [](const vms::Hash& h) {
+         // Nothing upstream to fetch it from: an operator must restore it.
+         spdlog::error("corrupt object={} on disk: not served; restore the data directory",
+                       h.Hex());
+       }});
+  vms::SitesService sites(&pool, [m = master->get()](const vms::SiteReport& report) {
+    return m->sites().Apply(report);
+  });
   grpc::ServerBuilder builder;
   builder.RegisterService(&publish);
   builder.RegisterService(&read);
+  builder.RegisterService(&sites);
   auto server = vms::StartServer(&builder, listen, data_dir + "/address");
   if (!server.ok()) {
     spdlog::error("{}", vms::Sv(server.status().message()));

@@ -134,4 +134,20 @@ grpc::ServerUnaryReactor* PublishService::Rollback(grpc::CallbackServerContext* 
   });
 }
 
+grpc::ServerUnaryReactor* PublishService::ListSites(grpc::CallbackServerContext* ctx,
+                                                    const ListSitesRequest* req,
+                                                    ListSitesResponse* resp) {
+  return RunUnary(ctx, pool_, [this, resp] {
+    resp->set_head_seq(master_->records().head_seq());
+    for (SiteState& s : master_->sites().List()) *resp->add_sites() = std::move(s);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* PublishService::RemoveSite(grpc::CallbackServerContext* ctx,
+                                                     const RemoveSiteRequest* req,
+                                                     RemoveSiteResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req] { return master_->sites().Remove(req->site()); });
+}
+
 }  // namespace vms

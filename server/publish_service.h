@@ -28,6 +28,12 @@ class PublishService final : public Publish::CallbackService {
                                     FlipResponse* resp) override;
   grpc::ServerUnaryReactor* Rollback(grpc::CallbackServerContext* ctx,
                                      const RollbackRequest* req, FlipResponse* resp) override;
+  grpc::ServerUnaryReactor* ListSites(grpc::CallbackServerContext* ctx,
+                                      const ListSitesRequest* req,
+                                      ListSitesResponse* resp) override;
+  grpc::ServerUnaryReactor* RemoveSite(grpc::CallbackServerContext* ctx,
+                                       const RemoveSiteRequest* req,
+                                       RemoveSiteResponse* resp) override;
 
  private:
   Master* master_;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -21,6 +22,8 @@ class ReadApi {
   virtual absl::StatusOr<std::vector<AppState>> ListApps() const = 0;
   // Signed releases of `app`, oldest first; NotFound if none.
   virtual absl::StatusOr<std::vector<Envelope>> ListVersions(std::string_view app) const = 0;
+  // The current live record of `app`, if it has one.
+  virtual absl::StatusOr<std::optional<Envelope>> CurrentLive(std::string_view app) const = 0;
   // Signed live records of `app`, live_seq ascending (empty if never live).
   virtual absl::StatusOr<std::vector<Envelope>> LiveHistory(std::string_view app) const = 0;
   virtual const ObjectStore& objects() const = 0;

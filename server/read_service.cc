@@ -1,20 +1,19 @@
 #include "server/read_service.h"
 
+#include "core/clock.h"
 #include "core/strings.h"
 #include "proto/wire.h"
-#include "core/clock.h"
 #include "server/rpc_util.h"
 
 namespace vms {
 
-namespace {
-
-// Streams the requested objects, as stored, in batches of about kBatchBytes.
+// Streams the requested objects, as stored and freshly verified, in batches
+// of about kBatchBytes.
 class GetObjectsReactor : public grpc::ServerWriteReactor<ObjectBatch> {
  public:
-  GetObjectsReactor(const ReadApi* api, ThreadPool* pool, const GetObjectsRequest* req)
-      : api_(api), pool_(pool), req_(req) {
-    pool_->Submit([this] { Next(); });
+  GetObjectsReactor(ReadService* service, const GetObjectsRequest* req)
+      : service_(service), req_(req) {
+    service_->pool_->Submit([this] { Next(); });
   }
 
   void OnWriteDone(bool ok) override {
@@ -22,7 +21,7 @@ class GetObjectsReactor : public grpc::ServerWriteReactor<ObjectBatch> {
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
       return;
     }
-    pool_->Submit([this] { Next(); });
+    service_->pool_->Submit([this] { Next(); });
   }
 
   void OnDone() override { delete this; }
@@ -34,7 +33,10 @@ class GetObjectsReactor : public grpc::ServerWriteReactor<ObjectBatch> {
     while (next_ < req_->hashes_size() && (bytes < kBatchBytes || batch_.objects_size() == 0)) {
       auto hash = Hash::FromBytes(req_->hashes(next_));
       if (!hash.ok()) return Finish(ToGrpc(hash.status()));
-      auto o = api_->objects().GetEncoded(*hash);
+      auto o = service_->api_->objects().GetVerified(*hash);
+      if (absl::IsDataLoss(o.status()) && service_->options_.on_corrupt) {
+        service_->options_.on_corrupt(*hash);
+      }
       if (!o.ok()) return Finish(ToGrpc(o.status()));
       ++next_;
       bytes += o->data.size();
@@ -48,22 +50,24 @@ class GetObjectsReactor : public grpc::ServerWriteReactor<ObjectBatch> {
     StartWrite(&batch_);
   }
 
-  const ReadApi* api_;
-  ThreadPool* pool_;
+  ReadService* service_;
   const GetObjectsRequest* req_;
   int next_ = 0;
   ObjectBatch batch_;
 };
 
-}  // namespace
-
-// Sends the event log from a position, then waits for new events. At most
+// Sends the event log from a position (for Watch: live changes only, after a
+// snapshot of the current live records), then waits for new events. At most
 // one write or one Pump() is in flight at a time (busy_); Wake() from another
 // thread while busy only sets again_, so no wake-up is lost.
 class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
  public:
-  FollowReactor(ReadService* service, uint64_t from_seq)
-      : service_(service), sent_seq_(from_seq) {}
+  FollowReactor(ReadService* service, uint64_t from_seq, bool live_only,
+                std::deque<Event> snapshot)
+      : service_(service),
+        live_only_(live_only),
+        sent_seq_(from_seq),
+        pending_(std::move(snapshot)) {}
 
   void Wake(bool tick) {
     std::lock_guard lock(mu_);
@@ -79,7 +83,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
 
   void OnWriteDone(bool ok) override {
     if (!ok) return FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "follower went away"));
-    if (msg_.has_event()) sent_seq_ = msg_.event().seq();
+    if (msg_.has_event()) sent_seq_ = std::max(sent_seq_, msg_.event().seq());
     service_->pool_->Submit([this] { Pump(); });
   }
 
@@ -110,28 +114,40 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
     if (service_->shutting_down_) {
       return FinishOnce(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
     }
-
-    auto events = service_->api_->ReadEvents(sent_seq_, 1);
-    if (!events.ok()) return FinishOnce(ToGrpc(events.status()));
     msg_.Clear();
-    if (!events->empty()) {
-      *msg_.mutable_event() = std::move(events->front());
-      last_write_ = std::chrono::steady_clock::now();
-      return StartWrite(&msg_);
+    if (!pending_.empty()) {
+      *msg_.mutable_event() = std::move(pending_.front());
+      pending_.pop_front();
+      return Write();
     }
-    if (tick && std::chrono::steady_clock::now() - last_write_ >= service_->heartbeat_) {
+    // Watchers skip everything but live changes, a bounded run at a time.
+    auto events = service_->api_->ReadEvents(sent_seq_, live_only_ ? 256 : 1);
+    if (!events.ok()) return FinishOnce(ToGrpc(events.status()));
+    for (Event& e : *events) {
+      if (live_only_ && e.type() != Event::LIVE_CHANGED) {
+        sent_seq_ = e.seq();
+        continue;
+      }
+      *msg_.mutable_event() = std::move(e);
+      return Write();
+    }
+    if (tick && std::chrono::steady_clock::now() - last_write_ >= service_->options_.heartbeat) {
       Heartbeat* hb = msg_.mutable_heartbeat();
       hb->set_head_seq(service_->api_->head_seq());
       hb->set_sent_unix_ms(WallClockMs());
-      last_write_ = std::chrono::steady_clock::now();
-      return StartWrite(&msg_);
+      return Write();
     }
     std::lock_guard lock(mu_);
-    if (again_ || cancelled_) {
+    if (again_ || cancelled_ || events->size() == 256) {
       service_->pool_->Submit([this] { Pump(); });
     } else {
       busy_ = false;
     }
+  }
+
+  void Write() {
+    last_write_ = std::chrono::steady_clock::now();
+    StartWrite(&msg_);
   }
 
   void FinishOnce(const grpc::Status& status) {
@@ -143,7 +159,10 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
   }
 
   ReadService* service_;
-  uint64_t sent_seq_;  // touched only by the one Pump/OnWriteDone in flight
+  const bool live_only_;
+  // Touched only by the one Pump/OnWriteDone in flight.
+  uint64_t sent_seq_;
+  std::deque<Event> pending_;
   std::chrono::steady_clock::time_point last_write_{};
   FollowMessage msg_;
 
@@ -155,8 +174,8 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-ReadService::ReadService(ReadApi* api, ThreadPool* pool, std::chrono::milliseconds heartbeat)
-    : api_(api), pool_(pool), heartbeat_(heartbeat) {
+ReadService::ReadService(ReadApi* api, ThreadPool* pool, ReadServiceOptions options)
+    : api_(api), pool_(pool), options_(std::move(options)) {
   subscription_ = api_->Subscribe([this](uint64_t) {
     std::lock_guard lock(mu_);
     for (FollowReactor* r : followers_) r->Wake(false);
@@ -183,7 +202,7 @@ void ReadService::BeginShutdown() {
 void ReadService::Tick() {
   std::unique_lock lock(mu_);
   // Ticking at a quarter of the interval keeps heartbeats within 1.25 of it.
-  while (!stop_cv_.wait_for(lock, heartbeat_ / 4, [this] { return stopping_; })) {
+  while (!stop_cv_.wait_for(lock, options_.heartbeat / 4, [this] { return stopping_; })) {
     for (FollowReactor* r : followers_) r->Wake(true);
   }
 }
@@ -226,20 +245,67 @@ grpc::ServerUnaryReactor* ReadService::LiveHistory(grpc::CallbackServerContext* 
   });
 }
 
-grpc::ServerWriteReactor<ObjectBatch>* ReadService::GetObjects(grpc::CallbackServerContext* ctx,
-                                                               const GetObjectsRequest* req) {
-  return new GetObjectsReactor(api_, pool_, req);
+grpc::ServerUnaryReactor* ReadService::SiteInfo(grpc::CallbackServerContext* ctx,
+                                                const SiteInfoRequest* req,
+                                                SiteInfoResponse* resp) {
+  return RunUnary(ctx, pool_, [this, resp]() -> absl::Status {
+    if (options_.site_info) {
+      *resp = options_.site_info();
+    } else {
+      resp->set_applied_seq(api_->head_seq());
+      resp->set_upstream_head_seq(api_->head_seq());
+      resp->set_upstream_connected(true);
+    }
+    return absl::OkStatus();
+  });
 }
 
-grpc::ServerWriteReactor<FollowMessage>* ReadService::Follow(grpc::CallbackServerContext* ctx,
-                                                             const FollowRequest* req) {
-  auto* r = new FollowReactor(this, req->from_seq());
+grpc::ServerWriteReactor<ObjectBatch>* ReadService::GetObjects(grpc::CallbackServerContext* ctx,
+                                                               const GetObjectsRequest* req) {
+  return new GetObjectsReactor(this, req);
+}
+
+grpc::ServerWriteReactor<FollowMessage>* ReadService::StartFollower(uint64_t from_seq,
+                                                                    bool live_only,
+                                                                    std::deque<Event> snapshot) {
+  auto* r = new FollowReactor(this, from_seq, live_only, std::move(snapshot));
   {
     std::lock_guard lock(mu_);
     followers_.insert(r);
   }
   r->Wake(true);
   return r;
+}
+
+grpc::ServerWriteReactor<FollowMessage>* ReadService::Follow(grpc::CallbackServerContext* ctx,
+                                                             const FollowRequest* req) {
+  return StartFollower(req->from_seq(), /*live_only=*/false, {});
+}
+
+grpc::ServerWriteReactor<FollowMessage>* ReadService::Watch(grpc::CallbackServerContext* ctx,
+                                                            const WatchRequest* req) {
+  uint64_t from = req->from_seq();
+  std::deque<Event> snapshot;
+  if (from == 0) {
+    // The head first: a flip racing with the snapshot is then sent twice at
+    // worst, never missed, and watchers ignore a live_seq they already hold.
+    from = api_->head_seq();
+    auto apps = api_->ListApps();
+    if (apps.ok()) {
+      for (const AppState& a : *apps) {
+        auto live = api_->CurrentLive(a.app());
+        if (!live.ok() || !*live) continue;
+        Event e;
+        e.set_seq(from);
+        e.set_type(Event::LIVE_CHANGED);
+        e.set_app(a.app());
+        e.set_version(a.live_version());
+        *e.mutable_envelope() = std::move(**live);
+        snapshot.push_back(std::move(e));
+      }
+    }
+  }
+  return StartFollower(from, /*live_only=*/true, std::move(snapshot));
 }
 
 }  // namespace vms

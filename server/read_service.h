@@ -1,7 +1,7 @@
 // gRPC adapter for the read API (service Read in vms.proto), served by the
 // master and by replicas over any ReadApi.
 //
-// Follow streams are idle most of the time, so they hold no thread: each is a
+// Follow and Watch streams are idle most of the time, so they hold no thread: each is a
 // reactor woken when the ReadApi reports a new event, or by a ticker thread
 // that makes each send a heartbeat when it has been quiet for one interval.
 #ifndef VMS_SERVER_READ_SERVICE_H_
@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -23,11 +25,21 @@ namespace vms {
 
 class FollowReactor;
 
+struct ReadServiceOptions {
+  std::chrono::milliseconds heartbeat{1000};
+  // Called when an object about to be served turns out corrupt on disk (it is
+  // not sent: the caller gets DATA_LOSS). A replica removes it and fetches it
+  // again; may be empty.
+  std::function<void(const Hash&)> on_corrupt;
+  // What SiteInfo answers; empty: only the head seq.
+  std::function<SiteInfoResponse()> site_info;
+};
+
 class ReadService final : public Read::CallbackService {
  public:
   // `api` and `pool` must outlive the service. The service must be destroyed
   // only after the gRPC server using it has shut down.
-  ReadService(ReadApi* api, ThreadPool* pool, std::chrono::milliseconds heartbeat);
+  ReadService(ReadApi* api, ThreadPool* pool, ReadServiceOptions options);
   ~ReadService() override;
 
   // Ends every Follow stream (UNAVAILABLE, "shutting down") so that a
@@ -47,15 +59,22 @@ class ReadService final : public Read::CallbackService {
                                                     const GetObjectsRequest* req) override;
   grpc::ServerWriteReactor<FollowMessage>* Follow(grpc::CallbackServerContext* ctx,
                                                   const FollowRequest* req) override;
+  grpc::ServerWriteReactor<FollowMessage>* Watch(grpc::CallbackServerContext* ctx,
+                                                 const WatchRequest* req) override;
+  grpc::ServerUnaryReactor* SiteInfo(grpc::CallbackServerContext* ctx, const SiteInfoRequest* req,
+                                     SiteInfoResponse* resp) override;
 
  private:
   friend class FollowReactor;
+  friend class GetObjectsReactor;
+  grpc::ServerWriteReactor<FollowMessage>* StartFollower(uint64_t from_seq, bool live_only,
+                                                         std::deque<Event> snapshot);
   void Remove(FollowReactor* r);
   void Tick();
 
   ReadApi* api_;
   ThreadPool* pool_;
-  const std::chrono::milliseconds heartbeat_;
+  const ReadServiceOptions options_;
   uint64_t subscription_ = 0;
   std::atomic<bool> shutting_down_{false};
 

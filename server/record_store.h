@@ -50,8 +50,7 @@ class RecordStore : public ReadApi {
   absl::StatusOr<std::optional<Envelope>> FindRelease(std::string_view app,
                                                       std::string_view version) const;
   absl::StatusOr<std::optional<AppState>> LoadAppState(std::string_view app) const;
-  // The live record with the highest live_seq of `app`, if any.
-  absl::StatusOr<std::optional<Envelope>> CurrentLive(std::string_view app) const;
+  absl::StatusOr<std::optional<Envelope>> CurrentLive(std::string_view app) const override;
   absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view name) const;
 
   // Batch builders. `release` and `live` must be what `env` carries.
