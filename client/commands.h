@@ -23,11 +23,26 @@ struct PushOptions {
   int jobs = 0;                  // threads; 0: one per CPU
   int zstd_level = 1;
   bool json = false;             // summary as JSON on stdout
+  bool wait = true;              // until every site holds the version
+  int timeout_s = 0;             // bound on that wait; 0: none
+};
+
+struct FlipOptions {
+  std::string app;
+  std::string version;  // rollback: "" for the previous live version
+  bool wait = false;    // for the sites: to hold the version, then to apply the flip
+  int timeout_s = 0;
 };
 
 int RunPush(const GlobalOptions& global, const PushOptions& options);
-int RunLive(const GlobalOptions& global, const std::string& app, const std::string& version);
-int RunRollback(const GlobalOptions& global, const std::string& app, const std::string& to);
+int RunLive(const GlobalOptions& global, const FlipOptions& options);
+int RunRollback(const GlobalOptions& global, const FlipOptions& options);
+int RunSites(const GlobalOptions& global, bool json);
+int RunSitesRemove(const GlobalOptions& global, const std::string& site);
+int RunStatus(const GlobalOptions& global, const std::string& app, const std::string& version,
+              bool json);
+// What the replica at `address` knows about itself.
+int RunSiteInfo(const std::string& address, bool json);
 int RunHistory(const GlobalOptions& global, const std::string& app, bool json);
 // Checks every release and live record of `app` against the key in
 // `trust_file` (the master's master.pub).

@@ -6,6 +6,7 @@
 
 #include "client/commands.h"
 #include "client/master_client.h"
+#include "client/site_wait.h"
 #include "client/table.h"
 #include "core/envelope.h"
 #include "core/names.h"
@@ -28,7 +29,10 @@ std::string Identity() {
 
 namespace {
 
-int ReportFlip(const absl::StatusOr<FlipResponse>& resp, std::string_view verb) {
+// Prints the outcome of a flip; with `wait`, also waits for every site to
+// apply it and prints how long each took.
+int ReportFlip(MasterClient* master, const absl::StatusOr<FlipResponse>& resp,
+               std::string_view verb, const FlipOptions& o) {
   if (!resp.ok()) return Fail(Sv(resp.status().message()));
   auto record = ParseLiveRecord(resp->record());
   if (!record.ok()) return Fail(StrCat("master sent a bad live record: ", record.status().message()));
@@ -41,33 +45,55 @@ int ReportFlip(const absl::StatusOr<FlipResponse>& resp, std::string_view verb) 
             << record->live_seq();
   if (!record->previous_version().empty()) std::cout << ", was " << record->previous_version();
   std::cout << ")\n";
-  return 0;
+  if (!o.wait) return 0;
+  std::cout.flush();
+  absl::Status s = WaitForFlip(master, record->app(), record->live_seq(), record->issued_unix_ms(),
+                               std::chrono::seconds(o.timeout_s));
+  return s.ok() ? 0 : Fail(Sv(s.message()));
+}
+
+// With --wait, a flip first waits for every site to hold the target version.
+int WaitForTarget(MasterClient* master, const FlipOptions& o, const std::string& target) {
+  if (!o.wait || target.empty()) return 0;
+  absl::Status s = WaitForVersion(master, o.app, target, std::chrono::seconds(o.timeout_s));
+  return s.ok() ? 0 : Fail(Sv(s.message()));
 }
 
 }  // namespace
 
-int RunLive(const GlobalOptions& global, const std::string& app, const std::string& version) {
-  if (absl::Status s = ValidateAppName(app); !s.ok()) return Fail(Sv(s.message()));
-  if (absl::Status s = ValidateVersionName(version); !s.ok()) return Fail(Sv(s.message()));
+int RunLive(const GlobalOptions& global, const FlipOptions& o) {
+  if (absl::Status s = ValidateAppName(o.app); !s.ok()) return Fail(Sv(s.message()));
+  if (absl::Status s = ValidateVersionName(o.version); !s.ok()) return Fail(Sv(s.message()));
   MasterClient master(global.master);
+  if (int rc = WaitForTarget(&master, o, o.version); rc != 0) return rc;
   SetLiveRequest req;
-  req.set_app(app);
-  req.set_version(version);
+  req.set_app(o.app);
+  req.set_version(o.version);
   req.set_issuer(Identity());
-  return ReportFlip(master.SetLive(req), "is live:");
+  return ReportFlip(&master, master.SetLive(req), "is live:", o);
 }
 
-int RunRollback(const GlobalOptions& global, const std::string& app, const std::string& to) {
-  if (absl::Status s = ValidateAppName(app); !s.ok()) return Fail(Sv(s.message()));
-  if (!to.empty()) {
-    if (absl::Status s = ValidateVersionName(to); !s.ok()) return Fail(Sv(s.message()));
+int RunRollback(const GlobalOptions& global, const FlipOptions& o) {
+  if (absl::Status s = ValidateAppName(o.app); !s.ok()) return Fail(Sv(s.message()));
+  if (!o.version.empty()) {
+    if (absl::Status s = ValidateVersionName(o.version); !s.ok()) return Fail(Sv(s.message()));
   }
   MasterClient master(global.master);
+  std::string target = o.version;
+  if (target.empty() && o.wait) {
+    // The master goes back to the top of the app's back stack.
+    if (auto apps = master.ListApps(); apps.ok()) {
+      for (const AppState& a : apps->apps()) {
+        if (a.app() == o.app && a.back_stack_size() > 0) target = a.back_stack(a.back_stack_size() - 1);
+      }
+    }
+  }
+  if (int rc = WaitForTarget(&master, o, target); rc != 0) return rc;
   RollbackRequest req;
-  req.set_app(app);
-  req.set_to_version(to);
+  req.set_app(o.app);
+  req.set_to_version(o.version);
   req.set_issuer(Identity());
-  return ReportFlip(master.Rollback(req), "rolled back to");
+  return ReportFlip(&master, master.Rollback(req), "rolled back to", o);
 }
 
 int RunHistory(const GlobalOptions& global, const std::string& app, bool json) {

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
       "  vms rollback APP [--to V]    go back to the previous live version (or V)\n"
       "  vms history APP              every flip of an app\n"
       "  vms list                     the apps and their live versions\n"
+      "  vms sites / vms status APP   where versions are, site by site\n"
       "  vms versions APP             the versions of an app\n"
       "  vms verify APP --trust PUB   check every signature and the live chain"};
   app.set_version_flag("--version", std::string("vms ") + VMS_VERSION);
@@ -62,6 +63,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(-7, 19))
       ->capture_default_str();
   push_cmd->add_flag("--json", push.json, "Print the summary as JSON for scripts");
+  bool no_wait = false;
+  push_cmd->add_flag("--no-wait", no_wait,
+                     "Return after the commit instead of waiting for every site to hold it");
+  push_cmd->add_option("--timeout", push.timeout_s,
+                       "Give up waiting for the sites after this many seconds (exit 1, naming "
+                       "the sites that lag; the version stays pushed)")
+      ->check(CLI::NonNegativeNumber);
 
   bool list_json = false;
   CLI::App* list_cmd = app.add_subcommand("list", "List the apps on the master");
@@ -73,16 +81,49 @@ int main(int argc, char** argv) {
   versions_cmd->add_option("app", versions_app, "App name")->required();
   versions_cmd->add_flag("--json", versions_json, "Print JSON for scripts");
 
-  std::string live_app, live_version;
-  CLI::App* live_cmd = app.add_subcommand("live", "Make VERSION the live version of APP");
-  live_cmd->add_option("app", live_app, "App name")->required();
-  live_cmd->add_option("version", live_version, "A pushed version")->required();
+  vms::FlipOptions live;
+  CLI::App* live_cmd = app.add_subcommand(
+      "live", "Make VERSION the live version of APP (refused unless every site holds it)");
+  live_cmd->add_option("app", live.app, "App name")->required();
+  live_cmd->add_option("version", live.version, "A pushed version")->required();
+  live_cmd->add_flag("--wait", live.wait,
+                     "Wait for every site to hold VERSION, flip, then wait for every site to "
+                     "apply the flip and print how long each took");
+  live_cmd->add_option("--timeout", live.timeout_s, "Bound each wait, in seconds")
+      ->check(CLI::NonNegativeNumber);
 
-  std::string rollback_app, rollback_to;
+  vms::FlipOptions rollback;
   CLI::App* rollback_cmd = app.add_subcommand(
       "rollback", "Make the version live before the current one live again (a new, higher seq)");
-  rollback_cmd->add_option("app", rollback_app, "App name")->required();
-  rollback_cmd->add_option("--to", rollback_to, "Go back to this version instead");
+  rollback_cmd->add_option("app", rollback.app, "App name")->required();
+  rollback_cmd->add_option("--to", rollback.version, "Go back to this version instead");
+  rollback_cmd->add_flag("--wait", rollback.wait,
+                         "Wait for every site to apply the flip; print how long each took");
+  rollback_cmd->add_option("--timeout", rollback.timeout_s, "Bound each wait, in seconds")
+      ->check(CLI::NonNegativeNumber);
+
+  bool sites_json = false;
+  CLI::App* sites_cmd = app.add_subcommand("sites", "The sites: last seen, applied seq, lag");
+  sites_cmd->add_flag("--json", sites_json, "Print JSON for scripts");
+  std::string remove_site;
+  CLI::App* sites_remove_cmd =
+      sites_cmd->add_subcommand("remove", "Forget a decommissioned site");
+  sites_remove_cmd->add_option("site", remove_site, "Site name")->required();
+
+  std::string status_app, status_version;
+  bool status_json = false;
+  CLI::App* status_cmd =
+      app.add_subcommand("status", "Each site's state for APP's versions (or VERSION)");
+  status_cmd->add_option("app", status_app, "App name")->required();
+  status_cmd->add_option("version", status_version, "Only this version");
+  status_cmd->add_flag("--json", status_json, "Print JSON for scripts");
+
+  std::string site_address;
+  bool site_json = false;
+  CLI::App* site_cmd = app.add_subcommand(
+      "site", "Ask the replica at ADDRESS about itself: upstream, applied seq, staleness");
+  site_cmd->add_option("address", site_address, "The replica's host:port")->required();
+  site_cmd->add_flag("--json", site_json, "Print JSON for scripts");
 
   std::string history_app;
   bool history_json = false;
@@ -102,10 +143,15 @@ int main(int argc, char** argv) {
   if (push_cmd->parsed()) {
     if (push.dir.empty()) push.dir = dev_root + "/" + push.app + "/" + push.version;
     if (no_stat_cache) push.stat_cache.clear();
+    push.wait = !no_wait;
     return vms::RunPush(global, push);
   }
-  if (live_cmd->parsed()) return vms::RunLive(global, live_app, live_version);
-  if (rollback_cmd->parsed()) return vms::RunRollback(global, rollback_app, rollback_to);
+  if (live_cmd->parsed()) return vms::RunLive(global, live);
+  if (rollback_cmd->parsed()) return vms::RunRollback(global, rollback);
+  if (sites_remove_cmd->parsed()) return vms::RunSitesRemove(global, remove_site);
+  if (sites_cmd->parsed()) return vms::RunSites(global, sites_json);
+  if (status_cmd->parsed()) return vms::RunStatus(global, status_app, status_version, status_json);
+  if (site_cmd->parsed()) return vms::RunSiteInfo(site_address, site_json);
   if (history_cmd->parsed()) return vms::RunHistory(global, history_app, history_json);
   if (verify_cmd->parsed()) return vms::RunVerify(global, verify_app, verify_trust);
   if (list_cmd->parsed()) return vms::RunList(global, list_json);

@@ -135,6 +135,35 @@ absl::StatusOr<LiveHistoryResponse> MasterClient::LiveHistory(const std::string&
   return resp;
 }
 
+absl::StatusOr<ListSitesResponse> MasterClient::ListSites() {
+  ListSitesResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, std::chrono::seconds(30));
+  absl::Status s = FromGrpc(publish_->ListSites(&ctx, ListSitesRequest(), &resp),
+                            StrCat("list sites on ", address_));
+  if (!s.ok()) return s;
+  return resp;
+}
+
+absl::Status MasterClient::RemoveSite(const std::string& site) {
+  RemoveSiteRequest req;
+  req.set_site(site);
+  RemoveSiteResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, std::chrono::seconds(30));
+  return FromGrpc(publish_->RemoveSite(&ctx, req, &resp), StrCat("remove site on ", address_));
+}
+
+absl::StatusOr<SiteInfoResponse> MasterClient::SiteInfo() {
+  SiteInfoResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, std::chrono::seconds(30));
+  absl::Status s =
+      FromGrpc(read_->SiteInfo(&ctx, SiteInfoRequest(), &resp), StrCat("ask ", address_));
+  if (!s.ok()) return s;
+  return resp;
+}
+
 absl::StatusOr<ListAppsResponse> MasterClient::ListApps() {
   ListAppsResponse resp;
   grpc::ClientContext ctx;

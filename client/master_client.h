@@ -40,6 +40,10 @@ class MasterClient {
   absl::StatusOr<FlipResponse> Rollback(const RollbackRequest& req);
   absl::StatusOr<LiveHistoryResponse> LiveHistory(const std::string& app);
   absl::StatusOr<ListAppsResponse> ListApps();
+  absl::StatusOr<ListSitesResponse> ListSites();
+  absl::Status RemoveSite(const std::string& site);
+  // Served by replicas: their own view (site, upstream, staleness).
+  absl::StatusOr<SiteInfoResponse> SiteInfo();
   absl::StatusOr<ListVersionsResponse> ListVersions(const std::string& app);
 
  private:

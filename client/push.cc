@@ -9,6 +9,7 @@
 #include "client/master_client.h"
 #include "client/progress.h"
 #include "client/scan.h"
+#include "client/site_wait.h"
 #include "client/stat_cache.h"
 #include "client/uploader.h"
 #include "core/envelope.h"
@@ -140,6 +141,13 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
   if (!committed.ok()) return Fail(Sv(committed.status().message()));
 
   const double commit_s = std::chrono::duration<double>(Clock::now() - commit_start).count();
+  double wait_s = 0;
+  absl::Status waited;
+  if (o.wait) {
+    auto wait_start = Clock::now();
+    waited = WaitForVersion(&master, o.app, o.version, std::chrono::seconds(o.timeout_s));
+    wait_s = std::chrono::duration<double>(Clock::now() - wait_start).count();
+  }
   const double total_s = std::chrono::duration<double>(Clock::now() - start).count();
   if (o.json) {
     nlohmann::json out = {{"app", o.app},
@@ -156,9 +164,11 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
                           {"query_seconds", query_s},
                           {"upload_seconds", upload_s},
                           {"commit_seconds", commit_s},
+                          {"sites_seconds", wait_s},
+                          {"sites_complete", o.wait && waited.ok()},
                           {"seconds", total_s}};
     std::cout << out.dump(2) << "\n";
-    return 0;
+    return waited.ok() ? 0 : Fail(Sv(waited.message()));
   }
   std::string what = committed->created()
                          ? StrCat("pushed ", o.app, " ", o.version)
@@ -170,6 +180,7 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
             << HumanBytes(sent->wire_bytes) << " on the wire), "
             << snap->objects.size() - sent->objects << " already present; " << secs
             << "; root " << snap->root.Short() << "\n";
+  if (!waited.ok()) return Fail(Sv(waited.message()));
   return 0;
 }
 

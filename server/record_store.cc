@@ -183,6 +183,10 @@ void RecordStore::PutMeta(rocksdb::WriteBatch* batch, std::string_view name,
   batch->Put(db_->Family(kMeta), name, value);
 }
 
+void RecordStore::DeleteMeta(rocksdb::WriteBatch* batch, std::string_view name) {
+  batch->Delete(db_->Family(kMeta), name);
+}
+
 void RecordStore::PutEvent(rocksdb::WriteBatch* batch, const Event& event) {
   batch->Put(db_->Family(kEvents), EncodeBigEndian64(event.seq()), event.SerializeAsString());
   batch->Put(db_->Family(kMeta), kHeadSeqKey, EncodeBigEndian64(event.seq()));

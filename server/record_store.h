@@ -58,6 +58,7 @@ class RecordStore : public ReadApi {
   void PutLive(rocksdb::WriteBatch* batch, const LiveRecord& live, const Envelope& env);
   void PutAppState(rocksdb::WriteBatch* batch, const AppState& state);
   void PutMeta(rocksdb::WriteBatch* batch, std::string_view name, std::string_view value);
+  void DeleteMeta(rocksdb::WriteBatch* batch, std::string_view name);
   // Appends `event` (its seq must be head_seq() + 1 when committed).
   void PutEvent(rocksdb::WriteBatch* batch, const Event& event);
 

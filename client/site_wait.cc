@@ -1,0 +1,126 @@
+#include "client/site_wait.h"
+
+#include <iostream>
+#include <thread>
+
+#include "client/progress.h"
+#include "core/strings.h"
+
+namespace vms {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kPoll = std::chrono::milliseconds(100);
+
+std::string Describe(const SiteState& site, const std::string& app, const std::string& version,
+                     bool* complete) {
+  *complete = false;
+  for (const VersionState& v : site.versions()) {
+    if (v.app() != app || v.version() != version) continue;
+    switch (v.state()) {
+      case VersionState::COMPLETE:
+        *complete = true;
+        return "complete";
+      case VersionState::FETCHING:
+        return StrCat("fetching ", HumanBytes(v.bytes_done()), "/", HumanBytes(v.bytes_total()));
+      case VersionState::FAILED:
+        return StrCat("failed: ", v.error());
+      default:
+        return "unknown";
+    }
+  }
+  return "not started";
+}
+
+bool TimedOut(Clock::time_point start, std::chrono::seconds timeout) {
+  return timeout.count() > 0 && Clock::now() - start >= timeout;
+}
+
+}  // namespace
+
+absl::Status WaitForVersion(MasterClient* master, const std::string& app,
+                            const std::string& version, std::chrono::seconds timeout) {
+  const auto start = Clock::now();
+  std::string line;
+  std::mutex mu;
+  LineReporter reporter(
+      [&] {
+        std::lock_guard lock(mu);
+        return line;
+      },
+      std::chrono::milliseconds(200));
+  for (;;) {
+    auto sites = master->ListSites();
+    if (!sites.ok()) return sites.status();
+    std::string now_line, lagging;
+    for (const SiteState& site : sites->sites()) {
+      bool complete;
+      std::string state = Describe(site, app, version, &complete);
+      now_line += StrCat(now_line.empty() ? "" : " | ", site.name(), " ", state);
+      if (!complete) lagging += StrCat(lagging.empty() ? "" : ", ", site.name(), " (", state, ")");
+    }
+    {
+      std::lock_guard lock(mu);
+      line = now_line;
+    }
+    if (lagging.empty()) {
+      reporter.Stop();
+      double s = std::chrono::duration<double>(Clock::now() - start).count();
+      if (sites->sites().empty()) {
+        std::cerr << "no sites are known yet: nothing to wait for\n";
+      } else {
+        std::cerr << app << " " << version << " is complete at all " << sites->sites_size()
+                  << " sites (" << static_cast<int>(s * 1000) << " ms)\n";
+      }
+      return absl::OkStatus();
+    }
+    if (TimedOut(start, timeout)) {
+      reporter.Stop();
+      return absl::DeadlineExceededError(StrCat(
+          app, " ", version, " is not complete everywhere after ", timeout.count(),
+          " s; lagging: ", lagging, ". The version stays pushed; `vms status ", app, " ", version,
+          "` shows progress"));
+    }
+    std::this_thread::sleep_for(kPoll);
+  }
+}
+
+absl::Status WaitForFlip(MasterClient* master, const std::string& app, uint64_t live_seq,
+                         int64_t issued_unix_ms, std::chrono::seconds timeout) {
+  const auto start = Clock::now();
+  for (;;) {
+    auto sites = master->ListSites();
+    if (!sites.ok()) return sites.status();
+    std::string lagging, report;
+    for (const SiteState& site : sites->sites()) {
+      const LiveApplied* applied = nullptr;
+      for (const LiveApplied& l : site.live()) {
+        if (l.app() == app && l.live_seq() >= live_seq) applied = &l;
+      }
+      if (applied == nullptr) {
+        lagging += StrCat(lagging.empty() ? "" : ", ", site.name());
+      } else {
+        report += StrCat("  ", site.name(), ": applied in ",
+                         std::max<int64_t>(0, applied->applied_unix_ms() - issued_unix_ms),
+                         " ms\n");
+      }
+    }
+    if (lagging.empty()) {
+      if (sites->sites().empty()) {
+        std::cout << "no sites are known yet\n";
+      } else {
+        std::cout << "applied at all " << sites->sites_size() << " sites:\n" << report;
+      }
+      return absl::OkStatus();
+    }
+    if (TimedOut(start, timeout)) {
+      return absl::DeadlineExceededError(StrCat("live_seq ", live_seq, " of ", app,
+                                                " not applied after ", timeout.count(),
+                                                " s at: ", lagging));
+    }
+    std::this_thread::sleep_for(kPoll / 4);
+  }
+}
+
+}  // namespace vms

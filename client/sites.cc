@@ -1,0 +1,194 @@
+// vms sites, vms sites remove, vms status, vms site: where versions are.
+#include <iostream>
+
+#include "client/commands.h"
+#include "client/master_client.h"
+#include "client/progress.h"
+#include "client/table.h"
+#include "core/clock.h"
+#include "core/envelope.h"
+#include "core/names.h"
+#include "core/strings.h"
+#include "nlohmann/json.hpp"
+
+namespace vms {
+
+namespace {
+
+std::string Ago(int64_t unix_ms) {
+  if (unix_ms == 0) return "never";
+  int64_t ms = std::max<int64_t>(0, WallClockMs() - unix_ms);
+  if (ms < 1000) return "just now";
+  if (ms < 120000) return StrCat(ms / 1000, " s ago");
+  if (ms < 7200000) return StrCat(ms / 60000, " min ago");
+  return StrCat(ms / 3600000, " h ago");
+}
+
+const char* StateName(VersionState::State s) {
+  switch (s) {
+    case VersionState::FETCHING:
+      return "fetching";
+    case VersionState::COMPLETE:
+      return "complete";
+    case VersionState::FAILED:
+      return "failed";
+    default:
+      return "unknown";
+  }
+}
+
+std::string DescribeState(const VersionState* v) {
+  if (v == nullptr) return "not started";
+  switch (v->state()) {
+    case VersionState::FETCHING:
+      return StrCat("fetching ", HumanBytes(v->bytes_done()), "/", HumanBytes(v->bytes_total()));
+    case VersionState::FAILED:
+      return StrCat("failed: ", v->error());
+    default:
+      return StateName(v->state());
+  }
+}
+
+}  // namespace
+
+int RunSites(const GlobalOptions& global, bool json) {
+  MasterClient master(global.master);
+  auto sites = master.ListSites();
+  if (!sites.ok()) return Fail(Sv(sites.status().message()));
+  uint64_t head = sites->head_seq();
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const SiteState& s : sites->sites()) {
+      out.push_back({{"site", s.name()},
+                     {"address", s.address()},
+                     {"upstream", s.upstream()},
+                     {"last_seen", IsoTime(s.last_seen_unix_ms())},
+                     {"applied_seq", s.applied_seq()},
+                     {"lag", head > s.applied_seq() ? head - s.applied_seq() : 0},
+                     {"upstream_silent_ms", s.upstream_silent_ms()}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (sites->sites().empty()) {
+    std::cout << "no sites yet: start a vms-replica with --upstream pointing here\n";
+    return 0;
+  }
+  Table table({"SITE", "ADDRESS", "UPSTREAM", "LAST SEEN", "APPLIED", "LAG"});
+  for (const SiteState& s : sites->sites()) {
+    uint64_t lag = head > s.applied_seq() ? head - s.applied_seq() : 0;
+    table.Add({s.name(), s.address(), s.upstream(), Ago(s.last_seen_unix_ms()),
+               std::to_string(s.applied_seq()), lag == 0 ? "0" : StrCat(lag, " events")});
+  }
+  table.Print(std::cout);
+  return 0;
+}
+
+int RunSitesRemove(const GlobalOptions& global, const std::string& site) {
+  if (absl::Status s = ValidateSiteName(site); !s.ok()) return Fail(Sv(s.message()));
+  MasterClient master(global.master);
+  if (absl::Status s = master.RemoveSite(site); !s.ok()) return Fail(Sv(s.message()));
+  std::cout << "forgot site " << site
+            << " (a replica still running there reappears with its next report)\n";
+  return 0;
+}
+
+int RunStatus(const GlobalOptions& global, const std::string& app, const std::string& version,
+              bool json) {
+  if (absl::Status s = ValidateAppName(app); !s.ok()) return Fail(Sv(s.message()));
+  MasterClient master(global.master);
+  auto versions = master.ListVersions(app);
+  if (!versions.ok()) return Fail(Sv(versions.status().message()));
+  std::vector<std::string> names;
+  for (const Envelope& env : versions->releases()) {
+    auto r = ParseRelease(env);
+    if (r.ok() && (version.empty() || r->version() == version)) names.push_back(r->version());
+  }
+  if (names.empty()) return Fail(StrCat(app, " has no version ", version));
+  auto sites = master.ListSites();
+  if (!sites.ok()) return Fail(Sv(sites.status().message()));
+
+  auto find = [&](const SiteState& s, const std::string& v) -> const VersionState* {
+    for (const VersionState& vs : s.versions()) {
+      if (vs.app() == app && vs.version() == v) return &vs;
+    }
+    return nullptr;
+  };
+  auto live_of = [&](const SiteState& s) -> const LiveApplied* {
+    for (const LiveApplied& l : s.live()) {
+      if (l.app() == app) return &l;
+    }
+    return nullptr;
+  };
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const SiteState& s : sites->sites()) {
+      nlohmann::json vs = nlohmann::json::object();
+      for (const std::string& v : names) {
+        const VersionState* st = find(s, v);
+        vs[v] = {{"state", st ? StateName(st->state()) : "not started"},
+                 {"bytes_done", st ? st->bytes_done() : 0},
+                 {"bytes_total", st ? st->bytes_total() : 0},
+                 {"error", st ? st->error() : ""}};
+      }
+      const LiveApplied* l = live_of(s);
+      out.push_back({{"site", s.name()},
+                     {"versions", vs},
+                     {"live", l ? l->version() : ""},
+                     {"live_seq", l ? l->live_seq() : 0}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (sites->sites().empty()) {
+    std::cout << "no sites yet\n";
+    return 0;
+  }
+  Table table({"SITE", "VERSION", "STATE", "LIVE HERE"});
+  for (const SiteState& s : sites->sites()) {
+    const LiveApplied* l = live_of(s);
+    std::string live = l ? StrCat(l->version(), " (seq ", l->live_seq(), ")") : "-";
+    for (const std::string& v : names) table.Add({s.name(), v, DescribeState(find(s, v)), live});
+  }
+  table.Print(std::cout);
+  return 0;
+}
+
+int RunSiteInfo(const std::string& address, bool json) {
+  MasterClient replica(address);
+  auto info = replica.SiteInfo();
+  if (!info.ok()) return Fail(Sv(info.status().message()));
+  uint64_t behind = info->upstream_head_seq() > info->applied_seq()
+                        ? info->upstream_head_seq() - info->applied_seq()
+                        : 0;
+  if (json) {
+    nlohmann::json out = {{"site", info->site()},
+                          {"upstream", info->upstream()},
+                          {"applied_seq", info->applied_seq()},
+                          {"upstream_head_seq", info->upstream_head_seq()},
+                          {"upstream_connected", info->upstream_connected()},
+                          {"upstream_silent_ms", info->upstream_silent_ms()},
+                          {"last_error", info->last_error()}};
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (info->site().empty()) {
+    std::cout << address << " is a master (head seq " << info->applied_seq() << ")\n";
+    return 0;
+  }
+  std::cout << "site " << info->site() << " at " << address << ", following "
+            << info->upstream() << "\n"
+            << "applied seq " << info->applied_seq() << " of " << info->upstream_head_seq()
+            << " known upstream (" << behind << " behind)\n";
+  if (info->upstream_connected()) {
+    std::cout << "upstream connected, last heard " << info->upstream_silent_ms() << " ms ago\n";
+  } else {
+    std::cout << "upstream UNREACHABLE for " << info->upstream_silent_ms() / 1000
+              << " s: serving what it holds, which may be stale";
+    if (!info->last_error().empty()) std::cout << " (" << info->last_error() << ")";
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+}  // namespace vms

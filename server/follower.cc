@@ -1,0 +1,226 @@
+#include "server/follower.h"
+
+#include "core/envelope.h"
+#include "core/strings.h"
+#include "proto/wire.h"
+#include "spdlog/spdlog.h"
+
+namespace vms {
+
+namespace {
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::shared_ptr<spdlog::logger> Log() {
+  static auto logger = [] {
+    auto l = spdlog::get("replica");
+    return l ? l : spdlog::default_logger()->clone("replica");
+  }();
+  return logger;
+}
+
+}  // namespace
+
+Follower::Follower(Replica* replica, FollowerOptions options)
+    : replica_(replica),
+      options_(std::move(options)),
+      upstream_(options_.upstream, options_.fetch_streams) {}
+
+Follower::~Follower() { Stop(); }
+
+void Follower::Start(const std::string& address) {
+  address_ = address;
+  last_contact_ms_ = SteadyMs();
+  follow_thread_ = std::thread([this] { FollowLoop(); });
+  report_thread_ = std::thread([this] { ReportLoop(); });
+}
+
+void Follower::Stop() {
+  if (stop_.exchange(true)) return;
+  {
+    std::lock_guard lock(mu_);
+    if (stream_ctx_) stream_ctx_->TryCancel();
+  }
+  cv_.notify_all();
+  if (follow_thread_.joinable()) follow_thread_.join();
+  if (report_thread_.joinable()) report_thread_.join();
+}
+
+void Follower::Touch() { last_contact_ms_ = SteadyMs(); }
+
+void Follower::SleepFor(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, d, [this] { return stop_.load(); });
+}
+
+void Follower::SetVersion(VersionState v, bool urgent) {
+  {
+    std::lock_guard lock(mu_);
+    pending_versions_[{v.app(), v.version()}] = std::move(v);
+    urgent_ |= urgent;
+  }
+  if (urgent) cv_.notify_all();
+}
+
+void Follower::FollowLoop() {
+  auto backoff = std::chrono::milliseconds(100);
+  while (!stop_) {
+    if (replica_->needs_recheck()) {
+      if (absl::Status s = replica_->Recheck(&upstream_); !s.ok()) {
+        Log()->warn("recheck failed, will retry: {}", Sv(s.message()));
+        SleepFor(backoff);
+        continue;
+      }
+    }
+    auto start = std::chrono::steady_clock::now();
+    if (!FollowOnce()) return;
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(5)) {
+      backoff = std::chrono::milliseconds(100);  // it was working: retry soon
+    }
+    SleepFor(backoff);
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
+  }
+}
+
+bool Follower::FollowOnce() {
+  auto ctx = std::make_shared<grpc::ClientContext>();
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return false;
+    stream_ctx_ = ctx;
+  }
+  FollowRequest req;
+  req.set_from_seq(replica_->applied_seq());
+  auto stream = upstream_.read()->Follow(ctx.get(), req);
+  FollowMessage msg;
+  absl::Status apply_error;
+  while (stream->Read(&msg)) {
+    Touch();
+    if (!connected_.exchange(true)) {
+      Log()->info("following upstream={} from_seq={}", options_.upstream, req.from_seq());
+      std::lock_guard lock(mu_);
+      last_error_.clear();
+    }
+    if (msg.has_heartbeat()) {
+      upstream_head_ = msg.heartbeat().head_seq();
+      continue;
+    }
+    const Event& event = msg.event();
+    upstream_head_ = std::max(upstream_head_.load(), event.seq());
+    if (event.seq() <= replica_->applied_seq()) continue;
+
+    bool is_release = event.type() == Event::RELEASE_ADDED;
+    auto progress = [this](const std::string& app, const std::string& version, uint64_t done,
+                           uint64_t total) {
+      Touch();
+      VersionState v;
+      v.set_app(app);
+      v.set_version(version);
+      v.set_state(VersionState::FETCHING);
+      v.set_bytes_done(done);
+      v.set_bytes_total(total);
+      SetVersion(std::move(v), false);
+    };
+    absl::Status s = replica_->Apply(event, &upstream_, progress);
+    if (!s.ok()) {
+      apply_error = s;
+      break;
+    }
+    if (is_release) {
+      VersionState v;
+      v.set_app(event.app());
+      v.set_version(event.version());
+      v.set_state(VersionState::COMPLETE);
+      SetVersion(std::move(v), true);
+    } else if (event.type() == Event::LIVE_CHANGED) {
+      auto record = ParseLiveRecord(event.envelope());
+      LiveApplied l;
+      l.set_app(event.app());
+      l.set_version(event.version());
+      l.set_live_seq(record.ok() ? record->live_seq() : 0);
+      std::lock_guard lock(mu_);
+      pending_live_.push_back(std::move(l));
+      urgent_ = true;
+      cv_.notify_all();
+    }
+  }
+  if (!apply_error.ok()) ctx->TryCancel();
+  grpc::Status finish = stream->Finish();
+  connected_ = false;
+  {
+    std::lock_guard lock(mu_);
+    stream_ctx_.reset();
+    if (stop_) return false;
+  }
+  std::string why;
+  if (!apply_error.ok()) {
+    why = StrCat("cannot apply event ", replica_->applied_seq() + 1, ": ", apply_error.message());
+    Log()->error("{}; will retry", why);
+    // The version this site is stuck on is reported failed, with the reason.
+    if (msg.has_event() && msg.event().type() == Event::RELEASE_ADDED) {
+      VersionState v;
+      v.set_app(msg.event().app());
+      v.set_version(msg.event().version());
+      v.set_state(VersionState::FAILED);
+      v.set_error(std::string(apply_error.message()));
+      SetVersion(std::move(v), true);
+    }
+  } else {
+    why = StrCat("upstream ", options_.upstream, " unreachable: ", finish.error_message());
+    Log()->warn("{}; serving what is held, retrying", why);
+  }
+  std::lock_guard lock(mu_);
+  last_error_ = why;
+  return true;
+}
+
+void Follower::ReportLoop() {
+  while (!stop_) {
+    SiteReport report;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, options_.report_interval, [this] { return stop_ || urgent_; });
+      if (stop_) return;
+      urgent_ = false;
+      for (auto& [key, v] : pending_versions_) *report.add_versions() = std::move(v);
+      pending_versions_.clear();
+      for (LiveApplied& l : pending_live_) *report.add_live() = std::move(l);
+      pending_live_.clear();
+    }
+    report.set_site(replica_->site());
+    report.set_address(address_);
+    report.set_upstream(options_.upstream);
+    report.set_applied_seq(replica_->applied_seq());
+    report.set_upstream_silent_ms(SteadyMs() - last_contact_ms_);
+    if (absl::Status s = upstream_.Report(report); !s.ok()) {
+      // Put back what was not delivered, unless something newer replaced it.
+      std::lock_guard lock(mu_);
+      for (VersionState& v : *report.mutable_versions()) {
+        pending_versions_.try_emplace({v.app(), v.version()}, std::move(v));
+      }
+      for (LiveApplied& l : *report.mutable_live()) pending_live_.push_back(std::move(l));
+      Log()->debug("report not delivered: {}", Sv(s.message()));
+    }
+  }
+}
+
+absl::Status Follower::Relay(const SiteReport& report) { return upstream_.Report(report); }
+
+SiteInfoResponse Follower::Info() const {
+  SiteInfoResponse info;
+  info.set_site(replica_->site());
+  info.set_upstream(options_.upstream);
+  info.set_applied_seq(replica_->applied_seq());
+  info.set_upstream_head_seq(std::max(upstream_head_.load(), replica_->applied_seq()));
+  info.set_upstream_silent_ms(SteadyMs() - last_contact_ms_);
+  info.set_upstream_connected(connected_);
+  std::lock_guard lock(mu_);
+  info.set_last_error(last_error_);
+  return info;
+}
+
+}  // namespace vms

@@ -1,0 +1,83 @@
+// Keeps a replica in step with its upstream: follows the upstream's event
+// log from the replica's applied seq, applies each event (fetching first),
+// reconnects with backoff whenever the stream breaks, and reports the site's
+// state upstream (at once after a version completes or a flip applies, every
+// report interval otherwise).
+//
+// Two threads: the follow loop and the reporter. Stop() ends both.
+#ifndef VMS_SERVER_FOLLOWER_H_
+#define VMS_SERVER_FOLLOWER_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "grpcpp/grpcpp.h"
+#include "server/replica.h"
+#include "server/upstream_client.h"
+#include "vms.pb.h"
+
+namespace vms {
+
+struct FollowerOptions {
+  std::string upstream;
+  int fetch_streams = 4;
+  std::chrono::milliseconds report_interval{500};
+};
+
+class Follower {
+ public:
+  // `replica` must outlive the follower.
+  Follower(Replica* replica, FollowerOptions options);
+  ~Follower();
+
+  // Starts following; `address` is where this replica serves (for reports).
+  void Start(const std::string& address);
+  void Stop();
+
+  // Forwards a downstream replica's report to our upstream.
+  absl::Status Relay(const SiteReport& report);
+  SiteInfoResponse Info() const;
+
+ private:
+  void FollowLoop();
+  void ReportLoop();
+  // One Follow stream until it breaks or Stop(); false when Stop() ended it.
+  bool FollowOnce();
+  void SetVersion(VersionState v, bool urgent);
+  void Touch();
+  void SleepFor(std::chrono::milliseconds d);
+
+  Replica* replica_;
+  const FollowerOptions options_;
+  std::string address_;  // set by Start(), before the threads exist
+  UpstreamClient upstream_;
+
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> connected_{false};
+  std::atomic<uint64_t> upstream_head_{0};
+  std::atomic<int64_t> last_contact_ms_{0};  // steady clock
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;  // wakes the reporter and interruptible sleeps
+  std::shared_ptr<grpc::ClientContext> stream_ctx_ ABSL_GUARDED_BY(mu_);
+  std::string last_error_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, VersionState> pending_versions_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<LiveApplied> pending_live_ ABSL_GUARDED_BY(mu_);
+  bool urgent_ ABSL_GUARDED_BY(mu_) = false;
+
+  std::thread follow_thread_;
+  std::thread report_thread_;
+};
+
+}  // namespace vms
+
+#endif  // VMS_SERVER_FOLLOWER_H_

@@ -1,0 +1,364 @@
+#include "server/replica.h"
+
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/clock.h"
+#include "core/closure.h"
+#include "core/envelope.h"
+#include "core/file_util.h"
+#include "core/names.h"
+#include "core/strings.h"
+#include "core/tree.h"
+#include "spdlog/spdlog.h"
+
+namespace vms {
+
+namespace {
+
+constexpr char kRecheckKey[] = "recheck";
+
+std::shared_ptr<spdlog::logger> Log() {
+  static auto logger = [] {
+    auto l = spdlog::get("replica");
+    return l ? l : spdlog::default_logger()->clone("replica");
+  }();
+  return logger;
+}
+
+using HashSet = std::unordered_set<Hash, HashHasher>;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(ReplicaOptions options, PublicKey trust) {
+  if (!options.now_ms) options.now_ms = WallClockMs;
+  if (absl::Status s = ValidateSiteName(options.site); !s.ok()) return s;
+  if (absl::Status s = MakeDirs(options.data_dir); !s.ok()) return s;
+  auto records = RecordStore::Open(options.data_dir + "/db");
+  if (!records.ok()) return records.status();
+  auto recheck = (*records)->GetMeta(kRecheckKey);
+  if (!recheck.ok()) return recheck.status();
+  return std::unique_ptr<Replica>(new Replica(std::move(options), std::move(trust),
+                                              std::move(*records), recheck->has_value()));
+}
+
+Replica::Replica(ReplicaOptions options, PublicKey trust, std::unique_ptr<RecordStore> records,
+                 bool recheck)
+    : options_(std::move(options)),
+      trust_(std::move(trust)),
+      records_(std::move(records)),
+      needs_recheck_(recheck) {}
+
+absl::Status Replica::Apply(const Event& event, Upstream* upstream,
+                            const FetchProgressFn& progress) {
+  uint64_t applied = applied_seq();
+  if (event.seq() <= applied) return absl::OkStatus();  // a resend after reconnecting
+  if (event.seq() != applied + 1) {
+    return absl::FailedPreconditionError(
+        StrCat("upstream skipped events: got seq ", event.seq(), " after ", applied));
+  }
+  switch (event.type()) {
+    case Event::RELEASE_ADDED:
+      return ApplyRelease(event, upstream, progress);
+    case Event::LIVE_CHANGED:
+      return ApplyLive(event, upstream, progress);
+    default: {
+      // A kind this build does not know: keep the log gapless and go on.
+      rocksdb::WriteBatch batch;
+      records_->PutEvent(&batch, event);
+      return records_->Commit(&batch, event.seq());
+    }
+  }
+}
+
+absl::StatusOr<Release> Replica::VerifiedRelease(const Envelope& env) const {
+  auto release = OpenRelease(env, trust_);
+  if (!release.ok()) return release.status();
+  if (absl::Status s = ValidateAppName(release->app()); !s.ok()) return s;
+  if (absl::Status s = ValidateVersionName(release->version()); !s.ok()) return s;
+  if (release->root().size() != Hash::kSize) {
+    return absl::DataLossError(StrCat("release ", release->app(), " ", release->version(),
+                                      " has a malformed root"));
+  }
+  return release;
+}
+
+absl::Status Replica::ApplyRelease(const Event& event, Upstream* upstream,
+                                   const FetchProgressFn& progress) {
+  auto release = VerifiedRelease(event.envelope());
+  if (!release.ok()) return release.status();
+  if (release->app() != event.app() || release->version() != event.version()) {
+    return absl::UnauthenticatedError(StrCat("event ", event.seq(), " names ", event.app(), " ",
+                                             event.version(), " but carries a release of ",
+                                             release->app(), " ", release->version()));
+  }
+  auto held = records_->FindRelease(release->app(), release->version());
+  if (!held.ok()) return held.status();
+  bool store_release = true;
+  if (*held) {
+    auto mine = ParseRelease(**held);
+    if (!mine.ok()) return mine.status();
+    if (mine->root() != release->root()) {
+      return absl::FailedPreconditionError(StrCat("release ", release->app(), " ",
+                                                  release->version(),
+                                                  " conflicts with the one held here"));
+    }
+    store_release = false;  // fetched earlier, for a live record
+  }
+  auto marks = FetchClosure(*release, upstream, progress);
+  if (!marks.ok()) return marks.status();
+
+  rocksdb::WriteBatch batch;
+  records_->PutEvent(&batch, event);
+  if (store_release) {
+    auto state = records_->LoadAppState(release->app());
+    if (!state.ok()) return state.status();
+    AppState s = state->value_or(AppState());
+    AddReleaseToState(*release, &s);
+    records_->PutRelease(&batch, *release, event.envelope());
+    records_->PutAppState(&batch, s);
+  }
+  for (const auto& [tree, totals] : *marks) records_->objects().MarkComplete(&batch, tree, totals);
+  if (absl::Status s = records_->Commit(&batch, event.seq()); !s.ok()) return s;
+  Log()->info("complete app={} version={} seq={} fetched_objects={} fetched_bytes={} present={}",
+              release->app(), release->version(), event.seq(), last_fetch_.objects_fetched,
+              last_fetch_.bytes_fetched, last_fetch_.objects_present);
+  return absl::OkStatus();
+}
+
+absl::Status Replica::ApplyLive(const Event& event, Upstream* upstream,
+                                const FetchProgressFn& progress) {
+  auto record = OpenLiveRecord(event.envelope(), trust_);
+  if (!record.ok()) return record.status();
+  if (record->app() != event.app() || record->version() != event.version()) {
+    return absl::UnauthenticatedError(
+        StrCat("event ", event.seq(), " does not match the live record it carries"));
+  }
+  auto state = records_->LoadAppState(record->app());
+  if (!state.ok()) return state.status();
+  AppState s = state->value_or(AppState());
+  if (record->live_seq() <= s.live_seq()) {
+    return absl::FailedPreconditionError(
+        StrCat("stale live record for ", record->app(), ": live_seq ", record->live_seq(),
+               " is not above ", s.live_seq(), ", already applied (replayed?)"));
+  }
+
+  // Never flip to a version not held whole: fetch it first if need be.
+  rocksdb::WriteBatch batch;
+  auto held = records_->FindRelease(record->app(), record->version());
+  if (!held.ok()) return held.status();
+  if (!*held) {
+    auto releases = upstream->Releases(record->app());
+    if (!releases.ok()) return releases.status();
+    const Envelope* found = nullptr;
+    for (const Envelope& env : *releases) {
+      auto r = ParseRelease(env);
+      if (r.ok() && r->version() == record->version()) found = &env;
+    }
+    if (found == nullptr) {
+      return absl::NotFoundError(StrCat("upstream has no release ", record->app(), " ",
+                                        record->version(), " for live record ",
+                                        record->live_seq()));
+    }
+    auto release = VerifiedRelease(*found);
+    if (!release.ok()) return release.status();
+    auto marks = FetchClosure(*release, upstream, progress);
+    if (!marks.ok()) return marks.status();
+    AddReleaseToState(*release, &s);
+    records_->PutRelease(&batch, *release, *found);
+    for (const auto& [tree, totals] : *marks) {
+      records_->objects().MarkComplete(&batch, tree, totals);
+    }
+    held = std::optional<Envelope>(*found);
+  }
+  auto release = ParseRelease(**held);
+  if (!release.ok()) return release.status();
+  if (release->root() != record->root()) {
+    return absl::UnauthenticatedError(StrCat("live record ", record->live_seq(), " of ",
+                                             record->app(), " names another root than release ",
+                                             record->version()));
+  }
+  AddLiveToState(*record, &s);
+  records_->PutEvent(&batch, event);
+  records_->PutLive(&batch, *record, event.envelope());
+  records_->PutAppState(&batch, s);
+  if (absl::Status st = records_->Commit(&batch, event.seq()); !st.ok()) return st;
+  Log()->info("live app={} version={} live_seq={} seq={}", record->app(), record->version(),
+              record->live_seq(), event.seq());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
+    const Release& release, Upstream* upstream, const FetchProgressFn& progress) {
+  ObjectStore& store = records_->mutable_objects();
+  last_fetch_ = {};
+  std::mutex stats_mu;
+  uint64_t done = 0, total = 0;
+  auto sink = [&](std::vector<StoredObject>* batch) -> absl::Status {
+    uint64_t raw = 0;
+    for (const StoredObject& o : *batch) raw += o.raw_size;
+    auto stats = store.Ingest(batch);
+    if (!stats.ok()) return stats.status();
+    std::lock_guard lock(stats_mu);
+    last_fetch_.objects_fetched += stats->stored;
+    last_fetch_.objects_present += stats->present;
+    last_fetch_.bytes_fetched += raw;
+    done += raw;
+    if (progress) progress(release.app(), release.version(), done, total);
+    return absl::OkStatus();
+  };
+  auto fetch_missing = [&](const std::vector<Hash>& hashes) -> absl::Status {
+    auto missing = store.Missing(hashes);
+    if (!missing.ok()) return missing.status();
+    last_fetch_.objects_present += hashes.size() - missing->size();
+    if (missing->empty()) return absl::OkStatus();
+    return upstream->Fetch(*missing, sink);
+  };
+
+  // Walk the trees level by level, fetching each level's missing trees in one
+  // go; subtrees already complete here are skipped whole.
+  Hash root = *Hash::FromBytes(release.root());
+  std::vector<Hash> level = {root};
+  HashSet seen_trees = {root};
+  std::unordered_map<Hash, uint64_t, HashHasher> leaves;  // blob or chunk -> size
+  while (!level.empty()) {
+    if (absl::Status s = fetch_missing(level); !s.ok()) return s;
+    auto complete = store.CompleteTrees(level);
+    if (!complete.ok()) return complete.status();
+    std::vector<Hash> next, chunk_lists;
+    for (size_t i = 0; i < level.size(); ++i) {
+      if ((*complete)[i]) continue;
+      auto raw = store.GetRaw(level[i]);
+      if (!raw.ok()) return raw.status();
+      auto entries = DecodeTree(*raw);
+      if (!entries.ok()) return entries.status();
+      for (const TreeEntry& e : *entries) {
+        if (e.type == EntryType::kDir) {
+          if (seen_trees.insert(e.hash).second) next.push_back(e.hash);
+        } else if (e.type == EntryType::kFile) {
+          if (e.chunked) {
+            chunk_lists.push_back(e.hash);
+          } else {
+            leaves.emplace(e.hash, e.size);
+          }
+        }
+      }
+    }
+    if (absl::Status s = fetch_missing(chunk_lists); !s.ok()) return s;
+    for (const Hash& h : chunk_lists) {
+      auto raw = store.GetRaw(h);
+      if (!raw.ok()) return raw.status();
+      auto chunks = DecodeChunkList(*raw);
+      if (!chunks.ok()) return chunks.status();
+      for (const ChunkRef& c : *chunks) leaves.emplace(c.hash, c.size);
+    }
+    level = std::move(next);
+  }
+
+  std::vector<Hash> wanted;
+  wanted.reserve(leaves.size());
+  for (const auto& [h, size] : leaves) wanted.push_back(h);
+  auto sizes = store.Sizes(wanted);
+  if (!sizes.ok()) return sizes.status();
+  std::vector<Hash> missing;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if ((*sizes)[i]) continue;
+    missing.push_back(wanted[i]);
+    total += leaves[wanted[i]];
+  }
+  last_fetch_.objects_present += wanted.size() - missing.size();
+  if (progress) progress(release.app(), release.version(), 0, total);
+  if (!missing.empty()) {
+    if (absl::Status s = upstream->Fetch(missing, sink); !s.ok()) return s;
+  }
+
+  // Everything should be here now: prove it (sizes, structure) before
+  // anything names this version.
+  auto closure = WalkClosure(store, root);
+  if (!closure.ok()) return closure.status();
+  if (!closure->missing.empty()) {
+    return absl::UnavailableError(StrCat(closure->missing.size(), " objects of ", release.app(),
+                                         " ", release.version(),
+                                         " still missing after the fetch (first: ",
+                                         closure->missing.front().Short(), ")"));
+  }
+  return std::move(closure->newly_complete);
+}
+
+absl::Status Replica::Recheck(Upstream* upstream) {
+  needs_recheck_ = false;  // a Quarantine() from now on asks again
+  auto apps = records_->ListApps();
+  if (!apps.ok()) return apps.status();
+  for (const AppState& app : *apps) {
+    auto versions = records_->ListVersions(app.app());
+    if (absl::IsNotFound(versions.status())) continue;
+    if (!versions.ok()) return versions.status();
+    for (const Envelope& env : *versions) {
+      auto release = ParseRelease(env);
+      if (!release.ok()) return release.status();
+      auto marks = FetchClosure(*release, upstream, nullptr);
+      if (!marks.ok()) return marks.status();
+      rocksdb::WriteBatch batch;
+      for (const auto& [tree, totals] : *marks) {
+        records_->objects().MarkComplete(&batch, tree, totals);
+      }
+      if (absl::Status s = records_->Commit(&batch, 0); !s.ok()) return s;
+    }
+  }
+  if (needs_recheck_) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  records_->DeleteMeta(&batch, kRecheckKey);
+  if (absl::Status s = records_->Commit(&batch, 0); !s.ok()) return s;
+  Log()->info("recheck done: every release held is complete");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FsckReport> Replica::Fsck(bool repair) {
+  FsckReport report;
+  const ObjectStore& store = records_->objects();
+  auto it = records_->db()->NewIterator(kObjectsFamily);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto hash = Hash::FromBytes(it->key().ToStringView());
+    if (!hash.ok()) continue;
+    ++report.objects;
+    report.bytes += it->value().size();
+    if (!store.GetVerified(*hash).ok()) report.corrupt.push_back(*hash);
+  }
+  if (absl::Status s = FromRocks(it->status(), "scan objects"); !s.ok()) return s;
+  if (repair) {
+    for (const Hash& h : report.corrupt) Quarantine(h);
+  }
+  auto apps = records_->ListApps();
+  if (!apps.ok()) return apps.status();
+  for (const AppState& app : *apps) {
+    auto versions = records_->ListVersions(app.app());
+    if (!versions.ok()) continue;
+    for (const Envelope& env : *versions) {
+      ++report.releases;
+      auto release = ParseRelease(env);
+      if (!release.ok()) return release.status();
+      auto closure = WalkClosure(store, *Hash::FromBytes(release->root()));
+      if (!closure.ok()) {
+        report.incomplete.push_back(
+            StrCat(release->app(), " ", release->version(), ": ", closure.status().message()));
+      } else if (!closure->missing.empty()) {
+        report.incomplete.push_back(StrCat(release->app(), " ", release->version(), ": ",
+                                           closure->missing.size(), " objects missing"));
+      }
+    }
+  }
+  return report;
+}
+
+void Replica::Quarantine(const Hash& hash) {
+  Log()->error("corrupt object={} found on disk: removed, it will be fetched again", hash.Hex());
+  rocksdb::WriteBatch batch;
+  records_->PutMeta(&batch, kRecheckKey, "1");
+  absl::Status s = records_->Commit(&batch, 0);
+  if (s.ok()) s = records_->mutable_objects().Remove(hash);
+  if (!s.ok()) Log()->error("cannot quarantine object={}: {}", hash.Hex(), Sv(s.message()));
+  needs_recheck_ = true;
+}
+
+}  // namespace vms

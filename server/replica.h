@@ -1,0 +1,111 @@
+// A site replica's logic: applies its upstream's event log, in order, to its
+// own RecordStore, fetching and verifying every object first.
+//
+// Rules (DESIGN.md, Replication and Trust):
+//  - Every record is verified against the trusted master key before it is
+//    stored; one that fails is refused and nothing changes.
+//  - A release is stored (and its event appended) only once its whole
+//    closure is present and valid here: the replica's own event log, which
+//    downstream replicas follow, only ever names complete versions.
+//  - A live record is applied only for a version held complete; if it is not
+//    yet, it is fetched first. Its live_seq must be above the last applied
+//    for the app, so an old record replayed later is refused.
+//  - Events keep the upstream's seq, so a replica serves the same log.
+//
+// Apply() and Recheck() are called by one thread (the follower); reads, via
+// read_api(), are thread-safe and concurrent with them.
+#ifndef VMS_SERVER_REPLICA_H_
+#define VMS_SERVER_REPLICA_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/keys.h"
+#include "records.pb.h"
+#include "server/record_store.h"
+#include "server/upstream.h"
+
+namespace vms {
+
+struct ReplicaOptions {
+  std::string data_dir;
+  std::string site;
+  std::function<int64_t()> now_ms;
+};
+
+// Progress of fetching one version: raw bytes fetched / bytes this site
+// lacked when it started.
+using FetchProgressFn = std::function<void(const std::string& app, const std::string& version,
+                                           uint64_t done, uint64_t total)>;
+
+struct FsckReport {
+  uint64_t objects = 0;      // objects checked
+  uint64_t bytes = 0;        // their stored size
+  std::vector<Hash> corrupt;  // do not decode to their hash
+  uint64_t releases = 0;
+  std::vector<std::string> incomplete;  // "app version: N objects missing"
+};
+
+struct FetchStats {
+  uint64_t objects_fetched = 0;
+  uint64_t bytes_fetched = 0;  // raw
+  uint64_t objects_present = 0;
+};
+
+class Replica {
+ public:
+  // Opens DATA_DIR/db. `trust` is the master's public key.
+  static absl::StatusOr<std::unique_ptr<Replica>> Open(ReplicaOptions options, PublicKey trust);
+
+  // Applies the upstream event with seq applied_seq() + 1; older seqs are
+  // ignored (OK), a gap is FailedPrecondition.
+  //  - Unauthenticated: a record does not verify against the trusted key.
+  //  - FailedPrecondition: a stale or replayed live record, or a release
+  //    conflicting with one held.
+  //  - other errors: the upstream failed or lacks an object; retry later.
+  absl::Status Apply(const Event& event, Upstream* upstream, const FetchProgressFn& progress);
+
+  // Re-walks every release held and fetches whatever is missing (after
+  // corruption was found and removed). Clears the recheck flag on success.
+  absl::Status Recheck(Upstream* upstream);
+  bool needs_recheck() const { return needs_recheck_; }
+  // Removes a corrupt object and schedules a recheck (persisted).
+  void Quarantine(const Hash& hash);
+  // Verifies every object held and the closure of every release. With
+  // `repair`, corrupt objects are quarantined, so the next start fetches
+  // them again.
+  absl::StatusOr<FsckReport> Fsck(bool repair);
+
+  uint64_t applied_seq() const { return records_->head_seq(); }
+  ReadApi* read_api() { return records_.get(); }
+  RecordStore& records() { return *records_; }
+  const FetchStats& last_fetch() const { return last_fetch_; }
+  const std::string& site() const { return options_.site; }
+
+ private:
+  Replica(ReplicaOptions options, PublicKey trust, std::unique_ptr<RecordStore> records,
+          bool recheck);
+  absl::Status ApplyRelease(const Event& event, Upstream* upstream,
+                            const FetchProgressFn& progress);
+  absl::Status ApplyLive(const Event& event, Upstream* upstream, const FetchProgressFn& progress);
+  // Fetches what is missing of the closure of `root`; then checks it whole.
+  // Returns the closure's newly complete trees to mark.
+  absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> FetchClosure(
+      const Release& release, Upstream* upstream, const FetchProgressFn& progress);
+  absl::StatusOr<Release> VerifiedRelease(const Envelope& env) const;
+
+  ReplicaOptions options_;
+  PublicKey trust_;
+  std::unique_ptr<RecordStore> records_;
+  std::atomic<bool> needs_recheck_;
+  FetchStats last_fetch_;
+};
+
+}  // namespace vms
+
+#endif  // VMS_SERVER_REPLICA_H_

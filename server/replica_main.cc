@@ -1,0 +1,132 @@
+// vms-replica: a site's full copy. See server/replica.h and follower.h.
+#include <chrono>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "core/file_util.h"
+#include "core/keys.h"
+#include "core/strings.h"
+#include "core/thread_pool.h"
+#include "server/daemon.h"
+#include "server/follower.h"
+#include "server/read_service.h"
+#include "server/replica.h"
+#include "server/sites_service.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+int RunFsck(vms::Replica* replica, bool repair) {
+  auto report = replica->Fsck(repair);
+  if (!report.ok()) {
+    std::cerr << "vms-replica: fsck failed: " << vms::Sv(report.status().message()) << "\n";
+    return 2;
+  }
+  std::cout << "checked " << report->objects << " objects (" << report->bytes / 1048576
+            << " MiB stored) and " << report->releases << " releases\n";
+  for (const vms::Hash& h : report->corrupt) {
+    std::cout << "corrupt object " << h.Hex() << (repair ? ": removed, will be fetched again" : "")
+              << "\n";
+  }
+  for (const std::string& r : report->incomplete) std::cout << "incomplete release " << r << "\n";
+  if (report->corrupt.empty() && report->incomplete.empty()) {
+    std::cout << "OK\n";
+    return 0;
+  }
+  if (!repair) std::cout << "run again with --repair, then start the replica to fetch them again\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  vms::BlockShutdownSignals();
+
+  std::string site, upstream, data_dir, trust_file;
+  std::string listen = "127.0.0.1:7800";
+  int heartbeat_ms = 1000, fetch_streams = 4;
+  bool fsck = false, repair = false;
+  vms::LogOptions log;
+  CLI::App app{
+      "vms-replica: a site's full copy of every version. Follows its upstream (the master or "
+      "another replica), fetches and verifies every object, applies live flips only for "
+      "versions it holds whole, and serves the same read API to hosts and other replicas.\n"
+      "Writes the bound address to DATA/address."};
+  app.set_version_flag("--version", std::string("vms-replica ") + VMS_VERSION);
+  app.set_config("--config", "", "Read options from this TOML/INI file (keys as the long flags)");
+  app.add_option("--site", site, "This site's name, e.g. ny: [a-z0-9][a-z0-9._-]{0,63}")
+      ->required();
+  app.add_option("--upstream", upstream, "What to follow: the master's or a replica's host:port");
+  app.add_option("--data", data_dir, "Data directory (RocksDB); created if missing")->required();
+  app.add_option("--listen", listen, "gRPC listen address host:port (port 0 picks a free one)")
+      ->capture_default_str();
+  app.add_option("--trust", trust_file, "The master's public key (master.pub)");
+  app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval on idle streams it serves")
+      ->check(CLI::Range(50, 60000))
+      ->capture_default_str();
+  app.add_option("--fetch-streams", fetch_streams, "Parallel object streams per fetch")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_flag("--fsck", fsck, "Check every object and release in DATA, report, and exit");
+  app.add_flag("--repair", repair, "With --fsck: remove corrupt objects so they are fetched again");
+  vms::AddLogFlags(&app, &log);
+  CLI11_PARSE(app, argc, argv);
+
+  if (absl::Status s = vms::InitLogging("replica", log); !s.ok()) {
+    std::cerr << "vms-replica: " << vms::Sv(s.message()) << "\n";
+    return 2;
+  }
+  if (!fsck && (upstream.empty() || trust_file.empty())) {
+    std::cerr << "vms-replica: --upstream and --trust are required (except with --fsck)\n";
+    return 2;
+  }
+  // fsck checks hashes and structure only; signatures were checked on entry.
+  vms::PublicKey trust = vms::SigningKey::Generate().public_key();
+  if (!trust_file.empty()) {
+    auto key = vms::PublicKey::Load(trust_file);
+    if (!key.ok()) {
+      spdlog::error("--trust: {}", vms::Sv(key.status().message()));
+      return 2;
+    }
+    trust = *key;
+  }
+  auto replica = vms::Replica::Open({.data_dir = data_dir, .site = site}, trust);
+  if (!replica.ok()) {
+    spdlog::error("cannot open data_dir={}: {}", data_dir, vms::Sv(replica.status().message()));
+    return 1;
+  }
+  if (fsck) return RunFsck(replica->get(), repair);
+
+  vms::ThreadPool pool(std::max(4, 2 * vms::CpuCount()));
+  vms::Follower follower(replica->get(), {.upstream = upstream, .fetch_streams = fetch_streams});
+  vms::ReadService read(
+      (*replica)->read_api(), &pool,
+      {.heartbeat = std::chrono::milliseconds(heartbeat_ms),
+       .on_corrupt = [r = replica->get()](const vms::Hash& h) { r->Quarantine(h); },
+       .site_info = [&follower] { return follower.Info(); }});
+  vms::SitesService sites(&pool, [&follower](const vms::SiteReport& report) {
+    return follower.Relay(report);
+  });
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&read);
+  builder.RegisterService(&sites);
+  auto server = vms::StartServer(&builder, listen, data_dir + "/address");
+  if (!server.ok()) {
+    spdlog::error("{}", vms::Sv(server.status().message()));
+    return 1;
+  }
+  std::string address = vms::ReadFile(data_dir + "/address").value_or(listen);
+  while (!address.empty() && address.back() == '\n') address.pop_back();
+  follower.Start(address);
+  spdlog::info("started site={} data_dir={} upstream={} applied_seq={}", site, data_dir, upstream,
+               (*replica)->applied_seq());
+
+  int sig = vms::WaitForShutdownSignal();
+  spdlog::info("shutting down signal={}", sig);
+  follower.Stop();
+  read.BeginShutdown();
+  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  (*server)->Wait();
+  spdlog::info("stopped");
+  return 0;
+}

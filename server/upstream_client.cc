@@ -1,0 +1,104 @@
+#include "server/upstream_client.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "core/strings.h"
+#include "proto/wire.h"
+
+namespace vms {
+
+namespace {
+constexpr size_t kHashesPerRequest = 16384;
+}  // namespace
+
+UpstreamClient::UpstreamClient(std::string address, int streams)
+    : address_(std::move(address)), streams_(std::max(1, streams)) {
+  auto channel = MakeChannel(address_);
+  read_ = Read::NewStub(channel);
+  sites_ = Sites::NewStub(channel);
+}
+
+absl::Status UpstreamClient::Fetch(std::span<const Hash> hashes, const Sink& sink) {
+  // Requests of up to kHashesPerRequest hashes, taken by `streams_` workers.
+  size_t requests = (hashes.size() + kHashesPerRequest - 1) / kHashesPerRequest;
+  // Small fetches are still split across streams so both ends verify in parallel.
+  size_t per_request = kHashesPerRequest;
+  if (requests < static_cast<size_t>(streams_)) {
+    per_request = std::max<size_t>(1, (hashes.size() + streams_ - 1) / streams_);
+    requests = (hashes.size() + per_request - 1) / per_request;
+  }
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  absl::Status first_error;
+  std::atomic<bool> failed{false};
+  auto worker = [&] {
+    for (size_t r; !failed && (r = next.fetch_add(1)) < requests;) {
+      GetObjectsRequest req;
+      size_t begin = r * per_request, end = std::min(hashes.size(), begin + per_request);
+      for (size_t i = begin; i < end; ++i) req.add_hashes(std::string(hashes[i].View()));
+      grpc::ClientContext ctx;
+      auto reader = read_->GetObjects(&ctx, req);
+      ObjectBatch batch;
+      absl::Status s;
+      size_t received = 0;
+      while (s.ok() && reader->Read(&batch)) {
+        std::vector<StoredObject> objects;
+        objects.reserve(batch.objects_size());
+        for (Object& o : *batch.mutable_objects()) {
+          auto hash = Hash::FromBytes(o.hash());
+          auto codec = CodecFromWire(o.codec());
+          if (!hash.ok() || !codec.ok()) {
+            s = absl::DataLossError(StrCat("upstream ", address_, " sent a malformed object"));
+            break;
+          }
+          objects.push_back({*hash, *codec, o.raw_size(), std::move(*o.mutable_data())});
+        }
+        received += objects.size();
+        if (s.ok()) s = sink(&objects);
+      }
+      if (!s.ok()) ctx.TryCancel();
+      absl::Status finish = FromGrpc(reader->Finish(), StrCat("fetch from ", address_));
+      if (s.ok()) s = finish;
+      if (s.ok() && received != end - begin) {
+        s = absl::DataLossError(StrCat("upstream ", address_, " sent ", received, " of ",
+                                       end - begin, " objects asked for"));
+      }
+      if (!s.ok()) {
+        std::lock_guard lock(mu);
+        if (!failed.exchange(true)) first_error = s;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  int n = static_cast<int>(std::min<size_t>(streams_, requests));
+  for (int i = 1; i < n; ++i) threads.emplace_back(worker);
+  if (n > 0) worker();
+  for (std::thread& t : threads) t.join();
+  return first_error;
+}
+
+absl::StatusOr<std::vector<Envelope>> UpstreamClient::Releases(const std::string& app) {
+  ListVersionsRequest req;
+  req.set_app(app);
+  ListVersionsResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  if (absl::Status s = FromGrpc(read_->ListVersions(&ctx, req, &resp),
+                                StrCat("list versions on ", address_));
+      !s.ok()) {
+    return s;
+  }
+  return std::vector<Envelope>(resp.releases().begin(), resp.releases().end());
+}
+
+absl::Status UpstreamClient::Report(const SiteReport& report) {
+  ReportAck ack;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return FromGrpc(sites_->Report(&ctx, report, &ack), StrCat("report to ", address_));
+}
+
+}  // namespace vms

@@ -1,0 +1,35 @@
+// Upstream over gRPC: the Read and Sites services of the master or of
+// another replica. Thread-safe.
+#ifndef VMS_SERVER_UPSTREAM_CLIENT_H_
+#define VMS_SERVER_UPSTREAM_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include "server/upstream.h"
+#include "vms.grpc.pb.h"
+
+namespace vms {
+
+class UpstreamClient : public Upstream {
+ public:
+  // `streams`: how many GetObjects streams one Fetch() runs at once.
+  explicit UpstreamClient(std::string address, int streams = 4);
+
+  absl::Status Fetch(std::span<const Hash> hashes, const Sink& sink) override;
+  absl::StatusOr<std::vector<Envelope>> Releases(const std::string& app) override;
+  absl::Status Report(const SiteReport& report);
+
+  Read::Stub* read() { return read_.get(); }
+  const std::string& address() const { return address_; }
+
+ private:
+  std::string address_;
+  int streams_;
+  std::unique_ptr<Read::Stub> read_;
+  std::unique_ptr<Sites::Stub> sites_;
+};
+
+}  // namespace vms
+
+#endif  // VMS_SERVER_UPSTREAM_CLIENT_H_
