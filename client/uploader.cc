@@ -12,33 +12,12 @@
 #include "core/codec.h"
 #include "core/file_util.h"
 #include "core/strings.h"
+#include "core/throttle.h"
 #include "proto/wire.h"
 
 namespace vms {
 
 namespace {
-
-// Spaces writes so that the total rate stays under a limit.
-class Throttle {
- public:
-  explicit Throttle(uint64_t bytes_per_second) : rate_(bytes_per_second) {}
-  void Spend(uint64_t bytes) {
-    if (rate_ == 0) return;
-    std::chrono::steady_clock::time_point due;
-    {
-      std::lock_guard lock(mu_);
-      spent_ += bytes;
-      due = start_ + std::chrono::microseconds(spent_ * 1000000 / rate_);
-    }
-    std::this_thread::sleep_until(due);
-  }
-
- private:
-  const uint64_t rate_;
-  std::mutex mu_;
-  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  uint64_t spent_ = 0;
-};
 
 // Reads the bytes of a file-backed object, checking the file is unchanged.
 absl::Status ReadSource(const Snapshot& snap, const ObjectSource& o, std::string* out) {

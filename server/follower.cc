@@ -28,7 +28,7 @@ std::shared_ptr<spdlog::logger> Log() {
 Follower::Follower(Replica* replica, FollowerOptions options)
     : replica_(replica),
       options_(std::move(options)),
-      upstream_(options_.upstream, options_.fetch_streams) {}
+      upstream_(options_.upstream, options_.fetch_streams, options_.fetch_rate) {}
 
 Follower::~Follower() { Stop(); }
 
@@ -48,6 +48,12 @@ void Follower::Stop() {
   cv_.notify_all();
   if (follow_thread_.joinable()) follow_thread_.join();
   if (report_thread_.joinable()) report_thread_.join();
+}
+
+void Follower::RequestRecheck() {
+  recheck_requested_ = true;
+  std::lock_guard lock(mu_);
+  if (stream_ctx_) stream_ctx_->TryCancel();
 }
 
 void Follower::Touch() { last_contact_ms_ = SteadyMs(); }
@@ -157,6 +163,7 @@ bool Follower::FollowOnce() {
     if (stop_) return false;
   }
   std::string why;
+  if (recheck_requested_.exchange(false)) return true;  // not a failure: go recheck
   if (!apply_error.ok()) {
     why = StrCat("cannot apply event ", replica_->applied_seq() + 1, ": ", apply_error.message());
     Log()->error("{}; will retry", why);

@@ -29,6 +29,7 @@ namespace vms {
 struct FollowerOptions {
   std::string upstream;
   int fetch_streams = 4;
+  uint64_t fetch_rate = 0;  // bytes per second; 0: unlimited
   std::chrono::milliseconds report_interval{500};
 };
 
@@ -41,6 +42,9 @@ class Follower {
   // Starts following; `address` is where this replica serves (for reports).
   void Start(const std::string& address);
   void Stop();
+
+  // Makes the follow loop run Replica::Recheck() now (after a Quarantine()).
+  void RequestRecheck();
 
   // Forwards a downstream replica's report to our upstream.
   absl::Status Relay(const SiteReport& report);
@@ -62,6 +66,7 @@ class Follower {
 
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
+  std::atomic<bool> recheck_requested_{false};
   std::atomic<uint64_t> upstream_head_{0};
   std::atomic<int64_t> last_contact_ms_{0};  // steady clock
 

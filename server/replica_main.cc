@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   std::string site, upstream, data_dir, trust_file;
   std::string listen = "127.0.0.1:7800";
   int heartbeat_ms = 1000, fetch_streams = 4;
+  uint64_t fetch_rate = 0;
   bool fsck = false, repair = false;
   vms::LogOptions log;
   CLI::App app{
@@ -67,6 +68,9 @@ int main(int argc, char** argv) {
   app.add_option("--fetch-streams", fetch_streams, "Parallel object streams per fetch")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  app.add_option("--fetch-rate", fetch_rate,
+                 "Cap fetch bandwidth, bytes per second (suffixes K, M, G: 1024-based)")
+      ->transform(CLI::AsSizeValue(false));
   app.add_flag("--fsck", fsck, "Check every object and release in DATA, report, and exit");
   app.add_flag("--repair", repair, "With --fsck: remove corrupt objects so they are fetched again");
   vms::AddLogFlags(&app, &log);
@@ -98,11 +102,15 @@ int main(int argc, char** argv) {
   if (fsck) return RunFsck(replica->get(), repair);
 
   vms::ThreadPool pool(std::max(4, 2 * vms::CpuCount()));
-  vms::Follower follower(replica->get(), {.upstream = upstream, .fetch_streams = fetch_streams});
+  vms::Follower follower(replica->get(), {.upstream = upstream, .fetch_streams = fetch_streams, .fetch_rate = fetch_rate});
   vms::ReadService read(
       (*replica)->read_api(), &pool,
       {.heartbeat = std::chrono::milliseconds(heartbeat_ms),
-       .on_corrupt = [r = replica->get()](const vms::Hash& h) { r->Quarantine(h); },
+       .on_corrupt =
+           [r = replica->get(), &follower](const vms::Hash& h) {
+             r->Quarantine(h);
+             follower.RequestRecheck();
+           },
        .site_info = [&follower] { return follower.Info(); }});
   vms::SitesService sites(&pool, [&follower](const vms::SiteReport& report) {
     return follower.Relay(report);

@@ -14,8 +14,8 @@ namespace {
 constexpr size_t kHashesPerRequest = 16384;
 }  // namespace
 
-UpstreamClient::UpstreamClient(std::string address, int streams)
-    : address_(std::move(address)), streams_(std::max(1, streams)) {
+UpstreamClient::UpstreamClient(std::string address, int streams, uint64_t rate)
+    : address_(std::move(address)), streams_(std::max(1, streams)), throttle_(rate) {
   auto channel = MakeChannel(address_);
   read_ = Read::NewStub(channel);
   sites_ = Sites::NewStub(channel);
@@ -47,6 +47,7 @@ absl::Status UpstreamClient::Fetch(std::span<const Hash> hashes, const Sink& sin
       while (s.ok() && reader->Read(&batch)) {
         std::vector<StoredObject> objects;
         objects.reserve(batch.objects_size());
+        size_t wire = 0;
         for (Object& o : *batch.mutable_objects()) {
           auto hash = Hash::FromBytes(o.hash());
           auto codec = CodecFromWire(o.codec());
@@ -54,8 +55,10 @@ absl::Status UpstreamClient::Fetch(std::span<const Hash> hashes, const Sink& sin
             s = absl::DataLossError(StrCat("upstream ", address_, " sent a malformed object"));
             break;
           }
+          wire += o.data().size();
           objects.push_back({*hash, *codec, o.raw_size(), std::move(*o.mutable_data())});
         }
+        throttle_.Spend(wire);
         received += objects.size();
         if (s.ok()) s = sink(&objects);
       }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "core/throttle.h"
 #include "server/upstream.h"
 #include "vms.grpc.pb.h"
 
@@ -13,8 +14,9 @@ namespace vms {
 
 class UpstreamClient : public Upstream {
  public:
-  // `streams`: how many GetObjects streams one Fetch() runs at once.
-  explicit UpstreamClient(std::string address, int streams = 4);
+  // `streams`: how many GetObjects streams one Fetch() runs at once;
+  // `rate`: a cap on fetched (wire) bytes per second, 0 for none.
+  explicit UpstreamClient(std::string address, int streams = 4, uint64_t rate = 0);
 
   absl::Status Fetch(std::span<const Hash> hashes, const Sink& sink) override;
   absl::StatusOr<std::vector<Envelope>> Releases(const std::string& app) override;
@@ -26,6 +28,7 @@ class UpstreamClient : public Upstream {
  private:
   std::string address_;
   int streams_;
+  Throttle throttle_;
   std::unique_ptr<Read::Stub> read_;
   std::unique_ptr<Sites::Stub> sites_;
 };

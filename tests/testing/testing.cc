@@ -187,47 +187,63 @@ int Process::Wait(std::chrono::seconds timeout) {
   return DecodeStatus(status_);
 }
 
-MasterProcess::MasterProcess(std::string data_dir, std::vector<std::string> extra_args)
-    : data_dir_(std::move(data_dir)), extra_args_(std::move(extra_args)) {
-  Start();
-}
+Daemon::Daemon(std::string bin, std::string data_dir, std::vector<std::string> args)
+    : bin_(std::move(bin)), data_dir_(std::move(data_dir)), args_(std::move(args)) {}
 
-void MasterProcess::Start() {
+void Daemon::Start() {
   std::string address_file = data_dir_ + "/address";
   fs::create_directories(data_dir_);
   fs::remove(address_file);
-  std::vector<std::string> argv = {MasterBin(), "--data", data_dir_, "--listen", "127.0.0.1:0",
+  std::string port = "0";
+  if (auto colon = address_.rfind(':'); colon != std::string::npos) port = address_.substr(colon + 1);
+  std::vector<std::string> argv = {bin_, "--data", data_dir_, "--listen", "127.0.0.1:" + port,
                                    "--heartbeat-ms", "200"};
-  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
-  process_ = std::make_unique<Process>(argv, data_dir_ + "/master.log");
-  ++starts_;
+  argv.insert(argv.end(), args_.begin(), args_.end());
+  process_ = std::make_unique<Process>(argv, data_dir_ + "/daemon.log");
   bool up = WaitFor([&] { return fs::exists(address_file) || !process_->running(); });
   if (!up || !fs::exists(address_file)) {
-    throw std::runtime_error("vms-master did not start; log:\n" + log());
+    throw std::runtime_error(bin_ + " did not start; log:\n" + log());
   }
   address_ = ReadFileOrDie(address_file);
   while (!address_.empty() && address_.back() == '\n') address_.pop_back();
 }
 
-void MasterProcess::Kill9() {
+void Daemon::Kill9() {
   process_->Signal(SIGKILL);
   process_->Wait();
 }
 
-int MasterProcess::Terminate() {
+int Daemon::Terminate() {
   process_->Signal(SIGTERM);
   return process_->Wait();
 }
 
-std::string MasterProcess::log() const {
+std::string Daemon::log() const {
   try {
-    return ReadFileOrDie(data_dir_ + "/master.log");
+    return ReadFileOrDie(data_dir_ + "/daemon.log");
   } catch (...) {
     return "";
   }
 }
 
+MasterProcess::MasterProcess(std::string data_dir, std::vector<std::string> extra_args)
+    : Daemon(MasterBin(), std::move(data_dir), std::move(extra_args)) {
+  Start();
+}
+
+ReplicaProcess::ReplicaProcess(const std::string& site, const std::string& upstream,
+                               const std::string& trust, std::string data_dir,
+                               std::vector<std::string> extra_args)
+    : Daemon(ReplicaBin(), std::move(data_dir), [&] {
+        std::vector<std::string> args = {"--site", site, "--upstream", upstream, "--trust", trust};
+        args.insert(args.end(), extra_args.begin(), extra_args.end());
+        return args;
+      }()) {
+  Start();
+}
+
 std::string MasterBin() { return VMS_MASTER_BIN; }
+std::string ReplicaBin() { return VMS_REPLICA_BIN; }
 std::string CliBin() { return VMS_CLI_BIN; }
 
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {

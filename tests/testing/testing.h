@@ -68,28 +68,45 @@ class Process {
   int status_ = 0;
 };
 
-// A real vms-master on port 0 in `data_dir`.
-class MasterProcess {
+// A real vms daemon (master or replica) in `data_dir`, listening on
+// 127.0.0.1 port 0 the first time and on the same port after a restart (so
+// that what follows it finds it again). Its log is DATA_DIR/daemon.log.
+class Daemon {
  public:
-  explicit MasterProcess(std::string data_dir, std::vector<std::string> extra_args = {});
+  Daemon(std::string bin, std::string data_dir, std::vector<std::string> args);
+  virtual ~Daemon() = default;
   // Starts (again) and waits until it listens.
   void Start();
   void Kill9();
   int Terminate();  // SIGTERM, returns the exit code
+  bool running() { return process_ && process_->running(); }
   const std::string& address() const { return address_; }
   std::string log() const;
   const std::string& data_dir() const { return data_dir_; }
 
  private:
+  std::string bin_;
   std::string data_dir_;
-  std::vector<std::string> extra_args_;
+  std::vector<std::string> args_;
   std::unique_ptr<Process> process_;
   std::string address_;
-  int starts_ = 0;
+};
+
+class MasterProcess : public Daemon {
+ public:
+  explicit MasterProcess(std::string data_dir, std::vector<std::string> extra_args = {});
+  std::string pub() const { return data_dir() + "/master.pub"; }
+};
+
+class ReplicaProcess : public Daemon {
+ public:
+  ReplicaProcess(const std::string& site, const std::string& upstream, const std::string& trust,
+                 std::string data_dir, std::vector<std::string> extra_args = {});
 };
 
 // Paths of the built binaries.
 std::string MasterBin();
+std::string ReplicaBin();
 std::string CliBin();
 
 // Polls `pred` until true or the timeout; returns its last value.
