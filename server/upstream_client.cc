@@ -14,8 +14,12 @@ namespace {
 constexpr size_t kHashesPerRequest = 16384;
 }  // namespace
 
-UpstreamClient::UpstreamClient(std::string address, int streams, uint64_t rate)
-    : address_(std::move(address)), streams_(std::max(1, streams)), throttle_(rate) {
+UpstreamClient::UpstreamClient(std::string address, int streams, uint64_t rate,
+                               std::chrono::milliseconds deadline)
+    : address_(std::move(address)),
+      streams_(std::max(1, streams)),
+      throttle_(rate),
+      deadline_(deadline) {
   auto channel = MakeChannel(address_);
   read_ = Read::NewStub(channel);
   sites_ = Sites::NewStub(channel);
@@ -40,6 +44,7 @@ absl::Status UpstreamClient::Fetch(std::span<const Hash> hashes, const Sink& sin
       size_t begin = r * per_request, end = std::min(hashes.size(), begin + per_request);
       for (size_t i = begin; i < end; ++i) req.add_hashes(std::string(hashes[i].View()));
       grpc::ClientContext ctx;
+      if (deadline_.count() > 0) ctx.set_deadline(std::chrono::system_clock::now() + deadline_);
       auto reader = read_->GetObjects(&ctx, req);
       ObjectBatch batch;
       absl::Status s;

@@ -1,8 +1,10 @@
 // Upstream over gRPC: the Read and Sites services of the master or of
-// another replica. Thread-safe.
+// another replica. Replicas use it to follow; hosts (vms-fuse) to fetch.
+// Thread-safe.
 #ifndef VMS_SERVER_UPSTREAM_CLIENT_H_
 #define VMS_SERVER_UPSTREAM_CLIENT_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -15,8 +17,10 @@ namespace vms {
 class UpstreamClient : public Upstream {
  public:
   // `streams`: how many GetObjects streams one Fetch() runs at once;
-  // `rate`: a cap on fetched (wire) bytes per second, 0 for none.
-  explicit UpstreamClient(std::string address, int streams = 4, uint64_t rate = 0);
+  // `rate`: a cap on fetched (wire) bytes per second, 0 for none;
+  // `deadline`: a bound on each request (zero: none, for long fetches).
+  explicit UpstreamClient(std::string address, int streams = 4, uint64_t rate = 0,
+                          std::chrono::milliseconds deadline = {});
 
   absl::Status Fetch(std::span<const Hash> hashes, const Sink& sink) override;
   absl::StatusOr<std::vector<Envelope>> Releases(const std::string& app) override;
@@ -29,6 +33,7 @@ class UpstreamClient : public Upstream {
   std::string address_;
   int streams_;
   Throttle throttle_;
+  std::chrono::milliseconds deadline_;
   std::unique_ptr<Read::Stub> read_;
   std::unique_ptr<Sites::Stub> sites_;
 };

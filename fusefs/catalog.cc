@@ -1,0 +1,114 @@
+#include "fusefs/catalog.h"
+
+#include "core/envelope.h"
+#include "core/file_util.h"
+#include "core/names.h"
+#include "core/strings.h"
+#include "spdlog/spdlog.h"
+
+namespace vms {
+
+absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(std::string path, PublicKey trust,
+                                                       ReleaseSource source) {
+  auto catalog = std::unique_ptr<Catalog>(new Catalog(std::move(path), trust, std::move(source)));
+  auto data = ReadFile(catalog->path_);
+  if (!data.ok()) return catalog;  // first start
+  HostCatalog stored;
+  if (!stored.ParseFromString(*data)) {
+    spdlog::warn("catalog {} is corrupt: starting empty", catalog->path_);
+    return catalog;
+  }
+  std::lock_guard lock(catalog->mu_);
+  for (const Envelope& env : stored.releases()) {
+    if (absl::Status s = catalog->AddRelease(env); !s.ok()) {
+      spdlog::warn("dropping a stored release: {}", Sv(s.message()));
+    }
+  }
+  for (const Envelope& env : stored.live()) {
+    auto record = catalog->verifier_.Accept(env);
+    if (!record.ok()) {
+      spdlog::warn("dropping a stored live record: {}", Sv(record.status().message()));
+      continue;
+    }
+    LiveInfo info{record->version(), record->live_seq(), *Hash::FromBytes(record->root()),
+                  record->issued_unix_ms()};
+    catalog->live_[record->app()] = {info, env};
+  }
+  return catalog;
+}
+
+absl::Status Catalog::AddRelease(const Envelope& env) {
+  auto r = OpenRelease(env, trust_);
+  if (!r.ok()) return r.status();
+  if (absl::Status s = ValidateAppName(r->app()); !s.ok()) return s;
+  if (absl::Status s = ValidateVersionName(r->version()); !s.ok()) return s;
+  auto root = Hash::FromBytes(r->root());
+  if (!root.ok()) return absl::DataLossError("release with a malformed root");
+  releases_[{r->app(), r->version()}] = {
+      ReleaseInfo{*root, r->created_unix_ms(), r->file_count(), r->byte_count(), r->publisher()},
+      env};
+  return absl::OkStatus();
+}
+
+absl::Status Catalog::Save() {
+  HostCatalog stored;
+  for (const auto& [app, entry] : live_) *stored.add_live() = entry.second;
+  for (const auto& [key, entry] : releases_) *stored.add_releases() = entry.second;
+  return WriteFileAtomic(path_, stored.SerializeAsString(), 0644);
+}
+
+absl::StatusOr<bool> Catalog::ApplyLive(const Envelope& env) {
+  std::lock_guard lock(mu_);
+  auto parsed = OpenLiveRecord(env, trust_);
+  if (!parsed.ok()) return parsed.status();
+  auto it = live_.find(parsed->app());
+  if (it != live_.end() && it->second.first.live_seq == parsed->live_seq()) return false;
+  auto record = verifier_.Accept(env);
+  if (!record.ok()) return record.status();
+  auto root = Hash::FromBytes(record->root());
+  if (!root.ok()) return absl::DataLossError("live record with a malformed root");
+  live_[record->app()] = {LiveInfo{record->version(), record->live_seq(), *root,
+                                   record->issued_unix_ms()},
+                          env};
+  if (absl::Status s = Save(); !s.ok()) spdlog::warn("catalog not saved: {}", Sv(s.message()));
+  return true;
+}
+
+std::map<std::string, LiveInfo> Catalog::LiveApps() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, LiveInfo> out;
+  for (const auto& [app, entry] : live_) out[app] = entry.first;
+  return out;
+}
+
+std::optional<LiveInfo> Catalog::Live(const std::string& app) const {
+  std::lock_guard lock(mu_);
+  auto it = live_.find(app);
+  if (it == live_.end()) return std::nullopt;
+  return it->second.first;
+}
+
+absl::StatusOr<std::optional<ReleaseInfo>> Catalog::Release(const std::string& app,
+                                                            const std::string& version) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = releases_.find({app, version});
+    if (it != releases_.end()) return it->second.first;
+  }
+  // Not known: ask (without the lock: this is a network call).
+  auto envs = source_(app);
+  if (absl::IsNotFound(envs.status())) return std::nullopt;
+  if (!envs.ok()) return envs.status();
+  std::lock_guard lock(mu_);
+  for (const Envelope& env : *envs) {
+    if (absl::Status s = AddRelease(env); !s.ok()) {
+      spdlog::error("refusing a release from the replica: {}", Sv(s.message()));
+    }
+  }
+  if (absl::Status s = Save(); !s.ok()) spdlog::warn("catalog not saved: {}", Sv(s.message()));
+  auto it = releases_.find({app, version});
+  if (it == releases_.end()) return std::nullopt;
+  return it->second.first;
+}
+
+}  // namespace vms

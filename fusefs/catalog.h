@@ -1,0 +1,77 @@
+// What a host knows about apps: the live record of each (verified, never
+// going back in live_seq) and the releases it has looked up (verified).
+// Persisted in one file, replaced atomically, re-verified when loaded, so
+// that after a restart cached content is served with no network at all.
+// Thread-safe.
+#ifndef VMS_FUSEFS_CATALOG_H_
+#define VMS_FUSEFS_CATALOG_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "core/hash.h"
+#include "core/keys.h"
+#include "core/live_verifier.h"
+#include "records.pb.h"
+
+namespace vms {
+
+struct LiveInfo {
+  std::string version;
+  uint64_t live_seq = 0;
+  Hash root;
+  int64_t issued_ms = 0;
+};
+
+struct ReleaseInfo {
+  Hash root;
+  int64_t created_ms = 0;
+  uint64_t files = 0, bytes = 0;
+  std::string publisher;
+};
+
+class Catalog {
+ public:
+  // Where releases come from when they are not known yet.
+  using ReleaseSource = std::function<absl::StatusOr<std::vector<Envelope>>(const std::string& app)>;
+
+  static absl::StatusOr<std::unique_ptr<Catalog>> Open(std::string path, PublicKey trust,
+                                                       ReleaseSource source);
+
+  // Accepts a live record: true if it changed the app's live version, false
+  // if it is the one already held (a resend). Unauthenticated or
+  // FailedPrecondition (stale seq) otherwise; nothing changes then.
+  absl::StatusOr<bool> ApplyLive(const Envelope& env);
+  std::map<std::string, LiveInfo> LiveApps() const;
+  std::optional<LiveInfo> Live(const std::string& app) const;
+
+  // A release: known, or fetched from the source (all of the app's releases
+  // are verified and remembered). nullopt when the app has no such version.
+  absl::StatusOr<std::optional<ReleaseInfo>> Release(const std::string& app,
+                                                     const std::string& version);
+
+ private:
+  Catalog(std::string path, PublicKey trust, ReleaseSource source)
+      : path_(std::move(path)), trust_(trust), verifier_(trust), source_(std::move(source)) {}
+  absl::Status AddRelease(const Envelope& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Save() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string path_;
+  const PublicKey trust_;
+  mutable std::mutex mu_;
+  LiveVerifier verifier_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::pair<LiveInfo, Envelope>> live_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, std::pair<ReleaseInfo, Envelope>> releases_
+      ABSL_GUARDED_BY(mu_);
+  ReleaseSource source_;
+};
+
+}  // namespace vms
+
+#endif  // VMS_FUSEFS_CATALOG_H_

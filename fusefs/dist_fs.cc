@@ -1,0 +1,338 @@
+#include "fusefs/dist_fs.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "core/clock.h"
+#include "core/names.h"
+#include "core/strings.h"
+#include "spdlog/spdlog.h"
+
+namespace vms {
+
+int ErrnoOf(const absl::Status& s) {
+  if (s.ok()) return 0;
+  if (absl::IsNotFound(s)) return ENOENT;
+  return EIO;
+}
+
+DistFs::DistFs(Catalog* catalog, Content* content, FsOptions options)
+    : catalog_(catalog), content_(content), options_(options), mounted_ms_(WallClockMs()) {}
+
+size_t DistFs::open_files() const {
+  std::lock_guard lock(mu_);
+  return files_.size();
+}
+
+absl::StatusOr<DistFs::Entries> DistFs::Tree(const Hash& hash) {
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = trees_.find(hash); it != trees_.end()) {
+      tree_lru_.splice(tree_lru_.end(), tree_lru_, it->second.second);
+      return it->second.first;
+    }
+  }
+  auto raw = content_->Get(hash);
+  if (!raw.ok()) return raw.status();
+  auto decoded = DecodeTree(*raw);  // a bad tree is corruption: EIO, never a path
+  if (!decoded.ok()) return decoded.status();
+  auto entries = std::make_shared<const std::vector<TreeEntry>>(std::move(*decoded));
+  std::lock_guard lock(mu_);
+  if (trees_.count(hash) == 0) {
+    trees_[hash] = {entries, tree_lru_.insert(tree_lru_.end(), hash)};
+    while (trees_.size() > options_.tree_cache_entries) {
+      trees_.erase(tree_lru_.front());
+      tree_lru_.pop_front();
+    }
+  }
+  return entries;
+}
+
+int DistFs::LookupRoot(const std::string& name, Node* node) {
+  auto at = name.find('@');
+  if (at == std::string::npos) {
+    std::optional<LiveInfo> live = catalog_->Live(name);
+    if (!live) return ENOENT;
+    node->kind = Node::kAppLink;
+    node->app = name;
+    node->version = live->version;
+    node->live_seq = live->live_seq;
+    node->target = StrCat(name, "@", live->version);
+    node->hash = live->root;
+    node->mtime_ms = live->issued_ms;
+    return 0;
+  }
+  std::string app = name.substr(0, at), version = name.substr(at + 1);
+  if (!ValidateAppName(app).ok() || !ValidateVersionName(version).ok()) return ENOENT;
+  auto release = catalog_->Release(app, version);
+  if (!release.ok()) {
+    spdlog::warn("lookup {}: {}", name, Sv(release.status().message()));
+    return ErrnoOf(release.status());
+  }
+  if (!*release) return ENOENT;
+  node->kind = Node::kVersionDir;
+  node->app = app;
+  node->version = version;
+  node->hash = (*release)->root;
+  node->size = (*release)->bytes;
+  node->mtime_ms = (*release)->created_ms;
+  return 0;
+}
+
+int DistFs::Lookup(uint64_t parent, const std::string& name, EntryReply* out) {
+  std::shared_ptr<const Node> dir = inodes_.Get(parent);
+  if (dir == nullptr) return ENOENT;
+  Node node;
+  if (dir->kind == Node::kRoot) {
+    if (int err = LookupRoot(name, &node); err != 0) {
+      if (err != ENOENT) return err;
+      *out = EntryReply{.entry_timeout_s = options_.live_timeout_s};  // negative, short-lived
+      return ENOENT;
+    }
+  } else if (dir->kind == Node::kVersionDir || dir->kind == Node::kDir) {
+    auto entries = Tree(dir->hash);
+    if (!entries.ok()) {
+      spdlog::error("directory {}@{} tree={}: {}", dir->app, dir->version, dir->hash.Short(),
+                    Sv(entries.status().message()));
+      return ErrnoOf(entries.status());
+    }
+    auto it = std::lower_bound((*entries)->begin(), (*entries)->end(), name,
+                               [](const TreeEntry& e, const std::string& n) { return e.name < n; });
+    if (it == (*entries)->end() || it->name != name) {
+      *out = EntryReply{.entry_timeout_s = options_.version_timeout_s};  // immutable: cache it
+      return ENOENT;
+    }
+    node.app = dir->app;
+    node.version = dir->version;
+    node.mtime_ms = dir->mtime_ms;
+    node.hash = it->hash;
+    node.size = it->size;
+    switch (it->type) {
+      case EntryType::kDir:
+        node.kind = Node::kDir;
+        break;
+      case EntryType::kFile:
+        node.kind = Node::kFile;
+        node.exec = it->exec;
+        node.chunked = it->chunked;
+        break;
+      case EntryType::kSymlink:
+        node.kind = Node::kSymlink;
+        node.target = it->target;
+        node.size = it->target.size();
+        break;
+    }
+  } else {
+    return ENOTDIR;
+  }
+  uint64_t ino = inodes_.Lookup(parent, name, node);
+  double timeout = TimeoutOf(node);
+  *out = EntryReply{AttrOf(ino, node), timeout, timeout};
+  return 0;
+}
+
+double DistFs::TimeoutOf(const Node& node) const {
+  return node.kind == Node::kRoot || node.kind == Node::kAppLink ? options_.live_timeout_s
+                                                                 : options_.version_timeout_s;
+}
+
+Attr DistFs::AttrOf(uint64_t ino, const Node& node) const {
+  Attr a;
+  a.ino = ino;
+  a.mtime_ms = node.mtime_ms;
+  switch (node.kind) {
+    case Node::kRoot:
+      a.mode = S_IFDIR | 0555;
+      a.nlink = 2;
+      a.mtime_ms = mounted_ms_;
+      break;
+    case Node::kVersionDir:
+    case Node::kDir:
+      // nlink 1: "unknown subdirectory count" (as btrfs), so find and friends
+      // never assume leaves, and no child tree is fetched just to count.
+      a.mode = S_IFDIR | 0555;
+      a.size = 4096;
+      break;
+    case Node::kFile:
+      a.mode = S_IFREG | (node.exec ? 0555 : 0444);
+      a.size = node.size;
+      break;
+    case Node::kSymlink:
+    case Node::kAppLink:
+      a.mode = S_IFLNK | 0777;
+      a.size = node.target.size();
+      break;
+  }
+  return a;
+}
+
+int DistFs::GetAttr(uint64_t ino, Attr* out, double* timeout_s) {
+  std::shared_ptr<const Node> node = inodes_.Get(ino);
+  if (node == nullptr) return ENOENT;
+  *out = AttrOf(ino, *node);
+  *timeout_s = TimeoutOf(*node);
+  return 0;
+}
+
+int DistFs::ReadLink(uint64_t ino, std::string* out) {
+  std::shared_ptr<const Node> node = inodes_.Get(ino);
+  if (node == nullptr) return ENOENT;
+  if (node->kind != Node::kSymlink && node->kind != Node::kAppLink) return EINVAL;
+  *out = node->target;
+  return 0;
+}
+
+int DistFs::ReadDir(uint64_t ino, std::vector<DirEntry>* out) {
+  std::shared_ptr<const Node> node = inodes_.Get(ino);
+  if (node == nullptr) return ENOENT;
+  out->clear();
+  if (node->kind == Node::kRoot) {
+    for (const auto& [app, live] : catalog_->LiveApps()) out->push_back({app, S_IFLNK});
+    return 0;
+  }
+  if (node->kind != Node::kVersionDir && node->kind != Node::kDir) return ENOTDIR;
+  auto entries = Tree(node->hash);
+  if (!entries.ok()) return ErrnoOf(entries.status());
+  for (const TreeEntry& e : **entries) {
+    out->push_back({e.name, static_cast<mode_t>(e.type == EntryType::kDir    ? S_IFDIR
+                                                : e.type == EntryType::kFile ? S_IFREG
+                                                                             : S_IFLNK)});
+  }
+  return 0;
+}
+
+void DistFs::PrefetchSiblings(const Node& file) {
+  std::shared_ptr<const Node> dir = inodes_.Get(file.parent);
+  if (dir == nullptr) return;
+  auto entries = Tree(dir->hash);
+  if (!entries.ok()) return;
+  // The files after this one in name order (a reader like tar goes in some
+  // order; most of a directory is usually wanted), up to a byte budget.
+  std::vector<Hash> batch;
+  uint64_t budget = options_.prefetch_bytes;
+  auto it = std::lower_bound((*entries)->begin(), (*entries)->end(), file.name,
+                             [](const TreeEntry& e, const std::string& n) { return e.name < n; });
+  for (; it != (*entries)->end() && budget > 0; ++it) {
+    if (it->type != EntryType::kFile || it->chunked || it->size > budget) continue;
+    if (content_->Cached(it->hash)) continue;
+    batch.push_back(it->hash);
+    budget -= it->size;
+  }
+  if (batch.size() > 1) {
+    if (absl::Status s = content_->Ensure(batch); !s.ok()) {
+      spdlog::debug("prefetch in {}@{} failed: {}", file.app, file.version, Sv(s.message()));
+    }
+  }
+}
+
+int DistFs::Open(uint64_t ino, uint64_t* fh) {
+  std::shared_ptr<const Node> node = inodes_.Get(ino);
+  if (node == nullptr) return ENOENT;
+  if (node->kind != Node::kFile) return node->kind == Node::kVersionDir || node->kind == Node::kDir
+                                            ? EISDIR
+                                            : EINVAL;
+  OpenFile file;
+  if (!node->chunked) {
+    if (!content_->Cached(node->hash)) PrefetchSiblings(*node);
+    file.pieces.push_back({node->hash, 0, node->size});
+  } else {
+    auto list = content_->Get(node->hash);
+    if (!list.ok()) return ErrnoOf(list.status());
+    auto chunks = DecodeChunkList(*list);
+    if (!chunks.ok()) return EIO;
+    uint64_t offset = 0;
+    std::vector<Hash> hashes;
+    for (const ChunkRef& c : *chunks) {
+      file.pieces.push_back({c.hash, offset, c.size});
+      hashes.push_back(c.hash);
+      offset += c.size;
+    }
+    if (offset != node->size) return EIO;
+    if (absl::Status s = content_->Ensure(hashes); !s.ok()) {
+      spdlog::error("open {}@{}/{}: {}", node->app, node->version, node->name, Sv(s.message()));
+      return ErrnoOf(s);
+    }
+  }
+  for (size_t i = 0; i < file.pieces.size(); ++i) {
+    auto fd = content_->Pin(file.pieces[i].hash);
+    if (!fd.ok()) {
+      spdlog::error("open {}@{}/{}: {}", node->app, node->version, node->name,
+                    Sv(fd.status().message()));
+      for (size_t j = 0; j < i; ++j) content_->Unpin(file.pieces[j].hash);
+      return ErrnoOf(fd.status());
+    }
+    file.pieces[i].fd = *fd;
+  }
+  std::lock_guard lock(mu_);
+  *fh = next_fh_++;
+  files_[*fh] = std::move(file);
+  return 0;
+}
+
+int DistFs::Read(uint64_t fh, uint64_t offset, size_t size, std::vector<Segment>* out) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(fh);
+  if (it == files_.end()) return EBADF;
+  out->clear();
+  for (const OpenFile::Piece& p : it->second.pieces) {
+    if (size == 0) break;
+    if (offset >= p.offset + p.size) continue;
+    uint64_t within = offset - p.offset;
+    size_t len = std::min<uint64_t>(size, p.size - within);
+    out->push_back({p.fd, within, len});
+    offset += len;
+    size -= len;
+  }
+  return 0;
+}
+
+void DistFs::Release(uint64_t fh) {
+  OpenFile file;
+  {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(fh);
+    if (it == files_.end()) return;
+    file = std::move(it->second);
+    files_.erase(it);
+  }
+  for (const OpenFile::Piece& p : file.pieces) content_->Unpin(p.hash);
+}
+
+int DistFs::ListXattr(uint64_t ino, std::vector<std::string>* names) {
+  std::shared_ptr<const Node> node = inodes_.Get(ino);
+  if (node == nullptr) return ENOENT;
+  names->clear();
+  if (node->kind == Node::kRoot) return 0;
+  *names = {"user.vms.app", "user.vms.version"};
+  if (node->kind == Node::kAppLink) {
+    names->push_back("user.vms.live_seq");
+    names->push_back("user.vms.root");
+  } else if (node->kind != Node::kSymlink) {
+    names->push_back("user.vms.hash");
+  }
+  if (node->kind == Node::kFile) names->push_back("user.vms.chunked");
+  return 0;
+}
+
+int DistFs::GetXattr(uint64_t ino, const std::string& name, std::string* value) {
+  std::vector<std::string> names;
+  if (int err = ListXattr(ino, &names); err != 0) return err;
+  if (std::find(names.begin(), names.end(), name) == names.end()) return ENODATA;
+  std::shared_ptr<const Node> node = inodes_.Get(ino);
+  if (name == "user.vms.app") {
+    *value = node->app;
+  } else if (name == "user.vms.version") {
+    *value = node->version;
+  } else if (name == "user.vms.live_seq") {
+    *value = std::to_string(node->live_seq);
+  } else if (name == "user.vms.root" || name == "user.vms.hash") {
+    *value = node->hash.Hex();
+  } else if (name == "user.vms.chunked") {
+    *value = node->chunked ? "yes" : "no";
+  }
+  return 0;
+}
+
+}  // namespace vms

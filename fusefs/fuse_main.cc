@@ -1,0 +1,113 @@
+// vms-fuse: /dist on a host. See dist_fs.h for the namespace.
+#include <unistd.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "CLI/CLI.hpp"
+#include "core/keys.h"
+#include "core/strings.h"
+#include "fusefs/catalog.h"
+#include "fusefs/content.h"
+#include "fusefs/dist_fs.h"
+#include "fusefs/fuse_ops.h"
+#include "fusefs/object_cache.h"
+#include "fusefs/remote.h"
+#include "fusefs/watcher.h"
+#include "server/daemon.h"
+#include "spdlog/spdlog.h"
+
+int main(int argc, char** argv) {
+  std::string replicas, cache_dir, trust_file, mountpoint;
+  uint64_t cache_size = 10ull << 30;
+  int fetch_timeout_ms = 10000;
+  bool foreground = false, allow_other = geteuid() == 0;
+  vms::LogOptions log;
+  CLI::App app{
+      "vms-fuse: mounts /dist on a host. /dist/APP is a symlink to APP@VERSION, the live "
+      "version; /dist/APP@VERSION/ is the immutable tree of any version the site holds. "
+      "Read-only, nosuid, nodev. Objects are fetched from the replicas on demand, verified, and "
+      "kept in a bounded on-disk cache that survives restarts."};
+  app.set_version_flag("--version", std::string("vms-fuse ") + VMS_VERSION);
+  app.set_config("--config", "", "Read options from this TOML/INI file (keys as the long flags)");
+  app.add_option("--replicas", replicas,
+                 "Replica addresses host:port[,host:port...], in order of preference; the next "
+                 "is tried when one does not answer")
+      ->required();
+  app.add_option("--cache", cache_dir, "Cache directory (objects, catalog); created if missing")
+      ->required();
+  app.add_option("--trust", trust_file, "The master's public key (master.pub)")->required();
+  app.add_option("--cache-size", cache_size,
+                 "Bound on cached bytes (suffixes K, M, G: 1024-based); open files are never "
+                 "evicted")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+  app.add_option("--fetch-timeout-ms", fetch_timeout_ms,
+                 "Give up on a replica after this long; with none answering, uncached reads "
+                 "fail with EIO")
+      ->check(CLI::Range(100, 600000))
+      ->capture_default_str();
+  app.add_flag("-f,--foreground", foreground, "Stay in the foreground (else daemonize)");
+  app.add_flag("--allow-other,!--no-allow-other", allow_other,
+               "Let every user of the host use the mount (default when run as root)");
+  app.add_option("mountpoint", mountpoint, "Where to mount, e.g. /dist")->required();
+  vms::AddLogFlags(&app, &log);
+  CLI11_PARSE(app, argc, argv);
+
+  if (absl::Status s = vms::InitLogging("fuse", log); !s.ok()) {
+    std::cerr << "vms-fuse: " << vms::Sv(s.message()) << "\n";
+    return 2;
+  }
+  std::vector<std::string> addresses;
+  std::stringstream list(replicas);
+  for (std::string a; std::getline(list, a, ',');) {
+    if (!a.empty()) addresses.push_back(a);
+  }
+  if (addresses.empty()) {
+    std::cerr << "vms-fuse: --replicas needs at least one host:port\n";
+    return 2;
+  }
+  auto trust = vms::PublicKey::Load(trust_file);
+  if (!trust.ok()) {
+    std::cerr << "vms-fuse: --trust: " << vms::Sv(trust.status().message()) << "\n";
+    return 2;
+  }
+  auto cache = vms::ObjectCache::Open(cache_dir, cache_size);
+  if (!cache.ok()) {
+    std::cerr << "vms-fuse: " << vms::Sv(cache.status().message()) << "\n";
+    return 1;
+  }
+  vms::Remote remote(addresses, std::chrono::milliseconds(fetch_timeout_ms));
+  auto catalog = vms::Catalog::Open(cache_dir + "/catalog", *trust,
+                                    [&remote](const std::string& app) { return remote.Releases(app); });
+  if (!catalog.ok()) {
+    std::cerr << "vms-fuse: " << vms::Sv(catalog.status().message()) << "\n";
+    return 1;
+  }
+  vms::Content content(cache->get(), [&remote](std::span<const vms::Hash> h,
+                                               const vms::Upstream::Sink& sink) {
+    return remote.Fetch(h, sink);
+  });
+  vms::DistFs fs(catalog->get(), &content);
+
+  auto mount = vms::FuseMount::Mount(
+      &fs, {.mountpoint = mountpoint, .allow_other = allow_other, .foreground = foreground});
+  if (!mount.ok()) {
+    std::cerr << "vms-fuse: " << vms::Sv(mount.status().message()) << "\n";
+    return 1;
+  }
+  vms::Watcher watcher(catalog->get(), &remote,
+                       [m = mount->get()](const std::string& app) { m->InvalidateRootEntry(app); });
+  watcher.Start();
+  spdlog::info("mounted at={} replicas={} cache={} cache_size={}", mountpoint, replicas, cache_dir,
+               cache_size);
+  absl::Status s = (*mount)->Run();
+  watcher.Stop();
+  mount->reset();  // unmounts
+  spdlog::info("unmounted at={}", mountpoint);
+  if (!s.ok()) {
+    spdlog::error("{}", vms::Sv(s.message()));
+    return 1;
+  }
+  return 0;
+}

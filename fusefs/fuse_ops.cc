@@ -1,0 +1,305 @@
+#define FUSE_USE_VERSION 312
+#include "fusefs/fuse_ops.h"
+
+#include <fuse_lowlevel.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/file_util.h"
+#include "core/strings.h"
+#include "spdlog/spdlog.h"
+
+namespace vms {
+
+namespace {
+
+DistFs* Fs(fuse_req_t req) { return static_cast<DistFs*>(fuse_req_userdata(req)); }
+
+struct stat StatOf(const Attr& a) {
+  struct stat st {};
+  st.st_ino = a.ino;
+  st.st_mode = a.mode;
+  st.st_nlink = a.nlink;
+  st.st_size = static_cast<off_t>(a.size);
+  st.st_blksize = 4096;
+  st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st.st_mtim.tv_sec = a.mtime_ms / 1000;
+  st.st_mtim.tv_nsec = (a.mtime_ms % 1000) * 1000000;
+  st.st_ctim = st.st_atim = st.st_mtim;
+  return st;
+}
+
+void OnInit(void*, fuse_conn_info* conn) {
+  // A symlink inode's target never changes (a flip makes a new inode), and
+  // splicing from the cache files saves a copy.
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
+  if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
+}
+
+void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  EntryReply e;
+  int err = Fs(req)->Lookup(parent, name, &e);
+  fuse_entry_param p{};
+  if (err == ENOENT && e.entry_timeout_s > 0) {  // negative entry the kernel may cache
+    p.entry_timeout = e.entry_timeout_s;
+    fuse_reply_entry(req, &p);
+    return;
+  }
+  if (err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  p.ino = e.attr.ino;
+  p.attr = StatOf(e.attr);
+  p.entry_timeout = e.entry_timeout_s;
+  p.attr_timeout = e.attr_timeout_s;
+  // An entry the kernel never received must not keep its lookup count.
+  if (fuse_reply_entry(req, &p) != 0) Fs(req)->Forget(e.attr.ino, 1);
+}
+
+void OnForget(fuse_req_t req, fuse_ino_t ino, uint64_t n) {
+  Fs(req)->Forget(ino, n);
+  fuse_reply_none(req);
+}
+
+void OnForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i) Fs(req)->Forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+void OnGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  Attr a;
+  double timeout;
+  if (int err = Fs(req)->GetAttr(ino, &a, &timeout); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  struct stat st = StatOf(a);
+  fuse_reply_attr(req, &st, timeout);
+}
+
+void OnReadLink(fuse_req_t req, fuse_ino_t ino) {
+  std::string target;
+  if (int err = Fs(req)->ReadLink(ino, &target); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  fuse_reply_readlink(req, target.c_str());
+}
+
+struct OpenDir {
+  std::vector<DirEntry> entries;
+};
+
+void OnOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto dir = std::make_unique<OpenDir>();
+  if (int err = Fs(req)->ReadDir(ino, &dir->entries); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  dir->entries.insert(dir->entries.begin(), {{".", S_IFDIR}, {"..", S_IFDIR}});
+  // Version directories never change: the kernel may keep their listing.
+  if (ino != FUSE_ROOT_ID) {
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(dir.get());
+  if (fuse_reply_open(req, fi) == 0) dir.release();
+}
+
+void OnReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  auto* dir = reinterpret_cast<OpenDir*>(fi->fh);
+  std::vector<char> buf(size);
+  size_t used = 0;
+  for (size_t i = static_cast<size_t>(off); i < dir->entries.size(); ++i) {
+    struct stat st {};
+    st.st_ino = 0xffffffff;  // unknown: the kernel looks names up
+    st.st_mode = dir->entries[i].type;
+    size_t need = fuse_add_direntry(req, buf.data() + used, size - used,
+                                    dir->entries[i].name.c_str(), &st, static_cast<off_t>(i + 1));
+    if (need > size - used) break;
+    used += need;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void OnReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<OpenDir*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+    fuse_reply_err(req, EROFS);
+    return;
+  }
+  uint64_t fh;
+  if (int err = Fs(req)->Open(ino, &fh); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  fi->fh = fh;
+  fi->keep_cache = 1;  // immutable content: pages stay cached across opens
+  if (fuse_reply_open(req, fi) != 0) Fs(req)->Release(fh);
+}
+
+void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  std::vector<Segment> segments;
+  if (int err = Fs(req)->Read(fi->fh, static_cast<uint64_t>(off), size, &segments); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  if (segments.empty()) {
+    fuse_reply_buf(req, nullptr, 0);
+    return;
+  }
+  size_t bytes = sizeof(fuse_bufvec) + (segments.size() - 1) * sizeof(fuse_buf);
+  std::unique_ptr<fuse_bufvec, decltype(&free)> bufv(static_cast<fuse_bufvec*>(calloc(1, bytes)),
+                                                      &free);
+  bufv->count = segments.size();
+  for (size_t i = 0; i < segments.size(); ++i) {
+    fuse_buf& b = bufv->buf[i];
+    b.size = segments[i].len;
+    b.flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    b.fd = segments[i].fd;
+    b.pos = static_cast<off_t>(segments[i].pos);
+  }
+  fuse_reply_data(req, bufv.get(), FUSE_BUF_SPLICE_MOVE);
+}
+
+void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Fs(req)->Release(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void ReplyXattr(fuse_req_t req, const std::string& value, size_t size) {
+  if (size == 0) {
+    fuse_reply_xattr(req, value.size());
+  } else if (size < value.size()) {
+    fuse_reply_err(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, value.data(), value.size());
+  }
+}
+
+void OnGetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  std::string value;
+  if (int err = Fs(req)->GetXattr(ino, name, &value); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  ReplyXattr(req, value, size);
+}
+
+void OnListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  std::vector<std::string> names;
+  if (int err = Fs(req)->ListXattr(ino, &names); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  std::string joined;
+  for (const std::string& n : names) joined += n + '\0';
+  ReplyXattr(req, joined, size);
+}
+
+void OnStatFs(fuse_req_t req, fuse_ino_t) {
+  struct statvfs sv {};
+  sv.f_bsize = sv.f_frsize = 4096;
+  sv.f_namemax = 255;
+  sv.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV;
+  fuse_reply_statfs(req, &sv);
+}
+
+const fuse_lowlevel_ops kOps = [] {
+  fuse_lowlevel_ops ops{};
+  ops.init = OnInit;
+  ops.lookup = OnLookup;
+  ops.forget = OnForget;
+  ops.forget_multi = OnForgetMulti;
+  ops.getattr = OnGetAttr;
+  ops.readlink = OnReadLink;
+  ops.opendir = OnOpenDir;
+  ops.readdir = OnReadDir;
+  ops.releasedir = OnReleaseDir;
+  ops.open = OnOpen;
+  ops.read = OnRead;
+  ops.release = OnRelease;
+  ops.getxattr = OnGetXattr;
+  ops.listxattr = OnListXattr;
+  ops.statfs = OnStatFs;
+  return ops;
+}();
+
+// A mount whose daemon died answers ENOTCONN: detach it so we can mount again.
+void DetachStaleMount(const std::string& mountpoint) {
+  struct stat st;
+  if (stat(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN) return;
+  spdlog::warn("mountpoint={} holds a dead vms-fuse mount: detaching it", mountpoint);
+  if (umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
+    std::string cmd = StrCat("fusermount3 -u -z '", mountpoint, "' 2>/dev/null");
+    if (std::system(cmd.c_str()) != 0) {
+      spdlog::error("cannot detach the dead mount at {}", mountpoint);
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Mount(DistFs* fs, const MountOptions& o) {
+  DetachStaleMount(o.mountpoint);
+  std::string mount_opts = "ro,nosuid,nodev,default_permissions,fsname=vms,subtype=vms";
+  if (o.allow_other) mount_opts += ",allow_other";
+  std::vector<std::string> argv_s = {"vms-fuse", "-o", mount_opts};
+  std::vector<char*> argv;
+  for (std::string& a : argv_s) argv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+
+  auto m = std::unique_ptr<FuseMount>(new FuseMount());
+  m->se_ = fuse_session_new(&args, &kOps, sizeof kOps, fs);
+  if (m->se_ == nullptr) return absl::InternalError("cannot create the FUSE session");
+  if (fuse_set_signal_handlers(m->se_) != 0) return absl::InternalError("cannot set signal handlers");
+  m->signals_ = true;
+  if (fuse_session_mount(m->se_, o.mountpoint.c_str()) != 0) {
+    return absl::FailedPreconditionError(StrCat(
+        "cannot mount at ", o.mountpoint,
+        " (does it exist, is /dev/fuse available, and do you have the right to mount?)"));
+  }
+  m->mounted_ = true;
+  if (fuse_daemonize(o.foreground ? 1 : 0) != 0) return absl::InternalError("cannot daemonize");
+  return m;
+}
+
+FuseMount::~FuseMount() {
+  if (se_ == nullptr) return;
+  if (mounted_) fuse_session_unmount(se_);
+  if (signals_) fuse_remove_signal_handlers(se_);
+  fuse_session_destroy(se_);
+}
+
+absl::Status FuseMount::Run() {
+  fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(cfg, 1);
+  fuse_loop_cfg_set_max_threads(cfg, 16);
+  int rc = fuse_session_loop_mt(se_, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  if (rc != 0 && rc != SIGTERM && rc != SIGINT && rc != SIGHUP) {
+    return absl::InternalError(StrCat("FUSE loop ended with ", rc));
+  }
+  return absl::OkStatus();
+}
+
+void FuseMount::InvalidateRootEntry(const std::string& name) {
+  int rc = fuse_lowlevel_notify_inval_entry(se_, FUSE_ROOT_ID, name.c_str(), name.size());
+  if (rc != 0 && rc != -ENOENT) spdlog::warn("cannot invalidate /{}: {}", name, strerror(-rc));
+}
+
+}  // namespace vms

@@ -1,0 +1,40 @@
+// The replicas a host fetches from, in order of preference, with failover:
+// when one does not answer (unavailable, past the deadline, or serving bad
+// data), the next is asked for what is still missing. The last replica that
+// answered is tried first next time. Thread-safe.
+#ifndef VMS_FUSEFS_REMOTE_H_
+#define VMS_FUSEFS_REMOTE_H_
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/upstream_client.h"
+
+namespace vms {
+
+class Remote {
+ public:
+  // `deadline` bounds every request to one replica.
+  Remote(const std::vector<std::string>& addresses, std::chrono::milliseconds deadline);
+
+  // Unavailable (naming each replica's failure) when none delivered it all.
+  absl::Status Fetch(std::span<const Hash> hashes, const Upstream::Sink& sink);
+  absl::StatusOr<std::vector<Envelope>> Releases(const std::string& app);
+
+  size_t size() const { return clients_.size(); }
+  UpstreamClient* client(size_t i) { return clients_[i].get(); }
+  // The replica to try first.
+  size_t preferred() const { return preferred_; }
+  void set_preferred(size_t i) { preferred_ = i % clients_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<UpstreamClient>> clients_;
+  std::atomic<size_t> preferred_{0};
+};
+
+}  // namespace vms
+
+#endif  // VMS_FUSEFS_REMOTE_H_
