@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -242,7 +243,68 @@ ReplicaProcess::ReplicaProcess(const std::string& site, const std::string& upstr
   Start();
 }
 
+bool IsVmsMount(const std::string& path) {
+  std::ifstream mounts("/proc/self/mounts");
+  std::string dev, where, type, rest;
+  std::string want = fs::weakly_canonical(path).string();
+  while (mounts >> dev >> where >> type && std::getline(mounts, rest)) {
+    if (where == want && type == "fuse.vms") return true;
+  }
+  return false;
+}
+
+void ForceUnmount(const std::string& path) {
+  if (umount2(path.c_str(), MNT_DETACH) != 0) {
+    Run({"/bin/fusermount3", "-u", "-z", path}, {.timeout = std::chrono::seconds(10)});
+  }
+}
+
+FuseProcess::FuseProcess(std::string mountpoint, std::vector<std::string> args,
+                         std::string log_path)
+    : mountpoint_(std::move(mountpoint)), args_(std::move(args)), log_path_(std::move(log_path)) {
+  fs::create_directories(mountpoint_);
+  Start();
+}
+
+FuseProcess::~FuseProcess() {
+  if (running()) {
+    process_->Signal(SIGTERM);
+    process_->Wait(std::chrono::seconds(10));
+  }
+  if (IsVmsMount(mountpoint_)) ForceUnmount(mountpoint_);
+}
+
+void FuseProcess::Start() {
+  std::vector<std::string> argv = {FuseBin(), "-f"};
+  argv.insert(argv.end(), args_.begin(), args_.end());
+  argv.push_back(mountpoint_);
+  process_ = std::make_unique<Process>(argv, log_path_);
+  if (!WaitFor([&] { return IsVmsMount(mountpoint_) || !process_->running(); }) ||
+      !IsVmsMount(mountpoint_)) {
+    throw std::runtime_error("vms-fuse did not mount; log:\n" + log());
+  }
+}
+
+int FuseProcess::Terminate() {
+  process_->Signal(SIGTERM);
+  return process_->Wait();
+}
+
+void FuseProcess::Kill9() {
+  process_->Signal(SIGKILL);
+  process_->Wait();
+}
+
+std::string FuseProcess::log() const {
+  try {
+    return ReadFileOrDie(log_path_);
+  } catch (...) {
+    return "";
+  }
+}
+
 std::string MasterBin() { return VMS_MASTER_BIN; }
+std::string FuseBin() { return VMS_FUSE_BIN; }
 std::string ReplicaBin() { return VMS_REPLICA_BIN; }
 std::string CliBin() { return VMS_CLI_BIN; }
 

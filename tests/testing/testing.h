@@ -104,9 +104,35 @@ class ReplicaProcess : public Daemon {
                  std::string data_dir, std::vector<std::string> extra_args = {});
 };
 
+// A real vms-fuse in the foreground at `mountpoint` (created). The
+// destructor always leaves the mountpoint unmounted, even after a failure.
+class FuseProcess {
+ public:
+  FuseProcess(std::string mountpoint, std::vector<std::string> args, std::string log_path);
+  ~FuseProcess();
+  // Starts (again) and waits until the mount is there.
+  void Start();
+  int Terminate();  // SIGTERM; returns the exit code
+  void Kill9();
+  bool running() { return process_ && process_->running(); }
+  std::string log() const;
+
+ private:
+  std::string mountpoint_;
+  std::vector<std::string> args_;
+  std::string log_path_;
+  std::unique_ptr<Process> process_;
+};
+
+// True when a vms FUSE filesystem is mounted at `path`.
+bool IsVmsMount(const std::string& path);
+// Unmounts `path` (lazily) if anything is mounted there.
+void ForceUnmount(const std::string& path);
+
 // Paths of the built binaries.
 std::string MasterBin();
 std::string ReplicaBin();
+std::string FuseBin();
 std::string CliBin();
 
 // Polls `pred` until true or the timeout; returns its last value.

@@ -1,0 +1,316 @@
+#include "fusefs/dist_fs.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "core/codec.h"
+#include "core/envelope.h"
+#include "gtest/gtest.h"
+#include "tests/testing/testing.h"
+
+namespace vms {
+namespace {
+
+// A host's view with no network: objects come from a map, records are
+// signed here with a key the catalog trusts.
+class DistFsTest : public ::testing::Test {
+ protected:
+  DistFsTest()
+      : key_(SigningKey::Generate()),
+        cache_(ObjectCache::Open(dir_ / "cache", 1 << 30).value()),
+        catalog_(Catalog::Open(dir_ / "catalog", key_.public_key(),
+                               [this](const std::string& app)
+                                   -> absl::StatusOr<std::vector<Envelope>> {
+                                 ++release_queries_;
+                                 if (releases_.count(app) == 0) return absl::NotFoundError(app);
+                                 return releases_[app];
+                               })
+                     .value()),
+        content_(cache_.get(),
+                 [this](std::span<const Hash> hashes, const Upstream::Sink& sink) -> absl::Status {
+                   if (offline_) return absl::UnavailableError("no replica answers");
+                   std::vector<StoredObject> batch;
+                   for (const Hash& h : hashes) {
+                     auto it = objects_.find(h);
+                     if (it == objects_.end()) return absl::NotFoundError(h.Short());
+                     ++fetched_;
+                     batch.push_back({h, Codec::kRaw, it->second.size(), it->second});
+                   }
+                   return sink(&batch);
+                 }),
+        fs_(catalog_.get(), &content_) {}
+
+  Hash Put(const std::string& raw) {
+    objects_[Sha256(raw)] = raw;
+    return Sha256(raw);
+  }
+  // app VERSION: bin/tool (exec), lib/big (chunked, 3 chunks), link -> bin/tool
+  Hash Publish(const std::string& app, const std::string& version) {
+    std::string tool = "#!/bin/sh\necho " + version + "\n";
+    std::vector<std::string> pieces = {std::string(3000, 'a'), std::string(2000, 'b') + version,
+                                       std::string(1000, 'c')};
+    std::vector<ChunkRef> chunks;
+    uint64_t big = 0;
+    for (const std::string& p : pieces) {
+      chunks.push_back({p.size(), Put(p)});
+      big += p.size();
+    }
+    Hash list = Put(EncodeChunkList(chunks));
+    Hash bin = Put(EncodeTree({{.name = "tool", .type = EntryType::kFile, .exec = true,
+                                .size = tool.size(), .hash = Put(tool)}})
+                       .value());
+    Hash lib = Put(EncodeTree({{.name = "big", .type = EntryType::kFile, .chunked = true,
+                                .size = big, .hash = list}})
+                       .value());
+    Hash root = Put(EncodeTree({{.name = "bin", .type = EntryType::kDir, .size = tool.size(), .hash = bin},
+                                {.name = "lib", .type = EntryType::kDir, .size = big, .hash = lib},
+                                {.name = "link", .type = EntryType::kSymlink, .target = "bin/tool"}})
+                        .value());
+    Release r;
+    r.set_app(app);
+    r.set_version(version);
+    r.set_root(std::string(root.View()));
+    r.set_created_unix_ms(1700000000000);
+    releases_[app].push_back(SignEnvelope(kReleaseType, r.SerializeAsString(), key_));
+    return root;
+  }
+  Envelope Live(const std::string& app, const std::string& version, uint64_t seq, Hash root) {
+    LiveRecord l;
+    l.set_app(app);
+    l.set_version(version);
+    l.set_root(std::string(root.View()));
+    l.set_live_seq(seq);
+    return SignEnvelope(kLiveType, l.SerializeAsString(), key_);
+  }
+  uint64_t Lookup(uint64_t parent, const std::string& name, int* err = nullptr) {
+    EntryReply e;
+    int rc = fs_.Lookup(parent, name, &e);
+    if (err) *err = rc;
+    return rc == 0 ? e.attr.ino : 0;
+  }
+  uint64_t Path(const std::string& path) {
+    uint64_t ino = InodeTable::kRoot;
+    size_t start = 0;
+    while (ino != 0 && start < path.size()) {
+      size_t end = path.find('/', start);
+      if (end == std::string::npos) end = path.size();
+      ino = Lookup(ino, path.substr(start, end - start));
+      start = end + 1;
+    }
+    return ino;
+  }
+  std::string ReadAll(uint64_t ino, uint64_t size) {
+    uint64_t fh;
+    EXPECT_EQ(fs_.Open(ino, &fh), 0);
+    std::vector<Segment> segments;
+    EXPECT_EQ(fs_.Read(fh, 0, size + 100, &segments), 0);
+    std::string out;
+    for (const Segment& s : segments) {
+      std::string part(s.len, '\0');
+      EXPECT_EQ(pread(s.fd, part.data(), s.len, s.pos), static_cast<ssize_t>(s.len));
+      out += part;
+    }
+    fs_.Release(fh);
+    return out;
+  }
+
+  testing::TempDir dir_;
+  SigningKey key_;
+  std::map<Hash, std::string> objects_;
+  std::map<std::string, std::vector<Envelope>> releases_;
+  bool offline_ = false;
+  int fetched_ = 0, release_queries_ = 0;
+  std::unique_ptr<ObjectCache> cache_;
+  std::unique_ptr<Catalog> catalog_;
+  Content content_;
+  DistFs fs_;
+};
+
+TEST_F(DistFsTest, RootListsLiveAppsAsSymlinks) {
+  Hash root = Publish("app", "1.0");
+  Publish("other", "1.0");  // never live: not listed
+  ASSERT_TRUE(catalog_->ApplyLive(Live("app", "1.0", 1, root)).value());
+  std::vector<DirEntry> entries;
+  ASSERT_EQ(fs_.ReadDir(InodeTable::kRoot, &entries), 0);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].name, "app");
+  EXPECT_EQ(entries[0].type, S_IFLNK);
+  uint64_t link = Lookup(InodeTable::kRoot, "app");
+  std::string target;
+  ASSERT_EQ(fs_.ReadLink(link, &target), 0);
+  EXPECT_EQ(target, "app@1.0");
+  int err;
+  EXPECT_EQ(Lookup(InodeTable::kRoot, "other", &err), 0u);
+  EXPECT_EQ(err, ENOENT);
+  EXPECT_NE(Path("other@1.0"), 0u) << "any held version is reachable by name";
+}
+
+TEST_F(DistFsTest, VersionTreeAttributesAndContent) {
+  Publish("app", "1.0");
+  uint64_t tool = Path("app@1.0/bin/tool");
+  ASSERT_NE(tool, 0u);
+  Attr a;
+  double timeout;
+  ASSERT_EQ(fs_.GetAttr(tool, &a, &timeout), 0);
+  EXPECT_EQ(a.mode, S_IFREG | 0555u);
+  EXPECT_GE(timeout, 3600) << "immutable: long kernel caching";
+  EXPECT_EQ(a.mtime_ms, 1700000000000);
+  EXPECT_EQ(ReadAll(tool, a.size), "#!/bin/sh\necho 1.0\n");
+
+  uint64_t big = Path("app@1.0/lib/big");
+  ASSERT_EQ(fs_.GetAttr(big, &a, &timeout), 0);
+  EXPECT_EQ(a.mode, S_IFREG | 0444u);
+  EXPECT_EQ(ReadAll(big, a.size), std::string(3000, 'a') + std::string(2000, 'b') + "1.0" +
+                                      std::string(1000, 'c'));
+  std::vector<Segment> segments;
+  uint64_t fh;
+  ASSERT_EQ(fs_.Open(big, &fh), 0);
+  ASSERT_EQ(fs_.Read(fh, 2990, 20, &segments), 0);
+  ASSERT_EQ(segments.size(), 2u) << "a read across a chunk boundary spans two objects";
+  EXPECT_EQ(segments[0].len + segments[1].len, 20u);
+  EXPECT_EQ(fs_.open_files(), 1u);
+  fs_.Release(fh);
+  EXPECT_EQ(cache_->pinned(), 0u) << "closing unpins";
+
+  std::string target;
+  ASSERT_EQ(fs_.ReadLink(Path("app@1.0/link"), &target), 0);
+  EXPECT_EQ(target, "bin/tool");
+  int err;
+  Lookup(Path("app@1.0/bin"), "nope", &err);
+  EXPECT_EQ(err, ENOENT);
+  EXPECT_EQ(Path("app@9.9"), 0u);
+  EXPECT_EQ(fs_.Open(Path("app@1.0/bin"), &fh), EISDIR);
+}
+
+TEST_F(DistFsTest, FlipGivesNewLookupsANewSymlinkAndKeepsTheOld) {
+  Hash r1 = Publish("app", "1.0"), r2 = Publish("app", "2.0");
+  ASSERT_TRUE(catalog_->ApplyLive(Live("app", "1.0", 1, r1)).value());
+  uint64_t before = Lookup(InodeTable::kRoot, "app");
+  ASSERT_TRUE(catalog_->ApplyLive(Live("app", "2.0", 2, r2)).value());
+  uint64_t after = Lookup(InodeTable::kRoot, "app");
+  EXPECT_NE(before, after);
+  std::string t1, t2;
+  ASSERT_EQ(fs_.ReadLink(before, &t1), 0);
+  ASSERT_EQ(fs_.ReadLink(after, &t2), 0);
+  EXPECT_EQ(t1, "app@1.0");
+  EXPECT_EQ(t2, "app@2.0");
+  EXPECT_FALSE(catalog_->ApplyLive(Live("app", "1.0", 1, r1)).ok()) << "a replay is refused";
+  EXPECT_FALSE(catalog_->ApplyLive(Live("app", "2.0", 2, r2)).value()) << "a resend changes nothing";
+}
+
+TEST_F(DistFsTest, TamperedRecordsAreRefused) {
+  Hash r1 = Publish("app", "1.0");
+  Envelope bad = Live("app", "1.0", 1, r1);
+  (*bad.mutable_payload())[2] ^= 1;
+  EXPECT_TRUE(absl::IsUnauthenticated(catalog_->ApplyLive(bad).status()));
+  EXPECT_FALSE(catalog_->Live("app").has_value());
+  (*releases_["app"][0].mutable_payload())[5] ^= 1;
+  EXPECT_EQ(Path("app@1.0"), 0u) << "a release that does not verify names nothing";
+}
+
+TEST_F(DistFsTest, CorruptTreeIsAnErrorNotAPath) {
+  // A root whose "bin" names a blob, not a tree object.
+  Hash blob = Put("plain bytes, not a tree");
+  Hash bad_root = Put(EncodeTree({{.name = "bin", .type = EntryType::kDir, .hash = blob}}).value());
+  Release r;
+  r.set_app("bad");
+  r.set_version("1");
+  r.set_root(std::string(bad_root.View()));
+  releases_["bad"].push_back(SignEnvelope(kReleaseType, r.SerializeAsString(), key_));
+  int err;
+  Lookup(Path("bad@1/bin"), "x", &err);
+  EXPECT_EQ(err, EIO);
+}
+
+TEST_F(DistFsTest, OpeningAFileFetchesItsSiblingsInOneGo) {
+  std::vector<TreeEntry> files;
+  for (int i = 0; i < 10; ++i) {
+    std::string content = "file " + std::to_string(i);
+    files.push_back({.name = "f" + std::to_string(i), .type = EntryType::kFile,
+                     .size = content.size(), .hash = Put(content)});
+  }
+  Hash root = Put(EncodeTree(files).value());
+  Release r;
+  r.set_app("many");
+  r.set_version("1");
+  r.set_root(std::string(root.View()));
+  releases_["many"].push_back(SignEnvelope(kReleaseType, r.SerializeAsString(), key_));
+  EXPECT_EQ(ReadAll(Path("many@1/f0"), 6), "file 0");
+  int after_first = fetched_;
+  for (int i = 1; i < 10; ++i) {
+    EXPECT_EQ(ReadAll(Path("many@1/f" + std::to_string(i)), 6), "file " + std::to_string(i));
+  }
+  EXPECT_EQ(fetched_, after_first) << "the siblings came with the first open";
+}
+
+TEST_F(DistFsTest, OfflineServesCachedAndFailsUncachedWithEio) {
+  Hash root = Publish("app", "1.0");
+  ASSERT_TRUE(catalog_->ApplyLive(Live("app", "1.0", 1, root)).value());
+  uint64_t tool = Path("app@1.0/bin/tool");
+  ASSERT_NE(tool, 0u);
+  EXPECT_EQ(ReadAll(tool, 19), "#!/bin/sh\necho 1.0\n");
+  uint64_t big = Path("app@1.0/lib/big");  // its chunks are not fetched yet
+  offline_ = true;
+  EXPECT_EQ(ReadAll(tool, 19), "#!/bin/sh\necho 1.0\n");
+  uint64_t fh;
+  EXPECT_EQ(fs_.Open(big, &fh), EIO);
+  int err;
+  Lookup(Path("app@1.0"), "not-cached-anyway", &err);
+  EXPECT_EQ(err, ENOENT) << "the root tree is cached: a missing name is still ENOENT";
+}
+
+TEST_F(DistFsTest, ExtendedAttributesSayWhereAPathCameFrom) {
+  Hash root = Publish("app", "1.0");
+  ASSERT_TRUE(catalog_->ApplyLive(Live("app", "1.0", 3, root)).value());
+  std::string v;
+  uint64_t tool = Path("app@1.0/bin/tool");
+  ASSERT_EQ(fs_.GetXattr(tool, "user.vms.app", &v), 0);
+  EXPECT_EQ(v, "app");
+  ASSERT_EQ(fs_.GetXattr(tool, "user.vms.version", &v), 0);
+  EXPECT_EQ(v, "1.0");
+  ASSERT_EQ(fs_.GetXattr(tool, "user.vms.hash", &v), 0);
+  EXPECT_EQ(v, Sha256("#!/bin/sh\necho 1.0\n").Hex());
+  uint64_t link = Lookup(InodeTable::kRoot, "app");
+  ASSERT_EQ(fs_.GetXattr(link, "user.vms.live_seq", &v), 0);
+  EXPECT_EQ(v, "3");
+  EXPECT_EQ(fs_.GetXattr(tool, "user.other", &v), ENODATA);
+  std::vector<std::string> names;
+  ASSERT_EQ(fs_.ListXattr(tool, &names), 0);
+  EXPECT_GE(names.size(), 3u);
+}
+
+TEST_F(DistFsTest, ForgetReleasesInodes) {
+  Publish("app", "1.0");
+  size_t base = fs_.inodes().size();
+  uint64_t dir = Path("app@1.0");
+  uint64_t bin = Lookup(dir, "bin");
+  Lookup(dir, "bin");
+  EXPECT_EQ(fs_.inodes().lookups(bin), 2u);
+  fs_.Forget(bin, 2);
+  fs_.Forget(dir, 1);
+  EXPECT_EQ(fs_.inodes().size(), base);
+}
+
+TEST_F(DistFsTest, CatalogSurvivesRestartWithoutAsking) {
+  Hash root = Publish("app", "1.0");
+  ASSERT_TRUE(catalog_->ApplyLive(Live("app", "1.0", 1, root)).value());
+  ASSERT_NE(Path("app@1.0"), 0u);
+  int queries = release_queries_;
+  auto reopened = Catalog::Open(dir_ / "catalog", key_.public_key(), [](const std::string&) {
+    return absl::StatusOr<std::vector<Envelope>>(absl::UnavailableError("offline"));
+  });
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->Live("app")->version, "1.0");
+  auto release = (*reopened)->Release("app", "1.0");
+  ASSERT_TRUE(release.ok()) << release.status();
+  ASSERT_TRUE(release->has_value());
+  EXPECT_EQ((*release)->root, root);
+  EXPECT_EQ(release_queries_, queries);
+  EXPECT_FALSE((*reopened)->ApplyLive(Live("app", "1.0", 1, root)).value())
+      << "the accepted seq survived too";
+}
+
+}  // namespace
+}  // namespace vms
