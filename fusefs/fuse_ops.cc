@@ -4,6 +4,7 @@
 #include <fuse_lowlevel.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -240,22 +241,34 @@ const fuse_lowlevel_ops kOps = [] {
 }();
 
 // A mount whose daemon died answers ENOTCONN: detach it so we can mount again.
-void DetachStaleMount(const std::string& mountpoint) {
-  struct stat st;
-  if (stat(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN) return;
+// statfs() is asked of the daemon every time (stat() may be answered from
+// the kernel's cache), so it tells a dead mount from a live one.
+absl::Status DetachStaleMount(const std::string& mountpoint) {
+  struct statfs sf;
+  if (statfs(mountpoint.c_str(), &sf) == 0) {
+    if (sf.f_type == 0x65735546 /* FUSE_SUPER_MAGIC */) {
+      return absl::FailedPreconditionError(
+          StrCat(mountpoint, " is already served by a running vms-fuse; stop it first"));
+    }
+    return absl::OkStatus();
+  }
+  if (errno != ENOTCONN) return absl::OkStatus();  // mounting reports what is wrong
   spdlog::warn("mountpoint={} holds a dead vms-fuse mount: detaching it", mountpoint);
   if (umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
     std::string cmd = StrCat("fusermount3 -u -z '", mountpoint, "' 2>/dev/null");
     if (std::system(cmd.c_str()) != 0) {
-      spdlog::error("cannot detach the dead mount at {}", mountpoint);
+      return absl::FailedPreconditionError(
+          StrCat("cannot detach the dead mount at ", mountpoint, ": run fusermount3 -u -z ",
+                 mountpoint));
     }
   }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Mount(DistFs* fs, const MountOptions& o) {
-  DetachStaleMount(o.mountpoint);
+  if (absl::Status s = DetachStaleMount(o.mountpoint); !s.ok()) return s;
   std::string mount_opts = "ro,nosuid,nodev,default_permissions,fsname=vms,subtype=vms";
   if (o.allow_other) mount_opts += ",allow_other";
   std::vector<std::string> argv_s = {"vms-fuse", "-o", mount_opts};

@@ -35,10 +35,21 @@ class ReplicaTest : public ::testing::Test {
                 {testing::CliBin(), "--master", server.empty() ? master_.address() : server});
     return testing::Run(args, {.env = {{"HOME", dir_ / "home"}}});
   }
+  // Starts a replica and waits until the master knows the site (a push
+  // waits only for the sites it knows).
   std::unique_ptr<ReplicaProcess> Replica(const std::string& site, const std::string& upstream = "",
                                           std::vector<std::string> extra = {}) {
-    return std::make_unique<ReplicaProcess>(site, upstream.empty() ? master_.address() : upstream,
-                                            master_.pub(), dir_ / ("site-" + site), extra);
+    auto r = std::make_unique<ReplicaProcess>(site, upstream.empty() ? master_.address() : upstream,
+                                              master_.pub(), dir_ / ("site-" + site), extra);
+    EXPECT_TRUE(WaitFor([&] {
+      RunResult sites = Vms({"sites", "--json"});
+      if (sites.exit_code != 0) return false;
+      for (const json& s : json::parse(sites.out)) {
+        if (s["site"] == site) return true;
+      }
+      return false;
+    })) << r->log();
+    return r;
   }
   // A tree with small files, an exec file, a symlink and a chunked large file.
   void MakeTree(const std::string& root, uint64_t seed, size_t big = 12 << 20) {

@@ -246,7 +246,10 @@ ReplicaProcess::ReplicaProcess(const std::string& site, const std::string& upstr
 bool IsVmsMount(const std::string& path) {
   std::ifstream mounts("/proc/self/mounts");
   std::string dev, where, type, rest;
-  std::string want = fs::weakly_canonical(path).string();
+  // Only the parent is resolved: a dead mount itself cannot be stat'ed.
+  std::error_code ec;
+  fs::path p(path);
+  std::string want = (fs::weakly_canonical(p.parent_path(), ec) / p.filename()).string();
   while (mounts >> dev >> where >> type && std::getline(mounts, rest)) {
     if (where == want && type == "fuse.vms") return true;
   }
@@ -275,12 +278,21 @@ FuseProcess::~FuseProcess() {
 }
 
 void FuseProcess::Start() {
+  // A dead mount left by a kill -9 is still listed: wait for this process to
+  // say it mounted, not just for a mount to be there.
+  auto mounts_logged = [&] {
+    std::string log_text = log();
+    size_t n = 0;
+    for (size_t at = 0; (at = log_text.find("mounted at=", at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  size_t before = mounts_logged();
   std::vector<std::string> argv = {FuseBin(), "-f"};
   argv.insert(argv.end(), args_.begin(), args_.end());
   argv.push_back(mountpoint_);
   process_ = std::make_unique<Process>(argv, log_path_);
-  if (!WaitFor([&] { return IsVmsMount(mountpoint_) || !process_->running(); }) ||
-      !IsVmsMount(mountpoint_)) {
+  if (!WaitFor([&] { return mounts_logged() > before || !process_->running(); }) ||
+      !process_->running() || !IsVmsMount(mountpoint_)) {
     throw std::runtime_error("vms-fuse did not mount; log:\n" + log());
   }
 }

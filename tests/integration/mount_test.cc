@@ -1,0 +1,271 @@
+// Real mounts: vms-master, vms-replica and vms-fuse processes, with the mount
+// under the test's temp dir; every mount is undone even when a test fails.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/testing.h"
+#include "tests/testing/trees.h"
+
+namespace vms {
+namespace {
+
+using nlohmann::json;
+using testing::FuseProcess;
+using testing::MasterProcess;
+using testing::ReplicaProcess;
+using testing::RunResult;
+using testing::TempDir;
+using testing::WaitFor;
+using testing::WriteFile;
+
+namespace fs = std::filesystem;
+
+class MountTest : public ::testing::Test {
+ protected:
+  MountTest() : master_(dir_ / "master") {
+    ny_ = std::make_unique<ReplicaProcess>("ny", master_.address(), master_.pub(), dir_ / "ny");
+    WaitForSites(1);
+  }
+
+  // Until the master knows `n` sites (pushes wait only for known sites).
+  void WaitForSites(size_t n) {
+    ASSERT_TRUE(WaitFor([&] {
+      RunResult r = Vms({"sites", "--json"});
+      return r.exit_code == 0 && json::parse(r.out).size() == n;
+    }));
+  }
+
+  RunResult Vms(std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::CliBin(), "--master", master_.address()});
+    return testing::Run(args, {.env = {{"HOME", dir_ / "home"}}});
+  }
+  std::unique_ptr<FuseProcess> Mount(const std::string& replicas,
+                                     std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--replicas", replicas, "--cache", dir_ / "cache", "--trust",
+                                     master_.pub(), "--fetch-timeout-ms", "2000"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<FuseProcess>(mnt(), args, dir_ / "fuse.log");
+  }
+  std::string mnt() const { return dir_ / "dist"; }
+  void PushLive(const std::string& app, const std::string& version, const std::string& src) {
+    RunResult push = Vms({"push", app, version, src});
+    ASSERT_EQ(push.exit_code, 0) << push.err;
+    RunResult live = Vms({"live", app, version, "--wait"});
+    ASSERT_EQ(live.exit_code, 0) << live.err;
+  }
+  // Waits until /dist/APP points at VERSION (the host saw the flip).
+  bool WaitLive(const std::string& app, const std::string& version) {
+    return WaitFor([&] {
+      std::error_code ec;
+      return fs::read_symlink(mnt() + "/" + app, ec).string() == app + "@" + version;
+    });
+  }
+  RunResult Sh(const std::string& script) { return testing::Run({"/bin/sh", "-c", script}); }
+
+  TempDir dir_;
+  MasterProcess master_;
+  std::unique_ptr<ReplicaProcess> ny_;
+};
+
+TEST_F(MountTest, RunsAScriptAndACompiledProgramFromDist) {
+  WriteFile(dir_ / "src/bin/hello.sh", "#!/bin/sh\necho \"hello from $0\"\n", 0755);
+  WriteFile(dir_ / "hello.c", "#include <stdio.h>\nint main(){puts(\"compiled hello\");return 0;}\n");
+  fs::create_directories(dir_ / "src/bin");
+  RunResult cc = testing::Run({"/usr/bin/cc", "-O1", "-o", dir_ / "src/bin/hello", dir_ / "hello.c"});
+  ASSERT_EQ(cc.exit_code, 0) << cc.err;
+  PushLive("hello", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address());
+  ASSERT_TRUE(WaitLive("hello", "1.0")) << fuse->log();
+
+  RunResult script = Sh(mnt() + "/hello/bin/hello.sh");
+  EXPECT_EQ(script.exit_code, 0) << script.err;
+  EXPECT_EQ(script.out, "hello from " + mnt() + "/hello/bin/hello.sh\n");
+  RunResult program = testing::Run({mnt() + "/hello/bin/hello"});
+  EXPECT_EQ(program.exit_code, 0) << program.err;
+  EXPECT_EQ(program.out, "compiled hello\n");
+
+  RunResult ls = Sh("ls " + mnt());
+  EXPECT_EQ(ls.out, "hello\n");
+  struct stat st;
+  ASSERT_EQ(stat((mnt() + "/hello/bin/hello").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0555u);
+}
+
+TEST_F(MountTest, PublishedTreeIsByteForByteTheSource) {
+  for (int i = 0; i < 50; ++i) {
+    WriteFile(dir_ / ("src/lib/m" + std::to_string(i % 5) + "/f" + std::to_string(i)),
+              testing::RandomBytes(1000 + i * 997, i));
+  }
+  WriteFile(dir_ / "src/lib/big.so", testing::RandomBytes(20 << 20, 77));  // chunked
+  WriteFile(dir_ / "src/bin/tool", "#!/bin/sh\n", 0755);
+  WriteFile(dir_ / "src/empty", "");
+  fs::create_directories(dir_ / "src/share/empty-dir");
+  fs::create_symlink("bin/tool", dir_ / "src/tool");
+  fs::create_symlink("/etc/passwd", dir_ / "src/abs-link");
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address());
+  EXPECT_EQ(testing::DiffTrees(dir_ / "src", mnt() + "/app@1.0"), "");
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+  EXPECT_EQ(testing::DiffTrees(dir_ / "src", mnt() + "/app"), "");
+}
+
+TEST_F(MountTest, FlipKeepsOpenFilesAndWorkingDirectoriesOnTheirVersion) {
+  WriteFile(dir_ / "v1/data", "version one\n");
+  WriteFile(dir_ / "v2/data", "version two\n");
+  PushLive("app", "1", dir_ / "v1");
+  RunResult push2 = Vms({"push", "app", "2", dir_ / "v2"});
+  ASSERT_EQ(push2.exit_code, 0) << push2.err;
+  auto fuse = Mount(ny_->address());
+  ASSERT_TRUE(WaitLive("app", "1"));
+
+  int fd = open((mnt() + "/app/data").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  int dir_fd = open((mnt() + "/app").c_str(), O_RDONLY | O_DIRECTORY);  // like a cwd
+  ASSERT_GE(dir_fd, 0);
+
+  ASSERT_EQ(Vms({"live", "app", "2", "--wait"}).exit_code, 0);
+  ASSERT_TRUE(WaitLive("app", "2")) << "a new lookup sees the flip";
+  EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/data"), "version two\n");
+
+  char buf[64] = {};
+  ASSERT_GT(pread(fd, buf, sizeof buf - 1, 0), 0);
+  EXPECT_STREQ(buf, "version one\n") << "an open file keeps its version";
+  int in_dir = openat(dir_fd, "data", O_RDONLY);
+  ASSERT_GE(in_dir, 0);
+  std::memset(buf, 0, sizeof buf);
+  ASSERT_GT(pread(in_dir, buf, sizeof buf - 1, 0), 0);
+  EXPECT_STREQ(buf, "version one\n") << "so does a directory resolved before the flip";
+  close(in_dir);
+  close(fd);
+  close(dir_fd);
+
+  ASSERT_EQ(Vms({"rollback", "app", "--wait"}).exit_code, 0);
+  ASSERT_TRUE(WaitLive("app", "1"));
+}
+
+TEST_F(MountTest, ReadOnlyAndExtendedAttributes) {
+  WriteFile(dir_ / "src/bin/tool", "#!/bin/sh\n", 0755);
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address());
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+  std::string tool = mnt() + "/app/bin/tool";
+  EXPECT_LT(open(tool.c_str(), O_WRONLY), 0);
+  EXPECT_EQ(errno, EROFS);
+  EXPECT_NE(mkdir((mnt() + "/app/new").c_str(), 0755), 0);
+  EXPECT_EQ(errno, EROFS);
+  EXPECT_NE(unlink(tool.c_str()), 0);
+  EXPECT_EQ(errno, EROFS);
+
+  char value[256] = {};
+  ssize_t n = getxattr(tool.c_str(), "user.vms.version", value, sizeof value);
+  ASSERT_GT(n, 0) << strerror(errno);
+  EXPECT_EQ(std::string(value, n), "1.0");
+  n = getxattr(tool.c_str(), "user.vms.hash", value, sizeof value);
+  EXPECT_EQ(std::string(value, n), Sha256("#!/bin/sh\n").Hex());
+  RunResult getfattr = testing::Run({"/usr/bin/getfattr", "-d", tool});
+  EXPECT_NE(getfattr.out.find("user.vms.app=\"app\""), std::string::npos) << getfattr.out;
+}
+
+TEST_F(MountTest, FailsOverBetweenReplicas) {
+  auto ldn = std::make_unique<ReplicaProcess>("ldn", master_.address(), master_.pub(), dir_ / "ldn");
+  WaitForSites(2);
+  for (int i = 0; i < 5; ++i) {
+    WriteFile(dir_ / ("src/d" + std::to_string(i) + "/f"), "content " + std::to_string(i));
+  }
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address() + "," + ldn->address());
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+  EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/d0/f"), "content 0");
+  ny_->Kill9();
+  for (int i = 1; i < 5; ++i) {
+    EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/d" + std::to_string(i) + "/f"),
+              "content " + std::to_string(i))
+        << fuse->log();
+  }
+  // Flips still arrive, through ldn.
+  WriteFile(dir_ / "src/d0/f", "changed");
+  ASSERT_EQ(Vms({"sites", "remove", "ny"}).exit_code, 0);
+  PushLive("app", "2.0", dir_ / "src");
+  ASSERT_TRUE(WaitLive("app", "2.0")) << fuse->log();
+  EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/d0/f"), "changed");
+}
+
+TEST_F(MountTest, WithNoReplicaCachedContentServesAndTheRestFailsFast) {
+  WriteFile(dir_ / "src/a/read", "was read");
+  WriteFile(dir_ / "src/b/unread", "never read");
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address());
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+  EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/a/read"), "was read");
+  ny_->Kill9();
+  EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/a/read"), "was read");
+  auto start = std::chrono::steady_clock::now();
+  int fd = open((mnt() + "/app/b/unread").c_str(), O_RDONLY);
+  int err = errno;
+  EXPECT_LT(fd, 0);
+  EXPECT_EQ(err, EIO);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10))
+      << "bounded wait, no hang";
+
+  // After a restart with no replica at all, the cache still serves.
+  ASSERT_EQ(fuse->Terminate(), 0);
+  fuse->Start();
+  ASSERT_TRUE(WaitLive("app", "1.0")) << fuse->log();
+  EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/a/read"), "was read");
+}
+
+TEST_F(MountTest, SmallCacheEvictsAndStillServesEverything) {
+  for (int i = 0; i < 40; ++i) {
+    WriteFile(dir_ / ("src/f" + std::to_string(i)), testing::RandomBytes(256 << 10, 500 + i));
+  }
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address(), {"--cache-size", "2M"});
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+  auto cached_bytes = [&] {
+    uint64_t total = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir_ / "cache/objects")) {
+      if (e.is_regular_file()) total += e.file_size();
+    }
+    return total;
+  };
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 40; ++i) {
+      EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/f" + std::to_string(i)),
+                testing::RandomBytes(256 << 10, 500 + i));
+      EXPECT_LE(cached_bytes(), (2u << 20) + (256u << 10)) << "bounded (plus what is open)";
+    }
+  }
+  // An open file is never evicted, whatever passes through the cache.
+  int fd = open((mnt() + "/app/f0").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  for (int i = 1; i < 40; ++i) testing::ReadFileOrDie(mnt() + "/app/f" + std::to_string(i));
+  std::string head(4096, '\0');
+  ASSERT_EQ(pread(fd, head.data(), head.size(), 200000), 4096);
+  EXPECT_EQ(head, testing::RandomBytes(256 << 10, 500).substr(200000, 4096));
+  close(fd);
+}
+
+TEST_F(MountTest, KillNineThenStartingAgainRecoversTheMount) {
+  WriteFile(dir_ / "src/data", "survives");
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address());
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+  fuse->Kill9();
+  EXPECT_TRUE(testing::IsVmsMount(mnt())) << "the dead mount is still there";
+  fuse->Start();  // no manual unmount
+  ASSERT_TRUE(WaitLive("app", "1.0")) << fuse->log();
+  RunResult cat = Sh("cat " + mnt() + "/app/data");
+  EXPECT_EQ(cat.out, "survives") << cat.err << fuse->log();
+  EXPECT_EQ(fuse->Terminate(), 0);
+  EXPECT_FALSE(testing::IsVmsMount(mnt())) << "SIGTERM unmounts";
+}
+
+}  // namespace
+}  // namespace vms
