@@ -35,11 +35,11 @@ absl::StatusOr<std::string> Content::Get(const Hash& hash) {
   return cache_->Read(hash);
 }
 
-absl::StatusOr<int> Content::Pin(const Hash& hash) {
+absl::Status Content::Pin(const Hash& hash) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (absl::Status s = Ensure(std::span<const Hash>(&hash, 1)); !s.ok()) return s;
-    auto fd = cache_->Pin(hash);
-    if (fd.ok() || (!absl::IsDataLoss(fd.status()) && !absl::IsNotFound(fd.status()))) return fd;
+    absl::Status s = cache_->Pin(hash);
+    if (s.ok() || (!absl::IsDataLoss(s) && !absl::IsNotFound(s))) return s;
   }
   return cache_->Pin(hash);
 }

@@ -27,9 +27,11 @@ class Content {
   // Makes sure every listed object is cached, fetching the missing ones in
   // one request.
   absl::Status Ensure(std::span<const Hash> hashes);
-  // Pins an object, fetching it first if needed: an fd valid until Unpin().
-  absl::StatusOr<int> Pin(const Hash& hash);
+  // Pins an object, fetching it first if needed; it stays cached until Unpin().
+  absl::Status Pin(const Hash& hash);
   void Unpin(const Hash& hash) { cache_->Unpin(hash); }
+  bool PinIfVerified(const Hash& hash) { return cache_->PinIfVerified(hash); }
+  absl::StatusOr<Fd> OpenFd(const Hash& hash) const { return cache_->OpenFd(hash); }
   bool Cached(const Hash& hash) const { return cache_->Contains(hash); }
 
  private:

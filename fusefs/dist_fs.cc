@@ -127,7 +127,23 @@ int DistFs::Lookup(uint64_t parent, const std::string& name, EntryReply* out) {
   } else {
     return ENOTDIR;
   }
-  uint64_t ino = inodes_.Lookup(parent, name, node);
+  bool created;
+  uint64_t ino = inodes_.Lookup(parent, name, node, &created);
+  // A file's content, when already cached, is pinned while the kernel holds
+  // its inode: an open file (which holds its inode) is then never evicted,
+  // even before its first read reaches us.
+  if (created && node.kind == Node::kFile && !node.chunked && content_->PinIfVerified(node.hash)) {
+    OpenFile file;
+    file.pieces.push_back({node.hash, 0, node.size});
+    file.bytes = node.size;
+    bool raced;
+    {
+      std::lock_guard lock(mu_);
+      file.last_read = ++read_clock_;
+      raced = !files_.emplace(ino, std::move(file)).second;
+    }
+    if (raced) content_->Unpin(node.hash);
+  }
   double timeout = TimeoutOf(node);
   *out = EntryReply{AttrOf(ino, node), timeout, timeout};
   return 0;
@@ -227,7 +243,26 @@ void DistFs::PrefetchSiblings(const Node& file) {
   }
 }
 
+void DistFs::Forget(uint64_t ino, uint64_t n) {
+  inodes_.Forget(ino, n);
+  if (inodes_.Get(ino) != nullptr) return;
+  OpenFile file;
+  {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(ino);
+    if (it == files_.end()) return;
+    file = std::move(it->second);
+    files_.erase(it);
+  }
+  for (const OpenFile::Piece& p : file.pieces) content_->Unpin(p.hash);
+}
+
 int DistFs::Open(uint64_t ino, uint64_t* fh) {
+  *fh = ino;
+  {
+    std::lock_guard lock(mu_);
+    if (files_.count(ino)) return 0;
+  }
   std::shared_ptr<const Node> node = inodes_.Get(ino);
   if (node == nullptr) return ENOENT;
   if (node->kind != Node::kFile) return node->kind == Node::kVersionDir || node->kind == Node::kDir
@@ -256,48 +291,74 @@ int DistFs::Open(uint64_t ino, uint64_t* fh) {
     }
   }
   for (size_t i = 0; i < file.pieces.size(); ++i) {
-    auto fd = content_->Pin(file.pieces[i].hash);
-    if (!fd.ok()) {
-      spdlog::error("open {}@{}/{}: {}", node->app, node->version, node->name,
-                    Sv(fd.status().message()));
+    if (absl::Status s = content_->Pin(file.pieces[i].hash); !s.ok()) {
+      spdlog::error("open {}@{}/{}: {}", node->app, node->version, node->name, Sv(s.message()));
       for (size_t j = 0; j < i; ++j) content_->Unpin(file.pieces[j].hash);
-      return ErrnoOf(fd.status());
+      return ErrnoOf(s);
     }
-    file.pieces[i].fd = *fd;
   }
-  std::lock_guard lock(mu_);
-  *fh = next_fh_++;
-  files_[*fh] = std::move(file);
-  return 0;
-}
-
-int DistFs::Read(uint64_t fh, uint64_t offset, size_t size, std::vector<Segment>* out) {
-  std::lock_guard lock(mu_);
-  auto it = files_.find(fh);
-  if (it == files_.end()) return EBADF;
-  out->clear();
-  for (const OpenFile::Piece& p : it->second.pieces) {
-    if (size == 0) break;
-    if (offset >= p.offset + p.size) continue;
-    uint64_t within = offset - p.offset;
-    size_t len = std::min<uint64_t>(size, p.size - within);
-    out->push_back({p.fd, within, len});
-    offset += len;
-    size -= len;
-  }
-  return 0;
-}
-
-void DistFs::Release(uint64_t fh) {
-  OpenFile file;
+  for (const OpenFile::Piece& p : file.pieces) file.bytes += p.size;
+  bool raced = false;
   {
     std::lock_guard lock(mu_);
-    auto it = files_.find(fh);
-    if (it == files_.end()) return;
-    file = std::move(it->second);
-    files_.erase(it);
+    raced = !files_.emplace(ino, file).second;  // another thread pinned it meanwhile
   }
-  for (const OpenFile::Piece& p : file.pieces) content_->Unpin(p.hash);
+  if (raced) {
+    for (const OpenFile::Piece& p : file.pieces) content_->Unpin(p.hash);
+  }
+  return 0;
+}
+
+int DistFs::Read(uint64_t ino, uint64_t offset, size_t size, std::vector<Segment>* out) {
+  uint64_t fh;
+  if (int err = Open(ino, &fh); err != 0) return err;
+  std::vector<std::pair<Hash, Segment>> wanted;
+  {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(ino);
+    if (it == files_.end()) return EBADF;
+    it->second.last_read = ++read_clock_;
+    for (const OpenFile::Piece& p : it->second.pieces) {
+      if (size == 0) break;
+      if (offset >= p.offset + p.size) continue;
+      uint64_t within = offset - p.offset;
+      size_t len = std::min<uint64_t>(size, p.size - within);
+      wanted.push_back({p.hash, Segment{Fd(), within, len}});
+      offset += len;
+      size -= len;
+    }
+  }
+  out->clear();
+  for (auto& [hash, segment] : wanted) {  // pinned: the files are there
+    auto fd = content_->OpenFd(hash);
+    if (!fd.ok()) {
+      spdlog::error("read ino={}: {}", ino, Sv(fd.status().message()));
+      return ErrnoOf(fd.status());
+    }
+    segment.fd = std::move(*fd);
+    out->push_back(std::move(segment));
+  }
+  return 0;
+}
+
+std::vector<std::pair<uint64_t, std::string>> DistFs::ReclaimCandidates(uint64_t bytes) const {
+  std::vector<std::pair<uint64_t, uint64_t>> by_age;  // last_read, ino
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [ino, file] : files_) by_age.emplace_back(file.last_read, ino);
+  }
+  std::sort(by_age.begin(), by_age.end());
+  std::vector<std::pair<uint64_t, std::string>> out;
+  uint64_t freed = 0;
+  for (const auto& [age, ino] : by_age) {
+    if (freed >= bytes) break;
+    std::shared_ptr<const Node> node = inodes_.Get(ino);
+    if (node == nullptr) continue;
+    out.emplace_back(node->parent, node->name);
+    std::lock_guard lock(mu_);
+    if (auto it = files_.find(ino); it != files_.end()) freed += it->second.bytes;
+  }
+  return out;
 }
 
 int DistFs::ListXattr(uint64_t ino, std::vector<std::string>* names) {

@@ -57,9 +57,10 @@ struct DirEntry {
   mode_t type = 0;  // S_IFDIR, S_IFREG, S_IFLNK
 };
 
-// A span of an open file's bytes: `len` bytes at `pos` of `fd`.
+// A span of a file's bytes: `len` bytes at `pos` of `fd`, a descriptor of
+// the cached object owned by the segment (closed when it goes).
 struct Segment {
-  int fd = -1;
+  Fd fd;
   uint64_t pos = 0;
   size_t len = 0;
 };
@@ -70,18 +71,30 @@ class DistFs {
   DistFs(Catalog* catalog, Content* content, FsOptions options = {});
 
   int Lookup(uint64_t parent, const std::string& name, EntryReply* out);
-  void Forget(uint64_t ino, uint64_t n) { inodes_.Forget(ino, n); }
+  // Forgets lookups; when the kernel holds an inode no more, the objects
+  // pinned for its content are released.
+  void Forget(uint64_t ino, uint64_t n);
   int GetAttr(uint64_t ino, Attr* out, double* timeout_s);
   int ReadLink(uint64_t ino, std::string* out);
   int ReadDir(uint64_t ino, std::vector<DirEntry>* out);
+  // Pins the file's objects (fetching what is missing) for as long as the
+  // kernel holds the inode; a file open in any process holds its inode, so
+  // its content is never evicted. Idempotent; *fh is the inode.
   int Open(uint64_t ino, uint64_t* fh);
-  int Read(uint64_t fh, uint64_t offset, size_t size, std::vector<Segment>* out);
-  void Release(uint64_t fh);
+  // Where the bytes are; opens the inode first if needed (the kernel may skip
+  // open requests altogether, see fuse_ops.cc).
+  int Read(uint64_t ino, uint64_t offset, size_t size, std::vector<Segment>* out);
   int GetXattr(uint64_t ino, const std::string& name, std::string* value);
   int ListXattr(uint64_t ino, std::vector<std::string>* names);
 
   const InodeTable& inodes() const { return inodes_; }
+  // Inodes whose content is pinned.
   size_t open_files() const;
+  // The names (parent inode, name) of the least recently read inodes whose
+  // pinned content adds up to at least `bytes`: invalidating those entries
+  // lets the kernel forget the inodes nobody uses (one open anywhere keeps its
+  // inode, and so its pins), which lets the cache shrink to its bound.
+  std::vector<std::pair<uint64_t, std::string>> ReclaimCandidates(uint64_t bytes) const;
 
  private:
   using Entries = std::shared_ptr<const std::vector<TreeEntry>>;
@@ -89,9 +102,10 @@ class DistFs {
     struct Piece {
       Hash hash;
       uint64_t offset = 0, size = 0;
-      int fd = -1;
     };
     std::vector<Piece> pieces;
+    uint64_t bytes = 0;
+    uint64_t last_read = 0;  // read_clock_ at the last read
   };
 
   int LookupRoot(const std::string& name, Node* node);
@@ -111,8 +125,8 @@ class DistFs {
   std::unordered_map<Hash, std::pair<Entries, std::list<Hash>::iterator>, HashHasher> trees_
       ABSL_GUARDED_BY(mu_);
   std::list<Hash> tree_lru_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_fh_ ABSL_GUARDED_BY(mu_) = 1;
-  std::unordered_map<uint64_t, OpenFile> files_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, OpenFile> files_ ABSL_GUARDED_BY(mu_);  // by inode
+  uint64_t read_clock_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // errno for a Status from the layers below (NotFound -> ENOENT, else EIO).

@@ -1,7 +1,12 @@
 // vms-fuse: /dist on a host. See dist_fs.h for the namespace.
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <iostream>
+#include <thread>
 #include <sstream>
 
 #include "CLI/CLI.hpp"
@@ -54,6 +59,12 @@ int main(int argc, char** argv) {
   vms::AddLogFlags(&app, &log);
   CLI11_PARSE(app, argc, argv);
 
+  // Many objects, streams and splices at once: take every descriptor allowed.
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   if (absl::Status s = vms::InitLogging("fuse", log); !s.ok()) {
     std::cerr << "vms-fuse: " << vms::Sv(s.message()) << "\n";
     return 2;
@@ -99,9 +110,39 @@ int main(int argc, char** argv) {
   vms::Watcher watcher(catalog->get(), &remote,
                        [m = mount->get()](const std::string& app) { m->InvalidateRootEntry(app); });
   watcher.Start();
+  // Open files pin their objects; when that pushes the cache past its bound,
+  // the kernel is asked to let go of files nobody has open.
+  std::mutex reclaim_mu;
+  std::condition_variable reclaim_cv;
+  bool stopping = false, pressure = false;
+  (*cache)->SetPressureCallback([&] {
+    std::lock_guard lock(reclaim_mu);
+    pressure = true;
+    reclaim_cv.notify_one();
+  });
+  std::thread reclaimer([&] {
+    std::unique_lock lock(reclaim_mu);
+    while (!stopping) {
+      reclaim_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping || pressure; });
+      pressure = false;
+      uint64_t used = (*cache)->bytes(), max = (*cache)->max_bytes();
+      if (used > max) {
+        lock.unlock();
+        (*mount)->Reclaim(used - max);
+        lock.lock();
+      }
+    }
+  });
   spdlog::info("mounted at={} replicas={} cache={} cache_size={}", mountpoint, replicas, cache_dir,
                cache_size);
   absl::Status s = (*mount)->Run();
+  {
+    std::lock_guard lock(reclaim_mu);
+    stopping = true;
+  }
+  reclaim_cv.notify_one();
+  reclaimer.join();
+  (*cache)->SetPressureCallback(nullptr);
   watcher.Stop();
   mount->reset();  // unmounts
   spdlog::info("unmounted at={}", mountpoint);

@@ -20,9 +20,17 @@
 
 namespace vms {
 
+// What the callbacks get as user data.
+struct FuseSession {
+  DistFs* fs = nullptr;
+  bool no_open = false;     // the kernel opens files without asking us
+  bool no_opendir = false;  // ... and directories
+};
+
 namespace {
 
-DistFs* Fs(fuse_req_t req) { return static_cast<DistFs*>(fuse_req_userdata(req)); }
+FuseSession* S(fuse_req_t req) { return static_cast<FuseSession*>(fuse_req_userdata(req)); }
+DistFs* Fs(fuse_req_t req) { return S(req)->fs; }
 
 struct stat StatOf(const Attr& a) {
   struct stat st {};
@@ -38,12 +46,21 @@ struct stat StatOf(const Attr& a) {
   return st;
 }
 
-void OnInit(void*, fuse_conn_info* conn) {
+void OnInit(void* userdata, fuse_conn_info* conn) {
+  auto* session = static_cast<FuseSession*>(userdata);
   // A symlink inode's target never changes (a flip makes a new inode), and
   // splicing from the cache files saves a copy.
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
   if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
+  // Where the kernel can do without open requests, answering ENOSYS makes it
+  // open files and directories with no round trip at all and keep their
+  // pages and listings cached (FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR): warm
+  // reads of an immutable tree then run at page-cache speed. Content stays
+  // pinned while the kernel holds the inode (DistFs::Open), so an open file
+  // is never evicted either way.
+  session->no_open = conn->capable & FUSE_CAP_NO_OPEN_SUPPORT;
+  session->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
 }
 
 void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -97,50 +114,49 @@ void OnReadLink(fuse_req_t req, fuse_ino_t ino) {
   fuse_reply_readlink(req, target.c_str());
 }
 
-struct OpenDir {
-  std::vector<DirEntry> entries;
-};
-
 void OnOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  auto dir = std::make_unique<OpenDir>();
-  if (int err = Fs(req)->ReadDir(ino, &dir->entries); err != 0) {
-    fuse_reply_err(req, err);
+  if (S(req)->no_opendir) {
+    fuse_reply_err(req, ENOSYS);
     return;
   }
-  dir->entries.insert(dir->entries.begin(), {{".", S_IFDIR}, {"..", S_IFDIR}});
   // Version directories never change: the kernel may keep their listing.
   if (ino != FUSE_ROOT_ID) {
     fi->cache_readdir = 1;
     fi->keep_cache = 1;
   }
-  fi->fh = reinterpret_cast<uint64_t>(dir.get());
-  if (fuse_reply_open(req, fi) == 0) dir.release();
+  fuse_reply_open(req, fi);
 }
 
-void OnReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  auto* dir = reinterpret_cast<OpenDir*>(fi->fh);
+void OnReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  std::vector<DirEntry> entries;
+  if (int err = Fs(req)->ReadDir(ino, &entries); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  entries.insert(entries.begin(), {{".", S_IFDIR}, {"..", S_IFDIR}});
   std::vector<char> buf(size);
   size_t used = 0;
-  for (size_t i = static_cast<size_t>(off); i < dir->entries.size(); ++i) {
+  for (size_t i = static_cast<size_t>(off); i < entries.size(); ++i) {
     struct stat st {};
     st.st_ino = 0xffffffff;  // unknown: the kernel looks names up
-    st.st_mode = dir->entries[i].type;
-    size_t need = fuse_add_direntry(req, buf.data() + used, size - used,
-                                    dir->entries[i].name.c_str(), &st, static_cast<off_t>(i + 1));
+    st.st_mode = entries[i].type;
+    size_t need = fuse_add_direntry(req, buf.data() + used, size - used, entries[i].name.c_str(),
+                                    &st, static_cast<off_t>(i + 1));
     if (need > size - used) break;
     used += need;
   }
   fuse_reply_buf(req, buf.data(), used);
 }
 
-void OnReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<OpenDir*>(fi->fh);
-  fuse_reply_err(req, 0);
-}
+void OnReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 
 void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) != O_RDONLY) {
     fuse_reply_err(req, EROFS);
+    return;
+  }
+  if (S(req)->no_open) {
+    fuse_reply_err(req, ENOSYS);
     return;
   }
   uint64_t fh;
@@ -150,12 +166,12 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   fi->fh = fh;
   fi->keep_cache = 1;  // immutable content: pages stay cached across opens
-  if (fuse_reply_open(req, fi) != 0) Fs(req)->Release(fh);
+  fuse_reply_open(req, fi);
 }
 
-void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
   std::vector<Segment> segments;
-  if (int err = Fs(req)->Read(fi->fh, static_cast<uint64_t>(off), size, &segments); err != 0) {
+  if (int err = Fs(req)->Read(ino, static_cast<uint64_t>(off), size, &segments); err != 0) {
     fuse_reply_err(req, err);
     return;
   }
@@ -171,16 +187,14 @@ void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
     fuse_buf& b = bufv->buf[i];
     b.size = segments[i].len;
     b.flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    b.fd = segments[i].fd;
+    b.fd = segments[i].fd.get();
     b.pos = static_cast<off_t>(segments[i].pos);
   }
   fuse_reply_data(req, bufv.get(), FUSE_BUF_SPLICE_MOVE);
 }
 
-void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  Fs(req)->Release(fi->fh);
-  fuse_reply_err(req, 0);
-}
+// Content stays pinned until the kernel forgets the inode.
+void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 
 void ReplyXattr(fuse_req_t req, const std::string& value, size_t size) {
   if (size == 0) {
@@ -277,7 +291,10 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Mount(DistFs* fs, const Mo
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
 
   auto m = std::unique_ptr<FuseMount>(new FuseMount());
-  m->se_ = fuse_session_new(&args, &kOps, sizeof kOps, fs);
+  m->fs_ = fs;
+  m->session_ = std::make_unique<FuseSession>();
+  m->session_->fs = fs;
+  m->se_ = fuse_session_new(&args, &kOps, sizeof kOps, m->session_.get());
   if (m->se_ == nullptr) return absl::InternalError("cannot create the FUSE session");
   if (fuse_set_signal_handlers(m->se_) != 0) return absl::InternalError("cannot set signal handlers");
   m->signals_ = true;
@@ -310,9 +327,19 @@ absl::Status FuseMount::Run() {
   return absl::OkStatus();
 }
 
+void FuseMount::Reclaim(uint64_t bytes) {
+  for (const auto& [parent, name] : fs_->ReclaimCandidates(bytes)) {
+    // ENOENT: the kernel had already dropped it.
+    fuse_lowlevel_notify_inval_entry(se_, parent, name.c_str(), name.size());
+  }
+}
+
 void FuseMount::InvalidateRootEntry(const std::string& name) {
   int rc = fuse_lowlevel_notify_inval_entry(se_, FUSE_ROOT_ID, name.c_str(), name.size());
   if (rc != 0 && rc != -ENOENT) spdlog::warn("cannot invalidate /{}: {}", name, strerror(-rc));
+  // The root's listing may be cached too (when opendir is skipped).
+  rc = fuse_lowlevel_notify_inval_inode(se_, FUSE_ROOT_ID, 0, 0);
+  if (rc != 0 && rc != -ENOENT) spdlog::warn("cannot invalidate /: {}", strerror(-rc));
 }
 
 }  // namespace vms

@@ -12,6 +12,8 @@ struct fuse_session;
 
 namespace vms {
 
+struct FuseSession;  // fuse_ops.cc
+
 struct MountOptions {
   std::string mountpoint;
   bool allow_other = false;  // let every user of the host use the mount
@@ -30,9 +32,14 @@ class FuseMount {
   absl::Status Run();
   // Drops the kernel's cached entry /NAME (after a flip). Any thread.
   void InvalidateRootEntry(const std::string& name);
+  // Asks the kernel to drop the entries of unused files whose pinned content
+  // adds up to `bytes` (see DistFs::ReclaimCandidates). Any thread.
+  void Reclaim(uint64_t bytes);
 
  private:
   FuseMount() = default;
+  DistFs* fs_ = nullptr;
+  std::unique_ptr<FuseSession> session_;
   fuse_session* se_ = nullptr;
   bool mounted_ = false;
   bool signals_ = false;

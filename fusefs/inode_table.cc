@@ -8,8 +8,10 @@ InodeTable::InodeTable() {
   slots_[kRoot] = Slot{std::move(root), 1};
 }
 
-uint64_t InodeTable::Lookup(uint64_t parent, const std::string& name, Node node) {
+uint64_t InodeTable::Lookup(uint64_t parent, const std::string& name, Node node,
+                            bool* created) {
   std::lock_guard lock(mu_);
+  if (created) *created = false;
   auto key = std::make_pair(parent, name);
   if (auto it = by_name_.find(key); it != by_name_.end()) {
     Slot& slot = slots_[it->second];
@@ -18,6 +20,7 @@ uint64_t InodeTable::Lookup(uint64_t parent, const std::string& name, Node node)
       return it->second;
     }
   }
+  if (created) *created = true;
   uint64_t ino = next_++;
   node.parent = parent;
   node.name = name;

@@ -49,7 +49,8 @@ class InodeTable {
   InodeTable();
 
   // The inode of `node` under (parent, name), with its lookup count + 1.
-  uint64_t Lookup(uint64_t parent, const std::string& name, Node node);
+  // *created (if given) says whether the inode is new.
+  uint64_t Lookup(uint64_t parent, const std::string& name, Node node, bool* created = nullptr);
   // nullptr if the kernel has forgotten it (or never knew it).
   std::shared_ptr<const Node> Get(uint64_t ino) const;
   void Forget(uint64_t ino, uint64_t n);

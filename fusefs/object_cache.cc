@@ -81,7 +81,6 @@ void ObjectCache::Drop(const Hash& hash) {
   if (it == entries_.end()) return;
   lru_.erase(it->second.lru);
   bytes_ -= it->second.size;
-  if (it->second.fd >= 0) close(it->second.fd);
   entries_.erase(it);
   std::error_code ec;
   fs::remove(PathOf(hash), ec);
@@ -93,10 +92,10 @@ void ObjectCache::EvictFor(uint64_t incoming) {
     Hash h = *it++;
     if (entries_[h].pins == 0) Drop(h);
   }
-  if (bytes_ + incoming > max_bytes_) {
-    spdlog::warn("cache over its size: bytes={} max={} (the rest is pinned by open files)",
-                 bytes_ + incoming, max_bytes_);
-  }
+}
+
+void ObjectCache::MaybeSignalPressure() {
+  if (on_pressure_ && bytes() > max_bytes_) on_pressure_();
 }
 
 absl::Status ObjectCache::Put(const Hash& hash, std::string_view raw) {
@@ -105,14 +104,17 @@ absl::Status ObjectCache::Put(const Hash& hash, std::string_view raw) {
   if (absl::Status s = MakeDirs(fs::path(path).parent_path().string()); !s.ok()) return s;
   // Written aside and renamed: a crash leaves the old state or the whole file.
   if (absl::Status s = WriteFileAtomic(path, raw, 0444, /*durable=*/false); !s.ok()) return s;
-  std::lock_guard lock(mu_);
-  if (entries_.count(hash)) return absl::OkStatus();
-  EvictFor(raw.size());
-  Entry& e = entries_[hash];
-  e.size = raw.size();
-  e.verified = true;
-  e.lru = lru_.insert(lru_.end(), hash);
-  bytes_ += raw.size();
+  {
+    std::lock_guard lock(mu_);
+    if (entries_.count(hash)) return absl::OkStatus();
+    EvictFor(raw.size());
+    Entry& e = entries_[hash];
+    e.size = raw.size();
+    e.verified = true;
+    e.lru = lru_.insert(lru_.end(), hash);
+    bytes_ += raw.size();
+  }
+  MaybeSignalPressure();
   return absl::OkStatus();
 }
 
@@ -124,6 +126,9 @@ absl::Status ObjectCache::VerifyOnDisk(const Hash& hash) {
     if (it->second.verified) return absl::OkStatus();
   }
   auto raw = ReadFile(PathOf(hash));
+  // A read error (say, EMFILE) says nothing about the bytes: only a mismatch
+  // drops the object.
+  if (!raw.ok() && !absl::IsNotFound(raw.status())) return raw.status();
   bool good = raw.ok() && Sha256(*raw) == hash;
   std::lock_guard lock(mu_);
   auto it = entries_.find(hash);
@@ -138,30 +143,39 @@ absl::Status ObjectCache::VerifyOnDisk(const Hash& hash) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> ObjectCache::Pin(const Hash& hash) {
+absl::Status ObjectCache::Pin(const Hash& hash) {
   if (absl::Status s = VerifyOnDisk(hash); !s.ok()) return s;
   std::lock_guard lock(mu_);
   auto it = entries_.find(hash);
   if (it == entries_.end()) return absl::NotFoundError(StrCat("object ", hash.Short(), " not cached"));
-  Entry& e = it->second;
-  if (e.fd < 0) {
-    e.fd = open(PathOf(hash).c_str(), O_RDONLY | O_CLOEXEC);
-    if (e.fd < 0) return ErrnoError(errno, StrCat("cannot open cached object ", hash.Short()));
-  }
-  ++e.pins;
-  lru_.splice(lru_.end(), lru_, e.lru);  // most recently used
-  return e.fd;
+  ++it->second.pins;
+  lru_.splice(lru_.end(), lru_, it->second.lru);  // most recently used
+  return absl::OkStatus();
+}
+
+bool ObjectCache::PinIfVerified(const Hash& hash) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(hash);
+  if (it == entries_.end() || !it->second.verified) return false;
+  ++it->second.pins;
+  lru_.splice(lru_.end(), lru_, it->second.lru);
+  return true;
 }
 
 void ObjectCache::Unpin(const Hash& hash) {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(hash);
-  if (it == entries_.end() || it->second.pins == 0) return;
-  if (--it->second.pins == 0) {
-    close(it->second.fd);
-    it->second.fd = -1;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(hash);
+    if (it == entries_.end() || it->second.pins == 0) return;
+    if (--it->second.pins > 0) return;
     EvictFor(0);
   }
+}
+
+absl::StatusOr<Fd> ObjectCache::OpenFd(const Hash& hash) const {
+  Fd fd(open(PathOf(hash).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(errno, StrCat("cannot open cached object ", hash.Short()));
+  return fd;
 }
 
 absl::StatusOr<std::string> ObjectCache::Read(const Hash& hash) {

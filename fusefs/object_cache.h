@@ -14,6 +14,7 @@
 #define VMS_FUSEFS_OBJECT_CACHE_H_
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "core/file_util.h"
 #include "core/hash.h"
 
 namespace vms {
@@ -37,13 +39,23 @@ class ObjectCache {
   // needed. Storing what is already there is a no-op.
   absl::Status Put(const Hash& hash, std::string_view raw);
 
-  // Pins the object and returns a read-only fd to it, valid until the
-  // matching Unpin(). NotFound if absent; DataLoss (and removal) if the file
-  // on disk no longer matches its hash.
-  absl::StatusOr<int> Pin(const Hash& hash);
+  // Pins the object: it is not evicted until the matching Unpin(). NotFound
+  // if absent; DataLoss (and removal) if the file on disk no longer matches
+  // its hash.
+  absl::Status Pin(const Hash& hash);
   void Unpin(const Hash& hash);
+  // Pins without touching the disk, only if the object is cached and this
+  // process already verified it; false otherwise (nothing pinned).
+  bool PinIfVerified(const Hash& hash);
+  // A new read-only descriptor of a cached object (the caller closes it).
+  // Descriptors are not kept per pin: a host may pin tens of thousands.
+  absl::StatusOr<Fd> OpenFd(const Hash& hash) const;
   // The whole object (small objects: trees, chunk lists), verified as Pin().
   absl::StatusOr<std::string> Read(const Hash& hash);
+
+  // Called (with no lock held) whenever open files keep the cache over its
+  // bound, so that the owner can ask the kernel to let go of unused files.
+  void SetPressureCallback(std::function<void()> fn) { on_pressure_ = std::move(fn); }
 
   uint64_t bytes() const;
   uint64_t max_bytes() const { return max_bytes_; }
@@ -54,7 +66,6 @@ class ObjectCache {
     uint64_t size = 0;
     bool verified = false;  // checked against its hash by this process
     int pins = 0;
-    int fd = -1;            // open while pinned
     std::list<Hash>::iterator lru;
   };
   ObjectCache(std::string dir, uint64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {}
@@ -65,8 +76,11 @@ class ObjectCache {
   // Verifies the file of an entry not yet verified by this process.
   absl::Status VerifyOnDisk(const Hash& hash);
 
+  void MaybeSignalPressure();
+
   const std::string dir_;
   const uint64_t max_bytes_;
+  std::function<void()> on_pressure_;
   mutable std::mutex mu_;
   std::unordered_map<Hash, Entry, HashHasher> entries_ ABSL_GUARDED_BY(mu_);
   std::list<Hash> lru_ ABSL_GUARDED_BY(mu_);  // front: least recently used

@@ -109,10 +109,9 @@ class DistFsTest : public ::testing::Test {
     std::string out;
     for (const Segment& s : segments) {
       std::string part(s.len, '\0');
-      EXPECT_EQ(pread(s.fd, part.data(), s.len, s.pos), static_cast<ssize_t>(s.len));
+      EXPECT_EQ(pread(s.fd.get(), part.data(), s.len, s.pos), static_cast<ssize_t>(s.len));
       out += part;
     }
-    fs_.Release(fh);
     return out;
   }
 
@@ -170,9 +169,11 @@ TEST_F(DistFsTest, VersionTreeAttributesAndContent) {
   ASSERT_EQ(fs_.Read(fh, 2990, 20, &segments), 0);
   ASSERT_EQ(segments.size(), 2u) << "a read across a chunk boundary spans two objects";
   EXPECT_EQ(segments[0].len + segments[1].len, 20u);
+  EXPECT_EQ(fs_.open_files(), 2u) << "both files' content is pinned while the kernel holds them";
+  size_t pinned = cache_->pinned();
+  fs_.Forget(big, fs_.inodes().lookups(big));
+  EXPECT_EQ(cache_->pinned(), pinned - 3) << "forgetting the inode unpins its three chunks";
   EXPECT_EQ(fs_.open_files(), 1u);
-  fs_.Release(fh);
-  EXPECT_EQ(cache_->pinned(), 0u) << "closing unpins";
 
   std::string target;
   ASSERT_EQ(fs_.ReadLink(Path("app@1.0/link"), &target), 0);

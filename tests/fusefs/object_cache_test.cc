@@ -23,12 +23,13 @@ TEST(ObjectCacheTest, PutPinReadRoundTrip) {
   auto cache = ObjectCache::Open(dir.path(), 1 << 20).value();
   ASSERT_TRUE(cache->Put(Sha256(Blob('a')), Blob('a')).ok());
   EXPECT_TRUE(cache->Contains(Sha256(Blob('a'))));
-  auto fd = cache->Pin(Sha256(Blob('a')));
+  ASSERT_TRUE(cache->Pin(Sha256(Blob('a'))).ok());
+  auto fd = cache->OpenFd(Sha256(Blob('a')));
   ASSERT_TRUE(fd.ok()) << fd.status();
-  EXPECT_EQ(ReadFd(*fd, 1000), Blob('a'));
+  EXPECT_EQ(ReadFd(fd->get(), 1000), Blob('a'));
   cache->Unpin(Sha256(Blob('a')));
   EXPECT_EQ(cache->Read(Sha256(Blob('a'))).value(), Blob('a'));
-  EXPECT_TRUE(absl::IsNotFound(cache->Pin(Sha256("absent")).status()));
+  EXPECT_TRUE(absl::IsNotFound(cache->Pin(Sha256("absent"))));
 }
 
 TEST(ObjectCacheTest, EvictsLeastRecentlyUsedButNeverPinned) {
@@ -79,7 +80,7 @@ TEST(ObjectCacheTest, CorruptFileOnDiskIsDroppedNotServed) {
                                std::filesystem::perm_options::add);
   testing::WriteFile(path, Blob('z'));
   auto cache = ObjectCache::Open(dir.path(), 1 << 20).value();
-  EXPECT_TRUE(absl::IsDataLoss(cache->Pin(h).status()));
+  EXPECT_TRUE(absl::IsDataLoss(cache->Pin(h)));
   EXPECT_FALSE(cache->Contains(h));
   EXPECT_FALSE(std::filesystem::exists(path));
 }
