@@ -38,6 +38,8 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::string& name) {
     o.min_blob_size = 16 << 10;
     o.blob_file_size = 256 << 20;
     o.blob_compression_type = rocksdb::kNoCompression;
+    // Deleted objects (host cache eviction, quarantine) give their space back.
+    o.enable_blob_garbage_collection = true;
     o.write_buffer_size = 128 << 20;
     o.max_write_buffer_number = 4;
   } else {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -61,7 +62,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode,
                              bool durable) {
-  std::string tmp = StrCat(path, ".tmp.", ::getpid());
+  // Unique per call: threads of one process may write the same path at once.
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = StrCat(path, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd.valid()) return ErrnoError(errno, StrCat("cannot create ", tmp));
   size_t done = 0;

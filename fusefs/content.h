@@ -1,12 +1,19 @@
 // Object bytes for the filesystem: from the on-disk cache, or fetched (and
-// verified) when missing. Thread-safe.
+// verified) when missing. Recently read objects are also kept decoded in
+// memory (bounded), so that a file read in many small requests is decoded
+// once. Thread-safe.
 #ifndef VMS_FUSEFS_CONTENT_H_
 #define VMS_FUSEFS_CONTENT_H_
 
 #include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <string>
+#include <unordered_map>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "core/hash.h"
 #include "fusefs/object_cache.h"
@@ -18,25 +25,33 @@ class Content {
  public:
   // Fetches objects into a sink (Remote::Fetch in vms-fuse).
   using Fetcher = std::function<absl::Status(std::span<const Hash>, const Upstream::Sink&)>;
+  using Bytes = std::shared_ptr<const std::string>;
 
-  // `cache` must outlive this.
-  Content(ObjectCache* cache, Fetcher fetch) : cache_(cache), fetch_(std::move(fetch)) {}
+  // `cache` must outlive this. `memory_bytes` bounds the decoded objects kept.
+  Content(ObjectCache* cache, Fetcher fetch, uint64_t memory_bytes = 64 << 20)
+      : cache_(cache), fetch_(std::move(fetch)), memory_limit_(memory_bytes) {}
 
-  // The raw bytes of a (small) object: trees, chunk lists.
-  absl::StatusOr<std::string> Get(const Hash& hash);
+  // The raw bytes of an object, fetched first if needed.
+  absl::StatusOr<Bytes> Get(const Hash& hash);
   // Makes sure every listed object is cached, fetching the missing ones in
   // one request.
   absl::Status Ensure(std::span<const Hash> hashes);
   // Pins an object, fetching it first if needed; it stays cached until Unpin().
   absl::Status Pin(const Hash& hash);
   void Unpin(const Hash& hash) { cache_->Unpin(hash); }
-  bool PinIfVerified(const Hash& hash) { return cache_->PinIfVerified(hash); }
-  absl::StatusOr<Fd> OpenFd(const Hash& hash) const { return cache_->OpenFd(hash); }
+  bool PinIfCached(const Hash& hash) { return cache_->PinIfCached(hash); }
   bool Cached(const Hash& hash) const { return cache_->Contains(hash); }
+  const ObjectCache& cache() const { return *cache_; }
 
  private:
   ObjectCache* cache_;
   Fetcher fetch_;
+  const uint64_t memory_limit_;
+  std::mutex mu_;
+  std::unordered_map<Hash, std::pair<Bytes, std::list<Hash>::iterator>, HashHasher> memory_
+      ABSL_GUARDED_BY(mu_);
+  std::list<Hash> memory_lru_ ABSL_GUARDED_BY(mu_);
+  uint64_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace vms

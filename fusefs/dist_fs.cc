@@ -36,7 +36,7 @@ absl::StatusOr<DistFs::Entries> DistFs::Tree(const Hash& hash) {
   }
   auto raw = content_->Get(hash);
   if (!raw.ok()) return raw.status();
-  auto decoded = DecodeTree(*raw);  // a bad tree is corruption: EIO, never a path
+  auto decoded = DecodeTree(**raw);  // a bad tree is corruption: EIO, never a path
   if (!decoded.ok()) return decoded.status();
   auto entries = std::make_shared<const std::vector<TreeEntry>>(std::move(*decoded));
   std::lock_guard lock(mu_);
@@ -132,7 +132,7 @@ int DistFs::Lookup(uint64_t parent, const std::string& name, EntryReply* out) {
   // A file's content, when already cached, is pinned while the kernel holds
   // its inode: an open file (which holds its inode) is then never evicted,
   // even before its first read reaches us.
-  if (created && node.kind == Node::kFile && !node.chunked && content_->PinIfVerified(node.hash)) {
+  if (created && node.kind == Node::kFile && !node.chunked && content_->PinIfCached(node.hash)) {
     OpenFile file;
     file.pieces.push_back({node.hash, 0, node.size});
     file.bytes = node.size;
@@ -222,25 +222,38 @@ int DistFs::ReadDir(uint64_t ino, std::vector<DirEntry>* out) {
 void DistFs::PrefetchSiblings(const Node& file) {
   std::shared_ptr<const Node> dir = inodes_.Get(file.parent);
   if (dir == nullptr) return;
-  auto entries = Tree(dir->hash);
-  if (!entries.ok()) return;
-  // The files after this one in name order (a reader like tar goes in some
-  // order; most of a directory is usually wanted), up to a byte budget.
-  std::vector<Hash> batch;
-  uint64_t budget = options_.prefetch_bytes;
-  auto it = std::lower_bound((*entries)->begin(), (*entries)->end(), file.name,
-                             [](const TreeEntry& e, const std::string& n) { return e.name < n; });
-  for (; it != (*entries)->end() && budget > 0; ++it) {
-    if (it->type != EntryType::kFile || it->chunked || it->size > budget) continue;
-    if (content_->Cached(it->hash)) continue;
-    batch.push_back(it->hash);
-    budget -= it->size;
+  {
+    std::lock_guard lock(mu_);
+    if (!prefetching_.insert(dir->hash).second) return;  // already under way
   }
-  if (batch.size() > 1) {
-    if (absl::Status s = content_->Ensure(batch); !s.ok()) {
-      spdlog::debug("prefetch in {}@{} failed: {}", file.app, file.version, Sv(s.message()));
+  Hash dir_hash = dir->hash;
+  std::string name = file.name, where = StrCat(file.app, "@", file.version);
+  prefetch_pool_.Submit([this, dir_hash, name, where] {
+    auto entries = Tree(dir_hash);
+    std::vector<Hash> batch;
+    uint64_t budget = options_.prefetch_bytes;
+    if (entries.ok()) {
+      // The files after this one in name order (a reader like tar goes in
+      // order; most of a directory is usually wanted), up to a byte budget.
+      auto it = std::lower_bound((*entries)->begin(), (*entries)->end(), name,
+                                 [](const TreeEntry& e, const std::string& n) { return e.name < n; });
+      for (; it != (*entries)->end() && budget > 0; ++it) {
+        if (it->name == name || it->type != EntryType::kFile || it->chunked || it->size > budget) {
+          continue;
+        }
+        if (content_->Cached(it->hash)) continue;
+        batch.push_back(it->hash);
+        budget -= it->size;
+      }
     }
-  }
+    if (!batch.empty()) {
+      if (absl::Status s = content_->Ensure(batch); !s.ok()) {
+        spdlog::debug("prefetch in {} failed: {}", where, Sv(s.message()));
+      }
+    }
+    std::lock_guard lock(mu_);
+    prefetching_.erase(dir_hash);
+  });
 }
 
 void DistFs::Forget(uint64_t ino, uint64_t n) {
@@ -275,7 +288,7 @@ int DistFs::Open(uint64_t ino, uint64_t* fh) {
   } else {
     auto list = content_->Get(node->hash);
     if (!list.ok()) return ErrnoOf(list.status());
-    auto chunks = DecodeChunkList(*list);
+    auto chunks = DecodeChunkList(**list);
     if (!chunks.ok()) return EIO;
     uint64_t offset = 0;
     std::vector<Hash> hashes;
@@ -323,19 +336,20 @@ int DistFs::Read(uint64_t ino, uint64_t offset, size_t size, std::vector<Segment
       if (offset >= p.offset + p.size) continue;
       uint64_t within = offset - p.offset;
       size_t len = std::min<uint64_t>(size, p.size - within);
-      wanted.push_back({p.hash, Segment{Fd(), within, len}});
+      wanted.push_back({p.hash, Segment{nullptr, within, len}});
       offset += len;
       size -= len;
     }
   }
   out->clear();
-  for (auto& [hash, segment] : wanted) {  // pinned: the files are there
-    auto fd = content_->OpenFd(hash);
-    if (!fd.ok()) {
-      spdlog::error("read ino={}: {}", ino, Sv(fd.status().message()));
-      return ErrnoOf(fd.status());
+  for (auto& [hash, segment] : wanted) {
+    auto bytes = content_->Get(hash);
+    if (!bytes.ok()) {
+      spdlog::error("read ino={}: {}", ino, Sv(bytes.status().message()));
+      return ErrnoOf(bytes.status());
     }
-    segment.fd = std::move(*fd);
+    if (segment.pos + segment.len > (*bytes)->size()) return EIO;
+    segment.data = std::move(*bytes);
     out->push_back(std::move(segment));
   }
   return 0;
@@ -365,7 +379,10 @@ int DistFs::ListXattr(uint64_t ino, std::vector<std::string>* names) {
   std::shared_ptr<const Node> node = inodes_.Get(ino);
   if (node == nullptr) return ENOENT;
   names->clear();
-  if (node->kind == Node::kRoot) return 0;
+  if (node->kind == Node::kRoot) {
+    *names = {"user.vms.cache_bytes", "user.vms.cache_max_bytes", "user.vms.cache_pinned"};
+    return 0;
+  }
   *names = {"user.vms.app", "user.vms.version"};
   if (node->kind == Node::kAppLink) {
     names->push_back("user.vms.live_seq");
@@ -373,7 +390,10 @@ int DistFs::ListXattr(uint64_t ino, std::vector<std::string>* names) {
   } else if (node->kind != Node::kSymlink) {
     names->push_back("user.vms.hash");
   }
-  if (node->kind == Node::kFile) names->push_back("user.vms.chunked");
+  if (node->kind == Node::kFile) {
+    names->push_back("user.vms.chunked");
+    names->push_back("user.vms.cached");
+  }
   return 0;
 }
 
@@ -392,6 +412,15 @@ int DistFs::GetXattr(uint64_t ino, const std::string& name, std::string* value) 
     *value = node->hash.Hex();
   } else if (name == "user.vms.chunked") {
     *value = node->chunked ? "yes" : "no";
+  } else if (name == "user.vms.cached") {
+    // Whole-file objects only; a chunked file says whether its list is.
+    *value = content_->Cached(node->hash) ? "yes" : "no";
+  } else if (name == "user.vms.cache_bytes") {
+    *value = std::to_string(content_->cache().bytes());
+  } else if (name == "user.vms.cache_max_bytes") {
+    *value = std::to_string(content_->cache().max_bytes());
+  } else if (name == "user.vms.cache_pinned") {
+    *value = std::to_string(content_->cache().pinned());
   }
   return 0;
 }

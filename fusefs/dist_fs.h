@@ -22,9 +22,11 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "core/thread_pool.h"
 #include "core/tree.h"
 #include "fusefs/catalog.h"
 #include "fusefs/content.h"
@@ -57,10 +59,9 @@ struct DirEntry {
   mode_t type = 0;  // S_IFDIR, S_IFREG, S_IFLNK
 };
 
-// A span of a file's bytes: `len` bytes at `pos` of `fd`, a descriptor of
-// the cached object owned by the segment (closed when it goes).
+// A span of a file's bytes: `len` bytes at `pos` of an object's raw bytes.
 struct Segment {
-  Fd fd;
+  std::shared_ptr<const std::string> data;
   uint64_t pos = 0;
   size_t len = 0;
 };
@@ -110,7 +111,8 @@ class DistFs {
 
   int LookupRoot(const std::string& name, Node* node);
   absl::StatusOr<Entries> Tree(const Hash& hash);
-  // Fetches, with the file about to be opened, its uncached siblings.
+  // Fetches the uncached files after `file` in its directory, in the
+  // background: a reader going through a directory finds them cached.
   void PrefetchSiblings(const Node& file);
   Attr AttrOf(uint64_t ino, const Node& node) const;
   double TimeoutOf(const Node& node) const;
@@ -121,12 +123,14 @@ class DistFs {
   const int64_t mounted_ms_;  // the root's mtime
   InodeTable inodes_;
 
-  mutable std::mutex mu_;  // guards the two caches below; never held across I/O
+  mutable std::mutex mu_;  // guards what follows; never held across I/O
+  std::unordered_set<Hash, HashHasher> prefetching_ ABSL_GUARDED_BY(mu_);  // directories
   std::unordered_map<Hash, std::pair<Entries, std::list<Hash>::iterator>, HashHasher> trees_
       ABSL_GUARDED_BY(mu_);
   std::list<Hash> tree_lru_ ABSL_GUARDED_BY(mu_);
   std::unordered_map<uint64_t, OpenFile> files_ ABSL_GUARDED_BY(mu_);  // by inode
   uint64_t read_clock_ ABSL_GUARDED_BY(mu_) = 0;
+  ThreadPool prefetch_pool_{2};  // last: drained before the rest goes
 };
 
 // errno for a Status from the layers below (NotFound -> ENOENT, else EIO).

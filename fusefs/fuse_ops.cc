@@ -48,11 +48,8 @@ struct stat StatOf(const Attr& a) {
 
 void OnInit(void* userdata, fuse_conn_info* conn) {
   auto* session = static_cast<FuseSession*>(userdata);
-  // A symlink inode's target never changes (a flip makes a new inode), and
-  // splicing from the cache files saves a copy.
+  // A symlink inode's target never changes (a flip makes a new inode).
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
-  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
-  if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
   // Where the kernel can do without open requests, answering ENOSYS makes it
   // open files and directories with no round trip at all and keep their
   // pages and listings cached (FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR): warm
@@ -179,18 +176,11 @@ void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
     fuse_reply_buf(req, nullptr, 0);
     return;
   }
-  size_t bytes = sizeof(fuse_bufvec) + (segments.size() - 1) * sizeof(fuse_buf);
-  std::unique_ptr<fuse_bufvec, decltype(&free)> bufv(static_cast<fuse_bufvec*>(calloc(1, bytes)),
-                                                      &free);
-  bufv->count = segments.size();
-  for (size_t i = 0; i < segments.size(); ++i) {
-    fuse_buf& b = bufv->buf[i];
-    b.size = segments[i].len;
-    b.flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    b.fd = segments[i].fd.get();
-    b.pos = static_cast<off_t>(segments[i].pos);
+  std::vector<iovec> iov;
+  for (const Segment& seg : segments) {
+    iov.push_back({const_cast<char*>(seg.data->data()) + seg.pos, seg.len});
   }
-  fuse_reply_data(req, bufv.get(), FUSE_BUF_SPLICE_MOVE);
+  fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
 }
 
 // Content stays pinned until the kernel forgets the inode.

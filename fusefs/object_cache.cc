@@ -1,67 +1,48 @@
 #include "fusefs/object_cache.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <filesystem>
-#include <vector>
-
+#include "core/coding.h"
 #include "core/file_util.h"
 #include "core/strings.h"
 #include "spdlog/spdlog.h"
 
 namespace vms {
 
-namespace fs = std::filesystem;
-
 absl::StatusOr<std::unique_ptr<ObjectCache>> ObjectCache::Open(const std::string& dir,
                                                                uint64_t max_bytes) {
-  if (absl::Status s = MakeDirs(dir + "/objects"); !s.ok()) return s;
-  auto cache = std::unique_ptr<ObjectCache>(new ObjectCache(dir, max_bytes));
-  struct Found {
-    Hash hash;
-    uint64_t size;
-    int64_t mtime;
-  };
-  std::vector<Found> found;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir + "/objects", ec);
-       !ec && it != fs::end(it); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    std::string name = it->path().filename().string();
-    auto hash = Hash::FromHex(name);
-    if (!hash.ok()) {  // a leftover temporary file from a crash
-      fs::remove(it->path(), ec);
-      continue;
+  if (absl::Status s = MakeDirs(dir); !s.ok()) return s;
+  auto db = Db::Open(dir + "/objects", ObjectStore::Families());
+  if (!db.ok()) return db.status();
+  auto cache = std::unique_ptr<ObjectCache>(new ObjectCache(std::move(*db), max_bytes));
+  // Index what is there. Its order is the order of hashes, not of use: a
+  // restart forgets recency, which only matters when the cache is full.
+  auto it = cache->db_->NewIterator(kObjectIndexFamily);
+  std::vector<Hash> evicted;
+  {
+    std::lock_guard lock(cache->mu_);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto hash = Hash::FromBytes(it->key().ToStringView());
+      std::string_view v = it->value().ToStringView();
+      uint64_t size;
+      if (!hash.ok() || !GetVarint(&v, &size)) continue;
+      Entry& e = cache->entries_[*hash];
+      e.size = size;
+      e.lru = cache->lru_.insert(cache->lru_.end(), *hash);
+      cache->bytes_ += size;
     }
-    struct stat st;
-    if (stat(it->path().c_str(), &st) != 0) continue;
-    found.push_back({*hash, static_cast<uint64_t>(st.st_size),
-                     st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec});
+    evicted = cache->EvictFor(0);
   }
-  if (ec) return ErrnoError(ec.value(), StrCat("cannot index cache ", dir));
-  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.mtime < b.mtime; });
-  std::lock_guard lock(cache->mu_);
-  for (const Found& f : found) {
-    Entry& e = cache->entries_[f.hash];
-    e.size = f.size;
-    e.lru = cache->lru_.insert(cache->lru_.end(), f.hash);
-    cache->bytes_ += f.size;
-  }
-  cache->EvictFor(0);
+  if (absl::Status s = FromRocks(it->status(), "index the cache"); !s.ok()) return s;
+  cache->DeleteFromDisk(evicted);
   return cache;
 }
 
-std::string ObjectCache::PathOf(const Hash& hash) const {
-  std::string hex = hash.Hex();
-  return StrCat(dir_, "/objects/", hex.substr(0, 2), "/", hex);
-}
+ObjectCache::ObjectCache(std::unique_ptr<Db> db, uint64_t max_bytes)
+    : db_(std::move(db)), store_(db_.get()), max_bytes_(max_bytes) {}
 
 bool ObjectCache::Contains(const Hash& hash) const {
   std::lock_guard lock(mu_);
-  return entries_.count(hash) > 0;
+  auto it = entries_.find(hash);
+  return it != entries_.end() && it->second.present;
 }
 
 uint64_t ObjectCache::bytes() const {
@@ -76,21 +57,30 @@ size_t ObjectCache::pinned() const {
   return n;
 }
 
-void ObjectCache::Drop(const Hash& hash) {
-  auto it = entries_.find(hash);
-  if (it == entries_.end()) return;
-  lru_.erase(it->second.lru);
-  bytes_ -= it->second.size;
-  entries_.erase(it);
-  std::error_code ec;
-  fs::remove(PathOf(hash), ec);
-}
-
-void ObjectCache::EvictFor(uint64_t incoming) {
+std::vector<Hash> ObjectCache::EvictFor(uint64_t incoming) {
+  std::vector<Hash> out;
   auto it = lru_.begin();
   while (bytes_ + incoming > max_bytes_ && it != lru_.end()) {
     Hash h = *it++;
-    if (entries_[h].pins == 0) Drop(h);
+    auto e = entries_.find(h);
+    if (e->second.pins > 0) continue;
+    bytes_ -= e->second.size;
+    lru_.erase(e->second.lru);
+    entries_.erase(e);
+    out.push_back(h);
+  }
+  return out;
+}
+
+void ObjectCache::DeleteFromDisk(const std::vector<Hash>& hashes) {
+  if (hashes.empty()) return;
+  rocksdb::WriteBatch batch;
+  for (const Hash& h : hashes) {
+    batch.Delete(db_->Family(kObjectsFamily), h.View());
+    batch.Delete(db_->Family(kObjectIndexFamily), h.View());
+  }
+  if (absl::Status s = db_->Write(&batch, /*sync=*/false); !s.ok()) {
+    spdlog::warn("cache eviction not written: {}", Sv(s.message()));
   }
 }
 
@@ -98,95 +88,102 @@ void ObjectCache::MaybeSignalPressure() {
   if (on_pressure_ && bytes() > max_bytes_) on_pressure_();
 }
 
-absl::Status ObjectCache::Put(const Hash& hash, std::string_view raw) {
-  if (Contains(hash)) return absl::OkStatus();
-  std::string path = PathOf(hash);
-  if (absl::Status s = MakeDirs(fs::path(path).parent_path().string()); !s.ok()) return s;
-  // Written aside and renamed: a crash leaves the old state or the whole file.
-  if (absl::Status s = WriteFileAtomic(path, raw, 0444, /*durable=*/false); !s.ok()) return s;
+absl::Status ObjectCache::Put(std::vector<StoredObject>* objects) {
   {
     std::lock_guard lock(mu_);
-    if (entries_.count(hash)) return absl::OkStatus();
-    EvictFor(raw.size());
-    Entry& e = entries_[hash];
-    e.size = raw.size();
-    e.verified = true;
-    e.lru = lru_.insert(lru_.end(), hash);
-    bytes_ += raw.size();
+    std::erase_if(*objects, [&](const StoredObject& o) {
+      auto it = entries_.find(o.hash);
+      return it != entries_.end() && it->second.present;
+    });
   }
+  if (objects->empty()) return absl::OkStatus();
+  // A cache need not survive a power cut: unsynced, like a page cache.
+  auto stats = store_.Ingest(objects);
+  if (!stats.ok()) return stats.status();
+  std::vector<Hash> evicted;
+  {
+    std::lock_guard lock(mu_);
+    for (const StoredObject& o : *objects) {
+      if (auto it = entries_.find(o.hash); it != entries_.end()) {
+        if (!it->second.present) {  // fetched again after corruption: still pinned
+          it->second.present = true;
+          bytes_ += it->second.size;
+        }
+        continue;
+      }
+      std::vector<Hash> out = EvictFor(o.raw_size);
+      evicted.insert(evicted.end(), out.begin(), out.end());
+      Entry& e = entries_[o.hash];
+      e.size = o.raw_size;
+      e.lru = lru_.insert(lru_.end(), o.hash);
+      bytes_ += o.raw_size;
+    }
+  }
+  DeleteFromDisk(evicted);
   MaybeSignalPressure();
   return absl::OkStatus();
 }
 
-absl::Status ObjectCache::VerifyOnDisk(const Hash& hash) {
-  {
-    std::lock_guard lock(mu_);
-    auto it = entries_.find(hash);
-    if (it == entries_.end()) return absl::NotFoundError(StrCat("object ", hash.Short(), " not cached"));
-    if (it->second.verified) return absl::OkStatus();
-  }
-  auto raw = ReadFile(PathOf(hash));
-  // A read error (say, EMFILE) says nothing about the bytes: only a mismatch
-  // drops the object.
-  if (!raw.ok() && !absl::IsNotFound(raw.status())) return raw.status();
-  bool good = raw.ok() && Sha256(*raw) == hash;
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(hash);
-  if (it == entries_.end()) return absl::NotFoundError(StrCat("object ", hash.Short(), " not cached"));
-  if (!good) {
-    spdlog::error("cached object={} is corrupt on disk: dropped, it will be fetched again",
-                  hash.Hex());
-    if (it->second.pins == 0) Drop(hash);
-    return absl::DataLossError(StrCat("cached object ", hash.Short(), " is corrupt"));
-  }
-  it->second.verified = true;
-  return absl::OkStatus();
-}
-
 absl::Status ObjectCache::Pin(const Hash& hash) {
-  if (absl::Status s = VerifyOnDisk(hash); !s.ok()) return s;
   std::lock_guard lock(mu_);
   auto it = entries_.find(hash);
-  if (it == entries_.end()) return absl::NotFoundError(StrCat("object ", hash.Short(), " not cached"));
+  if (it == entries_.end() || !it->second.present) {
+    return absl::NotFoundError(StrCat("object ", hash.Short(), " not cached"));
+  }
   ++it->second.pins;
   lru_.splice(lru_.end(), lru_, it->second.lru);  // most recently used
   return absl::OkStatus();
 }
 
-bool ObjectCache::PinIfVerified(const Hash& hash) {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(hash);
-  if (it == entries_.end() || !it->second.verified) return false;
-  ++it->second.pins;
-  lru_.splice(lru_.end(), lru_, it->second.lru);
-  return true;
-}
+bool ObjectCache::PinIfCached(const Hash& hash) { return Pin(hash).ok(); }
 
 void ObjectCache::Unpin(const Hash& hash) {
+  std::vector<Hash> evicted;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(hash);
     if (it == entries_.end() || it->second.pins == 0) return;
     if (--it->second.pins > 0) return;
-    EvictFor(0);
+    if (!it->second.present) {  // corrupt and never fetched again
+      lru_.erase(it->second.lru);
+      entries_.erase(it);
+      return;
+    }
+    evicted = EvictFor(0);
   }
-}
-
-absl::StatusOr<Fd> ObjectCache::OpenFd(const Hash& hash) const {
-  Fd fd(open(PathOf(hash).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoError(errno, StrCat("cannot open cached object ", hash.Short()));
-  return fd;
+  DeleteFromDisk(evicted);
 }
 
 absl::StatusOr<std::string> ObjectCache::Read(const Hash& hash) {
-  if (absl::Status s = VerifyOnDisk(hash); !s.ok()) return s;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(hash);
-    if (it == entries_.end()) return absl::NotFoundError(StrCat("object ", hash.Short(), " not cached"));
+    if (it == entries_.end() || !it->second.present) {
+      return absl::NotFoundError(StrCat("object ", hash.Short(), " not cached"));
+    }
     lru_.splice(lru_.end(), lru_, it->second.lru);
   }
-  return ReadFile(PathOf(hash));
+  auto raw = store_.GetRaw(hash);
+  if (absl::IsDataLoss(raw.status()) || absl::IsNotFound(raw.status())) {
+    spdlog::error("cached object={} is corrupt on disk: dropped, it will be fetched again",
+                  hash.Hex());
+    {
+      std::lock_guard lock(mu_);
+      auto it = entries_.find(hash);
+      if (it != entries_.end() && it->second.present) {
+        bytes_ -= it->second.size;
+        if (it->second.pins > 0) {
+          it->second.present = false;
+        } else {
+          lru_.erase(it->second.lru);
+          entries_.erase(it);
+        }
+      }
+    }
+    DeleteFromDisk({hash});
+    return absl::DataLossError(StrCat("cached object ", hash.Short(), " is corrupt"));
+  }
+  return raw;
 }
 
 }  // namespace vms

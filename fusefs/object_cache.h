@@ -1,15 +1,14 @@
 // The host's bounded on-disk object cache.
 //
-// Objects are kept raw (decompressed), one file each under DIR/objects/xx/,
-// so reads are plain preads (or splices) from the file. The cache is bounded
-// by total bytes and evicts least recently used objects first, but never one
-// that is pinned (open). It survives restarts: at start it indexes what is on
-// disk (oldest first, by mtime); each object found on disk is verified against
-// its hash the first time this process uses it, so a corrupt file is dropped
-// and fetched again, never served.
+// Objects are kept as received (compressed) in a RocksDB (core's
+// ObjectStore), one batch per fetch, so filling the cache costs no file
+// creation per object, and every read decodes and checks the object against
+// its hash (corruption on disk is detected, never served). An in-memory
+// index adds the LRU order, pins and the byte bound (raw bytes): the least
+// recently used unpinned objects are evicted first; a pinned (open) one
+// never is. The cache survives restarts.
 //
-// Thread-safe. mu_ guards the index only; disk reads, hashing and writes
-// happen outside it.
+// Thread-safe. mu_ guards the index only; RocksDB calls happen outside it.
 #ifndef VMS_FUSEFS_OBJECT_CACHE_H_
 #define VMS_FUSEFS_OBJECT_CACHE_H_
 
@@ -20,11 +19,13 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "core/file_util.h"
+#include "core/db.h"
 #include "core/hash.h"
+#include "core/object_store.h"
 
 namespace vms {
 
@@ -35,26 +36,23 @@ class ObjectCache {
                                                           uint64_t max_bytes);
 
   bool Contains(const Hash& hash) const;
-  // Stores verified raw bytes (the caller checked the hash), evicting as
-  // needed. Storing what is already there is a no-op.
-  absl::Status Put(const Hash& hash, std::string_view raw);
+  // Verifies and stores objects as received, evicting as needed; objects
+  // already cached are skipped. DataLoss if one does not match its hash.
+  absl::Status Put(std::vector<StoredObject>* objects);
 
-  // Pins the object: it is not evicted until the matching Unpin(). NotFound
-  // if absent; DataLoss (and removal) if the file on disk no longer matches
-  // its hash.
+  // Pins an object: it is not evicted until the matching Unpin(). NotFound
+  // if absent.
   absl::Status Pin(const Hash& hash);
+  // Pins only if cached; false otherwise (nothing pinned).
+  bool PinIfCached(const Hash& hash);
   void Unpin(const Hash& hash);
-  // Pins without touching the disk, only if the object is cached and this
-  // process already verified it; false otherwise (nothing pinned).
-  bool PinIfVerified(const Hash& hash);
-  // A new read-only descriptor of a cached object (the caller closes it).
-  // Descriptors are not kept per pin: a host may pin tens of thousands.
-  absl::StatusOr<Fd> OpenFd(const Hash& hash) const;
-  // The whole object (small objects: trees, chunk lists), verified as Pin().
+
+  // The raw bytes, decoded and checked against the hash. DataLoss (and the
+  // object is dropped, so it is fetched again) if what is stored is corrupt.
   absl::StatusOr<std::string> Read(const Hash& hash);
 
-  // Called (with no lock held) whenever open files keep the cache over its
-  // bound, so that the owner can ask the kernel to let go of unused files.
+  // Called (with no lock held) whenever pinned objects keep the cache over
+  // its bound, so that the owner can ask the kernel to let go of unused files.
   void SetPressureCallback(std::function<void()> fn) { on_pressure_ = std::move(fn); }
 
   uint64_t bytes() const;
@@ -64,21 +62,21 @@ class ObjectCache {
  private:
   struct Entry {
     uint64_t size = 0;
-    bool verified = false;  // checked against its hash by this process
     int pins = 0;
+    // False after corruption was found under a pin: the pins stay, so the
+    // object fetched again is pinned as the holders expect.
+    bool present = true;
     std::list<Hash>::iterator lru;
   };
-  ObjectCache(std::string dir, uint64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {}
-  std::string PathOf(const Hash& hash) const;
-  // Removes unpinned LRU entries until `incoming` more bytes fit.
-  void EvictFor(uint64_t incoming) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Drop(const Hash& hash) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Verifies the file of an entry not yet verified by this process.
-  absl::Status VerifyOnDisk(const Hash& hash);
-
+  ObjectCache(std::unique_ptr<Db> db, uint64_t max_bytes);
+  // Picks unpinned LRU entries to remove so that `incoming` more bytes fit,
+  // and removes them from the index; the caller deletes them from disk.
+  std::vector<Hash> EvictFor(uint64_t incoming) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DeleteFromDisk(const std::vector<Hash>& hashes);
   void MaybeSignalPressure();
 
-  const std::string dir_;
+  std::unique_ptr<Db> db_;
+  ObjectStore store_;
   const uint64_t max_bytes_;
   std::function<void()> on_pressure_;
   mutable std::mutex mu_;

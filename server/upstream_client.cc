@@ -28,9 +28,10 @@ UpstreamClient::UpstreamClient(std::string address, int streams, uint64_t rate,
 absl::Status UpstreamClient::Fetch(std::span<const Hash> hashes, const Sink& sink) {
   // Requests of up to kHashesPerRequest hashes, taken by `streams_` workers.
   size_t requests = (hashes.size() + kHashesPerRequest - 1) / kHashesPerRequest;
-  // Small fetches are still split across streams so both ends verify in parallel.
+  // Fetches of some size are still split across streams so both ends verify
+  // in parallel; a handful of objects is one request (a call costs more).
   size_t per_request = kHashesPerRequest;
-  if (requests < static_cast<size_t>(streams_)) {
+  if (requests < static_cast<size_t>(streams_) && hashes.size() >= 64) {
     per_request = std::max<size_t>(1, (hashes.size() + streams_ - 1) / streams_);
     requests = (hashes.size() + per_request - 1) / per_request;
   }
