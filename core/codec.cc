@@ -49,8 +49,9 @@ absl::StatusOr<Codec> CodecFromWire(uint32_t v) {
   return absl::InvalidArgumentError(StrCat("unknown object codec ", v));
 }
 
-absl::StatusOr<std::string> Decode(const Hash& expected, Codec codec, uint64_t raw_size,
-                                   std::string_view data) {
+namespace {
+absl::StatusOr<std::string> DecodeImpl(const Hash& expected, Codec codec, uint64_t raw_size,
+                                       std::string_view data, bool check_hash) {
   if (raw_size > kMaxObjectSize) {
     return absl::InvalidArgumentError(StrCat("object ", expected.Short(), " claims ",
                                                    raw_size, " bytes; the limit is ",
@@ -77,11 +78,22 @@ absl::StatusOr<std::string> Decode(const Hash& expected, Codec codec, uint64_t r
     return absl::DataLossError(StrCat("object ", expected.Short(), " is ", raw.size(),
                                             " bytes, expected ", raw_size));
   }
-  if (Sha256(raw) != expected) {
+  if (check_hash && Sha256(raw) != expected) {
     return absl::DataLossError(
         StrCat("object ", expected.Short(), " does not match its hash (corrupt or altered)"));
   }
   return raw;
+}
+}  // namespace
+
+absl::StatusOr<std::string> Decode(const Hash& expected, Codec codec, uint64_t raw_size,
+                                   std::string_view data) {
+  return DecodeImpl(expected, codec, raw_size, data, /*check_hash=*/true);
+}
+
+absl::StatusOr<std::string> DecodeVerified(const Hash& hash, Codec codec, uint64_t raw_size,
+                                           std::string_view data) {
+  return DecodeImpl(hash, codec, raw_size, data, /*check_hash=*/false);
 }
 
 }  // namespace vms

@@ -37,6 +37,11 @@ EncodedObject Encode(std::string_view raw, int level);
 absl::StatusOr<std::string> Decode(const Hash& expected, Codec codec, uint64_t raw_size,
                                    std::string_view data);
 
+// Decode() without the hash check, for bytes this process already verified
+// (still checks the size and the frame).
+absl::StatusOr<std::string> DecodeVerified(const Hash& hash, Codec codec, uint64_t raw_size,
+                                           std::string_view data);
+
 // Codec from its wire number; InvalidArgument for an unknown one.
 absl::StatusOr<Codec> CodecFromWire(uint32_t v);
 

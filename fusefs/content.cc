@@ -1,18 +1,70 @@
 #include "fusefs/content.h"
 
+#include <chrono>
 #include <vector>
 
 namespace vms {
 
-absl::Status Content::Ensure(std::span<const Hash> hashes) {
-  std::vector<Hash> missing;
-  for (const Hash& h : hashes) {
-    if (!cache_->Contains(h)) missing.push_back(h);
-  }
-  if (missing.empty()) return absl::OkStatus();
+absl::Status Content::Fetch(const std::vector<Hash>& hashes) {
+  auto start = std::chrono::steady_clock::now();
   // The cache verifies every object before it keeps it: the replica is not
   // trusted any more than the network.
-  return fetch_(missing, [this](std::vector<StoredObject>* batch) { return cache_->Put(batch); });
+  absl::Status s =
+      fetch_(hashes, [this](std::vector<StoredObject>* batch) { return cache_->Put(batch); });
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+  std::lock_guard lock(mu_);
+  ++stats_.fetches;
+  stats_.objects += hashes.size();
+  stats_.fetch_micros += micros;
+  return s;
+}
+
+Content::Stats Content::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+absl::Status Content::Ensure(std::span<const Hash> hashes) {
+  std::vector<Hash> mine, theirs;  // to fetch here; being fetched by another
+  {
+    std::lock_guard lock(mu_);
+    for (const Hash& h : hashes) {
+      if (cache_->Contains(h)) continue;
+      if (in_flight_.insert(h).second) {
+        mine.push_back(h);
+      } else {
+        theirs.push_back(h);
+      }
+    }
+  }
+  absl::Status s;
+  if (!mine.empty()) {
+    s = Fetch(mine);
+    {
+      std::lock_guard lock(mu_);
+      for (const Hash& h : mine) in_flight_.erase(h);
+    }
+    fetched_cv_.notify_all();
+  }
+  if (!theirs.empty()) {
+    std::unique_lock lock(mu_);
+    fetched_cv_.wait(lock, [&] {
+      for (const Hash& h : theirs) {
+        if (in_flight_.count(h)) return false;
+      }
+      return true;
+    });
+  }
+  if (!s.ok()) return s;
+  // What another fetch was to bring may have failed with it: fetch it here.
+  std::vector<Hash> still;
+  for (const Hash& h : theirs) {
+    if (!cache_->Contains(h)) still.push_back(h);
+  }
+  if (still.empty()) return absl::OkStatus();
+  return Fetch(still);
 }
 
 absl::StatusOr<Content::Bytes> Content::Get(const Hash& hash) {

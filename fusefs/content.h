@@ -8,10 +8,12 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -43,11 +45,24 @@ class Content {
   bool Cached(const Hash& hash) const { return cache_->Contains(hash); }
   const ObjectCache& cache() const { return *cache_; }
 
+  struct Stats {
+    uint64_t fetches = 0;        // requests to replicas
+    uint64_t objects = 0;        // objects they brought
+    uint64_t fetch_micros = 0;   // time spent waiting for them
+  };
+  Stats stats() const;
+
  private:
   ObjectCache* cache_;
   Fetcher fetch_;
   const uint64_t memory_limit_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  // Objects being fetched right now: a second reader waits for the first
+  // fetch instead of asking again.
+  std::condition_variable fetched_cv_;
+  std::unordered_set<Hash, HashHasher> in_flight_ ABSL_GUARDED_BY(mu_);
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+  absl::Status Fetch(const std::vector<Hash>& hashes);
   std::unordered_map<Hash, std::pair<Bytes, std::list<Hash>::iterator>, HashHasher> memory_
       ABSL_GUARDED_BY(mu_);
   std::list<Hash> memory_lru_ ABSL_GUARDED_BY(mu_);

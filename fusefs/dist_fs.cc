@@ -61,6 +61,7 @@ int DistFs::LookupRoot(const std::string& name, Node* node) {
     node->live_seq = live->live_seq;
     node->target = StrCat(name, "@", live->version);
     node->hash = live->root;
+    PrefetchTrees(node->hash);
     node->mtime_ms = live->issued_ms;
     return 0;
   }
@@ -76,6 +77,7 @@ int DistFs::LookupRoot(const std::string& name, Node* node) {
   node->app = app;
   node->version = version;
   node->hash = (*release)->root;
+  PrefetchTrees(node->hash);
   node->size = (*release)->bytes;
   node->mtime_ms = (*release)->created_ms;
   return 0;
@@ -219,40 +221,84 @@ int DistFs::ReadDir(uint64_t ino, std::vector<DirEntry>* out) {
   return 0;
 }
 
-void DistFs::PrefetchSiblings(const Node& file) {
+int DistFs::ReadDirPlus(uint64_t ino, std::vector<std::pair<std::string, EntryReply>>* out) {
+  std::vector<DirEntry> names;
+  if (int err = ReadDir(ino, &names); err != 0) return err;
+  out->clear();
+  for (const DirEntry& d : names) {
+    EntryReply e;
+    if (Lookup(ino, d.name, &e) == 0) out->emplace_back(d.name, e);
+  }
+  return 0;
+}
+
+void DistFs::FetchWithSiblings(const Node& file) {
+  std::vector<Hash> batch = {file.hash};
   std::shared_ptr<const Node> dir = inodes_.Get(file.parent);
-  if (dir == nullptr) return;
+  auto entries = dir ? Tree(dir->hash) : absl::StatusOr<Entries>(absl::NotFoundError("no parent"));
+  if (entries.ok()) {
+    // The files after this one in name order (a reader like tar goes in
+    // order; most of a directory is usually wanted), up to a byte budget.
+    uint64_t budget = options_.prefetch_bytes;
+    auto it = std::upper_bound((*entries)->begin(), (*entries)->end(), file.name,
+                               [](const std::string& n, const TreeEntry& e) { return n < e.name; });
+    for (; it != (*entries)->end() && budget > 0; ++it) {
+      if (it->type != EntryType::kFile || it->chunked || it->size > budget) continue;
+      if (content_->Cached(it->hash)) continue;
+      batch.push_back(it->hash);
+      budget -= it->size;
+    }
+  }
+  if (absl::Status s = content_->Ensure(batch); !s.ok()) {
+    spdlog::debug("fetch in {}@{}: {}", file.app, file.version, Sv(s.message()));
+    return;
+  }
+  if (!entries.ok()) return;
+  // A reader that walks a tree (tar, cp -r, a test suite) goes into the
+  // subdirectories next: fetch their small files in the background, so the
+  // network works while the reader reads.
+  Entries dir_entries = *entries;
+  prefetch_pool_.Submit([this, dir_entries] {
+    std::vector<Hash> ahead;
+    uint64_t budget = options_.prefetch_bytes;
+    for (const TreeEntry& d : *dir_entries) {
+      if (d.type != EntryType::kDir || budget == 0) continue;
+      if (!content_->Cached(d.hash)) continue;  // trees not here yet: not worth a wait
+      auto sub = Tree(d.hash);
+      if (!sub.ok()) continue;
+      for (const TreeEntry& e : **sub) {
+        if (e.type != EntryType::kFile || e.chunked || e.size > budget) continue;
+        if (content_->Cached(e.hash)) continue;
+        ahead.push_back(e.hash);
+        budget -= e.size;
+      }
+    }
+    if (!ahead.empty()) content_->Ensure(ahead).IgnoreError();
+  });
+}
+
+void DistFs::PrefetchTrees(const Hash& root) {
   {
     std::lock_guard lock(mu_);
-    if (!prefetching_.insert(dir->hash).second) return;  // already under way
+    if (!tree_walks_.insert(root).second) return;
   }
-  Hash dir_hash = dir->hash;
-  std::string name = file.name, where = StrCat(file.app, "@", file.version);
-  prefetch_pool_.Submit([this, dir_hash, name, where] {
-    auto entries = Tree(dir_hash);
-    std::vector<Hash> batch;
-    uint64_t budget = options_.prefetch_bytes;
-    if (entries.ok()) {
-      // The files after this one in name order (a reader like tar goes in
-      // order; most of a directory is usually wanted), up to a byte budget.
-      auto it = std::lower_bound((*entries)->begin(), (*entries)->end(), name,
-                                 [](const TreeEntry& e, const std::string& n) { return e.name < n; });
-      for (; it != (*entries)->end() && budget > 0; ++it) {
-        if (it->name == name || it->type != EntryType::kFile || it->chunked || it->size > budget) {
-          continue;
+  prefetch_pool_.Submit([this, root] {
+    std::vector<Hash> level = {root};
+    std::unordered_set<Hash, HashHasher> seen = {root};
+    size_t trees = 0;
+    while (!level.empty() && trees < 1'000'000) {
+      if (!content_->Ensure(level).ok()) return;  // offline: lookups fetch as they go
+      std::vector<Hash> next;
+      for (const Hash& h : level) {
+        auto entries = Tree(h);
+        if (!entries.ok()) continue;
+        for (const TreeEntry& e : **entries) {
+          if (e.type == EntryType::kDir && seen.insert(e.hash).second) next.push_back(e.hash);
         }
-        if (content_->Cached(it->hash)) continue;
-        batch.push_back(it->hash);
-        budget -= it->size;
       }
+      trees += level.size();
+      level = std::move(next);
     }
-    if (!batch.empty()) {
-      if (absl::Status s = content_->Ensure(batch); !s.ok()) {
-        spdlog::debug("prefetch in {} failed: {}", where, Sv(s.message()));
-      }
-    }
-    std::lock_guard lock(mu_);
-    prefetching_.erase(dir_hash);
   });
 }
 
@@ -283,7 +329,7 @@ int DistFs::Open(uint64_t ino, uint64_t* fh) {
                                             : EINVAL;
   OpenFile file;
   if (!node->chunked) {
-    if (!content_->Cached(node->hash)) PrefetchSiblings(*node);
+    if (!content_->Cached(node->hash)) FetchWithSiblings(*node);
     file.pieces.push_back({node->hash, 0, node->size});
   } else {
     auto list = content_->Get(node->hash);
@@ -380,7 +426,8 @@ int DistFs::ListXattr(uint64_t ino, std::vector<std::string>* names) {
   if (node == nullptr) return ENOENT;
   names->clear();
   if (node->kind == Node::kRoot) {
-    *names = {"user.vms.cache_bytes", "user.vms.cache_max_bytes", "user.vms.cache_pinned"};
+    *names = {"user.vms.cache_bytes", "user.vms.cache_max_bytes", "user.vms.cache_pinned",
+              "user.vms.fetches"};
     return 0;
   }
   *names = {"user.vms.app", "user.vms.version"};
@@ -421,6 +468,10 @@ int DistFs::GetXattr(uint64_t ino, const std::string& name, std::string* value) 
     *value = std::to_string(content_->cache().max_bytes());
   } else if (name == "user.vms.cache_pinned") {
     *value = std::to_string(content_->cache().pinned());
+  } else if (name == "user.vms.fetches") {
+    Content::Stats st = content_->stats();
+    *value = StrCat(st.fetches, " requests, ", st.objects, " objects, ", st.fetch_micros / 1000,
+                    " ms waiting");
   }
   return 0;
 }

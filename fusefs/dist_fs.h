@@ -78,6 +78,9 @@ class DistFs {
   int GetAttr(uint64_t ino, Attr* out, double* timeout_s);
   int ReadLink(uint64_t ino, std::string* out);
   int ReadDir(uint64_t ino, std::vector<DirEntry>* out);
+  // ReadDir with each entry looked up (readdirplus: the kernel then needs no
+  // lookup per name). Every entry returned counts as one lookup of its inode.
+  int ReadDirPlus(uint64_t ino, std::vector<std::pair<std::string, EntryReply>>* out);
   // Pins the file's objects (fetching what is missing) for as long as the
   // kernel holds the inode; a file open in any process holds its inode, so
   // its content is never evicted. Idempotent; *fh is the inode.
@@ -111,9 +114,14 @@ class DistFs {
 
   int LookupRoot(const std::string& name, Node* node);
   absl::StatusOr<Entries> Tree(const Hash& hash);
-  // Fetches the uncached files after `file` in its directory, in the
-  // background: a reader going through a directory finds them cached.
-  void PrefetchSiblings(const Node& file);
+  // Fetches `file` together with the uncached files after it in its
+  // directory (up to the prefetch budget), in one request: a reader going
+  // through a directory then finds them cached.
+  void FetchWithSiblings(const Node& file);
+  // Fetches, in the background and one request per tree level, every tree
+  // object of a version: listings and lookups anywhere in it then need no
+  // round trip. Trees are a small part of a version (about 60 bytes a name).
+  void PrefetchTrees(const Hash& root);
   Attr AttrOf(uint64_t ino, const Node& node) const;
   double TimeoutOf(const Node& node) const;
 
@@ -124,7 +132,7 @@ class DistFs {
   InodeTable inodes_;
 
   mutable std::mutex mu_;  // guards what follows; never held across I/O
-  std::unordered_set<Hash, HashHasher> prefetching_ ABSL_GUARDED_BY(mu_);  // directories
+  std::unordered_set<Hash, HashHasher> tree_walks_ ABSL_GUARDED_BY(mu_);  // version roots
   std::unordered_map<Hash, std::pair<Entries, std::list<Hash>::iterator>, HashHasher> trees_
       ABSL_GUARDED_BY(mu_);
   std::list<Hash> tree_lru_ ABSL_GUARDED_BY(mu_);

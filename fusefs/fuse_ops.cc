@@ -50,6 +50,13 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
   auto* session = static_cast<FuseSession*>(userdata);
   // A symlink inode's target never changes (a flip makes a new inode).
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  // Always readdirplus (not the kernel's guess): a listing is almost always
+  // followed by stats of its entries.
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+  // Larger reads for large files (the kernel's default is 128 KiB).
+  conn->max_readahead = 1 << 20;
+  conn->max_write = 1 << 20;  // also sets max_pages, the bound on read size
   // Where the kernel can do without open requests, answering ENOSYS makes it
   // open files and directories with no round trip at all and keep their
   // pages and listings cached (FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR): warm
@@ -145,6 +152,51 @@ void OnReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file
   fuse_reply_buf(req, buf.data(), used);
 }
 
+// Entries come with their attributes, so `ls -l`, `find` and `tar` need no
+// lookup per name. Each entry handed to the kernel counts as a lookup; the
+// ones that do not fit this reply are forgotten again (they come back, with
+// their lookup, in the next call).
+void OnReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  std::vector<std::pair<std::string, EntryReply>> entries;
+  if (int err = Fs(req)->ReadDirPlus(ino, &entries); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  std::vector<char> buf(size);
+  size_t used = 0;
+  size_t i = static_cast<size_t>(off);
+  // Offsets 1 and 2 are "." and "..", which carry no lookup.
+  const size_t dots = 2;
+  for (; i < entries.size() + dots; ++i) {
+    fuse_entry_param p{};
+    std::string name;
+    if (i < dots) {
+      name = i == 0 ? "." : "..";
+      p.attr.st_ino = ino;
+      p.attr.st_mode = S_IFDIR;
+    } else {
+      const auto& [n, e] = entries[i - dots];
+      name = n;
+      p.ino = e.attr.ino;
+      p.attr = StatOf(e.attr);
+      p.entry_timeout = e.entry_timeout_s;
+      p.attr_timeout = e.attr_timeout_s;
+    }
+    size_t need = fuse_add_direntry_plus(req, buf.data() + used, size - used, name.c_str(), &p,
+                                         static_cast<off_t>(i + 1));
+    if (need > size - used) break;
+    used += need;
+  }
+  // Entries looked up above but not sent: take their lookup back.
+  for (size_t j = std::max(i, dots); j < entries.size() + dots; ++j) {
+    Fs(req)->Forget(entries[j - dots].second.attr.ino, 1);
+  }
+  for (size_t j = dots; j < std::min<size_t>(static_cast<size_t>(off), entries.size() + dots); ++j) {
+    Fs(req)->Forget(entries[j - dots].second.attr.ino, 1);
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
 void OnReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 
 void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -234,6 +286,7 @@ const fuse_lowlevel_ops kOps = [] {
   ops.readlink = OnReadLink;
   ops.opendir = OnOpenDir;
   ops.readdir = OnReadDir;
+  ops.readdirplus = OnReadDirPlus;
   ops.releasedir = OnReleaseDir;
   ops.open = OnOpen;
   ops.read = OnRead;

@@ -107,6 +107,7 @@ absl::Status ObjectCache::Put(std::vector<StoredObject>* objects) {
       if (auto it = entries_.find(o.hash); it != entries_.end()) {
         if (!it->second.present) {  // fetched again after corruption: still pinned
           it->second.present = true;
+          it->second.verified = true;
           bytes_ += it->second.size;
         }
         continue;
@@ -115,6 +116,7 @@ absl::Status ObjectCache::Put(std::vector<StoredObject>* objects) {
       evicted.insert(evicted.end(), out.begin(), out.end());
       Entry& e = entries_[o.hash];
       e.size = o.raw_size;
+      e.verified = true;  // Ingest checked it
       e.lru = lru_.insert(lru_.end(), o.hash);
       bytes_ += o.raw_size;
     }
@@ -155,6 +157,7 @@ void ObjectCache::Unpin(const Hash& hash) {
 }
 
 absl::StatusOr<std::string> ObjectCache::Read(const Hash& hash) {
+  bool verified;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(hash);
@@ -162,8 +165,19 @@ absl::StatusOr<std::string> ObjectCache::Read(const Hash& hash) {
       return absl::NotFoundError(StrCat("object ", hash.Short(), " not cached"));
     }
     lru_.splice(lru_.end(), lru_, it->second.lru);
+    verified = it->second.verified;
   }
-  auto raw = store_.GetRaw(hash);
+  absl::StatusOr<std::string> raw;
+  if (auto o = store_.GetEncoded(hash); !o.ok()) {
+    raw = o.status();
+  } else {
+    raw = verified ? DecodeVerified(hash, o->codec, o->raw_size, o->data)
+                   : Decode(hash, o->codec, o->raw_size, o->data);
+  }
+  if (raw.ok() && !verified) {
+    std::lock_guard lock(mu_);
+    if (auto it = entries_.find(hash); it != entries_.end()) it->second.verified = true;
+  }
   if (absl::IsDataLoss(raw.status()) || absl::IsNotFound(raw.status())) {
     spdlog::error("cached object={} is corrupt on disk: dropped, it will be fetched again",
                   hash.Hex());

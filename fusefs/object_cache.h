@@ -47,8 +47,10 @@ class ObjectCache {
   bool PinIfCached(const Hash& hash);
   void Unpin(const Hash& hash);
 
-  // The raw bytes, decoded and checked against the hash. DataLoss (and the
-  // object is dropped, so it is fetched again) if what is stored is corrupt.
+  // The raw bytes, decoded and checked against the hash (once per process:
+  // objects this process fetched or read before were checked then). DataLoss
+  // (and the object is dropped, so it is fetched again) if what is stored is
+  // corrupt.
   absl::StatusOr<std::string> Read(const Hash& hash);
 
   // Called (with no lock held) whenever pinned objects keep the cache over
@@ -66,6 +68,7 @@ class ObjectCache {
     // False after corruption was found under a pin: the pins stay, so the
     // object fetched again is pinned as the holders expect.
     bool present = true;
+    bool verified = false;  // checked against its hash by this process
     std::list<Hash>::iterator lru;
   };
   ObjectCache(std::unique_ptr<Db> db, uint64_t max_bytes);
