@@ -67,19 +67,26 @@ int DistFs::LookupRoot(const std::string& name, Node* node) {
   }
   std::string app = name.substr(0, at), version = name.substr(at + 1);
   if (!ValidateAppName(app).ok() || !ValidateVersionName(version).ok()) return ENOENT;
-  auto release = catalog_->Release(app, version);
-  if (!release.ok()) {
-    spdlog::warn("lookup {}: {}", name, Sv(release.status().message()));
-    return ErrnoOf(release.status());
-  }
-  if (!*release) return ENOENT;
   node->kind = Node::kVersionDir;
   node->app = app;
   node->version = version;
-  node->hash = (*release)->root;
+  auto release = catalog_->Release(app, version);
+  if (release.ok() && *release) {
+    node->hash = (*release)->root;
+    node->size = (*release)->bytes;
+    node->mtime_ms = (*release)->created_ms;
+  } else if (std::optional<LiveInfo> live = catalog_->Live(app); live && live->version == version) {
+    // The live record names the root too: the live version resolves even when
+    // its release record could not be fetched (no replica answering).
+    node->hash = live->root;
+    node->mtime_ms = live->issued_ms;
+  } else if (!release.ok()) {
+    spdlog::warn("lookup {}: {}", name, Sv(release.status().message()));
+    return ErrnoOf(release.status());
+  } else {
+    return ENOENT;
+  }
   PrefetchTrees(node->hash);
-  node->size = (*release)->bytes;
-  node->mtime_ms = (*release)->created_ms;
   return 0;
 }
 

@@ -1,4 +1,5 @@
 // vms-fuse: /dist on a host. See dist_fs.h for the namespace.
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -21,6 +22,53 @@
 #include "fusefs/watcher.h"
 #include "server/daemon.h"
 #include "spdlog/spdlog.h"
+
+namespace {
+
+// Forks into the background before any thread exists (RocksDB's, gRPC's and
+// ours do not survive a fork). The parent waits until the child reports
+// whether it mounted, and exits with that status; returns the child's end of
+// the pipe (one byte: 0 mounted, 1 failed).
+int Daemonize() {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) {
+    perror("vms-fuse: pipe");
+    exit(1);
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    perror("vms-fuse: fork");
+    exit(1);
+  }
+  if (pid > 0) {
+    close(pipe_fds[1]);
+    char status = 1;
+    if (read(pipe_fds[0], &status, 1) != 1) status = 1;
+    _exit(status);
+  }
+  close(pipe_fds[0]);
+  setsid();
+  if (chdir("/") != 0) perror("vms-fuse: chdir /");
+  int null_fd = open("/dev/null", O_RDWR);
+  if (null_fd >= 0) {
+    dup2(null_fd, STDIN_FILENO);
+    dup2(null_fd, STDOUT_FILENO);
+    dup2(null_fd, STDERR_FILENO);
+    if (null_fd > STDERR_FILENO) close(null_fd);
+  }
+  return pipe_fds[1];
+}
+
+// Tells the waiting parent (if any) how the start went.
+void Report(int fd, bool mounted) {
+  if (fd < 0) return;
+  char status = mounted ? 0 : 1;
+  ssize_t n = write(fd, &status, 1);
+  (void)n;  // the parent treats a missing byte as a failure
+  close(fd);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string replicas, cache_dir, trust_file, mountpoint;
@@ -83,9 +131,14 @@ int main(int argc, char** argv) {
     std::cerr << "vms-fuse: --trust: " << vms::Sv(trust.status().message()) << "\n";
     return 2;
   }
+  // Only arguments were checked so far; threads start below, so this is the
+  // last moment to fork. The log file (if any) is opened again after.
+  int ready_fd = foreground ? -1 : Daemonize();
   auto cache = vms::ObjectCache::Open(cache_dir, cache_size);
   if (!cache.ok()) {
     std::cerr << "vms-fuse: " << vms::Sv(cache.status().message()) << "\n";
+    spdlog::error("{}", vms::Sv(cache.status().message()));
+    Report(ready_fd, false);
     return 1;
   }
   vms::Remote remote(addresses, std::chrono::milliseconds(fetch_timeout_ms));
@@ -93,6 +146,8 @@ int main(int argc, char** argv) {
                                     [&remote](const std::string& app) { return remote.Releases(app); });
   if (!catalog.ok()) {
     std::cerr << "vms-fuse: " << vms::Sv(catalog.status().message()) << "\n";
+    spdlog::error("{}", vms::Sv(catalog.status().message()));
+    Report(ready_fd, false);
     return 1;
   }
   vms::Content content(cache->get(), [&remote](std::span<const vms::Hash> h,
@@ -101,12 +156,14 @@ int main(int argc, char** argv) {
   });
   vms::DistFs fs(catalog->get(), &content);
 
-  auto mount = vms::FuseMount::Mount(
-      &fs, {.mountpoint = mountpoint, .allow_other = allow_other, .foreground = foreground});
+  auto mount = vms::FuseMount::Mount(&fs, {.mountpoint = mountpoint, .allow_other = allow_other});
   if (!mount.ok()) {
     std::cerr << "vms-fuse: " << vms::Sv(mount.status().message()) << "\n";
+    spdlog::error("{}", vms::Sv(mount.status().message()));
+    Report(ready_fd, false);
     return 1;
   }
+  Report(ready_fd, true);
   vms::Watcher watcher(catalog->get(), &remote,
                        [m = mount->get()](const std::string& app) { m->InvalidateRootEntry(app); });
   watcher.Start();

@@ -347,7 +347,6 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Mount(DistFs* fs, const Mo
         " (does it exist, is /dev/fuse available, and do you have the right to mount?)"));
   }
   m->mounted_ = true;
-  if (fuse_daemonize(o.foreground ? 1 : 0) != 0) return absl::InternalError("cannot daemonize");
   return m;
 }
 

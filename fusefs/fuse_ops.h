@@ -17,7 +17,6 @@ struct FuseSession;  // fuse_ops.cc
 struct MountOptions {
   std::string mountpoint;
   bool allow_other = false;  // let every user of the host use the mount
-  bool foreground = true;
 };
 
 // A mounted session. Unmounts (and destroys the session) on destruction.

@@ -199,6 +199,16 @@ TEST_F(DistFsTest, FlipGivesNewLookupsANewSymlinkAndKeepsTheOld) {
   EXPECT_FALSE(catalog_->ApplyLive(Live("app", "2.0", 2, r2)).value()) << "a resend changes nothing";
 }
 
+TEST_F(DistFsTest, LiveVersionResolvesFromItsLiveRecordAlone) {
+  Hash root = Publish("app", "1.0");
+  releases_.clear();  // the release record cannot be had (not served, or no replica)
+  ASSERT_TRUE(catalog_->ApplyLive(Live("app", "1.0", 1, root)).value());
+  uint64_t tool = Path("app@1.0/bin/tool");
+  ASSERT_NE(tool, 0u);
+  EXPECT_EQ(ReadAll(tool, 19), "#!/bin/sh\necho 1.0\n");
+  EXPECT_EQ(Path("app@2.0"), 0u) << "other versions still need their release";
+}
+
 TEST_F(DistFsTest, TamperedRecordsAreRefused) {
   Hash r1 = Publish("app", "1.0");
   Envelope bad = Live("app", "1.0", 1, r1);

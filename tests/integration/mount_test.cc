@@ -266,6 +266,30 @@ TEST_F(MountTest, SmallCacheEvictsAndStillServesEverything) {
   close(fd);
 }
 
+TEST_F(MountTest, DaemonModeReturnsOnceMountedAndKeepsWorking) {
+  WriteFile(dir_ / "v1/data", "one");
+  WriteFile(dir_ / "v2/data", "two");
+  PushLive("app", "1", dir_ / "v1");
+  fs::create_directories(mnt());
+  std::vector<std::string> args = {testing::FuseBin(), "--replicas", ny_->address(), "--cache",
+                                   dir_ / "cache", "--trust", master_.pub(), "--log-file",
+                                   dir_ / "daemon.log", mnt()};
+  RunResult start = testing::Run(args, {.timeout = std::chrono::seconds(30)});
+  ASSERT_EQ(start.exit_code, 0) << start.err;
+  ASSERT_TRUE(testing::IsVmsMount(mnt())) << "mounted by the time the command returns";
+  ASSERT_TRUE(WaitLive("app", "1"));
+  EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/data"), "one");
+  PushLive("app", "2", dir_ / "v2");
+  ASSERT_TRUE(WaitLive("app", "2")) << "the background daemon still hears flips";
+  EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/data"), "two");
+  testing::ForceUnmount(mnt());
+  EXPECT_FALSE(testing::IsVmsMount(mnt()));
+
+  args.back() = dir_ / "no-such-dir";
+  RunResult fail = testing::Run(args, {.timeout = std::chrono::seconds(30)});
+  EXPECT_EQ(fail.exit_code, 1) << "a failed mount is reported by the parent";
+}
+
 TEST_F(MountTest, KillNineThenStartingAgainRecoversTheMount) {
   WriteFile(dir_ / "src/data", "survives");
   PushLive("app", "1.0", dir_ / "src");
