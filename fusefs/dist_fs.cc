@@ -126,6 +126,13 @@ int DistFs::Lookup(uint64_t parent, const std::string& name, EntryReply* out) {
         node.kind = Node::kFile;
         node.exec = it->exec;
         node.chunked = it->chunked;
+        // Timestamps are not part of a version, but Python validates its
+        // bytecode cache by the source's mtime: a .py reports the mtime its
+        // .pyc recorded, so the cache stays valid and nothing is recompiled
+        // at every start. Deterministic: derived from the version's content.
+        if (name.ends_with(".py")) {
+          if (int64_t pyc = PycSourceMtimeMs(**entries, *it); pyc != 0) node.mtime_ms = pyc;
+        }
         break;
       case EntryType::kSymlink:
         node.kind = Node::kSymlink;
@@ -153,12 +160,46 @@ int DistFs::Lookup(uint64_t parent, const std::string& name, EntryReply* out) {
     }
     if (raced) content_->Unpin(node.hash);
   }
-  double timeout = TimeoutOf(node);
-  *out = EntryReply{AttrOf(ino, node), timeout, timeout};
+  *out = EntryReply{AttrOf(ino, node), EntryTimeoutOf(node), TimeoutOf(node)};
+  return 0;
+}
+
+int64_t DistFs::PycSourceMtimeMs(const std::vector<TreeEntry>& dir, const TreeEntry& file) {
+  auto cache_dir = std::lower_bound(dir.begin(), dir.end(), std::string("__pycache__"),
+                                    [](const TreeEntry& e, const std::string& n) { return e.name < n; });
+  if (cache_dir == dir.end() || cache_dir->name != "__pycache__" ||
+      cache_dir->type != EntryType::kDir) {
+    return 0;
+  }
+  auto pycs = Tree(cache_dir->hash);
+  if (!pycs.ok()) return 0;
+  std::string stem = StrCat(file.name.substr(0, file.name.size() - 3), ".cpython-");
+  for (auto it = std::lower_bound((*pycs)->begin(), (*pycs)->end(), stem,
+                                  [](const TreeEntry& e, const std::string& n) { return e.name < n; });
+       it != (*pycs)->end() && it->name.starts_with(stem); ++it) {
+    if (it->type != EntryType::kFile || !it->name.ends_with(".pyc") || it->size < 16) continue;
+    auto bytes = content_->Get(it->hash);
+    if (!bytes.ok() || (*bytes)->size() < 16) continue;
+    auto u32 = [&](size_t at) {
+      const auto* p = reinterpret_cast<const uint8_t*>((*bytes)->data() + at);
+      return static_cast<uint32_t>(p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24);
+    };
+    // PEP 552 header: magic, flags (0: timestamp-based), source mtime, size.
+    if (u32(4) == 0 && u32(12) == static_cast<uint32_t>(file.size)) {
+      return static_cast<int64_t>(u32(8)) * 1000;
+    }
+  }
   return 0;
 }
 
 double DistFs::TimeoutOf(const Node& node) const {
+  // An app link's *inode* never changes (a flip makes a new one), so its
+  // attributes may be cached long; the *name* /APP is what stays short-lived
+  // (EntryTimeoutOf) so that a flip is seen even if an invalidation races.
+  return node.kind == Node::kRoot ? options_.live_timeout_s : options_.version_timeout_s;
+}
+
+double DistFs::EntryTimeoutOf(const Node& node) const {
   return node.kind == Node::kRoot || node.kind == Node::kAppLink ? options_.live_timeout_s
                                                                  : options_.version_timeout_s;
 }

@@ -113,6 +113,10 @@ class DistFs {
   };
 
   int LookupRoot(const std::string& name, Node* node);
+  // The source timestamp recorded in the timestamp-based .pyc that Python
+  // keeps for `file` (DIR/__pycache__/NAME.cpython-*.pyc), when its recorded
+  // size matches; 0 otherwise.
+  int64_t PycSourceMtimeMs(const std::vector<TreeEntry>& dir, const TreeEntry& file);
   absl::StatusOr<Entries> Tree(const Hash& hash);
   // Fetches `file` together with the uncached files after it in its
   // directory (up to the prefetch budget), in one request: a reader going
@@ -123,7 +127,8 @@ class DistFs {
   // round trip. Trees are a small part of a version (about 60 bytes a name).
   void PrefetchTrees(const Hash& root);
   Attr AttrOf(uint64_t ino, const Node& node) const;
-  double TimeoutOf(const Node& node) const;
+  double TimeoutOf(const Node& node) const;       // attributes
+  double EntryTimeoutOf(const Node& node) const;  // the name -> inode mapping
 
   Catalog* catalog_;
   Content* content_;

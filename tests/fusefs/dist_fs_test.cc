@@ -209,6 +209,39 @@ TEST_F(DistFsTest, LiveVersionResolvesFromItsLiveRecordAlone) {
   EXPECT_EQ(Path("app@2.0"), 0u) << "other versions still need their release";
 }
 
+TEST_F(DistFsTest, PythonSourcesReportTheMtimeTheirPycRecorded) {
+  std::string source = "print('hi')\n";
+  auto u32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 24)};
+  };
+  std::string pyc = "\xa7\x0d\x0d\x0a" + u32(0) + u32(1600000000) + u32(source.size()) + "code";
+  std::string stale = "\xa7\x0d\x0d\x0a" + u32(0) + u32(1500000000) + u32(999) + "code";
+  Hash cache = Put(EncodeTree({{.name = "mod.cpython-311.pyc", .type = EntryType::kFile,
+                                .size = pyc.size(), .hash = Put(pyc)},
+                               {.name = "other.cpython-311.pyc", .type = EntryType::kFile,
+                                .size = stale.size(), .hash = Put(stale)}})
+                       .value());
+  Hash root = Put(EncodeTree({{.name = "__pycache__", .type = EntryType::kDir, .hash = cache},
+                              {.name = "mod.py", .type = EntryType::kFile, .size = source.size(),
+                               .hash = Put(source)},
+                              {.name = "other.py", .type = EntryType::kFile, .size = source.size(),
+                               .hash = Put(source)}})
+                      .value());
+  Release r;
+  r.set_app("py");
+  r.set_version("1");
+  r.set_root(std::string(root.View()));
+  r.set_created_unix_ms(1700000000000);
+  releases_["py"].push_back(SignEnvelope(kReleaseType, r.SerializeAsString(), key_));
+  Attr a;
+  double timeout;
+  ASSERT_EQ(fs_.GetAttr(Path("py@1/mod.py"), &a, &timeout), 0);
+  EXPECT_EQ(a.mtime_ms, 1600000000000) << "the .pyc's recorded source mtime";
+  ASSERT_EQ(fs_.GetAttr(Path("py@1/other.py"), &a, &timeout), 0);
+  EXPECT_EQ(a.mtime_ms, 1700000000000) << "a .pyc of another size does not count";
+}
+
 TEST_F(DistFsTest, TamperedRecordsAreRefused) {
   Hash r1 = Publish("app", "1.0");
   Envelope bad = Live("app", "1.0", 1, r1);
