@@ -50,27 +50,41 @@ absl::Status Catalog::AddRelease(const Envelope& env) {
   return absl::OkStatus();
 }
 
-absl::Status Catalog::Save() {
+std::pair<std::string, uint64_t> Catalog::Snapshot() {
   HostCatalog stored;
   for (const auto& [app, entry] : live_) *stored.add_live() = entry.second;
   for (const auto& [key, entry] : releases_) *stored.add_releases() = entry.second;
-  return WriteFileAtomic(path_, stored.SerializeAsString(), 0644);
+  return {stored.SerializeAsString(), ++generation_};
+}
+
+void Catalog::Save(const std::pair<std::string, uint64_t>& snapshot) {
+  std::lock_guard lock(save_mu_);
+  if (snapshot.second < saved_generation_) return;
+  if (absl::Status s = WriteFileAtomic(path_, snapshot.first, 0644); !s.ok()) {
+    spdlog::warn("catalog not saved: {}", Sv(s.message()));
+    return;
+  }
+  saved_generation_ = snapshot.second;
 }
 
 absl::StatusOr<bool> Catalog::ApplyLive(const Envelope& env) {
-  std::lock_guard lock(mu_);
-  auto parsed = OpenLiveRecord(env, trust_);
-  if (!parsed.ok()) return parsed.status();
-  auto it = live_.find(parsed->app());
-  if (it != live_.end() && it->second.first.live_seq == parsed->live_seq()) return false;
-  auto record = verifier_.Accept(env);
-  if (!record.ok()) return record.status();
-  auto root = Hash::FromBytes(record->root());
-  if (!root.ok()) return absl::DataLossError("live record with a malformed root");
-  live_[record->app()] = {LiveInfo{record->version(), record->live_seq(), *root,
-                                   record->issued_unix_ms()},
-                          env};
-  if (absl::Status s = Save(); !s.ok()) spdlog::warn("catalog not saved: {}", Sv(s.message()));
+  std::pair<std::string, uint64_t> snapshot;
+  {
+    std::lock_guard lock(mu_);
+    auto parsed = OpenLiveRecord(env, trust_);
+    if (!parsed.ok()) return parsed.status();
+    auto it = live_.find(parsed->app());
+    if (it != live_.end() && it->second.first.live_seq == parsed->live_seq()) return false;
+    auto record = verifier_.Accept(env);
+    if (!record.ok()) return record.status();
+    auto root = Hash::FromBytes(record->root());
+    if (!root.ok()) return absl::DataLossError("live record with a malformed root");
+    live_[record->app()] = {LiveInfo{record->version(), record->live_seq(), *root,
+                                     record->issued_unix_ms()},
+                            env};
+    snapshot = Snapshot();
+  }
+  Save(snapshot);
   return true;
 }
 
@@ -99,16 +113,20 @@ absl::StatusOr<std::optional<ReleaseInfo>> Catalog::Release(const std::string& a
   auto envs = source_(app);
   if (absl::IsNotFound(envs.status())) return std::nullopt;
   if (!envs.ok()) return envs.status();
-  std::lock_guard lock(mu_);
-  for (const Envelope& env : *envs) {
-    if (absl::Status s = AddRelease(env); !s.ok()) {
-      spdlog::error("refusing a release from the replica: {}", Sv(s.message()));
+  std::optional<ReleaseInfo> found;
+  std::pair<std::string, uint64_t> snapshot;
+  {
+    std::lock_guard lock(mu_);
+    for (const Envelope& env : *envs) {
+      if (absl::Status s = AddRelease(env); !s.ok()) {
+        spdlog::error("refusing a release from the replica: {}", Sv(s.message()));
+      }
     }
+    snapshot = Snapshot();
+    if (auto it = releases_.find({app, version}); it != releases_.end()) found = it->second.first;
   }
-  if (absl::Status s = Save(); !s.ok()) spdlog::warn("catalog not saved: {}", Sv(s.message()));
-  auto it = releases_.find({app, version});
-  if (it == releases_.end()) return std::nullopt;
-  return it->second.first;
+  Save(snapshot);
+  return found;
 }
 
 }  // namespace vms

@@ -60,11 +60,19 @@ class Catalog {
   Catalog(std::string path, PublicKey trust, ReleaseSource source)
       : path_(std::move(path)), trust_(trust), verifier_(trust), source_(std::move(source)) {}
   absl::Status AddRelease(const Envelope& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status Save() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What Save() writes, numbered, taken under mu_.
+  std::pair<std::string, uint64_t> Snapshot() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes (and fsyncs) a snapshot without mu_ held; a snapshot older than
+  // one already written is dropped.
+  void Save(const std::pair<std::string, uint64_t>& snapshot);
 
   const std::string path_;
   const PublicKey trust_;
+  // Lock order: mu_ is never held with save_mu_.
   mutable std::mutex mu_;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  std::mutex save_mu_;
+  uint64_t saved_generation_ ABSL_GUARDED_BY(save_mu_) = 0;
   LiveVerifier verifier_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::pair<LiveInfo, Envelope>> live_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, std::pair<ReleaseInfo, Envelope>> releases_

@@ -173,6 +173,15 @@ int64_t DistFs::PycSourceMtimeMs(const std::vector<TreeEntry>& dir, const TreeEn
   }
   auto pycs = Tree(cache_dir->hash);
   if (!pycs.ok()) return 0;
+  // The first source looked up in a directory brings all its .pyc files in
+  // one request (a listing looks every source up, one after another).
+  std::vector<Hash> missing;
+  for (const TreeEntry& e : **pycs) {
+    if (e.type == EntryType::kFile && !e.chunked && !content_->Cached(e.hash)) {
+      missing.push_back(e.hash);
+    }
+  }
+  if (!missing.empty() && !content_->Ensure(missing).ok()) return 0;
   std::string stem = StrCat(file.name.substr(0, file.name.size() - 3), ".cpython-");
   for (auto it = std::lower_bound((*pycs)->begin(), (*pycs)->end(), stem,
                                   [](const TreeEntry& e, const std::string& n) { return e.name < n; });

@@ -67,15 +67,18 @@ std::vector<SiteState> SiteRegistry::List() const {
 }
 
 absl::Status SiteRegistry::Remove(std::string_view name) {
-  std::lock_guard lock(mu_);
-  auto it = sites_.find(std::string(name));
-  if (it == sites_.end()) {
-    std::string known;
-    for (const auto& [n, s] : sites_) known += StrCat(known.empty() ? "" : ", ", n);
-    return absl::NotFoundError(StrCat("no site named ", name, "; known sites: ",
-                                      known.empty() ? "none" : known));
+  {
+    std::lock_guard lock(mu_);
+    auto it = sites_.find(std::string(name));
+    if (it == sites_.end()) {
+      std::string known;
+      for (const auto& [n, s] : sites_) known += StrCat(known.empty() ? "" : ", ", n);
+      return absl::NotFoundError(StrCat("no site named ", name, "; known sites: ",
+                                        known.empty() ? "none" : known));
+    }
+    sites_.erase(it);
   }
-  sites_.erase(it);
+  // Synced outside mu_: reports keep flowing meanwhile.
   rocksdb::WriteBatch batch;
   batch.Delete(db_->Family(kFamily), std::string(name));
   return db_->Write(&batch, /*sync=*/true);
