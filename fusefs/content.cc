@@ -3,14 +3,25 @@
 #include <chrono>
 #include <vector>
 
+#include "core/strings.h"
+#include "spdlog/spdlog.h"
+
 namespace vms {
 
 absl::Status Content::Fetch(const std::vector<Hash>& hashes) {
   auto start = std::chrono::steady_clock::now();
   // The cache verifies every object before it keeps it: the replica is not
-  // trusted any more than the network.
-  absl::Status s =
-      fetch_(hashes, [this](std::vector<StoredObject>* batch) { return cache_->Put(batch); });
+  // trusted any more than the network. Each batch that lands is released at
+  // once: a reader waiting for one object of a long fetch goes on as soon as
+  // that object is here, not when the whole fetch is done.
+  absl::Status s = fetch_(hashes, [this](std::vector<StoredObject>* batch) {
+    std::vector<Hash> landed;
+    landed.reserve(batch->size());
+    for (const StoredObject& o : *batch) landed.push_back(o.hash);
+    absl::Status put = cache_->Put(batch);
+    if (put.ok()) Land(landed);
+    return put;
+  });
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - start)
                     .count();
@@ -21,32 +32,50 @@ absl::Status Content::Fetch(const std::vector<Hash>& hashes) {
   return s;
 }
 
+void Content::Land(std::span<const Hash> hashes) {
+  {
+    std::lock_guard lock(mu_);
+    for (const Hash& h : hashes) in_flight_.erase(h);
+  }
+  fetched_cv_.notify_all();
+}
+
+std::vector<Hash> Content::Claim(std::span<const Hash> hashes, std::vector<Hash>* theirs) {
+  std::vector<Hash> mine;
+  std::lock_guard lock(mu_);
+  for (const Hash& h : hashes) {
+    if (cache_->Contains(h)) continue;
+    if (in_flight_.insert(h).second) {
+      mine.push_back(h);
+    } else if (theirs != nullptr) {
+      theirs->push_back(h);
+    }
+  }
+  return mine;
+}
+
+void Content::Prefetch(std::span<const Hash> hashes, ThreadPool* pool) {
+  std::vector<Hash> mine = Claim(hashes, nullptr);
+  if (mine.empty()) return;
+  pool->Submit([this, mine = std::move(mine)] {
+    absl::Status s = Fetch(mine);
+    Land(mine);  // what did not come (an error) is no longer in flight either
+    if (!s.ok()) spdlog::debug("prefetch of {} objects: {}", mine.size(), Sv(s.message()));
+  });
+}
+
 Content::Stats Content::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
 }
 
 absl::Status Content::Ensure(std::span<const Hash> hashes) {
-  std::vector<Hash> mine, theirs;  // to fetch here; being fetched by another
-  {
-    std::lock_guard lock(mu_);
-    for (const Hash& h : hashes) {
-      if (cache_->Contains(h)) continue;
-      if (in_flight_.insert(h).second) {
-        mine.push_back(h);
-      } else {
-        theirs.push_back(h);
-      }
-    }
-  }
+  std::vector<Hash> theirs;  // being fetched by another
+  std::vector<Hash> mine = Claim(hashes, &theirs);
   absl::Status s;
   if (!mine.empty()) {
     s = Fetch(mine);
-    {
-      std::lock_guard lock(mu_);
-      for (const Hash& h : mine) in_flight_.erase(h);
-    }
-    fetched_cv_.notify_all();
+    Land(mine);
   }
   if (!theirs.empty()) {
     std::unique_lock lock(mu_);

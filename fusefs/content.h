@@ -5,10 +5,10 @@
 #ifndef VMS_FUSEFS_CONTENT_H_
 #define VMS_FUSEFS_CONTENT_H_
 
+#include <condition_variable>
 #include <functional>
 #include <list>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
 #include <span>
 #include <string>
@@ -18,6 +18,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "core/hash.h"
+#include "core/thread_pool.h"
 #include "fusefs/object_cache.h"
 #include "server/upstream.h"
 
@@ -38,6 +39,10 @@ class Content {
   // Makes sure every listed object is cached, fetching the missing ones in
   // one request.
   absl::Status Ensure(std::span<const Hash> hashes);
+  // Starts fetching the listed objects that are neither cached nor being
+  // fetched, as one request run on `pool`; returns at once. A reader that
+  // needs one of them meanwhile waits for it in Ensure(), not for the rest.
+  void Prefetch(std::span<const Hash> hashes, ThreadPool* pool);
   // Pins an object, fetching it first if needed; it stays cached until Unpin().
   absl::Status Pin(const Hash& hash);
   void Unpin(const Hash& hash) { cache_->Unpin(hash); }
@@ -46,9 +51,9 @@ class Content {
   const ObjectCache& cache() const { return *cache_; }
 
   struct Stats {
-    uint64_t fetches = 0;        // requests to replicas
-    uint64_t objects = 0;        // objects they brought
-    uint64_t fetch_micros = 0;   // time spent waiting for them
+    uint64_t fetches = 0;       // requests to replicas
+    uint64_t objects = 0;       // objects they brought
+    uint64_t fetch_micros = 0;  // time spent waiting for them
   };
   Stats stats() const;
 
@@ -63,6 +68,11 @@ class Content {
   std::unordered_set<Hash, HashHasher> in_flight_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
   absl::Status Fetch(const std::vector<Hash>& hashes);
+  // Marks the uncached objects not yet in flight as in flight and returns
+  // them; those already in flight go to *theirs.
+  std::vector<Hash> Claim(std::span<const Hash> hashes, std::vector<Hash>* theirs);
+  // Objects no longer in flight (cached, or failed): wakes their waiters.
+  void Land(std::span<const Hash> hashes);
   std::unordered_map<Hash, std::pair<Bytes, std::list<Hash>::iterator>, HashHasher> memory_
       ABSL_GUARDED_BY(mu_);
   std::list<Hash> memory_lru_ ABSL_GUARDED_BY(mu_);

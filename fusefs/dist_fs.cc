@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 
 #include "core/clock.h"
 #include "core/names.h"
@@ -61,7 +62,7 @@ int DistFs::LookupRoot(const std::string& name, Node* node) {
     node->live_seq = live->live_seq;
     node->target = StrCat(name, "@", live->version);
     node->hash = live->root;
-    PrefetchTrees(node->hash);
+    PrefetchTrees(node->hash, node->target);
     node->mtime_ms = live->issued_ms;
     return 0;
   }
@@ -86,7 +87,7 @@ int DistFs::LookupRoot(const std::string& name, Node* node) {
   } else {
     return ENOENT;
   }
-  PrefetchTrees(node->hash);
+  PrefetchTrees(node->hash, name);
   return 0;
 }
 
@@ -165,8 +166,9 @@ int DistFs::Lookup(uint64_t parent, const std::string& name, EntryReply* out) {
 }
 
 int64_t DistFs::PycSourceMtimeMs(const std::vector<TreeEntry>& dir, const TreeEntry& file) {
-  auto cache_dir = std::lower_bound(dir.begin(), dir.end(), std::string("__pycache__"),
-                                    [](const TreeEntry& e, const std::string& n) { return e.name < n; });
+  auto cache_dir =
+      std::lower_bound(dir.begin(), dir.end(), std::string("__pycache__"),
+                       [](const TreeEntry& e, const std::string& n) { return e.name < n; });
   if (cache_dir == dir.end() || cache_dir->name != "__pycache__" ||
       cache_dir->type != EntryType::kDir) {
     return 0;
@@ -183,15 +185,17 @@ int64_t DistFs::PycSourceMtimeMs(const std::vector<TreeEntry>& dir, const TreeEn
   }
   if (!missing.empty() && !content_->Ensure(missing).ok()) return 0;
   std::string stem = StrCat(file.name.substr(0, file.name.size() - 3), ".cpython-");
-  for (auto it = std::lower_bound((*pycs)->begin(), (*pycs)->end(), stem,
-                                  [](const TreeEntry& e, const std::string& n) { return e.name < n; });
+  for (auto it =
+           std::lower_bound((*pycs)->begin(), (*pycs)->end(), stem,
+                            [](const TreeEntry&e, const std::string&n) { return e.name < n; });
        it != (*pycs)->end() && it->name.starts_with(stem); ++it) {
     if (it->type != EntryType::kFile || !it->name.ends_with(".pyc") || it->size < 16) continue;
     auto bytes = content_->Get(it->hash);
     if (!bytes.ok() || (*bytes)->size() < 16) continue;
     auto u32 = [&](size_t at) {
       const auto* p = reinterpret_cast<const uint8_t*>((*bytes)->data() + at);
-      return static_cast<uint32_t>(p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24);
+      return static_cast<uint32_t>(p[0] | p[1] << 8 | p[2] << 16 |
+                                   static_cast<uint32_t>(p[3]) << 24);
     };
     // PEP 552 header: magic, flags (0: timestamp-based), source mtime, size.
     if (u32(4) == 0 && u32(12) == static_cast<uint32_t>(file.size)) {
@@ -290,7 +294,7 @@ int DistFs::ReadDirPlus(uint64_t ino, std::vector<std::pair<std::string, EntryRe
 }
 
 void DistFs::FetchWithSiblings(const Node& file) {
-  std::vector<Hash> batch = {file.hash};
+  std::vector<Hash> batch;
   std::shared_ptr<const Node> dir = inodes_.Get(file.parent);
   auto entries = dir ? Tree(dir->hash) : absl::StatusOr<Entries>(absl::NotFoundError("no parent"));
   if (entries.ok()) {
@@ -306,45 +310,28 @@ void DistFs::FetchWithSiblings(const Node& file) {
       budget -= it->size;
     }
   }
-  if (absl::Status s = content_->Ensure(batch); !s.ok()) {
+  // The file first and alone: its reader waits for it, not for the rest.
+  if (absl::Status s = content_->Ensure(std::span<const Hash>(&file.hash, 1)); !s.ok()) {
     spdlog::debug("fetch in {}@{}: {}", file.app, file.version, Sv(s.message()));
-    return;
   }
-  if (!entries.ok()) return;
-  // A reader that walks a tree (tar, cp -r, a test suite) goes into the
-  // subdirectories next: fetch their small files in the background, so the
-  // network works while the reader reads.
-  Entries dir_entries = *entries;
-  prefetch_pool_.Submit([this, dir_entries] {
-    std::vector<Hash> ahead;
-    uint64_t budget = options_.prefetch_bytes;
-    for (const TreeEntry& d : *dir_entries) {
-      if (d.type != EntryType::kDir || budget == 0) continue;
-      if (!content_->Cached(d.hash)) continue;  // trees not here yet: not worth a wait
-      auto sub = Tree(d.hash);
-      if (!sub.ok()) continue;
-      for (const TreeEntry& e : **sub) {
-        if (e.type != EntryType::kFile || e.chunked || e.size > budget) continue;
-        if (content_->Cached(e.hash)) continue;
-        ahead.push_back(e.hash);
-        budget -= e.size;
-      }
-    }
-    if (!ahead.empty()) content_->Ensure(ahead).IgnoreError();
-  });
+  content_->Prefetch(batch, &readahead_pool_);
 }
 
-void DistFs::PrefetchTrees(const Hash& root) {
+void DistFs::PrefetchTrees(const Hash& root, const std::string& version_key) {
   {
     std::lock_guard lock(mu_);
     if (!tree_walks_.insert(root).second) return;
   }
-  prefetch_pool_.Submit([this, root] {
+  prefetch_pool_.Submit([this, root, version_key] {
     std::vector<Hash> level = {root};
     std::unordered_set<Hash, HashHasher> seen = {root};
     size_t trees = 0;
     while (!level.empty() && trees < 1'000'000) {
-      if (!content_->Ensure(level).ok()) return;  // offline: lookups fetch as they go
+      if (!content_->Ensure(level).ok()) {  // offline: lookups fetch as they go
+        std::lock_guard lock(mu_);
+        tree_walks_.erase(root);  // and the next lookup tries again
+        return;
+      }
       std::vector<Hash> next;
       for (const Hash& h : level) {
         auto entries = Tree(h);
@@ -356,7 +343,119 @@ void DistFs::PrefetchTrees(const Hash& root) {
       trees += level.size();
       level = std::move(next);
     }
+    auto walk = BuildWalk(root);
+    if (walk == nullptr) return;
+    std::lock_guard lock(mu_);
+    if (walks_.size() >= kMaxWalks) walks_.erase(walks_.begin());
+    walks_[version_key] = std::move(walk);
   });
+}
+
+std::shared_ptr<DistFs::Walk> DistFs::BuildWalk(const Hash& root) {
+  auto walk = std::make_shared<Walk>();
+  uint64_t bytes = 0;
+  // Depth first, entries in name order: the order of `tar`, `cp -r`, `find`.
+  std::function<bool(const Hash&)> visit = [&](const Hash& tree) {
+    auto entries = Tree(tree);
+    if (!entries.ok()) return false;
+    size_t first = walk->files.size();
+    for (const TreeEntry& e : **entries) {
+      if (e.type == EntryType::kDir) {
+        if (!visit(e.hash)) return false;
+      } else if (e.type == EntryType::kFile && !e.chunked) {
+        bytes += e.size;
+        walk->files.push_back(e.hash);
+        walk->end_bytes.push_back(bytes);
+      }
+    }
+    // An identical tree elsewhere keeps the first place.
+    walk->dirs.try_emplace(tree, first, walk->files.size() - first);
+    return true;
+  };
+  if (!visit(root)) return nullptr;
+  return walk;
+}
+
+bool DistFs::WalkReady(const std::string& app, const std::string& version) const {
+  std::lock_guard lock(mu_);
+  return walks_.count(StrCat(app, "@", version)) > 0;
+}
+
+size_t DistFs::WalkIndexOf(const Walk& walk, const Node& dir, const std::string& name) {
+  auto start = walk.dirs.find(dir.hash);
+  if (start == walk.dirs.end()) return walk.files.size();
+  auto entries = Tree(dir.hash);
+  size_t index = start->second.first;
+  if (!entries.ok()) return index;
+  // Files before `name` in this directory, and all below the subdirectories
+  // before it.
+  for (const TreeEntry& e : **entries) {
+    if (e.name >= name) break;
+    if (e.type == EntryType::kFile && !e.chunked) {
+      ++index;
+    } else if (e.type == EntryType::kDir) {
+      if (auto sub = walk.dirs.find(e.hash); sub != walk.dirs.end()) index += sub->second.second;
+    }
+  }
+  return std::min(index, walk.files.size());
+}
+
+void DistFs::Readahead(const Node& file) {
+  std::shared_ptr<Walk> walk;
+  {
+    std::lock_guard lock(mu_);
+    auto it = walks_.find(StrCat(file.app, "@", file.version));
+    if (it == walks_.end()) return;
+    walk = it->second;
+  }
+  std::shared_ptr<const Node> dir = inodes_.Get(file.parent);
+  if (dir == nullptr || walk->files.empty()) return;
+  size_t index = WalkIndexOf(*walk, *dir, file.name);
+  if (index >= walk->files.size()) return;
+  uint64_t pos = index == 0 ? 0 : walk->end_bytes[index - 1];
+  // As the kernel's readahead does for a file, for a walk through a tree:
+  // a read where the last window reached means a sequential reader, whose
+  // window doubles; any other read starts again from a small window.
+  uint64_t max_window =
+      std::min<uint64_t>(options_.readahead_max_bytes, content_->cache().max_bytes() / 4);
+  uint64_t from, to;
+  {
+    std::lock_guard lock(walk->mu);
+    bool sequential = walk->window > 0 && pos >= walk->window_start && pos <= walk->requested_end;
+    if (!sequential) {
+      walk->window = std::min(options_.readahead_min_bytes, max_window);
+      walk->window_start = walk->requested_end = pos;
+    } else if (walk->requested_end - pos > walk->window / 2) {
+      return;  // far enough ahead still
+    } else {
+      walk->window = std::min(walk->window * 2, max_window);
+    }
+    from = walk->requested_end;
+    to = pos + walk->window;
+    if (to <= from) return;
+    walk->window_start = pos;
+    walk->requested_end = to;
+  }
+  // Requests of a few MiB each: the first lands soon, and the reader waits
+  // only for the object it needs.
+  auto at = [&](uint64_t bytes) {
+    return static_cast<size_t>(
+        std::upper_bound(walk->end_bytes.begin(), walk->end_bytes.end(), bytes) -
+        walk->end_bytes.begin());
+  };
+  std::vector<Hash> batch;
+  uint64_t batch_bytes = 0;
+  for (size_t i = at(from), end = std::min(at(to) + 1, walk->files.size()); i < end; ++i) {
+    if (content_->Cached(walk->files[i])) continue;
+    batch.push_back(walk->files[i]);
+    batch_bytes += walk->end_bytes[i] - (i == 0 ? 0 : walk->end_bytes[i - 1]);
+    if (batch_bytes >= kReadaheadRequestBytes) {
+      content_->Prefetch(batch, &readahead_pool_);
+      batch.clear();
+      batch_bytes = 0;
+    }
+  }
+  content_->Prefetch(batch, &readahead_pool_);
 }
 
 void DistFs::Forget(uint64_t ino, uint64_t n) {
@@ -381,9 +480,8 @@ int DistFs::Open(uint64_t ino, uint64_t* fh) {
   }
   std::shared_ptr<const Node> node = inodes_.Get(ino);
   if (node == nullptr) return ENOENT;
-  if (node->kind != Node::kFile) return node->kind == Node::kVersionDir || node->kind == Node::kDir
-                                            ? EISDIR
-                                            : EINVAL;
+  if (node->kind != Node::kFile)
+    return node->kind == Node::kVersionDir || node->kind == Node::kDir ? EISDIR : EINVAL;
   OpenFile file;
   if (!node->chunked) {
     if (!content_->Cached(node->hash)) FetchWithSiblings(*node);
@@ -426,6 +524,18 @@ int DistFs::Open(uint64_t ino, uint64_t* fh) {
 }
 
 int DistFs::Read(uint64_t ino, uint64_t offset, size_t size, std::vector<Segment>* out) {
+  bool first_read;
+  {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(ino);
+    first_read = it == files_.end() || !it->second.read;
+    if (it != files_.end()) it->second.read = true;
+  }
+  if (first_read) {
+    if (std::shared_ptr<const Node> node = inodes_.Get(ino); node && node->kind == Node::kFile) {
+      Readahead(*node);
+    }
+  }
   uint64_t fh;
   if (int err = Open(ino, &fh); err != 0) return err;
   std::vector<std::pair<Hash, Segment>> wanted;

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,10 +36,13 @@
 namespace vms {
 
 struct FsOptions {
-  double version_timeout_s = 86400;  // entries and attributes inside versions
-  double live_timeout_s = 1;         // the root, app symlinks, names not found
+  double version_timeout_s = 86400;    // entries and attributes inside versions
+  double live_timeout_s = 1;           // the root, app symlinks, names not found
   uint64_t prefetch_bytes = 16 << 20;  // siblings fetched with a file's first open
-  size_t tree_cache_entries = 4096;    // decoded directories kept in memory
+  // The readahead window of a walk through a version (see Readahead).
+  uint64_t readahead_min_bytes = 2 << 20;
+  uint64_t readahead_max_bytes = 64 << 20;
+  size_t tree_cache_entries = 4096;  // decoded directories kept in memory
 };
 
 struct Attr {
@@ -92,6 +96,9 @@ class DistFs {
   int ListXattr(uint64_t ino, std::vector<std::string>* names);
 
   const InodeTable& inodes() const { return inodes_; }
+  // Whether the version's walk order is known (its trees are all here), so
+  // that reads through it get readahead.
+  bool WalkReady(const std::string& app, const std::string& version) const;
   // Inodes whose content is pinned.
   size_t open_files() const;
   // The names (parent inode, name) of the least recently read inodes whose
@@ -110,7 +117,21 @@ class DistFs {
     std::vector<Piece> pieces;
     uint64_t bytes = 0;
     uint64_t last_read = 0;  // read_clock_ at the last read
+    bool read = false;       // read at least once
   };
+  // A version's files in the order a walk through its tree reads them, and
+  // how far ahead of that walk objects have been asked for.
+  struct Walk {
+    std::vector<Hash> files;          // depth first, names in order; chunked files left out
+    std::vector<uint64_t> end_bytes;  // bytes of files[0..i]
+    // tree -> index of its first file, number of files below it
+    std::unordered_map<Hash, std::pair<size_t, size_t>, HashHasher> dirs;
+    std::mutex mu;
+    uint64_t window ABSL_GUARDED_BY(mu) = 0;  // bytes; 0: no read yet
+    uint64_t window_start ABSL_GUARDED_BY(mu) = 0, requested_end ABSL_GUARDED_BY(mu) = 0;
+  };
+  static constexpr size_t kMaxWalks = 16;
+  static constexpr uint64_t kReadaheadRequestBytes = 4 << 20;
 
   int LookupRoot(const std::string& name, Node* node);
   // The source timestamp recorded in the timestamp-based .pyc that Python
@@ -118,14 +139,23 @@ class DistFs {
   // size matches; 0 otherwise.
   int64_t PycSourceMtimeMs(const std::vector<TreeEntry>& dir, const TreeEntry& file);
   absl::StatusOr<Entries> Tree(const Hash& hash);
-  // Fetches `file` together with the uncached files after it in its
-  // directory (up to the prefetch budget), in one request: a reader going
-  // through a directory then finds them cached.
+  // Fetches `file`, then in the background the uncached files after it in
+  // its directory (up to the prefetch budget): a reader going through a
+  // directory then finds them cached.
   void FetchWithSiblings(const Node& file);
   // Fetches, in the background and one request per tree level, every tree
   // object of a version: listings and lookups anywhere in it then need no
   // round trip. Trees are a small part of a version (about 60 bytes a name).
-  void PrefetchTrees(const Hash& root);
+  // Then builds the version's Walk, under `version_key` (APP@VERSION).
+  void PrefetchTrees(const Hash& root, const std::string& version_key);
+  std::shared_ptr<Walk> BuildWalk(const Hash& root);
+  // Where `name` in directory `dir` comes in the walk.
+  size_t WalkIndexOf(const Walk& walk, const Node& dir, const std::string& name);
+  // Called at the first read of a file: asks, in the background, for the
+  // files a walk through the version reads next, a window ahead of this
+  // one; the window grows while reads follow the walk (tar, cp -r, a test
+  // suite) and stays small for scattered reads (a program's imports).
+  void Readahead(const Node& file);
   Attr AttrOf(uint64_t ino, const Node& node) const;
   double TimeoutOf(const Node& node) const;       // attributes
   double EntryTimeoutOf(const Node& node) const;  // the name -> inode mapping
@@ -137,13 +167,17 @@ class DistFs {
   InodeTable inodes_;
 
   mutable std::mutex mu_;  // guards what follows; never held across I/O
-  std::unordered_set<Hash, HashHasher> tree_walks_ ABSL_GUARDED_BY(mu_);  // version roots
+  std::unordered_set<Hash, HashHasher> tree_walks_ ABSL_GUARDED_BY(mu_);     // version roots
+  std::map<std::string, std::shared_ptr<Walk>> walks_ ABSL_GUARDED_BY(mu_);  // by APP@VERSION
   std::unordered_map<Hash, std::pair<Entries, std::list<Hash>::iterator>, HashHasher> trees_
       ABSL_GUARDED_BY(mu_);
   std::list<Hash> tree_lru_ ABSL_GUARDED_BY(mu_);
   std::unordered_map<uint64_t, OpenFile> files_ ABSL_GUARDED_BY(mu_);  // by inode
   uint64_t read_clock_ ABSL_GUARDED_BY(mu_) = 0;
-  ThreadPool prefetch_pool_{2};  // last: drained before the rest goes
+  // Last: drained before the rest goes. Trees on one pool, content ahead of
+  // readers on the other, so that neither waits behind the other.
+  ThreadPool prefetch_pool_{2};
+  ThreadPool readahead_pool_{2};
 };
 
 // errno for a Status from the layers below (NotFound -> ENOENT, else EIO).

@@ -8,6 +8,7 @@
 
 #include "core/codec.h"
 #include "core/envelope.h"
+#include "core/strings.h"
 #include "gtest/gtest.h"
 #include "tests/testing/testing.h"
 
@@ -21,14 +22,14 @@ class DistFsTest : public ::testing::Test {
   DistFsTest()
       : key_(SigningKey::Generate()),
         cache_(ObjectCache::Open(dir_ / "cache", 1 << 30).value()),
-        catalog_(Catalog::Open(dir_ / "catalog", key_.public_key(),
-                               [this](const std::string& app)
-                                   -> absl::StatusOr<std::vector<Envelope>> {
-                                 ++release_queries_;
-                                 if (releases_.count(app) == 0) return absl::NotFoundError(app);
-                                 return releases_[app];
-                               })
-                     .value()),
+        catalog_(
+            Catalog::Open(dir_ / "catalog", key_.public_key(),
+                          [this](const std::string& app) -> absl::StatusOr<std::vector<Envelope>> {
+                            ++release_queries_;
+                            if (releases_.count(app) == 0) return absl::NotFoundError(app);
+                            return releases_[app];
+                          })
+                .value()),
         content_(cache_.get(),
                  [this](std::span<const Hash> hashes, const Upstream::Sink& sink) -> absl::Status {
                    if (offline_) return absl::UnavailableError("no replica answers");
@@ -59,16 +60,21 @@ class DistFsTest : public ::testing::Test {
       big += p.size();
     }
     Hash list = Put(EncodeChunkList(chunks));
-    Hash bin = Put(EncodeTree({{.name = "tool", .type = EntryType::kFile, .exec = true,
-                                .size = tool.size(), .hash = Put(tool)}})
+    Hash bin = Put(EncodeTree({{.name = "tool",
+                                .type = EntryType::kFile,
+                                .exec = true,
+                                .size = tool.size(),
+                                .hash = Put(tool)}})
                        .value());
-    Hash lib = Put(EncodeTree({{.name = "big", .type = EntryType::kFile, .chunked = true,
-                                .size = big, .hash = list}})
-                       .value());
-    Hash root = Put(EncodeTree({{.name = "bin", .type = EntryType::kDir, .size = tool.size(), .hash = bin},
-                                {.name = "lib", .type = EntryType::kDir, .size = big, .hash = lib},
-                                {.name = "link", .type = EntryType::kSymlink, .target = "bin/tool"}})
-                        .value());
+    Hash lib = Put(
+        EncodeTree(
+            {{.name = "big", .type = EntryType::kFile, .chunked = true, .size = big, .hash = list}})
+            .value());
+    Hash root =
+        Put(EncodeTree({{.name = "bin", .type = EntryType::kDir, .size = tool.size(), .hash = bin},
+                        {.name = "lib", .type = EntryType::kDir, .size = big, .hash = lib},
+                        {.name = "link", .type = EntryType::kSymlink, .target = "bin/tool"}})
+                .value());
     Release r;
     r.set_app(app);
     r.set_version(version);
@@ -116,7 +122,7 @@ class DistFsTest : public ::testing::Test {
   SigningKey key_;
   std::map<Hash, std::string> objects_;
   std::map<std::string, std::vector<Envelope>> releases_;
-  bool offline_ = false;
+  std::atomic<bool> offline_{false};
   std::atomic<int> fetched_{0};
   int release_queries_ = 0;
   std::unique_ptr<ObjectCache> cache_;
@@ -159,8 +165,8 @@ TEST_F(DistFsTest, VersionTreeAttributesAndContent) {
   uint64_t big = Path("app@1.0/lib/big");
   ASSERT_EQ(fs_.GetAttr(big, &a, &timeout), 0);
   EXPECT_EQ(a.mode, S_IFREG | 0444u);
-  EXPECT_EQ(ReadAll(big, a.size), std::string(3000, 'a') + std::string(2000, 'b') + "1.0" +
-                                      std::string(1000, 'c'));
+  EXPECT_EQ(ReadAll(big, a.size),
+            std::string(3000, 'a') + std::string(2000, 'b') + "1.0" + std::string(1000, 'c'));
   std::vector<Segment> segments;
   uint64_t fh;
   ASSERT_EQ(fs_.Open(big, &fh), 0);
@@ -196,7 +202,8 @@ TEST_F(DistFsTest, FlipGivesNewLookupsANewSymlinkAndKeepsTheOld) {
   EXPECT_EQ(t1, "app@1.0");
   EXPECT_EQ(t2, "app@2.0");
   EXPECT_FALSE(catalog_->ApplyLive(Live("app", "1.0", 1, r1)).ok()) << "a replay is refused";
-  EXPECT_FALSE(catalog_->ApplyLive(Live("app", "2.0", 2, r2)).value()) << "a resend changes nothing";
+  EXPECT_FALSE(catalog_->ApplyLive(Live("app", "2.0", 2, r2)).value())
+      << "a resend changes nothing";
 }
 
 TEST_F(DistFsTest, LiveVersionResolvesFromItsLiveRecordAlone) {
@@ -217,17 +224,24 @@ TEST_F(DistFsTest, PythonSourcesReportTheMtimeTheirPycRecorded) {
   };
   std::string pyc = "\xa7\x0d\x0d\x0a" + u32(0) + u32(1600000000) + u32(source.size()) + "code";
   std::string stale = "\xa7\x0d\x0d\x0a" + u32(0) + u32(1500000000) + u32(999) + "code";
-  Hash cache = Put(EncodeTree({{.name = "mod.cpython-311.pyc", .type = EntryType::kFile,
-                                .size = pyc.size(), .hash = Put(pyc)},
-                               {.name = "other.cpython-311.pyc", .type = EntryType::kFile,
-                                .size = stale.size(), .hash = Put(stale)}})
+  Hash cache = Put(EncodeTree({{.name = "mod.cpython-311.pyc",
+                                .type = EntryType::kFile,
+                                .size = pyc.size(),
+                                .hash = Put(pyc)},
+                               {.name = "other.cpython-311.pyc",
+                                .type = EntryType::kFile,
+                                .size = stale.size(),
+                                .hash = Put(stale)}})
                        .value());
-  Hash root = Put(EncodeTree({{.name = "__pycache__", .type = EntryType::kDir, .hash = cache},
-                              {.name = "mod.py", .type = EntryType::kFile, .size = source.size(),
-                               .hash = Put(source)},
-                              {.name = "other.py", .type = EntryType::kFile, .size = source.size(),
-                               .hash = Put(source)}})
-                      .value());
+  Hash root = Put(
+      EncodeTree(
+          {{.name = "__pycache__", .type = EntryType::kDir, .hash = cache},
+           {.name = "mod.py", .type = EntryType::kFile, .size = source.size(), .hash = Put(source)},
+           {.name = "other.py",
+            .type = EntryType::kFile,
+            .size = source.size(),
+            .hash = Put(source)}})
+          .value());
   Release r;
   r.set_app("py");
   r.set_version("1");
@@ -270,8 +284,10 @@ TEST_F(DistFsTest, OpeningAFileFetchesItsSiblingsInOneGo) {
   std::vector<TreeEntry> files;
   for (int i = 0; i < 10; ++i) {
     std::string content = "file " + std::to_string(i);
-    files.push_back({.name = "f" + std::to_string(i), .type = EntryType::kFile,
-                     .size = content.size(), .hash = Put(content)});
+    files.push_back({.name = "f" + std::to_string(i),
+                     .type = EntryType::kFile,
+                     .size = content.size(),
+                     .hash = Put(content)});
   }
   Hash root = Put(EncodeTree(files).value());
   Release r;
@@ -292,6 +308,76 @@ TEST_F(DistFsTest, OpeningAFileFetchesItsSiblingsInOneGo) {
     EXPECT_EQ(ReadAll(Path("many@1/f" + std::to_string(i)), 6), "file " + std::to_string(i));
   }
   EXPECT_EQ(fetched_, after_first) << "the siblings came with the first open";
+}
+
+TEST_F(DistFsTest, ReadingThroughATreeInOrderReadsAhead) {
+  // No sibling prefetch: whatever comes ahead comes from the readahead.
+  DistFs fs(catalog_.get(), &content_,
+            {.prefetch_bytes = 0, .readahead_min_bytes = 4000, .readahead_max_bytes = 32000});
+  std::vector<std::vector<Hash>> files;
+  std::vector<TreeEntry> dirs;
+  for (int d = 0; d < 20; ++d) {
+    std::vector<TreeEntry> entries;
+    files.emplace_back();
+    for (int f = 0; f < 4; ++f) {
+      std::string content = StrCat(std::string(4, static_cast<char>('a' + f)), d, "/", f);
+      content.resize(1000, '.');
+      files.back().push_back(Put(content));
+      entries.push_back({.name = StrCat("f", f),
+                         .type = EntryType::kFile,
+                         .size = 1000,
+                         .hash = files.back().back()});
+    }
+    dirs.push_back({.name = StrCat("d", d < 10 ? "0" : "", d),
+                    .type = EntryType::kDir,
+                    .size = 4000,
+                    .hash = Put(EncodeTree(entries).value())});
+  }
+  Hash root = Put(EncodeTree(dirs).value());
+  Release r;
+  r.set_app("walk");
+  r.set_version("1");
+  r.set_root(std::string(root.View()));
+  releases_["walk"].push_back(SignEnvelope(kReleaseType, r.SerializeAsString(), key_));
+
+  auto path = [&](int d, int f) {
+    uint64_t ino = InodeTable::kRoot;
+    for (const std::string& name :
+         {std::string("walk@1"), StrCat("d", d < 10 ? "0" : "", d), StrCat("f", f)}) {
+      EntryReply e;
+      if (fs.Lookup(ino, name, &e) != 0) return uint64_t{0};
+      ino = e.attr.ino;
+    }
+    return ino;
+  };
+  auto read = [&](int d, int f) {
+    std::vector<Segment> segments;
+    EXPECT_EQ(fs.Read(path(d, f), 0, 1000, &segments), 0);
+    return segments.size() == 1 ? segments[0].data->substr(0, 4) : "";
+  };
+  ASSERT_NE(path(0, 0), 0u);
+  ASSERT_TRUE(testing::WaitFor([&] { return fs.WalkReady("walk", "1"); }));
+
+  // A read in the middle: a small window ahead of it, nothing far away.
+  EXPECT_EQ(read(10, 0), "aaaa");
+  ASSERT_TRUE(testing::WaitFor([&] { return content_.Cached(files[10][3]); }));
+  EXPECT_FALSE(content_.Cached(files[12][0])) << "a scattered read reads little ahead";
+  EXPECT_FALSE(content_.Cached(files[0][0]));
+
+  // Reading in walk order: what comes next is fetched before it is read,
+  // further and further ahead.
+  for (int d = 0; d < 6; ++d) {
+    for (int f = 0; f < 4; ++f) EXPECT_EQ(read(d, f)[0], 'a' + f);
+    ASSERT_TRUE(testing::WaitFor([&] { return content_.Cached(files[d + 1][3]); }))
+        << "the next directory is fetched ahead of the reader, after d" << d;
+  }
+  ASSERT_TRUE(testing::WaitFor([&] { return content_.Cached(files[11][0]); }))
+      << "the window grew while the reads followed the walk";
+  int fetched = fetched_;
+  for (int d = 6; d < 8; ++d) {
+    for (int f = 0; f < 4; ++f) EXPECT_EQ(read(d, f)[0], 'a' + f);
+  }
+  EXPECT_EQ(fetched_, fetched) << "d06 and d07 had come ahead of their reads";
 }
 
 TEST_F(DistFsTest, OfflineServesCachedAndFailsUncachedWithEio) {
