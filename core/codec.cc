@@ -53,9 +53,8 @@ namespace {
 absl::StatusOr<std::string> DecodeImpl(const Hash& expected, Codec codec, uint64_t raw_size,
                                        std::string_view data, bool check_hash) {
   if (raw_size > kMaxObjectSize) {
-    return absl::InvalidArgumentError(StrCat("object ", expected.Short(), " claims ",
-                                                   raw_size, " bytes; the limit is ",
-                                                   kMaxObjectSize));
+    return absl::InvalidArgumentError(StrCat("object ", expected.Short(), " claims ", raw_size,
+                                             " bytes; the limit is ", kMaxObjectSize));
   }
   std::string raw;
   if (codec == Codec::kRaw) {
@@ -63,20 +62,20 @@ absl::StatusOr<std::string> DecodeImpl(const Hash& expected, Codec codec, uint64
   } else {
     unsigned long long declared = ZSTD_getFrameContentSize(data.data(), data.size());
     if (declared != raw_size) {
-      return absl::DataLossError(StrCat("object ", expected.Short(),
-                                              ": zstd frame size does not match ", raw_size));
+      return absl::DataLossError(
+          StrCat("object ", expected.Short(), ": zstd frame size does not match ", raw_size));
     }
     raw.resize(raw_size);
     size_t n = ZSTD_decompressDCtx(Contexts().d, raw.data(), raw.size(), data.data(), data.size());
     if (ZSTD_isError(n)) {
-      return absl::DataLossError(StrCat("object ", expected.Short(),
-                                              ": corrupt zstd frame: ", ZSTD_getErrorName(n)));
+      return absl::DataLossError(
+          StrCat("object ", expected.Short(), ": corrupt zstd frame: ", ZSTD_getErrorName(n)));
     }
     raw.resize(n);
   }
   if (raw.size() != raw_size) {
-    return absl::DataLossError(StrCat("object ", expected.Short(), " is ", raw.size(),
-                                            " bytes, expected ", raw_size));
+    return absl::DataLossError(
+        StrCat("object ", expected.Short(), " is ", raw.size(), " bytes, expected ", raw_size));
   }
   if (check_hash && Sha256(raw) != expected) {
     return absl::DataLossError(
@@ -85,6 +84,12 @@ absl::StatusOr<std::string> DecodeImpl(const Hash& expected, Codec codec, uint64
   return raw;
 }
 }  // namespace
+
+uint64_t EncodedRawSize(Codec codec, std::string_view data) {
+  if (codec == Codec::kRaw) return data.size();
+  unsigned long long declared = ZSTD_getFrameContentSize(data.data(), data.size());
+  return declared == ZSTD_CONTENTSIZE_UNKNOWN || declared == ZSTD_CONTENTSIZE_ERROR ? 0 : declared;
+}
 
 absl::StatusOr<std::string> Decode(const Hash& expected, Codec codec, uint64_t raw_size,
                                    std::string_view data) {

@@ -42,6 +42,10 @@ absl::StatusOr<std::string> Decode(const Hash& expected, Codec codec, uint64_t r
 absl::StatusOr<std::string> DecodeVerified(const Hash& hash, Codec codec, uint64_t raw_size,
                                            std::string_view data);
 
+// The raw size `data` says it decodes to (a zstd frame's declared content
+// size; the size itself when raw), without decoding it; 0 when unknown.
+uint64_t EncodedRawSize(Codec codec, std::string_view data);
+
 // Codec from its wire number; InvalidArgument for an unknown one.
 absl::StatusOr<Codec> CodecFromWire(uint32_t v);
 

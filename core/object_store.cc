@@ -1,9 +1,9 @@
 #include "core/object_store.h"
 
-#include "core/strings.h"
 #include <unordered_set>
 
 #include "core/coding.h"
+#include "core/strings.h"
 
 namespace vms {
 
@@ -12,6 +12,28 @@ std::vector<std::string> ObjectStore::Families() {
 }
 
 namespace {
+
+// An index entry: varint(raw size), then, for a compressed object, the
+// SHA-256 of its stored bytes. A server checks what it is about to send
+// against that: a hash over the compressed bytes, with no decompression,
+// instead of decoding the object and hashing all of its raw bytes.
+std::string EncodeIndex(uint64_t raw_size, const std::optional<Hash>& stored_digest) {
+  std::string out;
+  PutVarint(&out, raw_size);
+  if (stored_digest) out.append(stored_digest->View());
+  return out;
+}
+
+// Consumes the whole entry; false if it is malformed. Entries written before
+// the digest existed have none (*digest stays empty).
+bool DecodeIndex(std::string_view* in, uint64_t* raw_size, std::optional<Hash>* digest) {
+  if (!GetVarint(in, raw_size)) return false;
+  if (in->empty()) return true;
+  if (in->size() != Hash::kSize) return false;
+  if (digest != nullptr) *digest = Hash::FromBytes(*in).value();
+  in->remove_prefix(Hash::kSize);
+  return true;
+}
 
 // MultiGet of hash keys in `family`, parsing each value found with `parse`
 // (false: corrupt).
@@ -26,8 +48,8 @@ absl::StatusOr<std::vector<std::optional<T>>> MultiGetHashes(const Db& db, const
   }
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
-  db.raw()->MultiGet(rocksdb::ReadOptions(), db.Family(family), keys.size(),
-                                      keys.data(), values.data(), statuses.data());
+  db.raw()->MultiGet(rocksdb::ReadOptions(), db.Family(family), keys.size(), keys.data(),
+                     values.data(), statuses.data());
   std::vector<std::optional<T>> out(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
@@ -46,17 +68,18 @@ absl::StatusOr<std::vector<std::optional<T>>> MultiGetHashes(const Db& db, const
 
 absl::StatusOr<std::vector<std::optional<uint64_t>>> ObjectStore::Sizes(
     std::span<const Hash> hashes) const {
-  return MultiGetHashes<uint64_t>(*db_, kObjectIndexFamily, hashes,
-                                  [](std::string_view* in, uint64_t* v) { return GetVarint(in, v); });
+  return MultiGetHashes<uint64_t>(
+      *db_, kObjectIndexFamily, hashes,
+      [](std::string_view* in, uint64_t* v) { return DecodeIndex(in, v, nullptr); });
 }
 
 absl::StatusOr<std::vector<std::optional<TreeTotals>>> ObjectStore::CompleteTrees(
     std::span<const Hash> hashes) const {
-  return MultiGetHashes<TreeTotals>(
-      *db_, kCompleteFamily, hashes, [](std::string_view* in, TreeTotals* t) {
-        return GetVarint(in, &t->files) && GetVarint(in, &t->bytes) && GetVarint(in, &t->dirs) &&
-               GetVarint(in, &t->symlinks);
-      });
+  return MultiGetHashes<TreeTotals>(*db_, kCompleteFamily, hashes,
+                                    [](std::string_view* in, TreeTotals* t) {
+                                      return GetVarint(in, &t->files) && GetVarint(in, &t->bytes) &&
+                                             GetVarint(in, &t->dirs) && GetVarint(in, &t->symlinks);
+                                    });
 }
 
 void ObjectStore::MarkComplete(rocksdb::WriteBatch* batch, const Hash& tree,
@@ -102,8 +125,8 @@ absl::StatusOr<IngestStats> ObjectStore::Ingest(std::vector<StoredObject>* objec
     value.reserve(1 + o.data.size());
     value.push_back(static_cast<char>(o.codec));
     value.append(o.data);
-    std::string index;
-    PutVarint(&index, o.raw_size);
+    std::string index = EncodeIndex(
+        o.raw_size, o.codec == Codec::kRaw ? std::nullopt : std::optional<Hash>(Sha256(o.data)));
     batch.Put(db_->Family(kObjectsFamily), key, value);
     batch.Put(db_->Family(kObjectIndexFamily), key, index);
     ++stats.stored;
@@ -116,6 +139,11 @@ absl::StatusOr<IngestStats> ObjectStore::Ingest(std::vector<StoredObject>* objec
 }
 
 absl::StatusOr<StoredObject> ObjectStore::GetEncoded(const Hash& hash) const {
+  return Load(hash, nullptr);
+}
+
+absl::StatusOr<StoredObject> ObjectStore::Load(const Hash& hash,
+                                               std::optional<Hash>* stored_digest) const {
   auto value = db_->Get(kObjectsFamily, hash.View());
   if (!value.ok()) return value.status();
   if (!*value) return absl::NotFoundError(StrCat("object ", hash.Short(), " not found"));
@@ -123,8 +151,9 @@ absl::StatusOr<StoredObject> ObjectStore::GetEncoded(const Hash& hash) const {
   if (!index.ok()) return index.status();
   StoredObject o;
   o.hash = hash;
-  std::string_view iv = index->value_or("");
-  if ((*value)->empty() || !GetVarint(&iv, &o.raw_size)) {
+  const std::string index_value = index->value_or("");
+  std::string_view iv = index_value;
+  if ((*value)->empty() || !DecodeIndex(&iv, &o.raw_size, stored_digest)) {
     return absl::DataLossError(StrCat("object ", hash.Short(), " is stored corrupt"));
   }
   auto codec = CodecFromWire(static_cast<uint8_t>((**value)[0]));
@@ -137,8 +166,18 @@ absl::StatusOr<StoredObject> ObjectStore::GetEncoded(const Hash& hash) const {
 }
 
 absl::StatusOr<StoredObject> ObjectStore::GetVerified(const Hash& hash) const {
-  auto o = GetEncoded(hash);
+  std::optional<Hash> stored_digest;
+  auto o = Load(hash, &stored_digest);
   if (!o.ok()) return o.status();
+  if (o->codec != Codec::kRaw && stored_digest) {
+    // The bytes are those that decoded to `hash` at Ingest (and still say
+    // the size they decode to): checked without decoding them again.
+    if (Sha256(o->data) != *stored_digest || EncodedRawSize(o->codec, o->data) != o->raw_size) {
+      return absl::DataLossError(
+          StrCat("object ", hash.Short(), " does not match its hash (corrupt or altered)"));
+    }
+    return o;
+  }
   if (auto raw = Decode(hash, o->codec, o->raw_size, o->data); !raw.ok()) return raw.status();
   return o;
 }

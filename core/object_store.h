@@ -1,7 +1,8 @@
 // Content-addressed object store on RocksDB.
 //
 // Three families: "objects" maps hash -> [codec byte][encoded bytes],
-// "objidx" maps hash -> varint(raw size), and "complete" maps the hash of a
+// "objidx" maps hash -> varint(raw size) [+ SHA-256 of the encoded bytes
+// when compressed], and "complete" maps the hash of a
 // tree whose whole closure is known present and valid -> its totals. The
 // index is tiny, so existence and size checks never read object bytes; the
 // complete set lets a closure walk skip every subtree a release already
@@ -34,16 +35,16 @@ struct StoredObject {
 
 // What a tree holds, all the way down.
 struct TreeTotals {
-  uint64_t files = 0;     // regular files, counted per path (hard links count twice)
-  uint64_t bytes = 0;     // their total size
-  uint64_t dirs = 0;      // including the tree itself
+  uint64_t files = 0;  // regular files, counted per path (hard links count twice)
+  uint64_t bytes = 0;  // their total size
+  uint64_t dirs = 0;   // including the tree itself
   uint64_t symlinks = 0;
 };
 
 struct IngestStats {
-  uint64_t stored = 0;       // new objects written
-  uint64_t present = 0;      // already there, skipped
-  uint64_t stored_bytes = 0; // encoded bytes written
+  uint64_t stored = 0;        // new objects written
+  uint64_t present = 0;       // already there, skipped
+  uint64_t stored_bytes = 0;  // encoded bytes written
 };
 
 class ObjectStore {
@@ -78,13 +79,20 @@ class ObjectStore {
 
   // NotFound if absent.
   absl::StatusOr<StoredObject> GetEncoded(const Hash& hash) const;
-  // As stored, after checking it still decodes to its hash: what a server
-  // sends, so that corruption on its disk is never passed on (DataLoss).
+  // As stored, after checking it is still what Ingest() verified: what a
+  // server sends, so that corruption on its disk is never passed on
+  // (DataLoss). A compressed object is checked against the digest of its
+  // stored bytes kept in the index (no decompression); others are decoded
+  // and hashed.
   absl::StatusOr<StoredObject> GetVerified(const Hash& hash) const;
   // Decoded raw bytes; DataLoss if what is stored does not match the hash.
   absl::StatusOr<std::string> GetRaw(const Hash& hash) const;
 
  private:
+  // GetEncoded(), also giving the digest of the stored bytes when the index
+  // has one.
+  absl::StatusOr<StoredObject> Load(const Hash& hash, std::optional<Hash>* stored_digest) const;
+
   Db* db_;
 };
 

@@ -39,8 +39,8 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(ReplicaOptions options, P
   if (!records.ok()) return records.status();
   auto recheck = (*records)->GetMeta(kRecheckKey);
   if (!recheck.ok()) return recheck.status();
-  return std::unique_ptr<Replica>(new Replica(std::move(options), std::move(trust),
-                                              std::move(*records), recheck->has_value()));
+  return std::unique_ptr<Replica>(
+      new Replica(std::move(options), std::move(trust), std::move(*records), recheck->has_value()));
 }
 
 Replica::Replica(ReplicaOptions options, PublicKey trust, std::unique_ptr<RecordStore> records,
@@ -78,8 +78,8 @@ absl::StatusOr<Release> Replica::VerifiedRelease(const Envelope& env) const {
   if (absl::Status s = ValidateAppName(release->app()); !s.ok()) return s;
   if (absl::Status s = ValidateVersionName(release->version()); !s.ok()) return s;
   if (release->root().size() != Hash::kSize) {
-    return absl::DataLossError(StrCat("release ", release->app(), " ", release->version(),
-                                      " has a malformed root"));
+    return absl::DataLossError(
+        StrCat("release ", release->app(), " ", release->version(), " has a malformed root"));
   }
   return release;
 }
@@ -139,9 +139,9 @@ absl::Status Replica::ApplyLive(const Event& event, Upstream* upstream,
   if (!state.ok()) return state.status();
   AppState s = state->value_or(AppState());
   if (record->live_seq() <= s.live_seq()) {
-    return absl::FailedPreconditionError(
-        StrCat("stale live record for ", record->app(), ": live_seq ", record->live_seq(),
-               " is not above ", s.live_seq(), ", already applied (replayed?)"));
+    return absl::FailedPreconditionError(StrCat("stale live record for ", record->app(),
+                                                ": live_seq ", record->live_seq(), " is not above ",
+                                                s.live_seq(), ", already applied (replayed?)"));
   }
 
   // Never flip to a version not held whole: fetch it first if need be.
@@ -278,10 +278,9 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
   auto closure = WalkClosure(store, root);
   if (!closure.ok()) return closure.status();
   if (!closure->missing.empty()) {
-    return absl::UnavailableError(StrCat(closure->missing.size(), " objects of ", release.app(),
-                                         " ", release.version(),
-                                         " still missing after the fetch (first: ",
-                                         closure->missing.front().Short(), ")"));
+    return absl::UnavailableError(
+        StrCat(closure->missing.size(), " objects of ", release.app(), " ", release.version(),
+               " still missing after the fetch (first: ", closure->missing.front().Short(), ")"));
   }
   return std::move(closure->newly_complete);
 }
@@ -323,7 +322,7 @@ absl::StatusOr<FsckReport> Replica::Fsck(bool repair) {
     if (!hash.ok()) continue;
     ++report.objects;
     report.bytes += it->value().size();
-    if (!store.GetVerified(*hash).ok()) report.corrupt.push_back(*hash);
+    if (!store.GetRaw(*hash).ok()) report.corrupt.push_back(*hash);  // decoded and hashed
   }
   if (absl::Status s = FromRocks(it->status(), "scan objects"); !s.ok()) return s;
   if (repair) {

@@ -1,6 +1,7 @@
 #include "core/object_store.h"
 
 #include "core/closure.h"
+#include "core/coding.h"
 #include "core/tree.h"
 #include "gtest/gtest.h"
 #include "tests/testing/testing.h"
@@ -22,9 +23,7 @@ class ObjectStoreTest : public ::testing::Test {
     db_ = Db::Open(dir_ / "db", ObjectStore::Families()).value();
     store_ = std::make_unique<ObjectStore>(db_.get());
   }
-  absl::Status Put(std::vector<StoredObject> objects) {
-    return store_->Ingest(&objects).status();
-  }
+  absl::Status Put(std::vector<StoredObject> objects) { return store_->Ingest(&objects).status(); }
 
   testing::TempDir dir_;
   std::unique_ptr<Db> db_;
@@ -86,19 +85,54 @@ TEST_F(ObjectStoreTest, CorruptionOnDiskIsDetectedOnRead) {
   EXPECT_TRUE(absl::IsDataLoss(s)) << s;
 }
 
+TEST_F(ObjectStoreTest, ServingChecksCompressedBytesWithoutDecoding) {
+  std::string raw(100000, 'c'), other(100000, 'e');
+  StoredObject o = Make(raw);
+  ASSERT_EQ(o.codec, Codec::kZstd);
+  ASSERT_TRUE(Put({o}).ok());
+  auto served = store_->GetVerified(o.hash);
+  ASSERT_TRUE(served.ok()) << served.status();
+  EXPECT_EQ(served->data, o.data);
+  // Another valid frame of the same size, then raw bytes, in its place.
+  std::string frame = std::string(1, static_cast<char>(Codec::kZstd)) + Make(other).data;
+  std::string plain = std::string(1, static_cast<char>(Codec::kRaw)) + other;
+  for (const std::string& bogus : {frame, plain}) {
+    ASSERT_TRUE(db_->raw()->Put({}, db_->Family(kObjectsFamily), o.hash.View(), bogus).ok());
+    auto s = store_->GetVerified(o.hash).status();
+    EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  }
+}
+
+TEST_F(ObjectStoreTest, IndexEntriesWithoutADigestAreVerifiedByDecoding) {
+  std::string raw(100000, 'c');
+  StoredObject o = Make(raw);
+  ASSERT_TRUE(Put({o}).ok());
+  // An entry as written before stored-byte digests: the raw size alone.
+  std::string old_index;
+  PutVarint(&old_index, raw.size());
+  ASSERT_TRUE(db_->raw()->Put({}, db_->Family(kObjectIndexFamily), o.hash.View(), old_index).ok());
+  EXPECT_TRUE(store_->GetVerified(o.hash).ok());
+  EXPECT_EQ(store_->Sizes(std::vector<Hash>{o.hash}).value()[0], raw.size());
+  std::string bogus =
+      std::string(1, static_cast<char>(Codec::kZstd)) + Make(std::string(100000, 'e')).data;
+  ASSERT_TRUE(db_->raw()->Put({}, db_->Family(kObjectsFamily), o.hash.View(), bogus).ok());
+  auto s = store_->GetVerified(o.hash).status();
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+}
+
 // --- closure ---
 
 std::string TreeOf(std::vector<TreeEntry> entries) { return EncodeTree(entries).value(); }
 
 TEST_F(ObjectStoreTest, ClosureOfCompleteTree) {
   std::string f1 = "one", f2(5000, 'x');
-  std::string sub = TreeOf({{.name = "f2", .type = EntryType::kFile, .size = f2.size(),
-                             .hash = Sha256(f2)}});
-  std::string root = TreeOf(
-      {{.name = "f1", .type = EntryType::kFile, .exec = true, .size = 3, .hash = Sha256(f1)},
-       {.name = "d", .type = EntryType::kDir, .size = f2.size(), .hash = Sha256(sub)},
-       {.name = "same", .type = EntryType::kDir, .size = f2.size(), .hash = Sha256(sub)},
-       {.name = "l", .type = EntryType::kSymlink, .target = "f1"}});
+  std::string sub =
+      TreeOf({{.name = "f2", .type = EntryType::kFile, .size = f2.size(), .hash = Sha256(f2)}});
+  std::string root =
+      TreeOf({{.name = "f1", .type = EntryType::kFile, .exec = true, .size = 3, .hash = Sha256(f1)},
+              {.name = "d", .type = EntryType::kDir, .size = f2.size(), .hash = Sha256(sub)},
+              {.name = "same", .type = EntryType::kDir, .size = f2.size(), .hash = Sha256(sub)},
+              {.name = "l", .type = EntryType::kSymlink, .target = "f1"}});
   ASSERT_TRUE(Put({Make(f1), Make(f2), Make(sub), Make(root)}).ok());
   auto result = WalkClosure(*store_, Sha256(root));
   ASSERT_TRUE(result.ok()) << result.status();
@@ -113,19 +147,24 @@ TEST_F(ObjectStoreTest, ClosureOfCompleteTree) {
 TEST_F(ObjectStoreTest, CompleteSubtreesAreNotWalkedAgain) {
   std::string f = "leaf";
   std::string sub = TreeOf({{.name = "f", .type = EntryType::kFile, .size = 4, .hash = Sha256(f)}});
-  std::string root = TreeOf({{.name = "d", .type = EntryType::kDir, .size = 4, .hash = Sha256(sub)}});
+  std::string root =
+      TreeOf({{.name = "d", .type = EntryType::kDir, .size = 4, .hash = Sha256(sub)}});
   ASSERT_TRUE(Put({Make(f), Make(sub), Make(root)}).ok());
   auto first = WalkClosure(*store_, Sha256(root)).value();
   rocksdb::WriteBatch batch;
-  for (const auto& [tree, totals] : first.newly_complete) store_->MarkComplete(&batch, tree, totals);
+  for (const auto& [tree, totals] : first.newly_complete)
+    store_->MarkComplete(&batch, tree, totals);
   ASSERT_TRUE(db_->Write(&batch, true).ok());
 
   // Corrupt the leaf behind the store's back: a walk that trusts the
   // complete marks never reads it, one that does not would fail.
-  ASSERT_TRUE(db_->raw()->Put({}, db_->Family(kObjectsFamily), Sha256(sub).View(),
-                              std::string(1, '\0') + "garbage").ok());
-  std::string root2 = TreeOf({{.name = "d", .type = EntryType::kDir, .size = 4, .hash = Sha256(sub)},
-                              {.name = "x", .type = EntryType::kFile, .size = 4, .hash = Sha256(f)}});
+  ASSERT_TRUE(db_->raw()
+                  ->Put({}, db_->Family(kObjectsFamily), Sha256(sub).View(),
+                        std::string(1, '\0') + "garbage")
+                  .ok());
+  std::string root2 =
+      TreeOf({{.name = "d", .type = EntryType::kDir, .size = 4, .hash = Sha256(sub)},
+              {.name = "x", .type = EntryType::kFile, .size = 4, .hash = Sha256(f)}});
   ASSERT_TRUE(Put({Make(root2)}).ok());
   auto second = WalkClosure(*store_, Sha256(root2));
   ASSERT_TRUE(second.ok()) << second.status();
@@ -139,9 +178,9 @@ TEST_F(ObjectStoreTest, CompleteSubtreesAreNotWalkedAgain) {
 }
 
 TEST_F(ObjectStoreTest, ClosureReportsMissingObjects) {
-  std::string root = TreeOf(
-      {{.name = "a", .type = EntryType::kFile, .size = 1, .hash = Sha256("a")},
-       {.name = "d", .type = EntryType::kDir, .size = 0, .hash = Sha256("absent tree")}});
+  std::string root =
+      TreeOf({{.name = "a", .type = EntryType::kFile, .size = 1, .hash = Sha256("a")},
+              {.name = "d", .type = EntryType::kDir, .size = 0, .hash = Sha256("absent tree")}});
   ASSERT_TRUE(Put({Make(root)}).ok());
   auto result = WalkClosure(*store_, Sha256(root)).value();
   EXPECT_EQ(result.missing.size(), 2u);
@@ -151,8 +190,8 @@ TEST_F(ObjectStoreTest, ClosureReportsMissingObjects) {
 
 TEST_F(ObjectStoreTest, ClosureRejectsSizeLies) {
   std::string blob = "12345";
-  std::string root = TreeOf({{.name = "a", .type = EntryType::kFile, .size = 4,
-                              .hash = Sha256(blob)}});
+  std::string root =
+      TreeOf({{.name = "a", .type = EntryType::kFile, .size = 4, .hash = Sha256(blob)}});
   ASSERT_TRUE(Put({Make(blob), Make(root)}).ok());
   EXPECT_TRUE(absl::IsDataLoss(WalkClosure(*store_, Sha256(root)).status()));
 }
@@ -169,8 +208,11 @@ TEST_F(ObjectStoreTest, ClosureRejectsCorruptTreeObject) {
 TEST_F(ObjectStoreTest, ClosureChecksChunkLists) {
   std::string c1(3000, '1'), c2(4000, '2');
   std::string list = EncodeChunkList({{c1.size(), Sha256(c1)}, {c2.size(), Sha256(c2)}});
-  std::string root = TreeOf({{.name = "big", .type = EntryType::kFile, .chunked = true,
-                              .size = 7000, .hash = Sha256(list)}});
+  std::string root = TreeOf({{.name = "big",
+                              .type = EntryType::kFile,
+                              .chunked = true,
+                              .size = 7000,
+                              .hash = Sha256(list)}});
   ASSERT_TRUE(Put({Make(list), Make(root), Make(c1)}).ok());
   auto result = WalkClosure(*store_, Sha256(root)).value();
   ASSERT_EQ(result.missing.size(), 1u);
