@@ -114,17 +114,29 @@ TEST_F(EndToEndTest, PublishesARealPythonAndRunsItFromAnotherSite) {
   ASSERT_EQ(Vms({"live", "python", "1", "--wait"}).exit_code, 0);
   ASSERT_TRUE(WaitLive("ldn", "python", "1"));
 
-  // Run through a site other than the first, after a flip.
+  // Run through a site other than the first, after a flip. A pyenv-style
+  // interpreter has a RUNPATH to where it was built; LD_LIBRARY_PATH, which
+  // comes first, makes it load its libpython from /dist too.
+  std::string dist_python = Dist("ldn") + "/python";
   RunResult run = testing::Run(
-      {Dist("ldn") + "/python/bin/python3", "-c",
-       "import json, ssl, sqlite3, sys; print(json.dumps([sys.prefix, ssl.OPENSSL_VERSION != '', "
-       "sqlite3.sqlite_version != '']))"});
+      {dist_python + "/bin/python3", "-c",
+       "import json, ssl, sqlite3, sys, _ssl, _sqlite3\n"
+       "where = lambda m: getattr(m, '__file__', sys.prefix)  # built in: part of python3\n"
+       "maps = [l.split()[-1] for l in open('/proc/self/maps') if 'libpython' in l]\n"
+       "print(json.dumps([sys.prefix, ssl.OPENSSL_VERSION != '', sqlite3.sqlite_version != '',\n"
+       "                  where(_ssl), where(_sqlite3), sorted(set(maps))]))"},
+      {.env = {{"LD_LIBRARY_PATH", dist_python + "/lib"}}});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   json out = json::parse(run.out);
-  EXPECT_TRUE(out[0].get<std::string>().starts_with(Dist("ldn") + "/python"))
+  EXPECT_TRUE(out[0].get<std::string>().starts_with(dist_python))
       << "the interpreter runs from /dist: " << out[0];
   EXPECT_TRUE(out[1]);
   EXPECT_TRUE(out[2]);
+  EXPECT_TRUE(out[3].get<std::string>().starts_with(dist_python)) << out[3];
+  EXPECT_TRUE(out[4].get<std::string>().starts_with(dist_python)) << out[4];
+  for (const auto& lib : out[5]) {  // none when libpython is linked in statically
+    EXPECT_TRUE(lib.get<std::string>().starts_with(dist_python)) << lib;
+  }
 
   // A second version (the same tree, hard-linked, plus one module), flipped.
   std::string v2 = dir_ / "python-v2";
