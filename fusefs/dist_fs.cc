@@ -346,7 +346,15 @@ void DistFs::PrefetchTrees(const Hash& root, const std::string& version_key) {
     auto walk = BuildWalk(root);
     if (walk == nullptr) return;
     std::lock_guard lock(mu_);
-    if (walks_.size() >= kMaxWalks) walks_.erase(walks_.begin());
+    walk->root = root;
+    walk->used = ++read_clock_;
+    if (walks_.size() >= kMaxWalks) {  // the least recently read version's walk goes
+      auto oldest = std::min_element(
+          walks_.begin(), walks_.end(),
+          [](const auto& a, const auto& b) { return a.second->used < b.second->used; });
+      tree_walks_.erase(oldest->second->root);  // its next lookup builds it again
+      walks_.erase(oldest);
+    }
     walks_[version_key] = std::move(walk);
   });
 }
@@ -406,6 +414,7 @@ void DistFs::Readahead(const Node& file) {
     std::lock_guard lock(mu_);
     auto it = walks_.find(StrCat(file.app, "@", file.version));
     if (it == walks_.end()) return;
+    it->second->used = ++read_clock_;
     walk = it->second;
   }
   std::shared_ptr<const Node> dir = inodes_.Get(file.parent);

@@ -126,6 +126,8 @@ class DistFs {
     std::vector<uint64_t> end_bytes;  // bytes of files[0..i]
     // tree -> index of its first file, number of files below it
     std::unordered_map<Hash, std::pair<size_t, size_t>, HashHasher> dirs;
+    Hash root;
+    uint64_t used = 0;  // DistFs::read_clock_ when last read through; under DistFs::mu_
     std::mutex mu;
     uint64_t window ABSL_GUARDED_BY(mu) = 0;  // bytes; 0: no read yet
     uint64_t window_start ABSL_GUARDED_BY(mu) = 0, requested_end ABSL_GUARDED_BY(mu) = 0;
