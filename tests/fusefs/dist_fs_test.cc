@@ -75,13 +75,18 @@ class DistFsTest : public ::testing::Test {
                         {.name = "lib", .type = EntryType::kDir, .size = big, .hash = lib},
                         {.name = "link", .type = EntryType::kSymlink, .target = "bin/tool"}})
                 .value());
+    AddRelease(app, version, root, 1700000000000);
+    return root;
+  }
+  // Signs a release of `root` and makes it what the replica answers for `app`.
+  void AddRelease(const std::string& app, const std::string& version, const Hash& root,
+                  int64_t created_ms = 0) {
     Release r;
     r.set_app(app);
     r.set_version(version);
     r.set_root(std::string(root.View()));
-    r.set_created_unix_ms(1700000000000);
+    if (created_ms != 0) r.set_created_unix_ms(created_ms);
     releases_[app].push_back(SignEnvelope(kReleaseType, r.SerializeAsString(), key_));
-    return root;
   }
   Envelope Live(const std::string& app, const std::string& version, uint64_t seq, Hash root) {
     LiveRecord l;
@@ -91,19 +96,20 @@ class DistFsTest : public ::testing::Test {
     l.set_live_seq(seq);
     return SignEnvelope(kLiveType, l.SerializeAsString(), key_);
   }
-  uint64_t Lookup(uint64_t parent, const std::string& name, int* err = nullptr) {
+  uint64_t Lookup(uint64_t parent, const std::string& name, int* err = nullptr,
+                  DistFs* fs = nullptr) {
     EntryReply e;
-    int rc = fs_.Lookup(parent, name, &e);
+    int rc = (fs ? fs : &fs_)->Lookup(parent, name, &e);
     if (err) *err = rc;
     return rc == 0 ? e.attr.ino : 0;
   }
-  uint64_t Path(const std::string& path) {
+  uint64_t Path(const std::string& path, DistFs* fs = nullptr) {
     uint64_t ino = InodeTable::kRoot;
     size_t start = 0;
     while (ino != 0 && start < path.size()) {
       size_t end = path.find('/', start);
       if (end == std::string::npos) end = path.size();
-      ino = Lookup(ino, path.substr(start, end - start));
+      ino = Lookup(ino, path.substr(start, end - start), nullptr, fs);
       start = end + 1;
     }
     return ino;
@@ -242,12 +248,7 @@ TEST_F(DistFsTest, PythonSourcesReportTheMtimeTheirPycRecorded) {
             .size = source.size(),
             .hash = Put(source)}})
           .value());
-  Release r;
-  r.set_app("py");
-  r.set_version("1");
-  r.set_root(std::string(root.View()));
-  r.set_created_unix_ms(1700000000000);
-  releases_["py"].push_back(SignEnvelope(kReleaseType, r.SerializeAsString(), key_));
+  AddRelease("py", "1", root, 1700000000000);
   Attr a;
   double timeout;
   ASSERT_EQ(fs_.GetAttr(Path("py@1/mod.py"), &a, &timeout), 0);
@@ -270,11 +271,7 @@ TEST_F(DistFsTest, CorruptTreeIsAnErrorNotAPath) {
   // A root whose "bin" names a blob, not a tree object.
   Hash blob = Put("plain bytes, not a tree");
   Hash bad_root = Put(EncodeTree({{.name = "bin", .type = EntryType::kDir, .hash = blob}}).value());
-  Release r;
-  r.set_app("bad");
-  r.set_version("1");
-  r.set_root(std::string(bad_root.View()));
-  releases_["bad"].push_back(SignEnvelope(kReleaseType, r.SerializeAsString(), key_));
+  AddRelease("bad", "1", bad_root);
   int err;
   Lookup(Path("bad@1/bin"), "x", &err);
   EXPECT_EQ(err, EIO);
@@ -290,11 +287,7 @@ TEST_F(DistFsTest, OpeningAFileFetchesItsSiblingsInOneGo) {
                      .hash = Put(content)});
   }
   Hash root = Put(EncodeTree(files).value());
-  Release r;
-  r.set_app("many");
-  r.set_version("1");
-  r.set_root(std::string(root.View()));
-  releases_["many"].push_back(SignEnvelope(kReleaseType, r.SerializeAsString(), key_));
+  AddRelease("many", "1", root);
   EXPECT_EQ(ReadAll(Path("many@1/f0"), 6), "file 0");
   // The siblings arrive in the background, in one request.
   ASSERT_TRUE(testing::WaitFor([&] {
@@ -334,21 +327,10 @@ TEST_F(DistFsTest, ReadingThroughATreeInOrderReadsAhead) {
                     .hash = Put(EncodeTree(entries).value())});
   }
   Hash root = Put(EncodeTree(dirs).value());
-  Release r;
-  r.set_app("walk");
-  r.set_version("1");
-  r.set_root(std::string(root.View()));
-  releases_["walk"].push_back(SignEnvelope(kReleaseType, r.SerializeAsString(), key_));
+  AddRelease("walk", "1", root);
 
   auto path = [&](int d, int f) {
-    uint64_t ino = InodeTable::kRoot;
-    for (const std::string& name :
-         {std::string("walk@1"), StrCat("d", d < 10 ? "0" : "", d), StrCat("f", f)}) {
-      EntryReply e;
-      if (fs.Lookup(ino, name, &e) != 0) return uint64_t{0};
-      ino = e.attr.ino;
-    }
-    return ino;
+    return Path(StrCat("walk@1/d", d < 10 ? "0" : "", d, "/f", f), &fs);
   };
   auto read = [&](int d, int f) {
     std::vector<Segment> segments;
