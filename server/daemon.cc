@@ -1,6 +1,9 @@
 #include "server/daemon.h"
 
+#include <netdb.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "CLI/CLI.hpp"
 #include "core/strings.h"
@@ -62,6 +65,44 @@ int WaitForShutdownSignal() {
   return sig;
 }
 
+namespace {
+
+// Binds `host:port` once (without SO_REUSEPORT) to tell "in use" from other
+// failures before gRPC tries: its own error says neither.
+absl::Status ProbeListen(const std::string& host, const std::string& port) {
+  if (port == "0") return absl::OkStatus();
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  std::string h = host;
+  if (h.size() > 1 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (int rc = getaddrinfo(h.empty() ? nullptr : h.c_str(), port.c_str(), &hints, &found);
+      rc != 0) {
+    return absl::InvalidArgumentError(
+        StrCat("cannot listen on ", host, ":", port, ": ", gai_strerror(rc)));
+  }
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> owner(found, freeaddrinfo);
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    Fd fd(socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
+    if (!fd.valid()) continue;
+    int one = 1;  // as gRPC does: a port in TIME_WAIT is free
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd.get(), a->ai_addr, a->ai_addrlen) == 0) continue;
+    if (errno == EADDRINUSE) {
+      return absl::FailedPreconditionError(StrCat(
+          "cannot listen on ", host, ":", port,
+          ": the address is already in use (another vms daemon, or another program, listens "
+          "there; `ss -ltnp 'sport = :",
+          port, "'` shows which); stop it or pick another --listen"));
+    }
+    return ErrnoError(errno, StrCat("cannot listen on ", host, ":", port));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(grpc::ServerBuilder* builder,
                                                          const std::string& listen,
                                                          const std::string& address_file) {
@@ -69,6 +110,9 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(grpc::ServerBuilder* b
   if (colon == std::string::npos) {
     return absl::InvalidArgumentError(
         StrCat("listen address \"", listen, "\" is not host:port (e.g. 127.0.0.1:7700)"));
+  }
+  if (absl::Status s = ProbeListen(listen.substr(0, colon), listen.substr(colon + 1)); !s.ok()) {
+    return s;
   }
   int port = 0;
   ConfigureServer(builder);

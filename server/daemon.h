@@ -35,7 +35,8 @@ int WaitForShutdownSignal();
 
 // Builds and starts `builder` listening on `listen` (host:port; port 0 picks
 // one). Writes the bound "host:port" atomically to `address_file` so tests
-// and scripts can find it.
+// and scripts can find it. FailedPrecondition, saying so, when the address
+// is already in use: two daemons never share a port (no SO_REUSEPORT).
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(grpc::ServerBuilder* builder,
                                                          const std::string& listen,
                                                          const std::string& address_file);
