@@ -104,6 +104,7 @@ bool Follower::FollowOnce() {
   auto stream = upstream_.read()->Follow(ctx.get(), req);
   FollowMessage msg;
   absl::Status apply_error;
+  bool warned_behind = false;
   while (stream->Read(&msg)) {
     Touch();
     if (!connected_.exchange(true)) {
@@ -113,6 +114,15 @@ bool Follower::FollowOnce() {
     }
     if (msg.has_heartbeat()) {
       upstream_head_ = msg.heartbeat().head_seq();
+      // Failing over to a lagging replica: it streams nothing until it has
+      // caught up with us. Said once per stream.
+      if (upstream_head_ < replica_->applied_seq() && !warned_behind) {
+        warned_behind = true;
+        Log()->warn(
+            "upstream={} is behind this replica (its head {}, applied here {}): waiting "
+            "for it to catch up",
+            options_.upstream, upstream_head_.load(), replica_->applied_seq());
+      }
       continue;
     }
     const Event& event = msg.event();

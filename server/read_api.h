@@ -27,7 +27,8 @@ class ReadApi {
   // Signed live records of `app`, live_seq ascending (empty if never live).
   virtual absl::StatusOr<std::vector<Envelope>> LiveHistory(std::string_view app) const = 0;
   virtual const ObjectStore& objects() const = 0;
-  // Events with seq > after_seq, at most `limit`, in seq order.
+  // Events with seq > after_seq, at most `limit`, in seq order; none when
+  // after_seq is at or beyond the head (any value, up to the largest seq).
   virtual absl::StatusOr<std::vector<Event>> ReadEvents(uint64_t after_seq,
                                                         size_t limit) const = 0;
   virtual uint64_t head_seq() const = 0;

@@ -1,6 +1,7 @@
 #include "server/record_store.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/coding.h"
 #include "core/envelope.h"
@@ -23,14 +24,15 @@ std::string AppPrefix(std::string_view app) { return StrCat(app, std::string_vie
 template <typename T>
 absl::StatusOr<T> ParseStored(const std::string& bytes, std::string_view what) {
   T value;
-  if (!value.ParseFromString(bytes)) return absl::DataLossError(StrCat("stored ", what, " is corrupt"));
+  if (!value.ParseFromString(bytes))
+    return absl::DataLossError(StrCat("stored ", what, " is corrupt"));
   return value;
 }
 
 // All values under `prefix` in `family`, parsed as T, in key order.
 template <typename T>
-absl::StatusOr<std::vector<T>> ScanPrefix(const Db& db, const char* family, const std::string& prefix,
-                                          std::string_view what) {
+absl::StatusOr<std::vector<T>> ScanPrefix(const Db& db, const char* family,
+                                          const std::string& prefix, std::string_view what) {
   std::vector<T> out;
   auto it = db.NewIterator(family);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
@@ -95,6 +97,8 @@ absl::StatusOr<std::vector<Envelope>> RecordStore::LiveHistory(std::string_view 
 
 absl::StatusOr<std::vector<Event>> RecordStore::ReadEvents(uint64_t after_seq, size_t limit) const {
   std::vector<Event> events;
+  // Nothing comes after the largest seq (and after_seq + 1 would wrap to 0).
+  if (after_seq == std::numeric_limits<uint64_t>::max()) return events;
   auto it = db_->NewIterator(kEvents);
   for (it->Seek(EncodeBigEndian64(after_seq + 1)); it->Valid() && events.size() < limit;
        it->Next()) {
