@@ -16,15 +16,15 @@ struct GlobalOptions {
 struct PushOptions {
   std::string app;
   std::string version;
-  std::string dir;               // the version's directory
+  std::string dir;  // the version's directory
   std::string message;
-  std::string stat_cache;        // file; empty: no stat cache
-  uint64_t limit_rate = 0;       // bytes per second; 0: unlimited
-  int jobs = 0;                  // threads; 0: one per CPU
+  std::string stat_cache;   // file; empty: no stat cache
+  uint64_t limit_rate = 0;  // bytes per second; 0: unlimited
+  int jobs = 0;             // threads; 0: one per CPU
   int zstd_level = 1;
-  bool json = false;             // summary as JSON on stdout
-  bool wait = true;              // until every site holds the version
-  int timeout_s = 0;             // bound on that wait; 0: none
+  bool json = false;  // summary as JSON on stdout
+  bool wait = true;   // until every site holds the version
+  int timeout_s = 0;  // bound on that wait; 0: none
 };
 
 struct FlipOptions {
@@ -38,7 +38,7 @@ int RunPush(const GlobalOptions& global, const PushOptions& options);
 int RunLive(const GlobalOptions& global, const FlipOptions& options);
 int RunRollback(const GlobalOptions& global, const FlipOptions& options);
 int RunSites(const GlobalOptions& global, bool json);
-int RunSitesRemove(const GlobalOptions& global, const std::string& site);
+int RunSitesRemove(const GlobalOptions& global, const std::string& site, bool force);
 int RunStatus(const GlobalOptions& global, const std::string& app, const std::string& version,
               bool json);
 // What the replica at `address` knows about itself.

@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
 
   CLI::App app{
       "vms: publish versioned app trees to every site.\n"
-      "  vms push APP VERSION [DIR]   publish a version (DIR defaults to $VMS_DEV_ROOT/APP/VERSION)\n"
+      "  vms push APP VERSION [DIR]   publish a version (DIR defaults to "
+      "$VMS_DEV_ROOT/APP/VERSION)\n"
       "  vms live APP VERSION         make VERSION the one everyone gets\n"
       "  vms rollback APP [--to V]    go back to the previous live version (or V)\n"
       "  vms history APP              every flip of an app\n"
@@ -50,12 +51,14 @@ int main(int argc, char** argv) {
                        "The version's directory (default: $VMS_DEV_ROOT/APP/VERSION, "
                        "VMS_DEV_ROOT defaults to ~/dev)");
   push_cmd->add_option("-m,--message", push.message, "A note stored with the release");
-  push_cmd->add_option("--stat-cache", push.stat_cache,
-                       "File remembering hashes of unchanged files between pushes")
+  push_cmd
+      ->add_option("--stat-cache", push.stat_cache,
+                   "File remembering hashes of unchanged files between pushes")
       ->capture_default_str();
   push_cmd->add_flag("--no-stat-cache", no_stat_cache, "Read and hash every file");
-  push_cmd->add_option("--limit-rate", push.limit_rate,
-                       "Cap upload bandwidth, bytes per second (suffixes K, M, G: 1024-based)")
+  push_cmd
+      ->add_option("--limit-rate", push.limit_rate,
+                   "Cap upload bandwidth, bytes per second (suffixes K, M, G: 1024-based)")
       ->transform(CLI::AsSizeValue(false));
   push_cmd->add_option("-j,--jobs", push.jobs, "Hashing and upload threads (default: one per CPU)")
       ->check(CLI::Range(1, 256));
@@ -66,9 +69,10 @@ int main(int argc, char** argv) {
   bool no_wait = false;
   push_cmd->add_flag("--no-wait", no_wait,
                      "Return after the commit instead of waiting for every site to hold it");
-  push_cmd->add_option("--timeout", push.timeout_s,
-                       "Give up waiting for the sites after this many seconds (exit 1, naming "
-                       "the sites that lag; the version stays pushed)")
+  push_cmd
+      ->add_option("--timeout", push.timeout_s,
+                   "Give up waiting for the sites after this many seconds (exit 1, naming "
+                   "the sites that lag; the version stays pushed)")
       ->check(CLI::NonNegativeNumber);
 
   bool list_json = false;
@@ -106,9 +110,11 @@ int main(int argc, char** argv) {
   CLI::App* sites_cmd = app.add_subcommand("sites", "The sites: last seen, applied seq, lag");
   sites_cmd->add_flag("--json", sites_json, "Print JSON for scripts");
   std::string remove_site;
-  CLI::App* sites_remove_cmd =
-      sites_cmd->add_subcommand("remove", "Forget a decommissioned site");
+  CLI::App* sites_remove_cmd = sites_cmd->add_subcommand("remove", "Forget a decommissioned site");
   sites_remove_cmd->add_option("site", remove_site, "Site name")->required();
+  bool remove_force = false;
+  sites_remove_cmd->add_flag("--force", remove_force,
+                             "Forget the site even if it reported in the last minute");
 
   std::string status_app, status_version;
   bool status_json = false;
@@ -148,7 +154,7 @@ int main(int argc, char** argv) {
   }
   if (live_cmd->parsed()) return vms::RunLive(global, live);
   if (rollback_cmd->parsed()) return vms::RunRollback(global, rollback);
-  if (sites_remove_cmd->parsed()) return vms::RunSitesRemove(global, remove_site);
+  if (sites_remove_cmd->parsed()) return vms::RunSitesRemove(global, remove_site, remove_force);
   if (sites_cmd->parsed()) return vms::RunSites(global, sites_json);
   if (status_cmd->parsed()) return vms::RunStatus(global, status_app, status_version, status_json);
   if (site_cmd->parsed()) return vms::RunSiteInfo(site_address, site_json);

@@ -64,7 +64,8 @@ absl::StatusOr<std::vector<Hash>> HashQuery(std::span<const Hash> hashes, std::s
     if (absl::Status s = FromGrpc(call(&ctx, req, &resp), what); !s.ok()) return s;
     for (const std::string& raw : field(resp)) {
       auto h = Hash::FromBytes(raw);
-      if (!h.ok()) return absl::InternalError(StrCat("master sent a bad hash: ", h.status().message()));
+      if (!h.ok())
+        return absl::InternalError(StrCat("master sent a bad hash: ", h.status().message()));
       out.push_back(*h);
     }
   }
@@ -117,8 +118,7 @@ absl::StatusOr<FlipResponse> MasterClient::Rollback(const RollbackRequest& req) 
   FlipResponse resp;
   grpc::ClientContext ctx;
   SetDeadline(&ctx, std::chrono::seconds(60));
-  absl::Status s =
-      FromGrpc(publish_->Rollback(&ctx, req, &resp), StrCat("rollback on ", address_));
+  absl::Status s = FromGrpc(publish_->Rollback(&ctx, req, &resp), StrCat("rollback on ", address_));
   if (!s.ok()) return s;
   return resp;
 }
@@ -135,19 +135,24 @@ absl::StatusOr<LiveHistoryResponse> MasterClient::LiveHistory(const std::string&
   return resp;
 }
 
-absl::StatusOr<ListSitesResponse> MasterClient::ListSites() {
+absl::StatusOr<ListSitesResponse> MasterClient::ListSites(const std::string& app,
+                                                          const std::string& version) {
+  ListSitesRequest req;
+  req.set_app(app);
+  req.set_version(version);
   ListSitesResponse resp;
   grpc::ClientContext ctx;
   SetDeadline(&ctx, std::chrono::seconds(30));
-  absl::Status s = FromGrpc(publish_->ListSites(&ctx, ListSitesRequest(), &resp),
-                            StrCat("list sites on ", address_));
+  absl::Status s =
+      FromGrpc(publish_->ListSites(&ctx, req, &resp), StrCat("list sites on ", address_));
   if (!s.ok()) return s;
   return resp;
 }
 
-absl::Status MasterClient::RemoveSite(const std::string& site) {
+absl::Status MasterClient::RemoveSite(const std::string& site, bool force) {
   RemoveSiteRequest req;
   req.set_site(site);
+  req.set_force(force);
   RemoveSiteResponse resp;
   grpc::ClientContext ctx;
   SetDeadline(&ctx, std::chrono::seconds(30));
@@ -180,8 +185,8 @@ absl::StatusOr<ListVersionsResponse> MasterClient::ListVersions(const std::strin
   ListVersionsResponse resp;
   grpc::ClientContext ctx;
   SetDeadline(&ctx, std::chrono::seconds(60));
-  absl::Status s = FromGrpc(read_->ListVersions(&ctx, req, &resp),
-                            StrCat("list versions on ", address_));
+  absl::Status s =
+      FromGrpc(read_->ListVersions(&ctx, req, &resp), StrCat("list versions on ", address_));
   if (!s.ok()) return s;
   return resp;
 }

@@ -40,8 +40,12 @@ class MasterClient {
   absl::StatusOr<FlipResponse> Rollback(const RollbackRequest& req);
   absl::StatusOr<LiveHistoryResponse> LiveHistory(const std::string& app);
   absl::StatusOr<ListAppsResponse> ListApps();
-  absl::StatusOr<ListSitesResponse> ListSites();
-  absl::Status RemoveSite(const std::string& site);
+  // Every site, with the states of app's versions (or only `version`'s)
+  // filled in; without app, only the versions in flight.
+  absl::StatusOr<ListSitesResponse> ListSites(const std::string& app = "",
+                                              const std::string& version = "");
+  // `force`: even a site that reported in the last minute.
+  absl::Status RemoveSite(const std::string& site, bool force);
   // Served by replicas: their own view (site, upstream, staleness).
   absl::StatusOr<SiteInfoResponse> SiteInfo();
   absl::StatusOr<ListVersionsResponse> ListVersions(const std::string& app);

@@ -51,7 +51,7 @@ absl::Status WaitForVersion(MasterClient* master, const std::string& app,
       },
       std::chrono::milliseconds(200));
   for (;;) {
-    auto sites = master->ListSites();
+    auto sites = master->ListSites(app, version);
     if (!sites.ok()) return sites.status();
     std::string now_line, lagging;
     for (const SiteState& site : sites->sites()) {
@@ -77,10 +77,10 @@ absl::Status WaitForVersion(MasterClient* master, const std::string& app,
     }
     if (TimedOut(start, timeout)) {
       reporter.Stop();
-      return absl::DeadlineExceededError(StrCat(
-          app, " ", version, " is not complete everywhere after ", timeout.count(),
-          " s; lagging: ", lagging, ". The version stays pushed; `vms status ", app, " ", version,
-          "` shows progress"));
+      return absl::DeadlineExceededError(
+          StrCat(app, " ", version, " is not complete everywhere after ", timeout.count(),
+                 " s; lagging: ", lagging, ". The version stays pushed; `vms status ", app, " ",
+                 version, "` shows progress"));
     }
     std::this_thread::sleep_for(kPoll);
   }
@@ -90,7 +90,7 @@ absl::Status WaitForFlip(MasterClient* master, const std::string& app, uint64_t 
                          int64_t issued_unix_ms, std::chrono::seconds timeout) {
   const auto start = Clock::now();
   for (;;) {
-    auto sites = master->ListSites();
+    auto sites = master->ListSites(app);
     if (!sites.ok()) return sites.status();
     std::string lagging, report;
     for (const SiteState& site : sites->sites()) {
@@ -101,9 +101,13 @@ absl::Status WaitForFlip(MasterClient* master, const std::string& app, uint64_t 
       if (applied == nullptr) {
         lagging += StrCat(lagging.empty() ? "" : ", ", site.name());
       } else {
-        report += StrCat("  ", site.name(), ": applied in ",
-                         std::max<int64_t>(0, applied->applied_unix_ms() - issued_unix_ms),
-                         " ms\n");
+        // The master times a flip by the report that brought it; a later
+        // flip or a master restart leaves the time unknown.
+        report += applied->applied_unix_ms() == 0
+                      ? StrCat("  ", site.name(), ": applied\n")
+                      : StrCat("  ", site.name(), ": applied in ",
+                               std::max<int64_t>(0, applied->applied_unix_ms() - issued_unix_ms),
+                               " ms\n");
       }
     }
     if (lagging.empty()) {

@@ -84,10 +84,10 @@ int RunSites(const GlobalOptions& global, bool json) {
   return 0;
 }
 
-int RunSitesRemove(const GlobalOptions& global, const std::string& site) {
+int RunSitesRemove(const GlobalOptions& global, const std::string& site, bool force) {
   if (absl::Status s = ValidateSiteName(site); !s.ok()) return Fail(Sv(s.message()));
   MasterClient master(global.master);
-  if (absl::Status s = master.RemoveSite(site); !s.ok()) return Fail(Sv(s.message()));
+  if (absl::Status s = master.RemoveSite(site, force); !s.ok()) return Fail(Sv(s.message()));
   std::cout << "forgot site " << site
             << " (a replica still running there reappears with its next report)\n";
   return 0;
@@ -105,7 +105,7 @@ int RunStatus(const GlobalOptions& global, const std::string& app, const std::st
     if (r.ok() && (version.empty() || r->version() == version)) names.push_back(r->version());
   }
   if (names.empty()) return Fail(StrCat(app, " has no version ", version));
-  auto sites = master.ListSites();
+  auto sites = master.ListSites(app, version);
   if (!sites.ok()) return Fail(Sv(sites.status().message()));
 
   auto find = [&](const SiteState& s, const std::string& v) -> const VersionState* {
@@ -176,8 +176,8 @@ int RunSiteInfo(const std::string& address, bool json) {
     std::cout << address << " is a master (head seq " << info->applied_seq() << ")\n";
     return 0;
   }
-  std::cout << "site " << info->site() << " at " << address << ", following "
-            << info->upstream() << "\n"
+  std::cout << "site " << info->site() << " at " << address << ", following " << info->upstream()
+            << "\n"
             << "applied seq " << info->applied_seq() << " of " << info->upstream_head_seq()
             << " known upstream (" << behind << " behind)\n";
   if (info->upstream_connected()) {

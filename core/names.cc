@@ -1,7 +1,6 @@
 #include "core/names.h"
 
 #include "core/strings.h"
-#include "absl/strings/escaping.h"
 
 namespace vms {
 
@@ -11,8 +10,7 @@ bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '
 bool IsAlnum(char c) { return IsLowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
 
 absl::Status Bad(std::string_view what, std::string_view name, std::string_view rule) {
-  return absl::InvalidArgumentError(StrCat("invalid ", what, " name \"",
-                                                 absl::CHexEscape(absl::string_view(name.data(), name.size())), "\": ", rule));
+  return absl::InvalidArgumentError(StrCat("invalid ", what, " name ", Quote(name), ": ", rule));
 }
 
 absl::Status ValidateLowerName(std::string_view what, std::string_view name) {
@@ -59,8 +57,7 @@ absl::Status ValidateEntryName(std::string_view name) {
 absl::Status ValidateSymlinkTarget(std::string_view target) {
   if (target.empty() || target.size() > 4095 || target.find('\0') != std::string_view::npos) {
     return absl::InvalidArgumentError(
-        StrCat("invalid symlink target \"", absl::CHexEscape(absl::string_view(target.data(), std::min<size_t>(target.size(), 200))),
-                     "\": a target is 1-4095 bytes with no NUL"));
+        StrCat("invalid symlink target ", Quote(target), ": a target is 1-4095 bytes with no NUL"));
   }
   return absl::OkStatus();
 }

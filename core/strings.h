@@ -24,8 +24,8 @@ inline void Append(std::string* out, const char* s) { out->append(s); }
 inline void Append(std::string* out, absl::string_view s) { out->append(s.data(), s.size()); }
 inline void Append(std::string* out, char c) { out->push_back(c); }
 template <typename T>
-  requires(std::is_arithmetic_v<T> && !std::is_same_v<T, char> && !std::is_same_v<T, bool>)
-void Append(std::string* out, T v) {
+requires(std::is_arithmetic_v<T> && !std::is_same_v<T, char> &&
+         !std::is_same_v<T, bool>) void Append(std::string* out, T v) {
   out->append(std::to_string(v));
 }
 }  // namespace strings_internal
@@ -36,6 +36,11 @@ std::string StrCat(const Args&... args) {
   (strings_internal::Append(&out, args), ...);
   return out;
 }
+
+// `s` for an error message: C-escaped, and at most `max` bytes of it, with
+// the full length said when cut ("abc..." (100000 bytes)). Error messages
+// never echo a caller's input in full.
+std::string Quote(std::string_view s, size_t max = 100);
 
 }  // namespace vms
 

@@ -6,7 +6,7 @@
 
 namespace vms {
 
-ThreadPool::ThreadPool(int threads) {
+ThreadPool::ThreadPool(int threads) : per_key_limit_(std::max(1, threads / 2)) {
   for (int i = 0; i < std::max(1, threads); ++i) workers_.emplace_back([this] { Work(); });
 }
 
@@ -19,25 +19,52 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : workers_) t.join();
 }
 
-void ThreadPool::Submit(std::function<void()> task) {
+void ThreadPool::MaybeReady(const std::string& key, Lane* lane) {
+  if (lane->ready || lane->tasks.empty()) return;
+  if (!key.empty() && lane->running >= per_key_limit_) return;
+  lane->ready = true;
+  ready_.push_back(key);
+}
+
+void ThreadPool::Submit(std::string key, std::function<void()> task) {
   {
     std::lock_guard lock(mu_);
-    queue_.push_back(std::move(task));
+    Lane& lane = lanes_[key];
+    lane.tasks.push_back(std::move(task));
+    ++queued_;
+    MaybeReady(key, &lane);
   }
   cv_.notify_one();
 }
 
 void ThreadPool::Work() {
+  std::unique_lock lock(mu_);
   for (;;) {
-    std::function<void()> task;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      task = std::move(queue_.front());
-      queue_.pop_front();
-    }
+    cv_.wait(lock, [this] { return !ready_.empty() || (stopping_ && queued_ == 0); });
+    if (ready_.empty()) return;  // stopping and drained
+    std::string key = std::move(ready_.front());
+    ready_.pop_front();
+    Lane* lane = &lanes_[key];
+    lane->ready = false;
+    std::function<void()> task = std::move(lane->tasks.front());
+    lane->tasks.pop_front();
+    --queued_;
+    ++lane->running;
+    MaybeReady(key, lane);  // its next task takes its turn after the others
+    if (!ready_.empty()) cv_.notify_one();
+    lock.unlock();
     task();
+    task = nullptr;  // destroyed outside the lock, like it ran
+    lock.lock();
+    lane = &lanes_[key];
+    --lane->running;
+    if (lane->tasks.empty() && lane->running == 0) {
+      lanes_.erase(key);
+    } else {
+      MaybeReady(key, lane);
+      if (!ready_.empty()) cv_.notify_one();
+    }
+    if (stopping_ && queued_ == 0) cv_.notify_all();
   }
 }
 

@@ -9,15 +9,23 @@ namespace vms {
 
 grpc::Status ToGrpc(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+  // The message travels in a trailer, and a peer refuses trailers over 8 KiB
+  // (the caller would see RESOURCE_EXHAUSTED instead of the reason). Messages
+  // quote input briefly (Quote()); this is the backstop.
+  constexpr size_t kMaxErrorMessage = 4096;
+  std::string message(s.message());
+  if (message.size() > kMaxErrorMessage) {
+    message = StrCat(message.substr(0, kMaxErrorMessage), "... (message cut at ", kMaxErrorMessage,
+                     " bytes)");
+  }
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::move(message));
 }
 
 absl::Status FromGrpc(const grpc::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
   auto code = static_cast<absl::StatusCode>(s.error_code());
   if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded) {
-    return absl::Status(code, StrCat(what, ": cannot reach the server (",
-                                           s.error_message(), ")"));
+    return absl::Status(code, StrCat(what, ": cannot reach the server (", s.error_message(), ")"));
   }
   return absl::Status(code, StrCat(what, ": ", s.error_message()));
 }

@@ -1,6 +1,7 @@
 #include "server/follower.h"
 
 #include "core/envelope.h"
+#include "core/limits.h"
 #include "core/strings.h"
 #include "proto/wire.h"
 #include "spdlog/spdlog.h"
@@ -64,9 +65,16 @@ void Follower::SleepFor(std::chrono::milliseconds d) {
 }
 
 void Follower::SetVersion(VersionState v, bool urgent) {
+  if (v.error().size() > kMaxErrorBytes) v.mutable_error()->resize(kMaxErrorBytes);
   {
     std::lock_guard lock(mu_);
-    pending_versions_[{v.app(), v.version()}] = std::move(v);
+    VersionKey key{v.app(), v.version()};
+    if (v.state() == VersionState::COMPLETE) {
+      in_flight_.erase(key);
+    } else {
+      in_flight_[key] = v;
+    }
+    pending_versions_[key] = std::move(v);
     urgent_ |= urgent;
   }
   if (urgent) cv_.notify_all();
@@ -160,6 +168,7 @@ bool Follower::FollowOnce() {
       l.set_live_seq(record.ok() ? record->live_seq() : 0);
       std::lock_guard lock(mu_);
       pending_live_.push_back(std::move(l));
+      if (pending_live_.size() > 4 * kMaxReportLive) pending_live_.pop_front();
       urgent_ = true;
       cv_.notify_all();
     }
@@ -203,29 +212,55 @@ void Follower::ReportLoop() {
       cv_.wait_for(lock, options_.report_interval, [this] { return stop_ || urgent_; });
       if (stop_) return;
       urgent_ = false;
-      for (auto& [key, v] : pending_versions_) *report.add_versions() = std::move(v);
-      pending_versions_.clear();
-      for (LiveApplied& l : pending_live_) *report.add_live() = std::move(l);
-      pending_live_.clear();
+      // Within the master's limits; what does not fit goes in the next one.
+      if (send_full_) {
+        report.set_full(true);
+        for (const auto& [key, v] : in_flight_) {
+          if (static_cast<size_t>(report.versions_size()) == kMaxReportVersions) break;
+          *report.add_versions() = v;
+        }
+        pending_versions_.clear();
+      } else {
+        while (!pending_versions_.empty() &&
+               static_cast<size_t>(report.versions_size()) < kMaxReportVersions) {
+          *report.add_versions() = std::move(pending_versions_.begin()->second);
+          pending_versions_.erase(pending_versions_.begin());
+        }
+      }
+      while (!pending_live_.empty() && static_cast<size_t>(report.live_size()) < kMaxReportLive) {
+        *report.add_live() = std::move(pending_live_.front());
+        pending_live_.pop_front();
+      }
+      urgent_ = !pending_versions_.empty() || !pending_live_.empty();
     }
     report.set_site(replica_->site());
     report.set_address(address_);
     report.set_upstream(options_.upstream);
     report.set_applied_seq(replica_->applied_seq());
     report.set_upstream_silent_ms(SteadyMs() - last_contact_ms_);
-    if (absl::Status s = upstream_.Report(report); !s.ok()) {
-      // Put back what was not delivered, unless something newer replaced it.
-      std::lock_guard lock(mu_);
-      for (VersionState& v : *report.mutable_versions()) {
-        pending_versions_.try_emplace({v.app(), v.version()}, std::move(v));
-      }
+    auto ack = upstream_.Report(report);
+    std::lock_guard lock(mu_);
+    if (!ack.ok()) {
+      // The next report, one interval later, is full; flips go again (the
+      // master keeps the first), the newest few thousand of them.
+      send_full_ = true;
+      urgent_ = false;
       for (LiveApplied& l : *report.mutable_live()) pending_live_.push_back(std::move(l));
-      Log()->debug("report not delivered: {}", Sv(s.message()));
+      while (pending_live_.size() > 4 * kMaxReportLive) pending_live_.pop_front();
+      Log()->debug("report not delivered: {}", Sv(ack.status().message()));
+      continue;
+    }
+    if (report.full()) send_full_ = false;
+    if (ack->need_full()) {
+      send_full_ = true;
+      urgent_ = true;
     }
   }
 }
 
-absl::Status Follower::Relay(const SiteReport& report) { return upstream_.Report(report); }
+absl::StatusOr<ReportAck> Follower::Relay(const SiteReport& report) {
+  return upstream_.Report(report);
+}
 
 SiteInfoResponse Follower::Info() const {
   SiteInfoResponse info;

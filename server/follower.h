@@ -2,7 +2,9 @@
 // log from the replica's applied seq, applies each event (fetching first),
 // reconnects with backoff whenever the stream breaks, and reports the site's
 // state upstream (at once after a version completes or a flip applies, every
-// report interval otherwise).
+// report interval otherwise). The first report, any after one that was not
+// delivered, and any the master asks for carry the full set of versions in
+// flight: the master's view heals after any restart or lost report.
 //
 // Two threads: the follow loop and the reporter. Stop() ends both.
 #ifndef VMS_SERVER_FOLLOWER_H_
@@ -11,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,8 +49,9 @@ class Follower {
   // Makes the follow loop run Replica::Recheck() now (after a Quarantine()).
   void RequestRecheck();
 
-  // Forwards a downstream replica's report to our upstream.
-  absl::Status Relay(const SiteReport& report);
+  // Forwards a downstream replica's report to our upstream, and its answer
+  // back.
+  absl::StatusOr<ReportAck> Relay(const SiteReport& report);
   SiteInfoResponse Info() const;
 
  private:
@@ -74,10 +78,14 @@ class Follower {
   std::condition_variable cv_;  // wakes the reporter and interruptible sleeps
   std::shared_ptr<grpc::ClientContext> stream_ctx_ ABSL_GUARDED_BY(mu_);
   std::string last_error_ ABSL_GUARDED_BY(mu_);
-  std::map<std::pair<std::string, std::string>, VersionState> pending_versions_
-      ABSL_GUARDED_BY(mu_);
-  std::vector<LiveApplied> pending_live_ ABSL_GUARDED_BY(mu_);
+  using VersionKey = std::pair<std::string, std::string>;  // app, version
+  // Versions fetching or failed here now, and those changed since the last
+  // report (complete ones too, until reported).
+  std::map<VersionKey, VersionState> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::map<VersionKey, VersionState> pending_versions_ ABSL_GUARDED_BY(mu_);
+  std::deque<LiveApplied> pending_live_ ABSL_GUARDED_BY(mu_);
   bool urgent_ ABSL_GUARDED_BY(mu_) = false;
+  bool send_full_ ABSL_GUARDED_BY(mu_) = true;
 
   std::thread follow_thread_;
   std::thread report_thread_;

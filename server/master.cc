@@ -5,6 +5,7 @@
 #include "core/closure.h"
 #include "core/envelope.h"
 #include "core/file_util.h"
+#include "core/limits.h"
 #include "core/names.h"
 #include "core/strings.h"
 #include "spdlog/spdlog.h"
@@ -39,7 +40,7 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
   if (!key.ok()) return key.status();
   auto records = RecordStore::Open(options.data_dir + "/db", {SiteRegistry::kFamily});
   if (!records.ok()) return records.status();
-  auto sites = SiteRegistry::Load((*records)->db(), options.now_ms);
+  auto sites = SiteRegistry::Load((*records)->db(), records->get(), options.now_ms);
   if (!sites.ok()) return sites.status();
   return std::unique_ptr<Master>(
       new Master(std::move(options), std::move(*records), std::move(*sites), std::move(*key)));
@@ -84,11 +85,14 @@ Event Master::NextEvent(Event::Type type, const std::string& app, const std::str
 absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
   if (absl::Status s = ValidateAppName(args.app); !s.ok()) return s;
   if (absl::Status s = ValidateVersionName(args.version); !s.ok()) return s;
-  if (args.publisher.empty() || args.publisher.size() > 256) {
-    return absl::InvalidArgumentError("publisher must be 1-256 bytes");
+  if (args.publisher.empty() || args.publisher.size() > kMaxPublisherBytes) {
+    return absl::InvalidArgumentError(
+        StrCat("publisher must be 1-", kMaxPublisherBytes, " bytes, not ", args.publisher.size()));
   }
-  if (args.message.size() > 64 * 1024) {
-    return absl::InvalidArgumentError("a release message is at most 64 KiB");
+  if (args.message.size() > kMaxReleaseMessageBytes) {
+    return absl::InvalidArgumentError(StrCat("a release message is at most ",
+                                             kMaxReleaseMessageBytes, " bytes, not ",
+                                             args.message.size()));
   }
 
   // Compares a stored release with this commit: same root is an idempotent
@@ -98,12 +102,14 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
     if (!existing.ok()) return existing.status();
     if (existing->root() != args.root.View()) {
       auto old_root = Hash::FromBytes(existing->root());
-      return absl::FailedPreconditionError(StrCat(
-          args.app, " ", args.version, " already exists with different content (root ",
-          old_root.ok() ? old_root->Short() : "?", ", this push ", args.root.Short(),
-          "); versions are immutable: push this content as a new version"));
+      return absl::FailedPreconditionError(
+          StrCat(args.app, " ", args.version, " already exists with different content (root ",
+                 old_root.ok() ? old_root->Short() : "?", ", this push ", args.root.Short(),
+                 "); versions are immutable: push this content as a new version"));
     }
-    return CommitResult{.created = false, .release = env};
+    auto seq = records_->ReleaseSeq(args.app, args.version);
+    if (!seq.ok()) return seq.status();
+    return CommitResult{.created = false, .release = env, .seq = *seq};
   };
 
   auto existing = records_->FindRelease(args.app, args.version);
@@ -115,10 +121,10 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
   auto closure = WalkClosure(records_->objects(), args.root);
   if (!closure.ok()) return closure.status();
   if (!closure->missing.empty()) {
-    return absl::FailedPreconditionError(StrCat(
-        closure->missing.size(), " objects of ", args.app, " ", args.version,
-        " are missing on the master (first: ", closure->missing.front().Short(),
-        "); push again to upload them"));
+    return absl::FailedPreconditionError(
+        StrCat(closure->missing.size(), " objects of ", args.app, " ", args.version,
+               " are missing on the master (first: ", closure->missing.front().Short(),
+               "); push again to upload them"));
   }
 
   Release release;
@@ -176,8 +182,9 @@ absl::StatusOr<FlipResult> Master::Rollback(const FlipArgs& args) {
 
 absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind kind) {
   if (absl::Status s = ValidateAppName(args.app); !s.ok()) return s;
-  if (args.issuer.empty() || args.issuer.size() > 256) {
-    return absl::InvalidArgumentError("issuer must be 1-256 bytes");
+  if (args.issuer.empty() || args.issuer.size() > kMaxPublisherBytes) {
+    return absl::InvalidArgumentError(
+        StrCat("issuer must be 1-", kMaxPublisherBytes, " bytes, not ", args.issuer.size()));
   }
   std::lock_guard write_lock(write_mu_);
   auto loaded = records_->LoadAppState(args.app);
@@ -223,9 +230,11 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
 
   // A site never flips to a version it does not hold, so neither does the
   // master: every known site must hold it complete first.
-  if (std::vector<std::string> lacking = sites_->Lacking(args.app, target); !lacking.empty()) {
+  auto lacking = sites_->Lacking(args.app, target);
+  if (!lacking.ok()) return lacking.status();
+  if (!lacking->empty()) {
     return absl::FailedPreconditionError(
-        StrCat(args.app, " ", target, " is not complete at every site yet: ", Join(lacking),
+        StrCat(args.app, " ", target, " is not complete at every site yet: ", Join(*lacking),
                "; wait for them (--wait), or `vms sites remove` a decommissioned site"));
   }
 

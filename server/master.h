@@ -50,7 +50,7 @@ struct CommitArgs {
 struct CommitResult {
   bool created = false;  // false: this exact version was already there
   Envelope release;
-  uint64_t seq = 0;      // the release's event seq (0 when !created)
+  uint64_t seq = 0;  // the release's event seq (also when it existed)
 };
 
 struct FlipArgs {

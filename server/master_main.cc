@@ -1,9 +1,9 @@
 // vms-master: the one writer. See server/master.h.
-#include "core/strings.h"
 #include <chrono>
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "core/strings.h"
 #include "core/thread_pool.h"
 #include "server/daemon.h"
 #include "server/master.h"
@@ -50,14 +50,17 @@ int main(int argc, char** argv) {
   vms::PublishService publish(master->get(), &pool);
   vms::ReadService read(
       (*master)->read_api(), &pool,
-      {.heartbeat = std::chrono::milliseconds(heartbeat_ms),
-       .on_corrupt = [](const vms::Hash& h) {
+      {.heartbeat = std::chrono::milliseconds(heartbeat_ms), .on_corrupt = [](const vms::Hash& h) {
          // Nothing upstream to fetch it from: an operator must restore it.
          spdlog::error("corrupt object={} on disk: not served; restore the data directory",
                        h.Hex());
        }});
   vms::SitesService sites(&pool, [m = master->get()](const vms::SiteReport& report) {
-    return m->sites().Apply(report);
+    auto applied = m->sites().Apply(report);
+    if (!applied.ok()) return absl::StatusOr<vms::ReportAck>(applied.status());
+    vms::ReportAck ack;
+    ack.set_need_full(applied->need_full);
+    return absl::StatusOr<vms::ReportAck>(std::move(ack));
   });
   grpc::ServerBuilder builder;
   builder.RegisterService(&publish);

@@ -11,8 +11,8 @@ namespace {
 // so a slow disk pushes back on the client through gRPC flow control.
 class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
  public:
-  PutObjectsReactor(Master* master, ThreadPool* pool, PutObjectsResponse* resp)
-      : master_(master), pool_(pool), resp_(resp) {
+  PutObjectsReactor(Master* master, ThreadPool* pool, std::string peer, PutObjectsResponse* resp)
+      : master_(master), pool_(pool), peer_(std::move(peer)), resp_(resp) {
     StartRead(&batch_);
   }
 
@@ -21,7 +21,7 @@ class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
       Finish(grpc::Status::OK);
       return;
     }
-    pool_->Submit([this] {
+    pool_->Submit(peer_, [this] {
       absl::Status s = Ingest();
       if (!s.ok()) {
         Finish(ToGrpc(s));
@@ -54,6 +54,7 @@ class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
 
   Master* master_;
   ThreadPool* pool_;
+  const std::string peer_;  // the pool's fairness key
   PutObjectsResponse* resp_;
   ObjectBatch batch_;
 };
@@ -88,7 +89,7 @@ grpc::ServerUnaryReactor* PublishService::MissingObjects(grpc::CallbackServerCon
 
 grpc::ServerReadReactor<ObjectBatch>* PublishService::PutObjects(grpc::CallbackServerContext* ctx,
                                                                  PutObjectsResponse* resp) {
-  return new PutObjectsReactor(master_, pool_, resp);
+  return new PutObjectsReactor(master_, pool_, ctx->peer(), resp);
 }
 
 grpc::ServerUnaryReactor* PublishService::Commit(grpc::CallbackServerContext* ctx,
@@ -127,8 +128,7 @@ grpc::ServerUnaryReactor* PublishService::SetLive(grpc::CallbackServerContext* c
 }
 
 grpc::ServerUnaryReactor* PublishService::Rollback(grpc::CallbackServerContext* ctx,
-                                                   const RollbackRequest* req,
-                                                   FlipResponse* resp) {
+                                                   const RollbackRequest* req, FlipResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp] {
     return FillFlip(master_->Rollback({req->app(), req->to_version(), req->issuer()}), resp);
   });
@@ -137,9 +137,11 @@ grpc::ServerUnaryReactor* PublishService::Rollback(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* PublishService::ListSites(grpc::CallbackServerContext* ctx,
                                                     const ListSitesRequest* req,
                                                     ListSitesResponse* resp) {
-  return RunUnary(ctx, pool_, [this, resp] {
+  return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
     resp->set_head_seq(master_->records().head_seq());
-    for (SiteState& s : master_->sites().List()) *resp->add_sites() = std::move(s);
+    auto sites = master_->sites().List(req->app(), req->version());
+    if (!sites.ok()) return sites.status();
+    for (SiteState& s : *sites) *resp->add_sites() = std::move(s);
     return absl::OkStatus();
   });
 }
@@ -147,7 +149,8 @@ grpc::ServerUnaryReactor* PublishService::ListSites(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* PublishService::RemoveSite(grpc::CallbackServerContext* ctx,
                                                      const RemoveSiteRequest* req,
                                                      RemoveSiteResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req] { return master_->sites().Remove(req->site()); });
+  return RunUnary(ctx, pool_,
+                  [this, req] { return master_->sites().Remove(req->site(), req->force()); });
 }
 
 }  // namespace vms

@@ -11,9 +11,14 @@ namespace vms {
 // of about kBatchBytes.
 class GetObjectsReactor : public grpc::ServerWriteReactor<ObjectBatch> {
  public:
-  GetObjectsReactor(ReadService* service, const GetObjectsRequest* req)
-      : service_(service), req_(req) {
-    service_->pool_->Submit([this] { Next(); });
+  GetObjectsReactor(ReadService* service, std::string peer, const GetObjectsRequest* req)
+      : service_(service), peer_(std::move(peer)), req_(req) {
+    service_->pool_->Submit(peer_, [this] {
+      if (absl::Status s = CheckHashCount(req_->hashes_size()); !s.ok()) {
+        return Finish(ToGrpc(s));
+      }
+      Next();
+    });
   }
 
   void OnWriteDone(bool ok) override {
@@ -21,7 +26,7 @@ class GetObjectsReactor : public grpc::ServerWriteReactor<ObjectBatch> {
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
       return;
     }
-    service_->pool_->Submit([this] { Next(); });
+    service_->pool_->Submit(peer_, [this] { Next(); });
   }
 
   void OnDone() override { delete this; }
@@ -51,6 +56,7 @@ class GetObjectsReactor : public grpc::ServerWriteReactor<ObjectBatch> {
   }
 
   ReadService* service_;
+  const std::string peer_;  // the pool's fairness key
   const GetObjectsRequest* req_;
   int next_ = 0;
   ObjectBatch batch_;
@@ -62,9 +68,10 @@ class GetObjectsReactor : public grpc::ServerWriteReactor<ObjectBatch> {
 // thread while busy only sets again_, so no wake-up is lost.
 class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
  public:
-  FollowReactor(ReadService* service, uint64_t from_seq, bool live_only,
+  FollowReactor(ReadService* service, std::string peer, uint64_t from_seq, bool live_only,
                 std::deque<Event> snapshot)
       : service_(service),
+        peer_(std::move(peer)),
         live_only_(live_only),
         sent_seq_(from_seq),
         pending_(std::move(snapshot)) {}
@@ -78,13 +85,13 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
       return;
     }
     busy_ = true;
-    service_->pool_->Submit([this] { Pump(); });
+    service_->pool_->Submit(peer_, [this] { Pump(); });
   }
 
   void OnWriteDone(bool ok) override {
     if (!ok) return FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "follower went away"));
     if (msg_.has_event()) sent_seq_ = std::max(sent_seq_, msg_.event().seq());
-    service_->pool_->Submit([this] { Pump(); });
+    service_->pool_->Submit(peer_, [this] { Pump(); });
   }
 
   void OnCancel() override {
@@ -139,7 +146,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
     }
     std::lock_guard lock(mu_);
     if (again_ || cancelled_ || events->size() == 256) {
-      service_->pool_->Submit([this] { Pump(); });
+      service_->pool_->Submit(peer_, [this] { Pump(); });
     } else {
       busy_ = false;
     }
@@ -159,6 +166,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
   }
 
   ReadService* service_;
+  const std::string peer_;  // the pool's fairness key
   const bool live_only_;
   // Touched only by the one Pump/OnWriteDone in flight.
   uint64_t sent_seq_;
@@ -262,13 +270,13 @@ grpc::ServerUnaryReactor* ReadService::SiteInfo(grpc::CallbackServerContext* ctx
 
 grpc::ServerWriteReactor<ObjectBatch>* ReadService::GetObjects(grpc::CallbackServerContext* ctx,
                                                                const GetObjectsRequest* req) {
-  return new GetObjectsReactor(this, req);
+  return new GetObjectsReactor(this, ctx->peer(), req);
 }
 
-grpc::ServerWriteReactor<FollowMessage>* ReadService::StartFollower(uint64_t from_seq,
-                                                                    bool live_only,
-                                                                    std::deque<Event> snapshot) {
-  auto* r = new FollowReactor(this, from_seq, live_only, std::move(snapshot));
+grpc::ServerWriteReactor<FollowMessage>* ReadService::StartFollower(
+    grpc::CallbackServerContext* ctx, uint64_t from_seq, bool live_only,
+    std::deque<Event> snapshot) {
+  auto* r = new FollowReactor(this, ctx->peer(), from_seq, live_only, std::move(snapshot));
   {
     std::lock_guard lock(mu_);
     followers_.insert(r);
@@ -279,7 +287,7 @@ grpc::ServerWriteReactor<FollowMessage>* ReadService::StartFollower(uint64_t fro
 
 grpc::ServerWriteReactor<FollowMessage>* ReadService::Follow(grpc::CallbackServerContext* ctx,
                                                              const FollowRequest* req) {
-  return StartFollower(req->from_seq(), /*live_only=*/false, {});
+  return StartFollower(ctx, req->from_seq(), /*live_only=*/false, {});
 }
 
 grpc::ServerWriteReactor<FollowMessage>* ReadService::Watch(grpc::CallbackServerContext* ctx,
@@ -305,7 +313,7 @@ grpc::ServerWriteReactor<FollowMessage>* ReadService::Watch(grpc::CallbackServer
       }
     }
   }
-  return StartFollower(from, /*live_only=*/true, std::move(snapshot));
+  return StartFollower(ctx, from, /*live_only=*/true, std::move(snapshot));
 }
 
 }  // namespace vms

@@ -46,8 +46,7 @@ class ReadService final : public Read::CallbackService {
   // following grpc::Server::Shutdown() need not wait for its deadline.
   void BeginShutdown();
 
-  grpc::ServerUnaryReactor* ListApps(grpc::CallbackServerContext* ctx,
-                                     const ListAppsRequest* req,
+  grpc::ServerUnaryReactor* ListApps(grpc::CallbackServerContext* ctx, const ListAppsRequest* req,
                                      ListAppsResponse* resp) override;
   grpc::ServerUnaryReactor* ListVersions(grpc::CallbackServerContext* ctx,
                                          const ListVersionsRequest* req,
@@ -67,7 +66,8 @@ class ReadService final : public Read::CallbackService {
  private:
   friend class FollowReactor;
   friend class GetObjectsReactor;
-  grpc::ServerWriteReactor<FollowMessage>* StartFollower(uint64_t from_seq, bool live_only,
+  grpc::ServerWriteReactor<FollowMessage>* StartFollower(grpc::CallbackServerContext* ctx,
+                                                         uint64_t from_seq, bool live_only,
                                                          std::deque<Event> snapshot);
   void Remove(FollowReactor* r);
   void Tick();

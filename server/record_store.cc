@@ -16,8 +16,19 @@ constexpr char kReleases[] = "releases";
 constexpr char kLive[] = "live";
 constexpr char kApps[] = "apps";
 constexpr char kEvents[] = "events";
+constexpr char kSeqs[] = "seqs";
 constexpr char kMeta[] = "meta";
 constexpr char kHeadSeqKey[] = "head_seq";
+constexpr char kSeqsIndexedKey[] = "seqs_indexed";
+
+// seqs keys: 'r' app \0 version -> BE seq of the release's event;
+// 'l' app \0 BE seq -> LiveApplied (app, version, live_seq) of a flip.
+std::string ReleaseSeqKey(std::string_view app, std::string_view version) {
+  return StrCat("r", app, std::string_view("\0", 1), version);
+}
+std::string LiveSeqKey(std::string_view app, uint64_t seq) {
+  return StrCat("l", app, std::string_view("\0", 1), EncodeBigEndian64(seq));
+}
 
 std::string AppPrefix(std::string_view app) { return StrCat(app, std::string_view("\0", 1)); }
 
@@ -49,7 +60,7 @@ absl::StatusOr<std::vector<T>> ScanPrefix(const Db& db, const char* family,
 absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(
     const std::string& path, const std::vector<std::string>& extra_families) {
   std::vector<std::string> families = ObjectStore::Families();
-  families.insert(families.end(), {kReleases, kLive, kApps, kEvents, kMeta});
+  families.insert(families.end(), {kReleases, kLive, kApps, kEvents, kSeqs, kMeta});
   families.insert(families.end(), extra_families.begin(), extra_families.end());
   auto db = Db::Open(path, families);
   if (!db.ok()) return db.status();
@@ -59,7 +70,80 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(
   if (*head && !DecodeBigEndian64(**head, &head_seq)) {
     return absl::DataLossError(StrCat("corrupt head_seq in ", path));
   }
-  return std::unique_ptr<RecordStore>(new RecordStore(std::move(*db), head_seq));
+  auto store = std::unique_ptr<RecordStore>(new RecordStore(std::move(*db), head_seq));
+  if (absl::Status s = store->BackfillSeqIndex(); !s.ok()) return s;
+  return store;
+}
+
+absl::Status RecordStore::BackfillSeqIndex() {
+  auto done = db_->Get(kMeta, kSeqsIndexedKey);
+  if (!done.ok()) return done.status();
+  if (*done) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  auto it = db_->NewIterator(kEvents);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto event = ParseStored<Event>(it->value().ToString(), "event");
+    if (!event.ok()) return event.status();
+    PutSeqIndex(&batch, *event);
+  }
+  if (absl::Status s = FromRocks(it->status(), "read events"); !s.ok()) return s;
+  batch.Put(db_->Family(kMeta), kSeqsIndexedKey, "1");
+  return db_->Write(&batch, /*sync=*/true);
+}
+
+void RecordStore::PutSeqIndex(rocksdb::WriteBatch* batch, const Event& event) {
+  if (event.type() == Event::RELEASE_ADDED) {
+    batch->Put(db_->Family(kSeqs), ReleaseSeqKey(event.app(), event.version()),
+               EncodeBigEndian64(event.seq()));
+  } else if (event.type() == Event::LIVE_CHANGED) {
+    auto record = ParseLiveRecord(event.envelope());
+    LiveApplied flip;
+    flip.set_app(event.app());
+    flip.set_version(event.version());
+    flip.set_live_seq(record.ok() ? record->live_seq() : 0);
+    batch->Put(db_->Family(kSeqs), LiveSeqKey(event.app(), event.seq()), flip.SerializeAsString());
+  }
+}
+
+absl::StatusOr<uint64_t> RecordStore::ReleaseSeq(std::string_view app,
+                                                 std::string_view version) const {
+  auto value = db_->Get(kSeqs, ReleaseSeqKey(app, version));
+  if (!value.ok()) return value.status();
+  uint64_t seq = 0;
+  if (*value && !DecodeBigEndian64(**value, &seq)) {
+    return absl::DataLossError(StrCat("stored seq of ", app, " ", version, " is corrupt"));
+  }
+  return seq;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> RecordStore::ReleaseSeqs(
+    std::string_view app) const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  const std::string prefix = ReleaseSeqKey(app, "");
+  auto it = db_->NewIterator(kSeqs);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    uint64_t seq;
+    if (!DecodeBigEndian64(it->value().ToString(), &seq)) {
+      return absl::DataLossError(StrCat("stored release seqs of ", app, " are corrupt"));
+    }
+    out.emplace_back(it->key().ToString().substr(prefix.size()), seq);
+  }
+  if (absl::Status s = FromRocks(it->status(), "read release seqs"); !s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::optional<LiveApplied>> RecordStore::LiveAsOf(std::string_view app,
+                                                                 uint64_t seq) const {
+  const std::string prefix = StrCat("l", app, std::string_view("\0", 1));
+  auto it = db_->NewIterator(kSeqs);
+  it->SeekForPrev(LiveSeqKey(app, seq));
+  if (!it->Valid() || !it->key().starts_with(prefix)) {
+    if (absl::Status s = FromRocks(it->status(), "read flips"); !s.ok()) return s;
+    return std::nullopt;
+  }
+  auto flip = ParseStored<LiveApplied>(it->value().ToString(), StrCat("flip of ", app));
+  if (!flip.ok()) return flip.status();
+  return std::move(*flip);
 }
 
 RecordStore::RecordStore(std::unique_ptr<Db> db, uint64_t head)
@@ -194,6 +278,7 @@ void RecordStore::DeleteMeta(rocksdb::WriteBatch* batch, std::string_view name) 
 void RecordStore::PutEvent(rocksdb::WriteBatch* batch, const Event& event) {
   batch->Put(db_->Family(kEvents), EncodeBigEndian64(event.seq()), event.SerializeAsString());
   batch->Put(db_->Family(kMeta), kHeadSeqKey, EncodeBigEndian64(event.seq()));
+  PutSeqIndex(batch, event);
 }
 
 absl::Status RecordStore::Commit(rocksdb::WriteBatch* batch, uint64_t new_head) {

@@ -5,8 +5,9 @@
 // head seq and wakes subscribers.
 //
 // Families: releases (app \0 version -> Envelope), live (app \0 BE live_seq
-// -> Envelope), apps (app -> AppState), events (BE seq -> Event), meta
-// (name -> bytes), plus the object store's and any the owner adds.
+// -> Envelope), apps (app -> AppState), events (BE seq -> Event), seqs (the
+// seq of each release's and each flip's event, see ReleaseSeq and LiveAsOf),
+// meta (name -> bytes), plus the object store's and any the owner adds.
 //
 // Thread-safe. Callers serialise their writers (the event log must be
 // appended in order); reads never block on them. Lock order: mu_, then
@@ -53,6 +54,17 @@ class RecordStore : public ReadApi {
   absl::StatusOr<std::optional<Envelope>> CurrentLive(std::string_view app) const override;
   absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view name) const;
 
+  // The seq of the event that added app/version; 0 if there is none. A
+  // store that applied the log up to seq S holds every release whose seq is
+  // at most S: that is how the master knows what each site holds.
+  absl::StatusOr<uint64_t> ReleaseSeq(std::string_view app, std::string_view version) const;
+  // Every release of `app` as (version, seq), in version-name order.
+  absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> ReleaseSeqs(
+      std::string_view app) const;
+  // What was live for `app` once the log was applied up to `seq`: app,
+  // version and live_seq of the last flip at or before it; nullopt if none.
+  absl::StatusOr<std::optional<LiveApplied>> LiveAsOf(std::string_view app, uint64_t seq) const;
+
   // Batch builders. `release` and `live` must be what `env` carries.
   void PutRelease(rocksdb::WriteBatch* batch, const Release& release, const Envelope& env);
   void PutLive(rocksdb::WriteBatch* batch, const LiveRecord& live, const Envelope& env);
@@ -69,6 +81,10 @@ class RecordStore : public ReadApi {
  private:
   RecordStore(std::unique_ptr<Db> db, uint64_t head);
   void Notify(uint64_t seq);
+  // Puts the seqs-family entries of `event` into `batch`.
+  void PutSeqIndex(rocksdb::WriteBatch* batch, const Event& event);
+  // Indexes the events of a store written before the seqs family existed.
+  absl::Status BackfillSeqIndex();
 
   std::unique_ptr<Db> db_;
   ObjectStore objects_;

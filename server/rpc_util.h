@@ -8,6 +8,8 @@
 
 #include "absl/status/statusor.h"
 #include "core/hash.h"
+#include "core/limits.h"
+#include "core/strings.h"
 #include "core/thread_pool.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/wire.h"
@@ -15,17 +17,30 @@
 namespace vms {
 
 // Runs `fn` (returning absl::Status) on `pool`, off gRPC's callback threads
-// (work may block on disk), then finishes the call with its status.
+// (work may block on disk), then finishes the call with its status. Calls
+// take turns per connection (ThreadPool keys), so one caller's flood of
+// requests cannot starve another's.
 template <typename Fn>
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, ThreadPool* pool, Fn fn) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  pool->Submit([reactor, fn = std::move(fn)]() mutable { reactor->Finish(ToGrpc(fn())); });
+  pool->Submit(ctx->peer(),
+               [reactor, fn = std::move(fn)]() mutable { reactor->Finish(ToGrpc(fn())); });
   return reactor;
 }
 
-// Parses wire hashes; InvalidArgument naming the index of a bad one.
+// InvalidArgument when a request carries more than kMaxHashesPerRequest.
+inline absl::Status CheckHashCount(int count) {
+  if (static_cast<size_t>(count) <= kMaxHashesPerRequest) return absl::OkStatus();
+  return absl::InvalidArgumentError(StrCat("a request carries at most ", kMaxHashesPerRequest,
+                                           " hashes, this one ", count,
+                                           "; send them in several requests"));
+}
+
+// Parses wire hashes; InvalidArgument naming the index of a bad one, or
+// for more than kMaxHashesPerRequest.
 template <typename Repeated>
 absl::StatusOr<std::vector<Hash>> ParseHashes(const Repeated& raw) {
+  if (absl::Status s = CheckHashCount(raw.size()); !s.ok()) return s;
   std::vector<Hash> out;
   out.reserve(raw.size());
   for (int i = 0; i < raw.size(); ++i) {

@@ -1,80 +1,250 @@
 #include "server/site_registry.h"
 
+#include <algorithm>
+
+#include "core/limits.h"
 #include "core/names.h"
 #include "core/strings.h"
 
 namespace vms {
 
-absl::StatusOr<std::unique_ptr<SiteRegistry>> SiteRegistry::Load(Db* db,
-                                                                std::function<int64_t()> now_ms) {
-  auto registry = std::unique_ptr<SiteRegistry>(new SiteRegistry(db, std::move(now_ms)));
+namespace {
+
+// Refuses a report beyond the limits of core/limits.h, naming what is wrong.
+absl::Status CheckReport(const SiteReport& r) {
+  if (absl::Status s = ValidateSiteName(r.site()); !s.ok()) return s;
+  auto too_long = [](std::string_view what, size_t size, size_t limit) {
+    return absl::InvalidArgumentError(
+        StrCat("a site report's ", what, " is at most ", limit, " bytes, this one ", size));
+  };
+  if (r.address().size() > kMaxAddressBytes) {
+    return too_long("address", r.address().size(), kMaxAddressBytes);
+  }
+  if (r.upstream().size() > kMaxAddressBytes) {
+    return too_long("upstream", r.upstream().size(), kMaxAddressBytes);
+  }
+  if (static_cast<size_t>(r.versions_size()) > kMaxReportVersions) {
+    return absl::InvalidArgumentError(StrCat("a site report carries at most ", kMaxReportVersions,
+                                             " version states, this one ", r.versions_size(),
+                                             "; send the rest in another report"));
+  }
+  if (static_cast<size_t>(r.live_size()) > kMaxReportLive) {
+    return absl::InvalidArgumentError(StrCat("a site report carries at most ", kMaxReportLive,
+                                             " flips, this one ", r.live_size(),
+                                             "; send the rest in another report"));
+  }
+  for (int i = 0; i < r.versions_size(); ++i) {
+    const VersionState& v = r.versions(i);
+    absl::Status s = ValidateAppName(v.app());
+    if (s.ok()) s = ValidateVersionName(v.version());
+    if (!s.ok()) return absl::InvalidArgumentError(StrCat("version state #", i, ": ", s.message()));
+    if (v.error().size() > kMaxErrorBytes) {
+      return too_long(StrCat("error of version state #", i), v.error().size(), kMaxErrorBytes);
+    }
+  }
+  for (int i = 0; i < r.live_size(); ++i) {
+    absl::Status s = ValidateAppName(r.live(i).app());
+    if (s.ok()) s = ValidateVersionName(r.live(i).version());
+    if (!s.ok()) return absl::InvalidArgumentError(StrCat("flip #", i, ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SiteRegistry>> SiteRegistry::Load(Db* db, const RecordStore* records,
+                                                                 std::function<int64_t()> now_ms) {
+  auto registry = std::unique_ptr<SiteRegistry>(new SiteRegistry(db, records, std::move(now_ms)));
   auto it = db->NewIterator(kFamily);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    SiteState site;
-    if (!site.ParseFromString(it->value().ToString())) {
-      return absl::DataLossError(StrCat("stored state of site ", it->key().ToString(),
-                                        " is corrupt"));
+    SiteState stored;
+    if (!stored.ParseFromString(it->value().ToString())) {
+      return absl::DataLossError(
+          StrCat("stored state of site ", Quote(it->key().ToString()), " is corrupt"));
     }
-    registry->sites_[site.name()] = std::move(site);
+    Site site;
+    site.base = stored;
+    site.base.clear_versions();
+    site.base.clear_live();
+    // Stores written before states were derived also hold COMPLETE entries
+    // and flips: applied_seq says those now.
+    for (const VersionState& v : stored.versions()) {
+      if (v.state() == VersionState::COMPLETE) continue;
+      auto seq = records->ReleaseSeq(v.app(), v.version());
+      if (!seq.ok()) return seq.status();
+      if (*seq != 0) site.in_flight[{v.app(), v.version()}] = {v, *seq};
+    }
+    Prune(&site);
+    registry->sites_[stored.name()] = std::move(site);
   }
   if (absl::Status s = FromRocks(it->status(), "read sites"); !s.ok()) return s;
   return registry;
 }
 
-absl::Status SiteRegistry::Apply(const SiteReport& report) {
-  if (absl::Status s = ValidateSiteName(report.site()); !s.ok()) return s;
-  const int64_t now = now_ms_();
-  std::lock_guard lock(mu_);
-  SiteState& site = sites_[report.site()];
-  if (site.name().empty()) {
-    site.set_name(report.site());
-    site.set_first_seen_unix_ms(now);
-  }
-  site.set_address(report.address());
-  site.set_upstream(report.upstream());
-  site.set_last_seen_unix_ms(now);
-  site.set_applied_seq(report.applied_seq());
-  site.set_upstream_silent_ms(report.upstream_silent_ms());
-  for (const VersionState& v : report.versions()) {
-    VersionState* slot = nullptr;
-    for (VersionState& mine : *site.mutable_versions()) {
-      if (mine.app() == v.app() && mine.version() == v.version()) slot = &mine;
+bool SiteRegistry::Prune(Site* site) {
+  const size_t before = site->in_flight.size();
+  std::erase_if(site->in_flight,
+                [&](const auto& kv) { return kv.second.seq <= site->base.applied_seq(); });
+  if (site->in_flight.size() > kMaxReportVersions) {
+    std::vector<std::pair<int64_t, VersionKey>> by_age;
+    for (const auto& [key, in] : site->in_flight) {
+      by_age.emplace_back(in.state.updated_unix_ms(), key);
     }
-    if (slot == nullptr) slot = site.add_versions();
-    *slot = v;
-    slot->set_updated_unix_ms(now);
-  }
-  for (const LiveApplied& l : report.live()) {
-    LiveApplied* slot = nullptr;
-    for (LiveApplied& mine : *site.mutable_live()) {
-      if (mine.app() == l.app()) slot = &mine;
+    std::sort(by_age.begin(), by_age.end());
+    for (size_t i = 0; i < by_age.size() - kMaxReportVersions; ++i) {
+      site->in_flight.erase(by_age[i].second);
     }
-    if (slot == nullptr) slot = site.add_live();
-    if (slot->live_seq() >= l.live_seq() && !slot->app().empty()) continue;
-    *slot = l;
-    slot->set_applied_unix_ms(now);  // the master's clock, comparable to issued times
   }
+  return site->in_flight.size() != before;
+}
+
+absl::Status SiteRegistry::Persist(const Site& site) const {
+  SiteState stored = site.base;
+  for (const auto& [key, in] : site.in_flight) *stored.add_versions() = in.state;
   rocksdb::WriteBatch batch;
-  batch.Put(db_->Family(kFamily), site.name(), site.SerializeAsString());
+  batch.Put(db_->Family(kFamily), stored.name(), stored.SerializeAsString());
   return db_->Write(&batch, /*sync=*/false);
 }
 
-std::vector<SiteState> SiteRegistry::List() const {
+absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(const SiteReport& report) {
+  if (absl::Status s = CheckReport(report); !s.ok()) return s;
+  // Lookups first, outside mu_: each bounded by the limits just checked.
+  std::vector<std::pair<VersionKey, InFlight>> in_flight;
+  std::vector<VersionKey> complete;
+  for (const VersionState& v : report.versions()) {
+    VersionKey key{v.app(), v.version()};
+    if (v.state() == VersionState::COMPLETE) {
+      complete.push_back(std::move(key));
+      continue;
+    }
+    auto seq = records_->ReleaseSeq(v.app(), v.version());
+    if (!seq.ok()) return seq.status();
+    if (*seq == 0) continue;  // not a version of this master's
+    in_flight.emplace_back(std::move(key), InFlight{v, *seq});
+  }
+  std::vector<const LiveApplied*> flips;
+  for (const LiveApplied& l : report.live()) {
+    // Only a flip the site's applied_seq covers is real.
+    auto at = records_->LiveAsOf(l.app(), report.applied_seq());
+    if (!at.ok()) return at.status();
+    if (*at && (*at)->live_seq() >= l.live_seq()) flips.push_back(&l);
+  }
+
+  const int64_t now = now_ms_();
+  Applied ack;
   std::lock_guard lock(mu_);
+  auto [it, inserted] = sites_.try_emplace(report.site());
+  Site& site = it->second;
+  bool changed = inserted;
+  if (inserted) {
+    site.base.set_name(report.site());
+    site.base.set_first_seen_unix_ms(now);
+    ack.need_full = !report.full();
+  }
+  if (site.base.address() != report.address() || site.base.upstream() != report.upstream() ||
+      site.base.applied_seq() != report.applied_seq()) {
+    site.base.set_address(report.address());
+    site.base.set_upstream(report.upstream());
+    site.base.set_applied_seq(report.applied_seq());
+    changed = true;
+  }
+  site.base.set_last_seen_unix_ms(now);
+  site.base.set_upstream_silent_ms(report.upstream_silent_ms());
+  if (report.full() && !site.in_flight.empty()) {
+    site.in_flight.clear();
+    changed = true;
+  }
+  for (const VersionKey& key : complete) changed |= site.in_flight.erase(key) > 0;
+  for (auto& [key, in] : in_flight) {
+    in.state.set_updated_unix_ms(now);
+    site.in_flight[key] = std::move(in);
+    changed = true;
+  }
+  changed |= Prune(&site);
+  for (const LiveApplied* l : flips) {
+    LiveApplied& slot = site.flips[l->app()];
+    if (!slot.app().empty() && slot.live_seq() >= l->live_seq()) continue;
+    slot = *l;
+    slot.set_applied_unix_ms(now);  // the master's clock, comparable to issued times
+  }
+  if (changed) {
+    if (absl::Status s = Persist(site); !s.ok()) return s;
+  }
+  return ack;
+}
+
+absl::StatusOr<std::vector<SiteState>> SiteRegistry::List(std::string_view app,
+                                                          std::string_view version) const {
+  std::vector<std::pair<std::string, uint64_t>> asked;  // version, release seq
+  if (!app.empty()) {
+    if (absl::Status s = ValidateAppName(app); !s.ok()) return s;
+    if (!version.empty()) {
+      if (absl::Status s = ValidateVersionName(version); !s.ok()) return s;
+      auto seq = records_->ReleaseSeq(app, version);
+      if (!seq.ok()) return seq.status();
+      if (*seq == 0) return absl::NotFoundError(StrCat(app, " has no version ", version));
+      asked.emplace_back(version, *seq);
+    } else {
+      auto seqs = records_->ReleaseSeqs(app);
+      if (!seqs.ok()) return seqs.status();
+      asked = std::move(*seqs);
+    }
+  }
+
   std::vector<SiteState> out;
-  for (const auto& [name, site] : sites_) out.push_back(site);
+  std::vector<LiveApplied> reported;  // per site: the app's last reported flip
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, site] : sites_) {
+      SiteState& s = out.emplace_back(site.base);
+      if (app.empty()) {
+        for (const auto& [key, in] : site.in_flight) *s.add_versions() = in.state;
+        continue;
+      }
+      for (const auto& [asked_version, seq] : asked) {
+        if (seq <= site.base.applied_seq()) {
+          VersionState* v = s.add_versions();
+          v->set_app(std::string(app));
+          v->set_version(asked_version);
+          v->set_state(VersionState::COMPLETE);
+        } else if (auto f = site.in_flight.find({std::string(app), asked_version});
+                   f != site.in_flight.end()) {
+          *s.add_versions() = f->second.state;
+        }
+      }
+      auto flip = site.flips.find(std::string(app));
+      reported.push_back(flip == site.flips.end() ? LiveApplied() : flip->second);
+    }
+  }
+  if (app.empty()) return out;
+  for (size_t i = 0; i < out.size(); ++i) {
+    auto live = records_->LiveAsOf(app, out[i].applied_seq());
+    if (!live.ok()) return live.status();
+    if (!*live) continue;
+    LiveApplied* l = out[i].add_live();
+    *l = std::move(**live);
+    if (reported[i].live_seq() == l->live_seq())
+      l->set_applied_unix_ms(reported[i].applied_unix_ms());
+  }
   return out;
 }
 
-absl::Status SiteRegistry::Remove(std::string_view name) {
+absl::Status SiteRegistry::Remove(std::string_view name, bool force) {
   {
     std::lock_guard lock(mu_);
     auto it = sites_.find(std::string(name));
     if (it == sites_.end()) {
       std::string known;
       for (const auto& [n, s] : sites_) known += StrCat(known.empty() ? "" : ", ", n);
-      return absl::NotFoundError(StrCat("no site named ", name, "; known sites: ",
-                                        known.empty() ? "none" : known));
+      return absl::NotFoundError(
+          StrCat("no site named ", Quote(name), "; known sites: ", known.empty() ? "none" : known));
+    }
+    int64_t ago = now_ms_() - it->second.base.last_seen_unix_ms();
+    if (!force && ago < kRecentMs) {
+      return absl::FailedPreconditionError(StrCat(
+          "site ", name, " reported ", std::max<int64_t>(0, ago) / 1000,
+          " s ago: its replica is running and comes back with its next report. Stop it first, "
+          "or pass --force to forget it anyway"));
     }
     sites_.erase(it);
   }
@@ -84,20 +254,19 @@ absl::Status SiteRegistry::Remove(std::string_view name) {
   return db_->Write(&batch, /*sync=*/true);
 }
 
-std::vector<std::string> SiteRegistry::Lacking(std::string_view app,
-                                               std::string_view version) const {
+absl::StatusOr<std::vector<std::string>> SiteRegistry::Lacking(std::string_view app,
+                                                               std::string_view version) const {
+  auto seq = records_->ReleaseSeq(app, version);
+  if (!seq.ok()) return seq.status();
+  if (*seq == 0) return absl::NotFoundError(StrCat(app, " has no version ", version));
   std::lock_guard lock(mu_);
   std::vector<std::string> out;
   for (const auto& [name, site] : sites_) {
-    const VersionState* found = nullptr;
-    for (const VersionState& v : site.versions()) {
-      if (v.app() == app && v.version() == version) found = &v;
-    }
-    if (found == nullptr) {
-      out.push_back(StrCat(name, " (not started)"));
-    } else if (found->state() != VersionState::COMPLETE) {
-      out.push_back(StrCat(name, " (", DescribeVersionState(*found), ")"));
-    }
+    if (site.base.applied_seq() >= *seq) continue;
+    auto f = site.in_flight.find({std::string(app), std::string(version)});
+    out.push_back(StrCat(
+        name, " (",
+        f == site.in_flight.end() ? "not started" : DescribeVersionState(f->second.state), ")"));
   }
   return out;
 }

@@ -1,10 +1,21 @@
 // The master's view of the sites: what each replica last reported about
-// itself, its versions and the flips it applied.
+// itself, and what follows from it.
 //
-// Reports are merged (a report carries only what changed) and persisted
-// without fsync: a lost report is replaced by the next one within seconds,
-// while the list of known sites survives restarts. Thread-safe; mu_ is never
-// held across anything slower than an unsynced RocksDB put.
+// What a site holds is derived, not reported entry by entry: a replica
+// applies the event log in order and passes a release only once the version
+// is complete there, so a site at applied_seq S holds every version whose
+// release event is at or before S and has applied every flip up to S (see
+// SiteReport). Reports add only the versions in flight (fetching, failed) and
+// when each flip arrived. A replica sends its full in-flight set whenever it
+// (re)connects or when the master asks (an unknown site), so the view heals
+// after any restart, lost report or `sites remove`.
+//
+// Every report is bounded (core/limits.h) and handled in time linear in its
+// size. The durable part (address, applied seq, versions in flight) is
+// persisted without fsync when it changes: a lost write is replaced by the
+// next report within seconds, while the list of known sites survives
+// restarts. Thread-safe; mu_ is never held across anything slower than an
+// unsynced RocksDB put.
 #ifndef VMS_SERVER_SITE_REGISTRY_H_
 #define VMS_SERVER_SITE_REGISTRY_H_
 
@@ -13,41 +24,77 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "core/db.h"
 #include "records.pb.h"
+#include "server/record_store.h"
 
 namespace vms {
 
 class SiteRegistry {
  public:
   static constexpr char kFamily[] = "sites";
+  // A site that reported within this long is running: `sites remove` needs
+  // force for it.
+  static constexpr int64_t kRecentMs = 60'000;
 
-  // Loads the sites stored in `db` (opened with kFamily), which must outlive
-  // the registry.
-  static absl::StatusOr<std::unique_ptr<SiteRegistry>> Load(Db* db,
-                                                           std::function<int64_t()> now_ms);
+  // Loads the sites stored in `db` (opened with kFamily); versions and flips
+  // are looked up in `records`. Both must outlive the registry.
+  static absl::StatusOr<std::unique_ptr<SiteRegistry>> Load(Db* db, const RecordStore* records,
+                                                            std::function<int64_t()> now_ms);
 
+  struct Applied {
+    // The site was unknown (new, forgotten, or its state lost) and the report
+    // was not full: the next one is to be (ReportAck.need_full).
+    bool need_full = false;
+  };
   // Merges a report; a site reporting for the first time becomes known.
-  // InvalidArgument for a bad site name.
-  absl::Status Apply(const SiteReport& report);
-  std::vector<SiteState> List() const;
-  // Forgets a site (decommissioned). NotFound if unknown.
-  absl::Status Remove(std::string_view name);
+  // InvalidArgument for a bad site name or a report beyond the limits.
+  absl::StatusOr<Applied> Apply(const SiteReport& report);
+  // Every site, name order, with the states of `app`'s versions filled in
+  // (only `version`'s, when given) and what is live for it at each site;
+  // with `app` empty, only the versions in flight. NotFound for an unknown
+  // version.
+  absl::StatusOr<std::vector<SiteState>> List(std::string_view app, std::string_view version) const;
+  // Forgets a site (decommissioned). NotFound if unknown; FailedPrecondition
+  // if it reported within kRecentMs, unless `force`.
+  absl::Status Remove(std::string_view name, bool force);
   // Known sites that do not hold app/version complete, each as
   // "name (state)" for messages. Empty: every site holds it.
-  std::vector<std::string> Lacking(std::string_view app, std::string_view version) const;
+  absl::StatusOr<std::vector<std::string>> Lacking(std::string_view app,
+                                                   std::string_view version) const;
 
  private:
-  SiteRegistry(Db* db, std::function<int64_t()> now_ms) : db_(db), now_ms_(std::move(now_ms)) {}
+  // A version in flight at a site, with its release's seq (0: unknown).
+  struct InFlight {
+    VersionState state;
+    uint64_t seq = 0;
+  };
+  using VersionKey = std::pair<std::string, std::string>;  // app, version
+  struct Site {
+    SiteState base;  // without versions and live
+    std::map<VersionKey, InFlight> in_flight;
+    // When each app's latest flip was reported (memory only: for timing).
+    std::unordered_map<std::string, LiveApplied> flips;
+  };
 
+  SiteRegistry(Db* db, const RecordStore* records, std::function<int64_t()> now_ms)
+      : records_(records), db_(db), now_ms_(std::move(now_ms)) {}
+  // Forgets what the site's applied_seq covers and keeps the newest
+  // kMaxReportVersions; returns whether anything went.
+  static bool Prune(Site* site);
+  absl::Status Persist(const Site& site) const;
+
+  const RecordStore* records_;
   Db* db_;
   std::function<int64_t()> now_ms_;
   mutable std::mutex mu_;
-  std::map<std::string, SiteState> sites_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Site> sites_ ABSL_GUARDED_BY(mu_);
 };
 
 // "fetching 12.0 MiB/300 MiB", "complete", "failed: <why>", "unknown".

@@ -6,8 +6,7 @@
 
 #include <functional>
 
-#include "absl/status/status.h"
-
+#include "absl/status/statusor.h"
 #include "core/thread_pool.h"
 #include "vms.grpc.pb.h"
 
@@ -15,7 +14,7 @@ namespace vms {
 
 class SitesService final : public Sites::CallbackService {
  public:
-  using Handler = std::function<absl::Status(const SiteReport&)>;
+  using Handler = std::function<absl::StatusOr<ReportAck>(const SiteReport&)>;
   // `pool` must outlive the service; `handler` runs there.
   SitesService(ThreadPool* pool, Handler handler) : pool_(pool), handler_(std::move(handler)) {}
 

@@ -95,19 +95,23 @@ absl::StatusOr<std::vector<Envelope>> UpstreamClient::Releases(const std::string
   ListVersionsResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  if (absl::Status s = FromGrpc(read_->ListVersions(&ctx, req, &resp),
-                                StrCat("list versions on ", address_));
+  if (absl::Status s =
+          FromGrpc(read_->ListVersions(&ctx, req, &resp), StrCat("list versions on ", address_));
       !s.ok()) {
     return s;
   }
   return std::vector<Envelope>(resp.releases().begin(), resp.releases().end());
 }
 
-absl::Status UpstreamClient::Report(const SiteReport& report) {
+absl::StatusOr<ReportAck> UpstreamClient::Report(const SiteReport& report) {
   ReportAck ack;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  return FromGrpc(sites_->Report(&ctx, report, &ack), StrCat("report to ", address_));
+  if (absl::Status s = FromGrpc(sites_->Report(&ctx, report, &ack), StrCat("report to ", address_));
+      !s.ok()) {
+    return s;
+  }
+  return ack;
 }
 
 }  // namespace vms

@@ -24,7 +24,7 @@ class UpstreamClient : public Upstream {
 
   absl::Status Fetch(std::span<const Hash> hashes, const Sink& sink) override;
   absl::StatusOr<std::vector<Envelope>> Releases(const std::string& app) override;
-  absl::Status Report(const SiteReport& report);
+  absl::StatusOr<ReportAck> Report(const SiteReport& report);
 
   Read::Stub* read() { return read_.get(); }
   const std::string& address() const { return address_; }

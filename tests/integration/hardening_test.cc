@@ -2,6 +2,7 @@
 // after the fault: what any caller, careless or hostile, could do to vms.
 #include <signal.h>
 
+#include <atomic>
 #include <filesystem>
 #include <limits>
 #include <thread>
@@ -157,6 +158,140 @@ TEST_F(HardeningTest, FollowAndWatchFromBeyondTheHeadWaitInsteadOfReplayingForev
   Push("app", "4.0");
   reader.join();
   EXPECT_EQ(later.events, (std::vector<uint64_t>{head + 2}));
+}
+
+// A report as a replica would send it, with `versions` entries.
+SiteReport MakeReport(const std::string& site, uint64_t applied_seq, size_t versions) {
+  SiteReport report;
+  report.set_site(site);
+  report.set_address("127.0.0.1:1");
+  report.set_upstream("127.0.0.1:2");
+  report.set_applied_seq(applied_seq);
+  for (size_t i = 0; i < versions; ++i) {
+    VersionState* v = report.add_versions();
+    v->set_app("app");
+    v->set_version("9." + std::to_string(i));
+    v->set_state(VersionState::FETCHING);
+    v->set_bytes_done(i);
+    v->set_bytes_total(2 * i);
+  }
+  return report;
+}
+
+TEST_F(HardeningTest, OneSiteReportWithManyEntriesIsRefusedAndCannotFreezeTheMaster) {
+  Push("app", "1.0");
+  auto sites = Sites::NewStub(MakeChannel(master_.address()));
+
+  // 150,000 entries (the attack's 2.2 MB message) are refused at once,
+  // naming the limit, instead of holding every worker for minutes.
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    ReportAck ack;
+    grpc::Status s = sites->Report(&ctx, MakeReport("flood", 1, 150000), &ack);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_NE(s.error_message().find("at most 1024 version states"), std::string::npos)
+        << s.error_message();
+  }
+  // Too many hashes in one request, too.
+  {
+    auto publish = Publish::NewStub(MakeChannel(master_.address()));
+    MissingObjectsRequest req;
+    for (int i = 0; i < 70000; ++i) req.add_hashes(std::string(32, 'h'));
+    MissingObjectsResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = publish->MissingObjects(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_NE(s.error_message().find("at most 65536 hashes"), std::string::npos)
+        << s.error_message();
+  }
+
+  // One caller floods the master with the largest reports it accepts, from
+  // four threads on one connection, while others list and flip: they are
+  // served meanwhile, not after the flood.
+  std::atomic<bool> stop{false};
+  std::atomic<int> floods{0};
+  std::vector<std::thread> flooders;
+  const SiteReport big = MakeReport("flood", 1, 1024);
+  for (int t = 0; t < 4; ++t) {
+    flooders.emplace_back([&] {
+      const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (!stop && std::chrono::steady_clock::now() < end) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+        ReportAck ack;
+        if (sites->Report(&ctx, big, &ack).ok()) ++floods;
+      }
+    });
+  }
+  ASSERT_TRUE(WaitFor([&] { return floods > 20; }));
+  const int before = floods;
+  RunResult list = Vms({"list"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  RunResult live = Vms({"live", "app", "1.0"});
+  EXPECT_EQ(live.exit_code, 0) << live.err;
+  const int during = floods - before;
+  stop = true;
+  for (std::thread& t : flooders) t.join();
+  EXPECT_GT(during, 0) << "the flood went on while list and live were served";
+  RunResult history = Vms({"history", "app"});
+  EXPECT_NE(history.out.find("1.0"), std::string::npos) << history.out;
+}
+
+TEST_F(HardeningTest, ReplicaThatCompletedAVersionUnreportedReportsItAfterRestart) {
+  // tky follows ldn, and its reports go through ldn to the master.
+  auto ldn =
+      std::make_unique<ReplicaProcess>("ldn", master_.address(), master_.pub(), dir_ / "ldn");
+  Push("app", "1.0", /*wait=*/true);
+  // The master goes away; tky fetches 1.0 from ldn and completes it, but its
+  // report never arrives, and it is stopped before the master is back.
+  ASSERT_EQ(master_.Terminate(), 0);
+  auto tky = std::make_unique<ReplicaProcess>("tky", ldn->address(), master_.pub(), dir_ / "tky");
+  ASSERT_TRUE(WaitFor([&] {
+    RunResult info = Vms({"site", tky->address(), "--json"});
+    return info.exit_code == 0 && json::parse(info.out)["applied_seq"] == 1;
+  })) << tky->log();
+  ASSERT_EQ(tky->Terminate(), 0);
+  master_.Start();
+  tky->Start();
+
+  // Its first report after the restart is whole: the master learns tky
+  // holds 1.0, and the flip goes through without waiting for anything.
+  ASSERT_TRUE(WaitFor([&] {
+    RunResult sites = Vms({"sites", "--json"});
+    if (sites.exit_code != 0) return false;
+    for (const json& s : json::parse(sites.out)) {
+      if (s["site"] == "tky") return true;
+    }
+    return false;
+  }));
+  RunResult status = Vms({"status", "app", "1.0", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  RunResult live = Vms({"live", "app", "1.0"});
+  EXPECT_EQ(live.exit_code, 0) << live.err << status.out;
+}
+
+TEST_F(HardeningTest, SitesRemoveOfARunningSiteNeedsForceAndTheSiteComesBackWhole) {
+  auto ny = std::make_unique<ReplicaProcess>("ny", master_.address(), master_.pub(), dir_ / "ny");
+  Push("app", "1.0", /*wait=*/true);
+
+  RunResult refused = Vms({"sites", "remove", "ny"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("reported"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
+
+  RunResult removed = Vms({"sites", "remove", "ny", "--force"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  // It comes back with its next report, holding what it held: not "not
+  // started", so the flip is not held back.
+  ASSERT_TRUE(WaitFor([&] {
+    RunResult sites = Vms({"sites", "--json"});
+    return sites.exit_code == 0 && json::parse(sites.out).size() == 1;
+  }));
+  RunResult status = Vms({"status", "app", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  RunResult live = Vms({"live", "app", "1.0"});
+  EXPECT_EQ(live.exit_code, 0) << live.err << status.out;
 }
 
 }  // namespace

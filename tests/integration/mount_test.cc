@@ -48,8 +48,9 @@ class MountTest : public ::testing::Test {
   }
   std::unique_ptr<FuseProcess> Mount(const std::string& replicas,
                                      std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--replicas", replicas, "--cache", dir_ / "cache", "--trust",
-                                     master_.pub(), "--fetch-timeout-ms", "2000"};
+    std::vector<std::string> args = {"--replicas",         replicas,  "--cache",
+                                     dir_ / "cache",       "--trust", master_.pub(),
+                                     "--fetch-timeout-ms", "2000"};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<FuseProcess>(mnt(), args, dir_ / "fuse.log");
   }
@@ -76,9 +77,11 @@ class MountTest : public ::testing::Test {
 
 TEST_F(MountTest, RunsAScriptAndACompiledProgramFromDist) {
   WriteFile(dir_ / "src/bin/hello.sh", "#!/bin/sh\necho \"hello from $0\"\n", 0755);
-  WriteFile(dir_ / "hello.c", "#include <stdio.h>\nint main(){puts(\"compiled hello\");return 0;}\n");
+  WriteFile(dir_ / "hello.c",
+            "#include <stdio.h>\nint main(){puts(\"compiled hello\");return 0;}\n");
   fs::create_directories(dir_ / "src/bin");
-  RunResult cc = testing::Run({"/usr/bin/cc", "-O1", "-o", dir_ / "src/bin/hello", dir_ / "hello.c"});
+  RunResult cc =
+      testing::Run({"/usr/bin/cc", "-O1", "-o", dir_ / "src/bin/hello", dir_ / "hello.c"});
   ASSERT_EQ(cc.exit_code, 0) << cc.err;
   PushLive("hello", "1.0", dir_ / "src");
   auto fuse = Mount(ny_->address());
@@ -174,7 +177,8 @@ TEST_F(MountTest, ReadOnlyAndExtendedAttributes) {
 }
 
 TEST_F(MountTest, FailsOverBetweenReplicas) {
-  auto ldn = std::make_unique<ReplicaProcess>("ldn", master_.address(), master_.pub(), dir_ / "ldn");
+  auto ldn =
+      std::make_unique<ReplicaProcess>("ldn", master_.address(), master_.pub(), dir_ / "ldn");
   WaitForSites(2);
   for (int i = 0; i < 5; ++i) {
     WriteFile(dir_ / ("src/d" + std::to_string(i) + "/f"), "content " + std::to_string(i));
@@ -191,7 +195,7 @@ TEST_F(MountTest, FailsOverBetweenReplicas) {
   }
   // Flips still arrive, through ldn.
   WriteFile(dir_ / "src/d0/f", "changed");
-  ASSERT_EQ(Vms({"sites", "remove", "ny"}).exit_code, 0);
+  ASSERT_EQ(Vms({"sites", "remove", "ny", "--force"}).exit_code, 0);
   PushLive("app", "2.0", dir_ / "src");
   ASSERT_TRUE(WaitLive("app", "2.0")) << fuse->log();
   EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/d0/f"), "changed");
@@ -271,8 +275,8 @@ TEST_F(MountTest, DaemonModeReturnsOnceMountedAndKeepsWorking) {
   WriteFile(dir_ / "v2/data", "two");
   PushLive("app", "1", dir_ / "v1");
   fs::create_directories(mnt());
-  std::vector<std::string> args = {testing::FuseBin(), "--replicas", ny_->address(), "--cache",
-                                   dir_ / "cache", "--trust", master_.pub(), "--log-file",
+  std::vector<std::string> args = {testing::FuseBin(),  "--replicas", ny_->address(), "--cache",
+                                   dir_ / "cache",      "--trust",    master_.pub(),  "--log-file",
                                    dir_ / "daemon.log", mnt()};
   RunResult start = testing::Run(args, {.timeout = std::chrono::seconds(30)});
   ASSERT_EQ(start.exit_code, 0) << start.err;

@@ -79,8 +79,9 @@ class ReplicaTest : public ::testing::Test {
 TEST_F(ReplicaTest, ChainOfReplicasServesIdenticalBytes) {
   auto ny = Replica("ny");
   auto ldn = Replica("ldn", ny->address());  // fan-out: ldn follows ny
-  ASSERT_TRUE(WaitFor([&] { return json::parse(Vms({"sites", "--json"}).out).size() == 2; }))
-      << "both sites report to the master (ldn through ny)";
+  ASSERT_TRUE(WaitFor([&] {
+    return json::parse(Vms({"sites", "--json"}).out).size() == 2;
+  })) << "both sites report to the master (ldn through ny)";
 
   MakeTree(dir_ / "src", 1);
   RunResult push = Vms({"push", "app", "1.0", dir_ / "src"});
@@ -98,7 +99,8 @@ TEST_F(ReplicaTest, ChainOfReplicasServesIdenticalBytes) {
   // Same log, same seqs, served by the replica.
   RunResult versions = Vms({"versions", "app", "--json"}, ldn->address());
   ASSERT_EQ(versions.exit_code, 0) << versions.err;
-  EXPECT_EQ(json::parse(versions.out)[0]["root"], json::parse(Vms({"versions", "app", "--json"}).out)[0]["root"]);
+  EXPECT_EQ(json::parse(versions.out)[0]["root"],
+            json::parse(Vms({"versions", "app", "--json"}).out)[0]["root"]);
 }
 
 TEST_F(ReplicaTest, LiveIsRefusedUntilEverySiteHoldsTheVersion) {
@@ -137,11 +139,14 @@ TEST_F(ReplicaTest, LiveIsRefusedUntilEverySiteHoldsTheVersion) {
   WriteFile(dir_ / "src/extra", "2.0");
   ASSERT_EQ(Vms({"push", "app", "2.0", dir_ / "src", "--no-wait"}).exit_code, 0);
   EXPECT_EQ(Vms({"live", "app", "2.0"}).exit_code, 1);
-  RunResult removed = Vms({"sites", "remove", "tky"});
+  // It reported moments ago, so the master asks for --force.
+  RunResult refused = Vms({"sites", "remove", "tky"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
+  RunResult removed = Vms({"sites", "remove", "tky", "--force"});
   EXPECT_EQ(removed.exit_code, 0) << removed.err;
-  ASSERT_TRUE(WaitFor([&] {
-    return SiteStatus("app", "ny")["versions"]["2.0"]["state"] == "complete";
-  }));
+  ASSERT_TRUE(
+      WaitFor([&] { return SiteStatus("app", "ny")["versions"]["2.0"]["state"] == "complete"; }));
   RunResult flip = Vms({"live", "app", "2.0", "--wait"});
   EXPECT_EQ(flip.exit_code, 0) << flip.err;
   EXPECT_NE(flip.out.find("applied at all 1 sites"), std::string::npos) << flip.out;
@@ -163,8 +168,9 @@ TEST_F(ReplicaTest, KilledMidPullResumesWithoutFetchingAgain) {
   EXPECT_EQ(SiteStatus("app", "ny")["versions"]["1.0"]["state"], "fetching");
 
   ny->Start();
-  ASSERT_TRUE(WaitFor([&] { return SiteStatus("app", "ny")["versions"]["1.0"]["state"] == "complete"; },
-                      std::chrono::seconds(30)))
+  ASSERT_TRUE(
+      WaitFor([&] { return SiteStatus("app", "ny")["versions"]["1.0"]["state"] == "complete"; },
+              std::chrono::seconds(30)))
       << ny->log();
   std::string log = ny->log();
   auto pos = log.rfind("complete app=app version=1.0");
@@ -177,9 +183,9 @@ TEST_F(ReplicaTest, KilledMidPullResumesWithoutFetchingAgain) {
   EXPECT_GT(field("present"), 0u) << "objects fetched before the kill were kept: " << line;
   EXPECT_LT(field("fetched_bytes"), 40u << 20) << line;
   auto stub = Stub(ny->address());
-  ASSERT_TRUE(testing::Materialize(stub.get(), *testing::RootOf(stub.get(), "app", "1.0"),
-                                   dir_ / "out")
-                  .ok());
+  ASSERT_TRUE(
+      testing::Materialize(stub.get(), *testing::RootOf(stub.get(), "app", "1.0"), dir_ / "out")
+          .ok());
   EXPECT_EQ(testing::DiffTrees(dir_ / "src", dir_ / "out"), "");
 }
 
@@ -200,9 +206,9 @@ TEST_F(ReplicaTest, MasterDownReplicaServesReportsStalenessAndCatchesUp) {
   EXPECT_NE(Vms({"site", ny->address()}).out.find("UNREACHABLE"), std::string::npos);
   // Still serving everything it has.
   auto stub = Stub(ny->address());
-  ASSERT_TRUE(testing::Materialize(stub.get(), *testing::RootOf(stub.get(), "app", "1.0"),
-                                   dir_ / "out")
-                  .ok());
+  ASSERT_TRUE(
+      testing::Materialize(stub.get(), *testing::RootOf(stub.get(), "app", "1.0"), dir_ / "out")
+          .ok());
   EXPECT_EQ(testing::DiffTrees(dir_ / "v1", dir_ / "out"), "");
   EXPECT_EQ(Vms({"history", "app", "--json"}, ny->address()).exit_code, 0);
 
@@ -261,13 +267,15 @@ TEST_F(ReplicaTest, FsckFindsAndRepairsCorruption) {
   ASSERT_EQ(Vms({"push", "app", "1.0", dir_ / "src"}).exit_code, 0);
   ASSERT_EQ(ny->Terminate(), 0);
 
-  RunResult clean = testing::Run({testing::ReplicaBin(), "--site", "ny", "--data", ny->data_dir(), "--fsck"});
+  RunResult clean =
+      testing::Run({testing::ReplicaBin(), "--site", "ny", "--data", ny->data_dir(), "--fsck"});
   EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
   EXPECT_NE(clean.out.find("OK"), std::string::npos);
 
   Hash victim = Sha256(testing::ReadFileOrDie(dir_ / "src/lib/f5"));
   CorruptObject(ny->data_dir(), victim);
-  RunResult found = testing::Run({testing::ReplicaBin(), "--site", "ny", "--data", ny->data_dir(), "--fsck"});
+  RunResult found =
+      testing::Run({testing::ReplicaBin(), "--site", "ny", "--data", ny->data_dir(), "--fsck"});
   EXPECT_EQ(found.exit_code, 1);
   EXPECT_NE(found.out.find("corrupt object " + victim.Hex()), std::string::npos) << found.out;
   RunResult repaired = testing::Run(
@@ -278,7 +286,8 @@ TEST_F(ReplicaTest, FsckFindsAndRepairsCorruption) {
   ASSERT_TRUE(WaitFor([&] { return ny->log().find("recheck done") != std::string::npos; }))
       << ny->log();
   ASSERT_EQ(ny->Terminate(), 0);
-  RunResult after = testing::Run({testing::ReplicaBin(), "--site", "ny", "--data", ny->data_dir(), "--fsck"});
+  RunResult after =
+      testing::Run({testing::ReplicaBin(), "--site", "ny", "--data", ny->data_dir(), "--fsck"});
   EXPECT_EQ(after.exit_code, 0) << after.out;
 }
 

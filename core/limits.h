@@ -1,0 +1,37 @@
+// The bounds every vms server enforces on what a caller sends, in one place
+// (README "Limits" lists them). A request beyond one is refused with
+// INVALID_ARGUMENT naming the limit, before any work is done for it: no
+// caller, careless or hostile, can make a server do unbounded work.
+#ifndef VMS_CORE_LIMITS_H_
+#define VMS_CORE_LIMITS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace vms {
+
+// Hashes in one MissingObjects, CompleteTrees or GetObjects request (2 MiB
+// of hashes). Clients send at most half of this per request.
+inline constexpr size_t kMaxHashesPerRequest = 65536;
+
+// Version states in one site report: the versions a replica is fetching or
+// failed on. It applies the log in order, so it holds only a few at a time.
+inline constexpr size_t kMaxReportVersions = 1024;
+// Flips in one site report (a replica sends more in several reports).
+inline constexpr size_t kMaxReportLive = 1024;
+// A site's address or upstream as it reports them.
+inline constexpr size_t kMaxAddressBytes = 256;
+// A failed version's reason, as a replica reports it.
+inline constexpr size_t kMaxErrorBytes = 1024;
+
+// Who pushed or flipped, as the client names itself.
+inline constexpr size_t kMaxPublisherBytes = 256;
+// A release message.
+inline constexpr size_t kMaxReleaseMessageBytes = 64 * 1024;
+
+// How much of a caller's input an error message quotes.
+inline constexpr size_t kMaxQuotedBytes = 100;
+
+}  // namespace vms
+
+#endif  // VMS_CORE_LIMITS_H_
