@@ -263,34 +263,43 @@ int DistFs::ReadLink(uint64_t ino, std::string* out) {
   return 0;
 }
 
-int DistFs::ReadDir(uint64_t ino, std::vector<DirEntry>* out) {
+namespace {
+
+mode_t TypeOf(EntryType t) {
+  return t == EntryType::kDir ? S_IFDIR : t == EntryType::kFile ? S_IFREG : S_IFLNK;
+}
+
+}  // namespace
+
+int DistFs::ReadDir(uint64_t ino, size_t offset, const DirSink& add) {
   std::shared_ptr<const Node> node = inodes_.Get(ino);
   if (node == nullptr) return ENOENT;
-  out->clear();
   if (node->kind == Node::kRoot) {
-    for (const auto& [app, live] : catalog_->LiveApps()) out->push_back({app, S_IFLNK});
+    size_t i = 0;
+    for (const auto& [app, live] : catalog_->LiveApps()) {
+      if (i++ < offset) continue;
+      if (!add({app, S_IFLNK})) break;
+    }
     return 0;
   }
   if (node->kind != Node::kVersionDir && node->kind != Node::kDir) return ENOTDIR;
   auto entries = Tree(node->hash);
   if (!entries.ok()) return ErrnoOf(entries.status());
-  for (const TreeEntry& e : **entries) {
-    out->push_back({e.name, static_cast<mode_t>(e.type == EntryType::kDir    ? S_IFDIR
-                                                : e.type == EntryType::kFile ? S_IFREG
-                                                                             : S_IFLNK)});
+  for (size_t i = offset; i < (*entries)->size(); ++i) {
+    const TreeEntry& e = (**entries)[i];
+    if (!add({e.name, TypeOf(e.type)})) break;
   }
   return 0;
 }
 
-int DistFs::ReadDirPlus(uint64_t ino, std::vector<std::pair<std::string, EntryReply>>* out) {
-  std::vector<DirEntry> names;
-  if (int err = ReadDir(ino, &names); err != 0) return err;
-  out->clear();
-  for (const DirEntry& d : names) {
+int DistFs::ReadDirPlus(uint64_t ino, size_t offset, const DirPlusSink& add) {
+  return ReadDir(ino, offset, [&](const DirEntry& d) {
     EntryReply e;
-    if (Lookup(ino, d.name, &e) == 0) out->emplace_back(d.name, e);
-  }
-  return 0;
+    if (Lookup(ino, d.name, &e) != 0) return true;  // gone meanwhile (the root): skip it
+    if (add(d.name, e)) return true;
+    Forget(e.attr.ino, 1);  // not delivered
+    return false;
+  });
 }
 
 void DistFs::FetchWithSiblings(const Node& file) {

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -81,10 +82,17 @@ class DistFs {
   void Forget(uint64_t ino, uint64_t n);
   int GetAttr(uint64_t ino, Attr* out, double* timeout_s);
   int ReadLink(uint64_t ino, std::string* out);
-  int ReadDir(uint64_t ino, std::vector<DirEntry>* out);
+  // A directory's entries from position `offset` on (0: the first), handed
+  // to `add` in order until it returns false (the kernel's buffer is full)
+  // or the entries run out. A listing in many calls thus costs O(entries)
+  // in all, and nothing the size of the directory is built per call.
+  using DirSink = std::function<bool(const DirEntry&)>;
+  int ReadDir(uint64_t ino, size_t offset, const DirSink& add);
   // ReadDir with each entry looked up (readdirplus: the kernel then needs no
-  // lookup per name). Every entry returned counts as one lookup of its inode.
-  int ReadDirPlus(uint64_t ino, std::vector<std::pair<std::string, EntryReply>>* out);
+  // lookup per name). Every entry `add` accepts counts as one lookup of its
+  // inode; the one it refuses is forgotten again.
+  using DirPlusSink = std::function<bool(const std::string& name, const EntryReply& entry)>;
+  int ReadDirPlus(uint64_t ino, size_t offset, const DirPlusSink& add);
   // Pins the file's objects (fetching what is missing) for as long as the
   // kernel holds the inode; a file open in any process holds its inode, so
   // its content is never evicted. Idempotent; *fh is the inode.

@@ -131,68 +131,74 @@ void OnOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fuse_reply_open(req, fi);
 }
 
+// Offsets: 0 starts the listing, n+1 follows entry n, where "." and ".."
+// are entries 0 and 1 and carry no lookup; the directory's own entries
+// follow from 2 on.
+constexpr off_t kDots = 2;
+
 void OnReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
-  std::vector<DirEntry> entries;
-  if (int err = Fs(req)->ReadDir(ino, &entries); err != 0) {
-    fuse_reply_err(req, err);
-    return;
-  }
-  entries.insert(entries.begin(), {{".", S_IFDIR}, {"..", S_IFDIR}});
   std::vector<char> buf(size);
   size_t used = 0;
-  for (size_t i = static_cast<size_t>(off); i < entries.size(); ++i) {
+  off_t next = off;
+  auto add = [&](const char* name, mode_t type) {
     struct stat st {};
     st.st_ino = 0xffffffff;  // unknown: the kernel looks names up
-    st.st_mode = entries[i].type;
-    size_t need = fuse_add_direntry(req, buf.data() + used, size - used, entries[i].name.c_str(),
-                                    &st, static_cast<off_t>(i + 1));
-    if (need > size - used) break;
+    st.st_mode = type;
+    size_t need = fuse_add_direntry(req, buf.data() + used, size - used, name, &st, next + 1);
+    if (need > size - used) return false;
     used += need;
+    ++next;
+    return true;
+  };
+  while (next < kDots) {
+    if (!add(next == 0 ? "." : "..", S_IFDIR)) break;
+  }
+  if (next >= kDots) {
+    int err = Fs(req)->ReadDir(ino, static_cast<size_t>(next - kDots),
+                               [&](const DirEntry& d) { return add(d.name.c_str(), d.type); });
+    if (err != 0) {
+      fuse_reply_err(req, err);
+      return;
+    }
   }
   fuse_reply_buf(req, buf.data(), used);
 }
 
 // Entries come with their attributes, so `ls -l`, `find` and `tar` need no
 // lookup per name. Each entry handed to the kernel counts as a lookup; the
-// ones that do not fit this reply are forgotten again (they come back, with
-// their lookup, in the next call).
+// one that does not fit this reply is forgotten again (it comes back, with
+// its lookup, in the next call).
 void OnReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
-  std::vector<std::pair<std::string, EntryReply>> entries;
-  if (int err = Fs(req)->ReadDirPlus(ino, &entries); err != 0) {
-    fuse_reply_err(req, err);
-    return;
-  }
   std::vector<char> buf(size);
   size_t used = 0;
-  size_t i = static_cast<size_t>(off);
-  // Offsets 1 and 2 are "." and "..", which carry no lookup.
-  const size_t dots = 2;
-  for (; i < entries.size() + dots; ++i) {
-    fuse_entry_param p{};
-    std::string name;
-    if (i < dots) {
-      name = i == 0 ? "." : "..";
-      p.attr.st_ino = ino;
-      p.attr.st_mode = S_IFDIR;
-    } else {
-      const auto& [n, e] = entries[i - dots];
-      name = n;
-      p.ino = e.attr.ino;
-      p.attr = StatOf(e.attr);
-      p.entry_timeout = e.entry_timeout_s;
-      p.attr_timeout = e.attr_timeout_s;
-    }
-    size_t need = fuse_add_direntry_plus(req, buf.data() + used, size - used, name.c_str(), &p,
-                                         static_cast<off_t>(i + 1));
-    if (need > size - used) break;
+  off_t next = off;
+  auto add = [&](const char* name, const fuse_entry_param& p) {
+    size_t need = fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &p, next + 1);
+    if (need > size - used) return false;
     used += need;
+    ++next;
+    return true;
+  };
+  while (next < kDots) {
+    fuse_entry_param p{};
+    p.attr.st_ino = ino;
+    p.attr.st_mode = S_IFDIR;
+    if (!add(next == 0 ? "." : "..", p)) break;
   }
-  // Entries looked up above but not sent: take their lookup back.
-  for (size_t j = std::max(i, dots); j < entries.size() + dots; ++j) {
-    Fs(req)->Forget(entries[j - dots].second.attr.ino, 1);
-  }
-  for (size_t j = dots; j < std::min<size_t>(static_cast<size_t>(off), entries.size() + dots); ++j) {
-    Fs(req)->Forget(entries[j - dots].second.attr.ino, 1);
+  if (next >= kDots) {
+    int err = Fs(req)->ReadDirPlus(ino, static_cast<size_t>(next - kDots),
+                                   [&](const std::string& name, const EntryReply& e) {
+                                     fuse_entry_param p{};
+                                     p.ino = e.attr.ino;
+                                     p.attr = StatOf(e.attr);
+                                     p.entry_timeout = e.entry_timeout_s;
+                                     p.attr_timeout = e.attr_timeout_s;
+                                     return add(name.c_str(), p);
+                                   });
+    if (err != 0) {
+      fuse_reply_err(req, err);
+      return;
+    }
   }
   fuse_reply_buf(req, buf.data(), used);
 }
@@ -314,9 +320,8 @@ absl::Status DetachStaleMount(const std::string& mountpoint) {
   if (umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
     std::string cmd = StrCat("fusermount3 -u -z '", mountpoint, "' 2>/dev/null");
     if (std::system(cmd.c_str()) != 0) {
-      return absl::FailedPreconditionError(
-          StrCat("cannot detach the dead mount at ", mountpoint, ": run fusermount3 -u -z ",
-                 mountpoint));
+      return absl::FailedPreconditionError(StrCat("cannot detach the dead mount at ", mountpoint,
+                                                  ": run fusermount3 -u -z ", mountpoint));
     }
   }
   return absl::OkStatus();
@@ -339,12 +344,13 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Mount(DistFs* fs, const Mo
   m->session_->fs = fs;
   m->se_ = fuse_session_new(&args, &kOps, sizeof kOps, m->session_.get());
   if (m->se_ == nullptr) return absl::InternalError("cannot create the FUSE session");
-  if (fuse_set_signal_handlers(m->se_) != 0) return absl::InternalError("cannot set signal handlers");
+  if (fuse_set_signal_handlers(m->se_) != 0)
+    return absl::InternalError("cannot set signal handlers");
   m->signals_ = true;
   if (fuse_session_mount(m->se_, o.mountpoint.c_str()) != 0) {
-    return absl::FailedPreconditionError(StrCat(
-        "cannot mount at ", o.mountpoint,
-        " (does it exist, is /dev/fuse available, and do you have the right to mount?)"));
+    return absl::FailedPreconditionError(
+        StrCat("cannot mount at ", o.mountpoint,
+               " (does it exist, is /dev/fuse available, and do you have the right to mount?)"));
   }
   m->mounted_ = true;
   return m;

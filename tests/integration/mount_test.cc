@@ -176,6 +176,55 @@ TEST_F(MountTest, ReadOnlyAndExtendedAttributes) {
   EXPECT_NE(getfattr.out.find("user.vms.app=\"app\""), std::string::npos) << getfattr.out;
 }
 
+// Resident memory of process `pid`, in bytes (VmRSS).
+uint64_t ResidentBytes(pid_t pid) {
+  std::string status = testing::ReadFileOrDie("/proc/" + std::to_string(pid) + "/status");
+  size_t at = status.find("VmRSS:");
+  return at == std::string::npos ? 0 : std::stoull(status.substr(at + 6)) * 1024;
+}
+
+// Lists `dir` and stats every entry, as `ls -l` does; returns the count.
+size_t ListAndStat(const std::string& dir) {
+  size_t n = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+    struct stat st;
+    if (lstat(e.path().c_str(), &st) == 0) ++n;
+  }
+  return n;
+}
+
+TEST_F(MountTest, HugeDirectoryListsInLinearTimeAndBoundedMemory) {
+  // 200,000 entries in one directory once took `ls` 6.5 minutes on every
+  // host and vms-fuse 1.17 GB: each readdirplus looked every entry up.
+  constexpr size_t kEntries = 200000;
+  fs::create_directories(dir_ / "src/wide");
+  for (size_t i = 0; i < kEntries; ++i) {
+    int fd = open((dir_ / ("src/wide/f" + std::to_string(i))).c_str(), O_CREAT | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0);
+    close(fd);
+  }
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address());
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+
+  auto timed = [](const std::string& dir, size_t* n) {
+    auto start = std::chrono::steady_clock::now();
+    *n = ListAndStat(dir);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  size_t native_n = 0, cold_n = 0, warm_n = 0;
+  double native = timed(dir_ / "src/wide", &native_n);
+  double cold = timed(mnt() + "/app/wide", &cold_n);
+  double warm = timed(mnt() + "/app/wide", &warm_n);
+  EXPECT_EQ(native_n, kEntries);
+  EXPECT_EQ(cold_n, kEntries);
+  EXPECT_EQ(warm_n, kEntries);
+  const uint64_t rss = ResidentBytes(fuse->pid());
+  std::cout << "ls -l of " << kEntries << " entries: native " << native << " s, /dist cold " << cold
+            << " s, warm " << warm << " s; vms-fuse resident " << (rss >> 20) << " MiB\n";
+  EXPECT_LT(rss, uint64_t{300} << 20) << "vms-fuse's memory stays bounded";
+}
+
 TEST_F(MountTest, FailsOverBetweenReplicas) {
   auto ldn =
       std::make_unique<ReplicaProcess>("ldn", master_.address(), master_.pub(), dir_ / "ldn");

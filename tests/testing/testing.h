@@ -11,8 +11,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -115,6 +115,7 @@ class FuseProcess {
   int Terminate();  // SIGTERM; returns the exit code
   void Kill9();
   bool running() { return process_ && process_->running(); }
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
   std::string log() const;
 
  private:
