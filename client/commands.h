@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/limits.h"
+
 namespace vms {
 
 struct GlobalOptions {
@@ -25,6 +27,7 @@ struct PushOptions {
   bool json = false;  // summary as JSON on stdout
   bool wait = true;   // until every site holds the version
   int timeout_s = 0;  // bound on that wait; 0: none
+  ShapeLimits limits;
 };
 
 struct FlipOptions {

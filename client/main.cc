@@ -74,6 +74,17 @@ int main(int argc, char** argv) {
                    "Give up waiting for the sites after this many seconds (exit 1, naming "
                    "the sites that lag; the version stays pushed)")
       ->check(CLI::NonNegativeNumber);
+  push_cmd
+      ->add_option("--max-dir-entries", push.limits.dir_entries,
+                   "Refuse a directory with more entries")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  push_cmd->add_option("--max-depth", push.limits.depth, "Refuse directories nested deeper")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  push_cmd->add_option("--max-files", push.limits.files, "Refuse a version with more files")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 
   bool list_json = false;
   CLI::App* list_cmd = app.add_subcommand("list", "List the apps on the master");

@@ -40,10 +40,10 @@ absl::Status CheckNotTaken(MasterClient* master, const PushOptions& o, const Has
     if (!r.ok() || r->version() != o.version) continue;
     if (r->root() == root.View()) return absl::OkStatus();
     auto old_root = Hash::FromBytes(r->root());
-    return absl::FailedPreconditionError(StrCat(
-        o.app, " ", o.version, " already exists with different content (root ",
-        old_root.ok() ? old_root->Short() : "?", ", this directory ", root.Short(),
-        "); versions are immutable: push this content as a new version"));
+    return absl::FailedPreconditionError(
+        StrCat(o.app, " ", o.version, " already exists with different content (root ",
+               old_root.ok() ? old_root->Short() : "?", ", this directory ", root.Short(),
+               "); versions are immutable: push this content as a new version"));
   }
   return absl::OkStatus();
 }
@@ -68,10 +68,9 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
   LineReporter reporter(
       [&] {
         if (phase == 0) {
-          return StrCat("hashing: ", progress.files_hashed.load(), "/",
-                        progress.files_total.load(), " files, ",
-                        HumanBytes(progress.bytes_hashed), " (", Rate(progress.bytes_hashed, start),
-                        ")");
+          return StrCat("hashing: ", progress.files_hashed.load(), "/", progress.files_total.load(),
+                        " files, ", HumanBytes(progress.bytes_hashed), " (",
+                        Rate(progress.bytes_hashed, start), ")");
         }
         return StrCat("sending: ", progress.objects_sent.load(), "/",
                       progress.objects_to_send.load(), " objects, ",
@@ -81,7 +80,8 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
       },
       std::chrono::milliseconds(200));
 
-  auto snap = ScanTree(o.dir, {.pool = &pool, .cache = &cache, .progress = &progress});
+  auto snap =
+      ScanTree(o.dir, {.pool = &pool, .cache = &cache, .progress = &progress, .limits = o.limits});
   if (!snap.ok()) return Fail(Sv(snap.status().message()));
   const double scan_s = std::chrono::duration<double>(Clock::now() - start).count();
   // Saved while the master is asked and fed; joined before we return.
@@ -178,8 +178,8 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
   std::cout << what << ": " << snap->files << " files, " << HumanBytes(snap->bytes) << "; sent "
             << sent->objects << " objects (" << HumanBytes(sent->raw_bytes) << ", "
             << HumanBytes(sent->wire_bytes) << " on the wire), "
-            << snap->objects.size() - sent->objects << " already present; " << secs
-            << "; root " << snap->root.Short() << "\n";
+            << snap->objects.size() - sent->objects << " already present; " << secs << "; root "
+            << snap->root.Short() << "\n";
   if (!waited.ok()) return Fail(Sv(waited.message()));
   return 0;
 }

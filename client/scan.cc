@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
-#include <atomic>
-#include <condition_variable>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -53,17 +53,35 @@ const char* SpecialKind(mode_t mode) {
 
 absl::Status Refuse(const std::string& path, std::string_view why) {
   return absl::InvalidArgumentError(
-      StrCat("cannot push ", path, ": ", why,
+      StrCat("cannot push ", ShortPath(path), ": ", why,
              "; a version holds only directories, regular files and symlinks"));
+}
+
+// A version is served to every user of every host: what its owner has kept
+// from others (a key, a root-only config) must not become world-readable.
+absl::Status CheckReadableByOthers(const std::string& path, const struct stat& st) {
+  const bool dir = S_ISDIR(st.st_mode);
+  const mode_t need = dir ? (S_IROTH | S_IXOTH) : S_IROTH;
+  if ((st.st_mode & need) == need) return absl::OkStatus();
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return absl::PermissionDeniedError(
+      StrCat("cannot push ", ShortPath(path), ": ", dir ? "directory" : "file", " mode ", mode,
+             " keeps it from other users, and every host would serve it to every user; if it is "
+             "meant to be public, `chmod ",
+             dir ? "o+rx" : "o+r",
+             "` it (or `chmod -R o+rX` the tree), "
+             "else leave it out of the version"));
 }
 
 // Reads the entries of the directory `path` into `dir->children`. Only the
 // top directory may be reached through a symlink (e.g. ~/dev/app/current).
-absl::Status ListDir(const std::string& path, bool top, Node* dir, uint64_t* file_count) {
+absl::Status ListDir(const std::string& path, bool top, const ShapeLimits& limits, Node* dir,
+                     uint64_t* file_count) {
   Fd dir_fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | (top ? 0 : O_NOFOLLOW)));
-  if (!dir_fd.valid()) return ErrnoError(errno, StrCat("cannot read directory ", path));
+  if (!dir_fd.valid()) return ErrnoError(errno, StrCat("cannot read directory ", ShortPath(path)));
   DIR* d = fdopendir(dir_fd.get());
-  if (d == nullptr) return ErrnoError(errno, StrCat("cannot read directory ", path));
+  if (d == nullptr) return ErrnoError(errno, StrCat("cannot read directory ", ShortPath(path)));
   dir_fd.Release();  // now owned by `d`
   std::unique_ptr<DIR, int (*)(DIR*)> closer(d, closedir);
   int fd = ::dirfd(d);
@@ -71,11 +89,22 @@ absl::Status ListDir(const std::string& path, bool top, Node* dir, uint64_t* fil
   while (dirent* ent = readdir(d)) {
     std::string name = ent->d_name;
     if (name == "." || name == "..") continue;
+    if (dir->children.size() == limits.dir_entries) {
+      return absl::InvalidArgumentError(StrCat(
+          "cannot push ", ShortPath(path), ": it has more than ", limits.dir_entries,
+          " entries, and every host lists a directory whole; split it into subdirectories, or "
+          "raise the bound with --max-dir-entries (the master's too: vms-master "
+          "--max-dir-entries)"));
+    }
     std::string child_path = StrCat(path, "/", name);
-    if (absl::Status s = ValidateEntryName(name); !s.ok()) return Refuse(child_path, Sv(s.message()));
+    if (absl::Status s = ValidateEntryName(name); !s.ok())
+      return Refuse(child_path, Sv(s.message()));
     struct stat st;
     if (fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      return ErrnoError(errno, StrCat("cannot stat ", child_path));
+      return ErrnoError(errno, StrCat("cannot stat ", ShortPath(child_path)));
+    }
+    if (!S_ISLNK(st.st_mode)) {
+      if (absl::Status s = CheckReadableByOthers(child_path, st); !s.ok()) return s;
     }
     Node node;
     node.name = std::move(name);
@@ -90,7 +119,7 @@ absl::Status ListDir(const std::string& path, bool top, Node* dir, uint64_t* fil
       node.type = EntryType::kSymlink;
       std::string target(PATH_MAX, '\0');
       ssize_t n = readlinkat(fd, node.name.c_str(), target.data(), target.size());
-      if (n < 0) return ErrnoError(errno, StrCat("cannot read symlink ", child_path));
+      if (n < 0) return ErrnoError(errno, StrCat("cannot read symlink ", ShortPath(child_path)));
       target.resize(n);
       if (absl::Status s = ValidateSymlinkTarget(target); !s.ok()) {
         return Refuse(child_path, Sv(s.message()));
@@ -102,7 +131,7 @@ absl::Status ListDir(const std::string& path, bool top, Node* dir, uint64_t* fil
     dir->children.push_back(std::move(node));
     errno = 0;
   }
-  if (errno != 0) return ErrnoError(errno, StrCat("cannot read directory ", path));
+  if (errno != 0) return ErrnoError(errno, StrCat("cannot read directory ", ShortPath(path)));
   return absl::OkStatus();
 }
 
@@ -113,7 +142,7 @@ absl::Status ReadFully(int fd, char* buf, size_t len, uint64_t offset, const std
     ssize_t n = pread(fd, buf + *got, len - *got, offset + *got);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoError(errno, StrCat("cannot read ", path));
+      return ErrnoError(errno, StrCat("cannot read ", ShortPath(path)));
     }
     if (n == 0) break;
     *got += n;
@@ -122,16 +151,18 @@ absl::Status ReadFully(int fd, char* buf, size_t len, uint64_t offset, const std
 }
 
 absl::Status Changed(const std::string& path) {
-  return absl::AbortedError(StrCat(path, " changed while it was being read; push again"));
+  return absl::AbortedError(
+      StrCat(ShortPath(path), " changed while it was being read; push again"));
 }
 
 // Hashes one file, chunking it when large. Checks that it is still the file
 // that was walked, and that its size did not change while reading.
 absl::StatusOr<FileDigest> HashFile(const ScannedFile& f, const Chunker& chunker) {
   Fd fd(open(f.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoError(errno, StrCat("cannot read ", f.path));
+  if (!fd.valid()) return ErrnoError(errno, StrCat("cannot read ", ShortPath(f.path)));
   struct stat st;
-  if (fstat(fd.get(), &st) != 0) return ErrnoError(errno, StrCat("cannot stat ", f.path));
+  if (fstat(fd.get(), &st) != 0)
+    return ErrnoError(errno, StrCat("cannot stat ", ShortPath(f.path)));
   if (StatKey::Of(st).ino != f.stat.ino || static_cast<uint64_t>(st.st_size) != f.stat.size) {
     return Changed(f.path);
   }
@@ -187,21 +218,22 @@ class ParallelScan {
 
   absl::Status Run(const std::string& path, Node* root) {
     root_ = root;
-    Spawn(path, root);
+    Spawn(path, root, 0);
     std::unique_lock lock(mu_);
     done_cv_.wait(lock, [this] { return pending_ == 0; });
     return error_;
   }
 
  private:
-  void Spawn(std::string path, Node* node) {
+  // `depth`: directories between the top and `node` (0 for the top).
+  void Spawn(std::string path, Node* node, uint64_t depth) {
     {
       std::lock_guard lock(mu_);
       ++pending_;
     }
-    options_.pool->Submit([this, path = std::move(path), node] {
+    options_.pool->Submit([this, path = std::move(path), node, depth] {
       if (!failed_.load(std::memory_order_relaxed)) {
-        if (absl::Status s = ScanDir(path, node); !s.ok()) Fail(std::move(s));
+        if (absl::Status s = ScanDir(path, node, depth); !s.ok()) Fail(std::move(s));
       }
       std::lock_guard lock(mu_);
       if (--pending_ == 0) done_cv_.notify_all();
@@ -213,12 +245,25 @@ class ParallelScan {
     if (!failed_.exchange(true)) error_ = std::move(s);
   }
 
-  absl::Status ScanDir(const std::string& path, Node* dir) {
+  absl::Status ScanDir(const std::string& path, Node* dir, uint64_t depth) {
+    const ShapeLimits& limits = options_.limits;
+    if (depth > limits.depth) {
+      return absl::InvalidArgumentError(
+          StrCat("cannot push ", ShortPath(path), ": it is nested ", depth,
+                 " directories deep, more than the bound of ", limits.depth,
+                 "; flatten the tree, or raise the bound with --max-depth"));
+    }
     uint64_t files = 0;
-    if (absl::Status s = ListDir(path, dir == root_, dir, &files); !s.ok()) return s;
+    if (absl::Status s = ListDir(path, dir == root_, limits, dir, &files); !s.ok()) return s;
     if (options_.progress) options_.progress->files_total += files;
+    if (uint64_t total = files_ += files; total > limits.files) {
+      return absl::InvalidArgumentError(StrCat(
+          "cannot push: the version has more than ", limits.files,
+          " files, and every host walks a version's trees; split it into several apps, or raise "
+          "the bound with --max-files (the master's too: vms-master --max-files)"));
+    }
     for (Node& child : dir->children) {
-      if (child.type == EntryType::kDir) Spawn(StrCat(path, "/", child.name), &child);
+      if (child.type == EntryType::kDir) Spawn(StrCat(path, "/", child.name), &child, depth + 1);
     }
     for (Node& child : dir->children) {
       if (child.type != EntryType::kFile) continue;
@@ -264,6 +309,7 @@ class ParallelScan {
   const Chunker chunker_;
   Node* root_ = nullptr;
   std::atomic<bool> failed_{false};
+  std::atomic<uint64_t> files_{0};  // listed so far
   std::mutex mu_;
   std::condition_variable done_cv_;
   int pending_ ABSL_GUARDED_BY(mu_) = 0;
@@ -321,7 +367,8 @@ class Builder {
     auto encoded = EncodeTree(std::move(entries));
     if (!encoded.ok()) return Refuse(path, Sv(encoded.status().message()));
     Hash h = Sha256(*encoded);
-    auto [index, fresh] = Add({.hash = h, .size = encoded->size(), .inline_data = std::move(*encoded)});
+    auto [index, fresh] =
+        Add({.hash = h, .size = encoded->size(), .inline_data = std::move(*encoded)});
     if (fresh) snap_->trees.push_back({index, std::move(children)});
     return Built{h, total, index};
   }
@@ -344,8 +391,8 @@ class Builder {
       children->push_back(Add({.hash = d.hash, .size = size, .file = file}).first);
       return;
     }
-    children->push_back(Add({.hash = d.hash, .size = d.chunk_list.size(),
-                             .inline_data = d.chunk_list}).first);
+    children->push_back(
+        Add({.hash = d.hash, .size = d.chunk_list.size(), .inline_data = d.chunk_list}).first);
     uint64_t offset = 0;
     for (const ChunkRef& c : d.chunks) {
       children->push_back(
@@ -363,10 +410,11 @@ class Builder {
 absl::StatusOr<Snapshot> ScanTree(const std::string& dir, const ScanOptions& options) {
   struct stat st;
   if (stat(dir.c_str(), &st) != 0) {
-    return ErrnoError(errno, StrCat("cannot push ", dir, " (give the version's directory)"));
+    return ErrnoError(errno,
+                      StrCat("cannot push ", ShortPath(dir), " (give the version's directory)"));
   }
   if (!S_ISDIR(st.st_mode)) {
-    return absl::InvalidArgumentError(StrCat("cannot push ", dir, ": not a directory"));
+    return absl::InvalidArgumentError(StrCat("cannot push ", ShortPath(dir), ": not a directory"));
   }
   std::string base = dir.size() > 1 && dir.back() == '/' ? dir.substr(0, dir.size() - 1) : dir;
   Node root;

@@ -17,6 +17,7 @@
 #include "client/progress.h"
 #include "client/stat_cache.h"
 #include "core/hash.h"
+#include "core/limits.h"
 #include "core/thread_pool.h"
 
 namespace vms {
@@ -55,14 +56,17 @@ struct Snapshot {
 std::vector<bool> CoveredObjects(const Snapshot& snapshot, std::span<const Hash> complete);
 
 struct ScanOptions {
-  ThreadPool* pool = nullptr;      // hashing runs here
-  StatCache* cache = nullptr;      // optional
+  ThreadPool* pool = nullptr;        // hashing runs here
+  StatCache* cache = nullptr;        // optional
   PushProgress* progress = nullptr;  // optional
+  ShapeLimits limits;
 };
 
 // Fails with a message naming the path for: a `dir` that is missing or not a
 // directory, device files, FIFOs, sockets, unreadable files or directories,
-// names or symlink targets vms cannot store, files that change while read.
+// files or directories that others may not read (every host serves a version
+// to every user), names or symlink targets vms cannot store, a version
+// beyond `limits`, files that change while read.
 absl::StatusOr<Snapshot> ScanTree(const std::string& dir, const ScanOptions& options);
 
 }  // namespace vms

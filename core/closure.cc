@@ -20,7 +20,8 @@ struct Walked {
 
 class Walker {
  public:
-  explicit Walker(const ObjectStore& store) : store_(store) {}
+  Walker(const ObjectStore& store, uint64_t max_dir_entries)
+      : store_(store), max_dir_entries_(max_dir_entries) {}
 
   absl::StatusOr<Walked> Root(const Hash& root) {
     auto known = store_.CompleteTrees(std::span<const Hash>(&root, 1));
@@ -48,8 +49,8 @@ class Walker {
   absl::StatusOr<Walked> Tree(const Hash& hash, const std::string& path, int depth) {
     if (auto it = walked_.find(hash); it != walked_.end()) return it->second;
     if (depth > kMaxTreeDepth) {
-      return absl::DataLossError(StrCat("tree nested deeper than ", kMaxTreeDepth,
-                                        " levels at \"", path.substr(0, 200), "...\""));
+      return absl::DataLossError(StrCat("tree nested deeper than ", kMaxTreeDepth, " levels at \"",
+                                        path.substr(0, 200), "...\""));
     }
     auto raw = store_.GetRaw(hash);
     if (absl::IsNotFound(raw.status())) {
@@ -59,6 +60,12 @@ class Walker {
     if (!raw.ok()) return raw.status();
     auto entries = DecodeTree(*raw);
     if (!entries.ok()) return Annotate(entries.status(), path);
+    if (max_dir_entries_ != 0 && entries->size() > max_dir_entries_) {
+      return absl::InvalidArgumentError(
+          StrCat("directory \"", path.empty() ? "/" : ShortPath(path), "\" has ", entries->size(),
+                 " entries; this master allows at most ", max_dir_entries_,
+                 " (vms-master --max-dir-entries)"));
+    }
 
     // One lookup for all subdirectories already proved complete.
     std::vector<Hash> dirs;
@@ -146,26 +153,27 @@ class Walker {
       sizes->push_back(c.size);
     }
     if (sum != e.size) {
-      return absl::DataLossError(StrCat("chunks of \"", path, "\" add up to ", sum,
-                                        " bytes; its entry says ", e.size));
+      return absl::DataLossError(
+          StrCat("chunks of \"", path, "\" add up to ", sum, " bytes; its entry says ", e.size));
     }
     return absl::OkStatus();
   }
 
   static absl::Status Annotate(const absl::Status& s, const std::string& path) {
-    return absl::Status(s.code(),
-                        StrCat(s.message(), " (at \"", path.empty() ? "/" : path, "\")"));
+    return absl::Status(s.code(), StrCat(s.message(), " (at \"", path.empty() ? "/" : path, "\")"));
   }
 
   const ObjectStore& store_;
+  const uint64_t max_dir_entries_;  // 0: no bound
   std::unordered_map<Hash, Walked, HashHasher> walked_;
   std::vector<Hash> missing_;
 };
 
 }  // namespace
 
-absl::StatusOr<ClosureResult> WalkClosure(const ObjectStore& store, const Hash& root) {
-  Walker walker(store);
+absl::StatusOr<ClosureResult> WalkClosure(const ObjectStore& store, const Hash& root,
+                                          uint64_t max_dir_entries) {
+  Walker walker(store, max_dir_entries);
   auto walked = walker.Root(root);
   if (!walked.ok()) return walked.status();
   return walker.Finish(*walked);

@@ -28,8 +28,11 @@ struct ClosureResult {
 };
 
 // OK with a result (check `missing`), or DataLoss when an object present is
-// corrupt or inconsistent with the tree that names it.
-absl::StatusOr<ClosureResult> WalkClosure(const ObjectStore& store, const Hash& root);
+// corrupt or inconsistent with the tree that names it. With
+// `max_dir_entries`, InvalidArgument for a tree walked here with more
+// entries (subtrees already complete were checked when they first came).
+absl::StatusOr<ClosureResult> WalkClosure(const ObjectStore& store, const Hash& root,
+                                          uint64_t max_dir_entries = 0);
 
 }  // namespace vms
 

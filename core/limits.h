@@ -29,6 +29,19 @@ inline constexpr size_t kMaxPublisherBytes = 256;
 // A release message.
 inline constexpr size_t kMaxReleaseMessageBytes = 64 * 1024;
 
+// The shape of one version, bounded at push (as CernVM-FS bounds its
+// catalogs): a host lists a directory and walks a version's trees, and a
+// version beyond these would make every host pay. `vms push` checks all three
+// while it scans, before anything is uploaded, and names the path; the master
+// enforces entries per directory and files per version at commit, whatever
+// the client. Both sides take the same-named flags to change them
+// (`--max-dir-entries`, `--max-depth`, `--max-files`).
+struct ShapeLimits {
+  uint64_t dir_entries = 262144;  // entries in one directory
+  uint64_t depth = 256;           // directories below the version's top
+  uint64_t files = 4194304;       // regular files in one version
+};
+
 // How much of a caller's input an error message quotes.
 inline constexpr size_t kMaxQuotedBytes = 100;
 

@@ -12,4 +12,11 @@ std::string Quote(std::string_view s, size_t max) {
   return out;
 }
 
+std::string ShortPath(std::string_view path, size_t max) {
+  if (path.size() <= max) return std::string(path);
+  const size_t head = max / 4, tail = max - head;
+  return StrCat(path.substr(0, head), "...", path.substr(path.size() - tail), " (a path of ",
+                path.size(), " bytes)");
+}
+
 }  // namespace vms

@@ -42,6 +42,10 @@ std::string StrCat(const Args&... args) {
 // never echo a caller's input in full.
 std::string Quote(std::string_view s, size_t max = 100);
 
+// A path for a message: as is up to `max` bytes, else its start and its end
+// around "...", with its length ("/very/long/.../end (a path of 4096 bytes)").
+std::string ShortPath(std::string_view path, size_t max = 160);
+
 }  // namespace vms
 
 #endif  // VMS_CORE_STRINGS_H_

@@ -118,13 +118,23 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
 
   // The closure walk is the expensive part; it runs before taking write_mu_.
   // Objects are never deleted, so what it found present stays present.
-  auto closure = WalkClosure(records_->objects(), args.root);
-  if (!closure.ok()) return closure.status();
+  auto closure = WalkClosure(records_->objects(), args.root, options_.limits.dir_entries);
+  if (!closure.ok()) {
+    return absl::Status(
+        closure.status().code(),
+        StrCat("cannot release ", args.app, " ", args.version, ": ", closure.status().message()));
+  }
   if (!closure->missing.empty()) {
     return absl::FailedPreconditionError(
         StrCat(closure->missing.size(), " objects of ", args.app, " ", args.version,
                " are missing on the master (first: ", closure->missing.front().Short(),
                "); push again to upload them"));
+  }
+  if (closure->totals.files > options_.limits.files) {
+    return absl::InvalidArgumentError(
+        StrCat("cannot release ", args.app, " ", args.version, ": it has ", closure->totals.files,
+               " files; this master allows at most ", options_.limits.files,
+               " per version (vms-master --max-files)"));
   }
 
   Release release;

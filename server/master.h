@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/keys.h"
+#include "core/limits.h"
 #include "core/object_store.h"
 #include "records.pb.h"
 #include "server/record_store.h"
@@ -35,6 +36,9 @@ namespace vms {
 
 struct MasterOptions {
   std::string data_dir;
+  // A commit beyond these (entries per directory, files per version) is
+  // refused; depth is the client's to check (core/limits.h).
+  ShapeLimits limits;
   // Wall-clock milliseconds since the epoch; tests inject their own.
   std::function<int64_t()> now_ms;
 };

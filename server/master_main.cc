@@ -33,6 +33,14 @@ int main(int argc, char** argv) {
                  "Heartbeat interval on idle Follow streams, milliseconds")
       ->check(CLI::Range(50, 60000))
       ->capture_default_str();
+  vms::ShapeLimits limits;
+  app.add_option("--max-dir-entries", limits.dir_entries,
+                 "Refuse a release with a directory of more entries")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-files", limits.files, "Refuse a release with more files")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   vms::AddLogFlags(&app, &log);
   CLI11_PARSE(app, argc, argv);
 
@@ -40,7 +48,7 @@ int main(int argc, char** argv) {
     std::cerr << "vms-master: " << vms::Sv(s.message()) << "\n";
     return 2;
   }
-  auto master = vms::Master::Open({.data_dir = data_dir});
+  auto master = vms::Master::Open({.data_dir = data_dir, .limits = limits});
   if (!master.ok()) {
     spdlog::error("cannot open data_dir={}: {}", data_dir, vms::Sv(master.status().message()));
     return 1;

@@ -2,12 +2,13 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
-#include <sys/sysmacros.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <tuple>
 
 #include "core/chunker.h"
 #include "core/tree.h"
@@ -90,8 +91,8 @@ TEST(ScanTest, TopDirMayBeASymlink) {
 TEST(ScanTest, ModesAreNormalised) {
   TempDir d;
   WriteFile(d / "suid", "x", 04755);
-  WriteFile(d / "plain", "y", 0600);
-  WriteFile(d / "group-exec", "z", 0610);
+  WriteFile(d / "plain", "y", 0664);
+  WriteFile(d / "group-exec", "z", 0614);
   auto s = Scan(d.path()).value();
   for (const TreeEntry& e : RootEntries(s)) {
     EXPECT_EQ(e.exec, e.name == "suid") << e.name;
@@ -142,6 +143,71 @@ TEST(ScanTest, RefusesDeviceFiles) {
   }
   auto s = Scan(d.path()).status();
   EXPECT_NE(s.message().find("character device"), std::string::npos) << s;
+}
+
+TEST(ScanTest, RefusesWhatOthersMayNotReadNamingItAndTheFix) {
+  // Every host serves a version to every user: a root-only file pushed as
+  // root would become world-readable everywhere.
+  for (auto [path, mode, fix] :
+       {std::tuple{"etc/key", 0600, "chmod o+r"}, std::tuple{"etc/none", 0000, "chmod o+r"},
+        std::tuple{"etc/group-only", 0640, "chmod o+r"}}) {
+    TempDir d;
+    WriteFile(d / "ok", "fine");
+    WriteFile(d / path, "secret", mode);
+    auto s = Scan(d.path()).status();
+    EXPECT_TRUE(absl::IsPermissionDenied(s)) << s;
+    EXPECT_NE(s.message().find(d / path), std::string::npos) << s;
+    EXPECT_NE(s.message().find(fix), std::string::npos) << s;
+  }
+  TempDir d;
+  WriteFile(d / "private/f", "x");
+  chmod((d / "private").c_str(), 0750);
+  auto s = Scan(d.path()).status();
+  EXPECT_NE(s.message().find(d / "private"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("chmod o+rx"), std::string::npos) << s;
+  // The top directory's own mode is not part of the version.
+  chmod((d / "private").c_str(), 0755);
+  chmod(d.path().c_str(), 0700);
+  EXPECT_TRUE(Scan(d.path()).ok());
+}
+
+TEST(ScanTest, RefusesAVersionBeyondItsShapeLimitsNamingTheFlag) {
+  static ThreadPool pool(2);
+  TempDir d;
+  for (int i = 0; i < 11; ++i) WriteFile(d / ("wide/f" + std::to_string(i)), "x");
+  WriteFile(d / "a/b/c/d/e", "deep");
+  auto scan = [&](ShapeLimits limits) {
+    return ScanTree(d.path(), {.pool = &pool, .limits = limits}).status();
+  };
+  EXPECT_TRUE(scan({}).ok());
+
+  absl::Status wide = scan({.dir_entries = 10});
+  EXPECT_TRUE(absl::IsInvalidArgument(wide)) << wide;
+  EXPECT_NE(wide.message().find(d / "wide"), std::string::npos) << wide;
+  EXPECT_NE(wide.message().find("more than 10 entries"), std::string::npos) << wide;
+  EXPECT_NE(wide.message().find("--max-dir-entries"), std::string::npos) << wide;
+
+  absl::Status deep = scan({.depth = 3});
+  EXPECT_NE(deep.message().find(d / "a/b/c/d"), std::string::npos) << deep;
+  EXPECT_NE(deep.message().find("--max-depth"), std::string::npos) << deep;
+  EXPECT_TRUE(scan({.depth = 4}).ok());
+
+  absl::Status many = scan({.files = 11});
+  EXPECT_NE(many.message().find("more than 11 files"), std::string::npos) << many;
+  EXPECT_NE(many.message().find("--max-files"), std::string::npos) << many;
+  EXPECT_TRUE(scan({.files = 12}).ok());
+}
+
+TEST(ScanTest, AVeryLongPathIsShortenedInMessages) {
+  TempDir d;
+  std::string path = d.path();
+  for (int i = 0; i < 30; ++i) path += "/" + std::string(100, 'a' + i % 26);
+  std::filesystem::create_directories(path);
+  ASSERT_EQ(mkfifo((path + "/pipe").c_str(), 0644), 0);
+  auto s = Scan(d.path()).status();
+  EXPECT_NE(s.message().find("FIFO"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("/pipe (a path of"), std::string::npos) << s;
+  EXPECT_LT(s.message().size(), 400u) << s;
 }
 
 TEST(ScanTest, RefusesMissingDirAndRegularFile) {

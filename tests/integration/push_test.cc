@@ -108,8 +108,9 @@ TEST_F(PushTest, SameVersionWithOtherContentIsRefused) {
 TEST_F(PushTest, OnePercentChangedSendsAboutOnePercent) {
   MakeTree(dir_ / "src");
   json first = PushJson("demo", "1.0", dir_ / "src");
-  std::filesystem::copy(dir_ / "src", dir_ / "src2", std::filesystem::copy_options::recursive |
-                                                          std::filesystem::copy_options::copy_symlinks);
+  std::filesystem::copy(
+      dir_ / "src", dir_ / "src2",
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
   WriteFile(dir_ / "src2/lib/mod3/f37", testing::RandomBytes(64 << 10, 999));
   json second = PushJson("demo", "1.1", dir_ / "src2");
   EXPECT_TRUE(second["created"]);
@@ -140,7 +141,44 @@ TEST_F(PushTest, RefusesUnreadableFiles) {
   RunResult r = Vms({"push", "demo", "1.0", dir_ / "src"}, as_user);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.err.find(dir_ / "src/private"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("chmod o+r"), std::string::npos) << r.err;
+}
+
+TEST_F(PushTest, RootOnlyFileIsRefusedNotMadeWorldReadable) {
+  // Pushed as root, a 0600 file was stored and shown as 0444 on every host.
+  WriteFile(dir_ / "src/bin/tool", "#!/bin/sh\n", 0755);
+  WriteFile(dir_ / "src/etc/server.key", "secret", 0600);
+  RunResult r = Vms({"push", "demo", "1.0", dir_ / "src"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find(dir_ / "src/etc/server.key"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("mode 0600"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("chmod o+r"), std::string::npos) << r.err;
+  EXPECT_EQ(Vms({"versions", "demo"}).exit_code, 1) << "nothing was released";
+  chmod((dir_ / "src/etc/server.key").c_str(), 0644);
+  EXPECT_EQ(Vms({"push", "demo", "1.0", dir_ / "src", "--no-wait"}).exit_code, 0);
+}
+
+TEST_F(PushTest, MasterRefusesAVersionBeyondItsShapeLimits) {
+  // A client that skips its own checks still meets the master's.
+  MasterProcess strict(dir_ / "strict", {"--max-dir-entries", "5", "--max-files", "8"});
+  auto push = [&](const std::string& version, const std::string& src) {
+    return testing::Run({testing::CliBin(), "--master", strict.address(), "push", "app", version,
+                         src, "--no-wait", "--max-dir-entries", "100", "--max-files", "100"},
+                        {.env = {{"HOME", dir_ / "home"}}});
+  };
+  for (int i = 0; i < 6; ++i) WriteFile(dir_ / ("wide/f" + std::to_string(i)), "x");
+  RunResult wide = push("1.0", dir_ / "wide");
+  EXPECT_EQ(wide.exit_code, 1);
+  EXPECT_NE(wide.err.find("has 6 entries; this master allows at most 5"), std::string::npos)
+      << wide.err;
+  EXPECT_NE(wide.err.find("vms-master --max-dir-entries"), std::string::npos) << wide.err;
+
+  for (int i = 0; i < 9; ++i)
+    WriteFile(dir_ / ("many/d" + std::to_string(i % 3) + "/f" + std::to_string(i)), "x");
+  RunResult many = push("2.0", dir_ / "many");
+  EXPECT_EQ(many.exit_code, 1);
+  EXPECT_NE(many.err.find("it has 9 files; this master allows at most 8"), std::string::npos)
+      << many.err;
 }
 
 TEST_F(PushTest, RefusesBadNamesAndDirs) {
@@ -172,9 +210,9 @@ TEST_F(PushTest, MasterDownIsAClearError) {
   WriteFile(dir_ / "src/ok", "fine");
   std::string address = master_.address();
   master_.Kill9();
-  RunResult r = testing::Run({testing::CliBin(), "--master", address, "push", "app", "1",
-                              dir_ / "src"},
-                             {.env = {{"HOME", dir_ / "home"}}});
+  RunResult r =
+      testing::Run({testing::CliBin(), "--master", address, "push", "app", "1", dir_ / "src"},
+                   {.env = {{"HOME", dir_ / "home"}}});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cannot reach the server"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(address), std::string::npos) << r.err;
@@ -224,8 +262,8 @@ TEST_F(PushTest, MasterKilledMidPushLeavesNoPartialVersion) {
 
 TEST_F(PushTest, HelpDocumentsEveryFlag) {
   RunResult help = testing::Run({testing::CliBin(), "push", "--help"});
-  for (const char* flag : {"--message", "--stat-cache", "--no-stat-cache", "--limit-rate",
-                           "--jobs", "--zstd-level", "--json"}) {
+  for (const char* flag : {"--message", "--stat-cache", "--no-stat-cache", "--limit-rate", "--jobs",
+                           "--zstd-level", "--json"}) {
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
   }
   RunResult master_help = testing::Run({testing::MasterBin(), "--help"});
