@@ -11,6 +11,7 @@
 
 #include "core/codec.h"
 #include "core/file_util.h"
+#include "core/limits.h"
 #include "core/strings.h"
 #include "core/throttle.h"
 #include "proto/wire.h"
@@ -18,6 +19,10 @@
 namespace vms {
 
 namespace {
+
+// Well inside the master's kMaxUploadStreamRawBytes.
+constexpr uint64_t kUploadStreamRotateBytes = 1ull << 30;
+static_assert(kUploadStreamRotateBytes + kMaxObjectSize < kMaxUploadStreamRawBytes);
 
 // Reads the bytes of a file-backed object, checking the file is unchanged.
 absl::Status ReadSource(const Snapshot& snap, const ObjectSource& o, std::string* out) {
@@ -57,11 +62,23 @@ absl::StatusOr<UploadStats> UploadObjects(MasterClient* master, const Snapshot& 
     if (!failed.exchange(true)) first_error = std::move(s);
   };
 
+  // Ends a stream; false (and the upload failed) if the master refused it.
+  auto finish = [&](MasterClient::Upload* upload) {
+    auto result = upload->Finish();
+    if (result.ok()) return true;
+    std::string hint = absl::IsDataLoss(result.status())
+                           ? " (did a file change while it was being pushed? push again)"
+                           : "";
+    fail(absl::Status(result.status().code(), StrCat(result.status().message(), hint)));
+    return false;
+  };
+
   auto worker = [&] {
     std::unique_ptr<MasterClient::Upload> upload = master->StartUpload();
     UploadStats mine;
     ObjectBatch batch;
     size_t batch_bytes = 0;
+    uint64_t stream_raw = 0;  // a stream carries at most kMaxUploadStreamRawBytes
     bool broken = false;
     auto flush = [&] {
       if (batch.objects_size() == 0 || broken) return;
@@ -97,17 +114,16 @@ absl::StatusOr<UploadStats> UploadObjects(MasterClient* master, const Snapshot& 
         options.progress->bytes_sent.fetch_add(o.size, std::memory_order_relaxed);
         options.progress->wire_bytes.fetch_add(wire, std::memory_order_relaxed);
       }
-      if (batch_bytes >= kBatchBytes) flush();
+      stream_raw += o.size;
+      if (batch_bytes >= kBatchBytes || stream_raw >= kUploadStreamRotateBytes) flush();
+      if (stream_raw >= kUploadStreamRotateBytes && !broken) {
+        if (!finish(upload.get())) return;
+        upload = master->StartUpload();
+        stream_raw = 0;
+      }
     }
     if (!failed) flush();
-    auto result = upload->Finish();
-    if (!result.ok()) {
-      std::string hint = absl::IsDataLoss(result.status())
-                             ? " (did a file change while it was being pushed? push again)"
-                             : "";
-      fail(absl::Status(result.status().code(), StrCat(result.status().message(), hint)));
-      return;
-    }
+    if (!finish(upload.get())) return;
     std::lock_guard lock(mu);
     total.objects += mine.objects;
     total.raw_bytes += mine.raw_bytes;

@@ -41,6 +41,7 @@ class Walker {
     for (const auto& [hash, walked] : walked_) {
       if (walked.complete) result.newly_complete.emplace_back(hash, walked.totals);
     }
+    result.present = std::move(present_);
     return result;
   }
 
@@ -58,6 +59,7 @@ class Walker {
       return Walked{.complete = false};
     }
     if (!raw.ok()) return raw.status();
+    present_.push_back(hash);
     auto entries = DecodeTree(*raw);
     if (!entries.ok()) return Annotate(entries.status(), path);
     if (max_dir_entries_ != 0 && entries->size() > max_dir_entries_) {
@@ -129,6 +131,8 @@ class Walker {
         return absl::DataLossError(StrCat("object ", leaves[i].Short(), " under \"",
                                           path.empty() ? "/" : path, "\" is ", *(*sizes)[i],
                                           " bytes; its entry says ", leaf_sizes[i]));
+      } else {
+        present_.push_back(leaves[i]);
       }
     }
     walked_[hash] = walked;
@@ -144,6 +148,7 @@ class Walker {
       return absl::OkStatus();
     }
     if (!raw.ok()) return raw.status();
+    present_.push_back(e.hash);
     auto chunks = DecodeChunkList(*raw);
     if (!chunks.ok()) return Annotate(chunks.status(), path);
     uint64_t sum = 0;
@@ -167,6 +172,7 @@ class Walker {
   const uint64_t max_dir_entries_;  // 0: no bound
   std::unordered_map<Hash, Walked, HashHasher> walked_;
   std::vector<Hash> missing_;
+  std::vector<Hash> present_;  // may repeat a shared object
 };
 
 }  // namespace

@@ -25,6 +25,10 @@ struct ClosureResult {
   // Trees walked here and found complete, with their totals: the caller
   // marks them complete in the batch that records its release.
   std::vector<std::pair<Hash, TreeTotals>> newly_complete;
+  // Every object the walk found present below the root (trees, chunk lists,
+  // blobs, chunks), but for those under subtrees already marked complete;
+  // an object shared by several trees may appear more than once.
+  std::vector<Hash> present;
 };
 
 // OK with a result (check `missing`), or DataLoss when an object present is

@@ -29,6 +29,11 @@ inline constexpr size_t kMaxPublisherBytes = 256;
 // A release message.
 inline constexpr size_t kMaxReleaseMessageBytes = 64 * 1024;
 
+// Raw bytes (as decompressed and hashed by the master) in one PutObjects
+// stream; the vms client starts a new stream every 1 GiB. Per client, a rate
+// bounds them too (vms-master --upload-decode-rate, server/upload_budget.h).
+inline constexpr uint64_t kMaxUploadStreamRawBytes = 4ull << 30;
+
 // The shape of one version, bounded at push (as CernVM-FS bounds its
 // catalogs): a host lists a directory and walks a version's trees, and a
 // version beyond these would make every host pay. `vms push` checks all three

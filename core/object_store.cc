@@ -102,7 +102,8 @@ absl::StatusOr<std::vector<Hash>> ObjectStore::Missing(std::span<const Hash> has
   return missing;
 }
 
-absl::StatusOr<IngestStats> ObjectStore::Ingest(std::vector<StoredObject>* objects) {
+absl::StatusOr<IngestStats> ObjectStore::Ingest(std::vector<StoredObject>* objects,
+                                                const OnNewObject& on_new) {
   std::vector<Hash> hashes;
   hashes.reserve(objects->size());
   for (const StoredObject& o : *objects) hashes.push_back(o.hash);
@@ -129,6 +130,7 @@ absl::StatusOr<IngestStats> ObjectStore::Ingest(std::vector<StoredObject>* objec
         o.raw_size, o.codec == Codec::kRaw ? std::nullopt : std::optional<Hash>(Sha256(o.data)));
     batch.Put(db_->Family(kObjectsFamily), key, value);
     batch.Put(db_->Family(kObjectIndexFamily), key, index);
+    if (on_new) on_new(&batch, o.hash);
     ++stats.stored;
     stats.stored_bytes += o.data.size();
   }

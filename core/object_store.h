@@ -14,6 +14,7 @@
 #define VMS_CORE_OBJECT_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -59,7 +60,11 @@ class ObjectStore {
   // nothing of the batch is then written) and writes the new ones in one
   // batch. Writes are not synced: callers that acknowledge durability write
   // a synced batch afterwards, which makes everything before it durable too.
-  absl::StatusOr<IngestStats> Ingest(std::vector<StoredObject>* objects);
+  // `on_new`, if given, adds the caller's own entries for each new object to
+  // that batch (the master records uploads).
+  using OnNewObject = std::function<void(rocksdb::WriteBatch*, const Hash&)>;
+  absl::StatusOr<IngestStats> Ingest(std::vector<StoredObject>* objects,
+                                     const OnNewObject& on_new = nullptr);
 
   // For each hash, its raw size if present.
   absl::StatusOr<std::vector<std::optional<uint64_t>>> Sizes(std::span<const Hash> hashes) const;

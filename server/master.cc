@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/closure.h"
+#include "core/coding.h"
 #include "core/envelope.h"
 #include "core/file_util.h"
 #include "core/limits.h"
@@ -38,7 +39,8 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
   if (absl::Status s = MakeDirs(options.data_dir); !s.ok()) return s;
   auto key = SigningKey::LoadOrCreate(options.data_dir, "master");
   if (!key.ok()) return key.status();
-  auto records = RecordStore::Open(options.data_dir + "/db", {SiteRegistry::kFamily});
+  auto records =
+      RecordStore::Open(options.data_dir + "/db", {SiteRegistry::kFamily, kUploadsFamily});
   if (!records.ok()) return records.status();
   auto sites = SiteRegistry::Load((*records)->db(), records->get(), options.now_ms);
   if (!sites.ok()) return sites.status();
@@ -68,7 +70,11 @@ absl::StatusOr<std::vector<Hash>> Master::CompleteTrees(std::span<const Hash> ha
 }
 
 absl::StatusOr<IngestStats> Master::PutObjects(std::vector<StoredObject>* objects) {
-  return records_->mutable_objects().Ingest(objects);
+  const std::string now = EncodeBigEndian64(static_cast<uint64_t>(options_.now_ms()));
+  rocksdb::ColumnFamilyHandle* uploads = records_->db()->Family(kUploadsFamily);
+  return records_->mutable_objects().Ingest(
+      objects,
+      [&](rocksdb::WriteBatch* batch, const Hash& h) { batch->Put(uploads, h.View(), now); });
 }
 
 Event Master::NextEvent(Event::Type type, const std::string& app, const std::string& version,
@@ -170,6 +176,9 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
     for (const auto& [tree, totals] : closure->newly_complete) {
       records_->objects().MarkComplete(&batch, tree, totals);
     }
+    // Whatever this release names is no longer an unreferenced upload.
+    rocksdb::ColumnFamilyHandle* uploads = records_->db()->Family(kUploadsFamily);
+    for (const Hash& h : closure->present) batch.Delete(uploads, h.View());
     if (absl::Status s = records_->Commit(&batch, seq); !s.ok()) return s;
   }
   Log()->info("release app={} version={} root={} files={} bytes={} seq={} publisher={}", args.app,

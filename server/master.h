@@ -14,6 +14,7 @@
 #ifndef VMS_SERVER_MASTER_H_
 #define VMS_SERVER_MASTER_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -99,6 +100,13 @@ class Master {
   // FailedPrecondition when there is nothing to go back to, or when a site
   // lacks the version.
   absl::StatusOr<FlipResult> Rollback(const FlipArgs& args);
+
+  // Uploads that no release names yet: new object -> when it came (BE unix
+  // ms). A commit removes the entries of its closure; what stays is what
+  // the lifecycle's garbage collection reclaims once older than
+  // kUnreferencedUploadTtl.
+  static constexpr char kUploadsFamily[] = "uploads";
+  static constexpr std::chrono::hours kUnreferencedUploadTtl{24};
 
   const RecordStore& records() const { return *records_; }
   ReadApi* read_api() { return records_.get(); }

@@ -41,6 +41,12 @@ int main(int argc, char** argv) {
   app.add_option("--max-files", limits.files, "Refuse a release with more files")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  uint64_t upload_decode_rate = 1ull << 30;
+  app.add_option("--upload-decode-rate", upload_decode_rate,
+                 "Raw bytes per second that one client's uploads may have the master "
+                 "decompress and verify, in bursts of 4 s (suffixes K, M, G; 0: unlimited)")
+      ->transform(CLI::AsSizeValue(false))
+      ->default_str("1G");
   vms::AddLogFlags(&app, &log);
   CLI11_PARSE(app, argc, argv);
 
@@ -55,7 +61,8 @@ int main(int argc, char** argv) {
   }
   // Blocking work (disk, hashing) runs here, off gRPC's callback threads.
   vms::ThreadPool pool(std::max(4, 2 * vms::CpuCount()));
-  vms::PublishService publish(master->get(), &pool);
+  vms::UploadBudget upload_budget(upload_decode_rate);
+  vms::PublishService publish(master->get(), &pool, &upload_budget);
   vms::ReadService read(
       (*master)->read_api(), &pool,
       {.heartbeat = std::chrono::milliseconds(heartbeat_ms), .on_corrupt = [](const vms::Hash& h) {

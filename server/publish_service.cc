@@ -1,6 +1,12 @@
 #include "server/publish_service.h"
 
+#include <algorithm>
+#include <chrono>
+
+#include "core/codec.h"
+#include "core/limits.h"
 #include "core/strings.h"
+#include "grpcpp/alarm.h"
 #include "server/rpc_util.h"
 
 namespace vms {
@@ -8,11 +14,19 @@ namespace vms {
 namespace {
 
 // Receives batches and ingests each on the pool before asking for the next,
-// so a slow disk pushes back on the client through gRPC flow control.
+// so a slow disk pushes back on the client through gRPC flow control. A
+// batch past the client's decode budget waits on an alarm first (holding no
+// worker), which pushes back the same way.
 class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
  public:
-  PutObjectsReactor(Master* master, ThreadPool* pool, std::string peer, PutObjectsResponse* resp)
-      : master_(master), pool_(pool), peer_(std::move(peer)), resp_(resp) {
+  PutObjectsReactor(Master* master, ThreadPool* pool, UploadBudget* budget, std::string peer,
+                    PutObjectsResponse* resp)
+      : master_(master),
+        pool_(pool),
+        budget_(budget),
+        peer_(std::move(peer)),
+        client_(UploadBudget::ClientOf(peer_)),
+        resp_(resp) {
     StartRead(&batch_);
   }
 
@@ -21,6 +35,33 @@ class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
       Finish(grpc::Status::OK);
       return;
     }
+    // Declared sizes: what verifying the batch may cost (Decode refuses a
+    // frame larger than it says).
+    uint64_t raw = 0;
+    for (const Object& o : batch_.objects())
+      raw += std::min<uint64_t>(o.raw_size(), kMaxObjectSize);
+    stream_raw_ += raw;
+    if (stream_raw_ > kMaxUploadStreamRawBytes) {
+      Finish(ToGrpc(absl::InvalidArgumentError(
+          StrCat("one upload stream carries at most ", kMaxUploadStreamRawBytes,
+                 " raw bytes; send the rest in another stream"))));
+      return;
+    }
+    std::chrono::microseconds wait = budget_->Reserve(client_, raw);
+    if (wait.count() == 0) return IngestOnPool();
+    alarm_.Set(std::chrono::system_clock::now() + wait, [this](bool fired) {
+      if (!fired) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "upload cancelled"));
+      IngestOnPool();
+    });
+  }
+
+  // A client gone (or the server stopping) need not wait for its budget.
+  void OnCancel() override { alarm_.Cancel(); }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void IngestOnPool() {
     pool_->Submit(peer_, [this] {
       absl::Status s = Ingest();
       if (!s.ok()) {
@@ -31,9 +72,6 @@ class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
     });
   }
 
-  void OnDone() override { delete this; }
-
- private:
   absl::Status Ingest() {
     std::vector<StoredObject> objects;
     objects.reserve(batch_.objects_size());
@@ -54,9 +92,13 @@ class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
 
   Master* master_;
   ThreadPool* pool_;
-  const std::string peer_;  // the pool's fairness key
+  UploadBudget* budget_;
+  const std::string peer_;    // the pool's fairness key
+  const std::string client_;  // the budget's
   PutObjectsResponse* resp_;
   ObjectBatch batch_;
+  uint64_t stream_raw_ = 0;
+  grpc::Alarm alarm_;
 };
 
 }  // namespace
@@ -89,7 +131,7 @@ grpc::ServerUnaryReactor* PublishService::MissingObjects(grpc::CallbackServerCon
 
 grpc::ServerReadReactor<ObjectBatch>* PublishService::PutObjects(grpc::CallbackServerContext* ctx,
                                                                  PutObjectsResponse* resp) {
-  return new PutObjectsReactor(master_, pool_, ctx->peer(), resp);
+  return new PutObjectsReactor(master_, pool_, budget_, ctx->peer(), resp);
 }
 
 grpc::ServerUnaryReactor* PublishService::Commit(grpc::CallbackServerContext* ctx,

@@ -5,14 +5,17 @@
 
 #include "core/thread_pool.h"
 #include "server/master.h"
+#include "server/upload_budget.h"
 #include "vms.grpc.pb.h"
 
 namespace vms {
 
 class PublishService final : public Publish::CallbackService {
  public:
-  // `master` and `pool` must outlive the service; blocking work runs on `pool`.
-  PublishService(Master* master, ThreadPool* pool) : master_(master), pool_(pool) {}
+  // `master`, `pool` and `budget` must outlive the service; blocking work
+  // runs on `pool`, uploads within `budget`.
+  PublishService(Master* master, ThreadPool* pool, UploadBudget* budget)
+      : master_(master), pool_(pool), budget_(budget) {}
 
   grpc::ServerUnaryReactor* CompleteTrees(grpc::CallbackServerContext* ctx,
                                           const CompleteTreesRequest* req,
@@ -26,10 +29,9 @@ class PublishService final : public Publish::CallbackService {
                                    CommitResponse* resp) override;
   grpc::ServerUnaryReactor* SetLive(grpc::CallbackServerContext* ctx, const SetLiveRequest* req,
                                     FlipResponse* resp) override;
-  grpc::ServerUnaryReactor* Rollback(grpc::CallbackServerContext* ctx,
-                                     const RollbackRequest* req, FlipResponse* resp) override;
-  grpc::ServerUnaryReactor* ListSites(grpc::CallbackServerContext* ctx,
-                                      const ListSitesRequest* req,
+  grpc::ServerUnaryReactor* Rollback(grpc::CallbackServerContext* ctx, const RollbackRequest* req,
+                                     FlipResponse* resp) override;
+  grpc::ServerUnaryReactor* ListSites(grpc::CallbackServerContext* ctx, const ListSitesRequest* req,
                                       ListSitesResponse* resp) override;
   grpc::ServerUnaryReactor* RemoveSite(grpc::CallbackServerContext* ctx,
                                        const RemoveSiteRequest* req,
@@ -38,6 +40,7 @@ class PublishService final : public Publish::CallbackService {
  private:
   Master* master_;
   ThreadPool* pool_;
+  UploadBudget* budget_;
 };
 
 }  // namespace vms

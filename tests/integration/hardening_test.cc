@@ -3,10 +3,18 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <sstream>
 #include <thread>
 
+#include "core/codec.h"
+#include "core/coding.h"
+#include "core/db.h"
+#include "core/hash.h"
+#include "core/object_store.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "proto/wire.h"
@@ -292,6 +300,130 @@ TEST_F(HardeningTest, SitesRemoveOfARunningSiteNeedsForceAndTheSiteComesBackWhol
   ASSERT_EQ(status.exit_code, 0) << status.err;
   RunResult live = Vms({"live", "app", "1.0"});
   EXPECT_EQ(live.exit_code, 0) << live.err << status.out;
+}
+
+// CPU seconds `pid` has used (user + system).
+double CpuSeconds(pid_t pid) {
+  std::string stat = testing::ReadFileOrDie("/proc/" + std::to_string(pid) + "/stat");
+  std::istringstream in(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  uint64_t utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+// An object of 64 MiB of zeros but for `n` at its end: 2 KiB on the wire.
+Object ZeroBomb(uint64_t n) {
+  std::string raw(kMaxObjectSize, '\0');
+  std::memcpy(raw.data() + raw.size() - sizeof n, &n, sizeof n);
+  EncodedObject enc = Encode(raw, 1);
+  Object o;
+  o.set_hash(std::string(Sha256(raw).View()));
+  o.set_codec(static_cast<uint32_t>(enc.codec));
+  o.set_raw_size(raw.size());
+  o.set_data(std::move(enc.data));
+  return o;
+}
+
+TEST_F(HardeningTest, UploadsThatDecompressHugelyCostTheMasterBoundedCpu) {
+  // 40 objects that each say 64 MiB in 2 KiB: 80 KB on the wire once cost
+  // the master seconds of CPU. A client now gets 32 MiB/s of verification.
+  MasterProcess master(dir_ / "bounded", {"--upload-decode-rate", "32M"});
+  std::vector<Object> bombs;
+  for (uint64_t i = 0; i < 40; ++i) bombs.push_back(ZeroBomb(i));
+  auto publish = Publish::NewStub(MakeChannel(master.address()));
+  const double cpu_before = CpuSeconds(master.pid());
+  std::thread attacker([&] {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    PutObjectsResponse resp;
+    auto writer = publish->PutObjects(&ctx, &resp);
+    for (const Object& o : bombs) {
+      ObjectBatch batch;
+      *batch.add_objects() = o;
+      if (!writer->Write(batch)) break;
+    }
+    writer->WritesDone();
+    writer->Finish();  // DEADLINE_EXCEEDED: the budget holds the rest back
+  });
+  // Meanwhile the master answers everyone else at once.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  RunResult list = testing::Run({testing::CliBin(), "--master", master.address(), "list"},
+                                {.timeout = std::chrono::seconds(5)});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  attacker.join();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // what was under way ends
+  const double used = CpuSeconds(master.pid()) - cpu_before;
+  // 3 s at 32 MiB/s plus a 4 s burst: 7 objects at most, ~50 ms of CPU each.
+  // Unbounded, the 40 take about 2 s.
+  EXPECT_LT(used, 0.9) << "master CPU seconds for 80 KB of uploads";
+}
+
+TEST_F(HardeningTest, OneUploadStreamCarriesBoundedRawBytes) {
+  // The same 64 MiB object 65 times: verified once, present after that, but
+  // the stream says 4 GiB + 64 MiB and is refused.
+  Object bomb = ZeroBomb(0);
+  auto publish = Publish::NewStub(MakeChannel(master_.address()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  PutObjectsResponse resp;
+  auto writer = publish->PutObjects(&ctx, &resp);
+  for (int i = 0; i < 65; ++i) {
+    ObjectBatch batch;
+    *batch.add_objects() = bomb;
+    if (!writer->Write(batch)) break;
+  }
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("one upload stream carries at most"), std::string::npos)
+      << s.error_message();
+}
+
+TEST_F(HardeningTest, UploadsNeverCommittedAreRecordedForCollection) {
+  // Objects uploaded by a push that never commits stay recorded with their
+  // upload time; those a release names do not.
+  Object orphan = ZeroBomb(7);
+  {
+    auto publish = Publish::NewStub(MakeChannel(master_.address()));
+    grpc::ClientContext ctx;
+    PutObjectsResponse resp;
+    auto writer = publish->PutObjects(&ctx, &resp);
+    ObjectBatch batch;
+    *batch.add_objects() = orphan;
+    ASSERT_TRUE(writer->Write(batch));
+    writer->WritesDone();
+    ASSERT_TRUE(writer->Finish().ok());
+    EXPECT_EQ(resp.objects_stored(), 1u);
+  }
+  WriteFile(dir_ / "src/bin/tool", "#!/bin/sh\necho 1\n", 0755);
+  Push("app", "1.0");
+  ASSERT_EQ(master_.Terminate(), 0);
+
+  std::vector<std::string> families = ObjectStore::Families();
+  families.insert(families.end(),
+                  {"releases", "live", "apps", "events", "seqs", "meta", "sites", "uploads"});
+  auto db = Db::Open(master_.data_dir() + "/db", families);
+  ASSERT_TRUE(db.ok()) << db.status();
+  std::map<std::string, uint64_t> uploads;
+  auto it = (*db)->NewIterator("uploads");
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    uint64_t ms = 0;
+    ASSERT_TRUE(DecodeBigEndian64(it->value().ToString(), &ms));
+    uploads[it->key().ToString()] = ms;
+  }
+  ASSERT_EQ(uploads.size(), 1u) << "only the orphan; the release's objects are referenced";
+  EXPECT_EQ(uploads.begin()->first, orphan.hash());
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  EXPECT_NEAR(static_cast<double>(uploads.begin()->second), static_cast<double>(now), 120000);
+  it.reset();
+  db->reset();
+  master_.Start();
 }
 
 }  // namespace

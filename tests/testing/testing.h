@@ -80,6 +80,7 @@ class Daemon {
   void Kill9();
   int Terminate();  // SIGTERM, returns the exit code
   bool running() { return process_ && process_->running(); }
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
   const std::string& address() const { return address_; }
   std::string log() const;
   const std::string& data_dir() const { return data_dir_; }
