@@ -65,7 +65,8 @@ int RunSites(const GlobalOptions& global, bool json) {
                      {"last_seen", IsoTime(s.last_seen_unix_ms())},
                      {"applied_seq", s.applied_seq()},
                      {"lag", head > s.applied_seq() ? head - s.applied_seq() : 0},
-                     {"upstream_silent_ms", s.upstream_silent_ms()}});
+                     {"upstream_silent_ms", s.upstream_silent_ms()},
+                     {"problem", s.problem()}});
     }
     std::cout << out.dump(2) << "\n";
     return 0;
@@ -81,6 +82,9 @@ int RunSites(const GlobalOptions& global, bool json) {
                std::to_string(s.applied_seq()), lag == 0 ? "0" : StrCat(lag, " events")});
   }
   table.Print(std::cout);
+  for (const SiteState& s : sites->sites()) {
+    if (!s.problem().empty()) std::cout << s.name() << ": " << s.problem() << "\n";
+  }
   return 0;
 }
 
@@ -168,7 +172,8 @@ int RunSiteInfo(const std::string& address, bool json) {
                           {"upstream_head_seq", info->upstream_head_seq()},
                           {"upstream_connected", info->upstream_connected()},
                           {"upstream_silent_ms", info->upstream_silent_ms()},
-                          {"last_error", info->last_error()}};
+                          {"last_error", info->last_error()},
+                          {"stuck", info->stuck()}};
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -180,7 +185,10 @@ int RunSiteInfo(const std::string& address, bool json) {
             << "\n"
             << "applied seq " << info->applied_seq() << " of " << info->upstream_head_seq()
             << " known upstream (" << behind << " behind)\n";
-  if (info->upstream_connected()) {
+  if (info->stuck()) {
+    // The upstream answers; this replica cannot go on.
+    std::cout << "STUCK: " << info->last_error() << "\n";
+  } else if (info->upstream_connected()) {
     std::cout << "upstream connected, last heard " << info->upstream_silent_ms() << " ms ago\n";
   } else {
     std::cout << "upstream UNREACHABLE for " << info->upstream_silent_ms() / 1000

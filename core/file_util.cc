@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -104,6 +105,12 @@ absl::Status MakeDirs(const std::string& path, mode_t mode) {
     return absl::FailedPreconditionError(StrCat(path, " exists and is not a directory"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> FreeBytes(const std::string& path) {
+  struct statvfs sv;
+  if (statvfs(path.c_str(), &sv) != 0) return ErrnoError(errno, StrCat("cannot statvfs ", path));
+  return static_cast<uint64_t>(sv.f_bavail) * sv.f_frsize;
 }
 
 }  // namespace vms

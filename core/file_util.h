@@ -50,6 +50,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644,
                              bool durable = true);
 
+// Bytes an unprivileged writer may still use on the filesystem of `path`.
+absl::StatusOr<uint64_t> FreeBytes(const std::string& path);
+
 // mkdir -p; OK if it already exists as a directory.
 absl::Status MakeDirs(const std::string& path, mode_t mode = 0755);
 

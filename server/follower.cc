@@ -117,8 +117,10 @@ bool Follower::FollowOnce() {
     Touch();
     if (!connected_.exchange(true)) {
       Log()->info("following upstream={} from_seq={}", options_.upstream, req.from_seq());
+      // Connected: an unreachable upstream is no longer the problem (one
+      // applying an event stays so until an event applies).
       std::lock_guard lock(mu_);
-      last_error_.clear();
+      if (!apply_failed_) last_error_.clear();
     }
     if (msg.has_heartbeat()) {
       upstream_head_ = msg.heartbeat().head_seq();
@@ -153,6 +155,11 @@ bool Follower::FollowOnce() {
     if (!s.ok()) {
       apply_error = s;
       break;
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (apply_failed_) last_error_.clear();
+      apply_failed_ = false;
     }
     if (is_release) {
       VersionState v;
@@ -201,6 +208,7 @@ bool Follower::FollowOnce() {
   }
   std::lock_guard lock(mu_);
   last_error_ = why;
+  apply_failed_ = !apply_error.ok();
   return true;
 }
 
@@ -238,6 +246,10 @@ void Follower::ReportLoop() {
     report.set_upstream(options_.upstream);
     report.set_applied_seq(replica_->applied_seq());
     report.set_upstream_silent_ms(SteadyMs() - last_contact_ms_);
+    {
+      std::lock_guard lock(mu_);
+      report.set_problem(last_error_.substr(0, kMaxErrorBytes));
+    }
     auto ack = upstream_.Report(report);
     std::lock_guard lock(mu_);
     if (!ack.ok()) {
@@ -272,6 +284,7 @@ SiteInfoResponse Follower::Info() const {
   info.set_upstream_connected(connected_);
   std::lock_guard lock(mu_);
   info.set_last_error(last_error_);
+  info.set_stuck(apply_failed_);
   return info;
 }
 

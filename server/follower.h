@@ -78,6 +78,7 @@ class Follower {
   std::condition_variable cv_;  // wakes the reporter and interruptible sleeps
   std::shared_ptr<grpc::ClientContext> stream_ctx_ ABSL_GUARDED_BY(mu_);
   std::string last_error_ ABSL_GUARDED_BY(mu_);
+  bool apply_failed_ ABSL_GUARDED_BY(mu_) = false;         // last_error_ is about an event
   using VersionKey = std::pair<std::string, std::string>;  // app, version
   // Versions fetching or failed here now, and those changed since the last
   // report (complete ones too, until reported).

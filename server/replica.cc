@@ -29,6 +29,21 @@ std::shared_ptr<spdlog::logger> Log() {
 
 using HashSet = std::unordered_set<Hash, HashHasher>;
 
+// Fetched objects pass through RocksDB's write-ahead log before they settle
+// in blob files, so a fetch needs up to twice its size while the log lasts
+// (it is bounded by the objects' memtables, 4 x 128 MiB), and room besides
+// for the store's own files.
+constexpr uint64_t kWalBound = 512ull << 20;
+constexpr uint64_t kSpareBytes = 64ull << 20;
+
+std::string Mib(uint64_t bytes) { return StrCat(bytes >> 20, " MiB"); }
+
+absl::Status NoSpace(const std::string& dir, std::string_view detail) {
+  return absl::ResourceExhaustedError(
+      StrCat("no space left on ", dir, ": ", detail,
+             "; free some space or grow the disk, and the replica goes on by itself"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(ReplicaOptions options, PublicKey trust) {
@@ -199,6 +214,9 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
     uint64_t raw = 0;
     for (const StoredObject& o : *batch) raw += o.raw_size;
     auto stats = store.Ingest(batch);
+    if (absl::IsResourceExhausted(stats.status())) {
+      return NoSpace(options_.data_dir, Sv(stats.status().message()));
+    }
     if (!stats.ok()) return stats.status();
     std::lock_guard lock(stats_mu);
     last_fetch_.objects_fetched += stats->stored;
@@ -268,6 +286,18 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
     total += leaves[wanted[i]];
   }
   last_fetch_.objects_present += wanted.size() - missing.size();
+  // Refused before a byte is written: a fetch that cannot finish would only
+  // fill the disk (and a failed write leaves RocksDB in an error state).
+  if (total > 0) {
+    auto free = FreeBytes(options_.data_dir);
+    if (!free.ok()) return free.status();
+    const uint64_t need = total + std::min(total, kWalBound) + kSpareBytes;
+    if (*free < need) {
+      return NoSpace(options_.data_dir,
+                     StrCat(release.app(), " ", release.version(), " needs about ", Mib(need),
+                            " to fetch its ", Mib(total), ", and ", Mib(*free), " are free"));
+    }
+  }
   if (progress) progress(release.app(), release.version(), 0, total);
   if (!missing.empty()) {
     if (absl::Status s = upstream->Fetch(missing, sink); !s.ok()) return s;

@@ -23,6 +23,9 @@ absl::Status CheckReport(const SiteReport& r) {
   if (r.upstream().size() > kMaxAddressBytes) {
     return too_long("upstream", r.upstream().size(), kMaxAddressBytes);
   }
+  if (r.problem().size() > kMaxErrorBytes) {
+    return too_long("problem", r.problem().size(), kMaxErrorBytes);
+  }
   if (static_cast<size_t>(r.versions_size()) > kMaxReportVersions) {
     return absl::InvalidArgumentError(StrCat("a site report carries at most ", kMaxReportVersions,
                                              " version states, this one ", r.versions_size(),
@@ -150,6 +153,7 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(const SiteReport& repo
   }
   site.base.set_last_seen_unix_ms(now);
   site.base.set_upstream_silent_ms(report.upstream_silent_ms());
+  site.base.set_problem(report.problem());
   if (report.full() && !site.in_flight.empty()) {
     site.in_flight.clear();
     changed = true;

@@ -1,6 +1,7 @@
 // The faults an attack run found on real processes, one test each, named
 // after the fault: what any caller, careless or hostile, could do to vms.
 #include <signal.h>
+#include <sys/mount.h>
 
 #include <atomic>
 #include <cstring>
@@ -424,6 +425,110 @@ TEST_F(HardeningTest, UploadsNeverCommittedAreRecordedForCollection) {
   it.reset();
   db->reset();
   master_.Start();
+}
+
+TEST_F(HardeningTest, HugeNamesGetTheNameRuleBackNotAMetadataError) {
+  // A 100 KB app name once came back as "RESOURCE_EXHAUSTED: received
+  // initial metadata size exceeds limit": the error echoed it in full.
+  const std::string huge(100000, 'a');
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"versions", huge}, {"history", huge}, {"live", huge, "1.0"}, {"status", huge}}) {
+    RunResult r = Vms(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0];
+    EXPECT_NE(r.err.find("invalid app name"), std::string::npos) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("(100000 bytes)"), std::string::npos) << r.err;
+    EXPECT_LT(r.err.size(), 400u) << args[0];
+  }
+  // Straight to the servers, past the client's own checks.
+  auto read = Read::NewStub(MakeChannel(master_.address()));
+  ListVersionsRequest req;
+  req.set_app(huge);
+  ListVersionsResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status s = read->ListVersions(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("invalid app name"), std::string::npos) << s.error_message();
+  EXPECT_LT(s.error_message().size(), 400u);
+
+  auto sites = Sites::NewStub(MakeChannel(master_.address()));
+  ReportAck ack;
+  grpc::ClientContext report_ctx;
+  s = sites->Report(&report_ctx, MakeReport(huge, 0, 0), &ack);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("invalid site name"), std::string::npos) << s.error_message();
+  EXPECT_LT(s.error_message().size(), 400u);
+}
+
+// A tmpfs of `size` at `dir` for the test's lifetime: always unmounted.
+class SmallDisk {
+ public:
+  SmallDisk(const std::string& dir, const std::string& size) : dir_(dir) {
+    std::filesystem::create_directories(dir);
+    mounted_ = mount("tmpfs", dir.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
+    error_ = mounted_ ? 0 : errno;
+  }
+  ~SmallDisk() {
+    if (mounted_) umount2(dir_.c_str(), MNT_DETACH);
+  }
+  bool Resize(const std::string& size) {
+    return mount("tmpfs", dir_.c_str(), "tmpfs", MS_REMOUNT, ("size=" + size).c_str()) == 0;
+  }
+  bool mounted() const { return mounted_; }
+  int error() const { return error_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+  int error_ = 0;
+};
+
+uint64_t BytesUnder(const std::string& dir) {
+  uint64_t total = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) total += e.file_size();
+  }
+  return total;
+}
+
+TEST_F(HardeningTest, ReplicaWithAFullDiskSaysSoAndLeavesNoGarbage) {
+  // Once: the replica crashed in RocksDB with its disk full, was shown as
+  // "upstream UNREACHABLE", and grew past the content's size on retries.
+  SmallDisk disk(dir_ / "small", "40m");
+  if (!disk.mounted() && disk.error() == EPERM) {
+    GTEST_SKIP() << "mounting a small tmpfs needs CAP_SYS_ADMIN";
+  }
+  ASSERT_TRUE(disk.mounted()) << strerror(disk.error());
+  const std::string data = dir_ / "small/ny";
+  auto ny = std::make_unique<ReplicaProcess>("ny", master_.address(), master_.pub(), data);
+  for (int i = 0; i < 12; ++i) {
+    WriteFile(dir_ / ("big/f" + std::to_string(i)), testing::RandomBytes(5 << 20, 900 + i));
+  }
+  RunResult push = Vms({"push", "app", "1.0", dir_ / "big", "--timeout", "5"});
+  EXPECT_EQ(push.exit_code, 1);
+  EXPECT_NE(push.err.find("no space left on " + data), std::string::npos) << push.err;
+
+  RunResult sites = Vms({"sites"});
+  EXPECT_NE(sites.out.find("ny: cannot apply event 1: no space left on " + data), std::string::npos)
+      << sites.out;
+  RunResult site = Vms({"site", ny->address()});
+  EXPECT_NE(site.out.find("STUCK: cannot apply event 1: no space left on " + data),
+            std::string::npos)
+      << site.out;
+  EXPECT_EQ(site.out.find("UNREACHABLE"), std::string::npos) << site.out;
+  EXPECT_TRUE(ny->running()) << ny->log();
+  EXPECT_LT(BytesUnder(data), uint64_t{16} << 20) << "a fetch that cannot finish writes nothing";
+
+  // Given room, it goes on by itself.
+  ASSERT_TRUE(disk.Resize("400m")) << strerror(errno);
+  ASSERT_TRUE(WaitFor([&] {
+    RunResult status = Vms({"status", "app", "1.0", "--json"});
+    return status.out.find("\"complete\"") != std::string::npos;
+  })) << ny->log();
+  RunResult live = Vms({"live", "app", "1.0"});
+  EXPECT_EQ(live.exit_code, 0) << live.err;
+  RunResult after = Vms({"sites"});
+  EXPECT_EQ(after.out.find("no space"), std::string::npos) << after.out;
+  ny.reset();
 }
 
 }  // namespace
