@@ -35,7 +35,8 @@ int ReportFlip(MasterClient* master, const absl::StatusOr<FlipResponse>& resp,
                std::string_view verb, const FlipOptions& o) {
   if (!resp.ok()) return Fail(Sv(resp.status().message()));
   auto record = ParseLiveRecord(resp->record());
-  if (!record.ok()) return Fail(StrCat("master sent a bad live record: ", record.status().message()));
+  if (!record.ok())
+    return Fail(StrCat("master sent a bad live record: ", record.status().message()));
   if (!resp->changed()) {
     std::cout << record->app() << " " << record->version() << " is already live (live_seq "
               << record->live_seq() << "): nothing changed\n";
@@ -55,7 +56,8 @@ int ReportFlip(MasterClient* master, const absl::StatusOr<FlipResponse>& resp,
 // With --wait, a flip first waits for every site to hold the target version.
 int WaitForTarget(MasterClient* master, const FlipOptions& o, const std::string& target) {
   if (!o.wait || target.empty()) return 0;
-  absl::Status s = WaitForVersion(master, o.app, target, std::chrono::seconds(o.timeout_s));
+  absl::Status s = WaitForVersion(master, o.app, target, std::chrono::seconds(o.timeout_s),
+                                  "Nothing was flipped");
   return s.ok() ? 0 : Fail(Sv(s.message()));
 }
 
@@ -84,7 +86,8 @@ int RunRollback(const GlobalOptions& global, const FlipOptions& o) {
     // The master goes back to the top of the app's back stack.
     if (auto apps = master.ListApps(); apps.ok()) {
       for (const AppState& a : apps->apps()) {
-        if (a.app() == o.app && a.back_stack_size() > 0) target = a.back_stack(a.back_stack_size() - 1);
+        if (a.app() == o.app && a.back_stack_size() > 0)
+          target = a.back_stack(a.back_stack_size() - 1);
       }
     }
   }
@@ -108,7 +111,9 @@ int RunHistory(const GlobalOptions& global, const std::string& app, bool json) {
     records.push_back(std::move(*r));
   }
   std::reverse(records.begin(), records.end());  // newest first
-  auto kind = [](const LiveRecord& r) { return r.kind() == LiveRecord::ROLLBACK ? "rollback" : "live"; };
+  auto kind = [](const LiveRecord& r) {
+    return r.kind() == LiveRecord::ROLLBACK ? "rollback" : "live";
+  };
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const LiveRecord& r : records) {

@@ -1,6 +1,9 @@
 // vms: the command developers use to publish apps.
+#include <algorithm>
 #include <cstdlib>
+#include <iostream>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "client/commands.h"
@@ -10,6 +13,50 @@ namespace {
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The command line's first word that is not an option (or an option's
+// value); empty if none.
+std::string FirstWord(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--master") {
+      ++i;  // its value
+    } else if (arg.empty() || arg[0] != '-') {
+      return arg;
+    }
+  }
+  return "";
+}
+
+// CLI11 says only "A subcommand is required" for a typo and for nothing at
+// all: name the word, suggest the nearest command, show them all.
+int UnknownCommand(const CLI::App& app, const std::string& word) {
+  std::string nearest;
+  size_t best = 3;  // suggest only what is close
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    size_t d = EditDistance(word, sub->get_name());
+    if (d < best) best = d, nearest = sub->get_name();
+  }
+  std::cerr << "vms: unknown command '" << word << "'";
+  if (!nearest.empty()) std::cerr << "; did you mean '" << nearest << "'?";
+  std::cerr << "\n\n" << app.help();
+  return 2;
 }
 
 }  // namespace
@@ -155,6 +202,22 @@ int main(int argc, char** argv) {
   verify_cmd->add_option("--trust", verify_trust,
                          "The master's public key, master.pub (default: $VMS_TRUST)");
 
+  std::string word = FirstWord(argc, argv);
+  bool asked = false;  // --help or --version
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    asked |= arg == "-h" || arg == "--help" || arg == "--version";
+  }
+  if (word.empty() && !asked) {
+    std::cout << app.help();  // plain `vms`
+    return 2;
+  }
+  auto subs = app.get_subcommands([](const CLI::App*) { return true; });
+  bool known = std::any_of(subs.begin(), subs.end(),
+                           [&](const CLI::App* sub) { return sub->check_name(word); });
+  if (!word.empty() && !known && !asked) {
+    return UnknownCommand(app, word);
+  }
   CLI11_PARSE(app, argc, argv);
 
   if (push_cmd->parsed()) {

@@ -141,15 +141,31 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
   if (!committed.ok()) return Fail(Sv(committed.status().message()));
 
   const double commit_s = std::chrono::duration<double>(Clock::now() - commit_start).count();
+  const double pushed_s = std::chrono::duration<double>(Clock::now() - start).count();
+  // The summary says what was pushed as soon as it is; the sites' progress
+  // follows it.
+  if (!o.json) {
+    std::string what = committed->created()
+                           ? StrCat("pushed ", o.app, " ", o.version)
+                           : StrCat(o.app, " ", o.version, " unchanged (identical content)");
+    char secs[64];
+    std::snprintf(secs, sizeof secs, "%.2f s (scan %.2f s)", pushed_s, scan_s);
+    std::cout << what << ": " << snap->files << " files, " << HumanBytes(snap->bytes) << "; sent "
+              << sent->objects << " objects (" << HumanBytes(sent->raw_bytes) << ", "
+              << HumanBytes(sent->wire_bytes) << " on the wire), "
+              << snap->objects.size() - sent->objects << " already present; " << secs << "; root "
+              << snap->root.Short() << std::endl;
+  }
   double wait_s = 0;
   absl::Status waited;
   if (o.wait) {
     auto wait_start = Clock::now();
-    waited = WaitForVersion(&master, o.app, o.version, std::chrono::seconds(o.timeout_s));
+    waited = WaitForVersion(&master, o.app, o.version, std::chrono::seconds(o.timeout_s),
+                            "The version stays pushed");
     wait_s = std::chrono::duration<double>(Clock::now() - wait_start).count();
   }
-  const double total_s = std::chrono::duration<double>(Clock::now() - start).count();
   if (o.json) {
+    const double total_s = std::chrono::duration<double>(Clock::now() - start).count();
     nlohmann::json out = {{"app", o.app},
                           {"version", o.version},
                           {"created", committed->created()},
@@ -168,18 +184,7 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
                           {"sites_complete", o.wait && waited.ok()},
                           {"seconds", total_s}};
     std::cout << out.dump(2) << "\n";
-    return waited.ok() ? 0 : Fail(Sv(waited.message()));
   }
-  std::string what = committed->created()
-                         ? StrCat("pushed ", o.app, " ", o.version)
-                         : StrCat(o.app, " ", o.version, " unchanged (identical content)");
-  char secs[64];
-  std::snprintf(secs, sizeof secs, "%.2f s (scan %.2f s)", total_s, scan_s);
-  std::cout << what << ": " << snap->files << " files, " << HumanBytes(snap->bytes) << "; sent "
-            << sent->objects << " objects (" << HumanBytes(sent->raw_bytes) << ", "
-            << HumanBytes(sent->wire_bytes) << " on the wire), "
-            << snap->objects.size() - sent->objects << " already present; " << secs << "; root "
-            << snap->root.Short() << "\n";
   if (!waited.ok()) return Fail(Sv(waited.message()));
   return 0;
 }

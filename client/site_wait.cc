@@ -40,7 +40,8 @@ bool TimedOut(Clock::time_point start, std::chrono::seconds timeout) {
 }  // namespace
 
 absl::Status WaitForVersion(MasterClient* master, const std::string& app,
-                            const std::string& version, std::chrono::seconds timeout) {
+                            const std::string& version, std::chrono::seconds timeout,
+                            std::string_view outcome) {
   const auto start = Clock::now();
   std::string line;
   std::mutex mu;
@@ -77,10 +78,9 @@ absl::Status WaitForVersion(MasterClient* master, const std::string& app,
     }
     if (TimedOut(start, timeout)) {
       reporter.Stop();
-      return absl::DeadlineExceededError(
-          StrCat(app, " ", version, " is not complete everywhere after ", timeout.count(),
-                 " s; lagging: ", lagging, ". The version stays pushed; `vms status ", app, " ",
-                 version, "` shows progress"));
+      return absl::DeadlineExceededError(StrCat(
+          app, " ", version, " is not complete everywhere after ", timeout.count(), " s; lagging: ",
+          lagging, ". ", outcome, "; `vms status ", app, " ", version, "` shows progress"));
     }
     std::this_thread::sleep_for(kPoll);
   }

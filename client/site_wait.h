@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "client/master_client.h"
@@ -14,9 +15,11 @@ namespace vms {
 
 // Returns when every known site holds app/version complete (OK at once when
 // there are no sites). DeadlineExceeded, naming the sites that lag, after
-// `timeout` (zero: no limit).
+// `timeout` (zero: no limit); `outcome` ends that message with what the
+// timeout means for the caller's command ("the version stays pushed").
 absl::Status WaitForVersion(MasterClient* master, const std::string& app,
-                            const std::string& version, std::chrono::seconds timeout);
+                            const std::string& version, std::chrono::seconds timeout,
+                            std::string_view outcome);
 
 // Returns when every known site applied app's live_seq (or a later one), then
 // prints how long each took from `issued_unix_ms`.

@@ -30,14 +30,4 @@ std::string LocalTime(int64_t unix_ms) {
   return buf;
 }
 
-std::string IsoTime(int64_t unix_ms) {
-  time_t t = unix_ms / 1000;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[40];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(unix_ms % 1000));
-  return buf;
-}
-
 }  // namespace vms

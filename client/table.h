@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
+
 namespace vms {
 
 class Table {
@@ -22,8 +24,7 @@ class Table {
 
 // Local time "2026-11-25 15:04:05" of a Unix time in milliseconds.
 std::string LocalTime(int64_t unix_ms);
-// UTC "2026-11-25T15:04:05.123Z", for JSON.
-std::string IsoTime(int64_t unix_ms);
+// IsoTime (UTC, for JSON) is in core/clock.h.
 
 }  // namespace vms
 

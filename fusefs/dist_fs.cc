@@ -615,12 +615,16 @@ int DistFs::ListXattr(uint64_t ino, std::vector<std::string>* names) {
               "user.vms.fetches"};
     return 0;
   }
-  *names = {"user.vms.app", "user.vms.version"};
-  if (node->kind == Node::kAppLink) {
-    names->push_back("user.vms.live_seq");
-    names->push_back("user.vms.root");
-  } else if (node->kind != Node::kSymlink) {
-    names->push_back("user.vms.hash");
+  // Linux refuses user.* attributes on symlinks, so the live pointer's
+  // facts are on the live version's top directory: `getfattr -d /dist/APP/`.
+  if (node->kind == Node::kAppLink || node->kind == Node::kSymlink) return 0;
+  *names = {"user.vms.app", "user.vms.version", "user.vms.hash"};
+  if (node->kind == Node::kVersionDir) {
+    std::optional<LiveInfo> live = catalog_->Live(node->app);
+    if (live && live->version == node->version) {
+      names->push_back("user.vms.live_seq");
+      names->push_back("user.vms.live_since");
+    }
   }
   if (node->kind == Node::kFile) {
     names->push_back("user.vms.chunked");
@@ -638,9 +642,12 @@ int DistFs::GetXattr(uint64_t ino, const std::string& name, std::string* value) 
     *value = node->app;
   } else if (name == "user.vms.version") {
     *value = node->version;
-  } else if (name == "user.vms.live_seq") {
-    *value = std::to_string(node->live_seq);
-  } else if (name == "user.vms.root" || name == "user.vms.hash") {
+  } else if (name == "user.vms.live_seq" || name == "user.vms.live_since") {
+    std::optional<LiveInfo> live = catalog_->Live(node->app);
+    if (!live || live->version != node->version) return ENODATA;  // flipped meanwhile
+    *value =
+        name == "user.vms.live_seq" ? std::to_string(live->live_seq) : IsoTime(live->issued_ms);
+  } else if (name == "user.vms.hash") {
     *value = node->hash.Hex();
   } else if (name == "user.vms.chunked") {
     *value = node->chunked ? "yes" : "no";

@@ -24,13 +24,13 @@ class ReadApi {
   virtual absl::StatusOr<std::vector<Envelope>> ListVersions(std::string_view app) const = 0;
   // The current live record of `app`, if it has one.
   virtual absl::StatusOr<std::optional<Envelope>> CurrentLive(std::string_view app) const = 0;
-  // Signed live records of `app`, live_seq ascending (empty if never live).
+  // Signed live records of `app`, live_seq ascending (empty if never live;
+  // NotFound for an app never pushed).
   virtual absl::StatusOr<std::vector<Envelope>> LiveHistory(std::string_view app) const = 0;
   virtual const ObjectStore& objects() const = 0;
   // Events with seq > after_seq, at most `limit`, in seq order; none when
   // after_seq is at or beyond the head (any value, up to the largest seq).
-  virtual absl::StatusOr<std::vector<Event>> ReadEvents(uint64_t after_seq,
-                                                        size_t limit) const = 0;
+  virtual absl::StatusOr<std::vector<Event>> ReadEvents(uint64_t after_seq, size_t limit) const = 0;
   virtual uint64_t head_seq() const = 0;
   // Calls `fn` with the new head seq after every durable event, on the
   // writer's thread with the subscription lock held (so once Unsubscribe()

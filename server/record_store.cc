@@ -176,7 +176,17 @@ absl::StatusOr<std::vector<Envelope>> RecordStore::ListVersions(std::string_view
 
 absl::StatusOr<std::vector<Envelope>> RecordStore::LiveHistory(std::string_view app) const {
   if (absl::Status s = ValidateAppName(app); !s.ok()) return s;
-  return ScanPrefix<Envelope>(*db_, kLive, AppPrefix(app), "live record");
+  auto records = ScanPrefix<Envelope>(*db_, kLive, AppPrefix(app), "live record");
+  if (!records.ok() || !records->empty()) return records;
+  // No flip yet: an app that was pushed has an empty history, an unknown one
+  // is an error (as for its versions).
+  auto state = LoadAppState(app);
+  if (!state.ok()) return state.status();
+  if (!*state) {
+    return absl::NotFoundError(
+        StrCat("no app named ", app, " has been pushed; `vms list` shows the apps"));
+  }
+  return records;
 }
 
 absl::StatusOr<std::vector<Event>> RecordStore::ReadEvents(uint64_t after_seq, size_t limit) const {

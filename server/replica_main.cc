@@ -57,11 +57,15 @@ int main(int argc, char** argv) {
   app.set_config("--config", "", "Read options from this TOML/INI file (keys as the long flags)");
   app.add_option("--site", site, "This site's name, e.g. ny: [a-z0-9][a-z0-9._-]{0,63}")
       ->required();
-  app.add_option("--upstream", upstream, "What to follow: the master's or a replica's host:port");
+  app.add_option("--upstream", upstream,
+                 "REQUIRED (but with --fsck). What to follow: the master's or a replica's "
+                 "host:port");
   app.add_option("--data", data_dir, "Data directory (RocksDB); created if missing")->required();
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0 picks a free one)")
       ->capture_default_str();
-  app.add_option("--trust", trust_file, "The master's public key (master.pub)");
+  app.add_option("--trust", trust_file,
+                 "REQUIRED (but with --fsck). The master's public key: master.pub, which the "
+                 "master writes to its data directory");
   app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval on idle streams it serves")
       ->check(CLI::Range(50, 60000))
       ->capture_default_str();
@@ -102,19 +106,19 @@ int main(int argc, char** argv) {
   if (fsck) return RunFsck(replica->get(), repair);
 
   vms::ThreadPool pool(std::max(4, 2 * vms::CpuCount()));
-  vms::Follower follower(replica->get(), {.upstream = upstream, .fetch_streams = fetch_streams, .fetch_rate = fetch_rate});
-  vms::ReadService read(
-      (*replica)->read_api(), &pool,
-      {.heartbeat = std::chrono::milliseconds(heartbeat_ms),
-       .on_corrupt =
-           [r = replica->get(), &follower](const vms::Hash& h) {
-             r->Quarantine(h);
-             follower.RequestRecheck();
-           },
-       .site_info = [&follower] { return follower.Info(); }});
-  vms::SitesService sites(&pool, [&follower](const vms::SiteReport& report) {
-    return follower.Relay(report);
-  });
+  vms::Follower follower(
+      replica->get(),
+      {.upstream = upstream, .fetch_streams = fetch_streams, .fetch_rate = fetch_rate});
+  vms::ReadService read((*replica)->read_api(), &pool,
+                        {.heartbeat = std::chrono::milliseconds(heartbeat_ms),
+                         .on_corrupt =
+                             [r = replica->get(), &follower](const vms::Hash& h) {
+                               r->Quarantine(h);
+                               follower.RequestRecheck();
+                             },
+                         .site_info = [&follower] { return follower.Info(); }});
+  vms::SitesService sites(
+      &pool, [&follower](const vms::SiteReport& report) { return follower.Relay(report); });
   grpc::ServerBuilder builder;
   builder.RegisterService(&read);
   builder.RegisterService(&sites);

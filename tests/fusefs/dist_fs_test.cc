@@ -447,9 +447,18 @@ TEST_F(DistFsTest, ExtendedAttributesSayWhereAPathCameFrom) {
   EXPECT_EQ(v, "1.0");
   ASSERT_EQ(fs_.GetXattr(tool, "user.vms.hash", &v), 0);
   EXPECT_EQ(v, Sha256("#!/bin/sh\necho 1.0\n").Hex());
-  uint64_t link = Lookup(InodeTable::kRoot, "app");
-  ASSERT_EQ(fs_.GetXattr(link, "user.vms.live_seq", &v), 0);
+  // The live pointer's facts are on the live version's top directory
+  // (Linux refuses user.* attributes on the symlink itself).
+  uint64_t top = Path("app@1.0");
+  ASSERT_EQ(fs_.GetXattr(top, "user.vms.live_seq", &v), 0);
   EXPECT_EQ(v, "3");
+  ASSERT_EQ(fs_.GetXattr(top, "user.vms.live_since", &v), 0);
+  EXPECT_EQ(v.size(), 24u) << v;  // 2026-11-25T15:04:05.123Z
+  Hash other = Publish("app", "2.0");
+  ASSERT_TRUE(catalog_->ApplyLive(Live("app", "2.0", 4, other)).value());
+  EXPECT_EQ(fs_.GetXattr(top, "user.vms.live_seq", &v), ENODATA) << "1.0 is no longer live";
+  ASSERT_EQ(fs_.GetXattr(Path("app@2.0"), "user.vms.live_seq", &v), 0);
+  EXPECT_EQ(v, "4");
   EXPECT_EQ(fs_.GetXattr(tool, "user.other", &v), ENODATA);
   std::vector<std::string> names;
   ASSERT_EQ(fs_.ListXattr(tool, &names), 0);

@@ -51,6 +51,23 @@ class HardeningTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
+  // A replica of `site` following `upstream` (the master by default), once
+  // the master knows it (pushes wait only for the sites it knows).
+  std::unique_ptr<ReplicaProcess> Replica(const std::string& site, const std::string& upstream = "",
+                                          const std::string& data = "") {
+    auto r = std::make_unique<ReplicaProcess>(site, upstream.empty() ? master_.address() : upstream,
+                                              master_.pub(), data.empty() ? dir_ / site : data);
+    EXPECT_TRUE(WaitFor([&] {
+      RunResult sites = Vms({"sites", "--json"});
+      if (sites.exit_code != 0) return false;
+      for (const json& s : json::parse(sites.out)) {
+        if (s["site"] == site) return true;
+      }
+      return false;
+    })) << r->log();
+    return r;
+  }
+
   TempDir dir_;
   MasterProcess master_;
 };
@@ -111,7 +128,7 @@ Streamed FollowFor(Read::Stub* stub, uint64_t from, bool watch, std::chrono::mil
 }
 
 TEST_F(HardeningTest, FollowAndWatchFromBeyondTheHeadWaitInsteadOfReplayingForever) {
-  auto ny = std::make_unique<ReplicaProcess>("ny", master_.address(), master_.pub(), dir_ / "ny");
+  auto ny = Replica("ny");
   Push("app", "1.0", /*wait=*/false);
   Push("app", "2.0", /*wait=*/false);
   ASSERT_EQ(Vms({"live", "app", "1.0", "--wait", "--timeout", "30"}).exit_code, 0);
@@ -249,8 +266,7 @@ TEST_F(HardeningTest, OneSiteReportWithManyEntriesIsRefusedAndCannotFreezeTheMas
 
 TEST_F(HardeningTest, ReplicaThatCompletedAVersionUnreportedReportsItAfterRestart) {
   // tky follows ldn, and its reports go through ldn to the master.
-  auto ldn =
-      std::make_unique<ReplicaProcess>("ldn", master_.address(), master_.pub(), dir_ / "ldn");
+  auto ldn = Replica("ldn");
   Push("app", "1.0", /*wait=*/true);
   // The master goes away; tky fetches 1.0 from ldn and completes it, but its
   // report never arrives, and it is stopped before the master is back.
@@ -281,7 +297,7 @@ TEST_F(HardeningTest, ReplicaThatCompletedAVersionUnreportedReportsItAfterRestar
 }
 
 TEST_F(HardeningTest, SitesRemoveOfARunningSiteNeedsForceAndTheSiteComesBackWhole) {
-  auto ny = std::make_unique<ReplicaProcess>("ny", master_.address(), master_.pub(), dir_ / "ny");
+  auto ny = Replica("ny");
   Push("app", "1.0", /*wait=*/true);
 
   RunResult refused = Vms({"sites", "remove", "ny"});
@@ -459,6 +475,56 @@ TEST_F(HardeningTest, HugeNamesGetTheNameRuleBackNotAMetadataError) {
   EXPECT_LT(s.error_message().size(), 400u);
 }
 
+TEST_F(HardeningTest, ATypoOrNoCommandNamesItAndShowsTheCommands) {
+  RunResult typo = Vms({"pusj", "app", "1.0"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("unknown command 'pusj'; did you mean 'push'?"), std::string::npos)
+      << typo.err;
+  EXPECT_NE(typo.err.find("vms live APP VERSION"), std::string::npos) << typo.err;
+  EXPECT_EQ(typo.err.find("A subcommand is required"), std::string::npos) << typo.err;
+
+  RunResult far = Vms({"frobnicate"});
+  EXPECT_NE(far.err.find("unknown command 'frobnicate'\n"), std::string::npos) << far.err;
+
+  RunResult plain = testing::Run({testing::CliBin()});
+  EXPECT_EQ(plain.exit_code, 2);
+  EXPECT_NE(plain.out.find("vms push APP VERSION"), std::string::npos) << plain.out;
+  EXPECT_NE(plain.out.find("Subcommands:"), std::string::npos) << plain.out;
+}
+
+TEST_F(HardeningTest, HistoryOfAnUnknownAppIsAnError) {
+  RunResult unknown = Vms({"history", "nosuchapp"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.out;
+  EXPECT_NE(unknown.err.find("no app named nosuchapp has been pushed"), std::string::npos)
+      << unknown.err;
+  Push("app", "1.0");
+  RunResult never = Vms({"history", "app"});
+  EXPECT_EQ(never.exit_code, 0) << never.err;
+  EXPECT_NE(never.out.find("app has never been live"), std::string::npos) << never.out;
+}
+
+TEST_F(HardeningTest, PushSaysWhatItPushedBeforeTheSitesAndLiveTimeoutSaysNothingFlipped) {
+  auto ny = Replica("ny");
+  WriteFile(dir_ / "src/bin/tool", "#!/bin/sh\n", 0755);
+  RunResult push = testing::Run({"/bin/sh", "-c",
+                                 testing::CliBin() + " --master " + master_.address() +
+                                     " push app 1.0 " + (dir_ / "src") + " 2>&1"});
+  ASSERT_EQ(push.exit_code, 0) << push.out;
+  size_t pushed = push.out.find("pushed app 1.0:"), sites = push.out.find("is complete at all");
+  ASSERT_NE(pushed, std::string::npos) << push.out;
+  ASSERT_NE(sites, std::string::npos) << push.out;
+  EXPECT_LT(pushed, sites) << push.out;
+
+  // A flip that times out waiting for a site flipped nothing, and says so.
+  ny->Kill9();
+  WriteFile(dir_ / "src/bin/tool", "#!/bin/sh\necho 2\n", 0755);
+  Push("app", "2.0");
+  RunResult live = Vms({"live", "app", "2.0", "--wait", "--timeout", "1"});
+  EXPECT_EQ(live.exit_code, 1);
+  EXPECT_NE(live.err.find("Nothing was flipped"), std::string::npos) << live.err;
+  EXPECT_EQ(live.err.find("stays pushed"), std::string::npos) << live.err;
+}
+
 // A tmpfs of `size` at `dir` for the test's lifetime: always unmounted.
 class SmallDisk {
  public:
@@ -499,7 +565,7 @@ TEST_F(HardeningTest, ReplicaWithAFullDiskSaysSoAndLeavesNoGarbage) {
   }
   ASSERT_TRUE(disk.mounted()) << strerror(disk.error());
   const std::string data = dir_ / "small/ny";
-  auto ny = std::make_unique<ReplicaProcess>("ny", master_.address(), master_.pub(), data);
+  auto ny = Replica("ny", "", data);
   for (int i = 0; i < 12; ++i) {
     WriteFile(dir_ / ("big/f" + std::to_string(i)), testing::RandomBytes(5 << 20, 900 + i));
   }

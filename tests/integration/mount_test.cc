@@ -174,6 +174,24 @@ TEST_F(MountTest, ReadOnlyAndExtendedAttributes) {
   EXPECT_EQ(std::string(value, n), Sha256("#!/bin/sh\n").Hex());
   RunResult getfattr = testing::Run({"/usr/bin/getfattr", "-d", tool});
   EXPECT_NE(getfattr.out.find("user.vms.app=\"app\""), std::string::npos) << getfattr.out;
+
+  // The live pointer, through the mount: on /dist/APP/ (the symlink itself
+  // cannot carry user.* attributes on Linux).
+  RunResult live = testing::Run({"/usr/bin/getfattr", "-d", mnt() + "/app/"});
+  EXPECT_NE(live.out.find("user.vms.live_seq=\"1\""), std::string::npos) << live.out;
+  EXPECT_NE(live.out.find("user.vms.version=\"1.0\""), std::string::npos) << live.out;
+  EXPECT_NE(live.out.find("user.vms.live_since=\"20"), std::string::npos) << live.out;
+  WriteFile(dir_ / "src/bin/tool", "#!/bin/sh\necho 2\n", 0755);
+  PushLive("app", "2.0", dir_ / "src");
+  ASSERT_TRUE(WaitLive("app", "2.0"));
+  live = testing::Run({"/usr/bin/getfattr", "-d", mnt() + "/app/"});
+  EXPECT_NE(live.out.find("user.vms.live_seq=\"2\""), std::string::npos) << live.out;
+  RunResult old = testing::Run({"/usr/bin/getfattr", "-d", mnt() + "/app@1.0/"});
+  EXPECT_EQ(old.out.find("live_seq"), std::string::npos) << old.out;
+  EXPECT_NE(old.out.find("user.vms.version=\"1.0\""), std::string::npos) << old.out;
+  // /dist itself: the cache.
+  RunResult root = testing::Run({"/usr/bin/getfattr", "-d", mnt()});
+  EXPECT_NE(root.out.find("user.vms.cache_max_bytes="), std::string::npos) << root.out;
 }
 
 // Resident memory of process `pid`, in bytes (VmRSS).
