@@ -606,6 +606,18 @@ std::vector<std::pair<uint64_t, std::string>> DistFs::ReclaimCandidates(uint64_t
   return out;
 }
 
+DistFs::FsStats DistFs::StatFs() const {
+  FsStats st;
+  const uint64_t max = content_->cache().max_bytes();
+  const uint64_t used = std::min(content_->cache().bytes(), max);
+  st.blocks = max / st.block_size;
+  st.blocks_free = (max - used) / st.block_size;
+  constexpr uint64_t kInodes = uint64_t{1} << 32;
+  st.inodes = kInodes;
+  st.inodes_free = kInodes - std::min<uint64_t>(inodes_.size(), kInodes);
+  return st;
+}
+
 int DistFs::ListXattr(uint64_t ino, std::vector<std::string>* names) {
   std::shared_ptr<const Node> node = inodes_.Get(ino);
   if (node == nullptr) return ENOENT;

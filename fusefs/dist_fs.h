@@ -100,6 +100,16 @@ class DistFs {
   // Where the bytes are; opens the inode first if needed (the kernel may skip
   // open requests altogether, see fuse_ops.cc).
   int Read(uint64_t ino, uint64_t offset, size_t size, std::vector<Segment>* out);
+  // What statfs (df, shutil.disk_usage) reports: the host cache, as
+  // CernVM-FS does. Size is the cache's bound, used what it holds (at most
+  // the bound: open files may pin it past), inodes those the kernel holds out
+  // of a 2^32 that never runs out.
+  struct FsStats {
+    uint64_t block_size = 4096;
+    uint64_t blocks = 0, blocks_free = 0;
+    uint64_t inodes = 0, inodes_free = 0;
+  };
+  FsStats StatFs() const;
   int GetXattr(uint64_t ino, const std::string& name, std::string* value);
   int ListXattr(uint64_t ino, std::vector<std::string>* names);
 

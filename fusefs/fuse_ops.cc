@@ -275,8 +275,13 @@ void OnListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 }
 
 void OnStatFs(fuse_req_t req, fuse_ino_t) {
+  DistFs::FsStats st = Fs(req)->StatFs();
   struct statvfs sv {};
-  sv.f_bsize = sv.f_frsize = 4096;
+  sv.f_bsize = sv.f_frsize = st.block_size;
+  sv.f_blocks = st.blocks;
+  sv.f_bfree = sv.f_bavail = st.blocks_free;
+  sv.f_files = st.inodes;
+  sv.f_ffree = sv.f_favail = st.inodes_free;
   sv.f_namemax = 255;
   sv.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV;
   fuse_reply_statfs(req, &sv);

@@ -465,6 +465,19 @@ TEST_F(DistFsTest, ExtendedAttributesSayWhereAPathCameFrom) {
   EXPECT_GE(names.size(), 3u);
 }
 
+TEST_F(DistFsTest, StatFsReportsTheCacheNotZeros) {
+  DistFs::FsStats empty = fs_.StatFs();
+  EXPECT_EQ(empty.blocks * empty.block_size, uint64_t{1} << 30);  // the cache's bound
+  EXPECT_EQ(empty.blocks_free, empty.blocks);
+  EXPECT_GT(empty.inodes, 0u);
+  Publish("app", "1.0");
+  uint64_t tool = Path("app@1.0/bin/tool");
+  ReadAll(tool, 20);
+  DistFs::FsStats used = fs_.StatFs();
+  EXPECT_LT(used.blocks_free, used.blocks) << "what the cache holds is used";
+  EXPECT_LT(used.inodes_free, empty.inodes_free) << "the inodes the kernel holds";
+}
+
 TEST_F(DistFsTest, ForgetReleasesInodes) {
   Publish("app", "1.0");
   size_t base = fs_.inodes().size();

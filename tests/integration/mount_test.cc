@@ -2,6 +2,7 @@
 // under the test's temp dir; every mount is undone even when a test fails.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -192,6 +193,27 @@ TEST_F(MountTest, ReadOnlyAndExtendedAttributes) {
   // /dist itself: the cache.
   RunResult root = testing::Run({"/usr/bin/getfattr", "-d", mnt()});
   EXPECT_NE(root.out.find("user.vms.cache_max_bytes="), std::string::npos) << root.out;
+}
+
+TEST_F(MountTest, DfShowsTheHostCacheNotZeros) {
+  // statfs once answered zeros: shutil.disk_usage('/dist') had total 0, and
+  // a monitoring check dividing by it broke.
+  WriteFile(dir_ / "src/data", testing::RandomBytes(1 << 20, 5));
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address(), {"--cache-size", "256M"});
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+  ASSERT_EQ(testing::ReadFileOrDie(mnt() + "/app/data").size(), 1u << 20);
+  struct statvfs sv;
+  ASSERT_EQ(statvfs(mnt().c_str(), &sv), 0) << strerror(errno);
+  EXPECT_EQ(static_cast<uint64_t>(sv.f_blocks) * sv.f_frsize, uint64_t{256} << 20);
+  const uint64_t used = (sv.f_blocks - sv.f_bfree) * sv.f_frsize;
+  EXPECT_GE(used, uint64_t{1} << 20) << "the file read is in the cache";
+  EXPECT_EQ(sv.f_bavail, sv.f_bfree);
+  EXPECT_GT(sv.f_files, 0u);
+  EXPECT_GT(sv.f_ffree, 0u);
+  EXPECT_LT(sv.f_ffree, sv.f_files);
+  RunResult df = Sh("df -B1M " + mnt() + " | tail -1");
+  EXPECT_NE(df.out.find(" 256 "), std::string::npos) << df.out;
 }
 
 // Resident memory of process `pid`, in bytes (VmRSS).
