@@ -14,7 +14,7 @@ constexpr size_t kHashesPerRequest = 32768;  // 1 MiB of hashes
 // Unary calls that do real work (Commit walks a whole tree) get minutes;
 // reaching the master at all is what fails fast.
 void SetDeadline(grpc::ClientContext* ctx, std::chrono::seconds s) {
-  ctx->set_deadline(std::chrono::system_clock::now() + s);
+  ctx->set_deadline(DeadlineAfter(s));
 }
 
 class GrpcUpload : public MasterClient::Upload {

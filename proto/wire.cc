@@ -30,6 +30,10 @@ absl::Status FromGrpc(const grpc::Status& s, std::string_view what) {
   return absl::Status(code, StrCat(what, ": ", s.error_message()));
 }
 
+gpr_timespec DeadlineAfter(std::chrono::milliseconds d) {
+  return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(d.count(), GPR_TIMESPAN));
+}
+
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);

@@ -5,9 +5,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 #include "CLI/CLI.hpp"
-#include "core/strings.h"
 #include "core/file_util.h"
+#include "core/strings.h"
 #include "proto/wire.h"
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -27,7 +30,7 @@ absl::Status InitLogging(const std::string& name, const LogOptions& options) {
   if (level == spdlog::level::off && options.level != "off") {
     return absl::InvalidArgumentError(
         StrCat("unknown log level \"", options.level,
-                     "\": use trace, debug, info, warn, error, critical or off"));
+               "\": use trace, debug, info, warn, error, critical or off"));
   }
   std::shared_ptr<spdlog::logger> logger;
   try {
@@ -60,8 +63,9 @@ void BlockShutdownSignals() {
 int WaitForShutdownSignal() {
   sigset_t set = ShutdownSignals();
   int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
-  }
+  // sigwait fails only for a bad set, or where something wraps it (as
+  // libfaketime does): never spin on it.
+  while (sigwait(&set, &sig) != 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   return sig;
 }
 
@@ -90,11 +94,11 @@ absl::Status ProbeListen(const std::string& host, const std::string& port) {
     setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd.get(), a->ai_addr, a->ai_addrlen) == 0) continue;
     if (errno == EADDRINUSE) {
-      return absl::FailedPreconditionError(StrCat(
-          "cannot listen on ", host, ":", port,
-          ": the address is already in use (another vms daemon, or another program, listens "
-          "there; `ss -ltnp 'sport = :",
-          port, "'` shows which); stop it or pick another --listen"));
+      return absl::FailedPreconditionError(
+          StrCat("cannot listen on ", host, ":", port,
+                 ": the address is already in use (another vms daemon, or another program, listens "
+                 "there; `ss -ltnp 'sport = :",
+                 port, "'` shows which); stop it or pick another --listen"));
     }
     return ErrnoError(errno, StrCat("cannot listen on ", host, ":", port));
   }
@@ -104,8 +108,8 @@ absl::Status ProbeListen(const std::string& host, const std::string& port) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(grpc::ServerBuilder* builder,
-                                                         const std::string& listen,
-                                                         const std::string& address_file) {
+                                                          const std::string& listen,
+                                                          const std::string& address_file) {
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) {
     return absl::InvalidArgumentError(

@@ -15,7 +15,7 @@ class App;
 namespace vms {
 
 struct LogOptions {
-  std::string file;          // empty: stderr
+  std::string file;  // empty: stderr
   std::string level = "info";
 };
 
@@ -38,8 +38,8 @@ int WaitForShutdownSignal();
 // and scripts can find it. FailedPrecondition, saying so, when the address
 // is already in use: two daemons never share a port (no SO_REUSEPORT).
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(grpc::ServerBuilder* builder,
-                                                         const std::string& listen,
-                                                         const std::string& address_file);
+                                                          const std::string& listen,
+                                                          const std::string& address_file);
 
 }  // namespace vms
 

@@ -5,6 +5,7 @@
 #include "CLI/CLI.hpp"
 #include "core/strings.h"
 #include "core/thread_pool.h"
+#include "proto/wire.h"
 #include "server/daemon.h"
 #include "server/master.h"
 #include "server/publish_service.h"
@@ -95,7 +96,7 @@ int main(int argc, char** argv) {
   // waits for open connections until the deadline. A commit or flip cut off
   // there was either written whole or not at all.
   read.BeginShutdown();
-  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  (*server)->Shutdown(vms::DeadlineAfter(std::chrono::seconds(3)));
   (*server)->Wait();
   spdlog::info("stopped");
   return 0;

@@ -49,10 +49,12 @@ class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
     }
     std::chrono::microseconds wait = budget_->Reserve(client_, raw);
     if (wait.count() == 0) return IngestOnPool();
-    alarm_.Set(std::chrono::system_clock::now() + wait, [this](bool fired) {
-      if (!fired) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "upload cancelled"));
-      IngestOnPool();
-    });
+    alarm_.Set(DeadlineAfter(std::chrono::duration_cast<std::chrono::milliseconds>(wait)),
+               [this](bool fired) {
+                 if (!fired)
+                   return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "upload cancelled"));
+                 IngestOnPool();
+               });
   }
 
   // A client gone (or the server stopping) need not wait for its budget.

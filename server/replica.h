@@ -44,8 +44,8 @@ using FetchProgressFn = std::function<void(const std::string& app, const std::st
                                            uint64_t done, uint64_t total)>;
 
 struct FsckReport {
-  uint64_t objects = 0;      // objects checked
-  uint64_t bytes = 0;        // their stored size
+  uint64_t objects = 0;       // objects checked
+  uint64_t bytes = 0;         // their stored size
   std::vector<Hash> corrupt;  // do not decode to their hash
   uint64_t releases = 0;
   std::vector<std::string> incomplete;  // "app version: N objects missing"

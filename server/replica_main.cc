@@ -7,6 +7,7 @@
 #include "core/keys.h"
 #include "core/strings.h"
 #include "core/thread_pool.h"
+#include "proto/wire.h"
 #include "server/daemon.h"
 #include "server/follower.h"
 #include "server/read_service.h"
@@ -137,7 +138,7 @@ int main(int argc, char** argv) {
   spdlog::info("shutting down signal={}", sig);
   follower.Stop();
   read.BeginShutdown();
-  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  (*server)->Shutdown(vms::DeadlineAfter(std::chrono::seconds(3)));
   (*server)->Wait();
   spdlog::info("stopped");
   return 0;

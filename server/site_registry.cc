@@ -152,6 +152,7 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(const SiteReport& repo
     changed = true;
   }
   site.base.set_last_seen_unix_ms(now);
+  site.last_report = std::chrono::steady_clock::now();
   site.base.set_upstream_silent_ms(report.upstream_silent_ms());
   site.base.set_problem(report.problem());
   if (report.full() && !site.in_flight.empty()) {
@@ -243,7 +244,12 @@ absl::Status SiteRegistry::Remove(std::string_view name, bool force) {
       return absl::NotFoundError(
           StrCat("no site named ", Quote(name), "; known sites: ", known.empty() ? "none" : known));
     }
-    int64_t ago = now_ms_() - it->second.base.last_seen_unix_ms();
+    const auto last = it->second.last_report;
+    const int64_t ago = last == std::chrono::steady_clock::time_point{}
+                            ? kRecentMs  // not heard from since the master started
+                            : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - last)
+                                  .count();
     if (!force && ago < kRecentMs) {
       return absl::FailedPreconditionError(StrCat(
           "site ", name, " reported ", std::max<int64_t>(0, ago) / 1000,

@@ -19,6 +19,7 @@
 #ifndef VMS_SERVER_SITE_REGISTRY_H_
 #define VMS_SERVER_SITE_REGISTRY_H_
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -78,6 +79,10 @@ class SiteRegistry {
   using VersionKey = std::pair<std::string, std::string>;  // app, version
   struct Site {
     SiteState base;  // without versions and live
+    // When the last report came, on the monotonic clock: "reported in the
+    // last minute" must not move with a step of the wall clock. Unknown (the
+    // epoch) for a site loaded from disk until its next report.
+    std::chrono::steady_clock::time_point last_report{};
     std::map<VersionKey, InFlight> in_flight;
     // When each app's latest flip was reported (memory only: for timing).
     std::unordered_map<std::string, LiveApplied> flips;

@@ -45,7 +45,7 @@ absl::Status UpstreamClient::Fetch(std::span<const Hash> hashes, const Sink& sin
       size_t begin = r * per_request, end = std::min(hashes.size(), begin + per_request);
       for (size_t i = begin; i < end; ++i) req.add_hashes(std::string(hashes[i].View()));
       grpc::ClientContext ctx;
-      if (deadline_.count() > 0) ctx.set_deadline(std::chrono::system_clock::now() + deadline_);
+      if (deadline_.count() > 0) ctx.set_deadline(DeadlineAfter(deadline_));
       auto reader = read_->GetObjects(&ctx, req);
       ObjectBatch batch;
       absl::Status s;
@@ -94,7 +94,7 @@ absl::StatusOr<std::vector<Envelope>> UpstreamClient::Releases(const std::string
   req.set_app(app);
   ListVersionsResponse resp;
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  ctx.set_deadline(DeadlineAfter(std::chrono::seconds(30)));
   if (absl::Status s =
           FromGrpc(read_->ListVersions(&ctx, req, &resp), StrCat("list versions on ", address_));
       !s.ok()) {
@@ -106,7 +106,7 @@ absl::StatusOr<std::vector<Envelope>> UpstreamClient::Releases(const std::string
 absl::StatusOr<ReportAck> UpstreamClient::Report(const SiteReport& report) {
   ReportAck ack;
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  ctx.set_deadline(DeadlineAfter(std::chrono::seconds(10)));
   if (absl::Status s = FromGrpc(sites_->Report(&ctx, report, &ack), StrCat("report to ", address_));
       !s.ok()) {
     return s;

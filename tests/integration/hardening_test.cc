@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -523,6 +524,75 @@ TEST_F(HardeningTest, PushSaysWhatItPushedBeforeTheSitesAndLiveTimeoutSaysNothin
   EXPECT_EQ(live.exit_code, 1);
   EXPECT_NE(live.err.find("Nothing was flipped"), std::string::npos) << live.err;
   EXPECT_EQ(live.err.find("stays pushed"), std::string::npos) << live.err;
+}
+
+// The first child of `pid`, or -1.
+pid_t ChildOf(pid_t pid) {
+  std::string children;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  pid_t child = -1;
+  return in >> child ? child : -1;
+}
+
+TEST_F(HardeningTest, ReplicaWhoseClocksDisagreeWithTheMastersFollowsWithoutSpinning) {
+  // Under libfaketime a replica set back an hour spent ~190% CPU: abseil's
+  // futex waits take absolute CLOCK_REALTIME deadlines, and faketime fakes
+  // the time the process reads but not the kernel's. A real step (date -s
+  // an hour back, measured by hand) costs nothing. What a test can do is run
+  // the replica in its own time namespace, its monotonic clock a day ahead
+  // of the master's, and check that nothing vms does compares clocks across
+  // processes or spins.
+  Push("app", "1.0");
+  const std::string data = dir_ / "ny";
+  std::filesystem::create_directories(data);
+  testing::Process replica({"/usr/bin/unshare",
+                            "--time",
+                            "--monotonic",
+                            "86400",
+                            "--boottime",
+                            "86400",
+                            "--fork",
+                            "--kill-child",
+                            testing::ReplicaBin(),
+                            "--site",
+                            "ny",
+                            "--upstream",
+                            master_.address(),
+                            "--trust",
+                            master_.pub(),
+                            "--data",
+                            data,
+                            "--listen",
+                            "127.0.0.1:0",
+                            "--log-file",
+                            data + "/daemon.log"},
+                           dir_ / "unshare.log");
+  if (!WaitFor([&] { return std::filesystem::exists(data + "/address"); })) {
+    std::string why = testing::ReadFileOrDie(dir_ / "unshare.log");
+    if (why.find("Operation not permitted") != std::string::npos) {
+      GTEST_SKIP() << "a time namespace needs CAP_SYS_ADMIN: " << why;
+    }
+    FAIL() << why;
+  }
+  const pid_t pid = ChildOf(replica.pid());
+  ASSERT_GT(pid, 0);
+  EXPECT_GT(testing::ReadFileOrDie("/proc/" + std::to_string(pid) + "/timens_offsets").size(), 0u);
+  ASSERT_TRUE(WaitFor([&] {
+    RunResult status = Vms({"status", "app", "1.0", "--json"});
+    return status.out.find("\"complete\"") != std::string::npos;
+  }));
+  ASSERT_EQ(Vms({"live", "app", "1.0", "--wait", "--timeout", "20"}).exit_code, 0);
+
+  const double before = CpuSeconds(pid);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_LT(CpuSeconds(pid) - before, 0.3) << "an idle replica does not spin";
+  std::string address = testing::ReadFileOrDie(data + "/address");
+  while (!address.empty() && address.back() == '\n') address.pop_back();
+  RunResult site = Vms({"site", address});
+  EXPECT_NE(site.out.find("upstream connected"), std::string::npos) << site.out;
+  RunResult sites = Vms({"sites", "--json"});
+  ASSERT_EQ(sites.exit_code, 0);
+  EXPECT_LT(json::parse(sites.out)[0]["upstream_silent_ms"].get<int64_t>(), 5000) << sites.out;
 }
 
 // A tmpfs of `size` at `dir` for the test's lifetime: always unmounted.
