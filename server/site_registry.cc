@@ -111,6 +111,18 @@ absl::Status SiteRegistry::Persist(const Site& site) const {
 
 absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(const SiteReport& report) {
   if (absl::Status s = CheckReport(report); !s.ok()) return s;
+  // A replica applies only events this master wrote, so its applied_seq is
+  // at most the head (the master commits before it streams). Beyond it, the
+  // site holds another history: a master restored from an older backup, or
+  // a replica pointed at the wrong master. What it "holds" would be wrong.
+  if (const uint64_t head = records_->head_seq(); report.applied_seq() > head) {
+    return absl::FailedPreconditionError(StrCat(
+        "site ", report.site(), " reports applied seq ", report.applied_seq(),
+        ", beyond this master's head ", head,
+        ": it follows another history (a master restored "
+        "from an older backup, or another master); point it at the right master, or give it a "
+        "fresh data directory"));
+  }
   // Lookups first, outside mu_: each bounded by the limits just checked.
   std::vector<std::pair<VersionKey, InFlight>> in_flight;
   std::vector<VersionKey> complete;

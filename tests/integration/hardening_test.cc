@@ -265,6 +265,35 @@ TEST_F(HardeningTest, OneSiteReportWithManyEntriesIsRefusedAndCannotFreezeTheMas
   EXPECT_NE(history.out.find("1.0"), std::string::npos) << history.out;
 }
 
+TEST_F(HardeningTest, SiteReportSeqsFromZeroToTheMaximumNeverWrap) {
+  Push("app", "1.0");
+  Push("app", "2.0");
+  const uint64_t head = 2;
+  auto sites = Sites::NewStub(MakeChannel(master_.address()));
+  auto report = [&](const std::string& site, uint64_t seq) {
+    ReportAck ack;
+    grpc::ClientContext ctx;
+    return sites->Report(&ctx, MakeReport(site, seq, 0), &ack);
+  };
+  EXPECT_TRUE(report("zero", 0).ok());
+  EXPECT_TRUE(report("at-head", head).ok());
+  for (uint64_t beyond : {head + 1, std::numeric_limits<uint64_t>::max()}) {
+    grpc::Status s = report("beyond", beyond);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << beyond;
+    EXPECT_NE(s.error_message().find("beyond this master's head 2"), std::string::npos)
+        << s.error_message();
+  }
+  // The site at 0 lacks both versions, the one at the head holds both, and
+  // the one beyond was never taken for a site that holds everything.
+  RunResult status = Vms({"status", "app", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_EQ(status.out.find("beyond"), std::string::npos) << status.out;
+  RunResult live = Vms({"live", "app", "2.0"});
+  EXPECT_EQ(live.exit_code, 1);
+  EXPECT_NE(live.err.find("zero (not started)"), std::string::npos) << live.err;
+  EXPECT_EQ(live.err.find("at-head"), std::string::npos) << live.err;
+}
+
 TEST_F(HardeningTest, ReplicaThatCompletedAVersionUnreportedReportsItAfterRestart) {
   // tky follows ldn, and its reports go through ldn to the master.
   auto ldn = Replica("ldn");
