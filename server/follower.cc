@@ -168,13 +168,8 @@ bool Follower::FollowOnce() {
       v.set_state(VersionState::COMPLETE);
       SetVersion(std::move(v), true);
     } else if (event.type() == Event::LIVE_CHANGED) {
-      auto record = ParseLiveRecord(event.envelope());
-      LiveApplied l;
-      l.set_app(event.app());
-      l.set_version(event.version());
-      l.set_live_seq(record.ok() ? record->live_seq() : 0);
       std::lock_guard lock(mu_);
-      pending_live_.push_back(std::move(l));
+      pending_live_.push_back(FlipOf(event));
       if (pending_live_.size() > 4 * kMaxReportLive) pending_live_.pop_front();
       urgent_ = true;
       cv_.notify_all();

@@ -96,13 +96,18 @@ void RecordStore::PutSeqIndex(rocksdb::WriteBatch* batch, const Event& event) {
     batch->Put(db_->Family(kSeqs), ReleaseSeqKey(event.app(), event.version()),
                EncodeBigEndian64(event.seq()));
   } else if (event.type() == Event::LIVE_CHANGED) {
-    auto record = ParseLiveRecord(event.envelope());
-    LiveApplied flip;
-    flip.set_app(event.app());
-    flip.set_version(event.version());
-    flip.set_live_seq(record.ok() ? record->live_seq() : 0);
-    batch->Put(db_->Family(kSeqs), LiveSeqKey(event.app(), event.seq()), flip.SerializeAsString());
+    batch->Put(db_->Family(kSeqs), LiveSeqKey(event.app(), event.seq()),
+               FlipOf(event).SerializeAsString());
   }
+}
+
+LiveApplied FlipOf(const Event& event) {
+  auto record = ParseLiveRecord(event.envelope());
+  LiveApplied flip;
+  flip.set_app(event.app());
+  flip.set_version(event.version());
+  flip.set_live_seq(record.ok() ? record->live_seq() : 0);
+  return flip;
 }
 
 absl::StatusOr<uint64_t> RecordStore::ReleaseSeq(std::string_view app,

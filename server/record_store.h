@@ -30,6 +30,10 @@
 
 namespace vms {
 
+// The flip a LIVE_CHANGED event carries: app, version and live_seq (0 if
+// its record does not parse).
+LiveApplied FlipOf(const Event& event);
+
 class RecordStore : public ReadApi {
  public:
   static absl::StatusOr<std::unique_ptr<RecordStore>> Open(

@@ -58,14 +58,7 @@ class HardeningTest : public ::testing::Test {
                                           const std::string& data = "") {
     auto r = std::make_unique<ReplicaProcess>(site, upstream.empty() ? master_.address() : upstream,
                                               master_.pub(), data.empty() ? dir_ / site : data);
-    EXPECT_TRUE(WaitFor([&] {
-      RunResult sites = Vms({"sites", "--json"});
-      if (sites.exit_code != 0) return false;
-      for (const json& s : json::parse(sites.out)) {
-        if (s["site"] == site) return true;
-      }
-      return false;
-    })) << r->log();
+    EXPECT_TRUE(testing::WaitForSite(master_.address(), site)) << r->log();
     return r;
   }
 

@@ -41,14 +41,7 @@ class ReplicaTest : public ::testing::Test {
                                           std::vector<std::string> extra = {}) {
     auto r = std::make_unique<ReplicaProcess>(site, upstream.empty() ? master_.address() : upstream,
                                               master_.pub(), dir_ / ("site-" + site), extra);
-    EXPECT_TRUE(WaitFor([&] {
-      RunResult sites = Vms({"sites", "--json"});
-      if (sites.exit_code != 0) return false;
-      for (const json& s : json::parse(sites.out)) {
-        if (s["site"] == site) return true;
-      }
-      return false;
-    })) << r->log();
+    EXPECT_TRUE(testing::WaitForSite(master_.address(), site)) << r->log();
     return r;
   }
   // A tree with small files, an exec file, a symlink and a chunked large file.

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 
 extern char** environ;
 
@@ -196,9 +197,10 @@ void Daemon::Start() {
   fs::create_directories(data_dir_);
   fs::remove(address_file);
   std::string port = "0";
-  if (auto colon = address_.rfind(':'); colon != std::string::npos) port = address_.substr(colon + 1);
-  std::vector<std::string> argv = {bin_, "--data", data_dir_, "--listen", "127.0.0.1:" + port,
-                                   "--heartbeat-ms", "200"};
+  if (auto colon = address_.rfind(':'); colon != std::string::npos)
+    port = address_.substr(colon + 1);
+  std::vector<std::string> argv = {
+      bin_, "--data", data_dir_, "--listen", "127.0.0.1:" + port, "--heartbeat-ms", "200"};
   argv.insert(argv.end(), args_.begin(), args_.end());
   process_ = std::make_unique<Process>(argv, data_dir_ + "/daemon.log");
   bool up = WaitFor([&] { return fs::exists(address_file) || !process_->running(); });
@@ -327,6 +329,17 @@ bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeou
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return true;
+}
+
+bool WaitForSite(const std::string& master, const std::string& site) {
+  return WaitFor([&] {
+    RunResult sites = Run({CliBin(), "--master", master, "sites", "--json"});
+    if (sites.exit_code != 0) return false;
+    for (const nlohmann::json& s : nlohmann::json::parse(sites.out)) {
+      if (s["site"] == site) return true;
+    }
+    return false;
+  });
 }
 
 }  // namespace vms::testing

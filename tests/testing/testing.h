@@ -141,6 +141,10 @@ std::string CliBin();
 bool WaitFor(const std::function<bool()>& pred,
              std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
+// Until the master at `master` lists `site` in `vms sites` (a push waits
+// only for the sites the master knows); false after the timeout.
+bool WaitForSite(const std::string& master, const std::string& site);
+
 }  // namespace vms::testing
 
 #endif  // VMS_TESTS_TESTING_TESTING_H_
