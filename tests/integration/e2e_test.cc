@@ -28,8 +28,8 @@ class EndToEndTest : public ::testing::Test {
  protected:
   EndToEndTest() : master_(dir_ / "master") {
     for (const char* site : {"ny", "ldn"}) {
-      replicas_[site] = std::make_unique<ReplicaProcess>(site, master_.address(), master_.pub(),
-                                                         dir_ / site);
+      replicas_[site] =
+          std::make_unique<ReplicaProcess>(site, master_.address(), master_.pub(), dir_ / site);
     }
     replicas_["tky"] = std::make_unique<ReplicaProcess>("tky", replicas_["ldn"]->address(),
                                                         master_.pub(), dir_ / "tky");
@@ -48,7 +48,8 @@ class EndToEndTest : public ::testing::Test {
   }
 
   std::string Dist(const std::string& site) const { return dir_ / (site + "/dist"); }
-  RunResult Vms(std::vector<std::string> args, std::chrono::seconds timeout = std::chrono::seconds(300)) {
+  RunResult Vms(std::vector<std::string> args,
+                std::chrono::seconds timeout = std::chrono::seconds(300)) {
     args.insert(args.begin(), {testing::CliBin(), "--master", master_.address()});
     return testing::Run(args, {.env = {{"HOME", dir_ / "home"}}, .timeout = timeout});
   }
@@ -152,11 +153,11 @@ TEST_F(EndToEndTest, PublishesARealPythonAndRunsItFromAnotherSite) {
   ASSERT_EQ(push2.exit_code, 0) << push2.err;
   ASSERT_EQ(Vms({"live", "python", "2", "--wait"}).exit_code, 0);
   ASSERT_TRUE(WaitLive("tky", "python", "2"));
-  RunResult new_one = testing::Run(
-      {Dist("tky") + "/python/bin/python3", "-c", "import vms_e2e_marker; print(vms_e2e_marker.VERSION)"});
+  RunResult new_one = testing::Run({Dist("tky") + "/python/bin/python3", "-c",
+                                    "import vms_e2e_marker; print(vms_e2e_marker.VERSION)"});
   EXPECT_EQ(new_one.out, "2\n") << new_one.err;
-  RunResult old_one = testing::Run(
-      {Dist("tky") + "/python@1/bin/python3", "-c", "import vms_e2e_marker"});
+  RunResult old_one =
+      testing::Run({Dist("tky") + "/python@1/bin/python3", "-c", "import vms_e2e_marker"});
   EXPECT_NE(old_one.exit_code, 0) << "version 1 is still there, unchanged";
 
   // Byte for byte, through a host mount.
