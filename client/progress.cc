@@ -4,14 +4,20 @@
 
 #include <cstdio>
 
+#include "core/sync.h"
+
 namespace vms {
 
 LineReporter::LineReporter(std::function<std::string()> render, std::chrono::milliseconds period)
     : render_(std::move(render)), enabled_(isatty(STDERR_FILENO) == 1) {
   if (!enabled_) return;
   thread_ = std::thread([this, period] {
-    std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
+    MutexLock lock(&mu_);
+    while (!stop_) {
+      const auto tick = std::chrono::steady_clock::now() + period;
+      while (!stop_ && cv_.WaitUntil(tick)) {
+      }
+      if (stop_) break;
       std::string line = render_();
       std::fprintf(stderr, "\r\033[K%s", line.c_str());
       std::fflush(stderr);
@@ -24,10 +30,10 @@ LineReporter::~LineReporter() { Stop(); }
 void LineReporter::Stop() {
   if (!thread_.joinable()) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   thread_.join();
   std::fprintf(stderr, "\r\033[K");
   std::fflush(stderr);
@@ -45,8 +51,11 @@ std::string HumanBytes(uint64_t bytes) {
   if (unit == 0) {
     std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
   } else {
-    std::snprintf(buf, sizeof buf, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v,
-                  kUnits[unit]);
+    std::snprintf(buf, sizeof buf,
+                  v < 10    ? "%.2f %s"
+                  : v < 100 ? "%.1f %s"
+                            : "%.0f %s",
+                  v, kUnits[unit]);
   }
   return buf;
 }

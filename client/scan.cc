@@ -8,9 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -20,6 +18,7 @@
 #include "core/file_util.h"
 #include "core/names.h"
 #include "core/strings.h"
+#include "core/sync.h"
 #include "core/tree.h"
 
 namespace vms {
@@ -219,8 +218,8 @@ class ParallelScan {
   absl::Status Run(const std::string& path, Node* root) {
     root_ = root;
     Spawn(path, root, 0);
-    std::unique_lock lock(mu_);
-    done_cv_.wait(lock, [this] { return pending_ == 0; });
+    MutexLock lock(&mu_);
+    while (pending_ != 0) done_cv_.Wait();
     return error_;
   }
 
@@ -228,20 +227,20 @@ class ParallelScan {
   // `depth`: directories between the top and `node` (0 for the top).
   void Spawn(std::string path, Node* node, uint64_t depth) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       ++pending_;
     }
     options_.pool->Submit([this, path = std::move(path), node, depth] {
       if (!failed_.load(std::memory_order_relaxed)) {
         if (absl::Status s = ScanDir(path, node, depth); !s.ok()) Fail(std::move(s));
       }
-      std::lock_guard lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_all();
+      MutexLock lock(&mu_);
+      if (--pending_ == 0) done_cv_.SignalAll();
     });
   }
 
   void Fail(absl::Status s) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (!failed_.exchange(true)) error_ = std::move(s);
   }
 
@@ -310,8 +309,8 @@ class ParallelScan {
   Node* root_ = nullptr;
   std::atomic<bool> failed_{false};
   std::atomic<uint64_t> files_{0};  // listed so far
-  std::mutex mu_;
-  std::condition_variable done_cv_;
+  Mutex mu_;
+  CondVar done_cv_{&mu_};
   int pending_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status error_ ABSL_GUARDED_BY(mu_);
 };

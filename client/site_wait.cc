@@ -5,6 +5,7 @@
 
 #include "client/progress.h"
 #include "core/strings.h"
+#include "core/sync.h"
 
 namespace vms {
 
@@ -44,10 +45,10 @@ absl::Status WaitForVersion(MasterClient* master, const std::string& app,
                             std::string_view outcome) {
   const auto start = Clock::now();
   std::string line;
-  std::mutex mu;
+  Mutex mu;
   LineReporter reporter(
       [&] {
-        std::lock_guard lock(mu);
+        MutexLock lock(&mu);
         return line;
       },
       std::chrono::milliseconds(200));
@@ -62,7 +63,7 @@ absl::Status WaitForVersion(MasterClient* master, const std::string& app,
       if (!complete) lagging += StrCat(lagging.empty() ? "" : ", ", site.name(), " (", state, ")");
     }
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(&mu);
       line = now_line;
     }
     if (lagging.empty()) {

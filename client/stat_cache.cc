@@ -5,6 +5,7 @@
 #include "core/coding.h"
 #include "core/file_util.h"
 #include "core/strings.h"
+#include "core/sync.h"
 
 namespace vms {
 
@@ -55,12 +56,12 @@ void StatCache::Load() {
     in.remove_prefix(list_len);
     entries.emplace(k, std::move(d));
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   loaded_ = std::move(entries);
 }
 
 std::optional<CachedDigest> StatCache::Find(const StatKey& key) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = loaded_.find(key);
   if (it == loaded_.end()) return std::nullopt;
   used_[key] = it->second;
@@ -69,7 +70,7 @@ std::optional<CachedDigest> StatCache::Find(const StatKey& key) const {
 
 void StatCache::Remember(const StatKey& key, CachedDigest digest) {
   if (key.mtime_ns >= racy_after_ns_ || key.ctime_ns >= racy_after_ns_) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   used_[key] = std::move(digest);
 }
 
@@ -77,7 +78,7 @@ absl::Status StatCache::Save() const {
   if (path_.empty()) return absl::OkStatus();
   std::string out(kMagic);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto merged = used_;
     for (const auto& [k, d] : loaded_) {
       if (merged.size() >= kMaxEntries) break;

@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -21,6 +20,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "core/hash.h"
+#include "core/sync.h"
 
 namespace vms {
 
@@ -59,7 +59,7 @@ class StatCache {
 
   const std::string path_;
   const int64_t racy_after_ns_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::unordered_map<StatKey, CachedDigest, KeyHash> loaded_ ABSL_GUARDED_BY(mu_);
   mutable std::unordered_map<StatKey, CachedDigest, KeyHash> used_ ABSL_GUARDED_BY(mu_);
 };

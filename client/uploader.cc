@@ -6,13 +6,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <mutex>
 #include <thread>
 
 #include "core/codec.h"
 #include "core/file_util.h"
 #include "core/limits.h"
 #include "core/strings.h"
+#include "core/sync.h"
 #include "core/throttle.h"
 #include "proto/wire.h"
 
@@ -52,13 +52,13 @@ absl::StatusOr<UploadStats> UploadObjects(MasterClient* master, const Snapshot& 
                                           const UploadOptions& options) {
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
-  std::mutex mu;
+  Mutex mu;
   absl::Status first_error;
   UploadStats total;
   Throttle throttle(options.limit_rate);
 
   auto fail = [&](absl::Status s) {
-    std::lock_guard lock(mu);
+    MutexLock lock(&mu);
     if (!failed.exchange(true)) first_error = std::move(s);
   };
 
@@ -124,7 +124,7 @@ absl::StatusOr<UploadStats> UploadObjects(MasterClient* master, const Snapshot& 
     }
     if (!failed) flush();
     if (!finish(upload.get())) return;
-    std::lock_guard lock(mu);
+    MutexLock lock(&mu);
     total.objects += mine.objects;
     total.raw_bytes += mine.raw_bytes;
     total.wire_bytes += mine.wire_bytes;

@@ -12,10 +12,10 @@ ThreadPool::ThreadPool(int threads) : per_key_limit_(std::max(1, threads / 2)) {
 
 ThreadPool::~ThreadPool() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   for (std::thread& t : workers_) t.join();
 }
 
@@ -28,19 +28,19 @@ void ThreadPool::MaybeReady(const std::string& key, Lane* lane) {
 
 void ThreadPool::Submit(std::string key, std::function<void()> task) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     Lane& lane = lanes_[key];
     lane.tasks.push_back(std::move(task));
     ++queued_;
     MaybeReady(key, &lane);
   }
-  cv_.notify_one();
+  cv_.Signal();
 }
 
 void ThreadPool::Work() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return !ready_.empty() || (stopping_ && queued_ == 0); });
+    while (ready_.empty() && !(stopping_ && queued_ == 0)) cv_.Wait();
     if (ready_.empty()) return;  // stopping and drained
     std::string key = std::move(ready_.front());
     ready_.pop_front();
@@ -51,38 +51,38 @@ void ThreadPool::Work() {
     --queued_;
     ++lane->running;
     MaybeReady(key, lane);  // its next task takes its turn after the others
-    if (!ready_.empty()) cv_.notify_one();
-    lock.unlock();
+    if (!ready_.empty()) cv_.Signal();
+    mu_.Unlock();
     task();
     task = nullptr;  // destroyed outside the lock, like it ran
-    lock.lock();
+    mu_.Lock();
     lane = &lanes_[key];
     --lane->running;
     if (lane->tasks.empty() && lane->running == 0) {
       lanes_.erase(key);
     } else {
       MaybeReady(key, lane);
-      if (!ready_.empty()) cv_.notify_one();
+      if (!ready_.empty()) cv_.Signal();
     }
-    if (stopping_ && queued_ == 0) cv_.notify_all();
+    if (stopping_ && queued_ == 0) cv_.SignalAll();
   }
 }
 
 void ThreadPool::ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
   std::atomic<size_t> next{0};
-  std::mutex done_mu;
-  std::condition_variable done_cv;
-  int running = size();
+  Mutex done_mu;
+  CondVar done_cv(&done_mu);
+  int running = size();  // under done_mu
   // Each worker pulls indices until none remain, so uneven items balance out.
   for (int w = 0; w < size(); ++w) {
     Submit([&] {
       for (size_t i; (i = next.fetch_add(1)) < n;) fn(i);
-      std::lock_guard lock(done_mu);
-      if (--running == 0) done_cv.notify_all();
+      MutexLock lock(&done_mu);
+      if (--running == 0) done_cv.SignalAll();
     });
   }
-  std::unique_lock lock(done_mu);
-  done_cv.wait(lock, [&] { return running == 0; });
+  MutexLock lock(&done_mu);
+  while (running != 0) done_cv.Wait();
 }
 
 int CpuCount() {

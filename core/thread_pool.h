@@ -11,16 +11,15 @@
 #ifndef VMS_CORE_THREAD_POOL_H_
 #define VMS_CORE_THREAD_POOL_H_
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "core/sync.h"
 
 namespace vms {
 
@@ -52,8 +51,8 @@ class ThreadPool {
   void MaybeReady(const std::string& key, Lane* lane) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   int per_key_limit_;  // for keyed lanes; the unkeyed lane has none
-  std::mutex mu_;
-  std::condition_variable cv_;
+  Mutex mu_;
+  CondVar cv_{&mu_};
   std::unordered_map<std::string, Lane> lanes_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> ready_ ABSL_GUARDED_BY(mu_);  // keys in turn order
   size_t queued_ ABSL_GUARDED_BY(mu_) = 0;

@@ -5,8 +5,9 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <thread>
+
+#include "core/sync.h"
 
 namespace vms {
 
@@ -19,7 +20,7 @@ class Throttle {
     if (rate_ == 0) return;
     std::chrono::steady_clock::time_point due;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       spent_ += bytes;
       due = start_ + std::chrono::microseconds(spent_ * 1000000 / rate_);
     }
@@ -28,7 +29,7 @@ class Throttle {
 
  private:
   const uint64_t rate_;
-  std::mutex mu_;
+  Mutex mu_;
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   uint64_t spent_ = 0;
 };

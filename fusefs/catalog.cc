@@ -4,6 +4,7 @@
 #include "core/file_util.h"
 #include "core/names.h"
 #include "core/strings.h"
+#include "core/sync.h"
 #include "spdlog/spdlog.h"
 
 namespace vms {
@@ -18,7 +19,7 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(std::string path, PublicK
     spdlog::warn("catalog {} is corrupt: starting empty", catalog->path_);
     return catalog;
   }
-  std::lock_guard lock(catalog->mu_);
+  MutexLock lock(&catalog->mu_);
   for (const Envelope& env : stored.releases()) {
     if (absl::Status s = catalog->AddRelease(env); !s.ok()) {
       spdlog::warn("dropping a stored release: {}", Sv(s.message()));
@@ -58,7 +59,7 @@ std::pair<std::string, uint64_t> Catalog::Snapshot() {
 }
 
 void Catalog::Save(const std::pair<std::string, uint64_t>& snapshot) {
-  std::lock_guard lock(save_mu_);
+  MutexLock lock(&save_mu_);
   if (snapshot.second < saved_generation_) return;
   if (absl::Status s = WriteFileAtomic(path_, snapshot.first, 0644); !s.ok()) {
     spdlog::warn("catalog not saved: {}", Sv(s.message()));
@@ -70,7 +71,7 @@ void Catalog::Save(const std::pair<std::string, uint64_t>& snapshot) {
 absl::StatusOr<bool> Catalog::ApplyLive(const Envelope& env) {
   std::pair<std::string, uint64_t> snapshot;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto parsed = OpenLiveRecord(env, trust_);
     if (!parsed.ok()) return parsed.status();
     auto it = live_.find(parsed->app());
@@ -79,9 +80,8 @@ absl::StatusOr<bool> Catalog::ApplyLive(const Envelope& env) {
     if (!record.ok()) return record.status();
     auto root = Hash::FromBytes(record->root());
     if (!root.ok()) return absl::DataLossError("live record with a malformed root");
-    live_[record->app()] = {LiveInfo{record->version(), record->live_seq(), *root,
-                                     record->issued_unix_ms()},
-                            env};
+    live_[record->app()] = {
+        LiveInfo{record->version(), record->live_seq(), *root, record->issued_unix_ms()}, env};
     snapshot = Snapshot();
   }
   Save(snapshot);
@@ -89,14 +89,14 @@ absl::StatusOr<bool> Catalog::ApplyLive(const Envelope& env) {
 }
 
 std::map<std::string, LiveInfo> Catalog::LiveApps() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::map<std::string, LiveInfo> out;
   for (const auto& [app, entry] : live_) out[app] = entry.first;
   return out;
 }
 
 std::optional<LiveInfo> Catalog::Live(const std::string& app) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = live_.find(app);
   if (it == live_.end()) return std::nullopt;
   return it->second.first;
@@ -105,7 +105,7 @@ std::optional<LiveInfo> Catalog::Live(const std::string& app) const {
 absl::StatusOr<std::optional<ReleaseInfo>> Catalog::Release(const std::string& app,
                                                             const std::string& version) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = releases_.find({app, version});
     if (it != releases_.end()) return it->second.first;
   }
@@ -116,7 +116,7 @@ absl::StatusOr<std::optional<ReleaseInfo>> Catalog::Release(const std::string& a
   std::optional<ReleaseInfo> found;
   std::pair<std::string, uint64_t> snapshot;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (const Envelope& env : *envs) {
       if (absl::Status s = AddRelease(env); !s.ok()) {
         spdlog::error("refusing a release from the replica: {}", Sv(s.message()));

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -18,6 +17,7 @@
 #include "core/hash.h"
 #include "core/keys.h"
 #include "core/live_verifier.h"
+#include "core/sync.h"
 #include "records.pb.h"
 
 namespace vms {
@@ -39,7 +39,8 @@ struct ReleaseInfo {
 class Catalog {
  public:
   // Where releases come from when they are not known yet.
-  using ReleaseSource = std::function<absl::StatusOr<std::vector<Envelope>>(const std::string& app)>;
+  using ReleaseSource =
+      std::function<absl::StatusOr<std::vector<Envelope>>(const std::string& app)>;
 
   static absl::StatusOr<std::unique_ptr<Catalog>> Open(std::string path, PublicKey trust,
                                                        ReleaseSource source);
@@ -69,9 +70,9 @@ class Catalog {
   const std::string path_;
   const PublicKey trust_;
   // Lock order: mu_ is never held with save_mu_.
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
-  std::mutex save_mu_;
+  Mutex save_mu_;
   uint64_t saved_generation_ ABSL_GUARDED_BY(save_mu_) = 0;
   LiveVerifier verifier_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::pair<LiveInfo, Envelope>> live_ ABSL_GUARDED_BY(mu_);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/strings.h"
+#include "core/sync.h"
 #include "spdlog/spdlog.h"
 
 namespace vms {
@@ -25,7 +26,7 @@ absl::Status Content::Fetch(const std::vector<Hash>& hashes) {
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - start)
                     .count();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   ++stats_.fetches;
   stats_.objects += hashes.size();
   stats_.fetch_micros += micros;
@@ -34,15 +35,15 @@ absl::Status Content::Fetch(const std::vector<Hash>& hashes) {
 
 void Content::Land(std::span<const Hash> hashes) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (const Hash& h : hashes) in_flight_.erase(h);
   }
-  fetched_cv_.notify_all();
+  fetched_cv_.SignalAll();
 }
 
 std::vector<Hash> Content::Claim(std::span<const Hash> hashes, std::vector<Hash>* theirs) {
   std::vector<Hash> mine;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (const Hash& h : hashes) {
     if (cache_->Contains(h)) continue;
     if (in_flight_.insert(h).second) {
@@ -65,7 +66,7 @@ void Content::Prefetch(std::span<const Hash> hashes, ThreadPool* pool) {
 }
 
 Content::Stats Content::stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return stats_;
 }
 
@@ -78,13 +79,15 @@ absl::Status Content::Ensure(std::span<const Hash> hashes) {
     Land(mine);
   }
   if (!theirs.empty()) {
-    std::unique_lock lock(mu_);
-    fetched_cv_.wait(lock, [&] {
+    MutexLock lock(&mu_);
+    auto landed = [&] {
+      mu_.AssertHeld();
       for (const Hash& h : theirs) {
         if (in_flight_.count(h)) return false;
       }
       return true;
-    });
+    };
+    while (!landed()) fetched_cv_.Wait();
   }
   if (!s.ok()) return s;
   // What another fetch was to bring may have failed with it: fetch it here.
@@ -98,7 +101,7 @@ absl::Status Content::Ensure(std::span<const Hash> hashes) {
 
 absl::StatusOr<Content::Bytes> Content::Get(const Hash& hash) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (auto it = memory_.find(hash); it != memory_.end()) {
       memory_lru_.splice(memory_lru_.end(), memory_lru_, it->second.second);
       return it->second.first;
@@ -113,7 +116,7 @@ absl::StatusOr<Content::Bytes> Content::Get(const Hash& hash) {
   }
   if (!raw.ok()) return raw.status();
   auto bytes = std::make_shared<const std::string>(std::move(*raw));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (memory_.count(hash) == 0 && bytes->size() <= memory_limit_) {
     memory_[hash] = {bytes, memory_lru_.insert(memory_lru_.end(), hash)};
     memory_bytes_ += bytes->size();

@@ -5,11 +5,9 @@
 #ifndef VMS_FUSEFS_CONTENT_H_
 #define VMS_FUSEFS_CONTENT_H_
 
-#include <condition_variable>
 #include <functional>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -18,6 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "core/hash.h"
+#include "core/sync.h"
 #include "core/thread_pool.h"
 #include "fusefs/object_cache.h"
 #include "server/upstream.h"
@@ -61,10 +60,10 @@ class Content {
   ObjectCache* cache_;
   Fetcher fetch_;
   const uint64_t memory_limit_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   // Objects being fetched right now: a second reader waits for the first
   // fetch instead of asking again.
-  std::condition_variable fetched_cv_;
+  CondVar fetched_cv_{&mu_};
   std::unordered_set<Hash, HashHasher> in_flight_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
   absl::Status Fetch(const std::vector<Hash>& hashes);

@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/names.h"
 #include "core/strings.h"
+#include "core/sync.h"
 #include "spdlog/spdlog.h"
 
 namespace vms {
@@ -23,13 +24,13 @@ DistFs::DistFs(Catalog* catalog, Content* content, FsOptions options)
     : catalog_(catalog), content_(content), options_(options), mounted_ms_(WallClockMs()) {}
 
 size_t DistFs::open_files() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return files_.size();
 }
 
 absl::StatusOr<DistFs::Entries> DistFs::Tree(const Hash& hash) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (auto it = trees_.find(hash); it != trees_.end()) {
       tree_lru_.splice(tree_lru_.end(), tree_lru_, it->second.second);
       return it->second.first;
@@ -40,7 +41,7 @@ absl::StatusOr<DistFs::Entries> DistFs::Tree(const Hash& hash) {
   auto decoded = DecodeTree(**raw);  // a bad tree is corruption: EIO, never a path
   if (!decoded.ok()) return decoded.status();
   auto entries = std::make_shared<const std::vector<TreeEntry>>(std::move(*decoded));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (trees_.count(hash) == 0) {
     trees_[hash] = {entries, tree_lru_.insert(tree_lru_.end(), hash)};
     while (trees_.size() > options_.tree_cache_entries) {
@@ -155,7 +156,7 @@ int DistFs::Lookup(uint64_t parent, const std::string& name, EntryReply* out) {
     file.bytes = node.size;
     bool raced;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       file.last_read = ++read_clock_;
       raced = !files_.emplace(ino, std::move(file)).second;
     }
@@ -328,7 +329,7 @@ void DistFs::FetchWithSiblings(const Node& file) {
 
 void DistFs::PrefetchTrees(const Hash& root, const std::string& version_key) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (!tree_walks_.insert(root).second) return;
   }
   prefetch_pool_.Submit([this, root, version_key] {
@@ -337,7 +338,7 @@ void DistFs::PrefetchTrees(const Hash& root, const std::string& version_key) {
     size_t trees = 0;
     while (!level.empty() && trees < 1'000'000) {
       if (!content_->Ensure(level).ok()) {  // offline: lookups fetch as they go
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         tree_walks_.erase(root);  // and the next lookup tries again
         return;
       }
@@ -354,17 +355,16 @@ void DistFs::PrefetchTrees(const Hash& root, const std::string& version_key) {
     }
     auto walk = BuildWalk(root);
     if (walk == nullptr) return;
-    std::lock_guard lock(mu_);
     walk->root = root;
-    walk->used = ++read_clock_;
+    MutexLock lock(&mu_);
     if (walks_.size() >= kMaxWalks) {  // the least recently read version's walk goes
       auto oldest = std::min_element(
           walks_.begin(), walks_.end(),
-          [](const auto& a, const auto& b) { return a.second->used < b.second->used; });
-      tree_walks_.erase(oldest->second->root);  // its next lookup builds it again
+          [](const auto& a, const auto& b) { return a.second.used < b.second.used; });
+      tree_walks_.erase(oldest->second.walk->root);  // its next lookup builds it again
       walks_.erase(oldest);
     }
-    walks_[version_key] = std::move(walk);
+    walks_[version_key] = {std::move(walk), ++read_clock_};
   });
 }
 
@@ -394,7 +394,7 @@ std::shared_ptr<DistFs::Walk> DistFs::BuildWalk(const Hash& root) {
 }
 
 bool DistFs::WalkReady(const std::string& app, const std::string& version) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return walks_.count(StrCat(app, "@", version)) > 0;
 }
 
@@ -420,11 +420,11 @@ size_t DistFs::WalkIndexOf(const Walk& walk, const Node& dir, const std::string&
 void DistFs::Readahead(const Node& file) {
   std::shared_ptr<Walk> walk;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = walks_.find(StrCat(file.app, "@", file.version));
     if (it == walks_.end()) return;
-    it->second->used = ++read_clock_;
-    walk = it->second;
+    it->second.used = ++read_clock_;
+    walk = it->second.walk;
   }
   std::shared_ptr<const Node> dir = inodes_.Get(file.parent);
   if (dir == nullptr || walk->files.empty()) return;
@@ -438,7 +438,7 @@ void DistFs::Readahead(const Node& file) {
       std::min<uint64_t>(options_.readahead_max_bytes, content_->cache().max_bytes() / 4);
   uint64_t from, to;
   {
-    std::lock_guard lock(walk->mu);
+    MutexLock lock(&walk->mu);
     bool sequential = walk->window > 0 && pos >= walk->window_start && pos <= walk->requested_end;
     if (!sequential) {
       walk->window = std::min(options_.readahead_min_bytes, max_window);
@@ -481,7 +481,7 @@ void DistFs::Forget(uint64_t ino, uint64_t n) {
   if (inodes_.Get(ino) != nullptr) return;
   OpenFile file;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = files_.find(ino);
     if (it == files_.end()) return;
     file = std::move(it->second);
@@ -493,7 +493,7 @@ void DistFs::Forget(uint64_t ino, uint64_t n) {
 int DistFs::Open(uint64_t ino, uint64_t* fh) {
   *fh = ino;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (files_.count(ino)) return 0;
   }
   std::shared_ptr<const Node> node = inodes_.Get(ino);
@@ -532,7 +532,7 @@ int DistFs::Open(uint64_t ino, uint64_t* fh) {
   for (const OpenFile::Piece& p : file.pieces) file.bytes += p.size;
   bool raced = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     raced = !files_.emplace(ino, file).second;  // another thread pinned it meanwhile
   }
   if (raced) {
@@ -544,7 +544,7 @@ int DistFs::Open(uint64_t ino, uint64_t* fh) {
 int DistFs::Read(uint64_t ino, uint64_t offset, size_t size, std::vector<Segment>* out) {
   bool first_read;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = files_.find(ino);
     first_read = it == files_.end() || !it->second.read;
     if (it != files_.end()) it->second.read = true;
@@ -558,7 +558,7 @@ int DistFs::Read(uint64_t ino, uint64_t offset, size_t size, std::vector<Segment
   if (int err = Open(ino, &fh); err != 0) return err;
   std::vector<std::pair<Hash, Segment>> wanted;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = files_.find(ino);
     if (it == files_.end()) return EBADF;
     it->second.last_read = ++read_clock_;
@@ -589,7 +589,7 @@ int DistFs::Read(uint64_t ino, uint64_t offset, size_t size, std::vector<Segment
 std::vector<std::pair<uint64_t, std::string>> DistFs::ReclaimCandidates(uint64_t bytes) const {
   std::vector<std::pair<uint64_t, uint64_t>> by_age;  // last_read, ino
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (const auto& [ino, file] : files_) by_age.emplace_back(file.last_read, ino);
   }
   std::sort(by_age.begin(), by_age.end());
@@ -600,7 +600,7 @@ std::vector<std::pair<uint64_t, std::string>> DistFs::ReclaimCandidates(uint64_t
     std::shared_ptr<const Node> node = inodes_.Get(ino);
     if (node == nullptr) continue;
     out.emplace_back(node->parent, node->name);
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (auto it = files_.find(ino); it != files_.end()) freed += it->second.bytes;
   }
   return out;

@@ -21,13 +21,13 @@
 #include <list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "core/sync.h"
 #include "core/thread_pool.h"
 #include "core/tree.h"
 #include "fusefs/catalog.h"
@@ -145,8 +145,7 @@ class DistFs {
     // tree -> index of its first file, number of files below it
     std::unordered_map<Hash, std::pair<size_t, size_t>, HashHasher> dirs;
     Hash root;
-    uint64_t used = 0;  // DistFs::read_clock_ when last read through; under DistFs::mu_
-    std::mutex mu;
+    Mutex mu;
     uint64_t window ABSL_GUARDED_BY(mu) = 0;  // bytes; 0: no read yet
     uint64_t window_start ABSL_GUARDED_BY(mu) = 0, requested_end ABSL_GUARDED_BY(mu) = 0;
   };
@@ -186,9 +185,13 @@ class DistFs {
   const int64_t mounted_ms_;  // the root's mtime
   InodeTable inodes_;
 
-  mutable std::mutex mu_;  // guards what follows; never held across I/O
-  std::unordered_set<Hash, HashHasher> tree_walks_ ABSL_GUARDED_BY(mu_);     // version roots
-  std::map<std::string, std::shared_ptr<Walk>> walks_ ABSL_GUARDED_BY(mu_);  // by APP@VERSION
+  mutable Mutex mu_;  // guards what follows; never held across I/O
+  std::unordered_set<Hash, HashHasher> tree_walks_ ABSL_GUARDED_BY(mu_);  // version roots
+  struct WalkSlot {
+    std::shared_ptr<Walk> walk;
+    uint64_t used = 0;  // read_clock_ when last read through
+  };
+  std::map<std::string, WalkSlot> walks_ ABSL_GUARDED_BY(mu_);  // by APP@VERSION
   std::unordered_map<Hash, std::pair<Entries, std::list<Hash>::iterator>, HashHasher> trees_
       ABSL_GUARDED_BY(mu_);
   std::list<Hash> tree_lru_ ABSL_GUARDED_BY(mu_);

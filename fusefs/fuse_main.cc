@@ -4,15 +4,14 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <iostream>
-#include <thread>
 #include <sstream>
+#include <thread>
 
 #include "CLI/CLI.hpp"
 #include "core/keys.h"
 #include "core/strings.h"
+#include "core/sync.h"
 #include "fusefs/catalog.h"
 #include "fusefs/content.h"
 #include "fusefs/dist_fs.h"
@@ -142,18 +141,19 @@ int main(int argc, char** argv) {
     return 1;
   }
   vms::Remote remote(addresses, std::chrono::milliseconds(fetch_timeout_ms));
-  auto catalog = vms::Catalog::Open(cache_dir + "/catalog", *trust,
-                                    [&remote](const std::string& app) { return remote.Releases(app); });
+  auto catalog =
+      vms::Catalog::Open(cache_dir + "/catalog", *trust,
+                         [&remote](const std::string& app) { return remote.Releases(app); });
   if (!catalog.ok()) {
     std::cerr << "vms-fuse: " << vms::Sv(catalog.status().message()) << "\n";
     spdlog::error("{}", vms::Sv(catalog.status().message()));
     Report(ready_fd, false);
     return 1;
   }
-  vms::Content content(cache->get(), [&remote](std::span<const vms::Hash> h,
-                                               const vms::Upstream::Sink& sink) {
-    return remote.Fetch(h, sink);
-  });
+  vms::Content content(cache->get(),
+                       [&remote](std::span<const vms::Hash> h, const vms::Upstream::Sink& sink) {
+                         return remote.Fetch(h, sink);
+                       });
   vms::DistFs fs(catalog->get(), &content);
 
   auto mount = vms::FuseMount::Mount(&fs, {.mountpoint = mountpoint, .allow_other = allow_other});
@@ -169,24 +169,26 @@ int main(int argc, char** argv) {
   watcher.Start();
   // Open files pin their objects; when that pushes the cache past its bound,
   // the kernel is asked to let go of files nobody has open.
-  std::mutex reclaim_mu;
-  std::condition_variable reclaim_cv;
-  bool stopping = false, pressure = false;
+  vms::Mutex reclaim_mu;
+  vms::CondVar reclaim_cv(&reclaim_mu);
+  bool stopping = false, pressure = false;  // under reclaim_mu
   (*cache)->SetPressureCallback([&] {
-    std::lock_guard lock(reclaim_mu);
+    vms::MutexLock lock(&reclaim_mu);
     pressure = true;
-    reclaim_cv.notify_one();
+    reclaim_cv.Signal();
   });
   std::thread reclaimer([&] {
-    std::unique_lock lock(reclaim_mu);
+    vms::MutexLock lock(&reclaim_mu);
     while (!stopping) {
-      reclaim_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping || pressure; });
+      const auto tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      while (!stopping && !pressure && reclaim_cv.WaitUntil(tick)) {
+      }
       pressure = false;
       uint64_t used = (*cache)->bytes(), max = (*cache)->max_bytes();
       if (used > max) {
-        lock.unlock();
+        reclaim_mu.Unlock();
         (*mount)->Reclaim(used - max);
-        lock.lock();
+        reclaim_mu.Lock();
       }
     }
   });
@@ -194,10 +196,10 @@ int main(int argc, char** argv) {
                cache_size);
   absl::Status s = (*mount)->Run();
   {
-    std::lock_guard lock(reclaim_mu);
+    vms::MutexLock lock(&reclaim_mu);
     stopping = true;
   }
-  reclaim_cv.notify_one();
+  reclaim_cv.Signal();
   reclaimer.join();
   (*cache)->SetPressureCallback(nullptr);
   watcher.Stop();

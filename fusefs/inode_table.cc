@@ -1,5 +1,7 @@
 #include "fusefs/inode_table.h"
 
+#include "core/sync.h"
+
 namespace vms {
 
 InodeTable::InodeTable() {
@@ -8,9 +10,8 @@ InodeTable::InodeTable() {
   slots_[kRoot] = Slot{std::move(root), 1};
 }
 
-uint64_t InodeTable::Lookup(uint64_t parent, const std::string& name, Node node,
-                            bool* created) {
-  std::lock_guard lock(mu_);
+uint64_t InodeTable::Lookup(uint64_t parent, const std::string& name, Node node, bool* created) {
+  MutexLock lock(&mu_);
   if (created) *created = false;
   auto key = std::make_pair(parent, name);
   if (auto it = by_name_.find(key); it != by_name_.end()) {
@@ -30,14 +31,14 @@ uint64_t InodeTable::Lookup(uint64_t parent, const std::string& name, Node node,
 }
 
 std::shared_ptr<const Node> InodeTable::Get(uint64_t ino) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = slots_.find(ino);
   return it == slots_.end() ? nullptr : it->second.node;
 }
 
 void InodeTable::Forget(uint64_t ino, uint64_t n) {
   if (ino == kRoot) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = slots_.find(ino);
   if (it == slots_.end()) return;
   Slot& slot = it->second;
@@ -51,12 +52,12 @@ void InodeTable::Forget(uint64_t ino, uint64_t n) {
 }
 
 size_t InodeTable::size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return slots_.size();
 }
 
 uint64_t InodeTable::lookups(uint64_t ino) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = slots_.find(ino);
   return it == slots_.end() ? 0 : it->second.nlookup;
 }

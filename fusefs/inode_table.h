@@ -14,12 +14,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "absl/base/thread_annotations.h"
 #include "core/hash.h"
+#include "core/sync.h"
 
 namespace vms {
 
@@ -30,10 +30,10 @@ struct Node {
   std::string name;
   std::string app, version;
   int64_t mtime_ms = 0;
-  Hash hash;           // tree (dirs), content or chunk list (files)
-  uint64_t size = 0;   // files; bytes below (dirs)
+  Hash hash;          // tree (dirs), content or chunk list (files)
+  uint64_t size = 0;  // files; bytes below (dirs)
   bool exec = false, chunked = false;
-  std::string target;  // symlinks and app links
+  std::string target;     // symlinks and app links
   uint64_t live_seq = 0;  // app links
 
   // What makes two lookups of one name the same inode.
@@ -63,7 +63,7 @@ class InodeTable {
     std::shared_ptr<const Node> node;
     uint64_t nlookup = 0;
   };
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   uint64_t next_ ABSL_GUARDED_BY(mu_) = kRoot + 1;
   std::unordered_map<uint64_t, Slot> slots_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<uint64_t, std::string>, uint64_t> by_name_ ABSL_GUARDED_BY(mu_);

@@ -3,6 +3,7 @@
 #include "core/coding.h"
 #include "core/file_util.h"
 #include "core/strings.h"
+#include "core/sync.h"
 #include "spdlog/spdlog.h"
 
 namespace vms {
@@ -18,7 +19,7 @@ absl::StatusOr<std::unique_ptr<ObjectCache>> ObjectCache::Open(const std::string
   auto it = cache->db_->NewIterator(kObjectIndexFamily);
   std::vector<Hash> evicted;
   {
-    std::lock_guard lock(cache->mu_);
+    MutexLock lock(&cache->mu_);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       auto hash = Hash::FromBytes(it->key().ToStringView());
       std::string_view v = it->value().ToStringView();
@@ -40,18 +41,18 @@ ObjectCache::ObjectCache(std::unique_ptr<Db> db, uint64_t max_bytes)
     : db_(std::move(db)), store_(db_.get()), max_bytes_(max_bytes) {}
 
 bool ObjectCache::Contains(const Hash& hash) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find(hash);
   return it != entries_.end() && it->second.present;
 }
 
 uint64_t ObjectCache::bytes() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return bytes_;
 }
 
 size_t ObjectCache::pinned() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   size_t n = 0;
   for (const auto& [h, e] : entries_) n += e.pins > 0;
   return n;
@@ -90,8 +91,9 @@ void ObjectCache::MaybeSignalPressure() {
 
 absl::Status ObjectCache::Put(std::vector<StoredObject>* objects) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     std::erase_if(*objects, [&](const StoredObject& o) {
+      mu_.AssertHeld();  // the lambda runs here, under the lock
       auto it = entries_.find(o.hash);
       return it != entries_.end() && it->second.present;
     });
@@ -102,7 +104,7 @@ absl::Status ObjectCache::Put(std::vector<StoredObject>* objects) {
   if (!stats.ok()) return stats.status();
   std::vector<Hash> evicted;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (const StoredObject& o : *objects) {
       if (auto it = entries_.find(o.hash); it != entries_.end()) {
         if (!it->second.present) {  // fetched again after corruption: still pinned
@@ -127,7 +129,7 @@ absl::Status ObjectCache::Put(std::vector<StoredObject>* objects) {
 }
 
 absl::Status ObjectCache::Pin(const Hash& hash) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find(hash);
   if (it == entries_.end() || !it->second.present) {
     return absl::NotFoundError(StrCat("object ", hash.Short(), " not cached"));
@@ -142,7 +144,7 @@ bool ObjectCache::PinIfCached(const Hash& hash) { return Pin(hash).ok(); }
 void ObjectCache::Unpin(const Hash& hash) {
   std::vector<Hash> evicted;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = entries_.find(hash);
     if (it == entries_.end() || it->second.pins == 0) return;
     if (--it->second.pins > 0) return;
@@ -159,7 +161,7 @@ void ObjectCache::Unpin(const Hash& hash) {
 absl::StatusOr<std::string> ObjectCache::Read(const Hash& hash) {
   bool verified;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = entries_.find(hash);
     if (it == entries_.end() || !it->second.present) {
       return absl::NotFoundError(StrCat("object ", hash.Short(), " not cached"));
@@ -175,14 +177,14 @@ absl::StatusOr<std::string> ObjectCache::Read(const Hash& hash) {
                    : Decode(hash, o->codec, o->raw_size, o->data);
   }
   if (raw.ok() && !verified) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (auto it = entries_.find(hash); it != entries_.end()) it->second.verified = true;
   }
   if (absl::IsDataLoss(raw.status()) || absl::IsNotFound(raw.status())) {
     spdlog::error("cached object={} is corrupt on disk: dropped, it will be fetched again",
                   hash.Hex());
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto it = entries_.find(hash);
       if (it != entries_.end() && it->second.present) {
         bytes_ -= it->second.size;

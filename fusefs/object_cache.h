@@ -16,7 +16,6 @@
 #include <functional>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,6 +25,7 @@
 #include "core/db.h"
 #include "core/hash.h"
 #include "core/object_store.h"
+#include "core/sync.h"
 
 namespace vms {
 
@@ -33,7 +33,7 @@ class ObjectCache {
  public:
   // Opens (creating) DIR/objects and indexes it; evicts down to `max_bytes`.
   static absl::StatusOr<std::unique_ptr<ObjectCache>> Open(const std::string& dir,
-                                                          uint64_t max_bytes);
+                                                           uint64_t max_bytes);
 
   bool Contains(const Hash& hash) const;
   // Verifies and stores objects as received, evicting as needed; objects
@@ -82,7 +82,7 @@ class ObjectCache {
   ObjectStore store_;
   const uint64_t max_bytes_;
   std::function<void()> on_pressure_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::unordered_map<Hash, Entry, HashHasher> entries_ ABSL_GUARDED_BY(mu_);
   std::list<Hash> lru_ ABSL_GUARDED_BY(mu_);  // front: least recently used
   uint64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;

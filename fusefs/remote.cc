@@ -1,9 +1,9 @@
 #include "fusefs/remote.h"
 
-#include <mutex>
 #include <unordered_set>
 
 #include "core/strings.h"
+#include "core/sync.h"
 
 namespace vms {
 
@@ -18,14 +18,14 @@ absl::Status Remote::Fetch(std::span<const Hash> hashes, const Upstream::Sink& s
   std::string failures;
   for (size_t attempt = 0; attempt < clients_.size() && !wanted.empty(); ++attempt) {
     size_t i = (preferred_ + attempt) % clients_.size();
-    std::mutex mu;
+    Mutex mu;
     std::unordered_set<Hash, HashHasher> got;
     absl::Status s = clients_[i]->Fetch(wanted, [&](std::vector<StoredObject>* batch) {
       std::vector<Hash> arrived;
       for (const StoredObject& o : *batch) arrived.push_back(o.hash);
       absl::Status st = sink(batch);
       if (st.ok()) {
-        std::lock_guard lock(mu);
+        MutexLock lock(&mu);
         got.insert(arrived.begin(), arrived.end());
       }
       return st;
@@ -38,8 +38,8 @@ absl::Status Remote::Fetch(std::span<const Hash> hashes, const Upstream::Sink& s
     std::erase_if(wanted, [&](const Hash& h) { return got.count(h) > 0; });
   }
   if (wanted.empty()) return absl::OkStatus();
-  return absl::UnavailableError(StrCat("no replica delivered ", wanted.size(), " objects (",
-                                       failures, ")"));
+  return absl::UnavailableError(
+      StrCat("no replica delivered ", wanted.size(), " objects (", failures, ")"));
 }
 
 absl::StatusOr<std::vector<Envelope>> Remote::Releases(const std::string& app) {

@@ -2,6 +2,7 @@
 
 #include "core/envelope.h"
 #include "core/strings.h"
+#include "core/sync.h"
 #include "spdlog/spdlog.h"
 
 namespace vms {
@@ -16,15 +17,17 @@ Watcher::Watcher(Catalog* catalog, Remote* remote, std::function<void(const std:
 
 Watcher::~Watcher() { Stop(); }
 
-void Watcher::Start() { thread_ = std::thread([this] { Loop(); }); }
+void Watcher::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void Watcher::Stop() {
   if (stop_.exchange(true)) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (ctx_) ctx_->TryCancel();
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -37,9 +40,14 @@ void Watcher::Loop() {
     if (stop_) return;
     // Next time, the next replica; a stream that had worked a while retries fast.
     remote_->set_preferred(replica + 1);
-    if (std::chrono::steady_clock::now() - start > kSilence) backoff = std::chrono::milliseconds(100);
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, backoff, [this] { return stop_.load(); });
+    if (std::chrono::steady_clock::now() - start > kSilence)
+      backoff = std::chrono::milliseconds(100);
+    {
+      const auto until = std::chrono::steady_clock::now() + backoff;
+      MutexLock lock(&mu_);
+      while (!stop_ && cv_.WaitUntil(until)) {
+      }
+    }
     backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(2));
   }
 }
@@ -47,7 +55,7 @@ void Watcher::Loop() {
 void Watcher::WatchOnce(size_t replica) {
   auto ctx = std::make_shared<grpc::ClientContext>();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (stop_) return;
     ctx_ = ctx;
   }
@@ -58,9 +66,9 @@ void Watcher::WatchOnce(size_t replica) {
   std::atomic<int64_t> last_message{std::chrono::steady_clock::now().time_since_epoch().count()};
   std::atomic<bool> done{false};
   std::thread guard([&] {
-    std::unique_lock lock(mu_);
+    MutexLock lock(&mu_);
     while (!done && !stop_) {
-      cv_.wait_for(lock, std::chrono::milliseconds(250));
+      cv_.WaitFor(std::chrono::milliseconds(250));
       auto last = std::chrono::steady_clock::time_point(
           std::chrono::steady_clock::duration(last_message.load()));
       if (std::chrono::steady_clock::now() - last > kSilence) {
@@ -95,11 +103,11 @@ void Watcher::WatchOnce(size_t replica) {
   }
   grpc::Status status = stream->Finish();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     done = true;
     ctx_.reset();
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   guard.join();
   if (connected_.exchange(false) || !stop_) {
     if (!stop_) {

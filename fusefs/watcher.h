@@ -8,10 +8,10 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "core/sync.h"
 #include "fusefs/catalog.h"
 #include "fusefs/remote.h"
 #include "grpcpp/grpcpp.h"
@@ -36,9 +36,9 @@ class Watcher {
   std::function<void(const std::string&)> on_flip_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::shared_ptr<grpc::ClientContext> ctx_;
+  Mutex mu_;
+  CondVar cv_{&mu_};
+  std::shared_ptr<grpc::ClientContext> ctx_ ABSL_GUARDED_BY(mu_);  // the stream in flight
   std::thread thread_;
 };
 

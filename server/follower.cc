@@ -3,6 +3,7 @@
 #include "core/envelope.h"
 #include "core/limits.h"
 #include "core/strings.h"
+#include "core/sync.h"
 #include "proto/wire.h"
 #include "spdlog/spdlog.h"
 
@@ -43,31 +44,33 @@ void Follower::Start(const std::string& address) {
 void Follower::Stop() {
   if (stop_.exchange(true)) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (stream_ctx_) stream_ctx_->TryCancel();
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (follow_thread_.joinable()) follow_thread_.join();
   if (report_thread_.joinable()) report_thread_.join();
 }
 
 void Follower::RequestRecheck() {
   recheck_requested_ = true;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (stream_ctx_) stream_ctx_->TryCancel();
 }
 
 void Follower::Touch() { last_contact_ms_ = SteadyMs(); }
 
 void Follower::SleepFor(std::chrono::milliseconds d) {
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, d, [this] { return stop_.load(); });
+  const auto until = std::chrono::steady_clock::now() + d;
+  MutexLock lock(&mu_);
+  while (!stop_ && cv_.WaitUntil(until)) {
+  }
 }
 
 void Follower::SetVersion(VersionState v, bool urgent) {
   if (v.error().size() > kMaxErrorBytes) v.mutable_error()->resize(kMaxErrorBytes);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     VersionKey key{v.app(), v.version()};
     if (v.state() == VersionState::COMPLETE) {
       in_flight_.erase(key);
@@ -77,7 +80,7 @@ void Follower::SetVersion(VersionState v, bool urgent) {
     pending_versions_[key] = std::move(v);
     urgent_ |= urgent;
   }
-  if (urgent) cv_.notify_all();
+  if (urgent) cv_.SignalAll();
 }
 
 void Follower::FollowLoop() {
@@ -103,7 +106,7 @@ void Follower::FollowLoop() {
 bool Follower::FollowOnce() {
   auto ctx = std::make_shared<grpc::ClientContext>();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (stop_) return false;
     stream_ctx_ = ctx;
   }
@@ -119,7 +122,7 @@ bool Follower::FollowOnce() {
       Log()->info("following upstream={} from_seq={}", options_.upstream, req.from_seq());
       // Connected: an unreachable upstream is no longer the problem (one
       // applying an event stays so until an event applies).
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (!apply_failed_) last_error_.clear();
     }
     if (msg.has_heartbeat()) {
@@ -157,7 +160,7 @@ bool Follower::FollowOnce() {
       break;
     }
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (apply_failed_) last_error_.clear();
       apply_failed_ = false;
     }
@@ -168,18 +171,18 @@ bool Follower::FollowOnce() {
       v.set_state(VersionState::COMPLETE);
       SetVersion(std::move(v), true);
     } else if (event.type() == Event::LIVE_CHANGED) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       pending_live_.push_back(FlipOf(event));
       if (pending_live_.size() > 4 * kMaxReportLive) pending_live_.pop_front();
       urgent_ = true;
-      cv_.notify_all();
+      cv_.SignalAll();
     }
   }
   if (!apply_error.ok()) ctx->TryCancel();
   grpc::Status finish = stream->Finish();
   connected_ = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stream_ctx_.reset();
     if (stop_) return false;
   }
@@ -201,7 +204,7 @@ bool Follower::FollowOnce() {
     why = StrCat("upstream ", options_.upstream, " unreachable: ", finish.error_message());
     Log()->warn("{}; serving what is held, retrying", why);
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   last_error_ = why;
   apply_failed_ = !apply_error.ok();
   return true;
@@ -211,8 +214,10 @@ void Follower::ReportLoop() {
   while (!stop_) {
     SiteReport report;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, options_.report_interval, [this] { return stop_ || urgent_; });
+      const auto until = std::chrono::steady_clock::now() + options_.report_interval;
+      MutexLock lock(&mu_);
+      while (!stop_ && !urgent_ && cv_.WaitUntil(until)) {
+      }
       if (stop_) return;
       urgent_ = false;
       // Within the master's limits; what does not fit goes in the next one.
@@ -242,11 +247,11 @@ void Follower::ReportLoop() {
     report.set_applied_seq(replica_->applied_seq());
     report.set_upstream_silent_ms(SteadyMs() - last_contact_ms_);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       report.set_problem(last_error_.substr(0, kMaxErrorBytes));
     }
     auto ack = upstream_.Report(report);
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (!ack.ok()) {
       // The next report, one interval later, is full; flips go again (the
       // master keeps the first), the newest few thousand of them.
@@ -277,7 +282,7 @@ SiteInfoResponse Follower::Info() const {
   info.set_upstream_head_seq(std::max(upstream_head_.load(), replica_->applied_seq()));
   info.set_upstream_silent_ms(SteadyMs() - last_contact_ms_);
   info.set_upstream_connected(connected_);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   info.set_last_error(last_error_);
   info.set_stuck(apply_failed_);
   return info;

@@ -12,16 +12,15 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "core/sync.h"
 #include "grpcpp/grpcpp.h"
 #include "server/replica.h"
 #include "server/upstream_client.h"
@@ -74,8 +73,8 @@ class Follower {
   std::atomic<uint64_t> upstream_head_{0};
   std::atomic<int64_t> last_contact_ms_{0};  // steady clock
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;  // wakes the reporter and interruptible sleeps
+  mutable Mutex mu_;
+  CondVar cv_{&mu_};  // wakes the reporter and interruptible sleeps
   std::shared_ptr<grpc::ClientContext> stream_ctx_ ABSL_GUARDED_BY(mu_);
   std::string last_error_ ABSL_GUARDED_BY(mu_);
   bool apply_failed_ ABSL_GUARDED_BY(mu_) = false;         // last_error_ is about an event

@@ -9,6 +9,7 @@
 #include "core/limits.h"
 #include "core/names.h"
 #include "core/strings.h"
+#include "core/sync.h"
 #include "spdlog/spdlog.h"
 
 namespace vms {
@@ -156,7 +157,7 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
 
   uint64_t seq;
   {
-    std::lock_guard write_lock(write_mu_);
+    MutexLock write_lock(&write_mu_);
     // Another push of the same version may have committed while we walked.
     auto raced = records_->FindRelease(args.app, args.version);
     if (!raced.ok()) return raced.status();
@@ -205,7 +206,7 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
     return absl::InvalidArgumentError(
         StrCat("issuer must be 1-", kMaxPublisherBytes, " bytes, not ", args.issuer.size()));
   }
-  std::lock_guard write_lock(write_mu_);
+  MutexLock write_lock(&write_mu_);
   auto loaded = records_->LoadAppState(args.app);
   if (!loaded.ok()) return loaded.status();
   if (!*loaded) {

@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,6 +28,7 @@
 #include "core/keys.h"
 #include "core/limits.h"
 #include "core/object_store.h"
+#include "core/sync.h"
 #include "records.pb.h"
 #include "server/record_store.h"
 #include "server/site_registry.h"
@@ -127,7 +127,7 @@ class Master {
   std::unique_ptr<RecordStore> records_;
   std::unique_ptr<SiteRegistry> sites_;
   SigningKey key_;
-  std::mutex write_mu_;
+  Mutex write_mu_;
 };
 
 }  // namespace vms

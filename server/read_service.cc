@@ -2,6 +2,7 @@
 
 #include "core/clock.h"
 #include "core/strings.h"
+#include "core/sync.h"
 #include "proto/wire.h"
 #include "server/rpc_util.h"
 
@@ -77,7 +78,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
         pending_(std::move(snapshot)) {}
 
   void Wake(bool tick) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (tick) tick_ = true;
     if (finishing_) return;
     if (busy_) {
@@ -96,7 +97,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
 
   void OnCancel() override {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       cancelled_ = true;
     }
     Wake(false);
@@ -111,7 +112,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
   void Pump() {
     bool tick, cancel;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       cancel = finishing_ = cancelled_;
       tick = tick_;
       tick_ = false;
@@ -144,7 +145,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
       hb->set_sent_unix_ms(WallClockMs());
       return Write();
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (again_ || cancelled_ || events->size() == 256) {
       service_->pool_->Submit(peer_, [this] { Pump(); });
     } else {
@@ -159,7 +160,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
 
   void FinishOnce(const grpc::Status& status) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       finishing_ = true;
     }
     Finish(status);
@@ -174,7 +175,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
   std::chrono::steady_clock::time_point last_write_{};
   FollowMessage msg_;
 
-  std::mutex mu_;
+  Mutex mu_;
   bool busy_ ABSL_GUARDED_BY(mu_) = false;
   bool again_ ABSL_GUARDED_BY(mu_) = false;
   bool tick_ ABSL_GUARDED_BY(mu_) = false;
@@ -185,7 +186,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
 ReadService::ReadService(ReadApi* api, ThreadPool* pool, ReadServiceOptions options)
     : api_(api), pool_(pool), options_(std::move(options)) {
   subscription_ = api_->Subscribe([this](uint64_t) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (FollowReactor* r : followers_) r->Wake(false);
   });
   ticker_ = std::thread([this] { Tick(); });
@@ -194,29 +195,33 @@ ReadService::ReadService(ReadApi* api, ThreadPool* pool, ReadServiceOptions opti
 ReadService::~ReadService() {
   api_->Unsubscribe(subscription_);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  stop_cv_.notify_all();
+  stop_cv_.SignalAll();
   ticker_.join();
 }
 
 void ReadService::BeginShutdown() {
   shutting_down_ = true;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (FollowReactor* r : followers_) r->Wake(false);
 }
 
 void ReadService::Tick() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   // Ticking at a quarter of the interval keeps heartbeats within 1.25 of it.
-  while (!stop_cv_.wait_for(lock, options_.heartbeat / 4, [this] { return stopping_; })) {
+  while (!stopping_) {
+    const auto tick = std::chrono::steady_clock::now() + options_.heartbeat / 4;
+    while (!stopping_ && stop_cv_.WaitUntil(tick)) {
+    }
+    if (stopping_) break;
     for (FollowReactor* r : followers_) r->Wake(true);
   }
 }
 
 void ReadService::Remove(FollowReactor* r) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   followers_.erase(r);
 }
 
@@ -278,7 +283,7 @@ grpc::ServerWriteReactor<FollowMessage>* ReadService::StartFollower(
     std::deque<Event> snapshot) {
   auto* r = new FollowReactor(this, ctx->peer(), from_seq, live_only, std::move(snapshot));
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     followers_.insert(r);
   }
   r->Wake(true);

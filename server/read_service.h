@@ -9,14 +9,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <set>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "core/sync.h"
 #include "core/thread_pool.h"
 #include "server/read_api.h"
 #include "vms.grpc.pb.h"
@@ -79,8 +78,8 @@ class ReadService final : public Read::CallbackService {
   std::atomic<bool> shutting_down_{false};
 
   // Lock order: mu_, then a reactor's own lock.
-  std::mutex mu_;
-  std::condition_variable stop_cv_;
+  Mutex mu_;
+  CondVar stop_cv_{&mu_};
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::set<FollowReactor*> followers_ ABSL_GUARDED_BY(mu_);
   std::thread ticker_;

@@ -7,6 +7,7 @@
 #include "core/envelope.h"
 #include "core/names.h"
 #include "core/strings.h"
+#include "core/sync.h"
 
 namespace vms {
 
@@ -210,24 +211,24 @@ absl::StatusOr<std::vector<Event>> RecordStore::ReadEvents(uint64_t after_seq, s
 }
 
 uint64_t RecordStore::head_seq() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return head_seq_;
 }
 
 uint64_t RecordStore::Subscribe(std::function<void(uint64_t)> fn) {
-  std::lock_guard lock(subscribers_mu_);
+  MutexLock lock(&subscribers_mu_);
   uint64_t id = next_subscriber_++;
   subscribers_[id] = std::move(fn);
   return id;
 }
 
 void RecordStore::Unsubscribe(uint64_t id) {
-  std::lock_guard lock(subscribers_mu_);
+  MutexLock lock(&subscribers_mu_);
   subscribers_.erase(id);
 }
 
 void RecordStore::Notify(uint64_t seq) {
-  std::lock_guard lock(subscribers_mu_);
+  MutexLock lock(&subscribers_mu_);
   for (auto& [id, fn] : subscribers_) fn(seq);
 }
 
@@ -300,7 +301,7 @@ absl::Status RecordStore::Commit(rocksdb::WriteBatch* batch, uint64_t new_head) 
   if (absl::Status s = db_->Write(batch, /*sync=*/true); !s.ok()) return s;
   if (new_head == 0) return absl::OkStatus();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     head_seq_ = new_head;
   }
   Notify(new_head);

@@ -17,7 +17,6 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "absl/base/thread_annotations.h"
 #include "core/db.h"
 #include "core/object_store.h"
+#include "core/sync.h"
 #include "records.pb.h"
 #include "server/read_api.h"
 
@@ -93,10 +93,10 @@ class RecordStore : public ReadApi {
   std::unique_ptr<Db> db_;
   ObjectStore objects_;
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   uint64_t head_seq_ ABSL_GUARDED_BY(mu_);
 
-  std::mutex subscribers_mu_;
+  Mutex subscribers_mu_;
   uint64_t next_subscriber_ ABSL_GUARDED_BY(subscribers_mu_) = 1;
   std::map<uint64_t, std::function<void(uint64_t)>> subscribers_ ABSL_GUARDED_BY(subscribers_mu_);
 };

@@ -1,6 +1,5 @@
 #include "server/replica.h"
 
-#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -10,6 +9,7 @@
 #include "core/file_util.h"
 #include "core/names.h"
 #include "core/strings.h"
+#include "core/sync.h"
 #include "core/tree.h"
 #include "spdlog/spdlog.h"
 
@@ -208,7 +208,7 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
     const Release& release, Upstream* upstream, const FetchProgressFn& progress) {
   ObjectStore& store = records_->mutable_objects();
   last_fetch_ = {};
-  std::mutex stats_mu;
+  Mutex stats_mu;
   uint64_t done = 0, total = 0;
   auto sink = [&](std::vector<StoredObject>* batch) -> absl::Status {
     uint64_t raw = 0;
@@ -218,7 +218,7 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
       return NoSpace(options_.data_dir, Sv(stats.status().message()));
     }
     if (!stats.ok()) return stats.status();
-    std::lock_guard lock(stats_mu);
+    MutexLock lock(&stats_mu);
     last_fetch_.objects_fetched += stats->stored;
     last_fetch_.objects_present += stats->present;
     last_fetch_.bytes_fetched += raw;

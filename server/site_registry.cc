@@ -5,6 +5,7 @@
 #include "core/limits.h"
 #include "core/names.h"
 #include "core/strings.h"
+#include "core/sync.h"
 
 namespace vms {
 
@@ -78,6 +79,7 @@ absl::StatusOr<std::unique_ptr<SiteRegistry>> SiteRegistry::Load(Db* db, const R
       if (*seq != 0) site.in_flight[{v.app(), v.version()}] = {v, *seq};
     }
     Prune(&site);
+    MutexLock lock(&registry->mu_);  // no one else sees it yet; the analysis asks
     registry->sites_[stored.name()] = std::move(site);
   }
   if (absl::Status s = FromRocks(it->status(), "read sites"); !s.ok()) return s;
@@ -147,7 +149,7 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(const SiteReport& repo
 
   const int64_t now = now_ms_();
   Applied ack;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto [it, inserted] = sites_.try_emplace(report.site());
   Site& site = it->second;
   bool changed = inserted;
@@ -211,7 +213,7 @@ absl::StatusOr<std::vector<SiteState>> SiteRegistry::List(std::string_view app,
   std::vector<SiteState> out;
   std::vector<LiveApplied> reported;  // per site: the app's last reported flip
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (const auto& [name, site] : sites_) {
       SiteState& s = out.emplace_back(site.base);
       if (app.empty()) {
@@ -248,7 +250,7 @@ absl::StatusOr<std::vector<SiteState>> SiteRegistry::List(std::string_view app,
 
 absl::Status SiteRegistry::Remove(std::string_view name, bool force) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = sites_.find(std::string(name));
     if (it == sites_.end()) {
       std::string known;
@@ -281,7 +283,7 @@ absl::StatusOr<std::vector<std::string>> SiteRegistry::Lacking(std::string_view 
   auto seq = records_->ReleaseSeq(app, version);
   if (!seq.ok()) return seq.status();
   if (*seq == 0) return absl::NotFoundError(StrCat(app, " has no version ", version));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<std::string> out;
   for (const auto& [name, site] : sites_) {
     if (site.base.applied_seq() >= *seq) continue;

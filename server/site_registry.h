@@ -23,7 +23,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -32,6 +31,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "core/db.h"
+#include "core/sync.h"
 #include "records.pb.h"
 #include "server/record_store.h"
 
@@ -98,7 +98,7 @@ class SiteRegistry {
   const RecordStore* records_;
   Db* db_;
   std::function<int64_t()> now_ms_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::map<std::string, Site> sites_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/sync.h"
+
 namespace vms {
 
 std::chrono::microseconds UploadBudget::Reserve(const std::string& client, uint64_t raw_bytes) {
@@ -12,7 +14,7 @@ std::chrono::microseconds UploadBudget::Reserve(const std::string& client, uint6
   const int64_t cost_us = static_cast<int64_t>(std::min<unsigned __int128>(
       static_cast<unsigned __int128>(raw_bytes) * 1000000 / rate_, kMaxOwedUs));
   const auto now = clock_();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (paid_at_.size() > 4096) {  // many clients: forget those that owe nothing
     std::erase_if(paid_at_, [&](const auto& kv) { return kv.second <= now; });
   }

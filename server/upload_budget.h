@@ -14,12 +14,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "absl/base/thread_annotations.h"
+#include "core/sync.h"
 
 namespace vms {
 
@@ -42,7 +42,7 @@ class UploadBudget {
  private:
   const uint64_t rate_;
   const Clock clock_;
-  std::mutex mu_;
+  Mutex mu_;
   // When each client's charged bytes are paid off at the rate; entries in
   // the past are dropped.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> paid_at_

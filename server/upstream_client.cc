@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <thread>
 
 #include "core/strings.h"
+#include "core/sync.h"
 #include "proto/wire.h"
 
 namespace vms {
@@ -36,7 +36,7 @@ absl::Status UpstreamClient::Fetch(std::span<const Hash> hashes, const Sink& sin
     requests = (hashes.size() + per_request - 1) / per_request;
   }
   std::atomic<size_t> next{0};
-  std::mutex mu;
+  Mutex mu;
   absl::Status first_error;
   std::atomic<bool> failed{false};
   auto worker = [&] {
@@ -76,7 +76,7 @@ absl::Status UpstreamClient::Fetch(std::span<const Hash> hashes, const Sink& sin
                                        end - begin, " objects asked for"));
       }
       if (!s.ok()) {
-        std::lock_guard lock(mu);
+        MutexLock lock(&mu);
         if (!failed.exchange(true)) first_error = s;
       }
     }

@@ -45,13 +45,13 @@ TEST(ThreadPoolTest, OneKeyFloodingThePoolLeavesWorkersForAnotherKey) {
 
 TEST(ThreadPoolTest, KeysTakeTurns) {
   ThreadPool pool(1);
-  std::mutex mu;
+  Mutex mu;
   std::vector<std::string> order;
   std::latch start(1), done(4);
   pool.Submit([&] { start.wait(); });  // hold the one worker while we queue
   auto record = [&](std::string key) {
     pool.Submit(key, [&, key] {
-      std::lock_guard lock(mu);
+      MutexLock lock(&mu);
       order.push_back(key);
       done.count_down();
     });
