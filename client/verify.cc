@@ -15,8 +15,9 @@ namespace vms {
 int RunVerify(const GlobalOptions& global, const std::string& app, const std::string& trust_file) {
   if (absl::Status s = ValidateAppName(app); !s.ok()) return Fail(Sv(s.message()));
   if (trust_file.empty()) {
-    return Fail("vms verify needs the master's public key: --trust /path/to/master.pub "
-                "(or $VMS_TRUST)");
+    return Fail(
+        "vms verify needs the master's public key: --trust /path/to/master.pub "
+        "(or $VMS_TRUST)");
   }
   auto key = PublicKey::Load(trust_file);
   if (!key.ok()) return Fail(Sv(key.status().message()));
@@ -36,7 +37,8 @@ int RunVerify(const GlobalOptions& global, const std::string& app, const std::st
       continue;
     }
     if (r->app() != app) problems.push_back(StrCat("release of ", r->app(), " listed under ", app));
-    if (r->root().size() != Hash::kSize) problems.push_back(StrCat("release ", r->version(), ": bad root"));
+    if (r->root().size() != Hash::kSize)
+      problems.push_back(StrCat("release ", r->version(), ": bad root"));
     if (!roots.emplace(r->version(), r->root()).second) {
       problems.push_back(StrCat("version ", r->version(), " appears twice"));
     }

@@ -20,9 +20,9 @@ namespace vms {
 inline constexpr uint64_t kChunkThreshold = 8ull << 20;
 
 struct ChunkerParams {
-  size_t min_size = 1u << 20;  // 1 MiB
-  size_t avg_size = 4u << 20;  // 4 MiB, a power of two
-  size_t max_size = 16u << 20; // 16 MiB
+  size_t min_size = 1u << 20;   // 1 MiB
+  size_t avg_size = 4u << 20;   // 4 MiB, a power of two
+  size_t max_size = 16u << 20;  // 16 MiB
 };
 
 class Chunker {

@@ -3,9 +3,9 @@
 #include <cstdlib>
 
 #include "core/strings.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
-#include "rocksdb/filter_policy.h"
 
 namespace vms {
 
@@ -15,8 +15,7 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsNotFound()) return absl::NotFoundError(msg);
   if (s.IsCorruption()) return absl::DataLossError(msg);
   if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-    return absl::UnavailableError(
-        StrCat(msg, " (is another process using this data directory?)"));
+    return absl::UnavailableError(StrCat(msg, " (is another process using this data directory?)"));
   }
   if (s.IsNoSpace()) return absl::ResourceExhaustedError(msg);
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);

@@ -20,8 +20,8 @@ Envelope SignEnvelope(std::string_view type, std::string payload, const SigningK
 
 absl::Status VerifyEnvelope(const Envelope& env, std::string_view type, const PublicKey& key) {
   if (env.payload_type() != type) {
-    return absl::UnauthenticatedError(StrCat("record has type \"", env.payload_type(),
-                                                   "\", expected \"", type, "\""));
+    return absl::UnauthenticatedError(
+        StrCat("record has type \"", env.payload_type(), "\", expected \"", type, "\""));
   }
   bool found = false;
   for (const Signature& sig : env.signatures()) {
@@ -42,8 +42,7 @@ namespace {
 template <typename T>
 absl::StatusOr<T> Parse(const Envelope& env, std::string_view type, std::string_view what) {
   if (env.payload_type() != type) {
-    return absl::DataLossError(StrCat("envelope holds \"", env.payload_type(),
-                                            "\", not a ", what));
+    return absl::DataLossError(StrCat("envelope holds \"", env.payload_type(), "\", not a ", what));
   }
   T record;
   if (!record.ParseFromString(env.payload())) {

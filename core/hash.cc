@@ -46,8 +46,7 @@ absl::StatusOr<Hash> Hash::FromHex(std::string_view hex) {
 
 absl::StatusOr<Hash> Hash::FromBytes(std::string_view raw) {
   if (raw.size() != kSize) {
-    return absl::InvalidArgumentError(
-        StrCat("a hash is 32 bytes; got ", raw.size()));
+    return absl::InvalidArgumentError(StrCat("a hash is 32 bytes; got ", raw.size()));
   }
   Hash h;
   std::memcpy(h.bytes.data(), raw.data(), kSize);

@@ -26,9 +26,7 @@ struct Hash {
   std::string Hex() const;
   // The first 12 hex characters, for messages and logs.
   std::string Short() const { return Hex().substr(0, 12); }
-  std::string_view View() const {
-    return {reinterpret_cast<const char*>(bytes.data()), kSize};
-  }
+  std::string_view View() const { return {reinterpret_cast<const char*>(bytes.data()), kSize}; }
 
   // Fails with InvalidArgument unless `hex` is exactly 64 hex digits.
   static absl::StatusOr<Hash> FromHex(std::string_view hex);

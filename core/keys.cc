@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "core/strings.h"
 #include "core/file_util.h"
 #include "core/hash.h"
+#include "core/strings.h"
 
 namespace vms {
 
@@ -67,10 +67,10 @@ absl::StatusOr<PublicKey> PublicKey::Load(const std::string& path) {
 bool PublicKey::Verify(std::string_view message, std::string_view sig) const {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (ctx == nullptr) abort();
-  bool ok = EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, P(pkey_)) == 1 &&
-            EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
-                             reinterpret_cast<const unsigned char*>(message.data()),
-                             message.size()) == 1;
+  bool ok =
+      EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, P(pkey_)) == 1 &&
+      EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                       reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
 }
@@ -117,9 +117,9 @@ absl::StatusOr<SigningKey> SigningKey::LoadOrCreate(const std::string& dir,
     return key;
   }
   if (!have_key) {
-    return absl::FailedPreconditionError(StrCat(
-        pub_path, " exists but ", key_path,
-        " does not: restore the private key, or move both away to create a new pair"));
+    return absl::FailedPreconditionError(
+        StrCat(pub_path, " exists but ", key_path,
+               " does not: restore the private key, or move both away to create a new pair"));
   }
   absl::StatusOr<std::string> pem = ReadFile(key_path);
   if (!pem.ok()) return pem.status();
@@ -138,7 +138,7 @@ absl::StatusOr<SigningKey> SigningKey::LoadOrCreate(const std::string& dir,
   if (pub->keyid() != key->public_key().keyid()) {
     return absl::FailedPreconditionError(
         StrCat(pub_path, " does not belong to ", key_path,
-                     ": replace it with the public half of the private key"));
+               ": replace it with the public half of the private key"));
   }
   return key;
 }
@@ -150,8 +150,7 @@ std::string SigningKey::Sign(std::string_view message) const {
   std::string sig(len, '\0');
   if (EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, P(pkey_)) != 1 ||
       EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
-                     reinterpret_cast<const unsigned char*>(message.data()),
-                     message.size()) != 1) {
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1) {
     abort();
   }
   EVP_MD_CTX_free(ctx);

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
-#include "core/strings.h"
 #include "core/codec.h"
 #include "core/coding.h"
 #include "core/names.h"
+#include "core/strings.h"
 
 namespace vms {
 

@@ -40,8 +40,8 @@ struct TreeEntry {
   bool exec = false;     // files: mode 0555 instead of 0444
   bool chunked = false;  // files: `hash` names a chunk list
   uint64_t size = 0;
-  Hash hash;             // dirs and files
-  std::string target;    // symlinks
+  Hash hash;           // dirs and files
+  std::string target;  // symlinks
 
   bool operator==(const TreeEntry&) const = default;
 };

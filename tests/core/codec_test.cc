@@ -54,8 +54,8 @@ TEST(CodecTest, DetectsWrongSizeAndCorruptFrame) {
 }
 
 TEST(CodecTest, RefusesOversizedClaimsAndUnknownCodecs) {
-  EXPECT_TRUE(absl::IsInvalidArgument(
-      Decode(Sha256(""), Codec::kZstd, kMaxObjectSize + 1, "").status()));
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(Decode(Sha256(""), Codec::kZstd, kMaxObjectSize + 1, "").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(CodecFromWire(7).status()));
 }
 

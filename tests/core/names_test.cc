@@ -14,11 +14,19 @@ struct Case {
 
 TEST(NamesTest, AppNames) {
   const Case cases[] = {
-      {"python", true},     {"a", true},           {"0day", true},
-      {"my-app_2.x", true}, {std::string(64, 'a'), true},
-      {"", false},          {std::string(65, 'a'), false},
-      {"Python", false},    {"-app", false},       {".hidden", false},
-      {"a b", false},       {"a/b", false},        {"app@1", false},
+      {"python", true},
+      {"a", true},
+      {"0day", true},
+      {"my-app_2.x", true},
+      {std::string(64, 'a'), true},
+      {"", false},
+      {std::string(65, 'a'), false},
+      {"Python", false},
+      {"-app", false},
+      {".hidden", false},
+      {"a b", false},
+      {"a/b", false},
+      {"app@1", false},
       {"caf\xc3\xa9", false},
   };
   for (const Case& c : cases) {
@@ -32,10 +40,18 @@ TEST(NamesTest, AppNames) {
 
 TEST(NamesTest, VersionNames) {
   const Case cases[] = {
-      {"3.11.7", true},  {"1.0.0-rc1+build.5", true}, {"V2", true},
-      {"2024_01", true}, {std::string(64, '1'), true},
-      {"", false},       {std::string(65, '1'), false}, {"-1", false},
-      {".1", false},     {"1 0", false},  {"1/2", false}, {"1:2", false},
+      {"3.11.7", true},
+      {"1.0.0-rc1+build.5", true},
+      {"V2", true},
+      {"2024_01", true},
+      {std::string(64, '1'), true},
+      {"", false},
+      {std::string(65, '1'), false},
+      {"-1", false},
+      {".1", false},
+      {"1 0", false},
+      {"1/2", false},
+      {"1:2", false},
   };
   for (const Case& c : cases) {
     absl::Status s = ValidateVersionName(c.name);
@@ -45,10 +61,18 @@ TEST(NamesTest, VersionNames) {
 
 TEST(NamesTest, EntryNames) {
   const Case cases[] = {
-      {"bin", true},     {".profile", true},         {"a b", true},
-      {"...", true},     {std::string(255, 'x'), true}, {"caf\xc3\xa9", true},
-      {"", false},       {".", false},               {"..", false},
-      {"a/b", false},    {std::string("a\0b", 3), false}, {std::string(256, 'x'), false},
+      {"bin", true},
+      {".profile", true},
+      {"a b", true},
+      {"...", true},
+      {std::string(255, 'x'), true},
+      {"caf\xc3\xa9", true},
+      {"", false},
+      {".", false},
+      {"..", false},
+      {"a/b", false},
+      {std::string("a\0b", 3), false},
+      {std::string(256, 'x'), false},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(ValidateEntryName(c.name).ok(), c.ok) << "\"" << c.name << "\"";

@@ -8,9 +8,12 @@ namespace {
 
 std::vector<TreeEntry> SampleEntries() {
   TreeEntry bin{.name = "bin", .type = EntryType::kDir, .size = 10, .hash = Sha256("bin-tree")};
-  TreeEntry tool{.name = "tool", .type = EntryType::kFile, .exec = true, .size = 5,
-                 .hash = Sha256("tool")};
-  TreeEntry big{.name = "big.so", .type = EntryType::kFile, .chunked = true, .size = 9 << 20,
+  TreeEntry tool{
+      .name = "tool", .type = EntryType::kFile, .exec = true, .size = 5, .hash = Sha256("tool")};
+  TreeEntry big{.name = "big.so",
+                .type = EntryType::kFile,
+                .chunked = true,
+                .size = 9 << 20,
                 .hash = Sha256("chunks")};
   TreeEntry link{.name = "current", .type = EntryType::kSymlink, .size = 4, .target = "bin/"};
   return {bin, tool, big, link};

@@ -85,8 +85,10 @@ TEST(ObjectCacheTest, CorruptionOnDiskIsDroppedNotServed) {
   }
   {
     auto db = Db::Open(dir.path() + "/objects", ObjectStore::Families()).value();
-    ASSERT_TRUE(db->raw()->Put({}, db->Family(kObjectsFamily), h.View(),
-                               std::string(1, '\0') + Blob('z')).ok());
+    ASSERT_TRUE(
+        db->raw()
+            ->Put({}, db->Family(kObjectsFamily), h.View(), std::string(1, '\0') + Blob('z'))
+            .ok());
   }
   auto cache = ObjectCache::Open(dir.path(), 1 << 20).value();
   EXPECT_TRUE(absl::IsDataLoss(cache->Read(h).status()));

@@ -123,8 +123,8 @@ TEST_F(LiveCliTest, MasterKilledDuringFlipsLeavesACleanHistory) {
   std::string address = master_.address();
   std::thread flipper([&] {
     for (int i = 0; !stop; ++i) {
-      RunResult r = testing::Run({testing::CliBin(), "--master", address, "live", "tool",
-                                  i % 2 ? "b" : "a"});
+      RunResult r =
+          testing::Run({testing::CliBin(), "--master", address, "live", "tool", i % 2 ? "b" : "a"});
       if (r.exit_code != 0) break;
       ++acknowledged;
     }

@@ -15,13 +15,15 @@ class LiveTest : public ::testing::Test {
   }
   void Reopen() {
     master_.reset();
-    master_ = Master::Open({.data_dir = dir_.path(), .now_ms = [this] { return ++clock_; }})
-                  .value();
+    master_ =
+        Master::Open({.data_dir = dir_.path(), .now_ms = [this] { return ++clock_; }}).value();
   }
   void Push(const std::string& version) {
     std::string content = "content of " + version;
-    std::string tree = EncodeTree({{.name = "f", .type = EntryType::kFile,
-                                    .size = content.size(), .hash = Sha256(content)}})
+    std::string tree = EncodeTree({{.name = "f",
+                                    .type = EntryType::kFile,
+                                    .size = content.size(),
+                                    .hash = Sha256(content)}})
                            .value();
     std::vector<StoredObject> objs;
     for (const std::string& raw : {content, tree}) {

@@ -13,14 +13,16 @@ class MasterTest : public ::testing::Test {
   void SetUp() override { Reopen(); }
   void Reopen() {
     master_.reset();
-    master_ = Master::Open({.data_dir = dir_.path(), .now_ms = [this] { return ++clock_; }})
-                  .value();
+    master_ =
+        Master::Open({.data_dir = dir_.path(), .now_ms = [this] { return ++clock_; }}).value();
   }
 
   // Stores a one-file tree and returns its root.
   Hash StoreTree(const std::string& content) {
-    std::string tree = EncodeTree({{.name = "file", .type = EntryType::kFile,
-                                    .size = content.size(), .hash = Sha256(content)}})
+    std::string tree = EncodeTree({{.name = "file",
+                                    .type = EntryType::kFile,
+                                    .size = content.size(),
+                                    .hash = Sha256(content)}})
                            .value();
     std::vector<StoredObject> objs;
     for (const std::string& raw : {content, tree}) {
@@ -59,9 +61,9 @@ TEST_F(MasterTest, CommitSignsReleaseAndLogsEvent) {
 }
 
 TEST_F(MasterTest, CommitRefusesIncompleteClosure) {
-  std::string tree = EncodeTree({{.name = "f", .type = EntryType::kFile, .size = 3,
-                                  .hash = Sha256("abc")}})
-                         .value();
+  std::string tree =
+      EncodeTree({{.name = "f", .type = EntryType::kFile, .size = 3, .hash = Sha256("abc")}})
+          .value();
   std::vector<StoredObject> objs = {{Sha256(tree), Codec::kRaw, tree.size(), tree}};
   ASSERT_TRUE(master_->PutObjects(&objs).ok());
   auto s = Commit("app", "1.0", Sha256(tree)).status();

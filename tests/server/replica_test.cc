@@ -39,17 +39,17 @@ class ReplicaLogicTest : public ::testing::Test {
  protected:
   void SetUp() override {
     master_ = Master::Open({.data_dir = dir_ / "master"}).value();
-    replica_ = Replica::Open({.data_dir = dir_ / "replica", .site = "ny"}, master_->public_key())
-                   .value();
+    replica_ =
+        Replica::Open({.data_dir = dir_ / "replica", .site = "ny"}, master_->public_key()).value();
   }
   // Pushes a version with two files (one shared by every version).
   void Push(const std::string& version) {
     std::string shared = "shared content", own = "own content of " + version;
-    std::string tree = EncodeTree({{.name = "a", .type = EntryType::kFile, .size = shared.size(),
-                                    .hash = Sha256(shared)},
-                                   {.name = "b", .type = EntryType::kFile, .size = own.size(),
-                                    .hash = Sha256(own)}})
-                           .value();
+    std::string tree =
+        EncodeTree(
+            {{.name = "a", .type = EntryType::kFile, .size = shared.size(), .hash = Sha256(shared)},
+             {.name = "b", .type = EntryType::kFile, .size = own.size(), .hash = Sha256(own)}})
+            .value();
     std::vector<StoredObject> objs;
     for (const std::string& raw : {shared, own, tree}) {
       objs.push_back({Sha256(raw), Codec::kRaw, raw.size(), raw});
