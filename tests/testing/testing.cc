@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -34,6 +35,14 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // VMS_KEEP_TEST_DIR=1 keeps the directory of a test that failed (=all:
+  // of every test), to read its daemons' logs and stores afterwards.
+  if (const char* keep = std::getenv("VMS_KEEP_TEST_DIR"); keep != nullptr && *keep != '\0') {
+    if (std::string(keep) == "all" || ::testing::Test::HasFailure()) {
+      std::fprintf(stderr, "kept test directory %s\n", path_.c_str());
+      return;
+    }
+  }
   std::error_code ec;
   // Tests make read-only trees; make them writable so they can be removed.
   for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::end(it);
