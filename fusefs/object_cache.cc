@@ -17,7 +17,6 @@ absl::StatusOr<std::unique_ptr<ObjectCache>> ObjectCache::Open(const std::string
   // Index what is there. Its order is the order of hashes, not of use: a
   // restart forgets recency, which only matters when the cache is full.
   auto it = cache->db_->NewIterator(kObjectIndexFamily);
-  std::vector<Hash> evicted;
   {
     MutexLock lock(&cache->mu_);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -27,13 +26,13 @@ absl::StatusOr<std::unique_ptr<ObjectCache>> ObjectCache::Open(const std::string
       if (!hash.ok() || !GetVarint(&v, &size)) continue;
       Entry& e = cache->entries_[*hash];
       e.size = size;
+      e.gen = ++cache->next_gen_;
       e.lru = cache->lru_.insert(cache->lru_.end(), *hash);
       cache->bytes_ += size;
     }
-    evicted = cache->EvictFor(0);
+    cache->DeleteFromDisk(cache->EvictFor(0));
   }
   if (absl::Status s = FromRocks(it->status(), "index the cache"); !s.ok()) return s;
-  cache->DeleteFromDisk(evicted);
   return cache;
 }
 
@@ -80,6 +79,7 @@ void ObjectCache::DeleteFromDisk(const std::vector<Hash>& hashes) {
     batch.Delete(db_->Family(kObjectsFamily), h.View());
     batch.Delete(db_->Family(kObjectIndexFamily), h.View());
   }
+  ++deletions_;
   if (absl::Status s = db_->Write(&batch, /*sync=*/false); !s.ok()) {
     spdlog::warn("cache eviction not written: {}", Sv(s.message()));
   }
@@ -90,6 +90,7 @@ void ObjectCache::MaybeSignalPressure() {
 }
 
 absl::Status ObjectCache::Put(std::vector<StoredObject>* objects) {
+  uint64_t deletions;
   {
     MutexLock lock(&mu_);
     std::erase_if(*objects, [&](const StoredObject& o) {
@@ -97,33 +98,50 @@ absl::Status ObjectCache::Put(std::vector<StoredObject>* objects) {
       auto it = entries_.find(o.hash);
       return it != entries_.end() && it->second.present;
     });
+    deletions = deletions_;
   }
   if (objects->empty()) return absl::OkStatus();
   // A cache need not survive a power cut: unsynced, like a page cache.
+  // Verifying and writing happen without the lock.
   auto stats = store_.Ingest(objects);
   if (!stats.ok()) return stats.status();
-  std::vector<Hash> evicted;
   {
     MutexLock lock(&mu_);
+    if (deletions_ != deletions) {
+      // An eviction ran since: it may have deleted one of these (written by
+      // another Put and skipped by ours). Write again what is gone, under the
+      // lock evictions delete under. Rare, and only what is missing.
+      std::vector<Hash> hashes;
+      for (const StoredObject& o : *objects) hashes.push_back(o.hash);
+      auto on_disk = store_.Sizes(hashes);
+      if (!on_disk.ok()) return on_disk.status();
+      std::vector<StoredObject> again;
+      for (size_t i = 0; i < objects->size(); ++i) {
+        if (!(*on_disk)[i]) again.push_back((*objects)[i]);
+      }
+      if (!again.empty()) {
+        if (auto s = store_.Ingest(&again); !s.ok()) return s.status();
+      }
+    }
     for (const StoredObject& o : *objects) {
       if (auto it = entries_.find(o.hash); it != entries_.end()) {
         if (!it->second.present) {  // fetched again after corruption: still pinned
           it->second.present = true;
           it->second.verified = true;
+          it->second.gen = ++next_gen_;
           bytes_ += it->second.size;
         }
         continue;
       }
-      std::vector<Hash> out = EvictFor(o.raw_size);
-      evicted.insert(evicted.end(), out.begin(), out.end());
+      DeleteFromDisk(EvictFor(o.raw_size));
       Entry& e = entries_[o.hash];
       e.size = o.raw_size;
       e.verified = true;  // Ingest checked it
+      e.gen = ++next_gen_;
       e.lru = lru_.insert(lru_.end(), o.hash);
       bytes_ += o.raw_size;
     }
   }
-  DeleteFromDisk(evicted);
   MaybeSignalPressure();
   return absl::OkStatus();
 }
@@ -142,64 +160,69 @@ absl::Status ObjectCache::Pin(const Hash& hash) {
 bool ObjectCache::PinIfCached(const Hash& hash) { return Pin(hash).ok(); }
 
 void ObjectCache::Unpin(const Hash& hash) {
-  std::vector<Hash> evicted;
-  {
-    MutexLock lock(&mu_);
-    auto it = entries_.find(hash);
-    if (it == entries_.end() || it->second.pins == 0) return;
-    if (--it->second.pins > 0) return;
-    if (!it->second.present) {  // corrupt and never fetched again
-      lru_.erase(it->second.lru);
-      entries_.erase(it);
-      return;
-    }
-    evicted = EvictFor(0);
+  MutexLock lock(&mu_);
+  auto it = entries_.find(hash);
+  if (it == entries_.end() || it->second.pins == 0) return;
+  if (--it->second.pins > 0) return;
+  if (!it->second.present) {  // corrupt and never fetched again
+    lru_.erase(it->second.lru);
+    entries_.erase(it);
+    return;
   }
-  DeleteFromDisk(evicted);
+  DeleteFromDisk(EvictFor(0));
 }
 
 absl::StatusOr<std::string> ObjectCache::Read(const Hash& hash) {
-  bool verified;
-  {
-    MutexLock lock(&mu_);
-    auto it = entries_.find(hash);
-    if (it == entries_.end() || !it->second.present) {
-      return absl::NotFoundError(StrCat("object ", hash.Short(), " not cached"));
-    }
-    lru_.splice(lru_.end(), lru_, it->second.lru);
-    verified = it->second.verified;
-  }
-  absl::StatusOr<std::string> raw;
-  if (auto o = store_.GetEncoded(hash); !o.ok()) {
-    raw = o.status();
-  } else {
-    raw = verified ? DecodeVerified(hash, o->codec, o->raw_size, o->data)
-                   : Decode(hash, o->codec, o->raw_size, o->data);
-  }
-  if (raw.ok() && !verified) {
-    MutexLock lock(&mu_);
-    if (auto it = entries_.find(hash); it != entries_.end()) it->second.verified = true;
-  }
-  if (absl::IsDataLoss(raw.status()) || absl::IsNotFound(raw.status())) {
-    spdlog::error("cached object={} is corrupt on disk: dropped, it will be fetched again",
-                  hash.Hex());
+  // Twice at most: a read that raced an eviction and a new Put of the same
+  // object reads the new copy.
+  for (int attempt = 0;; ++attempt) {
+    bool verified;
+    uint64_t gen;
     {
       MutexLock lock(&mu_);
       auto it = entries_.find(hash);
-      if (it != entries_.end() && it->second.present) {
-        bytes_ -= it->second.size;
-        if (it->second.pins > 0) {
-          it->second.present = false;
-        } else {
-          lru_.erase(it->second.lru);
-          entries_.erase(it);
-        }
+      if (it == entries_.end() || !it->second.present) {
+        return absl::NotFoundError(StrCat("object ", hash.Short(), " not cached"));
       }
+      lru_.splice(lru_.end(), lru_, it->second.lru);
+      verified = it->second.verified;
+      gen = it->second.gen;
+    }
+    absl::StatusOr<std::string> raw;
+    if (auto o = store_.GetEncoded(hash); !o.ok()) {
+      raw = o.status();
+    } else {
+      raw = verified ? DecodeVerified(hash, o->codec, o->raw_size, o->data)
+                     : Decode(hash, o->codec, o->raw_size, o->data);
+    }
+    if (raw.ok()) {
+      if (!verified) {
+        MutexLock lock(&mu_);
+        if (auto it = entries_.find(hash); it != entries_.end()) it->second.verified = true;
+      }
+      return raw;
+    }
+    if (!absl::IsDataLoss(raw.status()) && !absl::IsNotFound(raw.status())) return raw;
+    MutexLock lock(&mu_);
+    auto it = entries_.find(hash);
+    if (it == entries_.end() || !it->second.present || it->second.gen != gen) {
+      // Evicted while it was being read (and perhaps cached again): gone or
+      // replaced, not corrupt.
+      if (it != entries_.end() && it->second.present && attempt == 0) continue;
+      return absl::NotFoundError(StrCat("object ", hash.Short(), " not cached"));
+    }
+    spdlog::error("cached object={} is corrupt on disk: dropped, it will be fetched again",
+                  hash.Hex());
+    bytes_ -= it->second.size;
+    if (it->second.pins > 0) {
+      it->second.present = false;
+    } else {
+      lru_.erase(it->second.lru);
+      entries_.erase(it);
     }
     DeleteFromDisk({hash});
     return absl::DataLossError(StrCat("cached object ", hash.Short(), " is corrupt"));
   }
-  return raw;
 }
 
 }  // namespace vms

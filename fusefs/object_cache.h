@@ -8,7 +8,9 @@
 // recently used unpinned objects are evicted first; a pinned (open) one
 // never is. The cache survives restarts.
 //
-// Thread-safe. mu_ guards the index only; RocksDB calls happen outside it.
+// Thread-safe. mu_ guards the index; reads and the verified writes of Put()
+// happen outside it, deletes (unsynced) under it, so that an eviction and
+// the indexing of the same object never interleave.
 #ifndef VMS_FUSEFS_OBJECT_CACHE_H_
 #define VMS_FUSEFS_OBJECT_CACHE_H_
 
@@ -69,13 +71,18 @@ class ObjectCache {
     // object fetched again is pinned as the holders expect.
     bool present = true;
     bool verified = false;  // checked against its hash by this process
+    // Which coming of the object this is: a reader that finds the bytes gone
+    // tells "evicted and cached again meanwhile" from corruption by it.
+    uint64_t gen = 0;
     std::list<Hash>::iterator lru;
   };
   ObjectCache(std::unique_ptr<Db> db, uint64_t max_bytes);
   // Picks unpinned LRU entries to remove so that `incoming` more bytes fit,
   // and removes them from the index; the caller deletes them from disk.
   std::vector<Hash> EvictFor(uint64_t incoming) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DeleteFromDisk(const std::vector<Hash>& hashes);
+  // Under mu_ (an unsynced RocksDB write, no fsync), so that an eviction's
+  // delete and a Put's indexing never interleave.
+  void DeleteFromDisk(const std::vector<Hash>& hashes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeSignalPressure();
 
   std::unique_ptr<Db> db_;
@@ -86,6 +93,8 @@ class ObjectCache {
   std::unordered_map<Hash, Entry, HashHasher> entries_ ABSL_GUARDED_BY(mu_);
   std::list<Hash> lru_ ABSL_GUARDED_BY(mu_);  // front: least recently used
   uint64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_gen_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t deletions_ ABSL_GUARDED_BY(mu_) = 0;  // DeleteFromDisk() calls that deleted
 };
 
 }  // namespace vms
