@@ -9,12 +9,12 @@
 
 #include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
 
 #include "core/file_util.h"
+#include "core/process.h"
 #include "core/strings.h"
 #include "spdlog/spdlog.h"
 
@@ -185,6 +185,7 @@ void OnReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
     p.attr.st_mode = S_IFDIR;
     if (!add(next == 0 ? "." : "..", p)) break;
   }
+  std::vector<uint64_t> looked_up;  // entries in buf, each holding one lookup
   if (next >= kDots) {
     int err = Fs(req)->ReadDirPlus(ino, static_cast<size_t>(next - kDots),
                                    [&](const std::string& name, const EntryReply& e) {
@@ -193,14 +194,21 @@ void OnReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
                                      p.attr = StatOf(e.attr);
                                      p.entry_timeout = e.entry_timeout_s;
                                      p.attr_timeout = e.attr_timeout_s;
-                                     return add(name.c_str(), p);
+                                     if (!add(name.c_str(), p)) return false;
+                                     looked_up.push_back(e.attr.ino);
+                                     return true;
                                    });
     if (err != 0) {
+      for (uint64_t i : looked_up) Fs(req)->Forget(i, 1);
       fuse_reply_err(req, err);
       return;
     }
   }
-  fuse_reply_buf(req, buf.data(), used);
+  // The kernel counts the lookups only if it gets the reply (an interrupted
+  // request does not): take back what it never received.
+  if (fuse_reply_buf(req, buf.data(), used) != 0) {
+    for (uint64_t i : looked_up) Fs(req)->Forget(i, 1);
+  }
 }
 
 void OnReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
@@ -323,8 +331,9 @@ absl::Status DetachStaleMount(const std::string& mountpoint) {
   if (errno != ENOTCONN) return absl::OkStatus();  // mounting reports what is wrong
   spdlog::warn("mountpoint={} holds a dead vms-fuse mount: detaching it", mountpoint);
   if (umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
-    std::string cmd = StrCat("fusermount3 -u -z '", mountpoint, "' 2>/dev/null");
-    if (std::system(cmd.c_str()) != 0) {
+    // No shell: a quote in the path is a quote, not a command.
+    auto rc = RunQuietly({"fusermount3", "-u", "-z", "--", mountpoint});
+    if (!rc.ok() || *rc != 0) {
       return absl::FailedPreconditionError(StrCat("cannot detach the dead mount at ", mountpoint,
                                                   ": run fusermount3 -u -z ", mountpoint));
     }
