@@ -5,8 +5,20 @@
 #include "core/sync.h"
 #include "proto/wire.h"
 #include "server/rpc_util.h"
+#include "spdlog/spdlog.h"
 
 namespace vms {
+
+namespace {
+
+// A stream that ends at once with an error.
+class FailedStream : public grpc::ServerWriteReactor<FollowMessage> {
+ public:
+  explicit FailedStream(grpc::Status s) { Finish(std::move(s)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
 
 // Streams the requested objects, as stored and freshly verified, in batches
 // of about kBatchBytes.
@@ -303,19 +315,31 @@ grpc::ServerWriteReactor<FollowMessage>* ReadService::Watch(grpc::CallbackServer
     // The head first: a flip racing with the snapshot is then sent twice at
     // worst, never missed, and watchers ignore a live_seq they already hold.
     from = api_->head_seq();
+    // A snapshot that cannot be read whole is an error, never a partial or
+    // empty one: the host would learn nothing until the next flip. It tries
+    // another replica instead.
+    absl::Status failed;
     auto apps = api_->ListApps();
-    if (apps.ok()) {
-      for (const AppState& a : *apps) {
-        auto live = api_->CurrentLive(a.app());
-        if (!live.ok() || !*live) continue;
-        Event e;
-        e.set_seq(from);
-        e.set_type(Event::LIVE_CHANGED);
-        e.set_app(a.app());
-        e.set_version(a.live_version());
-        *e.mutable_envelope() = std::move(**live);
-        snapshot.push_back(std::move(e));
+    if (!apps.ok()) failed = apps.status();
+    for (const AppState& a : apps.ok() ? *apps : std::vector<AppState>()) {
+      auto live = api_->CurrentLive(a.app());
+      if (!live.ok()) {
+        failed = live.status();
+        break;
       }
+      if (!*live) continue;
+      Event e;
+      e.set_seq(from);
+      e.set_type(Event::LIVE_CHANGED);
+      e.set_app(a.app());
+      e.set_version(a.live_version());
+      *e.mutable_envelope() = std::move(**live);
+      snapshot.push_back(std::move(e));
+    }
+    if (!failed.ok()) {
+      spdlog::error("watch snapshot: {}", Sv(failed.message()));
+      return new FailedStream(ToGrpc(absl::Status(
+          failed.code(), StrCat("cannot read the live records here: ", failed.message()))));
     }
   }
   return StartFollower(ctx, from, /*live_only=*/true, std::move(snapshot));

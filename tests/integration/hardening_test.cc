@@ -617,6 +617,37 @@ TEST_F(HardeningTest, ReplicaWhoseClocksDisagreeWithTheMastersFollowsWithoutSpin
   EXPECT_LT(json::parse(sites.out)[0]["upstream_silent_ms"].get<int64_t>(), 5000) << sites.out;
 }
 
+TEST_F(HardeningTest, WatchWhoseSnapshotCannotBeReadFailsInsteadOfSendingNothing) {
+  // Watch(0) once ignored a failed read of the live records and sent an
+  // empty snapshot: the host learned nothing until the next flip.
+  auto ny = Replica("ny");
+  Push("app", "1.0", /*wait=*/true);
+  ASSERT_EQ(Vms({"live", "app", "1.0", "--wait", "--timeout", "20"}).exit_code, 0);
+  ASSERT_EQ(ny->Terminate(), 0);
+  {
+    std::vector<std::string> families = ObjectStore::Families();
+    families.insert(families.end(), {"releases", "live", "apps", "events", "seqs", "meta"});
+    auto db = Db::Open(ny->data_dir() + "/db", families);
+    ASSERT_TRUE(db.ok()) << db.status();
+    rocksdb::WriteBatch batch;
+    batch.Put((*db)->Family("apps"), "app", std::string("\x0a\xff\xff\xff\xff\x0f", 6));
+    ASSERT_TRUE((*db)->Write(&batch, /*sync=*/true).ok());
+  }
+  ny->Start();
+  auto stub = Read::NewStub(MakeChannel(ny->address()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  auto reader = stub->Watch(&ctx, WatchRequest());
+  FollowMessage msg;
+  int events = 0;
+  while (reader->Read(&msg)) events += msg.has_event();
+  grpc::Status s = reader->Finish();
+  EXPECT_EQ(events, 0);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS) << s.error_message();
+  EXPECT_NE(s.error_message().find("cannot read the live records here"), std::string::npos)
+      << s.error_message();
+}
+
 // A tmpfs of `size` at `dir` for the test's lifetime: always unmounted.
 class SmallDisk {
  public:
