@@ -38,17 +38,20 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(std::string path, PublicK
   return catalog;
 }
 
-absl::Status Catalog::AddRelease(const Envelope& env) {
+absl::Status Catalog::AddRelease(const Envelope& env) { return AddNewRelease(env).status(); }
+
+absl::StatusOr<bool> Catalog::AddNewRelease(const Envelope& env) {
   auto r = OpenRelease(env, trust_);
   if (!r.ok()) return r.status();
   if (absl::Status s = ValidateAppName(r->app()); !s.ok()) return s;
   if (absl::Status s = ValidateVersionName(r->version()); !s.ok()) return s;
   auto root = Hash::FromBytes(r->root());
   if (!root.ok()) return absl::DataLossError("release with a malformed root");
-  releases_[{r->app(), r->version()}] = {
+  auto [it, added] = releases_.try_emplace({r->app(), r->version()});
+  it->second = {
       ReleaseInfo{*root, r->created_unix_ms(), r->file_count(), r->byte_count(), r->publisher()},
       env};
-  return absl::OkStatus();
+  return added;
 }
 
 std::pair<std::string, uint64_t> Catalog::Snapshot() {
@@ -108,24 +111,39 @@ absl::StatusOr<std::optional<ReleaseInfo>> Catalog::Release(const std::string& a
     MutexLock lock(&mu_);
     auto it = releases_.find({app, version});
     if (it != releases_.end()) return it->second.first;
+    auto fetched = fetched_.find(app);
+    if (fetched != fetched_.end() &&
+        std::chrono::steady_clock::now() - fetched->second < kMissTtl) {
+      return std::nullopt;  // asked a moment ago: it had no such version
+    }
   }
   // Not known: ask (without the lock: this is a network call).
   auto envs = source_(app);
-  if (absl::IsNotFound(envs.status())) return std::nullopt;
+  if (absl::IsNotFound(envs.status())) {
+    MutexLock lock(&mu_);
+    fetched_[app] = std::chrono::steady_clock::now();
+    return std::nullopt;
+  }
   if (!envs.ok()) return envs.status();
   std::optional<ReleaseInfo> found;
-  std::pair<std::string, uint64_t> snapshot;
+  std::optional<std::pair<std::string, uint64_t>> snapshot;
   {
     MutexLock lock(&mu_);
+    bool added = false;
     for (const Envelope& env : *envs) {
-      if (absl::Status s = AddRelease(env); !s.ok()) {
-        spdlog::error("refusing a release from the replica: {}", Sv(s.message()));
+      auto fresh = AddNewRelease(env);
+      if (!fresh.ok()) {
+        spdlog::error("refusing a release from the replica: {}", Sv(fresh.status().message()));
+      } else {
+        added |= *fresh;
       }
     }
-    snapshot = Snapshot();
+    if (fetched_.size() > 4096) fetched_.clear();  // bounded; it is only a cache of misses
+    fetched_[app] = std::chrono::steady_clock::now();
+    if (added) snapshot = Snapshot();
     if (auto it = releases_.find({app, version}); it != releases_.end()) found = it->second.first;
   }
-  Save(snapshot);
+  if (snapshot) Save(*snapshot);
   return found;
 }
 

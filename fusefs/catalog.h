@@ -6,7 +6,9 @@
 #ifndef VMS_FUSEFS_CATALOG_H_
 #define VMS_FUSEFS_CATALOG_H_
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -54,6 +56,11 @@ class Catalog {
 
   // A release: known, or fetched from the source (all of the app's releases
   // are verified and remembered). nullopt when the app has no such version.
+  // After a fetch, a miss for the same app is answered from memory for
+  // kMissTtl: a thousand lookups of names that do not exist cost one
+  // request, and the file is rewritten only when a fetch brought something
+  // new.
+  static constexpr std::chrono::seconds kMissTtl{5};
   absl::StatusOr<std::optional<ReleaseInfo>> Release(const std::string& app,
                                                      const std::string& version);
 
@@ -61,6 +68,8 @@ class Catalog {
   Catalog(std::string path, PublicKey trust, ReleaseSource source)
       : path_(std::move(path)), trust_(trust), verifier_(trust), source_(std::move(source)) {}
   absl::Status AddRelease(const Envelope& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether env was new here.
+  absl::StatusOr<bool> AddNewRelease(const Envelope& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What Save() writes, numbered, taken under mu_.
   std::pair<std::string, uint64_t> Snapshot() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes (and fsyncs) a snapshot without mu_ held; a snapshot older than
@@ -78,6 +87,8 @@ class Catalog {
   std::map<std::string, std::pair<LiveInfo, Envelope>> live_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, std::pair<ReleaseInfo, Envelope>> releases_
       ABSL_GUARDED_BY(mu_);
+  // When each app's releases were last fetched (steady clock).
+  std::map<std::string, std::chrono::steady_clock::time_point> fetched_ ABSL_GUARDED_BY(mu_);
   ReleaseSource source_;
 };
 

@@ -330,9 +330,11 @@ void DistFs::FetchWithSiblings(const Node& file) {
 void DistFs::PrefetchTrees(const Hash& root, const std::string& version_key) {
   {
     MutexLock lock(&mu_);
-    if (!tree_walks_.insert(root).second) return;
+    if (roots_.size() > 4 * kMaxWalks && !roots_.count(version_key)) roots_.clear();  // bounded
+    roots_[version_key] = root;
+    if (!tree_walks_.insert(root).second) return;  // fetched, or being fetched
   }
-  prefetch_pool_.Submit([this, root, version_key] {
+  prefetch_pool_.Submit([this, root] {
     std::vector<Hash> level = {root};
     std::unordered_set<Hash, HashHasher> seen = {root};
     size_t trees = 0;
@@ -364,7 +366,7 @@ void DistFs::PrefetchTrees(const Hash& root, const std::string& version_key) {
       tree_walks_.erase(oldest->second.walk->root);  // its next lookup builds it again
       walks_.erase(oldest);
     }
-    walks_[version_key] = {std::move(walk), ++read_clock_};
+    walks_[root] = {std::move(walk), ++read_clock_};
   });
 }
 
@@ -395,7 +397,8 @@ std::shared_ptr<DistFs::Walk> DistFs::BuildWalk(const Hash& root) {
 
 bool DistFs::WalkReady(const std::string& app, const std::string& version) const {
   MutexLock lock(&mu_);
-  return walks_.count(StrCat(app, "@", version)) > 0;
+  auto root = roots_.find(StrCat(app, "@", version));
+  return root != roots_.end() && walks_.count(root->second) > 0;
 }
 
 size_t DistFs::WalkIndexOf(const Walk& walk, const Node& dir, const std::string& name) {
@@ -421,7 +424,9 @@ void DistFs::Readahead(const Node& file) {
   std::shared_ptr<Walk> walk;
   {
     MutexLock lock(&mu_);
-    auto it = walks_.find(StrCat(file.app, "@", file.version));
+    auto root = roots_.find(StrCat(file.app, "@", file.version));
+    if (root == roots_.end()) return;
+    auto it = walks_.find(root->second);
     if (it == walks_.end()) return;
     it->second.used = ++read_clock_;
     walk = it->second.walk;

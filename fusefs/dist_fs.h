@@ -165,7 +165,8 @@ class DistFs {
   // Fetches, in the background and one request per tree level, every tree
   // object of a version: listings and lookups anywhere in it then need no
   // round trip. Trees are a small part of a version (about 60 bytes a name).
-  // Then builds the version's Walk, under `version_key` (APP@VERSION).
+  // Then builds its Walk, shared by every version with that root;
+  // `version_key` (APP@VERSION) is how reads find it.
   void PrefetchTrees(const Hash& root, const std::string& version_key);
   std::shared_ptr<Walk> BuildWalk(const Hash& root);
   // Where `name` in directory `dir` comes in the walk.
@@ -191,7 +192,9 @@ class DistFs {
     std::shared_ptr<Walk> walk;
     uint64_t used = 0;  // read_clock_ when last read through
   };
-  std::map<std::string, WalkSlot> walks_ ABSL_GUARDED_BY(mu_);  // by APP@VERSION
+  // By version root: two versions with the same content share one walk.
+  std::unordered_map<Hash, WalkSlot, HashHasher> walks_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Hash> roots_ ABSL_GUARDED_BY(mu_);  // APP@VERSION -> its root
   std::unordered_map<Hash, std::pair<Entries, std::list<Hash>::iterator>, HashHasher> trees_
       ABSL_GUARDED_BY(mu_);
   std::list<Hash> tree_lru_ ABSL_GUARDED_BY(mu_);

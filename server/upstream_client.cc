@@ -94,7 +94,8 @@ absl::StatusOr<std::vector<Envelope>> UpstreamClient::Releases(const std::string
   req.set_app(app);
   ListVersionsResponse resp;
   grpc::ClientContext ctx;
-  ctx.set_deadline(DeadlineAfter(std::chrono::seconds(30)));
+  // A host's --fetch-timeout-ms bounds this too; a replica waits longer.
+  ctx.set_deadline(DeadlineAfter(deadline_.count() > 0 ? deadline_ : std::chrono::seconds(30)));
   if (absl::Status s =
           FromGrpc(read_->ListVersions(&ctx, req, &resp), StrCat("list versions on ", address_));
       !s.ok()) {

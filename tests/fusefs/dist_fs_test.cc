@@ -420,6 +420,17 @@ TEST_F(DistFsTest, ReadingThroughATreeInOrderReadsAhead) {
   }
 }
 
+TEST_F(DistFsTest, AVersionWithAnotherVersionsRootGetsItsWalkToo) {
+  // Walks were de-duplicated by root but stored by version: a re-push of
+  // the same content under a new version never got readahead.
+  Hash root = Publish("app", "1.0");
+  AddRelease("app", "1.1", root);  // the same tree
+  ASSERT_NE(Path("app@1.0/bin/tool"), 0u);
+  ASSERT_TRUE(testing::WaitFor([&] { return fs_.WalkReady("app", "1.0"); }));
+  ASSERT_NE(Path("app@1.1/bin/tool"), 0u);
+  EXPECT_TRUE(testing::WaitFor([&] { return fs_.WalkReady("app", "1.1"); }));
+}
+
 TEST_F(DistFsTest, OfflineServesCachedAndFailsUncachedWithEio) {
   Hash root = Publish("app", "1.0");
   ASSERT_TRUE(catalog_->ApplyLive(Live("app", "1.0", 1, root)).value());
@@ -463,6 +474,32 @@ TEST_F(DistFsTest, ExtendedAttributesSayWhereAPathCameFrom) {
   std::vector<std::string> names;
   ASSERT_EQ(fs_.ListXattr(tool, &names), 0);
   EXPECT_GE(names.size(), 3u);
+}
+
+TEST_F(DistFsTest, LookingUpManyMissingVersionsCostsOneRequestAndNoRewrite) {
+  // Every lookup of an unknown APP@VERSION once asked a replica and
+  // rewrote (and fsynced) the catalog.
+  Hash root = Publish("app", "1.0");
+  ASSERT_TRUE(catalog_->ApplyLive(Live("app", "1.0", 1, root)).value());
+  ASSERT_NE(Path("app@1.0"), 0u);
+  struct stat before;
+  ASSERT_EQ(stat((dir_ / "catalog").c_str(), &before), 0);
+  const int queries = release_queries_;
+  for (int i = 0; i < 10000; ++i) {
+    int err = 0;
+    EXPECT_EQ(Lookup(InodeTable::kRoot, "app@9." + std::to_string(i), &err), 0u);
+    ASSERT_EQ(err, ENOENT);
+  }
+  EXPECT_LE(release_queries_ - queries, 1) << "misses answered from memory";
+  struct stat after;
+  ASSERT_EQ(stat((dir_ / "catalog").c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino) << "the catalog was not rewritten";
+  // The price: a version pushed a moment after a miss is found only once
+  // the miss has aged (Catalog::kMissTtl); a flip to it names it at once.
+  AddRelease("app", "2.0", root);
+  EXPECT_EQ(Path("app@2.0"), 0u) << "within the miss TTL";
+  ASSERT_TRUE(catalog_->ApplyLive(Live("app", "2.0", 2, root)).value());
+  EXPECT_NE(Path("app@2.0"), 0u) << "the live record resolves it";
 }
 
 TEST_F(DistFsTest, StatFsReportsTheCacheNotZeros) {
