@@ -3,19 +3,12 @@
 #include <chrono>
 
 #include "core/strings.h"
-#include "proto/wire.h"
+#include "net/channel.h"
+#include "net/rpc.h"
 
 namespace vms {
 
 namespace {
-
-constexpr size_t kHashesPerRequest = 32768;  // 1 MiB of hashes
-
-// Unary calls that do real work (Commit walks a whole tree) get minutes;
-// reaching the master at all is what fails fast.
-void SetDeadline(grpc::ClientContext* ctx, std::chrono::seconds s) {
-  ctx->set_deadline(DeadlineAfter(s));
-}
 
 class GrpcUpload : public MasterClient::Upload {
  public:
@@ -60,7 +53,7 @@ absl::StatusOr<std::vector<Hash>> HashQuery(std::span<const Hash> hashes, std::s
     for (size_t i = start; i < end; ++i) req.add_hashes(std::string(hashes[i].View()));
     Resp resp;
     grpc::ClientContext ctx;
-    SetDeadline(&ctx, std::chrono::seconds(60));
+    ctx.set_deadline(DeadlineAfter(kQueryDeadline));
     if (absl::Status s = FromGrpc(call(&ctx, req, &resp), what); !s.ok()) return s;
     for (const std::string& raw : field(resp)) {
       auto h = Hash::FromBytes(raw);
@@ -97,42 +90,25 @@ std::unique_ptr<MasterClient::Upload> MasterClient::StartUpload() {
 }
 
 absl::StatusOr<CommitResponse> MasterClient::Commit(const CommitRequest& req) {
-  CommitResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, std::chrono::seconds(600));
-  absl::Status s = FromGrpc(publish_->Commit(&ctx, req, &resp), StrCat("commit to ", address_));
-  if (!s.ok()) return s;
-  return resp;
+  return Unary<CommitResponse>(publish_.get(), &Publish::Stub::Commit, req, kCommitDeadline,
+                               StrCat("commit to ", address_));
 }
 
 absl::StatusOr<FlipResponse> MasterClient::SetLive(const SetLiveRequest& req) {
-  FlipResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, std::chrono::seconds(60));
-  absl::Status s = FromGrpc(publish_->SetLive(&ctx, req, &resp), StrCat("live on ", address_));
-  if (!s.ok()) return s;
-  return resp;
+  return Unary<FlipResponse>(publish_.get(), &Publish::Stub::SetLive, req, kQueryDeadline,
+                             StrCat("live on ", address_));
 }
 
 absl::StatusOr<FlipResponse> MasterClient::Rollback(const RollbackRequest& req) {
-  FlipResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, std::chrono::seconds(60));
-  absl::Status s = FromGrpc(publish_->Rollback(&ctx, req, &resp), StrCat("rollback on ", address_));
-  if (!s.ok()) return s;
-  return resp;
+  return Unary<FlipResponse>(publish_.get(), &Publish::Stub::Rollback, req, kQueryDeadline,
+                             StrCat("rollback on ", address_));
 }
 
 absl::StatusOr<LiveHistoryResponse> MasterClient::LiveHistory(const std::string& app) {
   LiveHistoryRequest req;
   req.set_app(app);
-  LiveHistoryResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, std::chrono::seconds(60));
-  absl::Status s =
-      FromGrpc(read_->LiveHistory(&ctx, req, &resp), StrCat("read history on ", address_));
-  if (!s.ok()) return s;
-  return resp;
+  return Unary<LiveHistoryResponse>(read_.get(), &Read::Stub::LiveHistory, req, kQueryDeadline,
+                                    StrCat("read history on ", address_));
 }
 
 absl::StatusOr<ListSitesResponse> MasterClient::ListSites(const std::string& app,
@@ -140,55 +116,34 @@ absl::StatusOr<ListSitesResponse> MasterClient::ListSites(const std::string& app
   ListSitesRequest req;
   req.set_app(app);
   req.set_version(version);
-  ListSitesResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, std::chrono::seconds(30));
-  absl::Status s =
-      FromGrpc(publish_->ListSites(&ctx, req, &resp), StrCat("list sites on ", address_));
-  if (!s.ok()) return s;
-  return resp;
+  return Unary<ListSitesResponse>(publish_.get(), &Publish::Stub::ListSites, req, kListDeadline,
+                                  StrCat("list sites on ", address_));
 }
 
 absl::Status MasterClient::RemoveSite(const std::string& site, bool force) {
   RemoveSiteRequest req;
   req.set_site(site);
   req.set_force(force);
-  RemoveSiteResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, std::chrono::seconds(30));
-  return FromGrpc(publish_->RemoveSite(&ctx, req, &resp), StrCat("remove site on ", address_));
+  return Unary<RemoveSiteResponse>(publish_.get(), &Publish::Stub::RemoveSite, req, kListDeadline,
+                                   StrCat("remove site on ", address_))
+      .status();
 }
 
 absl::StatusOr<SiteInfoResponse> MasterClient::SiteInfo() {
-  SiteInfoResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, std::chrono::seconds(30));
-  absl::Status s =
-      FromGrpc(read_->SiteInfo(&ctx, SiteInfoRequest(), &resp), StrCat("ask ", address_));
-  if (!s.ok()) return s;
-  return resp;
+  return Unary<SiteInfoResponse>(read_.get(), &Read::Stub::SiteInfo, SiteInfoRequest(),
+                                 kListDeadline, StrCat("ask ", address_));
 }
 
 absl::StatusOr<ListAppsResponse> MasterClient::ListApps() {
-  ListAppsResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, std::chrono::seconds(60));
-  absl::Status s =
-      FromGrpc(read_->ListApps(&ctx, ListAppsRequest(), &resp), StrCat("list apps on ", address_));
-  if (!s.ok()) return s;
-  return resp;
+  return Unary<ListAppsResponse>(read_.get(), &Read::Stub::ListApps, ListAppsRequest(),
+                                 kQueryDeadline, StrCat("list apps on ", address_));
 }
 
 absl::StatusOr<ListVersionsResponse> MasterClient::ListVersions(const std::string& app) {
   ListVersionsRequest req;
   req.set_app(app);
-  ListVersionsResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, std::chrono::seconds(60));
-  absl::Status s =
-      FromGrpc(read_->ListVersions(&ctx, req, &resp), StrCat("list versions on ", address_));
-  if (!s.ok()) return s;
-  return resp;
+  return Unary<ListVersionsResponse>(read_.get(), &Read::Stub::ListVersions, req, kQueryDeadline,
+                                     StrCat("list versions on ", address_));
 }
 
 }  // namespace vms

@@ -14,7 +14,7 @@
 #include "core/strings.h"
 #include "core/sync.h"
 #include "core/throttle.h"
-#include "proto/wire.h"
+#include "net/rpc.h"
 
 namespace vms {
 

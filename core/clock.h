@@ -1,5 +1,13 @@
-// Wall-clock time for records (created, issued), and how it is shown. Code that stamps records
-// takes a std::function<int64_t()> so tests can inject their own clock.
+// Time, two ways.
+//
+// Wall-clock time for records (created, issued), and how it is shown. Code
+// that stamps records takes a std::function<int64_t()> so tests can inject
+// their own clock.
+//
+// Intervals (backoff, silence, report periods) run on the monotonic clock,
+// through a Clock: the real one, or in tests a FakeClock
+// (tests/testing/fake_clock.h) that a test moves forward by hand, so that a
+// test of a 5 s silence takes no 5 s and cannot race a busy machine.
 #ifndef VMS_CORE_CLOCK_H_
 #define VMS_CORE_CLOCK_H_
 
@@ -9,7 +17,25 @@
 #include <ctime>
 #include <string>
 
+#include "core/sync.h"
+
 namespace vms {
+
+class Clock {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  virtual ~Clock() = default;
+
+  virtual TimePoint Now() const = 0;
+  // As CondVar::WaitUntil() with `deadline` on this clock: waits on `cv`,
+  // whose mutex the caller holds, until it is signalled or the deadline
+  // passes; false when it passed. Wakes may be spurious: call it in a loop
+  // that checks its condition.
+  virtual bool WaitUntil(CondVar* cv, TimePoint deadline) = 0;
+
+  // The monotonic clock of the machine (std::chrono::steady_clock).
+  static Clock* Real();
+};
 
 inline int64_t WallClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -19,7 +19,7 @@
 #include "core/sync.h"
 #include "core/thread_pool.h"
 #include "fusefs/object_cache.h"
-#include "server/upstream.h"
+#include "net/upstream.h"
 
 namespace vms {
 

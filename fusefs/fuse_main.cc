@@ -19,7 +19,7 @@
 #include "fusefs/object_cache.h"
 #include "fusefs/remote.h"
 #include "fusefs/watcher.h"
-#include "server/daemon.h"
+#include "net/daemon.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -80,8 +80,7 @@ int main(int argc, char** argv) {
       "version; /dist/APP@VERSION/ is the immutable tree of any version the site holds. "
       "Read-only, nosuid, nodev. Objects are fetched from the replicas on demand, verified, and "
       "kept in a bounded on-disk cache that survives restarts."};
-  app.set_version_flag("--version", std::string("vms-fuse ") + VMS_VERSION);
-  app.set_config("--config", "", "Read options from this TOML/INI file (keys as the long flags)");
+  vms::AddDaemonFlags(&app, "vms-fuse", &log);
   app.add_option("--replicas", replicas,
                  "Replica addresses host:port[,host:port...], in order of preference; the next "
                  "is tried when one does not answer")
@@ -103,7 +102,6 @@ int main(int argc, char** argv) {
   app.add_flag("--allow-other,!--no-allow-other", allow_other,
                "Let every user of the host use the mount (default when run as root)");
   app.add_option("mountpoint", mountpoint, "Where to mount, e.g. /dist")->required();
-  vms::AddLogFlags(&app, &log);
   CLI11_PARSE(app, argc, argv);
 
   // Many objects, streams and splices at once: take every descriptor allowed.

@@ -4,6 +4,7 @@
 
 #include "core/strings.h"
 #include "core/sync.h"
+#include "spdlog/spdlog.h"
 
 namespace vms {
 
@@ -11,6 +12,12 @@ Remote::Remote(const std::vector<std::string>& addresses, std::chrono::milliseco
   for (const std::string& a : addresses) {
     clients_.push_back(std::make_unique<UpstreamClient>(a, /*streams=*/2, /*rate=*/0, deadline));
   }
+}
+
+std::vector<UpstreamClient*> Remote::clients() {
+  std::vector<UpstreamClient*> out;
+  for (auto& c : clients_) out.push_back(c.get());
+  return out;
 }
 
 absl::Status Remote::Fetch(std::span<const Hash> hashes, const Upstream::Sink& sink) {
@@ -36,6 +43,11 @@ absl::Status Remote::Fetch(std::span<const Hash> hashes, const Upstream::Sink& s
     }
     failures += StrCat(failures.empty() ? "" : "; ", clients_[i]->address(), ": ", s.message());
     std::erase_if(wanted, [&](const Hash& h) { return got.count(h) > 0; });
+    if (!wanted.empty() && attempt + 1 < clients_.size()) {
+      spdlog::warn("fetch from replica={} failed ({}); asking replica={} for {} objects",
+                   clients_[i]->address(), Sv(s.message()),
+                   clients_[(i + 1) % clients_.size()]->address(), wanted.size());
+    }
   }
   if (wanted.empty()) return absl::OkStatus();
   return absl::UnavailableError(

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "server/upstream_client.h"
+#include "net/upstream_client.h"
 
 namespace vms {
 
@@ -26,6 +26,7 @@ class Remote {
 
   size_t size() const { return clients_.size(); }
   UpstreamClient* client(size_t i) { return clients_[i].get(); }
+  std::vector<UpstreamClient*> clients();
   // The replica to try first.
   size_t preferred() const { return preferred_; }
   void set_preferred(size_t i) { preferred_ = i % clients_.size(); }

@@ -1,45 +1,46 @@
 // Keeps a host's live records current: a Watch stream to one replica at a
-// time (failing over to the next when it breaks or goes silent), each record
-// verified by the Catalog, and `on_flip(app)` called when an app's live
-// version changed, so the kernel entry of /dist/APP can be invalidated.
+// time through an EventStream (net/event_stream.h: failover to the next
+// replica when one breaks or goes silent, backoff), each record verified by
+// the Catalog, and `on_flip(app)` called when an app's live version changed,
+// so the kernel entry of /dist/APP can be invalidated.
 #ifndef VMS_FUSEFS_WATCHER_H_
 #define VMS_FUSEFS_WATCHER_H_
 
-#include <atomic>
 #include <functional>
-#include <memory>
 #include <string>
-#include <thread>
 
-#include "core/sync.h"
+#include "core/clock.h"
 #include "fusefs/catalog.h"
 #include "fusefs/remote.h"
-#include "grpcpp/grpcpp.h"
+#include "net/event_stream.h"
 
 namespace vms {
 
 class Watcher {
  public:
+  struct Options {
+    // With heartbeats every second, this much silence means the replica is
+    // gone.
+    std::chrono::milliseconds silence{5000};
+    Clock* clock = Clock::Real();
+  };
   // `catalog` and `remote` must outlive the watcher.
-  Watcher(Catalog* catalog, Remote* remote, std::function<void(const std::string&)> on_flip);
-  ~Watcher();
-  void Start();
-  void Stop();
-  bool connected() const { return connected_; }
+  Watcher(Catalog* catalog, Remote* remote, std::function<void(const std::string&)> on_flip,
+          Options options);
+  Watcher(Catalog* catalog, Remote* remote, std::function<void(const std::string&)> on_flip)
+      : Watcher(catalog, remote, std::move(on_flip), Options()) {}
+  ~Watcher() { Stop(); }
+  void Start() { stream_.Start(); }
+  void Stop() { stream_.Stop(); }
+  bool connected() const { return stream_.connected(); }
 
  private:
-  void Loop();
-  void WatchOnce(size_t replica);
+  absl::Status OnMessage(const FollowMessage& msg);
 
   Catalog* catalog_;
   Remote* remote_;
   std::function<void(const std::string&)> on_flip_;
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> connected_{false};
-  Mutex mu_;
-  CondVar cv_{&mu_};
-  std::shared_ptr<grpc::ClientContext> ctx_ ABSL_GUARDED_BY(mu_);  // the stream in flight
-  std::thread thread_;
+  EventStream stream_;
 };
 
 }  // namespace vms

@@ -1,12 +1,14 @@
 // Keeps a replica in step with its upstream: follows the upstream's event
-// log from the replica's applied seq, applies each event (fetching first),
-// reconnects with backoff whenever the stream breaks, and reports the site's
+// log from the replica's applied seq through an EventStream (which
+// reconnects with backoff and cuts a silent stream), applies each event
+// (fetching first), and reports the site's
 // state upstream (at once after a version completes or a flip applies, every
 // report interval otherwise). The first report, any after one that was not
 // delivered, and any the master asks for carry the full set of versions in
 // flight: the master's view heals after any restart or lost report.
 //
-// Two threads: the follow loop and the reporter. Stop() ends both.
+// Threads: the stream's two (net/event_stream.h) and the reporter. Stop()
+// ends them all.
 #ifndef VMS_SERVER_FOLLOWER_H_
 #define VMS_SERVER_FOLLOWER_H_
 
@@ -20,10 +22,11 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "core/clock.h"
 #include "core/sync.h"
-#include "grpcpp/grpcpp.h"
+#include "net/event_stream.h"
+#include "net/upstream_client.h"
 #include "server/replica.h"
-#include "server/upstream_client.h"
 #include "vms.pb.h"
 
 namespace vms {
@@ -33,6 +36,10 @@ struct FollowerOptions {
   int fetch_streams = 4;
   uint64_t fetch_rate = 0;  // bytes per second; 0: unlimited
   std::chrono::milliseconds report_interval{500};
+  // No message (not even a heartbeat) for this long: the upstream is taken
+  // for hung and the stream made again.
+  std::chrono::milliseconds silence{5000};
+  Clock* clock = Clock::Real();
 };
 
 class Follower {
@@ -54,13 +61,15 @@ class Follower {
   SiteInfoResponse Info() const;
 
  private:
-  void FollowLoop();
+  // The stream's handler (net/event_stream.h), on the stream's thread.
+  absl::StatusOr<uint64_t> Prepare();
+  void OnConnected();
+  absl::Status OnMessage(const FollowMessage& msg);
+  void OnEnded(const absl::Status& why);
   void ReportLoop();
-  // One Follow stream until it breaks or Stop(); false when Stop() ended it.
-  bool FollowOnce();
   void SetVersion(VersionState v, bool urgent);
   void Touch();
-  void SleepFor(std::chrono::milliseconds d);
+  int64_t NowMs() const;
 
   Replica* replica_;
   const FollowerOptions options_;
@@ -68,14 +77,18 @@ class Follower {
   UpstreamClient upstream_;
 
   std::atomic<bool> stop_{false};
-  std::atomic<bool> connected_{false};
-  std::atomic<bool> recheck_requested_{false};
   std::atomic<uint64_t> upstream_head_{0};
-  std::atomic<int64_t> last_contact_ms_{0};  // steady clock
+  std::atomic<int64_t> last_contact_ms_{0};  // options_.clock
+
+  // Of the stream in flight; touched by the stream's thread only.
+  uint64_t from_seq_ = 0;
+  bool warned_behind_ = false;
+  absl::Status apply_error_;
+  bool recheck_failed_ = false;
+  Event failed_event_;  // the event apply_error_ is about
 
   mutable Mutex mu_;
-  CondVar cv_{&mu_};  // wakes the reporter and interruptible sleeps
-  std::shared_ptr<grpc::ClientContext> stream_ctx_ ABSL_GUARDED_BY(mu_);
+  CondVar cv_{&mu_};  // wakes the reporter
   std::string last_error_ ABSL_GUARDED_BY(mu_);
   bool apply_failed_ ABSL_GUARDED_BY(mu_) = false;         // last_error_ is about an event
   using VersionKey = std::pair<std::string, std::string>;  // app, version
@@ -87,7 +100,7 @@ class Follower {
   bool urgent_ ABSL_GUARDED_BY(mu_) = false;
   bool send_full_ ABSL_GUARDED_BY(mu_) = true;
 
-  std::thread follow_thread_;
+  EventStream stream_;
   std::thread report_thread_;
 };
 

@@ -5,8 +5,7 @@
 #include "CLI/CLI.hpp"
 #include "core/strings.h"
 #include "core/thread_pool.h"
-#include "proto/wire.h"
-#include "server/daemon.h"
+#include "net/daemon.h"
 #include "server/master.h"
 #include "server/publish_service.h"
 #include "server/read_service.h"
@@ -24,8 +23,7 @@ int main(int argc, char** argv) {
       "vms-master: holds every release, the live records and the event log of vms, and serves "
       "them to developers (vms push/live) and to site replicas.\n"
       "Writes the bound address to DATA/address and its key pair to DATA/master.{key,pub}."};
-  app.set_version_flag("--version", std::string("vms-master ") + VMS_VERSION);
-  app.set_config("--config", "", "Read options from this TOML/INI file (keys as the long flags)");
+  vms::AddDaemonFlags(&app, "vms-master", &log);
   app.add_option("--data", data_dir, "Data directory (RocksDB, keys); created if missing")
       ->required();
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0 picks a free one)")
@@ -48,7 +46,6 @@ int main(int argc, char** argv) {
                  "decompress and verify, in bursts of 4 s (suffixes K, M, G; 0: unlimited)")
       ->transform(CLI::AsSizeValue(false))
       ->default_str("1G");
-  vms::AddLogFlags(&app, &log);
   CLI11_PARSE(app, argc, argv);
 
   if (absl::Status s = vms::InitLogging("master", log); !s.ok()) {
@@ -89,15 +86,10 @@ int main(int argc, char** argv) {
   }
   spdlog::info("started data_dir={} keyid={} head_seq={}", data_dir,
                (*master)->public_key().keyid().substr(0, 16), (*master)->records().head_seq());
-
-  int sig = vms::WaitForShutdownSignal();
-  spdlog::info("shutting down signal={}", sig);
   // Followers are told first, so they can turn elsewhere at once; gRPC then
   // waits for open connections until the deadline. A commit or flip cut off
   // there was either written whole or not at all.
-  read.BeginShutdown();
-  (*server)->Shutdown(vms::DeadlineAfter(std::chrono::seconds(3)));
-  (*server)->Wait();
+  vms::ServeUntilSignal(server->server.get(), [&read] { read.BeginShutdown(); });
   spdlog::info("stopped");
   return 0;
 }

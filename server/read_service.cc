@@ -3,7 +3,7 @@
 #include "core/clock.h"
 #include "core/strings.h"
 #include "core/sync.h"
-#include "proto/wire.h"
+#include "net/rpc.h"
 #include "server/rpc_util.h"
 #include "spdlog/spdlog.h"
 

@@ -28,7 +28,7 @@
 #include "core/keys.h"
 #include "records.pb.h"
 #include "server/record_store.h"
-#include "server/upstream.h"
+#include "net/upstream.h"
 
 namespace vms {
 

@@ -7,8 +7,7 @@
 #include "core/keys.h"
 #include "core/strings.h"
 #include "core/thread_pool.h"
-#include "proto/wire.h"
-#include "server/daemon.h"
+#include "net/daemon.h"
 #include "server/follower.h"
 #include "server/read_service.h"
 #include "server/replica.h"
@@ -54,8 +53,7 @@ int main(int argc, char** argv) {
       "another replica), fetches and verifies every object, applies live flips only for "
       "versions it holds whole, and serves the same read API to hosts and other replicas.\n"
       "Writes the bound address to DATA/address."};
-  app.set_version_flag("--version", std::string("vms-replica ") + VMS_VERSION);
-  app.set_config("--config", "", "Read options from this TOML/INI file (keys as the long flags)");
+  vms::AddDaemonFlags(&app, "vms-replica", &log);
   app.add_option("--site", site, "This site's name, e.g. ny: [a-z0-9][a-z0-9._-]{0,63}")
       ->required();
   app.add_option("--upstream", upstream,
@@ -78,7 +76,6 @@ int main(int argc, char** argv) {
       ->transform(CLI::AsSizeValue(false));
   app.add_flag("--fsck", fsck, "Check every object and release in DATA, report, and exit");
   app.add_flag("--repair", repair, "With --fsck: remove corrupt objects so they are fetched again");
-  vms::AddLogFlags(&app, &log);
   CLI11_PARSE(app, argc, argv);
 
   if (absl::Status s = vms::InitLogging("replica", log); !s.ok()) {
@@ -128,18 +125,13 @@ int main(int argc, char** argv) {
     spdlog::error("{}", vms::Sv(server.status().message()));
     return 1;
   }
-  std::string address = vms::ReadFile(data_dir + "/address").value_or(listen);
-  while (!address.empty() && address.back() == '\n') address.pop_back();
-  follower.Start(address);
+  follower.Start(server->address);
   spdlog::info("started site={} data_dir={} upstream={} applied_seq={}", site, data_dir, upstream,
                (*replica)->applied_seq());
-
-  int sig = vms::WaitForShutdownSignal();
-  spdlog::info("shutting down signal={}", sig);
-  follower.Stop();
-  read.BeginShutdown();
-  (*server)->Shutdown(vms::DeadlineAfter(std::chrono::seconds(3)));
-  (*server)->Wait();
+  vms::ServeUntilSignal(server->server.get(), [&] {
+    follower.Stop();
+    read.BeginShutdown();
+  });
   spdlog::info("stopped");
   return 0;
 }

@@ -12,7 +12,7 @@
 #include "core/strings.h"
 #include "core/thread_pool.h"
 #include "grpcpp/grpcpp.h"
-#include "proto/wire.h"
+#include "net/rpc.h"
 
 namespace vms {
 

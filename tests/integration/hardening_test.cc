@@ -19,7 +19,8 @@
 #include "core/object_store.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "proto/wire.h"
+#include "net/channel.h"
+#include "net/rpc.h"
 #include "tests/testing/testing.h"
 #include "vms.grpc.pb.h"
 

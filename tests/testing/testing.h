@@ -6,6 +6,7 @@
 #ifndef VMS_TESTS_TESTING_TESTING_H_
 #define VMS_TESTS_TESTING_TESTING_H_
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -79,6 +80,7 @@ class Daemon {
   void Start();
   void Kill9();
   int Terminate();  // SIGTERM, returns the exit code
+  void Signal(int sig) { process_->Signal(sig); }
   bool running() { return process_ && process_->running(); }
   pid_t pid() const { return process_ ? process_->pid() : -1; }
   const std::string& address() const { return address_; }
@@ -124,6 +126,19 @@ class FuseProcess {
   std::vector<std::string> args_;
   std::string log_path_;
   std::unique_ptr<Process> process_;
+};
+
+// Stops `daemon` (SIGSTOP) for its scope: a hung process, whose sockets stay
+// open and silent, unlike a killed one's, which the kernel resets at once.
+class Stopped {
+ public:
+  explicit Stopped(Daemon* daemon) : daemon_(daemon) { daemon_->Signal(SIGSTOP); }
+  ~Stopped() { daemon_->Signal(SIGCONT); }
+  Stopped(const Stopped&) = delete;
+  Stopped& operator=(const Stopped&) = delete;
+
+ private:
+  Daemon* daemon_;
 };
 
 // True when a vms FUSE filesystem is mounted at `path`.

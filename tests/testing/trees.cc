@@ -10,7 +10,7 @@
 #include "core/envelope.h"
 #include "core/strings.h"
 #include "core/tree.h"
-#include "proto/wire.h"
+#include "net/rpc.h"
 #include "tests/testing/testing.h"
 
 namespace vms::testing {

@@ -1,4 +1,4 @@
-#include "server/upstream_client.h"
+#include "net/upstream_client.h"
 
 #include <algorithm>
 #include <atomic>
@@ -6,13 +6,10 @@
 
 #include "core/strings.h"
 #include "core/sync.h"
-#include "proto/wire.h"
+#include "net/channel.h"
+#include "net/rpc.h"
 
 namespace vms {
-
-namespace {
-constexpr size_t kHashesPerRequest = 16384;
-}  // namespace
 
 UpstreamClient::UpstreamClient(std::string address, int streams, uint64_t rate,
                                std::chrono::milliseconds deadline)
@@ -92,27 +89,17 @@ absl::Status UpstreamClient::Fetch(std::span<const Hash> hashes, const Sink& sin
 absl::StatusOr<std::vector<Envelope>> UpstreamClient::Releases(const std::string& app) {
   ListVersionsRequest req;
   req.set_app(app);
-  ListVersionsResponse resp;
-  grpc::ClientContext ctx;
   // A host's --fetch-timeout-ms bounds this too; a replica waits longer.
-  ctx.set_deadline(DeadlineAfter(deadline_.count() > 0 ? deadline_ : std::chrono::seconds(30)));
-  if (absl::Status s =
-          FromGrpc(read_->ListVersions(&ctx, req, &resp), StrCat("list versions on ", address_));
-      !s.ok()) {
-    return s;
-  }
-  return std::vector<Envelope>(resp.releases().begin(), resp.releases().end());
+  auto resp = Unary<ListVersionsResponse>(read_.get(), &Read::Stub::ListVersions, req,
+                                          deadline_.count() > 0 ? deadline_ : kListDeadline,
+                                          StrCat("list versions on ", address_));
+  if (!resp.ok()) return resp.status();
+  return std::vector<Envelope>(resp->releases().begin(), resp->releases().end());
 }
 
 absl::StatusOr<ReportAck> UpstreamClient::Report(const SiteReport& report) {
-  ReportAck ack;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(DeadlineAfter(std::chrono::seconds(10)));
-  if (absl::Status s = FromGrpc(sites_->Report(&ctx, report, &ack), StrCat("report to ", address_));
-      !s.ok()) {
-    return s;
-  }
-  return ack;
+  return Unary<ReportAck>(sites_.get(), &Sites::Stub::Report, report, kReportDeadline,
+                          StrCat("report to ", address_));
 }
 
 }  // namespace vms

@@ -1,4 +1,4 @@
-#include "server/daemon.h"
+#include "net/daemon.h"
 
 #include <netdb.h>
 #include <signal.h>
@@ -11,14 +11,17 @@
 #include "CLI/CLI.hpp"
 #include "core/file_util.h"
 #include "core/strings.h"
-#include "proto/wire.h"
+#include "net/channel.h"
+#include "net/rpc.h"
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
 namespace vms {
 
-void AddLogFlags(CLI::App* app, LogOptions* options) {
+void AddDaemonFlags(CLI::App* app, const std::string& binary, LogOptions* options) {
+  app->set_version_flag("--version", binary + " " + VMS_VERSION);
+  app->set_config("--config", "", "Read options from this TOML/INI file (keys as the long flags)");
   app->add_option("--log-file", options->file, "Append logs to this file instead of stderr");
   app->add_option("--log-level", options->level,
                   "Log level: trace, debug, info, warn, error, critical, off")
@@ -107,9 +110,8 @@ absl::Status ProbeListen(const std::string& host, const std::string& port) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(grpc::ServerBuilder* builder,
-                                                          const std::string& listen,
-                                                          const std::string& address_file) {
+absl::StatusOr<Listening> StartServer(grpc::ServerBuilder* builder, const std::string& listen,
+                                      const std::string& address_file) {
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) {
     return absl::InvalidArgumentError(
@@ -120,7 +122,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(grpc::ServerBuilder* b
   }
   int port = 0;
   ConfigureServer(builder);
-  builder->AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder->AddListeningPort(listen, ServerCredentials(), &port);
   std::unique_ptr<grpc::Server> server = builder->BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(
@@ -129,7 +131,16 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(grpc::ServerBuilder* b
   std::string bound = StrCat(listen.substr(0, colon), ":", port);
   if (absl::Status s = WriteFileAtomic(address_file, bound + "\n"); !s.ok()) return s;
   spdlog::info("listening address={}", bound);
-  return server;
+  return Listening{std::move(server), bound};
+}
+
+void ServeUntilSignal(grpc::Server* server, const std::function<void()>& before_shutdown,
+                      std::chrono::milliseconds grace) {
+  int sig = WaitForShutdownSignal();
+  spdlog::info("shutting down signal={}", sig);
+  if (before_shutdown) before_shutdown();
+  server->Shutdown(DeadlineAfter(grace));
+  server->Wait();
 }
 
 }  // namespace vms

@@ -1,7 +1,10 @@
-// What a replica needs from the store it follows (the master, or another
-// replica). The gRPC implementation is UpstreamClient; tests may fake it.
-#ifndef VMS_SERVER_UPSTREAM_H_
-#define VMS_SERVER_UPSTREAM_H_
+// What a replica or a host needs from the store it fetches from (the master,
+// or a replica): objects and release records. Pure interface, no transport:
+// the gRPC implementation is UpstreamClient (net/upstream_client.h); tests may
+// fake it, and the plain logic (server/replica.h, fusefs/content.h) sees only
+// this.
+#ifndef VMS_NET_UPSTREAM_H_
+#define VMS_NET_UPSTREAM_H_
 
 #include <functional>
 #include <span>
@@ -30,4 +33,4 @@ class Upstream {
 
 }  // namespace vms
 
-#endif  // VMS_SERVER_UPSTREAM_H_
+#endif  // VMS_NET_UPSTREAM_H_

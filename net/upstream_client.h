@@ -1,15 +1,16 @@
 // Upstream over gRPC: the Read and Sites services of the master or of
-// another replica. Replicas use it to follow; hosts (vms-fuse) to fetch.
-// Thread-safe.
-#ifndef VMS_SERVER_UPSTREAM_CLIENT_H_
-#define VMS_SERVER_UPSTREAM_CLIENT_H_
+// another replica. Replicas fetch and report with it; hosts (vms-fuse) fetch
+// with it; both follow its event streams through EventStream
+// (net/event_stream.h). Thread-safe.
+#ifndef VMS_NET_UPSTREAM_CLIENT_H_
+#define VMS_NET_UPSTREAM_CLIENT_H_
 
 #include <chrono>
 #include <memory>
 #include <string>
 
 #include "core/throttle.h"
-#include "server/upstream.h"
+#include "net/upstream.h"
 #include "vms.grpc.pb.h"
 
 namespace vms {
@@ -18,7 +19,8 @@ class UpstreamClient : public Upstream {
  public:
   // `streams`: how many GetObjects streams one Fetch() runs at once;
   // `rate`: a cap on fetched (wire) bytes per second, 0 for none;
-  // `deadline`: a bound on each request (zero: none, for long fetches).
+  // `deadline`: a bound on each request (zero: kListDeadline for listings and
+  // none for fetches, which may be long).
   explicit UpstreamClient(std::string address, int streams = 4, uint64_t rate = 0,
                           std::chrono::milliseconds deadline = {});
 
@@ -40,4 +42,4 @@ class UpstreamClient : public Upstream {
 
 }  // namespace vms
 
-#endif  // VMS_SERVER_UPSTREAM_CLIENT_H_
+#endif  // VMS_NET_UPSTREAM_CLIENT_H_

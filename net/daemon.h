@@ -1,0 +1,62 @@
+// What every vms daemon's main() needs, in one place for vms-master,
+// vms-replica and vms-fuse: the common flags (--version, --config, logging),
+// logging itself, shutdown signals, and a listening server.
+#ifndef VMS_NET_DAEMON_H_
+#define VMS_NET_DAEMON_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+
+namespace CLI {
+class App;
+}
+
+namespace vms {
+
+struct LogOptions {
+  std::string file;  // empty: stderr
+  std::string level = "info";
+};
+
+// Adds --version (printing "BINARY VERSION"), --config (a TOML/INI file whose
+// keys are the long flags), --log-file and --log-level to `app`.
+void AddDaemonFlags(CLI::App* app, const std::string& binary, LogOptions* log);
+
+// Creates the logger `name` (stderr or a file), makes it the default, and
+// sets the level. Fails with InvalidArgument on an unknown level or a file
+// that cannot be opened.
+absl::Status InitLogging(const std::string& name, const LogOptions& options);
+
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it starts
+// afterwards; call first thing in main(). WaitForShutdownSignal() then returns
+// the signal number when one arrives.
+void BlockShutdownSignals();
+int WaitForShutdownSignal();
+
+struct Listening {
+  std::unique_ptr<grpc::Server> server;
+  std::string address;  // host:port as bound (port 0 resolved)
+};
+
+// Builds and starts `builder` listening on `listen` (host:port; port 0 picks
+// one). Writes the bound "host:port" atomically to `address_file` so tests
+// and scripts can find it. FailedPrecondition, saying so, when the address
+// is already in use: two daemons never share a port (no SO_REUSEPORT).
+absl::StatusOr<Listening> StartServer(grpc::ServerBuilder* builder, const std::string& listen,
+                                      const std::string& address_file);
+
+// Waits for SIGTERM or SIGINT (see BlockShutdownSignals), then stops
+// `server`: `before_shutdown` first (streams tell their followers, who can
+// turn elsewhere at once), then gRPC's shutdown, which lets calls in flight
+// finish within `grace`.
+void ServeUntilSignal(grpc::Server* server, const std::function<void()>& before_shutdown,
+                      std::chrono::milliseconds grace = std::chrono::seconds(3));
+
+}  // namespace vms
+
+#endif  // VMS_NET_DAEMON_H_

@@ -1,0 +1,148 @@
+#include "net/event_stream.h"
+
+#include "core/strings.h"
+#include "net/rpc.h"
+
+namespace vms {
+
+EventStream::EventStream(std::vector<UpstreamClient*> upstreams, Options options, Handler handler)
+    : upstreams_(std::move(upstreams)), options_(options), handler_(std::move(handler)) {}
+
+EventStream::~EventStream() { Stop(); }
+
+void EventStream::Start() {
+  thread_ = std::thread([this] { Loop(); });
+  if (options_.silence.count() > 0) guard_ = std::thread([this] { Guard(); });
+}
+
+void EventStream::Stop() {
+  if (stop_.exchange(true)) return;
+  {
+    MutexLock lock(&mu_);
+    if (ctx_) ctx_->TryCancel();
+  }
+  cv_.SignalAll();
+  if (thread_.joinable()) thread_.join();
+  if (guard_.joinable()) guard_.join();
+}
+
+void EventStream::Restart() {
+  restart_ = true;
+  MutexLock lock(&mu_);
+  if (ctx_) ctx_->TryCancel();
+  cv_.SignalAll();
+}
+
+void EventStream::Sleep(std::chrono::milliseconds d) {
+  const Clock::TimePoint until = options_.clock->Now() + d;
+  MutexLock lock(&mu_);
+  while (!stop_ && !restart_ && options_.clock->WaitUntil(&cv_, until)) {
+  }
+}
+
+void EventStream::Loop() {
+  std::chrono::milliseconds backoff = options_.min_backoff;
+  size_t i = 0;
+  while (!stop_) {
+    const Clock::TimePoint start = options_.clock->Now();
+    bool delivered = false;
+    absl::StatusOr<uint64_t> from = handler_.prepare ? handler_.prepare() : uint64_t{0};
+    absl::Status why = from.status();
+    if (from.ok()) why = StreamOnce(i, *from, &delivered);
+    if (stop_) return;
+    if (restart_.exchange(false)) {
+      backoff = options_.min_backoff;
+      continue;
+    }
+    if (handler_.on_ended) handler_.on_ended(i, why);
+    if (delivered && options_.clock->Now() - start >= options_.healthy) {
+      backoff = options_.min_backoff;  // it was working: retry soon
+    }
+    i = (i + 1) % upstreams_.size();  // the next upstream, if there are others
+    Sleep(backoff);
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+absl::Status EventStream::StreamOnce(size_t i, uint64_t from_seq, bool* delivered) {
+  auto ctx = std::make_shared<grpc::ClientContext>();
+  {
+    MutexLock lock(&mu_);
+    if (stop_ || restart_) return absl::CancelledError("stopped");
+    ctx_ = ctx;
+    cut_for_silence_ = false;
+  }
+  ++attempts_;
+  UpstreamClient* upstream = upstreams_[i];
+  std::unique_ptr<grpc::ClientReader<FollowMessage>> reader;
+  std::string what;
+  if (options_.kind == Kind::kFollow) {
+    FollowRequest req;
+    req.set_from_seq(from_seq);
+    reader = upstream->read()->Follow(ctx.get(), req);
+    what = StrCat("follow ", upstream->address());
+  } else {
+    reader = upstream->read()->Watch(ctx.get(), WatchRequest());
+    what = StrCat("watch ", upstream->address());
+  }
+  FollowMessage msg;
+  absl::Status handled;
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      waiting_ = true;
+      waiting_since_ = options_.clock->Now();
+    }
+    bool read = reader->Read(&msg);
+    {
+      MutexLock lock(&mu_);
+      waiting_ = false;
+    }
+    if (!read) break;
+    if (!*delivered) {
+      *delivered = true;
+      connected_ = true;
+      if (handler_.on_connected) handler_.on_connected(i);
+    }
+    handled = handler_.on_message(msg);
+    if (!handled.ok()) {
+      ctx->TryCancel();
+      break;
+    }
+  }
+  grpc::Status finish = reader->Finish();
+  connected_ = false;
+  bool silent;
+  {
+    MutexLock lock(&mu_);
+    ctx_.reset();
+    silent = cut_for_silence_;
+  }
+  if (!handled.ok()) return handled;
+  if (silent) {
+    return absl::UnavailableError(StrCat(what, ": nothing arrived for ", options_.silence.count(),
+                                         " ms (a hung or stopped upstream): cut"));
+  }
+  if (finish.ok()) return absl::UnavailableError(StrCat(what, ": the upstream ended the stream"));
+  return FromGrpc(finish, what);
+}
+
+void EventStream::Guard() {
+  Clock* clock = options_.clock;
+  MutexLock lock(&mu_);
+  while (!stop_) {
+    Clock::TimePoint now = clock->Now();
+    if (waiting_ && ctx_ != nullptr && now - waiting_since_ >= options_.silence) {
+      cut_for_silence_ = true;
+      waiting_ = false;
+      ctx_->TryCancel();
+    }
+    // Until the current wait would turn silent; a wait that begins meanwhile
+    // ends no later than this plus `silence`, so it is checked in time.
+    Clock::TimePoint next = waiting_ ? waiting_since_ + options_.silence : now + options_.silence;
+    while (!stop_ && clock->WaitUntil(&cv_, next)) {
+    }
+  }
+}
+
+}  // namespace vms

@@ -1,0 +1,107 @@
+// One long-lived Follow or Watch stream, kept open: the client side of a
+// replica following its upstream and of a host watching its replicas.
+//
+// It owns what both need and used to hand-roll: connecting (to the first
+// upstream, the next one after a stream breaks), reconnecting with
+// exponential backoff (reset once a stream has worked for a while), and
+// silence detection: a stream that waits longer than `silence` for a message
+// (upstreams send heartbeats every second) is cut, so a hung or stopped
+// upstream is left within seconds rather than at TCP keepalive's pace. Time
+// spent handling a message does not count as silence.
+//
+// The handler's callbacks run on the stream's own thread, one at a time.
+// Two threads: the stream and its silence guard. Stop() ends both.
+#ifndef VMS_NET_EVENT_STREAM_H_
+#define VMS_NET_EVENT_STREAM_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "core/sync.h"
+#include "grpcpp/client_context.h"
+#include "net/upstream_client.h"
+#include "vms.pb.h"
+
+namespace vms {
+
+class EventStream {
+ public:
+  enum class Kind { kFollow, kWatch };
+  struct Options {
+    Kind kind = Kind::kFollow;
+    std::chrono::milliseconds silence{5000};  // zero: never cut
+    std::chrono::milliseconds min_backoff{100};
+    std::chrono::milliseconds max_backoff{5000};
+    // A stream that delivered and lasted this long worked: the next attempt
+    // waits only min_backoff.
+    std::chrono::milliseconds healthy{5000};
+    Clock* clock = Clock::Real();
+  };
+  struct Handler {
+    // Before each connection: the seq to follow from (kFollow; kWatch ignores
+    // it), or an error, which is retried after a backoff. Empty: from 0.
+    std::function<absl::StatusOr<uint64_t>()> prepare;
+    // Every message, in order. An error ends the stream; the next starts
+    // after a backoff.
+    std::function<absl::Status(const FollowMessage&)> on_message;
+    // The first message of a stream from upstreams[i] arrived. May be empty.
+    std::function<void(size_t i)> on_connected;
+    // A stream from upstreams[i] ended, or could not start; `why` says how
+    // (the handler's own error, the upstream's, or the silence). Not called
+    // for Stop() or Restart(). May be empty.
+    std::function<void(size_t i, const absl::Status& why)> on_ended;
+  };
+
+  // `upstreams`, in order of preference, must outlive the stream.
+  EventStream(std::vector<UpstreamClient*> upstreams, Options options, Handler handler);
+  ~EventStream();
+
+  void Start();
+  void Stop();
+  // Ends the current stream; the next starts at once, on the same upstream,
+  // after prepare() again.
+  void Restart();
+
+  // A stream is open and has delivered a message.
+  bool connected() const { return connected_; }
+  // Streams opened so far.
+  uint64_t attempts() const { return attempts_; }
+
+ private:
+  void Loop();
+  // One stream from upstreams_[i] until it ends; why it did.
+  absl::Status StreamOnce(size_t i, uint64_t from_seq, bool* delivered);
+  void Guard();
+  // Sleeps `d` on the clock, or less when stopped or restarted.
+  void Sleep(std::chrono::milliseconds d);
+
+  const std::vector<UpstreamClient*> upstreams_;
+  const Options options_;
+  const Handler handler_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> restart_{false};
+  std::atomic<bool> connected_{false};
+  std::atomic<uint64_t> attempts_{0};
+
+  Mutex mu_;
+  CondVar cv_{&mu_};
+  std::shared_ptr<grpc::ClientContext> ctx_ ABSL_GUARDED_BY(mu_);  // the stream in flight
+  bool waiting_ ABSL_GUARDED_BY(mu_) = false;                      // the stream thread is in Read()
+  Clock::TimePoint waiting_since_ ABSL_GUARDED_BY(mu_);
+  bool cut_for_silence_ ABSL_GUARDED_BY(mu_) = false;
+
+  std::thread thread_;
+  std::thread guard_;
+};
+
+}  // namespace vms
+
+#endif  // VMS_NET_EVENT_STREAM_H_
