@@ -3,7 +3,7 @@
 // already accepted for that app, so a record replayed later is refused.
 //
 // Not thread-safe; callers serialise Accept() (one per follower). The
-// accepted seqs are plain state the caller persists (Seqs()/Restore()).
+// accepted seqs are plain state the caller persists (seqs()/Restore()).
 #ifndef VMS_CORE_LIVE_VERIFIER_H_
 #define VMS_CORE_LIVE_VERIFIER_H_
 

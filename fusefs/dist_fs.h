@@ -1,5 +1,5 @@
 // The /dist namespace, with no FUSE in sight: every operation the kernel
-// adapter (fuse_adapter.cc) forwards does its work here and returns 0 or an
+// adapter (fuse_ops.cc) forwards does its work here and returns 0 or an
 // errno, as libfuse's passthrough_ll splits lo_do_lookup from lo_lookup.
 //
 //   /dist                 the apps (one symlink each)

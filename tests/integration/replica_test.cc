@@ -8,8 +8,9 @@
 #include "core/db.h"
 #include "core/envelope.h"
 #include "gtest/gtest.h"
+#include "net/channel.h"
+#include "net/rpc.h"
 #include "nlohmann/json.hpp"
-#include "proto/wire.h"
 #include "server/record_store.h"
 #include "tests/testing/testing.h"
 #include "tests/testing/trees.h"
@@ -180,6 +181,38 @@ TEST_F(ReplicaTest, KilledMidPullResumesWithoutFetchingAgain) {
       testing::Materialize(stub.get(), *testing::RootOf(stub.get(), "app", "1.0"), dir_ / "out")
           .ok());
   EXPECT_EQ(testing::DiffTrees(dir_ / "src", dir_ / "out"), "");
+}
+
+TEST_F(ReplicaTest, AReplicaLeavesAHungMasterWithinSecondsNotAtKeepalive) {
+  // A stopped master keeps its connections open and silent. The replica's
+  // stream expects a heartbeat every second and cuts it after 5 s of
+  // silence (net/event_stream.h), well before TCP keepalive would.
+  auto ny = Replica("ny");
+  ASSERT_TRUE(WaitFor([&] {
+    return json::parse(Vms({"site", ny->address(), "--json"}).out)["upstream_connected"]
+        .get<bool>();
+  }));
+  json info;
+  {
+    testing::Stopped hung(&master_);
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          RunResult r = Vms({"site", ny->address(), "--json"});
+          if (r.exit_code != 0) return false;
+          info = json::parse(r.out);
+          return !info["upstream_connected"].get<bool>();
+        },
+        std::chrono::seconds(12)))
+        << "still connected to a hung master";
+  }
+  EXPECT_NE(info["last_error"].get<std::string>().find("nothing arrived for 5000 ms"),
+            std::string::npos)
+      << info.dump();
+  // The master comes back; so does the stream.
+  EXPECT_TRUE(WaitFor([&] {
+    return json::parse(Vms({"site", ny->address(), "--json"}).out)["upstream_connected"]
+        .get<bool>();
+  }));
 }
 
 TEST_F(ReplicaTest, MasterDownReplicaServesReportsStalenessAndCatchesUp) {

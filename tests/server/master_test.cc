@@ -76,10 +76,12 @@ TEST_F(MasterTest, CommitRefusesIncompleteClosure) {
 TEST_F(MasterTest, VersionsAreImmutable) {
   Hash a = StoreTree("a"), b = StoreTree("b");
   ASSERT_TRUE(Commit("app", "1.0", a).ok());
+  ASSERT_TRUE(Commit("app", "2.0", b).ok());
   auto again = Commit("app", "1.0", a);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->created);
-  EXPECT_EQ(master_->records().head_seq(), 1u);
+  EXPECT_EQ(again->seq, 1u) << "the seq of the event that added it, as CommitResponse says";
+  EXPECT_EQ(master_->records().head_seq(), 2u);
   auto s = Commit("app", "1.0", b).status();
   EXPECT_TRUE(absl::IsFailedPrecondition(s));
   EXPECT_NE(s.message().find("already exists with different content"), std::string::npos);
