@@ -26,9 +26,9 @@
 
 #include "absl/status/statusor.h"
 #include "core/keys.h"
+#include "net/upstream.h"
 #include "records.pb.h"
 #include "server/record_store.h"
-#include "net/upstream.h"
 
 namespace vms {
 

@@ -18,9 +18,9 @@
 #include "core/hash.h"
 #include "core/object_store.h"
 #include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
 #include "net/channel.h"
 #include "net/rpc.h"
+#include "nlohmann/json.hpp"
 #include "tests/testing/testing.h"
 #include "vms.grpc.pb.h"
 
