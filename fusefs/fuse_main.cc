@@ -3,15 +3,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <iostream>
 #include <sstream>
-#include <thread>
 
 #include "CLI/CLI.hpp"
 #include "core/keys.h"
 #include "core/strings.h"
-#include "core/sync.h"
 #include "fusefs/catalog.h"
 #include "fusefs/content.h"
 #include "fusefs/dist_fs.h"
@@ -154,7 +151,8 @@ int main(int argc, char** argv) {
                        });
   vms::DistFs fs(catalog->get(), &content);
 
-  auto mount = vms::FuseMount::Mount(&fs, {.mountpoint = mountpoint, .allow_other = allow_other});
+  auto mount = vms::FuseMount::Mount(
+      &fs, {.mountpoint = mountpoint, .allow_other = allow_other, .cache = cache->get()});
   if (!mount.ok()) {
     std::cerr << "vms-fuse: " << vms::Sv(mount.status().message()) << "\n";
     spdlog::error("{}", vms::Sv(mount.status().message()));
@@ -165,41 +163,9 @@ int main(int argc, char** argv) {
   vms::Watcher watcher(catalog->get(), &remote,
                        [m = mount->get()](const std::string& app) { m->InvalidateRootEntry(app); });
   watcher.Start();
-  // Open files pin their objects; when that pushes the cache past its bound,
-  // the kernel is asked to let go of files nobody has open.
-  vms::Mutex reclaim_mu;
-  vms::CondVar reclaim_cv(&reclaim_mu);
-  bool stopping = false, pressure = false;  // under reclaim_mu
-  (*cache)->SetPressureCallback([&] {
-    vms::MutexLock lock(&reclaim_mu);
-    pressure = true;
-    reclaim_cv.Signal();
-  });
-  std::thread reclaimer([&] {
-    vms::MutexLock lock(&reclaim_mu);
-    while (!stopping) {
-      const auto tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-      while (!stopping && !pressure && reclaim_cv.WaitUntil(tick)) {
-      }
-      pressure = false;
-      uint64_t used = (*cache)->bytes(), max = (*cache)->max_bytes();
-      if (used > max) {
-        reclaim_mu.Unlock();
-        (*mount)->Reclaim(used - max);
-        reclaim_mu.Lock();
-      }
-    }
-  });
   spdlog::info("mounted at={} replicas={} cache={} cache_size={}", mountpoint, replicas, cache_dir,
                cache_size);
   absl::Status s = (*mount)->Run();
-  {
-    vms::MutexLock lock(&reclaim_mu);
-    stopping = true;
-  }
-  reclaim_cv.Signal();
-  reclaimer.join();
-  (*cache)->SetPressureCallback(nullptr);
   watcher.Stop();
   mount->reset();  // unmounts
   spdlog::info("unmounted at={}", mountpoint);

@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "core/file_util.h"
@@ -165,47 +167,45 @@ void OnReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file
 }
 
 // Entries come with their attributes, so `ls -l`, `find` and `tar` need no
-// lookup per name. Each entry handed to the kernel counts as a lookup; the
-// one that does not fit this reply is forgotten again (it comes back, with
-// its lookup, in the next call).
+// lookup per name. Only the entries that fit this reply are looked up; each
+// handed to the kernel counts as a lookup, and if the reply never reaches it
+// (an interrupted request) those lookups are taken back.
 void OnReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
   std::vector<char> buf(size);
   size_t used = 0;
   off_t next = off;
-  auto add = [&](const char* name, const fuse_entry_param& p) {
-    size_t need = fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &p, next + 1);
-    if (need > size - used) return false;
-    used += need;
-    ++next;
-    return true;
+  auto fits = [&](const char* name) {
+    return fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0) <= size - used;
   };
-  while (next < kDots) {
+  auto add = [&](const char* name, const fuse_entry_param& p) {
+    used += fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &p, next + 1);
+    ++next;
+  };
+  while (next < kDots && fits(next == 0 ? "." : "..")) {
     fuse_entry_param p{};
     p.attr.st_ino = ino;
     p.attr.st_mode = S_IFDIR;
-    if (!add(next == 0 ? "." : "..", p)) break;
+    add(next == 0 ? "." : "..", p);
   }
   std::vector<uint64_t> looked_up;  // entries in buf, each holding one lookup
   if (next >= kDots) {
-    int err = Fs(req)->ReadDirPlus(ino, static_cast<size_t>(next - kDots),
-                                   [&](const std::string& name, const EntryReply& e) {
-                                     fuse_entry_param p{};
-                                     p.ino = e.attr.ino;
-                                     p.attr = StatOf(e.attr);
-                                     p.entry_timeout = e.entry_timeout_s;
-                                     p.attr_timeout = e.attr_timeout_s;
-                                     if (!add(name.c_str(), p)) return false;
-                                     looked_up.push_back(e.attr.ino);
-                                     return true;
-                                   });
-    if (err != 0) {
+    DistFs::DirPlusSink sink{.fits = [&](const std::string& name) { return fits(name.c_str()); },
+                             .add =
+                                 [&](const std::string& name, const EntryReply& e) {
+                                   fuse_entry_param p{};
+                                   p.ino = e.attr.ino;
+                                   p.attr = StatOf(e.attr);
+                                   p.entry_timeout = e.entry_timeout_s;
+                                   p.attr_timeout = e.attr_timeout_s;
+                                   add(name.c_str(), p);
+                                   looked_up.push_back(e.attr.ino);
+                                 }};
+    if (int err = Fs(req)->ReadDirPlus(ino, static_cast<size_t>(next - kDots), sink); err != 0) {
       for (uint64_t i : looked_up) Fs(req)->Forget(i, 1);
       fuse_reply_err(req, err);
       return;
     }
   }
-  // The kernel counts the lookups only if it gets the reply (an interrupted
-  // request does not): take back what it never received.
   if (fuse_reply_buf(req, buf.data(), used) != 0) {
     for (uint64_t i : looked_up) Fs(req)->Forget(i, 1);
   }
@@ -354,6 +354,7 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Mount(DistFs* fs, const Mo
 
   auto m = std::unique_ptr<FuseMount>(new FuseMount());
   m->fs_ = fs;
+  m->cache_ = o.cache;
   m->session_ = std::make_unique<FuseSession>();
   m->session_->fs = fs;
   m->se_ = fuse_session_new(&args, &kOps, sizeof kOps, m->session_.get());
@@ -378,15 +379,49 @@ FuseMount::~FuseMount() {
 }
 
 absl::Status FuseMount::Run() {
+  std::thread reclaimer;
+  if (cache_ != nullptr) {
+    cache_->SetPressureCallback([this] {
+      MutexLock lock(&reclaim_mu_);
+      pressure_ = true;
+      reclaim_cv_.Signal();
+    });
+    reclaimer = std::thread([this] { ReclaimLoop(); });
+  }
   fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(cfg, 1);
   fuse_loop_cfg_set_max_threads(cfg, 16);
   int rc = fuse_session_loop_mt(se_, cfg);
   fuse_loop_cfg_destroy(cfg);
+  if (cache_ != nullptr) {
+    {
+      MutexLock lock(&reclaim_mu_);
+      stopping_ = true;
+    }
+    reclaim_cv_.Signal();
+    reclaimer.join();
+    cache_->SetPressureCallback(nullptr);
+  }
   if (rc != 0 && rc != SIGTERM && rc != SIGINT && rc != SIGHUP) {
     return absl::InternalError(StrCat("FUSE loop ended with ", rc));
   }
   return absl::OkStatus();
+}
+
+void FuseMount::ReclaimLoop() {
+  MutexLock lock(&reclaim_mu_);
+  while (!stopping_) {
+    const auto tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (!stopping_ && !pressure_ && reclaim_cv_.WaitUntil(tick)) {
+    }
+    pressure_ = false;
+    uint64_t used = cache_->bytes(), max = cache_->max_bytes();
+    if (used > max) {
+      reclaim_mu_.Unlock();  // never held across a kernel notification
+      Reclaim(used - max);
+      reclaim_mu_.Lock();
+    }
+  }
 }
 
 void FuseMount::Reclaim(uint64_t bytes) {
