@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/check.h"
 #include "core/hash.h"
 
 namespace vms {
@@ -32,10 +33,10 @@ uint64_t HighMask(int bits) { return bits <= 0 ? 0 : ~uint64_t{0} << (64 - bits)
 }  // namespace
 
 Chunker::Chunker(ChunkerParams params) : params_(params) {
-  if (!std::has_single_bit(params_.avg_size) || params_.min_size >= params_.avg_size ||
-      params_.avg_size >= params_.max_size) {
-    abort();  // a programming error, not an input
-  }
+  // A programming error, not an input.
+  VMS_CHECK(std::has_single_bit(params_.avg_size) && params_.min_size < params_.avg_size &&
+                params_.avg_size < params_.max_size,
+            "chunker sizes must be min < avg < max, avg a power of two");
   int bits = std::countr_zero(params_.avg_size);
   mask_small_ = HighMask(bits + 2);
   mask_large_ = HighMask(bits - 2);

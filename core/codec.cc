@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "core/check.h"
 #include "core/strings.h"
 
 namespace vms {
@@ -20,7 +21,7 @@ struct ZstdContexts {
 
 ZstdContexts& Contexts() {
   thread_local ZstdContexts ctx;
-  if (ctx.c == nullptr || ctx.d == nullptr) abort();
+  VMS_CHECK(ctx.c != nullptr && ctx.d != nullptr, "zstd contexts (out of memory?)");
   return ctx;
 }
 }  // namespace

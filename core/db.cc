@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "core/check.h"
 #include "core/strings.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
@@ -83,7 +84,7 @@ Db::~Db() {
 
 rocksdb::ColumnFamilyHandle* Db::Family(const std::string& name) const {
   auto it = families_.find(name);
-  if (it == families_.end()) abort();
+  VMS_CHECK(it != families_.end(), "a column family the database was not opened with: " + name);
   return it->second;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "core/check.h"
 #include "core/strings.h"
 
 namespace vms {
@@ -57,7 +58,7 @@ namespace {
 // Fetched once: OpenSSL 3 makes an implicit fetch on every EVP_sha256() init.
 const EVP_MD* Sha256Md() {
   static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  if (md == nullptr) abort();
+  VMS_CHECK(md != nullptr, "OpenSSL has no SHA256");
   return md;
 }
 }  // namespace
@@ -69,20 +70,22 @@ struct Sha256Hasher::Ctx {
 
 Sha256Hasher::Sha256Hasher() : ctx_(std::make_unique<Ctx>()) {
   // Allocation or init failure here means OpenSSL is unusable: crash loudly.
-  if (ctx_->md == nullptr || EVP_DigestInit_ex(ctx_->md, Sha256Md(), nullptr) != 1) abort();
+  VMS_CHECK(ctx_->md != nullptr && EVP_DigestInit_ex(ctx_->md, Sha256Md(), nullptr) == 1,
+            "SHA-256 context");
 }
 
 Sha256Hasher::~Sha256Hasher() = default;
 
 void Sha256Hasher::Update(const void* data, size_t len) {
-  if (EVP_DigestUpdate(ctx_->md, data, len) != 1) abort();
+  VMS_CHECK(EVP_DigestUpdate(ctx_->md, data, len) == 1, "SHA-256 update");
 }
 
 Hash Sha256Hasher::Finish() {
   Hash h;
   unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx_->md, h.bytes.data(), &len) != 1 || len != Hash::kSize) abort();
-  if (EVP_DigestInit_ex(ctx_->md, Sha256Md(), nullptr) != 1) abort();
+  VMS_CHECK(EVP_DigestFinal_ex(ctx_->md, h.bytes.data(), &len) == 1 && len == Hash::kSize,
+            "SHA-256 final");
+  VMS_CHECK(EVP_DigestInit_ex(ctx_->md, Sha256Md(), nullptr) == 1, "SHA-256 reset");
   return h;
 }
 

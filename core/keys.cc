@@ -7,8 +7,10 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "core/check.h"
 #include "core/file_util.h"
 #include "core/hash.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 
 namespace vms {
@@ -35,7 +37,7 @@ std::string BioContents(BIO* bio) {
 std::string KeyId(EVP_PKEY* pkey) {
   unsigned char* der = nullptr;
   int len = i2d_PUBKEY(pkey, &der);
-  if (len <= 0) abort();
+  VMS_CHECK(len > 0, "i2d_PUBKEY of a key we hold");
   std::string id = Sha256(std::string_view(reinterpret_cast<char*>(der), len)).Hex();
   OPENSSL_free(der);
   return id;
@@ -66,7 +68,7 @@ absl::StatusOr<PublicKey> PublicKey::Load(const std::string& path) {
 
 bool PublicKey::Verify(std::string_view message, std::string_view sig) const {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (ctx == nullptr) abort();
+  VMS_CHECK(ctx != nullptr, "EVP_MD_CTX_new (out of memory?)");
   bool ok =
       EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, P(pkey_)) == 1 &&
       EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
@@ -77,7 +79,7 @@ bool PublicKey::Verify(std::string_view message, std::string_view sig) const {
 
 std::string PublicKey::Pem() const {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (PEM_write_bio_PUBKEY(bio.get(), P(pkey_)) != 1) abort();
+  VMS_CHECK(PEM_write_bio_PUBKEY(bio.get(), P(pkey_)) == 1, "PEM of a key we hold");
   return BioContents(bio.get());
 }
 
@@ -88,7 +90,7 @@ SigningKey SigningKey::FromPkey(std::shared_ptr<void> pkey) {
 
 SigningKey SigningKey::Generate() {
   EVP_PKEY* pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-  if (pkey == nullptr) abort();
+  VMS_CHECK(pkey != nullptr, "Ed25519 key generation");
   return FromPkey(Own(pkey));
 }
 
@@ -112,8 +114,8 @@ absl::StatusOr<SigningKey> SigningKey::LoadOrCreate(const std::string& dir,
     SigningKey key = Generate();
     // Private key first: a crash between the two writes leaves a key without
     // its .pub, which the next start re-derives rather than a .pub without key.
-    if (absl::Status s = WriteFileAtomic(key_path, key.PrivatePem(), 0600); !s.ok()) return s;
-    if (absl::Status s = WriteFileAtomic(pub_path, key.public_key().Pem(), 0644); !s.ok()) return s;
+    VMS_RETURN_IF_ERROR(WriteFileAtomic(key_path, key.PrivatePem(), 0600));
+    VMS_RETURN_IF_ERROR(WriteFileAtomic(pub_path, key.public_key().Pem(), 0644));
     return key;
   }
   if (!have_key) {
@@ -128,9 +130,7 @@ absl::StatusOr<SigningKey> SigningKey::LoadOrCreate(const std::string& dir,
     return absl::InvalidArgumentError(StrCat(key_path, ": ", key.status().message()));
   }
   if (!have_pub) {
-    if (absl::Status s = WriteFileAtomic(pub_path, key->public_key().Pem(), 0644); !s.ok()) {
-      return s;
-    }
+    VMS_RETURN_IF_ERROR(WriteFileAtomic(pub_path, key->public_key().Pem(), 0644));
     return key;
   }
   absl::StatusOr<PublicKey> pub = PublicKey::Load(pub_path);
@@ -145,14 +145,14 @@ absl::StatusOr<SigningKey> SigningKey::LoadOrCreate(const std::string& dir,
 
 std::string SigningKey::Sign(std::string_view message) const {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (ctx == nullptr) abort();
+  VMS_CHECK(ctx != nullptr, "EVP_MD_CTX_new (out of memory?)");
   size_t len = 64;
   std::string sig(len, '\0');
-  if (EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, P(pkey_)) != 1 ||
+  bool signed_ok =
+      EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, P(pkey_)) == 1 &&
       EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
-                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1) {
-    abort();
-  }
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
+  VMS_CHECK(signed_ok, "Ed25519 signing with a key we hold");
   EVP_MD_CTX_free(ctx);
   sig.resize(len);
   return sig;
@@ -160,9 +160,9 @@ std::string SigningKey::Sign(std::string_view message) const {
 
 std::string SigningKey::PrivatePem() const {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (PEM_write_bio_PrivateKey(bio.get(), P(pkey_), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-    abort();
-  }
+  VMS_CHECK(
+      PEM_write_bio_PrivateKey(bio.get(), P(pkey_), nullptr, nullptr, 0, nullptr, nullptr) == 1,
+      "PEM of a key we hold");
   return BioContents(bio.get());
 }
 
