@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "net/channel.h"
 #include "net/rpc.h"
@@ -18,9 +19,7 @@ class GrpcUpload : public MasterClient::Upload {
   bool Write(const ObjectBatch& batch) override { return writer_->Write(batch); }
   absl::StatusOr<PutObjectsResponse> Finish() override {
     writer_->WritesDone();
-    if (absl::Status s = FromGrpc(writer_->Finish(), StrCat("upload to ", address_)); !s.ok()) {
-      return s;
-    }
+    VMS_RETURN_IF_ERROR(FromGrpc(writer_->Finish(), StrCat("upload to ", address_)));
     return resp_;
   }
 
@@ -54,7 +53,7 @@ absl::StatusOr<std::vector<Hash>> HashQuery(std::span<const Hash> hashes, std::s
     Resp resp;
     grpc::ClientContext ctx;
     ctx.set_deadline(DeadlineAfter(kQueryDeadline));
-    if (absl::Status s = FromGrpc(call(&ctx, req, &resp), what); !s.ok()) return s;
+    VMS_RETURN_IF_ERROR(FromGrpc(call(&ctx, req, &resp), what));
     for (const std::string& raw : field(resp)) {
       auto h = Hash::FromBytes(raw);
       if (!h.ok())

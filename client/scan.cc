@@ -17,6 +17,7 @@
 #include "core/chunker.h"
 #include "core/file_util.h"
 #include "core/names.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
 #include "core/tree.h"
@@ -103,7 +104,7 @@ absl::Status ListDir(const std::string& path, bool top, const ShapeLimits& limit
       return ErrnoError(errno, StrCat("cannot stat ", ShortPath(child_path)));
     }
     if (!S_ISLNK(st.st_mode)) {
-      if (absl::Status s = CheckReadableByOthers(child_path, st); !s.ok()) return s;
+      VMS_RETURN_IF_ERROR(CheckReadableByOthers(child_path, st));
     }
     Node node;
     node.name = std::move(name);
@@ -253,7 +254,7 @@ class ParallelScan {
                  "; flatten the tree, or raise the bound with --max-depth"));
     }
     uint64_t files = 0;
-    if (absl::Status s = ListDir(path, dir == root_, limits, dir, &files); !s.ok()) return s;
+    VMS_RETURN_IF_ERROR(ListDir(path, dir == root_, limits, dir, &files));
     if (options_.progress) options_.progress->files_total += files;
     if (uint64_t total = files_ += files; total > limits.files) {
       return absl::InvalidArgumentError(StrCat(
@@ -267,7 +268,7 @@ class ParallelScan {
     for (Node& child : dir->children) {
       if (child.type != EntryType::kFile) continue;
       if (failed_.load(std::memory_order_relaxed)) return absl::OkStatus();
-      if (absl::Status s = Digest(&child); !s.ok()) return s;
+      VMS_RETURN_IF_ERROR(Digest(&child));
     }
     return absl::OkStatus();
   }
@@ -292,9 +293,8 @@ class ParallelScan {
       }
     }
     if (!hit) {
-      auto fresh = HashFile(f, chunker_);
-      if (!fresh.ok()) return fresh.status();
-      d = std::move(*fresh);
+      VMS_ASSIGN_OR_RETURN(auto fresh, HashFile(f, chunker_));
+      d = std::move(fresh);
       if (options_.cache) options_.cache->Remember(f.stat, {d.hash, d.chunked, d.chunk_list});
     }
     if (options_.progress) {
@@ -339,11 +339,10 @@ class Builder {
       e.type = c.type;
       switch (c.type) {
         case EntryType::kDir: {
-          auto sub = Tree(c, StrCat(path, "/", c.name));
-          if (!sub.ok()) return sub.status();
-          e.hash = sub->hash;
-          e.size = sub->bytes;
-          children.push_back(sub->object);
+          VMS_ASSIGN_OR_RETURN(auto sub, Tree(c, StrCat(path, "/", c.name)));
+          e.hash = sub.hash;
+          e.size = sub.bytes;
+          children.push_back(sub.object);
           break;
         }
         case EntryType::kFile:
@@ -419,13 +418,12 @@ absl::StatusOr<Snapshot> ScanTree(const std::string& dir, const ScanOptions& opt
   Node root;
   root.type = EntryType::kDir;
   ParallelScan scan(options);
-  if (absl::Status s = scan.Run(base, &root); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(scan.Run(base, &root));
 
   Snapshot snap;
   Builder builder(&snap);
-  auto top = builder.Tree(root, base);
-  if (!top.ok()) return top.status();
-  snap.root = top->hash;
+  VMS_ASSIGN_OR_RETURN(auto top, builder.Tree(root, base));
+  snap.root = top.hash;
   return snap;
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/coding.h"
 #include "core/file_util.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
 
@@ -97,7 +98,7 @@ absl::Status StatCache::Save() const {
     }
   }
   std::string dir = std::filesystem::path(path_).parent_path().string();
-  if (absl::Status s = MakeDirs(dir); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(MakeDirs(dir));
   // A cache: losing it to a power cut only costs a re-read, so no fsync.
   return WriteFileAtomic(path_, out, 0600, /*durable=*/false);
 }

@@ -3,6 +3,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/tree.h"
 
@@ -24,9 +25,8 @@ class Walker {
       : store_(store), max_dir_entries_(max_dir_entries) {}
 
   absl::StatusOr<Walked> Root(const Hash& root) {
-    auto known = store_.CompleteTrees(std::span<const Hash>(&root, 1));
-    if (!known.ok()) return known.status();
-    if ((*known)[0]) return Walked{.totals = *(*known)[0]};
+    VMS_ASSIGN_OR_RETURN(auto known, store_.CompleteTrees(std::span<const Hash>(&root, 1)));
+    if (known[0]) return Walked{.totals = *known[0]};
     return Tree(root, "", 0);
   }
 
@@ -74,8 +74,7 @@ class Walker {
     for (const TreeEntry& e : *entries) {
       if (e.type == EntryType::kDir) dirs.push_back(e.hash);
     }
-    auto known = store_.CompleteTrees(dirs);
-    if (!known.ok()) return known.status();
+    VMS_ASSIGN_OR_RETURN(auto known, store_.CompleteTrees(dirs));
 
     Walked walked;
     walked.totals.dirs = 1;
@@ -89,14 +88,13 @@ class Walker {
           ++walked.totals.symlinks;
           break;
         case EntryType::kDir: {
-          std::optional<TreeTotals> done = (*known)[dir_index++];
+          std::optional<TreeTotals> done = known[dir_index++];
           Walked sub;
           if (done) {
             sub.totals = *done;
           } else {
-            auto w = Tree(e.hash, child, depth + 1);
-            if (!w.ok()) return w.status();
-            sub = *w;
+            VMS_ASSIGN_OR_RETURN(auto w, Tree(e.hash, child, depth + 1));
+            sub = w;
           }
           if (sub.complete && sub.totals.bytes != e.size) {
             return absl::DataLossError(StrCat("tree entry \"", child, "\" says ", e.size,
@@ -115,21 +113,19 @@ class Walker {
           if (!e.chunked) {
             leaves.push_back(e.hash);
             leaf_sizes.push_back(e.size);
-          } else if (absl::Status s = ChunkList(e, child, &leaves, &leaf_sizes, &walked); !s.ok()) {
-            return s;
-          }
+          } else
+            VMS_RETURN_IF_ERROR(ChunkList(e, child, &leaves, &leaf_sizes, &walked));
           break;
       }
     }
-    auto sizes = store_.Sizes(leaves);
-    if (!sizes.ok()) return sizes.status();
+    VMS_ASSIGN_OR_RETURN(auto sizes, store_.Sizes(leaves));
     for (size_t i = 0; i < leaves.size(); ++i) {
-      if (!(*sizes)[i]) {
+      if (!sizes[i]) {
         missing_.push_back(leaves[i]);
         walked.complete = false;
-      } else if (*(*sizes)[i] != leaf_sizes[i]) {
+      } else if (*sizes[i] != leaf_sizes[i]) {
         return absl::DataLossError(StrCat("object ", leaves[i].Short(), " under \"",
-                                          path.empty() ? "/" : path, "\" is ", *(*sizes)[i],
+                                          path.empty() ? "/" : path, "\" is ", *sizes[i],
                                           " bytes; its entry says ", leaf_sizes[i]));
       } else {
         present_.push_back(leaves[i]);
@@ -180,9 +176,8 @@ class Walker {
 absl::StatusOr<ClosureResult> WalkClosure(const ObjectStore& store, const Hash& root,
                                           uint64_t max_dir_entries) {
   Walker walker(store, max_dir_entries);
-  auto walked = walker.Root(root);
-  if (!walked.ok()) return walked.status();
-  return walker.Finish(*walked);
+  VMS_ASSIGN_OR_RETURN(auto walked, walker.Root(root));
+  return walker.Finish(walked);
 }
 
 }  // namespace vms

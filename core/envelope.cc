@@ -1,5 +1,6 @@
 #include "core/envelope.h"
 
+#include "core/status_macros.h"
 #include "core/strings.h"
 
 namespace vms {
@@ -61,12 +62,12 @@ absl::StatusOr<LiveRecord> ParseLiveRecord(const Envelope& env) {
 }
 
 absl::StatusOr<Release> OpenRelease(const Envelope& env, const PublicKey& key) {
-  if (absl::Status s = VerifyEnvelope(env, kReleaseType, key); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(VerifyEnvelope(env, kReleaseType, key));
   return ParseRelease(env);
 }
 
 absl::StatusOr<LiveRecord> OpenLiveRecord(const Envelope& env, const PublicKey& key) {
-  if (absl::Status s = VerifyEnvelope(env, kLiveType, key); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(VerifyEnvelope(env, kLiveType, key));
   return ParseLiveRecord(env);
 }
 

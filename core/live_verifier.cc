@@ -2,6 +2,7 @@
 
 #include "core/envelope.h"
 #include "core/names.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 
 namespace vms {
@@ -9,8 +10,8 @@ namespace vms {
 absl::StatusOr<LiveRecord> LiveVerifier::Accept(const Envelope& env) {
   auto record = OpenLiveRecord(env, key_);
   if (!record.ok()) return record.status();
-  if (absl::Status s = ValidateAppName(record->app()); !s.ok()) return s;
-  if (absl::Status s = ValidateVersionName(record->version()); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(ValidateAppName(record->app()));
+  VMS_RETURN_IF_ERROR(ValidateVersionName(record->version()));
   uint64_t last = highest(record->app());
   if (record->live_seq() <= last) {
     return absl::FailedPreconditionError(

@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "core/coding.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 
 namespace vms {
@@ -93,11 +94,10 @@ void ObjectStore::MarkComplete(rocksdb::WriteBatch* batch, const Hash& tree,
 }
 
 absl::StatusOr<std::vector<Hash>> ObjectStore::Missing(std::span<const Hash> hashes) const {
-  auto sizes = Sizes(hashes);
-  if (!sizes.ok()) return sizes.status();
+  VMS_ASSIGN_OR_RETURN(auto sizes, Sizes(hashes));
   std::vector<Hash> missing;
   for (size_t i = 0; i < hashes.size(); ++i) {
-    if (!(*sizes)[i]) missing.push_back(hashes[i]);
+    if (!sizes[i]) missing.push_back(hashes[i]);
   }
   return missing;
 }
@@ -107,15 +107,14 @@ absl::StatusOr<IngestStats> ObjectStore::Ingest(std::vector<StoredObject>* objec
   std::vector<Hash> hashes;
   hashes.reserve(objects->size());
   for (const StoredObject& o : *objects) hashes.push_back(o.hash);
-  auto sizes = Sizes(hashes);
-  if (!sizes.ok()) return sizes.status();
+  VMS_ASSIGN_OR_RETURN(auto sizes, Sizes(hashes));
 
   IngestStats stats;
   rocksdb::WriteBatch batch;
   std::unordered_set<Hash, HashHasher> added;  // a duplicate later in the batch is "present"
   for (size_t i = 0; i < objects->size(); ++i) {
     StoredObject& o = (*objects)[i];
-    if ((*sizes)[i] || !added.insert(o.hash).second) {
+    if (sizes[i] || !added.insert(o.hash).second) {
       ++stats.present;
       continue;
     }
@@ -135,7 +134,7 @@ absl::StatusOr<IngestStats> ObjectStore::Ingest(std::vector<StoredObject>* objec
     stats.stored_bytes += o.data.size();
   }
   if (stats.stored > 0) {
-    if (absl::Status s = db_->Write(&batch, /*sync=*/false); !s.ok()) return s;
+    VMS_RETURN_IF_ERROR(db_->Write(&batch, /*sync=*/false));
   }
   return stats;
 }
@@ -146,24 +145,22 @@ absl::StatusOr<StoredObject> ObjectStore::GetEncoded(const Hash& hash) const {
 
 absl::StatusOr<StoredObject> ObjectStore::Load(const Hash& hash,
                                                std::optional<Hash>* stored_digest) const {
-  auto value = db_->Get(kObjectsFamily, hash.View());
-  if (!value.ok()) return value.status();
-  if (!*value) return absl::NotFoundError(StrCat("object ", hash.Short(), " not found"));
-  auto index = db_->Get(kObjectIndexFamily, hash.View());
-  if (!index.ok()) return index.status();
+  VMS_ASSIGN_OR_RETURN(auto value, db_->Get(kObjectsFamily, hash.View()));
+  if (!value) return absl::NotFoundError(StrCat("object ", hash.Short(), " not found"));
+  VMS_ASSIGN_OR_RETURN(auto index, db_->Get(kObjectIndexFamily, hash.View()));
   StoredObject o;
   o.hash = hash;
-  const std::string index_value = index->value_or("");
+  const std::string index_value = index.value_or("");
   std::string_view iv = index_value;
-  if ((*value)->empty() || !DecodeIndex(&iv, &o.raw_size, stored_digest)) {
+  if (value->empty() || !DecodeIndex(&iv, &o.raw_size, stored_digest)) {
     return absl::DataLossError(StrCat("object ", hash.Short(), " is stored corrupt"));
   }
-  auto codec = CodecFromWire(static_cast<uint8_t>((**value)[0]));
+  auto codec = CodecFromWire(static_cast<uint8_t>((*value)[0]));
   if (!codec.ok()) {
     return absl::DataLossError(StrCat("object ", hash.Short(), " is stored corrupt"));
   }
   o.codec = *codec;
-  o.data = (*value)->substr(1);
+  o.data = value->substr(1);
   return o;
 }
 
@@ -196,9 +193,8 @@ absl::Status ObjectStore::Remove(const Hash& hash) {
 }
 
 absl::StatusOr<std::string> ObjectStore::GetRaw(const Hash& hash) const {
-  auto o = GetEncoded(hash);
-  if (!o.ok()) return o.status();
-  return Decode(hash, o->codec, o->raw_size, o->data);
+  VMS_ASSIGN_OR_RETURN(auto o, GetEncoded(hash));
+  return Decode(hash, o.codec, o.raw_size, o.data);
 }
 
 }  // namespace vms

@@ -5,6 +5,7 @@
 #include "core/codec.h"
 #include "core/coding.h"
 #include "core/names.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 
 namespace vms {
@@ -42,7 +43,7 @@ absl::StatusOr<std::string> EncodeTree(std::vector<TreeEntry> entries) {
   PutVarint(&out, entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     const TreeEntry& e = entries[i];
-    if (absl::Status s = ValidateEntryName(e.name); !s.ok()) return s;
+    VMS_RETURN_IF_ERROR(ValidateEntryName(e.name));
     if (i > 0 && entries[i - 1].name == e.name) {
       return absl::InvalidArgumentError(StrCat("duplicate entry name \"", e.name, "\""));
     }
@@ -61,7 +62,7 @@ absl::StatusOr<std::string> EncodeTree(std::vector<TreeEntry> entries) {
         out.append(e.hash.View());
         break;
       case EntryType::kSymlink:
-        if (absl::Status s = ValidateSymlinkTarget(e.target); !s.ok()) return s;
+        VMS_RETURN_IF_ERROR(ValidateSymlinkTarget(e.target));
         PutVarint(&out, e.target.size());
         out.append(e.target);
         break;

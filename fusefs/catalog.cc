@@ -3,6 +3,7 @@
 #include "core/envelope.h"
 #include "core/file_util.h"
 #include "core/names.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
 #include "spdlog/spdlog.h"
@@ -41,16 +42,14 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(std::string path, PublicK
 absl::Status Catalog::AddRelease(const Envelope& env) { return AddNewRelease(env).status(); }
 
 absl::StatusOr<bool> Catalog::AddNewRelease(const Envelope& env) {
-  auto r = OpenRelease(env, trust_);
-  if (!r.ok()) return r.status();
-  if (absl::Status s = ValidateAppName(r->app()); !s.ok()) return s;
-  if (absl::Status s = ValidateVersionName(r->version()); !s.ok()) return s;
-  auto root = Hash::FromBytes(r->root());
+  VMS_ASSIGN_OR_RETURN(auto r, OpenRelease(env, trust_));
+  VMS_RETURN_IF_ERROR(ValidateAppName(r.app()));
+  VMS_RETURN_IF_ERROR(ValidateVersionName(r.version()));
+  auto root = Hash::FromBytes(r.root());
   if (!root.ok()) return absl::DataLossError("release with a malformed root");
-  auto [it, added] = releases_.try_emplace({r->app(), r->version()});
+  auto [it, added] = releases_.try_emplace({r.app(), r.version()});
   it->second = {
-      ReleaseInfo{*root, r->created_unix_ms(), r->file_count(), r->byte_count(), r->publisher()},
-      env};
+      ReleaseInfo{*root, r.created_unix_ms(), r.file_count(), r.byte_count(), r.publisher()}, env};
   return added;
 }
 
@@ -75,10 +74,9 @@ absl::StatusOr<bool> Catalog::ApplyLive(const Envelope& env) {
   std::pair<std::string, uint64_t> snapshot;
   {
     MutexLock lock(&mu_);
-    auto parsed = OpenLiveRecord(env, trust_);
-    if (!parsed.ok()) return parsed.status();
-    auto it = live_.find(parsed->app());
-    if (it != live_.end() && it->second.first.live_seq == parsed->live_seq()) return false;
+    VMS_ASSIGN_OR_RETURN(auto parsed, OpenLiveRecord(env, trust_));
+    auto it = live_.find(parsed.app());
+    if (it != live_.end() && it->second.first.live_seq == parsed.live_seq()) return false;
     auto record = verifier_.Accept(env);
     if (!record.ok()) return record.status();
     auto root = Hash::FromBytes(record->root());

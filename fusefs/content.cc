@@ -3,6 +3,7 @@
 #include <chrono>
 #include <vector>
 
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
 #include "spdlog/spdlog.h"
@@ -109,7 +110,7 @@ absl::StatusOr<Content::Bytes> Content::Get(const Hash& hash) {
   }
   absl::StatusOr<std::string> raw;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (absl::Status s = Ensure(std::span<const Hash>(&hash, 1)); !s.ok()) return s;
+    VMS_RETURN_IF_ERROR(Ensure(std::span<const Hash>(&hash, 1)));
     raw = cache_->Read(hash);
     // Corrupt on disk (now dropped) or evicted meanwhile: fetch once more.
     if (raw.ok() || (!absl::IsDataLoss(raw.status()) && !absl::IsNotFound(raw.status()))) break;
@@ -132,7 +133,7 @@ absl::StatusOr<Content::Bytes> Content::Get(const Hash& hash) {
 
 absl::Status Content::Pin(const Hash& hash) {
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (absl::Status s = Ensure(std::span<const Hash>(&hash, 1)); !s.ok()) return s;
+    VMS_RETURN_IF_ERROR(Ensure(std::span<const Hash>(&hash, 1)));
     absl::Status s = cache_->Pin(hash);
     if (s.ok() || !absl::IsNotFound(s)) return s;  // NotFound: evicted meanwhile
   }

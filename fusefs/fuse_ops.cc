@@ -17,6 +17,7 @@
 
 #include "core/file_util.h"
 #include "core/process.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "spdlog/spdlog.h"
 
@@ -344,7 +345,7 @@ absl::Status DetachStaleMount(const std::string& mountpoint) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Mount(DistFs* fs, const MountOptions& o) {
-  if (absl::Status s = DetachStaleMount(o.mountpoint); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(DetachStaleMount(o.mountpoint));
   std::string mount_opts = "ro,nosuid,nodev,default_permissions,fsname=vms,subtype=vms";
   if (o.allow_other) mount_opts += ",allow_other";
   std::vector<std::string> argv_s = {"vms-fuse", "-o", mount_opts};

@@ -2,6 +2,7 @@
 
 #include "core/coding.h"
 #include "core/file_util.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
 #include "spdlog/spdlog.h"
@@ -10,10 +11,9 @@ namespace vms {
 
 absl::StatusOr<std::unique_ptr<ObjectCache>> ObjectCache::Open(const std::string& dir,
                                                                uint64_t max_bytes) {
-  if (absl::Status s = MakeDirs(dir); !s.ok()) return s;
-  auto db = Db::Open(dir + "/objects", ObjectStore::Families());
-  if (!db.ok()) return db.status();
-  auto cache = std::unique_ptr<ObjectCache>(new ObjectCache(std::move(*db), max_bytes));
+  VMS_RETURN_IF_ERROR(MakeDirs(dir));
+  VMS_ASSIGN_OR_RETURN(auto db, Db::Open(dir + "/objects", ObjectStore::Families()));
+  auto cache = std::unique_ptr<ObjectCache>(new ObjectCache(std::move(db), max_bytes));
   // Index what is there. Its order is the order of hashes, not of use: a
   // restart forgets recency, which only matters when the cache is full.
   auto it = cache->db_->NewIterator(kObjectIndexFamily);
@@ -32,7 +32,7 @@ absl::StatusOr<std::unique_ptr<ObjectCache>> ObjectCache::Open(const std::string
     }
     cache->DeleteFromDisk(cache->EvictFor(0));
   }
-  if (absl::Status s = FromRocks(it->status(), "index the cache"); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(FromRocks(it->status(), "index the cache"));
   return cache;
 }
 
@@ -103,8 +103,7 @@ absl::Status ObjectCache::Put(std::vector<StoredObject>* objects) {
   if (objects->empty()) return absl::OkStatus();
   // A cache need not survive a power cut: unsynced, like a page cache.
   // Verifying and writing happen without the lock.
-  auto stats = store_.Ingest(objects);
-  if (!stats.ok()) return stats.status();
+  VMS_RETURN_IF_ERROR(store_.Ingest(objects).status());
   {
     MutexLock lock(&mu_);
     if (deletions_ != deletions) {
@@ -113,11 +112,10 @@ absl::Status ObjectCache::Put(std::vector<StoredObject>* objects) {
       // lock evictions delete under. Rare, and only what is missing.
       std::vector<Hash> hashes;
       for (const StoredObject& o : *objects) hashes.push_back(o.hash);
-      auto on_disk = store_.Sizes(hashes);
-      if (!on_disk.ok()) return on_disk.status();
+      VMS_ASSIGN_OR_RETURN(auto on_disk, store_.Sizes(hashes));
       std::vector<StoredObject> again;
       for (size_t i = 0; i < objects->size(); ++i) {
-        if (!(*on_disk)[i]) again.push_back((*objects)[i]);
+        if (!on_disk[i]) again.push_back((*objects)[i]);
       }
       if (!again.empty()) {
         if (auto s = store_.Ingest(&again); !s.ok()) return s.status();

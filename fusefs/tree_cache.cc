@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/status_macros.h"
+
 namespace vms {
 
 absl::StatusOr<TreeCache::Entries> TreeCache::Get(const Hash& hash) {
@@ -12,11 +14,9 @@ absl::StatusOr<TreeCache::Entries> TreeCache::Get(const Hash& hash) {
       return it->second.first;
     }
   }
-  auto raw = content_->Get(hash);
-  if (!raw.ok()) return raw.status();
-  auto decoded = DecodeTree(**raw);
-  if (!decoded.ok()) return decoded.status();
-  auto entries = std::make_shared<const std::vector<TreeEntry>>(std::move(*decoded));
+  VMS_ASSIGN_OR_RETURN(auto raw, content_->Get(hash));
+  VMS_ASSIGN_OR_RETURN(auto decoded, DecodeTree(*raw));
+  auto entries = std::make_shared<const std::vector<TreeEntry>>(std::move(decoded));
   MutexLock lock(&mu_);
   if (trees_.count(hash) == 0) {
     trees_[hash] = {entries, lru_.insert(lru_.end(), hash)};

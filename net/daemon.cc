@@ -10,6 +10,7 @@
 
 #include "CLI/CLI.hpp"
 #include "core/file_util.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "net/channel.h"
 #include "net/rpc.h"
@@ -117,9 +118,7 @@ absl::StatusOr<Listening> StartServer(grpc::ServerBuilder* builder, const std::s
     return absl::InvalidArgumentError(
         StrCat("listen address \"", listen, "\" is not host:port (e.g. 127.0.0.1:7700)"));
   }
-  if (absl::Status s = ProbeListen(listen.substr(0, colon), listen.substr(colon + 1)); !s.ok()) {
-    return s;
-  }
+  VMS_RETURN_IF_ERROR(ProbeListen(listen.substr(0, colon), listen.substr(colon + 1)));
   int port = 0;
   ConfigureServer(builder);
   builder->AddListeningPort(listen, ServerCredentials(), &port);
@@ -129,7 +128,7 @@ absl::StatusOr<Listening> StartServer(grpc::ServerBuilder* builder, const std::s
         StrCat("cannot listen on ", listen, " (in use, or not an address of this host?)"));
   }
   std::string bound = StrCat(listen.substr(0, colon), ":", port);
-  if (absl::Status s = WriteFileAtomic(address_file, bound + "\n"); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(WriteFileAtomic(address_file, bound + "\n"));
   spdlog::info("listening address={}", bound);
   return Listening{std::move(server), bound};
 }

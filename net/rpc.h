@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/limits.h"
+#include "core/status_macros.h"
 #include "grpc/support/time.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/status.h"
@@ -50,7 +51,7 @@ absl::StatusOr<Resp> Unary(Stub* stub, Method method, const Req& req,
   Resp resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(DeadlineAfter(deadline));
-  if (absl::Status s = FromGrpc((stub->*method)(&ctx, req, &resp), what); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(FromGrpc((stub->*method)(&ctx, req, &resp), what));
   return resp;
 }
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <thread>
 
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
 #include "net/channel.h"
@@ -90,11 +91,11 @@ absl::StatusOr<std::vector<Envelope>> UpstreamClient::Releases(const std::string
   ListVersionsRequest req;
   req.set_app(app);
   // A host's --fetch-timeout-ms bounds this too; a replica waits longer.
-  auto resp = Unary<ListVersionsResponse>(read_.get(), &Read::Stub::ListVersions, req,
-                                          deadline_.count() > 0 ? deadline_ : kListDeadline,
-                                          StrCat("list versions on ", address_));
-  if (!resp.ok()) return resp.status();
-  return std::vector<Envelope>(resp->releases().begin(), resp->releases().end());
+  VMS_ASSIGN_OR_RETURN(
+      auto resp, Unary<ListVersionsResponse>(read_.get(), &Read::Stub::ListVersions, req,
+                                             deadline_.count() > 0 ? deadline_ : kListDeadline,
+                                             StrCat("list versions on ", address_)));
+  return std::vector<Envelope>(resp.releases().begin(), resp.releases().end());
 }
 
 absl::StatusOr<ReportAck> UpstreamClient::Report(const SiteReport& report) {

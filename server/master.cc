@@ -8,6 +8,7 @@
 #include "core/file_util.h"
 #include "core/limits.h"
 #include "core/names.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
 #include "spdlog/spdlog.h"
@@ -37,16 +38,15 @@ std::string Join(const std::vector<std::string>& parts) {
 
 absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
   if (!options.now_ms) options.now_ms = WallClockMs;
-  if (absl::Status s = MakeDirs(options.data_dir); !s.ok()) return s;
-  auto key = SigningKey::LoadOrCreate(options.data_dir, "master");
-  if (!key.ok()) return key.status();
+  VMS_RETURN_IF_ERROR(MakeDirs(options.data_dir));
+  VMS_ASSIGN_OR_RETURN(auto key, SigningKey::LoadOrCreate(options.data_dir, "master"));
   auto records =
       RecordStore::Open(options.data_dir + "/db", {SiteRegistry::kFamily, kUploadsFamily});
   if (!records.ok()) return records.status();
-  auto sites = SiteRegistry::Load((*records)->db(), records->get(), options.now_ms);
-  if (!sites.ok()) return sites.status();
+  VMS_ASSIGN_OR_RETURN(auto sites,
+                       SiteRegistry::Load((*records)->db(), records->get(), options.now_ms));
   return std::unique_ptr<Master>(
-      new Master(std::move(options), std::move(*records), std::move(*sites), std::move(*key)));
+      new Master(std::move(options), std::move(*records), std::move(sites), std::move(key)));
 }
 
 Master::Master(MasterOptions options, std::unique_ptr<RecordStore> records,
@@ -61,11 +61,10 @@ absl::StatusOr<std::vector<Hash>> Master::MissingObjects(std::span<const Hash> h
 }
 
 absl::StatusOr<std::vector<Hash>> Master::CompleteTrees(std::span<const Hash> hashes) const {
-  auto known = records_->objects().CompleteTrees(hashes);
-  if (!known.ok()) return known.status();
+  VMS_ASSIGN_OR_RETURN(auto known, records_->objects().CompleteTrees(hashes));
   std::vector<Hash> complete;
   for (size_t i = 0; i < hashes.size(); ++i) {
-    if ((*known)[i]) complete.push_back(hashes[i]);
+    if (known[i]) complete.push_back(hashes[i]);
   }
   return complete;
 }
@@ -90,8 +89,8 @@ Event Master::NextEvent(Event::Type type, const std::string& app, const std::str
 }
 
 absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
-  if (absl::Status s = ValidateAppName(args.app); !s.ok()) return s;
-  if (absl::Status s = ValidateVersionName(args.version); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(ValidateAppName(args.app));
+  VMS_RETURN_IF_ERROR(ValidateVersionName(args.version));
   if (args.publisher.empty() || args.publisher.size() > kMaxPublisherBytes) {
     return absl::InvalidArgumentError(
         StrCat("publisher must be 1-", kMaxPublisherBytes, " bytes, not ", args.publisher.size()));
@@ -105,23 +104,20 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
   // Compares a stored release with this commit: same root is an idempotent
   // success, another root is refused because versions are immutable.
   auto same_or_refuse = [&](const Envelope& env) -> absl::StatusOr<CommitResult> {
-    auto existing = ParseRelease(env);
-    if (!existing.ok()) return existing.status();
-    if (existing->root() != args.root.View()) {
-      auto old_root = Hash::FromBytes(existing->root());
+    VMS_ASSIGN_OR_RETURN(auto existing, ParseRelease(env));
+    if (existing.root() != args.root.View()) {
+      auto old_root = Hash::FromBytes(existing.root());
       return absl::FailedPreconditionError(
           StrCat(args.app, " ", args.version, " already exists with different content (root ",
                  old_root.ok() ? old_root->Short() : "?", ", this push ", args.root.Short(),
                  "); versions are immutable: push this content as a new version"));
     }
-    auto seq = records_->ReleaseSeq(args.app, args.version);
-    if (!seq.ok()) return seq.status();
-    return CommitResult{.created = false, .release = env, .seq = *seq};
+    VMS_ASSIGN_OR_RETURN(auto seq, records_->ReleaseSeq(args.app, args.version));
+    return CommitResult{.created = false, .release = env, .seq = seq};
   };
 
-  auto existing = records_->FindRelease(args.app, args.version);
-  if (!existing.ok()) return existing.status();
-  if (*existing) return same_or_refuse(**existing);
+  VMS_ASSIGN_OR_RETURN(auto existing, records_->FindRelease(args.app, args.version));
+  if (existing) return same_or_refuse(*existing);
 
   // The closure walk is the expensive part; it runs before taking write_mu_.
   // Objects are never deleted, so what it found present stays present.
@@ -159,13 +155,11 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
   {
     MutexLock write_lock(&write_mu_);
     // Another push of the same version may have committed while we walked.
-    auto raced = records_->FindRelease(args.app, args.version);
-    if (!raced.ok()) return raced.status();
-    if (*raced) return same_or_refuse(**raced);
+    VMS_ASSIGN_OR_RETURN(auto raced, records_->FindRelease(args.app, args.version));
+    if (raced) return same_or_refuse(*raced);
 
-    auto stored_state = records_->LoadAppState(args.app);
-    if (!stored_state.ok()) return stored_state.status();
-    AppState state = stored_state->value_or(AppState());
+    VMS_ASSIGN_OR_RETURN(auto stored_state, records_->LoadAppState(args.app));
+    AppState state = stored_state.value_or(AppState());
     AddReleaseToState(release, &state);
 
     Event event = NextEvent(Event::RELEASE_ADDED, args.app, args.version, env);
@@ -180,7 +174,7 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
     // Whatever this release names is no longer an unreferenced upload.
     rocksdb::ColumnFamilyHandle* uploads = records_->db()->Family(kUploadsFamily);
     for (const Hash& h : closure->present) batch.Delete(uploads, h.View());
-    if (absl::Status s = records_->Commit(&batch, seq); !s.ok()) return s;
+    VMS_RETURN_IF_ERROR(records_->Commit(&batch, seq));
   }
   Log()->info("release app={} version={} root={} files={} bytes={} seq={} publisher={}", args.app,
               args.version, args.root.Short(), closure->totals.files, closure->totals.bytes, seq,
@@ -189,31 +183,30 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
 }
 
 absl::StatusOr<FlipResult> Master::SetLive(const FlipArgs& args) {
-  if (absl::Status s = ValidateVersionName(args.version); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(ValidateVersionName(args.version));
   return Flip(args, LiveRecord::LIVE);
 }
 
 absl::StatusOr<FlipResult> Master::Rollback(const FlipArgs& args) {
   if (!args.version.empty()) {
-    if (absl::Status s = ValidateVersionName(args.version); !s.ok()) return s;
+    VMS_RETURN_IF_ERROR(ValidateVersionName(args.version));
   }
   return Flip(args, LiveRecord::ROLLBACK);
 }
 
 absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind kind) {
-  if (absl::Status s = ValidateAppName(args.app); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(ValidateAppName(args.app));
   if (args.issuer.empty() || args.issuer.size() > kMaxPublisherBytes) {
     return absl::InvalidArgumentError(
         StrCat("issuer must be 1-", kMaxPublisherBytes, " bytes, not ", args.issuer.size()));
   }
   MutexLock write_lock(&write_mu_);
-  auto loaded = records_->LoadAppState(args.app);
-  if (!loaded.ok()) return loaded.status();
-  if (!*loaded) {
+  VMS_ASSIGN_OR_RETURN(auto loaded, records_->LoadAppState(args.app));
+  if (!loaded) {
     return absl::NotFoundError(
         StrCat("no app named ", args.app, " has been pushed; `vms list` shows the apps"));
   }
-  AppState state = std::move(**loaded);
+  AppState state = std::move(*loaded);
   std::vector<std::string> stack(state.back_stack().begin(), state.back_stack().end());
 
   std::string target = args.version;
@@ -229,9 +222,8 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
     target = stack.back();
   }
 
-  auto release_env = records_->FindRelease(args.app, target);
-  if (!release_env.ok()) return release_env.status();
-  if (!*release_env) {
+  VMS_ASSIGN_OR_RETURN(auto release_env, records_->FindRelease(args.app, target));
+  if (!release_env) {
     std::vector<std::string> known;
     if (auto versions = records_->ListVersions(args.app); versions.ok()) {
       for (const Envelope& env : *versions) {
@@ -243,18 +235,16 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
   }
 
   if (state.live_version() == target) {
-    auto current = records_->CurrentLive(args.app);
-    if (!current.ok()) return current.status();
-    return FlipResult{.changed = false, .record = current->value_or(Envelope())};
+    VMS_ASSIGN_OR_RETURN(auto current, records_->CurrentLive(args.app));
+    return FlipResult{.changed = false, .record = current.value_or(Envelope())};
   }
 
   // A site never flips to a version it does not hold, so neither does the
   // master: every known site must hold it complete first.
-  auto lacking = sites_->Lacking(args.app, target);
-  if (!lacking.ok()) return lacking.status();
-  if (!lacking->empty()) {
+  VMS_ASSIGN_OR_RETURN(auto lacking, sites_->Lacking(args.app, target));
+  if (!lacking.empty()) {
     return absl::FailedPreconditionError(
-        StrCat(args.app, " ", target, " is not complete at every site yet: ", Join(*lacking),
+        StrCat(args.app, " ", target, " is not complete at every site yet: ", Join(lacking),
                "; wait for them (--wait), or `vms sites remove` a decommissioned site"));
   }
 
@@ -269,12 +259,11 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
     if (stack.size() > kBackStackLimit) stack.erase(stack.begin());
   }
 
-  auto release = ParseRelease(**release_env);
-  if (!release.ok()) return release.status();
+  VMS_ASSIGN_OR_RETURN(auto release, ParseRelease(*release_env));
   LiveRecord record;
   record.set_app(args.app);
   record.set_version(target);
-  record.set_root(release->root());
+  record.set_root(release.root());
   record.set_live_seq(state.live_seq() + 1);
   record.set_previous_version(state.live_version());
   record.set_issued_unix_ms(options_.now_ms());
@@ -291,7 +280,7 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
   records_->PutEvent(&batch, event);
   records_->PutLive(&batch, record, env);
   records_->PutAppState(&batch, state);
-  if (absl::Status s = records_->Commit(&batch, event.seq()); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(records_->Commit(&batch, event.seq()));
   Log()->info("{} app={} version={} previous={} live_seq={} seq={} issuer={}",
               kind == LiveRecord::LIVE ? "live" : "rollback", args.app, target,
               record.previous_version(), record.live_seq(), event.seq(), args.issuer);

@@ -5,6 +5,7 @@
 
 #include "core/codec.h"
 #include "core/limits.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "grpcpp/alarm.h"
 #include "server/rpc_util.h"
@@ -78,17 +79,14 @@ class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
     std::vector<StoredObject> objects;
     objects.reserve(batch_.objects_size());
     for (Object& o : *batch_.mutable_objects()) {
-      auto hash = Hash::FromBytes(o.hash());
-      if (!hash.ok()) return hash.status();
-      auto codec = CodecFromWire(o.codec());
-      if (!codec.ok()) return codec.status();
+      VMS_ASSIGN_OR_RETURN(auto hash, Hash::FromBytes(o.hash()));
+      VMS_ASSIGN_OR_RETURN(auto codec, CodecFromWire(o.codec()));
       resp_->set_bytes_received(resp_->bytes_received() + o.data().size());
-      objects.push_back({*hash, *codec, o.raw_size(), std::move(*o.mutable_data())});
+      objects.push_back({hash, codec, o.raw_size(), std::move(*o.mutable_data())});
     }
-    auto stats = master_->PutObjects(&objects);
-    if (!stats.ok()) return stats.status();
-    resp_->set_objects_stored(resp_->objects_stored() + stats->stored);
-    resp_->set_objects_present(resp_->objects_present() + stats->present);
+    VMS_ASSIGN_OR_RETURN(auto stats, master_->PutObjects(&objects));
+    resp_->set_objects_stored(resp_->objects_stored() + stats.stored);
+    resp_->set_objects_present(resp_->objects_present() + stats.present);
     return absl::OkStatus();
   }
 
@@ -109,11 +107,9 @@ grpc::ServerUnaryReactor* PublishService::CompleteTrees(grpc::CallbackServerCont
                                                         const CompleteTreesRequest* req,
                                                         CompleteTreesResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
-    auto hashes = ParseHashes(req->hashes());
-    if (!hashes.ok()) return hashes.status();
-    auto complete = master_->CompleteTrees(*hashes);
-    if (!complete.ok()) return complete.status();
-    for (const Hash& h : *complete) resp->add_complete(std::string(h.View()));
+    VMS_ASSIGN_OR_RETURN(auto hashes, ParseHashes(req->hashes()));
+    VMS_ASSIGN_OR_RETURN(auto complete, master_->CompleteTrees(hashes));
+    for (const Hash& h : complete) resp->add_complete(std::string(h.View()));
     return absl::OkStatus();
   });
 }
@@ -122,11 +118,9 @@ grpc::ServerUnaryReactor* PublishService::MissingObjects(grpc::CallbackServerCon
                                                          const MissingObjectsRequest* req,
                                                          MissingObjectsResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
-    auto hashes = ParseHashes(req->hashes());
-    if (!hashes.ok()) return hashes.status();
-    auto missing = master_->MissingObjects(*hashes);
-    if (!missing.ok()) return missing.status();
-    for (const Hash& h : *missing) resp->add_missing(std::string(h.View()));
+    VMS_ASSIGN_OR_RETURN(auto hashes, ParseHashes(req->hashes()));
+    VMS_ASSIGN_OR_RETURN(auto missing, master_->MissingObjects(hashes));
+    for (const Hash& h : missing) resp->add_missing(std::string(h.View()));
     return absl::OkStatus();
   });
 }
@@ -139,17 +133,15 @@ grpc::ServerReadReactor<ObjectBatch>* PublishService::PutObjects(grpc::CallbackS
 grpc::ServerUnaryReactor* PublishService::Commit(grpc::CallbackServerContext* ctx,
                                                  const CommitRequest* req, CommitResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
-    auto root = Hash::FromBytes(req->root());
-    if (!root.ok()) return root.status();
-    auto result = master_->Commit({.app = req->app(),
-                                   .version = req->version(),
-                                   .root = *root,
-                                   .publisher = req->publisher(),
-                                   .message = req->message()});
-    if (!result.ok()) return result.status();
-    resp->set_created(result->created);
-    *resp->mutable_release() = std::move(result->release);
-    resp->set_seq(result->seq);
+    VMS_ASSIGN_OR_RETURN(auto root, Hash::FromBytes(req->root()));
+    VMS_ASSIGN_OR_RETURN(auto result, master_->Commit({.app = req->app(),
+                                                       .version = req->version(),
+                                                       .root = root,
+                                                       .publisher = req->publisher(),
+                                                       .message = req->message()}));
+    resp->set_created(result.created);
+    *resp->mutable_release() = std::move(result.release);
+    resp->set_seq(result.seq);
     return absl::OkStatus();
   });
 }
@@ -183,9 +175,8 @@ grpc::ServerUnaryReactor* PublishService::ListSites(grpc::CallbackServerContext*
                                                     ListSitesResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
     resp->set_head_seq(master_->records().head_seq());
-    auto sites = master_->sites().List(req->app(), req->version());
-    if (!sites.ok()) return sites.status();
-    for (SiteState& s : *sites) *resp->add_sites() = std::move(s);
+    VMS_ASSIGN_OR_RETURN(auto sites, master_->sites().List(req->app(), req->version()));
+    for (SiteState& s : sites) *resp->add_sites() = std::move(s);
     return absl::OkStatus();
   });
 }

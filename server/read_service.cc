@@ -1,6 +1,7 @@
 #include "server/read_service.h"
 
 #include "core/clock.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
 #include "net/rpc.h"
@@ -241,9 +242,8 @@ grpc::ServerUnaryReactor* ReadService::ListApps(grpc::CallbackServerContext* ctx
                                                 const ListAppsRequest* req,
                                                 ListAppsResponse* resp) {
   return RunUnary(ctx, pool_, [this, resp]() -> absl::Status {
-    auto apps = api_->ListApps();
-    if (!apps.ok()) return apps.status();
-    for (AppState& a : *apps) *resp->add_apps() = std::move(a);
+    VMS_ASSIGN_OR_RETURN(auto apps, api_->ListApps());
+    for (AppState& a : apps) *resp->add_apps() = std::move(a);
     return absl::OkStatus();
   });
 }
@@ -252,9 +252,8 @@ grpc::ServerUnaryReactor* ReadService::ListVersions(grpc::CallbackServerContext*
                                                     const ListVersionsRequest* req,
                                                     ListVersionsResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
-    auto versions = api_->ListVersions(req->app());
-    if (!versions.ok()) return versions.status();
-    for (Envelope& e : *versions) *resp->add_releases() = std::move(e);
+    VMS_ASSIGN_OR_RETURN(auto versions, api_->ListVersions(req->app()));
+    for (Envelope& e : versions) *resp->add_releases() = std::move(e);
     return absl::OkStatus();
   });
 }
@@ -263,9 +262,8 @@ grpc::ServerUnaryReactor* ReadService::LiveHistory(grpc::CallbackServerContext* 
                                                    const LiveHistoryRequest* req,
                                                    LiveHistoryResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
-    auto records = api_->LiveHistory(req->app());
-    if (!records.ok()) return records.status();
-    for (Envelope& e : *records) *resp->add_records() = std::move(e);
+    VMS_ASSIGN_OR_RETURN(auto records, api_->LiveHistory(req->app()));
+    for (Envelope& e : records) *resp->add_records() = std::move(e);
     return absl::OkStatus();
   });
 }

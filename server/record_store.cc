@@ -6,6 +6,7 @@
 #include "core/coding.h"
 #include "core/envelope.h"
 #include "core/names.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
 
@@ -48,11 +49,10 @@ absl::StatusOr<std::vector<T>> ScanPrefix(const Db& db, const char* family,
   std::vector<T> out;
   auto it = db.NewIterator(family);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    auto value = ParseStored<T>(it->value().ToString(), what);
-    if (!value.ok()) return value.status();
-    out.push_back(std::move(*value));
+    VMS_ASSIGN_OR_RETURN(auto value, ParseStored<T>(it->value().ToString(), what));
+    out.push_back(std::move(value));
   }
-  if (absl::Status s = FromRocks(it->status(), StrCat("read ", what)); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(FromRocks(it->status(), StrCat("read ", what)));
   return out;
 }
 
@@ -63,31 +63,27 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(
   std::vector<std::string> families = ObjectStore::Families();
   families.insert(families.end(), {kReleases, kLive, kApps, kEvents, kSeqs, kMeta});
   families.insert(families.end(), extra_families.begin(), extra_families.end());
-  auto db = Db::Open(path, families);
-  if (!db.ok()) return db.status();
-  auto head = (*db)->Get(kMeta, kHeadSeqKey);
-  if (!head.ok()) return head.status();
+  VMS_ASSIGN_OR_RETURN(auto db, Db::Open(path, families));
+  VMS_ASSIGN_OR_RETURN(auto head, db->Get(kMeta, kHeadSeqKey));
   uint64_t head_seq = 0;
-  if (*head && !DecodeBigEndian64(**head, &head_seq)) {
+  if (head && !DecodeBigEndian64(*head, &head_seq)) {
     return absl::DataLossError(StrCat("corrupt head_seq in ", path));
   }
-  auto store = std::unique_ptr<RecordStore>(new RecordStore(std::move(*db), head_seq));
-  if (absl::Status s = store->BackfillSeqIndex(); !s.ok()) return s;
+  auto store = std::unique_ptr<RecordStore>(new RecordStore(std::move(db), head_seq));
+  VMS_RETURN_IF_ERROR(store->BackfillSeqIndex());
   return store;
 }
 
 absl::Status RecordStore::BackfillSeqIndex() {
-  auto done = db_->Get(kMeta, kSeqsIndexedKey);
-  if (!done.ok()) return done.status();
-  if (*done) return absl::OkStatus();
+  VMS_ASSIGN_OR_RETURN(auto done, db_->Get(kMeta, kSeqsIndexedKey));
+  if (done) return absl::OkStatus();
   rocksdb::WriteBatch batch;
   auto it = db_->NewIterator(kEvents);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto event = ParseStored<Event>(it->value().ToString(), "event");
-    if (!event.ok()) return event.status();
-    PutSeqIndex(&batch, *event);
+    VMS_ASSIGN_OR_RETURN(auto event, ParseStored<Event>(it->value().ToString(), "event"));
+    PutSeqIndex(&batch, event);
   }
-  if (absl::Status s = FromRocks(it->status(), "read events"); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read events"));
   batch.Put(db_->Family(kMeta), kSeqsIndexedKey, "1");
   return db_->Write(&batch, /*sync=*/true);
 }
@@ -113,10 +109,9 @@ LiveApplied FlipOf(const Event& event) {
 
 absl::StatusOr<uint64_t> RecordStore::ReleaseSeq(std::string_view app,
                                                  std::string_view version) const {
-  auto value = db_->Get(kSeqs, ReleaseSeqKey(app, version));
-  if (!value.ok()) return value.status();
+  VMS_ASSIGN_OR_RETURN(auto value, db_->Get(kSeqs, ReleaseSeqKey(app, version)));
   uint64_t seq = 0;
-  if (*value && !DecodeBigEndian64(**value, &seq)) {
+  if (value && !DecodeBigEndian64(*value, &seq)) {
     return absl::DataLossError(StrCat("stored seq of ", app, " ", version, " is corrupt"));
   }
   return seq;
@@ -134,7 +129,7 @@ absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> RecordStore::Relea
     }
     out.emplace_back(it->key().ToString().substr(prefix.size()), seq);
   }
-  if (absl::Status s = FromRocks(it->status(), "read release seqs"); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read release seqs"));
   return out;
 }
 
@@ -144,12 +139,12 @@ absl::StatusOr<std::optional<LiveApplied>> RecordStore::LiveAsOf(std::string_vie
   auto it = db_->NewIterator(kSeqs);
   it->SeekForPrev(LiveSeqKey(app, seq));
   if (!it->Valid() || !it->key().starts_with(prefix)) {
-    if (absl::Status s = FromRocks(it->status(), "read flips"); !s.ok()) return s;
+    VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read flips"));
     return std::nullopt;
   }
-  auto flip = ParseStored<LiveApplied>(it->value().ToString(), StrCat("flip of ", app));
-  if (!flip.ok()) return flip.status();
-  return std::move(*flip);
+  VMS_ASSIGN_OR_RETURN(auto flip,
+                       ParseStored<LiveApplied>(it->value().ToString(), StrCat("flip of ", app)));
+  return flip;
 }
 
 RecordStore::RecordStore(std::unique_ptr<Db> db, uint64_t head)
@@ -160,18 +155,16 @@ absl::StatusOr<std::vector<AppState>> RecordStore::ListApps() const {
 }
 
 absl::StatusOr<std::vector<Envelope>> RecordStore::ListVersions(std::string_view app) const {
-  if (absl::Status s = ValidateAppName(app); !s.ok()) return s;
-  auto envs = ScanPrefix<Envelope>(*db_, kReleases, AppPrefix(app), "release");
-  if (!envs.ok()) return envs.status();
-  if (envs->empty()) {
+  VMS_RETURN_IF_ERROR(ValidateAppName(app));
+  VMS_ASSIGN_OR_RETURN(auto envs, ScanPrefix<Envelope>(*db_, kReleases, AppPrefix(app), "release"));
+  if (envs.empty()) {
     return absl::NotFoundError(
         StrCat("no app named ", app, " has been pushed; `vms list` shows the apps"));
   }
   std::vector<std::pair<int64_t, Envelope>> found;
-  for (Envelope& env : *envs) {
-    auto release = ParseRelease(env);
-    if (!release.ok()) return release.status();
-    found.emplace_back(release->created_unix_ms(), std::move(env));
+  for (Envelope& env : envs) {
+    VMS_ASSIGN_OR_RETURN(auto release, ParseRelease(env));
+    found.emplace_back(release.created_unix_ms(), std::move(env));
   }
   std::stable_sort(found.begin(), found.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -181,14 +174,13 @@ absl::StatusOr<std::vector<Envelope>> RecordStore::ListVersions(std::string_view
 }
 
 absl::StatusOr<std::vector<Envelope>> RecordStore::LiveHistory(std::string_view app) const {
-  if (absl::Status s = ValidateAppName(app); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(ValidateAppName(app));
   auto records = ScanPrefix<Envelope>(*db_, kLive, AppPrefix(app), "live record");
   if (!records.ok() || !records->empty()) return records;
   // No flip yet: an app that was pushed has an empty history, an unknown one
   // is an error (as for its versions).
-  auto state = LoadAppState(app);
-  if (!state.ok()) return state.status();
-  if (!*state) {
+  VMS_ASSIGN_OR_RETURN(auto state, LoadAppState(app));
+  if (!state) {
     return absl::NotFoundError(
         StrCat("no app named ", app, " has been pushed; `vms list` shows the apps"));
   }
@@ -202,11 +194,10 @@ absl::StatusOr<std::vector<Event>> RecordStore::ReadEvents(uint64_t after_seq, s
   auto it = db_->NewIterator(kEvents);
   for (it->Seek(EncodeBigEndian64(after_seq + 1)); it->Valid() && events.size() < limit;
        it->Next()) {
-    auto event = ParseStored<Event>(it->value().ToString(), "event");
-    if (!event.ok()) return event.status();
-    events.push_back(std::move(*event));
+    VMS_ASSIGN_OR_RETURN(auto event, ParseStored<Event>(it->value().ToString(), "event"));
+    events.push_back(std::move(event));
   }
-  if (absl::Status s = FromRocks(it->status(), "read events"); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read events"));
   return events;
 }
 
@@ -234,33 +225,28 @@ void RecordStore::Notify(uint64_t seq) {
 
 absl::StatusOr<std::optional<Envelope>> RecordStore::FindRelease(std::string_view app,
                                                                  std::string_view version) const {
-  auto value = db_->Get(kReleases, StrCat(AppPrefix(app), version));
-  if (!value.ok()) return value.status();
-  if (!*value) return std::nullopt;
-  auto env = ParseStored<Envelope>(**value, StrCat("release ", app, " ", version));
-  if (!env.ok()) return env.status();
-  return std::move(*env);
+  VMS_ASSIGN_OR_RETURN(auto value, db_->Get(kReleases, StrCat(AppPrefix(app), version)));
+  if (!value) return std::nullopt;
+  VMS_ASSIGN_OR_RETURN(auto env,
+                       ParseStored<Envelope>(*value, StrCat("release ", app, " ", version)));
+  return env;
 }
 
 absl::StatusOr<std::optional<AppState>> RecordStore::LoadAppState(std::string_view app) const {
-  auto value = db_->Get(kApps, app);
-  if (!value.ok()) return value.status();
-  if (!*value) return std::nullopt;
-  auto state = ParseStored<AppState>(**value, StrCat("state of app ", app));
-  if (!state.ok()) return state.status();
-  return std::move(*state);
+  VMS_ASSIGN_OR_RETURN(auto value, db_->Get(kApps, app));
+  if (!value) return std::nullopt;
+  VMS_ASSIGN_OR_RETURN(auto state, ParseStored<AppState>(*value, StrCat("state of app ", app)));
+  return state;
 }
 
 absl::StatusOr<std::optional<Envelope>> RecordStore::CurrentLive(std::string_view app) const {
-  auto state = LoadAppState(app);
-  if (!state.ok()) return state.status();
-  if (!*state || (*state)->live_seq() == 0) return std::nullopt;
-  auto value = db_->Get(kLive, StrCat(AppPrefix(app), EncodeBigEndian64((*state)->live_seq())));
-  if (!value.ok()) return value.status();
-  if (!*value) return absl::DataLossError(StrCat("live record of ", app, " is missing"));
-  auto env = ParseStored<Envelope>(**value, StrCat("live record of ", app));
-  if (!env.ok()) return env.status();
-  return std::move(*env);
+  VMS_ASSIGN_OR_RETURN(auto state, LoadAppState(app));
+  if (!state || state->live_seq() == 0) return std::nullopt;
+  VMS_ASSIGN_OR_RETURN(
+      auto value, db_->Get(kLive, StrCat(AppPrefix(app), EncodeBigEndian64(state->live_seq()))));
+  if (!value) return absl::DataLossError(StrCat("live record of ", app, " is missing"));
+  VMS_ASSIGN_OR_RETURN(auto env, ParseStored<Envelope>(*value, StrCat("live record of ", app)));
+  return env;
 }
 
 absl::StatusOr<std::optional<std::string>> RecordStore::GetMeta(std::string_view name) const {
@@ -298,7 +284,7 @@ void RecordStore::PutEvent(rocksdb::WriteBatch* batch, const Event& event) {
 }
 
 absl::Status RecordStore::Commit(rocksdb::WriteBatch* batch, uint64_t new_head) {
-  if (absl::Status s = db_->Write(batch, /*sync=*/true); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(db_->Write(batch, /*sync=*/true));
   if (new_head == 0) return absl::OkStatus();
   {
     MutexLock lock(&mu_);

@@ -8,6 +8,7 @@
 #include "core/envelope.h"
 #include "core/file_util.h"
 #include "core/names.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
 #include "core/tree.h"
@@ -48,14 +49,12 @@ absl::Status NoSpace(const std::string& dir, std::string_view detail) {
 
 absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(ReplicaOptions options, PublicKey trust) {
   if (!options.now_ms) options.now_ms = WallClockMs;
-  if (absl::Status s = ValidateSiteName(options.site); !s.ok()) return s;
-  if (absl::Status s = MakeDirs(options.data_dir); !s.ok()) return s;
-  auto records = RecordStore::Open(options.data_dir + "/db");
-  if (!records.ok()) return records.status();
-  auto recheck = (*records)->GetMeta(kRecheckKey);
-  if (!recheck.ok()) return recheck.status();
+  VMS_RETURN_IF_ERROR(ValidateSiteName(options.site));
+  VMS_RETURN_IF_ERROR(MakeDirs(options.data_dir));
+  VMS_ASSIGN_OR_RETURN(auto records, RecordStore::Open(options.data_dir + "/db"));
+  VMS_ASSIGN_OR_RETURN(auto recheck, records->GetMeta(kRecheckKey));
   return std::unique_ptr<Replica>(
-      new Replica(std::move(options), std::move(trust), std::move(*records), recheck->has_value()));
+      new Replica(std::move(options), std::move(trust), std::move(records), recheck.has_value()));
 }
 
 Replica::Replica(ReplicaOptions options, PublicKey trust, std::unique_ptr<RecordStore> records,
@@ -90,8 +89,8 @@ absl::Status Replica::Apply(const Event& event, Upstream* upstream,
 absl::StatusOr<Release> Replica::VerifiedRelease(const Envelope& env) const {
   auto release = OpenRelease(env, trust_);
   if (!release.ok()) return release.status();
-  if (absl::Status s = ValidateAppName(release->app()); !s.ok()) return s;
-  if (absl::Status s = ValidateVersionName(release->version()); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(ValidateAppName(release->app()));
+  VMS_RETURN_IF_ERROR(ValidateVersionName(release->version()));
   if (release->root().size() != Hash::kSize) {
     return absl::DataLossError(
         StrCat("release ", release->app(), " ", release->version(), " has a malformed root"));
@@ -112,30 +111,27 @@ absl::Status Replica::ApplyRelease(const Event& event, Upstream* upstream,
   if (!held.ok()) return held.status();
   bool store_release = true;
   if (*held) {
-    auto mine = ParseRelease(**held);
-    if (!mine.ok()) return mine.status();
-    if (mine->root() != release->root()) {
+    VMS_ASSIGN_OR_RETURN(auto mine, ParseRelease(**held));
+    if (mine.root() != release->root()) {
       return absl::FailedPreconditionError(StrCat("release ", release->app(), " ",
                                                   release->version(),
                                                   " conflicts with the one held here"));
     }
     store_release = false;  // fetched earlier, for a live record
   }
-  auto marks = FetchClosure(*release, upstream, progress);
-  if (!marks.ok()) return marks.status();
+  VMS_ASSIGN_OR_RETURN(auto marks, FetchClosure(*release, upstream, progress));
 
   rocksdb::WriteBatch batch;
   records_->PutEvent(&batch, event);
   if (store_release) {
-    auto state = records_->LoadAppState(release->app());
-    if (!state.ok()) return state.status();
-    AppState s = state->value_or(AppState());
+    VMS_ASSIGN_OR_RETURN(auto state, records_->LoadAppState(release->app()));
+    AppState s = state.value_or(AppState());
     AddReleaseToState(*release, &s);
     records_->PutRelease(&batch, *release, event.envelope());
     records_->PutAppState(&batch, s);
   }
-  for (const auto& [tree, totals] : *marks) records_->objects().MarkComplete(&batch, tree, totals);
-  if (absl::Status s = records_->Commit(&batch, event.seq()); !s.ok()) return s;
+  for (const auto& [tree, totals] : marks) records_->objects().MarkComplete(&batch, tree, totals);
+  VMS_RETURN_IF_ERROR(records_->Commit(&batch, event.seq()));
   Log()->info("complete app={} version={} seq={} fetched_objects={} fetched_bytes={} present={}",
               release->app(), release->version(), event.seq(), last_fetch_.objects_fetched,
               last_fetch_.bytes_fetched, last_fetch_.objects_present);
@@ -150,9 +146,8 @@ absl::Status Replica::ApplyLive(const Event& event, Upstream* upstream,
     return absl::UnauthenticatedError(
         StrCat("event ", event.seq(), " does not match the live record it carries"));
   }
-  auto state = records_->LoadAppState(record->app());
-  if (!state.ok()) return state.status();
-  AppState s = state->value_or(AppState());
+  VMS_ASSIGN_OR_RETURN(auto state, records_->LoadAppState(record->app()));
+  AppState s = state.value_or(AppState());
   if (record->live_seq() <= s.live_seq()) {
     return absl::FailedPreconditionError(StrCat("stale live record for ", record->app(),
                                                 ": live_seq ", record->live_seq(), " is not above ",
@@ -164,10 +159,9 @@ absl::Status Replica::ApplyLive(const Event& event, Upstream* upstream,
   auto held = records_->FindRelease(record->app(), record->version());
   if (!held.ok()) return held.status();
   if (!*held) {
-    auto releases = upstream->Releases(record->app());
-    if (!releases.ok()) return releases.status();
+    VMS_ASSIGN_OR_RETURN(auto releases, upstream->Releases(record->app()));
     const Envelope* found = nullptr;
-    for (const Envelope& env : *releases) {
+    for (const Envelope& env : releases) {
       auto r = ParseRelease(env);
       if (r.ok() && r->version() == record->version()) found = &env;
     }
@@ -176,13 +170,11 @@ absl::Status Replica::ApplyLive(const Event& event, Upstream* upstream,
                                         record->version(), " for live record ",
                                         record->live_seq()));
     }
-    auto release = VerifiedRelease(*found);
-    if (!release.ok()) return release.status();
-    auto marks = FetchClosure(*release, upstream, progress);
-    if (!marks.ok()) return marks.status();
-    AddReleaseToState(*release, &s);
-    records_->PutRelease(&batch, *release, *found);
-    for (const auto& [tree, totals] : *marks) {
+    VMS_ASSIGN_OR_RETURN(auto release, VerifiedRelease(*found));
+    VMS_ASSIGN_OR_RETURN(auto marks, FetchClosure(release, upstream, progress));
+    AddReleaseToState(release, &s);
+    records_->PutRelease(&batch, release, *found);
+    for (const auto& [tree, totals] : marks) {
       records_->objects().MarkComplete(&batch, tree, totals);
     }
     held = std::optional<Envelope>(*found);
@@ -227,11 +219,10 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
     return absl::OkStatus();
   };
   auto fetch_missing = [&](const std::vector<Hash>& hashes) -> absl::Status {
-    auto missing = store.Missing(hashes);
-    if (!missing.ok()) return missing.status();
-    last_fetch_.objects_present += hashes.size() - missing->size();
-    if (missing->empty()) return absl::OkStatus();
-    return upstream->Fetch(*missing, sink);
+    VMS_ASSIGN_OR_RETURN(auto missing, store.Missing(hashes));
+    last_fetch_.objects_present += hashes.size() - missing.size();
+    if (missing.empty()) return absl::OkStatus();
+    return upstream->Fetch(missing, sink);
   };
 
   // Walk the trees level by level, fetching each level's missing trees in one
@@ -241,17 +232,14 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
   HashSet seen_trees = {root};
   std::unordered_map<Hash, uint64_t, HashHasher> leaves;  // blob or chunk -> size
   while (!level.empty()) {
-    if (absl::Status s = fetch_missing(level); !s.ok()) return s;
-    auto complete = store.CompleteTrees(level);
-    if (!complete.ok()) return complete.status();
+    VMS_RETURN_IF_ERROR(fetch_missing(level));
+    VMS_ASSIGN_OR_RETURN(auto complete, store.CompleteTrees(level));
     std::vector<Hash> next, chunk_lists;
     for (size_t i = 0; i < level.size(); ++i) {
-      if ((*complete)[i]) continue;
-      auto raw = store.GetRaw(level[i]);
-      if (!raw.ok()) return raw.status();
-      auto entries = DecodeTree(*raw);
-      if (!entries.ok()) return entries.status();
-      for (const TreeEntry& e : *entries) {
+      if (complete[i]) continue;
+      VMS_ASSIGN_OR_RETURN(auto raw, store.GetRaw(level[i]));
+      VMS_ASSIGN_OR_RETURN(auto entries, DecodeTree(raw));
+      for (const TreeEntry& e : entries) {
         if (e.type == EntryType::kDir) {
           if (seen_trees.insert(e.hash).second) next.push_back(e.hash);
         } else if (e.type == EntryType::kFile) {
@@ -263,13 +251,11 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
         }
       }
     }
-    if (absl::Status s = fetch_missing(chunk_lists); !s.ok()) return s;
+    VMS_RETURN_IF_ERROR(fetch_missing(chunk_lists));
     for (const Hash& h : chunk_lists) {
-      auto raw = store.GetRaw(h);
-      if (!raw.ok()) return raw.status();
-      auto chunks = DecodeChunkList(*raw);
-      if (!chunks.ok()) return chunks.status();
-      for (const ChunkRef& c : *chunks) leaves.emplace(c.hash, c.size);
+      VMS_ASSIGN_OR_RETURN(auto raw, store.GetRaw(h));
+      VMS_ASSIGN_OR_RETURN(auto chunks, DecodeChunkList(raw));
+      for (const ChunkRef& c : chunks) leaves.emplace(c.hash, c.size);
     }
     level = std::move(next);
   }
@@ -300,45 +286,41 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
   }
   if (progress) progress(release.app(), release.version(), 0, total);
   if (!missing.empty()) {
-    if (absl::Status s = upstream->Fetch(missing, sink); !s.ok()) return s;
+    VMS_RETURN_IF_ERROR(upstream->Fetch(missing, sink));
   }
 
   // Everything should be here now: prove it (sizes, structure) before
   // anything names this version.
-  auto closure = WalkClosure(store, root);
-  if (!closure.ok()) return closure.status();
-  if (!closure->missing.empty()) {
+  VMS_ASSIGN_OR_RETURN(auto closure, WalkClosure(store, root));
+  if (!closure.missing.empty()) {
     return absl::UnavailableError(
-        StrCat(closure->missing.size(), " objects of ", release.app(), " ", release.version(),
-               " still missing after the fetch (first: ", closure->missing.front().Short(), ")"));
+        StrCat(closure.missing.size(), " objects of ", release.app(), " ", release.version(),
+               " still missing after the fetch (first: ", closure.missing.front().Short(), ")"));
   }
-  return std::move(closure->newly_complete);
+  return std::move(closure.newly_complete);
 }
 
 absl::Status Replica::Recheck(Upstream* upstream) {
   needs_recheck_ = false;  // a Quarantine() from now on asks again
-  auto apps = records_->ListApps();
-  if (!apps.ok()) return apps.status();
-  for (const AppState& app : *apps) {
+  VMS_ASSIGN_OR_RETURN(auto apps, records_->ListApps());
+  for (const AppState& app : apps) {
     auto versions = records_->ListVersions(app.app());
     if (absl::IsNotFound(versions.status())) continue;
     if (!versions.ok()) return versions.status();
     for (const Envelope& env : *versions) {
-      auto release = ParseRelease(env);
-      if (!release.ok()) return release.status();
-      auto marks = FetchClosure(*release, upstream, nullptr);
-      if (!marks.ok()) return marks.status();
+      VMS_ASSIGN_OR_RETURN(auto release, ParseRelease(env));
+      VMS_ASSIGN_OR_RETURN(auto marks, FetchClosure(release, upstream, nullptr));
       rocksdb::WriteBatch batch;
-      for (const auto& [tree, totals] : *marks) {
+      for (const auto& [tree, totals] : marks) {
         records_->objects().MarkComplete(&batch, tree, totals);
       }
-      if (absl::Status s = records_->Commit(&batch, 0); !s.ok()) return s;
+      VMS_RETURN_IF_ERROR(records_->Commit(&batch, 0));
     }
   }
   if (needs_recheck_) return absl::OkStatus();
   rocksdb::WriteBatch batch;
   records_->DeleteMeta(&batch, kRecheckKey);
-  if (absl::Status s = records_->Commit(&batch, 0); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(records_->Commit(&batch, 0));
   Log()->info("recheck done: every release held is complete");
   return absl::OkStatus();
 }
@@ -354,25 +336,23 @@ absl::StatusOr<FsckReport> Replica::Fsck(bool repair) {
     report.bytes += it->value().size();
     if (!store.GetRaw(*hash).ok()) report.corrupt.push_back(*hash);  // decoded and hashed
   }
-  if (absl::Status s = FromRocks(it->status(), "scan objects"); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(FromRocks(it->status(), "scan objects"));
   if (repair) {
     for (const Hash& h : report.corrupt) Quarantine(h);
   }
-  auto apps = records_->ListApps();
-  if (!apps.ok()) return apps.status();
-  for (const AppState& app : *apps) {
+  VMS_ASSIGN_OR_RETURN(auto apps, records_->ListApps());
+  for (const AppState& app : apps) {
     auto versions = records_->ListVersions(app.app());
     if (!versions.ok()) continue;
     for (const Envelope& env : *versions) {
       ++report.releases;
-      auto release = ParseRelease(env);
-      if (!release.ok()) return release.status();
-      auto closure = WalkClosure(store, *Hash::FromBytes(release->root()));
+      VMS_ASSIGN_OR_RETURN(auto release, ParseRelease(env));
+      auto closure = WalkClosure(store, *Hash::FromBytes(release.root()));
       if (!closure.ok()) {
         report.incomplete.push_back(
-            StrCat(release->app(), " ", release->version(), ": ", closure.status().message()));
+            StrCat(release.app(), " ", release.version(), ": ", closure.status().message()));
       } else if (!closure->missing.empty()) {
-        report.incomplete.push_back(StrCat(release->app(), " ", release->version(), ": ",
+        report.incomplete.push_back(StrCat(release.app(), " ", release.version(), ": ",
                                            closure->missing.size(), " objects missing"));
       }
     }

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "core/hash.h"
 #include "core/limits.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/thread_pool.h"
 #include "grpcpp/grpcpp.h"
@@ -40,7 +41,7 @@ inline absl::Status CheckHashCount(int count) {
 // for more than kMaxHashesPerRequest.
 template <typename Repeated>
 absl::StatusOr<std::vector<Hash>> ParseHashes(const Repeated& raw) {
-  if (absl::Status s = CheckHashCount(raw.size()); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(CheckHashCount(raw.size()));
   std::vector<Hash> out;
   out.reserve(raw.size());
   for (int i = 0; i < raw.size(); ++i) {

@@ -4,6 +4,7 @@
 
 #include "core/limits.h"
 #include "core/names.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
 
@@ -13,7 +14,7 @@ namespace {
 
 // Refuses a report beyond the limits of core/limits.h, naming what is wrong.
 absl::Status CheckReport(const SiteReport& r) {
-  if (absl::Status s = ValidateSiteName(r.site()); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(ValidateSiteName(r.site()));
   auto too_long = [](std::string_view what, size_t size, size_t limit) {
     return absl::InvalidArgumentError(
         StrCat("a site report's ", what, " is at most ", limit, " bytes, this one ", size));
@@ -74,15 +75,14 @@ absl::StatusOr<std::unique_ptr<SiteRegistry>> SiteRegistry::Load(Db* db, const R
     // and flips: applied_seq says those now.
     for (const VersionState& v : stored.versions()) {
       if (v.state() == VersionState::COMPLETE) continue;
-      auto seq = records->ReleaseSeq(v.app(), v.version());
-      if (!seq.ok()) return seq.status();
-      if (*seq != 0) site.in_flight[{v.app(), v.version()}] = {v, *seq};
+      VMS_ASSIGN_OR_RETURN(auto seq, records->ReleaseSeq(v.app(), v.version()));
+      if (seq != 0) site.in_flight[{v.app(), v.version()}] = {v, seq};
     }
     Prune(&site);
     MutexLock lock(&registry->mu_);  // no one else sees it yet; the analysis asks
     registry->sites_[stored.name()] = std::move(site);
   }
-  if (absl::Status s = FromRocks(it->status(), "read sites"); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read sites"));
   return registry;
 }
 
@@ -112,7 +112,7 @@ absl::Status SiteRegistry::Persist(const Site& site) const {
 }
 
 absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(const SiteReport& report) {
-  if (absl::Status s = CheckReport(report); !s.ok()) return s;
+  VMS_RETURN_IF_ERROR(CheckReport(report));
   // A replica applies only events this master wrote, so its applied_seq is
   // at most the head (the master commits before it streams). Beyond it, the
   // site holds another history: a master restored from an older backup, or
@@ -134,17 +134,15 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(const SiteReport& repo
       complete.push_back(std::move(key));
       continue;
     }
-    auto seq = records_->ReleaseSeq(v.app(), v.version());
-    if (!seq.ok()) return seq.status();
-    if (*seq == 0) continue;  // not a version of this master's
-    in_flight.emplace_back(std::move(key), InFlight{v, *seq});
+    VMS_ASSIGN_OR_RETURN(auto seq, records_->ReleaseSeq(v.app(), v.version()));
+    if (seq == 0) continue;  // not a version of this master's
+    in_flight.emplace_back(std::move(key), InFlight{v, seq});
   }
   std::vector<const LiveApplied*> flips;
   for (const LiveApplied& l : report.live()) {
     // Only a flip the site's applied_seq covers is real.
-    auto at = records_->LiveAsOf(l.app(), report.applied_seq());
-    if (!at.ok()) return at.status();
-    if (*at && (*at)->live_seq() >= l.live_seq()) flips.push_back(&l);
+    VMS_ASSIGN_OR_RETURN(auto at, records_->LiveAsOf(l.app(), report.applied_seq()));
+    if (at && at->live_seq() >= l.live_seq()) flips.push_back(&l);
   }
 
   const int64_t now = now_ms_();
@@ -187,7 +185,7 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(const SiteReport& repo
     slot.set_applied_unix_ms(now);  // the master's clock, comparable to issued times
   }
   if (changed) {
-    if (absl::Status s = Persist(site); !s.ok()) return s;
+    VMS_RETURN_IF_ERROR(Persist(site));
   }
   return ack;
 }
@@ -196,17 +194,15 @@ absl::StatusOr<std::vector<SiteState>> SiteRegistry::List(std::string_view app,
                                                           std::string_view version) const {
   std::vector<std::pair<std::string, uint64_t>> asked;  // version, release seq
   if (!app.empty()) {
-    if (absl::Status s = ValidateAppName(app); !s.ok()) return s;
+    VMS_RETURN_IF_ERROR(ValidateAppName(app));
     if (!version.empty()) {
-      if (absl::Status s = ValidateVersionName(version); !s.ok()) return s;
-      auto seq = records_->ReleaseSeq(app, version);
-      if (!seq.ok()) return seq.status();
-      if (*seq == 0) return absl::NotFoundError(StrCat(app, " has no version ", version));
-      asked.emplace_back(version, *seq);
+      VMS_RETURN_IF_ERROR(ValidateVersionName(version));
+      VMS_ASSIGN_OR_RETURN(auto seq, records_->ReleaseSeq(app, version));
+      if (seq == 0) return absl::NotFoundError(StrCat(app, " has no version ", version));
+      asked.emplace_back(version, seq);
     } else {
-      auto seqs = records_->ReleaseSeqs(app);
-      if (!seqs.ok()) return seqs.status();
-      asked = std::move(*seqs);
+      VMS_ASSIGN_OR_RETURN(auto seqs, records_->ReleaseSeqs(app));
+      asked = std::move(seqs);
     }
   }
 
@@ -237,11 +233,10 @@ absl::StatusOr<std::vector<SiteState>> SiteRegistry::List(std::string_view app,
   }
   if (app.empty()) return out;
   for (size_t i = 0; i < out.size(); ++i) {
-    auto live = records_->LiveAsOf(app, out[i].applied_seq());
-    if (!live.ok()) return live.status();
-    if (!*live) continue;
+    VMS_ASSIGN_OR_RETURN(auto live, records_->LiveAsOf(app, out[i].applied_seq()));
+    if (!live) continue;
     LiveApplied* l = out[i].add_live();
-    *l = std::move(**live);
+    *l = std::move(*live);
     if (reported[i].live_seq() == l->live_seq())
       l->set_applied_unix_ms(reported[i].applied_unix_ms());
   }
@@ -280,13 +275,12 @@ absl::Status SiteRegistry::Remove(std::string_view name, bool force) {
 
 absl::StatusOr<std::vector<std::string>> SiteRegistry::Lacking(std::string_view app,
                                                                std::string_view version) const {
-  auto seq = records_->ReleaseSeq(app, version);
-  if (!seq.ok()) return seq.status();
-  if (*seq == 0) return absl::NotFoundError(StrCat(app, " has no version ", version));
+  VMS_ASSIGN_OR_RETURN(auto seq, records_->ReleaseSeq(app, version));
+  if (seq == 0) return absl::NotFoundError(StrCat(app, " has no version ", version));
   MutexLock lock(&mu_);
   std::vector<std::string> out;
   for (const auto& [name, site] : sites_) {
-    if (site.base.applied_seq() >= *seq) continue;
+    if (site.base.applied_seq() >= seq) continue;
     auto f = site.in_flight.find({std::string(app), std::string(version)});
     out.push_back(StrCat(
         name, " (",

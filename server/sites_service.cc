@@ -1,5 +1,6 @@
 #include "server/sites_service.h"
 
+#include "core/status_macros.h"
 #include "server/rpc_util.h"
 
 namespace vms {
@@ -7,9 +8,8 @@ namespace vms {
 grpc::ServerUnaryReactor* SitesService::Report(grpc::CallbackServerContext* ctx,
                                                const SiteReport* req, ReportAck* resp) {
   return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
-    auto ack = handler_(*req);
-    if (!ack.ok()) return ack.status();
-    *resp = std::move(*ack);
+    VMS_ASSIGN_OR_RETURN(auto ack, handler_(*req));
+    *resp = std::move(ack);
     return absl::OkStatus();
   });
 }
