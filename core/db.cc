@@ -51,8 +51,10 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::string& name) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path,
-                                             const std::vector<std::string>& families) {
+                                             const std::vector<std::string>& families,
+                                             rocksdb::Env* env) {
   rocksdb::DBOptions options;
+  if (env != nullptr) options.env = env;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.max_background_jobs = 2;

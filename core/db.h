@@ -29,9 +29,13 @@ inline constexpr char kCompleteFamily[] = "complete";
 class Db {
  public:
   // Opens (creating if needed) the database at `path` with the families
-  // named. Fails with Unavailable if another process holds it.
+  // named. Fails with Unavailable if another process holds it. `env`, when
+  // given, is what RocksDB does its I/O through (the seam where a test
+  // puts a file system that loses unsynced writes, as a power cut does:
+  // tests/testing/power_cut_fs.h); it must outlive the Db.
   static absl::StatusOr<std::unique_ptr<Db>> Open(const std::string& path,
-                                                  const std::vector<std::string>& families);
+                                                  const std::vector<std::string>& families,
+                                                  rocksdb::Env* env = nullptr);
   ~Db();
 
   // RocksDB is thread-safe; const here means the Db wrapper is not changed.

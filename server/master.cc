@@ -40,8 +40,8 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
   if (!options.now_ms) options.now_ms = WallClockMs;
   VMS_RETURN_IF_ERROR(MakeDirs(options.data_dir));
   VMS_ASSIGN_OR_RETURN(auto key, SigningKey::LoadOrCreate(options.data_dir, "master"));
-  auto records =
-      RecordStore::Open(options.data_dir + "/db", {SiteRegistry::kFamily, kUploadsFamily});
+  auto records = RecordStore::Open(options.data_dir + "/db",
+                                   {SiteRegistry::kFamily, kUploadsFamily}, options.env);
   if (!records.ok()) return records.status();
   VMS_ASSIGN_OR_RETURN(auto sites,
                        SiteRegistry::Load((*records)->db(), records->get(), options.now_ms));

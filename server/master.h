@@ -42,6 +42,8 @@ struct MasterOptions {
   ShapeLimits limits;
   // Wall-clock milliseconds since the epoch; tests inject their own.
   std::function<int64_t()> now_ms;
+  // The store's I/O (Db::Open); tests inject a power cut.
+  rocksdb::Env* env = nullptr;
 };
 
 struct CommitArgs {

@@ -59,11 +59,11 @@ absl::StatusOr<std::vector<T>> ScanPrefix(const Db& db, const char* family,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(
-    const std::string& path, const std::vector<std::string>& extra_families) {
+    const std::string& path, const std::vector<std::string>& extra_families, rocksdb::Env* env) {
   std::vector<std::string> families = ObjectStore::Families();
   families.insert(families.end(), {kReleases, kLive, kApps, kEvents, kSeqs, kMeta});
   families.insert(families.end(), extra_families.begin(), extra_families.end());
-  VMS_ASSIGN_OR_RETURN(auto db, Db::Open(path, families));
+  VMS_ASSIGN_OR_RETURN(auto db, Db::Open(path, families, env));
   VMS_ASSIGN_OR_RETURN(auto head, db->Get(kMeta, kHeadSeqKey));
   uint64_t head_seq = 0;
   if (head && !DecodeBigEndian64(*head, &head_seq)) {

@@ -36,8 +36,10 @@ LiveApplied FlipOf(const Event& event);
 
 class RecordStore : public ReadApi {
  public:
+  // `env`: see Db::Open().
   static absl::StatusOr<std::unique_ptr<RecordStore>> Open(
-      const std::string& path, const std::vector<std::string>& extra_families = {});
+      const std::string& path, const std::vector<std::string>& extra_families = {},
+      rocksdb::Env* env = nullptr);
 
   Db* db() { return db_.get(); }
   ObjectStore& mutable_objects() { return objects_; }

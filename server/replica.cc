@@ -51,7 +51,7 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(ReplicaOptions options, P
   if (!options.now_ms) options.now_ms = WallClockMs;
   VMS_RETURN_IF_ERROR(ValidateSiteName(options.site));
   VMS_RETURN_IF_ERROR(MakeDirs(options.data_dir));
-  VMS_ASSIGN_OR_RETURN(auto records, RecordStore::Open(options.data_dir + "/db"));
+  VMS_ASSIGN_OR_RETURN(auto records, RecordStore::Open(options.data_dir + "/db", {}, options.env));
   VMS_ASSIGN_OR_RETURN(auto recheck, records->GetMeta(kRecheckKey));
   return std::unique_ptr<Replica>(
       new Replica(std::move(options), std::move(trust), std::move(records), recheck.has_value()));

@@ -36,6 +36,7 @@ struct ReplicaOptions {
   std::string data_dir;
   std::string site;
   std::function<int64_t()> now_ms;
+  rocksdb::Env* env = nullptr;  // the store's I/O (Db::Open); tests inject a power cut
 };
 
 // Progress of fetching one version: raw bytes fetched / bytes this site

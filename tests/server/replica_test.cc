@@ -4,36 +4,13 @@
 #include "core/tree.h"
 #include "gtest/gtest.h"
 #include "server/master.h"
+#include "tests/testing/fake_upstream.h"
 #include "tests/testing/testing.h"
 
 namespace vms {
 namespace {
 
-// Serves a master's store in-process, optionally holding back one object.
-class FakeUpstream : public Upstream {
- public:
-  explicit FakeUpstream(const Master* master) : master_(master) {}
-  absl::Status Fetch(std::span<const Hash> hashes, const Sink& sink) override {
-    // One object per batch, so what arrived before a failure is kept.
-    for (const Hash& h : hashes) {
-      if (withhold && h == *withhold) return absl::UnavailableError("upstream lost it");
-      ++fetched;
-      auto o = master_->records().objects().GetEncoded(h);
-      if (!o.ok()) return o.status();
-      std::vector<StoredObject> batch = {std::move(*o)};
-      if (absl::Status s = sink(&batch); !s.ok()) return s;
-    }
-    return absl::OkStatus();
-  }
-  absl::StatusOr<std::vector<Envelope>> Releases(const std::string& app) override {
-    return master_->records().ListVersions(app);
-  }
-  std::optional<Hash> withhold;
-  int fetched = 0;
-
- private:
-  const Master* master_;
-};
+using testing::FakeUpstream;
 
 class ReplicaLogicTest : public ::testing::Test {
  protected:
