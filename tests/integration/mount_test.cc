@@ -305,6 +305,23 @@ TEST_F(MountTest, FailsOverBetweenReplicas) {
   EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/small"), "changed");
 }
 
+TEST_F(MountTest, AnUnknownVersionOnAHungReplicaFailsWithinTheFetchTimeout) {
+  // Asking a replica for an app's releases once took a fixed 30 s, whatever
+  // --fetch-timeout-ms (2 s here) said: a lookup hung that long.
+  WriteFile(dir_ / "src/f", "f");
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address());
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+  testing::Stopped hung(ny_.get());
+  auto start = std::chrono::steady_clock::now();
+  struct stat st;
+  int rc = stat((mnt() + "/other@1.0").c_str(), &st);
+  int err = errno;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
+  EXPECT_NE(rc, 0);
+  EXPECT_EQ(err, EIO) << "no replica answered: not an answer that it does not exist";
+}
+
 TEST_F(MountTest, WithNoReplicaCachedContentServesAndTheRestFailsFast) {
   WriteFile(dir_ / "src/a/read", "was read");
   // Large enough to be chunked, which no prefetch brings along.
