@@ -19,6 +19,7 @@
 #include "core/process.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "fusefs/dir_plus.h"
 #include "spdlog/spdlog.h"
 
 namespace vms {
@@ -34,20 +35,6 @@ namespace {
 
 FuseSession* S(fuse_req_t req) { return static_cast<FuseSession*>(fuse_req_userdata(req)); }
 DistFs* Fs(fuse_req_t req) { return S(req)->fs; }
-
-struct stat StatOf(const Attr& a) {
-  struct stat st {};
-  st.st_ino = a.ino;
-  st.st_mode = a.mode;
-  st.st_nlink = a.nlink;
-  st.st_size = static_cast<off_t>(a.size);
-  st.st_blksize = 4096;
-  st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
-  st.st_mtim.tv_sec = a.mtime_ms / 1000;
-  st.st_mtim.tv_nsec = (a.mtime_ms % 1000) * 1000000;
-  st.st_ctim = st.st_atim = st.st_mtim;
-  return st;
-}
 
 void OnInit(void* userdata, fuse_conn_info* conn) {
   auto* session = static_cast<FuseSession*>(userdata);
@@ -134,10 +121,7 @@ void OnOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fuse_reply_open(req, fi);
 }
 
-// Offsets: 0 starts the listing, n+1 follows entry n, where "." and ".."
-// are entries 0 and 1 and carry no lookup; the directory's own entries
-// follow from 2 on.
-constexpr off_t kDots = 2;
+constexpr off_t kDots = kDirDots;
 
 void OnReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
   std::vector<char> buf(size);
@@ -168,48 +152,12 @@ void OnReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file
 }
 
 // Entries come with their attributes, so `ls -l`, `find` and `tar` need no
-// lookup per name. Only the entries that fit this reply are looked up; each
-// handed to the kernel counts as a lookup, and if the reply never reaches it
-// (an interrupted request) those lookups are taken back.
+// lookup per name (dir_plus.h).
 void OnReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
-  std::vector<char> buf(size);
-  size_t used = 0;
-  off_t next = off;
-  auto fits = [&](const char* name) {
-    return fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0) <= size - used;
-  };
-  auto add = [&](const char* name, const fuse_entry_param& p) {
-    used += fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &p, next + 1);
-    ++next;
-  };
-  while (next < kDots && fits(next == 0 ? "." : "..")) {
-    fuse_entry_param p{};
-    p.attr.st_ino = ino;
-    p.attr.st_mode = S_IFDIR;
-    add(next == 0 ? "." : "..", p);
-  }
-  std::vector<uint64_t> looked_up;  // entries in buf, each holding one lookup
-  if (next >= kDots) {
-    DistFs::DirPlusSink sink{.fits = [&](const std::string& name) { return fits(name.c_str()); },
-                             .add =
-                                 [&](const std::string& name, const EntryReply& e) {
-                                   fuse_entry_param p{};
-                                   p.ino = e.attr.ino;
-                                   p.attr = StatOf(e.attr);
-                                   p.entry_timeout = e.entry_timeout_s;
-                                   p.attr_timeout = e.attr_timeout_s;
-                                   add(name.c_str(), p);
-                                   looked_up.push_back(e.attr.ino);
-                                 }};
-    if (int err = Fs(req)->ReadDirPlus(ino, static_cast<size_t>(next - kDots), sink); err != 0) {
-      for (uint64_t i : looked_up) Fs(req)->Forget(i, 1);
-      fuse_reply_err(req, err);
-      return;
-    }
-  }
-  if (fuse_reply_buf(req, buf.data(), used) != 0) {
-    for (uint64_t i : looked_up) Fs(req)->Forget(i, 1);
-  }
+  int err = ReplyDirPlus(Fs(req), ino, size, off, [req](const char* data, size_t len) {
+    return fuse_reply_buf(req, data, len);
+  });
+  if (err != 0) fuse_reply_err(req, err);
 }
 
 void OnReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }

@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <map>
 #include <set>
 
 #include "core/codec.h"
 #include "core/envelope.h"
 #include "core/strings.h"
+#include "fusefs/dir_plus.h"
 #include "gtest/gtest.h"
 #include "tests/testing/testing.h"
 
@@ -210,6 +212,28 @@ TEST_F(DistFsTest, HugeDirectoryListsInPiecesInLinearTimeWithOneLookupPerEntry) 
     ASSERT_EQ(inos[i], inos[i - 1] + 1) << "a lookup thrown away before entry " << i;
   }
   EXPECT_EQ(fs_.inodes().size(), kEntries + 2);  // and the root and wide@1.0
+}
+
+TEST_F(DistFsTest, AReaddirplusReplyTheKernelNeverTookGivesItsLookupsBack) {
+  // A reply to an interrupted request is refused by the kernel, which then
+  // counts none of its lookups; they were kept here, and pinned their
+  // content forever.
+  Hash root = Publish("app", "1.0");
+  ASSERT_TRUE(catalog_->ApplyLive(Live("app", "1.0", 1, root)).value());
+  uint64_t dir = Path("app@1.0");
+  ASSERT_NE(dir, 0u);
+  const size_t before = fs_.inodes().size();
+  auto refused = [](const char*, size_t) { return -ENOENT; };
+  ASSERT_EQ(ReplyDirPlus(&fs_, dir, 4096, 0, refused), 0);
+  EXPECT_EQ(fs_.inodes().size(), before) << "every lookup of the lost reply was taken back";
+  size_t sent = 0;
+  auto taken = [&](const char*, size_t len) {
+    sent = len;
+    return 0;
+  };
+  ASSERT_EQ(ReplyDirPlus(&fs_, dir, 4096, 0, taken), 0);
+  EXPECT_GT(sent, 0u);
+  EXPECT_EQ(fs_.inodes().size(), before + 3) << "bin, lib and link, counted by the kernel";
 }
 
 TEST_F(DistFsTest, VersionTreeAttributesAndContent) {
