@@ -71,6 +71,7 @@ absl::Status EventStream::StreamOnce(size_t i, uint64_t from_seq, bool* delivere
     if (stop_ || restart_) return absl::CancelledError("stopped");
     ctx_ = ctx;
     cut_for_silence_ = false;
+    silence_ = options_.silence;
   }
   ++attempts_;
   UpstreamClient* upstream = upstreams_[i];
@@ -99,6 +100,12 @@ absl::Status EventStream::StreamOnce(size_t i, uint64_t from_seq, bool* delivere
       waiting_ = false;
     }
     if (!read) break;
+    if (msg.has_heartbeat() && msg.heartbeat().interval_ms() > 0) {
+      auto interval = std::chrono::milliseconds(
+          std::min<int64_t>(msg.heartbeat().interval_ms(), 3600 * 1000));  // bounded: an hour
+      MutexLock lock(&mu_);
+      silence_ = std::max(options_.silence, kHeartbeatsOfSilence * interval);
+    }
     if (!*delivered) {
       *delivered = true;
       connected_ = true;
@@ -113,14 +120,16 @@ absl::Status EventStream::StreamOnce(size_t i, uint64_t from_seq, bool* delivere
   grpc::Status finish = reader->Finish();
   connected_ = false;
   bool silent;
+  std::chrono::milliseconds silence;
   {
     MutexLock lock(&mu_);
     ctx_.reset();
     silent = cut_for_silence_;
+    silence = silence_;
   }
   if (!handled.ok()) return handled;
   if (silent) {
-    return absl::UnavailableError(StrCat(what, ": nothing arrived for ", options_.silence.count(),
+    return absl::UnavailableError(StrCat(what, ": nothing arrived for ", silence.count(),
                                          " ms (a hung or stopped upstream): cut"));
   }
   if (finish.ok()) return absl::UnavailableError(StrCat(what, ": the upstream ended the stream"));
@@ -132,14 +141,14 @@ void EventStream::Guard() {
   MutexLock lock(&mu_);
   while (!stop_) {
     Clock::TimePoint now = clock->Now();
-    if (waiting_ && ctx_ != nullptr && now - waiting_since_ >= options_.silence) {
+    if (waiting_ && ctx_ != nullptr && now - waiting_since_ >= silence_) {
       cut_for_silence_ = true;
       waiting_ = false;
       ctx_->TryCancel();
     }
     // Until the current wait would turn silent; a wait that begins meanwhile
     // ends no later than this plus `silence`, so it is checked in time.
-    Clock::TimePoint next = waiting_ ? waiting_since_ + options_.silence : now + options_.silence;
+    Clock::TimePoint next = waiting_ ? waiting_since_ + silence_ : now + options_.silence;
     while (!stop_ && clock->WaitUntil(&cv_, next)) {
     }
   }

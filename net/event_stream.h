@@ -37,7 +37,9 @@ class EventStream {
   enum class Kind { kFollow, kWatch };
   struct Options {
     Kind kind = Kind::kFollow;
-    std::chrono::milliseconds silence{5000};  // zero: never cut
+    // Zero: never cut. An upstream that announces slower heartbeats
+    // (Heartbeat.interval_ms) gets kHeartbeatsOfSilence of them instead.
+    std::chrono::milliseconds silence{5000};
     std::chrono::milliseconds min_backoff{100};
     std::chrono::milliseconds max_backoff{5000};
     // A stream that delivered and lasted this long worked: the next attempt
@@ -59,6 +61,8 @@ class EventStream {
     // for Stop() or Restart(). May be empty.
     std::function<void(size_t i, const absl::Status& why)> on_ended;
   };
+
+  static constexpr int kHeartbeatsOfSilence = 4;
 
   // `upstreams`, in order of preference, must outlive the stream.
   EventStream(std::vector<UpstreamClient*> upstreams, Options options, Handler handler);
@@ -97,6 +101,8 @@ class EventStream {
   bool waiting_ ABSL_GUARDED_BY(mu_) = false;                      // the stream thread is in Read()
   Clock::TimePoint waiting_since_ ABSL_GUARDED_BY(mu_);
   bool cut_for_silence_ ABSL_GUARDED_BY(mu_) = false;
+  // The silence allowed on the stream in flight.
+  std::chrono::milliseconds silence_ ABSL_GUARDED_BY(mu_){0};
 
   std::thread thread_;
   std::thread guard_;

@@ -156,6 +156,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
       Heartbeat* hb = msg_.mutable_heartbeat();
       hb->set_head_seq(service_->api_->head_seq());
       hb->set_sent_unix_ms(WallClockMs());
+      hb->set_interval_ms(service_->options_.heartbeat.count());
       return Write();
     }
     MutexLock lock(&mu_);

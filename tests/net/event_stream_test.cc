@@ -45,6 +45,7 @@ class FakeUpstream final : public Read::Service {
 
   const std::string& address() const { return address_; }
   std::atomic<bool> silent{false};
+  std::atomic<int64_t> interval_ms{0};  // what its heartbeats announce
   std::atomic<int> streams{0};
   std::atomic<uint64_t> last_from_seq{0};
 
@@ -63,6 +64,7 @@ class FakeUpstream final : public Read::Service {
     ++streams;
     FollowMessage beat;
     beat.mutable_heartbeat()->set_head_seq(7);
+    beat.mutable_heartbeat()->set_interval_ms(interval_ms);
     bool first = true;
     // Bounded: a stream lives at most 60 s here.
     for (int i = 0; i < 6000 && !ctx->IsCancelled(); ++i) {
@@ -138,6 +140,27 @@ TEST(EventStreamTest, ASilentUpstreamIsCutAfterTheSilenceAndTheNextOneIsTried) {
   ASSERT_TRUE(WaitFor([&] { return seen.connects() == 2; }));
   MutexLock lock(&seen.mu);
   EXPECT_EQ(seen.connected[1], 1u) << "the next upstream";
+}
+
+TEST(EventStreamTest, AnUpstreamWithSlowHeartbeatsGetsSeveralOfThemOfSilence) {
+  // A master run with --heartbeat-ms 10000 is not hung after 5 s.
+  FakeUpstream slow;
+  slow.silent = true;
+  slow.interval_ms = 10000;
+  UpstreamClient client(slow.address());
+  FakeClock clock;
+  Seen seen;
+  EventStream stream({&client}, {.silence = 5s, .clock = &clock}, seen.Handler());
+  stream.Start();
+  ASSERT_TRUE(WaitFor([&] { return seen.connects() == 1; }));
+  clock.Advance(39s);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(seen.ends(), 0u) << "cut before four of its heartbeats were missed";
+  clock.Advance(2s);
+  ASSERT_TRUE(WaitFor([&] { return seen.ends() == 1; }));
+  MutexLock lock(&seen.mu);
+  EXPECT_NE(seen.ended[0].second.find("nothing arrived for 40000 ms"), std::string::npos)
+      << seen.ended[0].second;
 }
 
 TEST(EventStreamTest, AFlowingStreamIsNeverCutHoweverLongItLasts) {
