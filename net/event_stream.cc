@@ -44,6 +44,7 @@ void EventStream::Loop() {
   std::chrono::milliseconds backoff = options_.min_backoff;
   size_t i = 0;
   while (!stop_) {
+    restart_ = false;  // a Restart() that woke the backoff is served by this attempt
     const Clock::TimePoint start = options_.clock->Now();
     bool delivered = false;
     absl::StatusOr<uint64_t> from = handler_.prepare ? handler_.prepare() : uint64_t{0};
