@@ -28,10 +28,12 @@ class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
         peer_(std::move(peer)),
         client_(UploadBudget::ClientOf(peer_)),
         resp_(resp) {
+    HappensBefore(&batch_);  // OnReadDone() comes through gRPC (core/sync.h)
     StartRead(&batch_);
   }
 
   void OnReadDone(bool ok) override {
+    HappensAfter(&batch_);
     if (!ok) {  // the client closed its side: everything arrived
       Finish(grpc::Status::OK);
       return;
@@ -71,6 +73,7 @@ class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
         Finish(ToGrpc(s));
         return;
       }
+      HappensBefore(&batch_);  // OnReadDone() comes through gRPC (core/sync.h)
       StartRead(&batch_);
     });
   }

@@ -36,6 +36,7 @@ class GetObjectsReactor : public grpc::ServerWriteReactor<ObjectBatch> {
   }
 
   void OnWriteDone(bool ok) override {
+    HappensAfter(&batch_);
     if (!ok) {
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
       return;
@@ -66,6 +67,7 @@ class GetObjectsReactor : public grpc::ServerWriteReactor<ObjectBatch> {
       out->set_data(std::move(o->data));
     }
     if (batch_.objects_size() == 0) return Finish(grpc::Status::OK);
+    HappensBefore(&batch_);  // OnWriteDone() comes through gRPC (core/sync.h)
     StartWrite(&batch_);
   }
 
@@ -103,6 +105,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
   }
 
   void OnWriteDone(bool ok) override {
+    HappensAfter(&msg_);
     if (!ok) return FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "follower went away"));
     if (msg_.has_event()) sent_seq_ = std::max(sent_seq_, msg_.event().seq());
     service_->pool_->Submit(peer_, [this] { Pump(); });
@@ -169,6 +172,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
 
   void Write() {
     last_write_ = std::chrono::steady_clock::now();
+    HappensBefore(&msg_);  // OnWriteDone() comes through gRPC (core/sync.h)
     StartWrite(&msg_);
   }
 

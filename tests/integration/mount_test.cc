@@ -400,6 +400,15 @@ TEST_F(MountTest, DaemonModeReturnsOnceMountedAndKeepsWorking) {
                                    dir_ / "cache",      "--trust",    master_.pub(),  "--log-file",
                                    dir_ / "daemon.log", mnt()};
   RunResult start = testing::Run(args, {.timeout = std::chrono::seconds(30)});
+  // The daemon is not our child: whatever happens below, unmount (which
+  // ends it) and make sure no process serving this mountpoint is left.
+  struct Cleanup {
+    std::string mnt;
+    ~Cleanup() {
+      testing::ForceUnmount(mnt);
+      testing::KillProcessesMentioning(mnt);
+    }
+  } cleanup{mnt()};
   ASSERT_EQ(start.exit_code, 0) << start.err;
   ASSERT_TRUE(testing::IsVmsMount(mnt())) << "mounted by the time the command returns";
   ASSERT_TRUE(WaitLive("app", "1"));

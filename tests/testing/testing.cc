@@ -273,6 +273,18 @@ void ForceUnmount(const std::string& path) {
   }
 }
 
+void KillProcessesMentioning(const std::string& text) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (std::stoi(pid) == getpid()) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find(text) != std::string::npos) kill(std::stoi(pid), SIGKILL);
+  }
+}
+
 FuseProcess::FuseProcess(std::string mountpoint, std::vector<std::string> args,
                          std::string log_path)
     : mountpoint_(std::move(mountpoint)), args_(std::move(args)), log_path_(std::move(log_path)) {

@@ -145,6 +145,9 @@ class Stopped {
 bool IsVmsMount(const std::string& path);
 // Unmounts `path` (lazily) if anything is mounted there.
 void ForceUnmount(const std::string& path);
+// SIGKILLs every process whose command line mentions `text` (a test's own
+// temp path): for daemons a test started that are not its children.
+void KillProcessesMentioning(const std::string& text);
 
 // Paths of the built binaries.
 std::string MasterBin();
