@@ -117,7 +117,9 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& options) {
   RunResult result;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
-  auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout * TimeScale());
   int open_fds = 2;
   while (open_fds > 0) {
     int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -343,8 +345,24 @@ std::string FuseBin() { return VMS_FUSE_BIN; }
 std::string ReplicaBin() { return VMS_REPLICA_BIN; }
 std::string CliBin() { return VMS_CLI_BIN; }
 
+double TimeScale() {
+  static const double scale = [] {
+    const char* v = getenv("VMS_TEST_TIME_SCALE");
+    double s = v == nullptr ? 1 : atof(v);
+    return s < 1 ? 1.0 : s > 20 ? 20.0 : s;
+  }();
+  return scale;
+}
+
+namespace {
+template <typename D>
+auto Scaled(D d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d * TimeScale());
+}
+}  // namespace
+
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = std::chrono::steady_clock::now() + Scaled(timeout);
   while (!pred()) {
     if (std::chrono::steady_clock::now() > deadline) return pred();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

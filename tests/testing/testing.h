@@ -155,6 +155,11 @@ std::string ReplicaBin();
 std::string FuseBin();
 std::string CliBin();
 
+// How much slower than an optimised build this run is allowed to be:
+// $VMS_TEST_TIME_SCALE (1 to 20; ops/test sets it for sanitized builds).
+// Run(), Process::Wait() and WaitFor() stretch their timeouts by it.
+double TimeScale();
+
 // Polls `pred` until true or the timeout; returns its last value.
 bool WaitFor(const std::function<bool()>& pred,
              std::chrono::milliseconds timeout = std::chrono::seconds(20));
