@@ -85,8 +85,15 @@ void ObjectCache::DeleteFromDisk(const std::vector<Hash>& hashes) {
   }
 }
 
+void ObjectCache::SetPressureCallback(std::function<void()> fn) {
+  MutexLock lock(&callback_mu_);
+  on_pressure_ = std::move(fn);
+}
+
 void ObjectCache::MaybeSignalPressure() {
-  if (on_pressure_ && bytes() > max_bytes_) on_pressure_();
+  if (bytes() <= max_bytes_) return;
+  MutexLock lock(&callback_mu_);
+  if (on_pressure_) on_pressure_();
 }
 
 absl::Status ObjectCache::Put(std::vector<StoredObject>* objects) {

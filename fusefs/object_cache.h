@@ -57,7 +57,10 @@ class ObjectCache {
 
   // Called (with no lock held) whenever pinned objects keep the cache over
   // its bound, so that the owner can ask the kernel to let go of unused files.
-  void SetPressureCallback(std::function<void()> fn) { on_pressure_ = std::move(fn); }
+  // Any thread, at any time (fetches may be landing); once it returns, the
+  // previous callback is not running and will not run again. The callback
+  // must be quick and take no lock of this cache.
+  void SetPressureCallback(std::function<void()> fn);
 
   uint64_t bytes() const;
   uint64_t max_bytes() const { return max_bytes_; }
@@ -88,7 +91,8 @@ class ObjectCache {
   std::unique_ptr<Db> db_;
   ObjectStore store_;
   const uint64_t max_bytes_;
-  std::function<void()> on_pressure_;
+  Mutex callback_mu_;  // held while the callback runs; never with mu_
+  std::function<void()> on_pressure_ ABSL_GUARDED_BY(callback_mu_);
   mutable Mutex mu_;
   std::unordered_map<Hash, Entry, HashHasher> entries_ ABSL_GUARDED_BY(mu_);
   std::list<Hash> lru_ ABSL_GUARDED_BY(mu_);  // front: least recently used

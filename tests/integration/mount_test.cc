@@ -404,11 +404,16 @@ TEST_F(MountTest, DaemonModeReturnsOnceMountedAndKeepsWorking) {
   // ends it) and make sure no process serving this mountpoint is left.
   struct Cleanup {
     std::string mnt;
+    std::string log;
     ~Cleanup() {
       testing::ForceUnmount(mnt);
       testing::KillProcessesMentioning(mnt);
+      std::string text = fs::exists(log) ? testing::ReadFileOrDie(log) : "";
+      if (std::string report = testing::SanitizerReport(text); !report.empty()) {
+        ADD_FAILURE() << "the daemonized vms-fuse reported:\n" << report;
+      }
     }
-  } cleanup{mnt()};
+  } cleanup{mnt(), dir_ / "daemon.log"};
   ASSERT_EQ(start.exit_code, 0) << start.err;
   ASSERT_TRUE(testing::IsVmsMount(mnt())) << "mounted by the time the command returns";
   ASSERT_TRUE(WaitLive("app", "1"));

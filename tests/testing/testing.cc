@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -232,6 +233,24 @@ int Daemon::Terminate() {
   return process_->Wait();
 }
 
+std::string SanitizerReport(const std::string& log) {
+  size_t at = std::string::npos;
+  for (const char* mark : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer",
+                           "runtime error:", "ERROR: LeakSanitizer"}) {
+    at = std::min(at, log.find(mark));
+  }
+  if (at == std::string::npos) return "";
+  size_t start = log.rfind('\n', at);
+  start = start == std::string::npos ? 0 : start + 1;
+  return log.substr(start, 6000);
+}
+
+Daemon::~Daemon() {
+  if (std::string report = SanitizerReport(log()); !report.empty()) {
+    ADD_FAILURE() << bin_ << " in " << data_dir_ << " reported:\n" << report;
+  }
+}
+
 std::string Daemon::log() const {
   try {
     return ReadFileOrDie(data_dir_ + "/daemon.log");
@@ -300,6 +319,9 @@ FuseProcess::~FuseProcess() {
     process_->Wait(std::chrono::seconds(10));
   }
   if (IsVmsMount(mountpoint_)) ForceUnmount(mountpoint_);
+  if (std::string report = SanitizerReport(log()); !report.empty()) {
+    ADD_FAILURE() << "vms-fuse at " << mountpoint_ << " reported:\n" << report;
+  }
 }
 
 void FuseProcess::Start() {

@@ -75,7 +75,9 @@ class Process {
 class Daemon {
  public:
   Daemon(std::string bin, std::string data_dir, std::vector<std::string> args);
-  virtual ~Daemon() = default;
+  // Fails the test if the daemon's log holds a sanitizer report: a finding
+  // in a daemon fails its test even when the test did not notice it die.
+  virtual ~Daemon();
   // Starts (again) and waits until it listens.
   void Start();
   void Kill9();
@@ -140,6 +142,10 @@ class Stopped {
  private:
   Daemon* daemon_;
 };
+
+// The first sanitizer report (ASan, UBSan, TSan) in a daemon's log, with
+// some of its stack; "" when there is none.
+std::string SanitizerReport(const std::string& log);
 
 // True when a vms FUSE filesystem is mounted at `path`.
 bool IsVmsMount(const std::string& path);
