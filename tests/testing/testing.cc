@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -154,8 +155,13 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& options) {
 }
 
 Process::Process(const std::vector<std::string>& argv, const std::string& log_path) {
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ == 0) {
+    // If the test process dies without its destructors (a crash, a sanitizer
+    // halt, a ctest timeout), its daemons die with it instead of living on.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
     int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);

@@ -52,7 +52,9 @@ struct RunOptions {
 // Runs argv to completion, capturing stdout and stderr.
 RunResult Run(const std::vector<std::string>& argv, const RunOptions& options = {});
 
-// A background process whose stderr goes to a file.
+// A background process whose stderr goes to a file. It is killed when the
+// thread that started it ends (PR_SET_PDEATHSIG): start daemons from the
+// test's own thread.
 class Process {
  public:
   Process(const std::vector<std::string>& argv, const std::string& log_path);
