@@ -8,11 +8,13 @@
 #include <string>
 
 #include "core/limits.h"
+#include "net/tls.h"
 
 namespace vms {
 
 struct GlobalOptions {
   std::string master;  // host:port
+  Credentials credentials = Credentials::Insecure();
 };
 
 struct PushOptions {
@@ -45,7 +47,7 @@ int RunSitesRemove(const GlobalOptions& global, const std::string& site, bool fo
 int RunStatus(const GlobalOptions& global, const std::string& app, const std::string& version,
               bool json);
 // What the replica at `address` knows about itself.
-int RunSiteInfo(const std::string& address, bool json);
+int RunSiteInfo(const GlobalOptions& global, const std::string& address, bool json);
 int RunHistory(const GlobalOptions& global, const std::string& app, bool json);
 // Checks every release and live record of `app` against the key in
 // `trust_file` (the master's master.pub).

@@ -18,7 +18,7 @@ int Fail(std::string_view message) {
 }
 
 int RunList(const GlobalOptions& global, bool json) {
-  MasterClient master(global.master);
+  MasterClient master(global.master, global.credentials);
   auto apps = master.ListApps();
   if (!apps.ok()) return Fail(Sv(apps.status().message()));
   if (json) {
@@ -51,7 +51,7 @@ int RunList(const GlobalOptions& global, bool json) {
 }
 
 int RunVersions(const GlobalOptions& global, const std::string& app, bool json) {
-  MasterClient master(global.master);
+  MasterClient master(global.master, global.credentials);
   auto versions = master.ListVersions(app);
   if (!versions.ok()) return Fail(Sv(versions.status().message()));
   // The live version comes from the app's state.

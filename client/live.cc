@@ -66,7 +66,7 @@ int WaitForTarget(MasterClient* master, const FlipOptions& o, const std::string&
 int RunLive(const GlobalOptions& global, const FlipOptions& o) {
   if (absl::Status s = ValidateAppName(o.app); !s.ok()) return Fail(Sv(s.message()));
   if (absl::Status s = ValidateVersionName(o.version); !s.ok()) return Fail(Sv(s.message()));
-  MasterClient master(global.master);
+  MasterClient master(global.master, global.credentials);
   if (int rc = WaitForTarget(&master, o, o.version); rc != 0) return rc;
   SetLiveRequest req;
   req.set_app(o.app);
@@ -80,7 +80,7 @@ int RunRollback(const GlobalOptions& global, const FlipOptions& o) {
   if (!o.version.empty()) {
     if (absl::Status s = ValidateVersionName(o.version); !s.ok()) return Fail(Sv(s.message()));
   }
-  MasterClient master(global.master);
+  MasterClient master(global.master, global.credentials);
   std::string target = o.version;
   if (target.empty() && o.wait) {
     // The master goes back to the top of the app's back stack.
@@ -101,7 +101,7 @@ int RunRollback(const GlobalOptions& global, const FlipOptions& o) {
 
 int RunHistory(const GlobalOptions& global, const std::string& app, bool json) {
   if (absl::Status s = ValidateAppName(app); !s.ok()) return Fail(Sv(s.message()));
-  MasterClient master(global.master);
+  MasterClient master(global.master, global.credentials);
   auto history = master.LiveHistory(app);
   if (!history.ok()) return Fail(Sv(history.status().message()));
   std::vector<LiveRecord> records;

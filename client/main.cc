@@ -1,4 +1,6 @@
 // vms: the command developers use to publish apps.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
@@ -7,6 +9,8 @@
 
 #include "CLI/CLI.hpp"
 #include "client/commands.h"
+#include "core/strings.h"
+#include "grpc/support/log.h"
 
 namespace {
 
@@ -30,12 +34,22 @@ size_t EditDistance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
+bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+// Where the certificate comes from when no --tls-* flag names it:
+// $VMS_TLS_DIR, else ~/.config/vms, each holding ca.crt, cert.crt, cert.key.
+void DefaultTlsFiles(const std::string& dir, vms::TlsFiles* tls) {
+  if (tls->ca.empty()) tls->ca = dir + "/ca.crt";
+  if (tls->cert.empty()) tls->cert = dir + "/cert.crt";
+  if (tls->key.empty()) tls->key = dir + "/cert.key";
+}
+
 // The command line's first word that is not an option (or an option's
 // value); empty if none.
 std::string FirstWord(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--master") {
+    if (arg == "--master" || arg == "--tls-ca" || arg == "--tls-cert" || arg == "--tls-key") {
       ++i;  // its value
     } else if (arg.empty() || arg[0] != '-') {
       return arg;
@@ -68,6 +82,9 @@ int main(int argc, char** argv) {
   const std::string dev_root = EnvOr("VMS_DEV_ROOT", home + "/dev");
   const std::string cache_home = EnvOr("XDG_CACHE_HOME", home + "/.cache");
   const std::string trust = EnvOr("VMS_TRUST", "");
+  const std::string tls_env_dir = EnvOr("VMS_TLS_DIR", "");
+  const std::string tls_home_dir = EnvOr("XDG_CONFIG_HOME", home + "/.config") + "/vms";
+  vms::TlsFiles tls{.insecure = EnvOr("VMS_INSECURE", "") == "1"};
 
   CLI::App app{
       "vms: publish versioned app trees to every site.\n"
@@ -85,6 +102,13 @@ int main(int argc, char** argv) {
   app.add_option("--master", global.master,
                  "Master address host:port (default: $VMS_MASTER, else 127.0.0.1:7700)")
       ->capture_default_str();
+  app.add_option("--tls-ca", tls.ca, "The CA certificate (default: ca.crt in the TLS directory)");
+  app.add_option("--tls-cert", tls.cert,
+                 "Your certificate, naming vms://user/NAME (default: cert.crt in the TLS "
+                 "directory: $VMS_TLS_DIR, else ~/.config/vms)");
+  app.add_option("--tls-key", tls.key, "Its private key (default: cert.key there)");
+  app.add_flag("--insecure", tls.insecure,
+               "Plaintext to a master started with --insecure (default: $VMS_INSECURE=1)");
 
   vms::PushOptions push;
   bool no_stat_cache = false;
@@ -220,6 +244,28 @@ int main(int argc, char** argv) {
   }
   CLI11_PARSE(app, argc, argv);
 
+  if (!tls.insecure) {
+    DefaultTlsFiles(tls_env_dir.empty() ? tls_home_dir : tls_env_dir, &tls);
+    if (!Exists(tls.cert)) {
+      std::cerr << "vms: no client certificate (looked for " << tls.cert
+                << "): every connection to vms is mutual TLS. Ask your vms admin for a user "
+                   "certificate and put ca.crt, cert.crt and cert.key in "
+                << (tls_env_dir.empty() ? tls_home_dir : tls_env_dir)
+                << " (or give --tls-ca, --tls-cert, --tls-key); for a master started with "
+                   "--insecure, use --insecure or VMS_INSECURE=1\n";
+      return 2;
+    }
+  }
+  // gRPC's own log lines (a failed handshake) would come before vms's
+  // error, which says what they mean.
+  gpr_set_log_function([](gpr_log_func_args*) {});
+  auto credentials = vms::Credentials::Load(tls);
+  if (!credentials.ok()) {
+    std::cerr << "vms: " << vms::Sv(credentials.status().message()) << "\n";
+    return 2;
+  }
+  global.credentials = *std::move(credentials);
+
   if (push_cmd->parsed()) {
     if (push.dir.empty()) push.dir = dev_root + "/" + push.app + "/" + push.version;
     if (no_stat_cache) push.stat_cache.clear();
@@ -231,7 +277,7 @@ int main(int argc, char** argv) {
   if (sites_remove_cmd->parsed()) return vms::RunSitesRemove(global, remove_site, remove_force);
   if (sites_cmd->parsed()) return vms::RunSites(global, sites_json);
   if (status_cmd->parsed()) return vms::RunStatus(global, status_app, status_version, status_json);
-  if (site_cmd->parsed()) return vms::RunSiteInfo(site_address, site_json);
+  if (site_cmd->parsed()) return vms::RunSiteInfo(global, site_address, site_json);
   if (history_cmd->parsed()) return vms::RunHistory(global, history_app, history_json);
   if (verify_cmd->parsed()) return vms::RunVerify(global, verify_app, verify_trust);
   if (list_cmd->parsed()) return vms::RunList(global, list_json);

@@ -32,8 +32,9 @@ class GrpcUpload : public MasterClient::Upload {
 
 }  // namespace
 
-MasterClient::MasterClient(std::string address) : address_(std::move(address)) {
-  auto channel = MakeChannel(address_);
+MasterClient::MasterClient(std::string address, const Credentials& credentials)
+    : address_(std::move(address)) {
+  auto channel = MakeChannel(address_, credentials, {PrincipalKind::kMaster, PrincipalKind::kSite});
   publish_ = Publish::NewStub(channel);
   read_ = Read::NewStub(channel);
 }

@@ -10,13 +10,16 @@
 
 #include "absl/status/statusor.h"
 #include "core/hash.h"
+#include "net/tls.h"
 #include "vms.grpc.pb.h"
 
 namespace vms {
 
 class MasterClient {
  public:
-  explicit MasterClient(std::string address);
+  // Over TLS the server must be the master, or a site (a replica, for
+  // SiteInfo and reads).
+  MasterClient(std::string address, const Credentials& credentials);
 
   const std::string& address() const { return address_; }
 

@@ -91,7 +91,7 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
     }
   });
 
-  MasterClient master(global.master);
+  MasterClient master(global.master, global.credentials);
   if (absl::Status s = CheckNotTaken(&master, o, snap->root); !s.ok()) return Fail(Sv(s.message()));
 
   const auto query_start = Clock::now();

@@ -52,7 +52,7 @@ std::string DescribeState(const VersionState* v) {
 }  // namespace
 
 int RunSites(const GlobalOptions& global, bool json) {
-  MasterClient master(global.master);
+  MasterClient master(global.master, global.credentials);
   auto sites = master.ListSites();
   if (!sites.ok()) return Fail(Sv(sites.status().message()));
   uint64_t head = sites->head_seq();
@@ -90,7 +90,7 @@ int RunSites(const GlobalOptions& global, bool json) {
 
 int RunSitesRemove(const GlobalOptions& global, const std::string& site, bool force) {
   if (absl::Status s = ValidateSiteName(site); !s.ok()) return Fail(Sv(s.message()));
-  MasterClient master(global.master);
+  MasterClient master(global.master, global.credentials);
   if (absl::Status s = master.RemoveSite(site, force); !s.ok()) return Fail(Sv(s.message()));
   std::cout << "forgot site " << site
             << " (a replica still running there reappears with its next report)\n";
@@ -100,7 +100,7 @@ int RunSitesRemove(const GlobalOptions& global, const std::string& site, bool fo
 int RunStatus(const GlobalOptions& global, const std::string& app, const std::string& version,
               bool json) {
   if (absl::Status s = ValidateAppName(app); !s.ok()) return Fail(Sv(s.message()));
-  MasterClient master(global.master);
+  MasterClient master(global.master, global.credentials);
   auto versions = master.ListVersions(app);
   if (!versions.ok()) return Fail(Sv(versions.status().message()));
   std::vector<std::string> names;
@@ -158,8 +158,8 @@ int RunStatus(const GlobalOptions& global, const std::string& app, const std::st
   return 0;
 }
 
-int RunSiteInfo(const std::string& address, bool json) {
-  MasterClient replica(address);
+int RunSiteInfo(const GlobalOptions& global, const std::string& address, bool json) {
+  MasterClient replica(address, global.credentials);
   auto info = replica.SiteInfo();
   if (!info.ok()) return Fail(Sv(info.status().message()));
   uint64_t behind = info->upstream_head_seq() > info->applied_seq()

@@ -22,7 +22,7 @@ int RunVerify(const GlobalOptions& global, const std::string& app, const std::st
   auto key = PublicKey::Load(trust_file);
   if (!key.ok()) return Fail(Sv(key.status().message()));
 
-  MasterClient master(global.master);
+  MasterClient master(global.master, global.credentials);
   auto versions = master.ListVersions(app);
   if (!versions.ok()) return Fail(Sv(versions.status().message()));
   auto history = master.LiveHistory(app);

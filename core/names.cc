@@ -30,6 +30,10 @@ absl::Status ValidateAppName(std::string_view name) { return ValidateLowerName("
 
 absl::Status ValidateSiteName(std::string_view name) { return ValidateLowerName("site", name); }
 
+absl::Status ValidatePrincipalName(std::string_view name) {
+  return ValidateLowerName("principal", name);
+}
+
 absl::Status ValidateVersionName(std::string_view name) {
   constexpr std::string_view kRule =
       "a version is 1-64 characters of A-Z, a-z, 0-9, '.', '_', '+', '-', starting with a "

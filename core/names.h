@@ -13,6 +13,8 @@ namespace vms {
 absl::Status ValidateAppName(std::string_view name);
 // [a-z0-9][a-z0-9._-]{0,63}, like apps.
 absl::Status ValidateSiteName(std::string_view name);
+// The NAME of vms://KIND/NAME (core/principal.h), like apps.
+absl::Status ValidatePrincipalName(std::string_view name);
 // [A-Za-z0-9][A-Za-z0-9._+-]{0,63}
 absl::Status ValidateVersionName(std::string_view name);
 // 1-255 bytes, no NUL or '/', not "." or "..".

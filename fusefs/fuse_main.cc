@@ -72,12 +72,13 @@ int main(int argc, char** argv) {
   int fetch_timeout_ms = 10000;
   bool foreground = false, allow_other = geteuid() == 0;
   vms::LogOptions log;
+  vms::TlsFiles tls;
   CLI::App app{
       "vms-fuse: mounts /dist on a host. /dist/APP is a symlink to APP@VERSION, the live "
       "version; /dist/APP@VERSION/ is the immutable tree of any version the site holds. "
       "Read-only, nosuid, nodev. Objects are fetched from the replicas on demand, verified, and "
       "kept in a bounded on-disk cache that survives restarts."};
-  vms::AddDaemonFlags(&app, "vms-fuse", &log);
+  vms::AddDaemonFlags(&app, "vms-fuse", &log, &tls);
   app.add_option("--replicas", replicas,
                  "Replica addresses host:port[,host:port...], in order of preference; the next "
                  "is tried when one does not answer")
@@ -125,6 +126,11 @@ int main(int argc, char** argv) {
     std::cerr << "vms-fuse: --trust: " << vms::Sv(trust.status().message()) << "\n";
     return 2;
   }
+  auto credentials = vms::LoadDaemonCredentials(tls, vms::PrincipalKind::kHost);
+  if (!credentials.ok()) {
+    std::cerr << "vms-fuse: " << vms::Sv(credentials.status().message()) << "\n";
+    return 2;
+  }
   // Only arguments were checked so far; threads start below, so this is the
   // last moment to fork. The log file (if any) is opened again after.
   int ready_fd = foreground ? -1 : Daemonize();
@@ -135,7 +141,7 @@ int main(int argc, char** argv) {
     Report(ready_fd, false);
     return 1;
   }
-  vms::Remote remote(addresses, std::chrono::milliseconds(fetch_timeout_ms));
+  vms::Remote remote(addresses, *credentials, std::chrono::milliseconds(fetch_timeout_ms));
   auto catalog =
       vms::Catalog::Open(cache_dir + "/catalog", *trust,
                          [&remote](const std::string& app) { return remote.Releases(app); });

@@ -8,9 +8,11 @@
 
 namespace vms {
 
-Remote::Remote(const std::vector<std::string>& addresses, std::chrono::milliseconds deadline) {
+Remote::Remote(const std::vector<std::string>& addresses, const Credentials& credentials,
+               std::chrono::milliseconds deadline) {
   for (const std::string& a : addresses) {
-    clients_.push_back(std::make_unique<UpstreamClient>(a, /*streams=*/2, /*rate=*/0, deadline));
+    clients_.push_back(
+        std::make_unique<UpstreamClient>(a, credentials, /*streams=*/2, /*rate=*/0, deadline));
   }
 }
 

@@ -18,7 +18,8 @@ namespace vms {
 class Remote {
  public:
   // `deadline` bounds every request to one replica.
-  Remote(const std::vector<std::string>& addresses, std::chrono::milliseconds deadline);
+  Remote(const std::vector<std::string>& addresses, const Credentials& credentials,
+         std::chrono::milliseconds deadline);
 
   // Unavailable (naming each replica's failure) when none delivered it all.
   absl::Status Fetch(std::span<const Hash> hashes, const Upstream::Sink& sink);

@@ -1,7 +1,5 @@
-// Channels and servers: every vms connection is made here, so that this is
-// the one place where transport security plugs in (mutual TLS comes next:
-// ../shared/DESIGN.md, "Identity and authority"). Today channels are
-// plaintext.
+// Channels and servers: every vms connection is made here, with the
+// process's Credentials (mutual TLS, net/tls.h).
 #ifndef VMS_NET_CHANNEL_H_
 #define VMS_NET_CHANNEL_H_
 
@@ -11,18 +9,19 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "net/tls.h"
 
 namespace vms {
 
 // A channel to `address` (host:port) with vms message limits and keepalive:
 // a peer that stops answering (a hung or stopped process, a cut link) is
-// noticed on an idle stream within about 15 s.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+// noticed on an idle stream within about 15 s. Over TLS, the server must be
+// one of the kinds in `accept` (net/tls.h).
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           const Credentials& credentials, PeerKinds accept);
 
 // Message limits and keepalive policy matching MakeChannel().
 void ConfigureServer(grpc::ServerBuilder* builder);
-// What a server listens with.
-std::shared_ptr<grpc::ServerCredentials> ServerCredentials();
 
 }  // namespace vms
 

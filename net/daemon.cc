@@ -12,6 +12,7 @@
 #include "core/file_util.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "grpc/support/log.h"
 #include "net/channel.h"
 #include "net/rpc.h"
 #include "spdlog/sinks/basic_file_sink.h"
@@ -20,13 +21,42 @@
 
 namespace vms {
 
-void AddDaemonFlags(CLI::App* app, const std::string& binary, LogOptions* options) {
+void AddDaemonFlags(CLI::App* app, const std::string& binary, LogOptions* options, TlsFiles* tls) {
   app->set_version_flag("--version", binary + " " + VMS_VERSION);
   app->set_config("--config", "", "Read options from this TOML/INI file (keys as the long flags)");
   app->add_option("--log-file", options->file, "Append logs to this file instead of stderr");
   app->add_option("--log-level", options->level,
                   "Log level: trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
+  app->add_option("--tls-ca", tls->ca, "The CA certificate(s) peers must be signed by (PEM)");
+  app->add_option("--tls-cert", tls->cert,
+                  "This daemon's certificate (PEM), naming its vms:// principal");
+  app->add_option("--tls-key", tls->key, "The certificate's private key (PEM)");
+  app->add_flag("--insecure", tls->insecure,
+                "Plaintext, no identity: every caller may do everything. Only on a trusted "
+                "network; peers need --insecure too");
+}
+
+absl::StatusOr<Credentials> LoadDaemonCredentials(const TlsFiles& tls, PrincipalKind kind,
+                                                  const std::string& name) {
+  auto credentials = Credentials::Load(tls);
+  if (!credentials.ok()) return credentials.status();
+  if (credentials->insecure()) {
+    spdlog::warn(
+        "insecure: plaintext connections and no identity; every caller may do everything. "
+        "Use --tls-ca, --tls-cert and --tls-key outside a trusted test network");
+    return credentials;
+  }
+  auto self = ParsePrincipal(credentials->principal());
+  if (!self.ok()) return self.status();
+  if (self->kind != kind || (!name.empty() && self->name != name)) {
+    std::string want =
+        name.empty() ? StrCat("vms://", KindName(kind), "/NAME") : Principal{kind, name}.uri();
+    return absl::InvalidArgumentError(StrCat("--tls-cert ", tls.cert, " names ", self->uri(),
+                                             " but this daemon needs a certificate for ", want));
+  }
+  spdlog::info("tls principal={}", self->uri());
+  return credentials;
 }
 
 absl::Status InitLogging(const std::string& name, const LogOptions& options) {
@@ -46,6 +76,13 @@ absl::Status InitLogging(const std::string& name, const LogOptions& options) {
   logger->set_level(level);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+  // gRPC's own messages (a refused TLS handshake and why) go to the same log.
+  gpr_set_log_function([](gpr_log_func_args* args) {
+    auto lvl = args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::warn
+               : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::info
+                                                         : spdlog::level::debug;
+    spdlog::log(lvl, "grpc: {}", args->message);
+  });
   return absl::OkStatus();
 }
 
@@ -112,6 +149,7 @@ absl::Status ProbeListen(const std::string& host, const std::string& port) {
 }  // namespace
 
 absl::StatusOr<Listening> StartServer(grpc::ServerBuilder* builder, const std::string& listen,
+                                      const Credentials& credentials,
                                       const std::string& address_file) {
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) {
@@ -121,7 +159,7 @@ absl::StatusOr<Listening> StartServer(grpc::ServerBuilder* builder, const std::s
   VMS_RETURN_IF_ERROR(ProbeListen(listen.substr(0, colon), listen.substr(colon + 1)));
   int port = 0;
   ConfigureServer(builder);
-  builder->AddListeningPort(listen, ServerCredentials(), &port);
+  builder->AddListeningPort(listen, credentials.ForServer(), &port);
   std::unique_ptr<grpc::Server> server = builder->BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(

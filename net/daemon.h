@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "net/tls.h"
 
 namespace CLI {
 class App;
@@ -24,8 +25,16 @@ struct LogOptions {
 };
 
 // Adds --version (printing "BINARY VERSION"), --config (a TOML/INI file whose
-// keys are the long flags), --log-file and --log-level to `app`.
-void AddDaemonFlags(CLI::App* app, const std::string& binary, LogOptions* log);
+// keys are the long flags), --log-file, --log-level, and --tls-ca,
+// --tls-cert, --tls-key and --insecure to `app`.
+void AddDaemonFlags(CLI::App* app, const std::string& binary, LogOptions* log, TlsFiles* tls);
+
+// Loads the daemon's credentials (net/tls.h) after logging is up, and checks
+// that its certificate names a principal of `kind` (and `name`, unless
+// empty): a replica of site ny is vms://site/ny. Insecure is logged as a
+// warning. The error names the flag and what to do.
+absl::StatusOr<Credentials> LoadDaemonCredentials(const TlsFiles& tls, PrincipalKind kind,
+                                                  const std::string& name = "");
 
 // Creates the logger `name` (stderr or a file), makes it the default, and
 // sets the level. Fails with InvalidArgument on an unknown level or a file
@@ -48,6 +57,7 @@ struct Listening {
 // and scripts can find it. FailedPrecondition, saying so, when the address
 // is already in use: two daemons never share a port (no SO_REUSEPORT).
 absl::StatusOr<Listening> StartServer(grpc::ServerBuilder* builder, const std::string& listen,
+                                      const Credentials& credentials,
                                       const std::string& address_file);
 
 // Waits for SIGTERM or SIGINT (see BlockShutdownSignals), then stops

@@ -1,6 +1,7 @@
 #include "net/rpc.h"
 
 #include "core/strings.h"
+#include "net/tls.h"
 
 namespace vms {
 
@@ -22,7 +23,8 @@ absl::Status FromGrpc(const grpc::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
   auto code = static_cast<absl::StatusCode>(s.error_code());
   if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded) {
-    return absl::Status(code, StrCat(what, ": cannot reach the server (", s.error_message(), ")"));
+    return absl::Status(code, StrCat(what, ": cannot reach the server (", s.error_message(), ")",
+                                     ExplainHandshakeFailure(s.error_message())));
   }
   return absl::Status(code, StrCat(what, ": ", s.error_message()));
 }

@@ -12,13 +12,13 @@
 
 namespace vms {
 
-UpstreamClient::UpstreamClient(std::string address, int streams, uint64_t rate,
-                               std::chrono::milliseconds deadline)
+UpstreamClient::UpstreamClient(std::string address, const Credentials& credentials, int streams,
+                               uint64_t rate, std::chrono::milliseconds deadline)
     : address_(std::move(address)),
       streams_(std::max(1, streams)),
       throttle_(rate),
       deadline_(deadline) {
-  auto channel = MakeChannel(address_);
+  auto channel = MakeChannel(address_, credentials, {PrincipalKind::kMaster, PrincipalKind::kSite});
   read_ = Read::NewStub(channel);
   sites_ = Sites::NewStub(channel);
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/throttle.h"
+#include "net/tls.h"
 #include "net/upstream.h"
 #include "vms.grpc.pb.h"
 
@@ -17,12 +18,13 @@ namespace vms {
 
 class UpstreamClient : public Upstream {
  public:
+  // Over TLS (`credentials`), the upstream must be a master or a site.
   // `streams`: how many GetObjects streams one Fetch() runs at once;
   // `rate`: a cap on fetched (wire) bytes per second, 0 for none;
   // `deadline`: a bound on each request (zero: kListDeadline for listings and
   // none for fetches, which may be long).
-  explicit UpstreamClient(std::string address, int streams = 4, uint64_t rate = 0,
-                          std::chrono::milliseconds deadline = {});
+  UpstreamClient(std::string address, const Credentials& credentials, int streams = 4,
+                 uint64_t rate = 0, std::chrono::milliseconds deadline = {});
 
   absl::Status Fetch(std::span<const Hash> hashes, const Sink& sink) override;
   absl::StatusOr<std::vector<Envelope>> Releases(const std::string& app) override;

@@ -23,7 +23,8 @@ std::shared_ptr<spdlog::logger> Log() {
 Follower::Follower(Replica* replica, FollowerOptions options)
     : replica_(replica),
       options_(std::move(options)),
-      upstream_(options_.upstream, options_.fetch_streams, options_.fetch_rate),
+      upstream_(options_.upstream, options_.credentials, options_.fetch_streams,
+                options_.fetch_rate),
       stream_({&upstream_},
               {.kind = EventStream::Kind::kFollow,
                .silence = options_.silence,

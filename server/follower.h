@@ -33,6 +33,7 @@ namespace vms {
 
 struct FollowerOptions {
   std::string upstream;
+  Credentials credentials = Credentials::Insecure();
   int fetch_streams = 4;
   uint64_t fetch_rate = 0;  // bytes per second; 0: unlimited
   std::chrono::milliseconds report_interval{500};

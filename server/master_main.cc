@@ -19,11 +19,12 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:7700";
   int heartbeat_ms = 1000;
   vms::LogOptions log;
+  vms::TlsFiles tls;
   CLI::App app{
       "vms-master: holds every release, the live records and the event log of vms, and serves "
       "them to developers (vms push/live) and to site replicas.\n"
       "Writes the bound address to DATA/address and its key pair to DATA/master.{key,pub}."};
-  vms::AddDaemonFlags(&app, "vms-master", &log);
+  vms::AddDaemonFlags(&app, "vms-master", &log, &tls);
   app.add_option("--data", data_dir, "Data directory (RocksDB, keys); created if missing")
       ->required();
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0 picks a free one)")
@@ -50,6 +51,11 @@ int main(int argc, char** argv) {
 
   if (absl::Status s = vms::InitLogging("master", log); !s.ok()) {
     std::cerr << "vms-master: " << vms::Sv(s.message()) << "\n";
+    return 2;
+  }
+  auto credentials = vms::LoadDaemonCredentials(tls, vms::PrincipalKind::kMaster);
+  if (!credentials.ok()) {
+    spdlog::error("{}", vms::Sv(credentials.status().message()));
     return 2;
   }
   auto master = vms::Master::Open({.data_dir = data_dir, .limits = limits});
@@ -79,7 +85,7 @@ int main(int argc, char** argv) {
   builder.RegisterService(&publish);
   builder.RegisterService(&read);
   builder.RegisterService(&sites);
-  auto server = vms::StartServer(&builder, listen, data_dir + "/address");
+  auto server = vms::StartServer(&builder, listen, *credentials, data_dir + "/address");
   if (!server.ok()) {
     spdlog::error("{}", vms::Sv(server.status().message()));
     return 1;

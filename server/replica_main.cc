@@ -48,12 +48,13 @@ int main(int argc, char** argv) {
   uint64_t fetch_rate = 0;
   bool fsck = false, repair = false;
   vms::LogOptions log;
+  vms::TlsFiles tls;
   CLI::App app{
       "vms-replica: a site's full copy of every version. Follows its upstream (the master or "
       "another replica), fetches and verifies every object, applies live flips only for "
       "versions it holds whole, and serves the same read API to hosts and other replicas.\n"
       "Writes the bound address to DATA/address."};
-  vms::AddDaemonFlags(&app, "vms-replica", &log);
+  vms::AddDaemonFlags(&app, "vms-replica", &log, &tls);
   app.add_option("--site", site, "This site's name, e.g. ny: [a-z0-9][a-z0-9._-]{0,63}")
       ->required();
   app.add_option("--upstream", upstream,
@@ -103,10 +104,16 @@ int main(int argc, char** argv) {
   }
   if (fsck) return RunFsck(replica->get(), repair);
 
+  auto credentials = vms::LoadDaemonCredentials(tls, vms::PrincipalKind::kSite, site);
+  if (!credentials.ok()) {
+    spdlog::error("{}", vms::Sv(credentials.status().message()));
+    return 2;
+  }
   vms::ThreadPool pool(std::max(4, 2 * vms::CpuCount()));
-  vms::Follower follower(
-      replica->get(),
-      {.upstream = upstream, .fetch_streams = fetch_streams, .fetch_rate = fetch_rate});
+  vms::Follower follower(replica->get(), {.upstream = upstream,
+                                          .credentials = *credentials,
+                                          .fetch_streams = fetch_streams,
+                                          .fetch_rate = fetch_rate});
   vms::ReadService read((*replica)->read_api(), &pool,
                         {.heartbeat = std::chrono::milliseconds(heartbeat_ms),
                          .on_corrupt =
@@ -120,7 +127,7 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   builder.RegisterService(&read);
   builder.RegisterService(&sites);
-  auto server = vms::StartServer(&builder, listen, data_dir + "/address");
+  auto server = vms::StartServer(&builder, listen, *credentials, data_dir + "/address");
   if (!server.ok()) {
     spdlog::error("{}", vms::Sv(server.status().message()));
     return 1;

@@ -21,7 +21,9 @@
 #include "net/channel.h"
 #include "net/rpc.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/pki.h"
 #include "tests/testing/testing.h"
+#include "tests/testing/tls.h"
 #include "vms.grpc.pb.h"
 
 namespace vms {
@@ -148,7 +150,7 @@ TEST_F(HardeningTest, FollowAndWatchFromBeyondTheHeadWaitInsteadOfReplayingForev
   std::vector<std::thread> readers;
   for (Case& c : cases) {
     readers.emplace_back([&c, kWindow] {
-      auto stub = Read::NewStub(MakeChannel(c.where));
+      auto stub = Read::NewStub(testing::TestChannel(c.where));
       c.got = FollowFor(stub.get(), c.from, c.watch, kWindow);
     });
   }
@@ -170,7 +172,7 @@ TEST_F(HardeningTest, FollowAndWatchFromBeyondTheHeadWaitInsteadOfReplayingForev
 
   // From beyond the head, a stream waits for the log to get there: from
   // head+1 it delivers head+2, and nothing before it.
-  auto stub = Read::NewStub(MakeChannel(master_.address()));
+  auto stub = Read::NewStub(testing::TestChannel(master_.address()));
   Streamed later;
   std::thread reader(
       [&] { later = FollowFor(stub.get(), head + 1, false, std::chrono::seconds(5)); });
@@ -201,7 +203,7 @@ SiteReport MakeReport(const std::string& site, uint64_t applied_seq, size_t vers
 
 TEST_F(HardeningTest, OneSiteReportWithManyEntriesIsRefusedAndCannotFreezeTheMaster) {
   Push("app", "1.0");
-  auto sites = Sites::NewStub(MakeChannel(master_.address()));
+  auto sites = Sites::NewStub(testing::TestChannel(master_.address()));
 
   // 150,000 entries (the attack's 2.2 MB message) are refused at once,
   // naming the limit, instead of holding every worker for minutes.
@@ -216,7 +218,7 @@ TEST_F(HardeningTest, OneSiteReportWithManyEntriesIsRefusedAndCannotFreezeTheMas
   }
   // Too many hashes in one request, too.
   {
-    auto publish = Publish::NewStub(MakeChannel(master_.address()));
+    auto publish = Publish::NewStub(testing::TestChannel(master_.address()));
     MissingObjectsRequest req;
     for (int i = 0; i < 70000; ++i) req.add_hashes(std::string(32, 'h'));
     MissingObjectsResponse resp;
@@ -263,7 +265,7 @@ TEST_F(HardeningTest, SiteReportSeqsFromZeroToTheMaximumNeverWrap) {
   Push("app", "1.0");
   Push("app", "2.0");
   const uint64_t head = 2;
-  auto sites = Sites::NewStub(MakeChannel(master_.address()));
+  auto sites = Sites::NewStub(testing::TestChannel(master_.address()));
   auto report = [&](const std::string& site, uint64_t seq) {
     ReportAck ack;
     grpc::ClientContext ctx;
@@ -375,7 +377,7 @@ TEST_F(HardeningTest, UploadsThatDecompressHugelyCostTheMasterBoundedCpu) {
   MasterProcess master(dir_ / "bounded", {"--upload-decode-rate", "32M"});
   std::vector<Object> bombs;
   for (uint64_t i = 0; i < 40; ++i) bombs.push_back(ZeroBomb(i));
-  auto publish = Publish::NewStub(MakeChannel(master.address()));
+  auto publish = Publish::NewStub(testing::TestChannel(master.address()));
   const double cpu_before = CpuSeconds(master.pid());
   std::thread attacker([&] {
     grpc::ClientContext ctx;
@@ -407,7 +409,7 @@ TEST_F(HardeningTest, OneUploadStreamCarriesBoundedRawBytes) {
   // The same 64 MiB object 65 times: verified once, present after that, but
   // the stream says 4 GiB + 64 MiB and is refused.
   Object bomb = ZeroBomb(0);
-  auto publish = Publish::NewStub(MakeChannel(master_.address()));
+  auto publish = Publish::NewStub(testing::TestChannel(master_.address()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   PutObjectsResponse resp;
@@ -429,7 +431,7 @@ TEST_F(HardeningTest, UploadsNeverCommittedAreRecordedForCollection) {
   // upload time; those a release names do not.
   Object orphan = ZeroBomb(7);
   {
-    auto publish = Publish::NewStub(MakeChannel(master_.address()));
+    auto publish = Publish::NewStub(testing::TestChannel(master_.address()));
     grpc::ClientContext ctx;
     PutObjectsResponse resp;
     auto writer = publish->PutObjects(&ctx, &resp);
@@ -480,7 +482,7 @@ TEST_F(HardeningTest, HugeNamesGetTheNameRuleBackNotAMetadataError) {
     EXPECT_LT(r.err.size(), 400u) << args[0];
   }
   // Straight to the servers, past the client's own checks.
-  auto read = Read::NewStub(MakeChannel(master_.address()));
+  auto read = Read::NewStub(testing::TestChannel(master_.address()));
   ListVersionsRequest req;
   req.set_app(huge);
   ListVersionsResponse resp;
@@ -490,7 +492,7 @@ TEST_F(HardeningTest, HugeNamesGetTheNameRuleBackNotAMetadataError) {
   EXPECT_NE(s.error_message().find("invalid app name"), std::string::npos) << s.error_message();
   EXPECT_LT(s.error_message().size(), 400u);
 
-  auto sites = Sites::NewStub(MakeChannel(master_.address()));
+  auto sites = Sites::NewStub(testing::TestChannel(master_.address()));
   ReportAck ack;
   grpc::ClientContext report_ctx;
   s = sites->Report(&report_ctx, MakeReport(huge, 0, 0), &ack);
@@ -568,28 +570,33 @@ TEST_F(HardeningTest, ReplicaWhoseClocksDisagreeWithTheMastersFollowsWithoutSpin
   Push("app", "1.0");
   const std::string data = dir_ / "ny";
   std::filesystem::create_directories(data);
-  testing::Process replica({"/usr/bin/unshare",
-                            "--time",
-                            "--monotonic",
-                            "86400",
-                            "--boottime",
-                            "86400",
-                            "--fork",
-                            "--kill-child",
-                            testing::ReplicaBin(),
-                            "--site",
-                            "ny",
-                            "--upstream",
-                            master_.address(),
-                            "--trust",
-                            master_.pub(),
-                            "--data",
-                            data,
-                            "--listen",
-                            "127.0.0.1:0",
-                            "--log-file",
-                            data + "/daemon.log"},
-                           dir_ / "unshare.log");
+  std::vector<std::string> argv = {"/usr/bin/unshare",
+                                   "--time",
+                                   "--monotonic",
+                                   "86400",
+                                   "--boottime",
+                                   "86400",
+                                   "--fork",
+                                   "--kill-child",
+                                   testing::ReplicaBin(),
+                                   "--site",
+                                   "ny",
+                                   "--upstream",
+                                   master_.address(),
+                                   "--trust",
+                                   master_.pub(),
+                                   "--data",
+                                   data,
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--log-file",
+                                   data + "/daemon.log"};
+  // Not its own argv[0], so the harness cannot give the replica its
+  // certificate.
+  for (const std::string& flag : testing::TestPki::Get().Flags("site", "ny")) {
+    argv.push_back(flag);
+  }
+  testing::Process replica(argv, dir_ / "unshare.log");
   if (!WaitFor([&] { return std::filesystem::exists(data + "/address"); })) {
     std::string why = testing::ReadFileOrDie(dir_ / "unshare.log");
     if (why.find("Operation not permitted") != std::string::npos) {
@@ -635,7 +642,7 @@ TEST_F(HardeningTest, WatchWhoseSnapshotCannotBeReadFailsInsteadOfSendingNothing
     ASSERT_TRUE((*db)->Write(&batch, /*sync=*/true).ok());
   }
   ny->Start();
-  auto stub = Read::NewStub(MakeChannel(ny->address()));
+  auto stub = Read::NewStub(testing::TestChannel(ny->address()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
   auto reader = stub->Watch(&ctx, WatchRequest());

@@ -9,6 +9,7 @@
 #include "net/rpc.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/testing.h"
+#include "tests/testing/tls.h"
 #include "vms.grpc.pb.h"
 
 namespace vms {
@@ -156,7 +157,9 @@ TEST_F(LiveCliTest, MasterKilledDuringFlipsLeavesACleanHistory) {
 
 class FollowTest : public LiveCliTest {
  protected:
-  std::unique_ptr<Read::Stub> Stub() { return Read::NewStub(MakeChannel(master_.address())); }
+  std::unique_ptr<Read::Stub> Stub() {
+    return Read::NewStub(testing::TestChannel(master_.address()));
+  }
 };
 
 TEST_F(FollowTest, DeliversEventsInOrderResumesAndSendsHeartbeats) {

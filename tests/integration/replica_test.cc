@@ -13,6 +13,7 @@
 #include "nlohmann/json.hpp"
 #include "server/record_store.h"
 #include "tests/testing/testing.h"
+#include "tests/testing/tls.h"
 #include "tests/testing/trees.h"
 #include "vms.grpc.pb.h"
 
@@ -55,7 +56,7 @@ class ReplicaTest : public ::testing::Test {
     std::filesystem::create_symlink("bin/tool", root + "/tool");
   }
   std::unique_ptr<Read::Stub> Stub(const std::string& address) {
-    return Read::NewStub(MakeChannel(address));
+    return Read::NewStub(testing::TestChannel(address));
   }
   json SiteStatus(const std::string& app, const std::string& site) {
     RunResult r = Vms({"status", app, "--json"});

@@ -32,7 +32,7 @@ class FakeUpstream final : public Read::Service {
     grpc::ServerBuilder builder;
     ConfigureServer(&builder);
     int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", ServerCredentials(), &port);
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(this);
     server_ = builder.BuildAndStart();
     address_ = "127.0.0.1:" + std::to_string(port);
@@ -116,7 +116,8 @@ struct Seen {
 TEST(EventStreamTest, ASilentUpstreamIsCutAfterTheSilenceAndTheNextOneIsTried) {
   FakeUpstream hung, healthy;
   hung.silent = true;
-  UpstreamClient a(hung.address()), b(healthy.address());
+  UpstreamClient a(hung.address(), Credentials::Insecure()),
+      b(healthy.address(), Credentials::Insecure());
   FakeClock clock;
   Seen seen;
   EventStream stream({&a, &b}, {.kind = EventStream::Kind::kWatch, .silence = 5s, .clock = &clock},
@@ -147,7 +148,7 @@ TEST(EventStreamTest, AnUpstreamWithSlowHeartbeatsGetsSeveralOfThemOfSilence) {
   FakeUpstream slow;
   slow.silent = true;
   slow.interval_ms = 10000;
-  UpstreamClient client(slow.address());
+  UpstreamClient client(slow.address(), Credentials::Insecure());
   FakeClock clock;
   Seen seen;
   EventStream stream({&client}, {.silence = 5s, .clock = &clock}, seen.Handler());
@@ -165,7 +166,7 @@ TEST(EventStreamTest, AnUpstreamWithSlowHeartbeatsGetsSeveralOfThemOfSilence) {
 
 TEST(EventStreamTest, AFlowingStreamIsNeverCutHoweverLongItLasts) {
   FakeUpstream up;
-  UpstreamClient client(up.address());
+  UpstreamClient client(up.address(), Credentials::Insecure());
   FakeClock clock;
   Seen seen;
   EventStream stream({&client}, {.silence = 5s, .clock = &clock}, seen.Handler());
@@ -186,7 +187,7 @@ TEST(EventStreamTest, TimeSpentHandlingAMessageIsNotSilence) {
   // A replica applying a release fetches for minutes without reading the
   // stream: that must not count as the upstream going silent.
   FakeUpstream up;
-  UpstreamClient client(up.address());
+  UpstreamClient client(up.address(), Credentials::Insecure());
   FakeClock clock;
   std::atomic<bool> busy{true}, in_handler{false};
   std::atomic<int> messages{0};
@@ -214,7 +215,7 @@ TEST(EventStreamTest, BackoffDoublesWhileNothingAnswersUpToItsBound) {
     FakeUpstream gone;
     address = gone.address();
   }
-  UpstreamClient client(address);
+  UpstreamClient client(address, Credentials::Insecure());
   FakeClock clock;
   Seen seen;
   EventStream stream({&client}, {.min_backoff = 100ms, .max_backoff = 400ms, .clock = &clock},
@@ -238,7 +239,7 @@ TEST(EventStreamTest, BackoffDoublesWhileNothingAnswersUpToItsBound) {
 
 TEST(EventStreamTest, FollowResumesFromWhatPrepareSaysAndRestartNeedsNoBackoff) {
   FakeUpstream up;
-  UpstreamClient client(up.address());
+  UpstreamClient client(up.address(), Credentials::Insecure());
   FakeClock clock;
   std::atomic<uint64_t> from{41};
   EventStream stream({&client}, {.kind = EventStream::Kind::kFollow, .clock = &clock},
@@ -254,7 +255,7 @@ TEST(EventStreamTest, FollowResumesFromWhatPrepareSaysAndRestartNeedsNoBackoff) 
 
 TEST(EventStreamTest, AHandlerErrorEndsTheStreamWhichComesBackAfterABackoff) {
   FakeUpstream up;
-  UpstreamClient client(up.address());
+  UpstreamClient client(up.address(), Credentials::Insecure());
   FakeClock clock;
   std::atomic<int> messages{0};
   Seen seen;
@@ -276,7 +277,7 @@ TEST(EventStreamTest, AHandlerErrorEndsTheStreamWhichComesBackAfterABackoff) {
 TEST(EventStreamTest, StopEndsAnOpenStreamPromptly) {
   FakeUpstream up;
   up.silent = true;
-  UpstreamClient client(up.address());
+  UpstreamClient client(up.address(), Credentials::Insecure());
   Seen seen;
   EventStream stream({&client}, {}, seen.Handler());  // the real clock
   stream.Start();

@@ -22,6 +22,7 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/pki.h"
 
 extern char** environ;
 
@@ -104,13 +105,20 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& options) {
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
+  const std::vector<std::string> full = WithTestIdentity(argv);
+  const std::string user_dir = TestPki::Get().UserDir("admin");
   pid_t pid = fork();
   if (pid == 0) {
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
+    // vms (and scripts that run it) as the test's admin user, unless the
+    // test says otherwise.
+    if (!options.env.contains("VMS_TLS_DIR") && !options.env.contains("VMS_INSECURE")) {
+      setenv("VMS_TLS_DIR", user_dir.c_str(), 1);
+    }
     for (const auto& [k, v] : options.env) setenv(k.c_str(), v.c_str(), 1);
     if (options.uid >= 0 && (setgid(options.uid) != 0 || setuid(options.uid) != 0)) _exit(126);
-    auto args = Argv(argv);
+    auto args = Argv(full);
     execv(args[0], args.data());
     _exit(127);
   }
@@ -156,8 +164,11 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& options) {
 
 Process::Process(const std::vector<std::string>& argv, const std::string& log_path) {
   const pid_t parent = getpid();
+  const std::vector<std::string> full = WithTestIdentity(argv);
+  const std::string user_dir = TestPki::Get().UserDir("admin");
   pid_ = fork();
   if (pid_ == 0) {
+    setenv("VMS_TLS_DIR", user_dir.c_str(), 1);
     // If the test process dies without its destructors (a crash, a sanitizer
     // halt, a ctest timeout), its daemons die with it instead of living on.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -167,7 +178,7 @@ Process::Process(const std::vector<std::string>& argv, const std::string& log_pa
       dup2(fd, 1);
       dup2(fd, 2);
     }
-    auto args = Argv(argv);
+    auto args = Argv(full);
     execv(args[0], args.data());
     _exit(127);
   }

@@ -13,6 +13,7 @@
 
 #include "core/file_util.h"
 #include "core/names.h"
+#include "core/principal.h"
 #include "core/strings.h"
 
 namespace vms::pki {
@@ -136,14 +137,6 @@ absl::StatusOr<std::string> Read(const std::string& path, std::string_view what)
 
 }  // namespace
 
-bool IsKind(const std::string& kind) {
-  return kind == "user" || kind == "site" || kind == "host" || kind == "master";
-}
-
-std::string Principal(const std::string& kind, const std::string& name) {
-  return StrCat("vms://", kind, "/", name);
-}
-
 absl::Status InitCa(const std::string& dir, const CaOptions& options) {
   if (options.days < 1) return absl::InvalidArgumentError("--days must be at least 1");
   if (absl::Status s = MakeDirs(dir, 0755); !s.ok()) return s;
@@ -167,14 +160,10 @@ absl::Status InitCa(const std::string& dir, const CaOptions& options) {
 
 absl::StatusOr<Issued> Issue(const std::string& dir, const std::string& kind,
                              const std::string& name, const IssueOptions& options) {
-  if (!IsKind(kind)) {
-    return absl::InvalidArgumentError(
-        StrCat("unknown kind ", Quote(kind), ": use user, site, host or master"));
-  }
-  if (absl::Status s = ValidateSiteName(name); !s.ok()) {
-    return absl::InvalidArgumentError(
-        StrCat("bad ", kind, " name ", Quote(name), ": names are [a-z0-9][a-z0-9._-]{0,63}"));
-  }
+  auto parsed_kind = ParseKind(kind);
+  if (!parsed_kind.ok()) return parsed_kind.status();
+  if (absl::Status s = ValidatePrincipalName(name); !s.ok()) return s;
+  const std::string principal = Principal{*parsed_kind, name}.uri();
   if (options.days < 1) return absl::InvalidArgumentError("--days must be at least 1");
   const bool serves = kind == "site" || kind == "master";
   if (!serves && (!options.dns.empty() || !options.ips.empty())) {
@@ -206,7 +195,7 @@ absl::StatusOr<Issued> Issue(const std::string& dir, const std::string& kind,
   if (X509_set_issuer_name(cert->get(), X509_get_subject_name(ca.get())) != 1) {
     return OpenSslError("issuer");
   }
-  std::string san = StrCat("URI:", Principal(kind, name));
+  std::string san = StrCat("URI:", principal);
   if (serves) {
     std::vector<std::string> dns = options.dns, ips = options.ips;
     if (dns.empty() && ips.empty()) {  // the local world
@@ -232,30 +221,12 @@ absl::StatusOr<Issued> Issue(const std::string& dir, const std::string& kind,
   }
   if (absl::Status s = Sign(cert->get(), ca_key.get()); !s.ok()) return s;
   Issued out{StrCat(dir, "/", kind, "-", name, ".crt"), StrCat(dir, "/", kind, "-", name, ".key"),
-             Principal(kind, name)};
+             principal};
   if (absl::Status s =
           WritePair(out.cert_path, Pem(cert->get()), out.key_path, Pem(key->get(), true),
                     StrCat("a certificate for ", out.principal));
       !s.ok()) {
     return s;
-  }
-  return out;
-}
-
-absl::StatusOr<std::vector<std::string>> PrincipalsOf(const std::string& cert_pem) {
-  Bio bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
-  Cert cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (cert == nullptr) return absl::InvalidArgumentError("not a PEM certificate");
-  std::unique_ptr<GENERAL_NAMES, Free> names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
-  std::vector<std::string> out;
-  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names.get()); ++i) {
-    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names.get(), i);
-    if (n->type != GEN_URI) continue;
-    const ASN1_IA5STRING* uri = n->d.uniformResourceIdentifier;
-    std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
-                      static_cast<size_t>(ASN1_STRING_length(uri)));
-    if (value.starts_with("vms://")) out.push_back(value);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // A certificate authority for vms, with OpenSSL: for the local world, tests
 // and small installations (vms accepts any X.509 CA; a company uses its
-// own). A principal is the URI SAN of a certificate: vms://KIND/NAME.
+// own). A principal is the URI SAN of a certificate: vms://KIND/NAME
+// (core/principal.h; core/x509.h reads certificates).
 //
 //   InitCa(DIR)                 DIR/ca.crt, DIR/ca.key (0600)
 //   Issue(DIR, KIND, NAME, ...) DIR/KIND-NAME.crt, DIR/KIND-NAME.key (0600)
@@ -23,11 +24,6 @@ namespace vms::pki {
 
 enum class KeyType { kP256, kEd25519 };
 
-// "user", "site", "host", "master": the kinds of principal.
-bool IsKind(const std::string& kind);
-// "vms://KIND/NAME".
-std::string Principal(const std::string& kind, const std::string& name);
-
 struct CaOptions {
   int days = 3650;
   KeyType key = KeyType::kP256;
@@ -48,9 +44,6 @@ struct Issued {
 };
 absl::StatusOr<Issued> Issue(const std::string& dir, const std::string& kind,
                              const std::string& name, const IssueOptions& options = {});
-
-// The vms principals (vms://KIND/NAME URI SANs) a PEM certificate names.
-absl::StatusOr<std::vector<std::string>> PrincipalsOf(const std::string& cert_pem);
 
 }  // namespace vms::pki
 
