@@ -53,9 +53,12 @@ int RunHistory(const GlobalOptions& global, const std::string& app, bool json);
 // `trust_file` (the master's master.pub).
 int RunVerify(const GlobalOptions& global, const std::string& app, const std::string& trust_file);
 
-// "user@host": who runs this command, as recorded in releases and flips.
-std::string Identity();
 int RunList(const GlobalOptions& global, bool json);
+// vms owners APP [add|remove PRINCIPAL]: `change` is "", "add" or "remove".
+int RunOwners(const GlobalOptions& global, const std::string& app, const std::string& change,
+              const std::string& principal);
+// vms audit [APP]: the newest `limit` entries.
+int RunAudit(const GlobalOptions& global, const std::string& app, int limit, bool json);
 int RunVersions(const GlobalOptions& global, const std::string& app, bool json);
 
 // Prints "vms: <message>" to stderr and returns 1.

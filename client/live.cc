@@ -1,5 +1,4 @@
 // vms live, vms rollback, vms history: the signed pointer flips.
-#include <pwd.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -14,18 +13,6 @@
 #include "nlohmann/json.hpp"
 
 namespace vms {
-
-std::string Identity() {
-  std::string user;
-  if (struct passwd* pw = getpwuid(geteuid()); pw != nullptr) {
-    user = pw->pw_name;
-  } else {
-    user = StrCat("uid", geteuid());
-  }
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  return StrCat(user, "@", host);
-}
 
 namespace {
 
@@ -71,7 +58,6 @@ int RunLive(const GlobalOptions& global, const FlipOptions& o) {
   SetLiveRequest req;
   req.set_app(o.app);
   req.set_version(o.version);
-  req.set_issuer(Identity());
   return ReportFlip(&master, master.SetLive(req), "is live:", o);
 }
 
@@ -95,7 +81,6 @@ int RunRollback(const GlobalOptions& global, const FlipOptions& o) {
   RollbackRequest req;
   req.set_app(o.app);
   req.set_to_version(o.version);
-  req.set_issuer(Identity());
   return ReportFlip(&master, master.Rollback(req), "rolled back to", o);
 }
 

@@ -96,6 +96,8 @@ int main(int argc, char** argv) {
       "  vms list                     the apps and their live versions\n"
       "  vms sites / vms status APP   where versions are, site by site\n"
       "  vms versions APP             the versions of an app\n"
+      "  vms owners APP [add|remove P] who may push and flip an app\n"
+      "  vms audit [APP]              who did what (owners: their apps; admins: all)\n"
       "  vms verify APP --trust PUB   check every signature and the live chain"};
   app.set_version_flag("--version", std::string("vms ") + VMS_VERSION);
   app.require_subcommand(1);
@@ -226,6 +228,28 @@ int main(int argc, char** argv) {
   verify_cmd->add_option("--trust", verify_trust,
                          "The master's public key, master.pub (default: $VMS_TRUST)");
 
+  std::string owners_app, owners_change, owners_principal;
+  CLI::App* owners_cmd = app.add_subcommand(
+      "owners", "List APP's owners, or add or remove one (owners and admins may)");
+  owners_cmd->add_option("app", owners_app, "App name")->required();
+  owners_cmd->add_option("change", owners_change, "add or remove")
+      ->check(CLI::IsMember({"add", "remove"}));
+  owners_cmd->add_option("principal", owners_principal,
+                         "Who: vms://user/NAME (a bare NAME is a user)");
+
+  std::string audit_app;
+  int audit_limit = 100;
+  bool audit_json = false;
+  CLI::App* audit_cmd =
+      app.add_subcommand("audit",
+                         "Every push, flip, rollback, owners change and site removal, accepted or "
+                         "refused, newest first: of APP (its owners), or of all (admins)");
+  audit_cmd->add_option("app", audit_app, "Only this app");
+  audit_cmd->add_option("-n,--limit", audit_limit, "At most this many entries")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  audit_cmd->add_flag("--json", audit_json, "Print JSON for scripts");
+
   std::string word = FirstWord(argc, argv);
   bool asked = false;  // --help or --version
   for (int i = 1; i < argc; ++i) {
@@ -281,6 +305,10 @@ int main(int argc, char** argv) {
   if (history_cmd->parsed()) return vms::RunHistory(global, history_app, history_json);
   if (verify_cmd->parsed()) return vms::RunVerify(global, verify_app, verify_trust);
   if (list_cmd->parsed()) return vms::RunList(global, list_json);
+  if (owners_cmd->parsed()) {
+    return vms::RunOwners(global, owners_app, owners_change, owners_principal);
+  }
+  if (audit_cmd->parsed()) return vms::RunAudit(global, audit_app, audit_limit, audit_json);
   if (versions_cmd->parsed()) return vms::RunVersions(global, versions_app, versions_json);
   return 2;
 }

@@ -146,4 +146,14 @@ absl::StatusOr<ListVersionsResponse> MasterClient::ListVersions(const std::strin
                                      StrCat("list versions on ", address_));
 }
 
+absl::StatusOr<OwnersResponse> MasterClient::Owners(const OwnersRequest& req) {
+  return Unary<OwnersResponse>(publish_.get(), &Publish::Stub::Owners, req, kQueryDeadline,
+                               StrCat("owners on ", address_));
+}
+
+absl::StatusOr<AuditResponse> MasterClient::Audit(const AuditRequest& req) {
+  return Unary<AuditResponse>(publish_.get(), &Publish::Stub::Audit, req, kListDeadline,
+                              StrCat("audit on ", address_));
+}
+
 }  // namespace vms

@@ -52,6 +52,8 @@ class MasterClient {
   // Served by replicas: their own view (site, upstream, staleness).
   absl::StatusOr<SiteInfoResponse> SiteInfo();
   absl::StatusOr<ListVersionsResponse> ListVersions(const std::string& app);
+  absl::StatusOr<OwnersResponse> Owners(const OwnersRequest& req);
+  absl::StatusOr<AuditResponse> Audit(const AuditRequest& req);
 
  private:
   std::string address_;

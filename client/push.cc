@@ -134,7 +134,6 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
   req.set_app(o.app);
   req.set_version(o.version);
   req.set_root(std::string(snap->root.View()));
-  req.set_publisher(Identity());
   req.set_message(o.message);
   auto committed = master.Commit(req);
   reporter.Stop();

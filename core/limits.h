@@ -24,8 +24,13 @@ inline constexpr size_t kMaxAddressBytes = 256;
 // A failed version's reason, as a replica reports it.
 inline constexpr size_t kMaxErrorBytes = 1024;
 
-// Who pushed or flipped, as the client names itself.
+// Who pushed or flipped: a principal (vms://KIND/NAME is at most ~80 bytes).
 inline constexpr size_t kMaxPublisherBytes = 256;
+// Replicas between a site and the master (continent -> country -> city ...).
+inline constexpr size_t kMaxRelayDepth = 16;
+// Owners of one app: a team, not a company (every owner is checked on each
+// write, and listed in refusals).
+inline constexpr size_t kMaxOwners = 64;
 // A release message.
 inline constexpr size_t kMaxReleaseMessageBytes = 64 * 1024;
 

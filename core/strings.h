@@ -37,6 +37,19 @@ std::string StrCat(const Args&... args) {
   return out;
 }
 
+// "a, b, c" (any range of strings).
+template <typename Range>
+std::string Join(const Range& parts, std::string_view sep = ", ") {
+  std::string out;
+  bool first = true;
+  for (const auto& p : parts) {
+    if (!first) out.append(sep);
+    first = false;
+    strings_internal::Append(&out, p);
+  }
+  return out;
+}
+
 // `s` for an error message: C-escaped, and at most `max` bytes of it, with
 // the full length said when cut ("abc..." (100000 bytes)). Error messages
 // never echo a caller's input in full.

@@ -28,32 +28,33 @@ std::shared_ptr<spdlog::logger> Log() {
   return logger;
 }
 
-std::string Join(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& p : parts) out += StrCat(out.empty() ? "" : ", ", p);
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
   if (!options.now_ms) options.now_ms = WallClockMs;
   VMS_RETURN_IF_ERROR(MakeDirs(options.data_dir));
   VMS_ASSIGN_OR_RETURN(auto key, SigningKey::LoadOrCreate(options.data_dir, "master"));
+  VMS_ASSIGN_OR_RETURN(auto authz, Authorizer::Create(options.authz));
   auto records = RecordStore::Open(options.data_dir + "/db",
-                                   {SiteRegistry::kFamily, kUploadsFamily}, options.env);
+                                   {SiteRegistry::kFamily, kUploadsFamily, kOwnersFamily,
+                                    AuditLog::kFamily, AuditLog::kAppFamily},
+                                   options.env);
   if (!records.ok()) return records.status();
   VMS_ASSIGN_OR_RETURN(auto sites,
                        SiteRegistry::Load((*records)->db(), records->get(), options.now_ms));
-  return std::unique_ptr<Master>(
-      new Master(std::move(options), std::move(*records), std::move(sites), std::move(key)));
+  VMS_ASSIGN_OR_RETURN(auto audit, AuditLog::Load((*records)->db(), options.now_ms));
+  return std::unique_ptr<Master>(new Master(std::move(options), std::move(authz),
+                                            std::move(*records), std::move(sites), std::move(audit),
+                                            std::move(key)));
 }
 
-Master::Master(MasterOptions options, std::unique_ptr<RecordStore> records,
-               std::unique_ptr<SiteRegistry> sites, SigningKey key)
+Master::Master(MasterOptions options, Authorizer authz, std::unique_ptr<RecordStore> records,
+               std::unique_ptr<SiteRegistry> sites, std::unique_ptr<AuditLog> audit, SigningKey key)
     : options_(std::move(options)),
       records_(std::move(records)),
       sites_(std::move(sites)),
+      audit_(std::move(audit)),
+      authz_(std::move(authz)),
       key_(std::move(key)) {}
 
 absl::StatusOr<std::vector<Hash>> Master::MissingObjects(std::span<const Hash> hashes) const {
@@ -89,11 +90,29 @@ Event Master::NextEvent(Event::Type type, const std::string& app, const std::str
 }
 
 absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
+  auto result = DoCommit(args);
+  if (!result.ok()) {
+    AuditAlone(Entry(args.principal, "push", args.app, args.version), result.status());
+  } else if (!result->created) {
+    AuditEntry entry = Entry(args.principal, "push", args.app, args.version);
+    entry.set_outcome("ok: already there, nothing written");
+    AuditAlone(std::move(entry), absl::OkStatus());
+  }
+  return result;
+}
+
+absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
   VMS_RETURN_IF_ERROR(ValidateAppName(args.app));
   VMS_RETURN_IF_ERROR(ValidateVersionName(args.version));
-  if (args.publisher.empty() || args.publisher.size() > kMaxPublisherBytes) {
+  if (args.principal.empty() || args.principal.size() > kMaxPublisherBytes) {
     return absl::InvalidArgumentError(
-        StrCat("publisher must be 1-", kMaxPublisherBytes, " bytes, not ", args.publisher.size()));
+        StrCat("principal must be 1-", kMaxPublisherBytes, " bytes, not ", args.principal.size()));
+  }
+  // Checked before any work (a closure walk is costly), and again under the
+  // write lock, where the app may have been created meanwhile.
+  {
+    VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(args.app));
+    VMS_RETURN_IF_ERROR(authz_.Check(args.principal, Action::kPush, args.app, owners));
   }
   if (args.message.size() > kMaxReleaseMessageBytes) {
     return absl::InvalidArgumentError(StrCat("a release message is at most ",
@@ -147,7 +166,7 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
   release.set_file_count(closure->totals.files);
   release.set_byte_count(closure->totals.bytes);
   release.set_created_unix_ms(options_.now_ms());
-  release.set_publisher(args.publisher);
+  release.set_publisher(args.principal);
   release.set_message(args.message);
   Envelope env = SignEnvelope(kReleaseType, release.SerializeAsString(), key_);
 
@@ -158,6 +177,8 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
     VMS_ASSIGN_OR_RETURN(auto raced, records_->FindRelease(args.app, args.version));
     if (raced) return same_or_refuse(*raced);
 
+    VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(args.app));
+    VMS_RETURN_IF_ERROR(authz_.Check(args.principal, Action::kPush, args.app, owners));
     VMS_ASSIGN_OR_RETURN(auto stored_state, records_->LoadAppState(args.app));
     AppState state = stored_state.value_or(AppState());
     AddReleaseToState(release, &state);
@@ -168,6 +189,11 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
     records_->PutEvent(&batch, event);
     records_->PutRelease(&batch, release, env);
     records_->PutAppState(&batch, state);
+    // The first push of an app makes the pusher its owner.
+    if (!owners) PutOwners(&batch, args.app, {args.principal});
+    AuditEntry entry = Entry(args.principal, "push", args.app, args.version);
+    entry.set_outcome(owners ? "ok" : "ok: created the app, owned by the pusher");
+    audit_->Add(&batch, std::move(entry));
     for (const auto& [tree, totals] : closure->newly_complete) {
       records_->objects().MarkComplete(&batch, tree, totals);
     }
@@ -178,27 +204,33 @@ absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
   }
   Log()->info("release app={} version={} root={} files={} bytes={} seq={} publisher={}", args.app,
               args.version, args.root.Short(), closure->totals.files, closure->totals.bytes, seq,
-              args.publisher);
+              args.principal);
   return CommitResult{.created = true, .release = std::move(env), .seq = seq};
 }
 
 absl::StatusOr<FlipResult> Master::SetLive(const FlipArgs& args) {
-  VMS_RETURN_IF_ERROR(ValidateVersionName(args.version));
-  return Flip(args, LiveRecord::LIVE);
+  absl::Status valid = ValidateVersionName(args.version);
+  absl::StatusOr<FlipResult> result = valid.ok() ? Flip(args, LiveRecord::LIVE) : valid;
+  if (!result.ok()) {
+    AuditAlone(Entry(args.principal, "live", args.app, args.version), result.status());
+  }
+  return result;
 }
 
 absl::StatusOr<FlipResult> Master::Rollback(const FlipArgs& args) {
-  if (!args.version.empty()) {
-    VMS_RETURN_IF_ERROR(ValidateVersionName(args.version));
+  absl::Status valid = args.version.empty() ? absl::OkStatus() : ValidateVersionName(args.version);
+  absl::StatusOr<FlipResult> result = valid.ok() ? Flip(args, LiveRecord::ROLLBACK) : valid;
+  if (!result.ok()) {
+    AuditAlone(Entry(args.principal, "rollback", args.app, args.version), result.status());
   }
-  return Flip(args, LiveRecord::ROLLBACK);
+  return result;
 }
 
 absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind kind) {
   VMS_RETURN_IF_ERROR(ValidateAppName(args.app));
-  if (args.issuer.empty() || args.issuer.size() > kMaxPublisherBytes) {
+  if (args.principal.empty() || args.principal.size() > kMaxPublisherBytes) {
     return absl::InvalidArgumentError(
-        StrCat("issuer must be 1-", kMaxPublisherBytes, " bytes, not ", args.issuer.size()));
+        StrCat("principal must be 1-", kMaxPublisherBytes, " bytes, not ", args.principal.size()));
   }
   MutexLock write_lock(&write_mu_);
   VMS_ASSIGN_OR_RETURN(auto loaded, records_->LoadAppState(args.app));
@@ -206,6 +238,10 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
     return absl::NotFoundError(
         StrCat("no app named ", args.app, " has been pushed; `vms list` shows the apps"));
   }
+  VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(args.app));
+  VMS_RETURN_IF_ERROR(authz_.Check(args.principal,
+                                   kind == LiveRecord::LIVE ? Action::kSetLive : Action::kRollback,
+                                   args.app, owners.value_or(std::vector<std::string>())));
   AppState state = std::move(*loaded);
   std::vector<std::string> stack(state.back_stack().begin(), state.back_stack().end());
 
@@ -236,6 +272,10 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
 
   if (state.live_version() == target) {
     VMS_ASSIGN_OR_RETURN(auto current, records_->CurrentLive(args.app));
+    AuditEntry entry =
+        Entry(args.principal, kind == LiveRecord::LIVE ? "live" : "rollback", args.app, target);
+    entry.set_outcome("ok: already live, nothing written");
+    AuditAlone(std::move(entry), absl::OkStatus());
     return FlipResult{.changed = false, .record = current.value_or(Envelope())};
   }
 
@@ -267,7 +307,7 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
   record.set_live_seq(state.live_seq() + 1);
   record.set_previous_version(state.live_version());
   record.set_issued_unix_ms(options_.now_ms());
-  record.set_issuer(args.issuer);
+  record.set_issuer(args.principal);
   record.set_kind(kind);
   Envelope env = SignEnvelope(kLiveType, record.SerializeAsString(), key_);
 
@@ -280,10 +320,14 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
   records_->PutEvent(&batch, event);
   records_->PutLive(&batch, record, env);
   records_->PutAppState(&batch, state);
+  AuditEntry entry =
+      Entry(args.principal, kind == LiveRecord::LIVE ? "live" : "rollback", args.app, target);
+  entry.set_outcome("ok");
+  audit_->Add(&batch, std::move(entry));
   VMS_RETURN_IF_ERROR(records_->Commit(&batch, event.seq()));
   Log()->info("{} app={} version={} previous={} live_seq={} seq={} issuer={}",
               kind == LiveRecord::LIVE ? "live" : "rollback", args.app, target,
-              record.previous_version(), record.live_seq(), event.seq(), args.issuer);
+              record.previous_version(), record.live_seq(), event.seq(), args.principal);
   return FlipResult{.changed = true, .record = std::move(env), .seq = event.seq()};
 }
 

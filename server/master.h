@@ -7,6 +7,12 @@
 // crash leaves the old state or the new one. No gRPC here: the *_service.h
 // adapters put this class on the wire.
 //
+// Every write is authorised (server/authz.h) from the caller's authenticated
+// principal, which the master records as the release's publisher and the
+// live record's issuer, and is written to the audit log (server/audit_log.h),
+// accepted or refused. The first push of an app makes the pusher its owner,
+// in the release's own batch.
+//
 // Thread-safe. write_mu_ serialises the writers of records and is held across
 // their synced batch on purpose: the event log must be gapless and in commit
 // order, and per-app state is read-modify-write. Readers never take it.
@@ -30,6 +36,8 @@
 #include "core/object_store.h"
 #include "core/sync.h"
 #include "records.pb.h"
+#include "server/audit_log.h"
+#include "server/authz.h"
 #include "server/record_store.h"
 #include "server/site_registry.h"
 
@@ -44,13 +52,16 @@ struct MasterOptions {
   std::function<int64_t()> now_ms;
   // The store's I/O (Db::Open); tests inject a power cut.
   rocksdb::Env* env = nullptr;
+  // Who may do what. vms-master sets it from its flags; the default (no
+  // identity, everything allowed) is what --insecure means, for unit tests.
+  AuthzPolicy authz{.insecure = true};
 };
 
 struct CommitArgs {
   std::string app;
   std::string version;
   Hash root;
-  std::string publisher;
+  std::string principal;  // the authenticated caller: the release's publisher
   std::string message;
 };
 
@@ -62,9 +73,11 @@ struct CommitResult {
 
 struct FlipArgs {
   std::string app;
-  std::string version;  // for Rollback: "" means the version live before
-  std::string issuer;
+  std::string version;    // for Rollback: "" means the version live before
+  std::string principal;  // the authenticated caller: the record's issuer
 };
+
+enum class OwnersChange { kList, kAdd, kRemove };
 
 struct FlipResult {
   bool changed = false;  // false: already live, nothing written
@@ -83,7 +96,8 @@ class Master {
   absl::StatusOr<IngestStats> PutObjects(std::vector<StoredObject>* objects);
 
   // Records a release once its whole closure is present and valid.
-  //  - InvalidArgument: bad app/version name, bad publisher or message.
+  //  - PermissionDenied: the principal may not push this app (authz.h).
+  //  - InvalidArgument: bad app/version name, bad principal or message.
   //  - FailedPrecondition: objects are missing (the message says how many), or
   //    the version exists with other content (versions are immutable).
   //  - DataLoss: an object of the closure is corrupt or inconsistent.
@@ -103,21 +117,58 @@ class Master {
   // lacks the version.
   absl::StatusOr<FlipResult> Rollback(const FlipArgs& args);
 
+  // The owners of `app` after adding or removing `who` (a principal, or a
+  // bare user name), as `principal`. NotFound for an unknown app;
+  // PermissionDenied unless an owner or admin; FailedPrecondition for
+  // removing the last owner. kList only reads (any principal).
+  absl::StatusOr<std::vector<std::string>> Owners(const std::string& principal,
+                                                  const std::string& app, OwnersChange change,
+                                                  const std::string& who = "");
+  // Forgets a site, as `principal` (admins only): SiteRegistry::Remove().
+  absl::Status RemoveSite(const std::string& principal, const std::string& site, bool force);
+  // A site report from `principal` (SiteRegistry::Apply): only sites report.
+  absl::StatusOr<SiteRegistry::Applied> Report(const std::string& principal,
+                                               const SiteReport& report);
+  // May `principal` upload objects (authz.h)?
+  absl::Status MayUpload(const std::string& principal) const;
+  // The audit log, newest first: of `app` (its owners and admins), or of
+  // everything (admins).
+  absl::StatusOr<std::vector<AuditEntry>> Audit(const std::string& principal,
+                                                const std::string& app, size_t limit) const;
+
   // Uploads that no release names yet: new object -> when it came (BE unix
   // ms). A commit removes the entries of its closure; what stays is what
   // the lifecycle's garbage collection reclaims once older than
   // kUnreferencedUploadTtl.
   static constexpr char kUploadsFamily[] = "uploads";
+  // app -> AppOwners.
+  static constexpr char kOwnersFamily[] = "owners";
   static constexpr std::chrono::hours kUnreferencedUploadTtl{24};
 
   const RecordStore& records() const { return *records_; }
   ReadApi* read_api() { return records_.get(); }
   SiteRegistry& sites() { return *sites_; }
+  const Authorizer& authz() const { return authz_; }
   const PublicKey& public_key() const { return key_.public_key(); }
 
  private:
-  Master(MasterOptions options, std::unique_ptr<RecordStore> records,
-         std::unique_ptr<SiteRegistry> sites, SigningKey key);
+  Master(MasterOptions options, Authorizer authz, std::unique_ptr<RecordStore> records,
+         std::unique_ptr<SiteRegistry> sites, std::unique_ptr<AuditLog> audit, SigningKey key);
+  absl::StatusOr<CommitResult> DoCommit(const CommitArgs& args);
+  absl::StatusOr<std::vector<std::string>> DoOwners(const std::string& principal,
+                                                    const std::string& app, OwnersChange change,
+                                                    const std::string& who);
+  // The owners of `app`: nullopt when it does not exist; empty for an app
+  // from before owners.
+  absl::StatusOr<std::optional<std::vector<std::string>>> LoadOwners(const std::string& app) const;
+  void PutOwners(rocksdb::WriteBatch* batch, const std::string& app,
+                 const std::vector<std::string>& owners);
+  // What an audit entry says of a write.
+  static AuditEntry Entry(const std::string& principal, std::string action, const std::string& app,
+                          const std::string& target);
+  // Logs a write that wrote nothing (refused, failed, or already done),
+  // unsynced; the outcome is `status`'s unless the entry has one.
+  void AuditAlone(AuditEntry entry, const absl::Status& status);
   // Flip to `target` (or, for a rollback with an empty target, to the top of
   // the back stack). Takes write_mu_.
   absl::StatusOr<FlipResult> Flip(const FlipArgs& args, LiveRecord::Kind kind);
@@ -128,6 +179,8 @@ class Master {
   MasterOptions options_;
   std::unique_ptr<RecordStore> records_;
   std::unique_ptr<SiteRegistry> sites_;
+  std::unique_ptr<AuditLog> audit_;
+  const Authorizer authz_;
   SigningKey key_;
   Mutex write_mu_;
 };

@@ -47,6 +47,16 @@ int main(int argc, char** argv) {
                  "decompress and verify, in bursts of 4 s (suffixes K, M, G; 0: unlimited)")
       ->transform(CLI::AsSizeValue(false))
       ->default_str("1G");
+  vms::AuthzPolicy authz{.app_creators = {"*"}};
+  app.add_option("--admins", authz.admins,
+                 "Principals who may do everything: manage sites, every app's owners, "
+                 "pushes and flips (vms://user/NAME, or a bare user name)")
+      ->delimiter(',');
+  app.add_option("--app-creators", authz.app_creators,
+                 "Who may create an app by pushing it first: principals, or * for every user "
+                 "(admins always may)")
+      ->delimiter(',')
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   if (absl::Status s = vms::InitLogging("master", log); !s.ok()) {
@@ -58,7 +68,12 @@ int main(int argc, char** argv) {
     spdlog::error("{}", vms::Sv(credentials.status().message()));
     return 2;
   }
-  auto master = vms::Master::Open({.data_dir = data_dir, .limits = limits});
+  authz.insecure = credentials->insecure();
+  if (auto checked = vms::Authorizer::Create(authz); !checked.ok()) {
+    spdlog::error("{}", vms::Sv(checked.status().message()));
+    return 2;
+  }
+  auto master = vms::Master::Open({.data_dir = data_dir, .limits = limits, .authz = authz});
   if (!master.ok()) {
     spdlog::error("cannot open data_dir={}: {}", data_dir, vms::Sv(master.status().message()));
     return 1;
@@ -74,13 +89,14 @@ int main(int argc, char** argv) {
          spdlog::error("corrupt object={} on disk: not served; restore the data directory",
                        h.Hex());
        }});
-  vms::SitesService sites(&pool, [m = master->get()](const vms::SiteReport& report) {
-    auto applied = m->sites().Apply(report);
-    if (!applied.ok()) return absl::StatusOr<vms::ReportAck>(applied.status());
-    vms::ReportAck ack;
-    ack.set_need_full(applied->need_full);
-    return absl::StatusOr<vms::ReportAck>(std::move(ack));
-  });
+  vms::SitesService sites(
+      &pool, [m = master->get()](const std::string& principal, const vms::SiteReport& report) {
+        auto applied = m->Report(principal, report);
+        if (!applied.ok()) return absl::StatusOr<vms::ReportAck>(applied.status());
+        vms::ReportAck ack;
+        ack.set_need_full(applied->need_full);
+        return absl::StatusOr<vms::ReportAck>(std::move(ack));
+      });
   grpc::ServerBuilder builder;
   builder.RegisterService(&publish);
   builder.RegisterService(&read);

@@ -130,17 +130,26 @@ grpc::ServerUnaryReactor* PublishService::MissingObjects(grpc::CallbackServerCon
 
 grpc::ServerReadReactor<ObjectBatch>* PublishService::PutObjects(grpc::CallbackServerContext* ctx,
                                                                  PutObjectsResponse* resp) {
-  return new PutObjectsReactor(master_, pool_, budget_, ctx->peer(), resp);
+  if (absl::Status s = master_->MayUpload(CallerOf(ctx)); !s.ok()) {
+    // Refused before a byte is read.
+    class Refused : public grpc::ServerReadReactor<ObjectBatch> {
+     public:
+      explicit Refused(const absl::Status& s) { Finish(ToGrpc(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(s);
+  }
+  return new PutObjectsReactor(master_, pool_, budget_, FairnessKey(ctx), resp);
 }
 
 grpc::ServerUnaryReactor* PublishService::Commit(grpc::CallbackServerContext* ctx,
                                                  const CommitRequest* req, CommitResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
+  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
     VMS_ASSIGN_OR_RETURN(auto root, Hash::FromBytes(req->root()));
     VMS_ASSIGN_OR_RETURN(auto result, master_->Commit({.app = req->app(),
                                                        .version = req->version(),
                                                        .root = root,
-                                                       .publisher = req->publisher(),
+                                                       .principal = caller,
                                                        .message = req->message()}));
     resp->set_created(result.created);
     *resp->mutable_release() = std::move(result.release);
@@ -161,15 +170,15 @@ absl::Status FillFlip(absl::StatusOr<FlipResult> result, FlipResponse* resp) {
 
 grpc::ServerUnaryReactor* PublishService::SetLive(grpc::CallbackServerContext* ctx,
                                                   const SetLiveRequest* req, FlipResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp] {
-    return FillFlip(master_->SetLive({req->app(), req->version(), req->issuer()}), resp);
+  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)] {
+    return FillFlip(master_->SetLive({req->app(), req->version(), caller}), resp);
   });
 }
 
 grpc::ServerUnaryReactor* PublishService::Rollback(grpc::CallbackServerContext* ctx,
                                                    const RollbackRequest* req, FlipResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp] {
-    return FillFlip(master_->Rollback({req->app(), req->to_version(), req->issuer()}), resp);
+  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)] {
+    return FillFlip(master_->Rollback({req->app(), req->to_version(), caller}), resp);
   });
 }
 
@@ -187,8 +196,32 @@ grpc::ServerUnaryReactor* PublishService::ListSites(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* PublishService::RemoveSite(grpc::CallbackServerContext* ctx,
                                                      const RemoveSiteRequest* req,
                                                      RemoveSiteResponse* resp) {
-  return RunUnary(ctx, pool_,
-                  [this, req] { return master_->sites().Remove(req->site(), req->force()); });
+  return RunUnary(ctx, pool_, [this, req, caller = CallerOf(ctx)] {
+    return master_->RemoveSite(caller, req->site(), req->force());
+  });
+}
+
+grpc::ServerUnaryReactor* PublishService::Owners(grpc::CallbackServerContext* ctx,
+                                                 const OwnersRequest* req, OwnersResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
+    OwnersChange change = req->change() == OwnersRequest::ADD      ? OwnersChange::kAdd
+                          : req->change() == OwnersRequest::REMOVE ? OwnersChange::kRemove
+                                                                   : OwnersChange::kList;
+    VMS_ASSIGN_OR_RETURN(auto owners,
+                         master_->Owners(caller, req->app(), change, req->principal()));
+    for (std::string& o : owners) resp->add_owners(std::move(o));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* PublishService::Audit(grpc::CallbackServerContext* ctx,
+                                                const AuditRequest* req, AuditResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
+    size_t limit = req->limit() == 0 ? 100 : req->limit();
+    VMS_ASSIGN_OR_RETURN(auto entries, master_->Audit(caller, req->app(), limit));
+    for (AuditEntry& e : entries) *resp->add_entries() = std::move(e);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace vms

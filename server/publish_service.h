@@ -36,6 +36,10 @@ class PublishService final : public Publish::CallbackService {
   grpc::ServerUnaryReactor* RemoveSite(grpc::CallbackServerContext* ctx,
                                        const RemoveSiteRequest* req,
                                        RemoveSiteResponse* resp) override;
+  grpc::ServerUnaryReactor* Owners(grpc::CallbackServerContext* ctx, const OwnersRequest* req,
+                                   OwnersResponse* resp) override;
+  grpc::ServerUnaryReactor* Audit(grpc::CallbackServerContext* ctx, const AuditRequest* req,
+                                  AuditResponse* resp) override;
 
  private:
   Master* master_;

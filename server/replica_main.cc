@@ -5,6 +5,7 @@
 #include "CLI/CLI.hpp"
 #include "core/file_util.h"
 #include "core/keys.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/thread_pool.h"
 #include "net/daemon.h"
@@ -123,7 +124,12 @@ int main(int argc, char** argv) {
                              },
                          .site_info = [&follower] { return follower.Info(); }});
   vms::SitesService sites(
-      &pool, [&follower](const vms::SiteReport& report) { return follower.Relay(report); });
+      &pool,
+      [&follower, insecure = credentials->insecure()](
+          const std::string& principal, vms::SiteReport report) -> absl::StatusOr<vms::ReportAck> {
+        VMS_RETURN_IF_ERROR(vms::AcceptForRelay(principal, insecure, &report));
+        return follower.Relay(report);
+      });
   grpc::ServerBuilder builder;
   builder.RegisterService(&read);
   builder.RegisterService(&sites);

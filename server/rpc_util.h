@@ -14,17 +14,30 @@
 #include "core/thread_pool.h"
 #include "grpcpp/grpcpp.h"
 #include "net/rpc.h"
+#include "net/tls.h"
 
 namespace vms {
 
+// The authenticated principal of the caller (net/tls.h).
+inline std::string CallerOf(grpc::ServerContextBase* ctx) {
+  return PeerPrincipal(*ctx->auth_context());
+}
+
+// Who takes turns with whom on a server's pool: each principal (however many
+// connections it opens); on an insecure server, each connection.
+inline std::string FairnessKey(grpc::ServerContextBase* ctx) {
+  std::string principal = CallerOf(ctx);
+  return principal == kAnonymous ? ctx->peer() : principal;
+}
+
 // Runs `fn` (returning absl::Status) on `pool`, off gRPC's callback threads
 // (work may block on disk), then finishes the call with its status. Calls
-// take turns per connection (ThreadPool keys), so one caller's flood of
-// requests cannot starve another's.
+// take turns per caller (ThreadPool keys, FairnessKey()), so one caller's
+// flood of requests cannot starve another's.
 template <typename Fn>
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, ThreadPool* pool, Fn fn) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  pool->Submit(ctx->peer(),
+  pool->Submit(FairnessKey(ctx),
                [reactor, fn = std::move(fn)]() mutable { reactor->Finish(ToGrpc(fn())); });
   return reactor;
 }

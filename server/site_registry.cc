@@ -28,6 +28,12 @@ absl::Status CheckReport(const SiteReport& r) {
   if (r.problem().size() > kMaxErrorBytes) {
     return too_long("problem", r.problem().size(), kMaxErrorBytes);
   }
+  if (static_cast<size_t>(r.via_size()) >= kMaxRelayDepth) {
+    return absl::InvalidArgumentError(StrCat("a site report was relayed by at most ",
+                                             kMaxRelayDepth - 1, " sites, this one ",
+                                             r.via_size()));
+  }
+  for (const std::string& v : r.via()) VMS_RETURN_IF_ERROR(ValidateSiteName(v));
   if (static_cast<size_t>(r.versions_size()) > kMaxReportVersions) {
     return absl::InvalidArgumentError(StrCat("a site report carries at most ", kMaxReportVersions,
                                              " version states, this one ", r.versions_size(),
@@ -111,8 +117,24 @@ absl::Status SiteRegistry::Persist(const Site& site) const {
   return db_->Write(&batch, /*sync=*/false);
 }
 
-absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(const SiteReport& report) {
+absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(
+    const SiteReport& report, const std::optional<std::string>& sender) {
   VMS_RETURN_IF_ERROR(CheckReport(report));
+  // The path from the site up to the master: who relayed it, then who sent
+  // it here. It must start at the site the report is about.
+  std::string parent;
+  if (sender) {
+    std::vector<std::string> path(report.via().begin(), report.via().end());
+    path.push_back(*sender);
+    if (path.front() != report.site()) {
+      return absl::PermissionDeniedError(StrCat(
+          "vms://site/", *sender, " may not report about site ", report.site(),
+          path.size() == 1
+              ? ": a site reports only about itself"
+              : StrCat(": the report came from ", path.front(), ", not from ", report.site())));
+    }
+    if (path.size() > 1) parent = path[1];
+  }
   // A replica applies only events this master wrote, so its applied_seq is
   // at most the head (the master commits before it streams). Beyond it, the
   // site holds another history: a master restored from an older backup, or
@@ -148,6 +170,19 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(const SiteReport& repo
   const int64_t now = now_ms_();
   Applied ack;
   MutexLock lock(&mu_);
+  if (sender) {
+    auto known = sites_.find(report.site());
+    if (known != sites_.end() && known->second.base.parent() != parent &&
+        std::chrono::steady_clock::now() - known->second.last_report <
+            std::chrono::milliseconds(kRecentMs)) {
+      const std::string& was = known->second.base.parent();
+      return absl::PermissionDeniedError(StrCat(
+          "vms://site/", *sender, " may not report about site ", report.site(), ": it follows ",
+          was.empty() ? std::string("the master") : StrCat("site ", was),
+          " and reported within the last minute; a site that moved is taken over once it has "
+          "been quiet for a minute"));
+    }
+  }
   auto [it, inserted] = sites_.try_emplace(report.site());
   Site& site = it->second;
   bool changed = inserted;
@@ -157,9 +192,10 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(const SiteReport& repo
     ack.need_full = !report.full();
   }
   if (site.base.address() != report.address() || site.base.upstream() != report.upstream() ||
-      site.base.applied_seq() != report.applied_seq()) {
+      site.base.applied_seq() != report.applied_seq() || site.base.parent() != parent) {
     site.base.set_address(report.address());
     site.base.set_upstream(report.upstream());
+    site.base.set_parent(parent);
     site.base.set_applied_seq(report.applied_seq());
     changed = true;
   }

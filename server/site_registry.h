@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -56,7 +57,16 @@ class SiteRegistry {
   };
   // Merges a report; a site reporting for the first time becomes known.
   // InvalidArgument for a bad site name or a report beyond the limits.
-  absl::StatusOr<Applied> Apply(const SiteReport& report);
+  //
+  // `sender`: the authenticated site that sent it to the master (nullopt on
+  // an --insecure master: unchecked). A site reports about itself; a replica
+  // relays for the sites below it, so the report's path (its `via`, then the
+  // sender) must start at the site it is about. A site that reported within
+  // kRecentMs through another path keeps it: a relay cannot take over a
+  // running site (a site that moved is taken over once it has been quiet
+  // that long). PermissionDenied, naming the sender and the site, otherwise.
+  absl::StatusOr<Applied> Apply(const SiteReport& report,
+                                const std::optional<std::string>& sender = std::nullopt);
   // Every site, name order, with the states of `app`'s versions filled in
   // (only `version`'s, when given) and what is live for it at each site;
   // with `app` empty, only the versions in flight. NotFound for an unknown

@@ -5,6 +5,7 @@
 #define VMS_SERVER_SITES_SERVICE_H_
 
 #include <functional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "core/thread_pool.h"
@@ -14,7 +15,9 @@ namespace vms {
 
 class SitesService final : public Sites::CallbackService {
  public:
-  using Handler = std::function<absl::StatusOr<ReportAck>(const SiteReport&)>;
+  // Called with the caller's authenticated principal (net/tls.h).
+  using Handler =
+      std::function<absl::StatusOr<ReportAck>(const std::string& principal, SiteReport report)>;
   // `pool` must outlive the service; `handler` runs there.
   SitesService(ThreadPool* pool, Handler handler) : pool_(pool), handler_(std::move(handler)) {}
 
@@ -25,6 +28,12 @@ class SitesService final : public Sites::CallbackService {
   ThreadPool* pool_;
   Handler handler_;
 };
+
+// At a replica, before relaying a report from `principal` upstream: only a
+// site sends reports, about itself or (relaying) about a site whose path
+// starts at it; adds the sender to the report's `via`. PermissionDenied
+// naming the sender otherwise. Unchecked when `insecure`.
+absl::Status AcceptForRelay(const std::string& principal, bool insecure, SiteReport* report);
 
 }  // namespace vms
 

@@ -203,7 +203,7 @@ SiteReport MakeReport(const std::string& site, uint64_t applied_seq, size_t vers
 
 TEST_F(HardeningTest, OneSiteReportWithManyEntriesIsRefusedAndCannotFreezeTheMaster) {
   Push("app", "1.0");
-  auto sites = Sites::NewStub(testing::TestChannel(master_.address()));
+  auto sites = Sites::NewStub(testing::TestChannel(master_.address(), "site", "flood"));
 
   // 150,000 entries (the attack's 2.2 MB message) are refused at once,
   // naming the limit, instead of holding every worker for minutes.
@@ -265,8 +265,9 @@ TEST_F(HardeningTest, SiteReportSeqsFromZeroToTheMaximumNeverWrap) {
   Push("app", "1.0");
   Push("app", "2.0");
   const uint64_t head = 2;
-  auto sites = Sites::NewStub(testing::TestChannel(master_.address()));
   auto report = [&](const std::string& site, uint64_t seq) {
+    // Each site reports as itself.
+    auto sites = Sites::NewStub(testing::TestChannel(master_.address(), "site", site));
     ReportAck ack;
     grpc::ClientContext ctx;
     return sites->Report(&ctx, MakeReport(site, seq, 0), &ack);
@@ -447,8 +448,8 @@ TEST_F(HardeningTest, UploadsNeverCommittedAreRecordedForCollection) {
   ASSERT_EQ(master_.Terminate(), 0);
 
   std::vector<std::string> families = ObjectStore::Families();
-  families.insert(families.end(),
-                  {"releases", "live", "apps", "events", "seqs", "meta", "sites", "uploads"});
+  families.insert(families.end(), {"releases", "live", "apps", "events", "seqs", "meta", "sites",
+                                   "uploads", "owners", "audit", "audit_app"});
   auto db = Db::Open(master_.data_dir() + "/db", families);
   ASSERT_TRUE(db.ok()) << db.status();
   std::map<std::string, uint64_t> uploads;
@@ -492,7 +493,7 @@ TEST_F(HardeningTest, HugeNamesGetTheNameRuleBackNotAMetadataError) {
   EXPECT_NE(s.error_message().find("invalid app name"), std::string::npos) << s.error_message();
   EXPECT_LT(s.error_message().size(), 400u);
 
-  auto sites = Sites::NewStub(testing::TestChannel(master_.address()));
+  auto sites = Sites::NewStub(testing::TestChannel(master_.address(), "site", "x"));
   ReportAck ack;
   grpc::ClientContext report_ctx;
   s = sites->Report(&report_ctx, MakeReport(huge, 0, 0), &ack);

@@ -35,7 +35,7 @@ class MasterTest : public ::testing::Test {
 
   absl::StatusOr<CommitResult> Commit(const std::string& app, const std::string& version,
                                       const Hash& root) {
-    return master_->Commit({.app = app, .version = version, .root = root, .publisher = "dev@h"});
+    return master_->Commit({.app = app, .version = version, .root = root, .principal = "dev@h"});
   }
 
   testing::TempDir dir_;
@@ -92,7 +92,7 @@ TEST_F(MasterTest, RefusesBadNames) {
   EXPECT_TRUE(absl::IsInvalidArgument(Commit("Bad", "1.0", a).status()));
   EXPECT_TRUE(absl::IsInvalidArgument(Commit("app", "1 0", a).status()));
   EXPECT_TRUE(absl::IsInvalidArgument(
-      master_->Commit({.app = "app", .version = "1", .root = a, .publisher = ""}).status()));
+      master_->Commit({.app = "app", .version = "1", .root = a, .principal = ""}).status()));
 }
 
 TEST_F(MasterTest, ListingsAndStatePersistAcrossRestart) {

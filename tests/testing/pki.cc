@@ -86,6 +86,9 @@ std::vector<std::string> WithTestIdentity(const std::vector<std::string>& argv) 
   };
   if (argv[0] == MasterBin()) {
     append(TestPki::Get().Flags("master", "main"));
+    if (std::find(argv.begin(), argv.end(), "--admins") == argv.end()) {
+      append({"--admins", "admin"});
+    }
   } else if (argv[0] == ReplicaBin()) {
     auto site = std::find(argv.begin(), argv.end(), "--site");
     if (site != argv.end() && site + 1 != argv.end()) {

@@ -4,7 +4,7 @@
 // Process add --tls-* flags to vms-master, vms-replica and vms-fuse, and
 // VMS_TLS_DIR for vms), so the whole suite runs over mutual TLS.
 //
-//   vms-master            vms://master/main
+//   vms-master            vms://master/main, with --admins admin
 //   vms-replica --site S  vms://site/S
 //   vms-fuse              vms://host/test
 //   vms                   vms://user/admin (an admin of the master)

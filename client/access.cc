@@ -1,0 +1,77 @@
+// vms owners, vms audit: who may change an app, and who did what.
+#include <iostream>
+
+#include "client/commands.h"
+#include "client/master_client.h"
+#include "client/table.h"
+#include "core/strings.h"
+#include "nlohmann/json.hpp"
+
+namespace vms {
+
+int RunOwners(const GlobalOptions& global, const std::string& app, const std::string& change,
+              const std::string& principal) {
+  OwnersRequest req;
+  req.set_app(app);
+  if (change.empty()) {
+    req.set_change(OwnersRequest::LIST);
+  } else if (change == "add" || change == "remove") {
+    if (principal.empty()) {
+      return Fail(StrCat("vms owners ", app, " ", change,
+                         " needs a PRINCIPAL: vms://user/NAME, or a bare user name"));
+    }
+    req.set_change(change == "add" ? OwnersRequest::ADD : OwnersRequest::REMOVE);
+    req.set_principal(principal);
+  } else {
+    return Fail(StrCat("vms owners: unknown change ", Quote(change), ": use add or remove"));
+  }
+  MasterClient master(global.master, global.credentials);
+  auto owners = master.Owners(req);
+  if (!owners.ok()) return Fail(Sv(owners.status().message()));
+  if (owners->owners().empty()) {
+    std::cout << app
+              << " has no owners (it predates owners): only admins may change it; an "
+                 "admin gives it one with `vms owners "
+              << app << " add PRINCIPAL`\n";
+    return 0;
+  }
+  for (const std::string& o : owners->owners()) std::cout << o << "\n";
+  return 0;
+}
+
+int RunAudit(const GlobalOptions& global, const std::string& app, int limit, bool json) {
+  AuditRequest req;
+  req.set_app(app);
+  req.set_limit(static_cast<uint32_t>(limit));
+  MasterClient master(global.master, global.credentials);
+  auto audit = master.Audit(req);
+  if (!audit.ok()) return Fail(Sv(audit.status().message()));
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const AuditEntry& e : audit->entries()) {
+      out.push_back({{"seq", e.seq()},
+                     {"time", IsoTime(e.unix_ms())},
+                     {"principal", e.principal()},
+                     {"action", e.action()},
+                     {"app", e.app()},
+                     {"target", e.target()},
+                     {"allowed", e.allowed()},
+                     {"outcome", e.outcome()}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (audit->entries().empty()) {
+    std::cout << "nothing in the audit log" << (app.empty() ? "" : StrCat(" for ", app)) << "\n";
+    return 0;
+  }
+  Table table({"WHEN", "WHO", "ACTION", "APP", "WHAT", "OUTCOME"});
+  for (const AuditEntry& e : audit->entries()) {
+    table.Add({LocalTime(e.unix_ms()), e.principal(), e.action(), e.app().empty() ? "-" : e.app(),
+               e.target(), e.allowed() ? e.outcome() : StrCat("REFUSED: ", e.outcome())});
+  }
+  table.Print(std::cout);
+  return 0;
+}
+
+}  // namespace vms

@@ -1,0 +1,111 @@
+#include "server/authz.h"
+
+#include <algorithm>
+
+#include "core/principal.h"
+#include "core/strings.h"
+
+namespace vms {
+
+namespace {
+
+std::string_view Describe(Action action) {
+  switch (action) {
+    case Action::kUpload:
+      return "upload objects";
+    case Action::kPush:
+      return "push";
+    case Action::kSetLive:
+      return "make live";
+    case Action::kRollback:
+      return "roll back";
+    case Action::kChangeOwners:
+      return "change the owners of";
+    case Action::kRemoveSite:
+      return "remove sites";
+    case Action::kReadAudit:
+      return "read the audit log of";
+  }
+  return "?";
+}
+
+bool IsUser(std::string_view principal) {
+  auto p = ParsePrincipal(principal);
+  return p.ok() && p->kind == PrincipalKind::kUser;
+}
+
+absl::Status Denied(std::string_view principal, Action action, std::string_view app,
+                    std::string_view who) {
+  return absl::PermissionDeniedError(
+      StrCat(principal, " may not ", Describe(action), app.empty() ? "" : " ", app, ": ", who));
+}
+
+}  // namespace
+
+absl::StatusOr<Authorizer> Authorizer::Create(const AuthzPolicy& policy) {
+  Authorizer a;
+  a.insecure_ = policy.insecure;
+  for (const std::string& admin : policy.admins) {
+    auto p = NormalizePrincipal(admin);
+    if (!p.ok()) return absl::InvalidArgumentError(StrCat("--admins: ", p.status().message()));
+    a.admins_.insert(*p);
+  }
+  for (const std::string& creator : policy.app_creators) {
+    if (creator == "*") {
+      a.any_user_creates_ = true;
+      continue;
+    }
+    auto p = NormalizePrincipal(creator);
+    if (!p.ok()) {
+      return absl::InvalidArgumentError(StrCat("--app-creators: ", p.status().message()));
+    }
+    a.app_creators_.insert(*p);
+  }
+  return a;
+}
+
+bool Authorizer::IsAdmin(std::string_view principal) const {
+  return insecure_ || admins_.contains(principal);
+}
+
+absl::Status Authorizer::Check(std::string_view principal, Action action, std::string_view app,
+                               const std::optional<std::vector<std::string>>& owners) const {
+  if (IsAdmin(principal)) return absl::OkStatus();
+  const bool owner =
+      owners && std::find(owners->begin(), owners->end(), principal) != owners->end();
+  const std::string owners_are =
+      owners && !owners->empty() ? StrCat("owners are ", Join(*owners), " (and admins)")
+                                 : StrCat("it has no owners yet, so only admins may (`vms owners ",
+                                          app, " add PRINCIPAL` by an admin gives it one)");
+  switch (action) {
+    case Action::kUpload:
+      if (IsUser(principal)) return absl::OkStatus();
+      return Denied(principal, action, "", "only users (vms://user/NAME) and admins may");
+    case Action::kPush:
+      if (!owners) {  // a new app
+        if ((any_user_creates_ && IsUser(principal)) || app_creators_.contains(principal)) {
+          return absl::OkStatus();
+        }
+        return Denied(principal, action, StrCat("a new app ", app),
+                      any_user_creates_ ? "only users and admins create apps"
+                                        : StrCat("app creators are ",
+                                                 app_creators_.empty()
+                                                     ? std::string("only the admins")
+                                                     : StrCat(Join(app_creators_), " (and admins)"),
+                                                 " (vms-master --app-creators)"));
+      }
+      [[fallthrough]];
+    case Action::kSetLive:
+    case Action::kRollback:
+    case Action::kChangeOwners:
+    case Action::kReadAudit:
+      if (!app.empty() && owner) return absl::OkStatus();
+      if (app.empty()) return Denied(principal, action, "every app", "only admins may");
+      return Denied(principal, action, app, owners_are);
+    case Action::kRemoveSite:
+      return Denied(principal, action, "", "only admins may (vms-master --admins)");
+  }
+  return Denied(principal, action, app, "unknown action");
+}
+
+}  // namespace vms

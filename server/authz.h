@@ -1,0 +1,74 @@
+// Who may do what at the master: one table, from the authenticated
+// principal only (../shared/DESIGN.md, "Identity and authority").
+//
+//   action              who may
+//   upload objects      any user (what no release names is collected later)
+//   push a new app      app creators (--app-creators: users, or * for every user)
+//   push, live,         the app's owners
+//   rollback, owners
+//   sites remove        nobody but admins
+//   audit of an app     its owners
+//   audit of all        admins
+//   reads               any authenticated principal (the TLS handshake)
+//
+// Admins (--admins) may do everything. On an --insecure master there is no
+// identity, and every caller (kAnonymous) may do everything.
+//
+// A refusal is PermissionDenied with a message that names the principal,
+// the action and who may do it. Site reports have their own rule, which
+// needs the sites' tree: SiteRegistry::Apply(). Thread-safe (immutable).
+#ifndef VMS_SERVER_AUTHZ_H_
+#define VMS_SERVER_AUTHZ_H_
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace vms {
+
+enum class Action {
+  kUpload,
+  kPush,
+  kSetLive,
+  kRollback,
+  kChangeOwners,
+  kRemoveSite,
+  kReadAudit,
+};
+
+struct AuthzPolicy {
+  bool insecure = false;
+  std::vector<std::string> admins;        // principals (or bare user names)
+  std::vector<std::string> app_creators;  // principals, bare user names, or "*"
+};
+
+class Authorizer {
+ public:
+  // InvalidArgument naming the entry that is not a principal.
+  static absl::StatusOr<Authorizer> Create(const AuthzPolicy& policy);
+
+  bool insecure() const { return insecure_; }
+  bool IsAdmin(std::string_view principal) const;
+
+  // Whether `principal` may do `action`; for an app's actions, `owners` are
+  // its owners now (nullopt: the app does not exist yet, and a push would
+  // create it; empty: an app from before owners existed, which only admins
+  // may touch until one adds an owner).
+  absl::Status Check(std::string_view principal, Action action, std::string_view app = "",
+                     const std::optional<std::vector<std::string>>& owners = {}) const;
+
+ private:
+  Authorizer() = default;
+  bool insecure_ = false;
+  std::set<std::string, std::less<>> admins_;
+  std::set<std::string, std::less<>> app_creators_;
+  bool any_user_creates_ = false;
+};
+
+}  // namespace vms
+
+#endif  // VMS_SERVER_AUTHZ_H_

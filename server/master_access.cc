@@ -1,0 +1,161 @@
+// The master's access side: owners, site removal, uploads' permission, and
+// the audit log (see master.h).
+#include <algorithm>
+
+#include "core/names.h"
+#include "core/principal.h"
+#include "core/status_macros.h"
+#include "core/strings.h"
+#include "server/master.h"
+#include "spdlog/spdlog.h"
+
+namespace vms {
+
+absl::StatusOr<std::optional<std::vector<std::string>>> Master::LoadOwners(
+    const std::string& app) const {
+  VMS_ASSIGN_OR_RETURN(auto value, records_->db()->Get(kOwnersFamily, app));
+  if (value) {
+    AppOwners owners;
+    if (!owners.ParseFromString(*value)) {
+      return absl::DataLossError(StrCat("the owners record of ", app, " does not parse"));
+    }
+    return std::vector<std::string>(owners.owners().begin(), owners.owners().end());
+  }
+  VMS_ASSIGN_OR_RETURN(auto state, records_->LoadAppState(app));
+  if (state) return std::vector<std::string>();  // from before owners
+  return std::nullopt;
+}
+
+void Master::PutOwners(rocksdb::WriteBatch* batch, const std::string& app,
+                       const std::vector<std::string>& owners) {
+  AppOwners record;
+  for (const std::string& o : owners) record.add_owners(o);
+  batch->Put(records_->db()->Family(kOwnersFamily), app, record.SerializeAsString());
+}
+
+AuditEntry Master::Entry(const std::string& principal, std::string action, const std::string& app,
+                         const std::string& target) {
+  AuditEntry e;
+  e.set_principal(principal.substr(0, kMaxPublisherBytes));
+  e.set_action(std::move(action));
+  e.set_app(app.substr(0, 64));
+  e.set_target(target.substr(0, kMaxPublisherBytes));
+  e.set_allowed(true);
+  return e;
+}
+
+void Master::AuditAlone(AuditEntry entry, const absl::Status& status) {
+  if (absl::IsPermissionDenied(status)) entry.set_allowed(false);
+  if (entry.outcome().empty()) {
+    entry.set_outcome(status.ok() ? std::string("ok")
+                                  : StrCat(absl::StatusCodeToString(status.code()), ": ",
+                                           Quote(Sv(status.message()), 1024)));
+  }
+  if (absl::Status s = audit_->Append(std::move(entry)); !s.ok()) {
+    spdlog::warn("audit append failed: {}", Sv(s.message()));
+  }
+}
+
+absl::StatusOr<std::vector<std::string>> Master::Owners(const std::string& principal,
+                                                        const std::string& app, OwnersChange change,
+                                                        const std::string& who) {
+  auto result = DoOwners(principal, app, change, who);
+  if (change != OwnersChange::kList && !result.ok()) {
+    AuditAlone(
+        Entry(principal, change == OwnersChange::kAdd ? "owners add" : "owners remove", app, who),
+        result.status());
+  }
+  return result;
+}
+
+absl::StatusOr<std::vector<std::string>> Master::DoOwners(const std::string& principal,
+                                                          const std::string& app,
+                                                          OwnersChange change,
+                                                          const std::string& who) {
+  VMS_RETURN_IF_ERROR(ValidateAppName(app));
+  auto not_found = [&] {
+    return absl::NotFoundError(
+        StrCat("no app named ", app, " has been pushed; `vms list` shows the apps"));
+  };
+  if (change == OwnersChange::kList) {
+    VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(app));
+    if (!owners) return not_found();
+    return *owners;
+  }
+  VMS_ASSIGN_OR_RETURN(std::string target, NormalizePrincipal(who));
+  MutexLock write_lock(&write_mu_);
+  VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(app));
+  if (!owners) return not_found();
+  VMS_RETURN_IF_ERROR(authz_.Check(principal, Action::kChangeOwners, app, owners));
+  auto at = std::find(owners->begin(), owners->end(), target);
+  if (change == OwnersChange::kAdd) {
+    if (at != owners->end()) return *owners;  // already: nothing to write
+    if (owners->size() >= kMaxOwners) {
+      return absl::FailedPreconditionError(StrCat(app, " has ", owners->size(),
+                                                  " owners, the most an app may have; remove one "
+                                                  "first"));
+    }
+    owners->push_back(target);
+    std::sort(owners->begin(), owners->end());
+  } else {
+    if (at == owners->end()) {
+      return absl::NotFoundError(
+          StrCat(target, " is not an owner of ", app, "; its owners are ", Join(*owners)));
+    }
+    if (owners->size() == 1) {
+      return absl::FailedPreconditionError(
+          StrCat(target, " is the last owner of ", app,
+                 "; an app always keeps at least one owner: add another first"));
+    }
+    owners->erase(at);
+  }
+  rocksdb::WriteBatch batch;
+  PutOwners(&batch, app, *owners);
+  AuditEntry entry =
+      Entry(principal, change == OwnersChange::kAdd ? "owners add" : "owners remove", app, target);
+  entry.set_outcome("ok");
+  audit_->Add(&batch, std::move(entry));
+  VMS_RETURN_IF_ERROR(records_->db()->Write(&batch, /*sync=*/true));
+  spdlog::info("owners app={} {} {} by={}", app, change == OwnersChange::kAdd ? "add" : "remove",
+               target, principal);
+  return *owners;
+}
+
+absl::Status Master::RemoveSite(const std::string& principal, const std::string& site, bool force) {
+  AuditEntry entry = Entry(principal, "sites remove", "", site);
+  absl::Status s = authz_.Check(principal, Action::kRemoveSite);
+  if (s.ok()) s = sites_->Remove(site, force);
+  AuditAlone(std::move(entry), s);
+  return s;
+}
+
+absl::StatusOr<SiteRegistry::Applied> Master::Report(const std::string& principal,
+                                                     const SiteReport& report) {
+  if (authz_.insecure()) return sites_->Apply(report);
+  auto sender = ParsePrincipal(principal);
+  if (!sender.ok() || sender->kind != PrincipalKind::kSite) {
+    return absl::PermissionDeniedError(StrCat(principal, " may not report about site ",
+                                              report.site(),
+                                              ": only sites (vms://site/NAME) send reports"));
+  }
+  return sites_->Apply(report, sender->name);
+}
+
+absl::Status Master::MayUpload(const std::string& principal) const {
+  return authz_.Check(principal, Action::kUpload);
+}
+
+absl::StatusOr<std::vector<AuditEntry>> Master::Audit(const std::string& principal,
+                                                      const std::string& app, size_t limit) const {
+  if (!app.empty()) {
+    VMS_RETURN_IF_ERROR(ValidateAppName(app));
+    VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(app));
+    VMS_RETURN_IF_ERROR(authz_.Check(principal, Action::kReadAudit, app,
+                                     owners.value_or(std::vector<std::string>())));
+  } else {
+    VMS_RETURN_IF_ERROR(authz_.Check(principal, Action::kReadAudit));
+  }
+  return audit_->Read(app, limit);
+}
+
+}  // namespace vms
