@@ -9,22 +9,23 @@ namespace vms {
 
 namespace {
 
-std::string_view Describe(Action action) {
+// "make alpha live": the action, said of `what`.
+std::string Phrase(Action action, std::string_view what) {
   switch (action) {
     case Action::kUpload:
       return "upload objects";
     case Action::kPush:
-      return "push";
+      return StrCat("push ", what);
     case Action::kSetLive:
-      return "make live";
+      return StrCat("make ", what, " live");
     case Action::kRollback:
-      return "roll back";
+      return StrCat("roll back ", what);
     case Action::kChangeOwners:
-      return "change the owners of";
+      return StrCat("change the owners of ", what);
     case Action::kRemoveSite:
       return "remove sites";
     case Action::kReadAudit:
-      return "read the audit log of";
+      return StrCat("read the audit log of ", what);
   }
   return "?";
 }
@@ -37,7 +38,7 @@ bool IsUser(std::string_view principal) {
 absl::Status Denied(std::string_view principal, Action action, std::string_view app,
                     std::string_view who) {
   return absl::PermissionDeniedError(
-      StrCat(principal, " may not ", Describe(action), app.empty() ? "" : " ", app, ": ", who));
+      StrCat(principal, " may not ", Phrase(action, app), ": ", who));
 }
 
 }  // namespace

@@ -170,7 +170,9 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(
   const int64_t now = now_ms_();
   Applied ack;
   MutexLock lock(&mu_);
-  if (sender) {
+  // A site speaking for itself is believed; a relay does not take over a
+  // running site.
+  if (sender && report.via_size() > 0) {
     auto known = sites_.find(report.site());
     if (known != sites_.end() && known->second.base.parent() != parent &&
         std::chrono::steady_clock::now() - known->second.last_report <

@@ -64,7 +64,8 @@ class SiteRegistry {
   // sender) must start at the site it is about. A site that reported within
   // kRecentMs through another path keeps it: a relay cannot take over a
   // running site (a site that moved is taken over once it has been quiet
-  // that long). PermissionDenied, naming the sender and the site, otherwise.
+  // that long, or at once by its own report). PermissionDenied, naming the sender and the site,
+  // otherwise.
   absl::StatusOr<Applied> Apply(const SiteReport& report,
                                 const std::optional<std::string>& sender = std::nullopt);
   // Every site, name order, with the states of `app`'s versions filled in

@@ -1,0 +1,143 @@
+// The master's access rules without a network: the authorisation table,
+// owners and the audit log through Master, and which site may report about
+// which (SiteRegistry::Apply with a sender).
+#include "core/codec.h"
+#include "core/strings.h"
+#include "core/tree.h"
+#include "gtest/gtest.h"
+#include "server/authz.h"
+#include "server/master.h"
+#include "tests/testing/testing.h"
+
+namespace vms {
+namespace {
+
+const std::string kAlice = "vms://user/alice", kBob = "vms://user/bob", kAdmin = "vms://user/root",
+                  kHost = "vms://host/web1", kSite = "vms://site/ny";
+
+TEST(AuthzTest, TheTable) {
+  Authorizer a = Authorizer::Create({.admins = {"root"}, .app_creators = {"*"}}).value();
+  const std::vector<std::string> alice_owns = {kAlice};
+  struct Case {
+    std::string who;
+    Action action;
+    std::optional<std::vector<std::string>> owners;
+    bool allowed;
+  };
+  for (const Case& c : std::vector<Case>{
+           {kAlice, Action::kPush, std::nullopt, true},  // a new app: any user
+           {kHost, Action::kPush, std::nullopt, false},
+           {kSite, Action::kPush, std::nullopt, false},
+           {kAlice, Action::kPush, alice_owns, true},
+           {kBob, Action::kPush, alice_owns, false},
+           {kBob, Action::kSetLive, alice_owns, false},
+           {kBob, Action::kRollback, alice_owns, false},
+           {kBob, Action::kChangeOwners, alice_owns, false},
+           {kAlice, Action::kChangeOwners, alice_owns, true},
+           {kAdmin, Action::kSetLive, alice_owns, true},
+           {kAlice, Action::kPush, std::vector<std::string>{}, false},  // predates owners
+           {kAdmin, Action::kPush, std::vector<std::string>{}, true},
+           {kAlice, Action::kUpload, std::nullopt, true},
+           {kHost, Action::kUpload, std::nullopt, false},
+       }) {
+    absl::Status s = a.Check(c.who, c.action, "alpha", c.owners);
+    EXPECT_EQ(s.ok(), c.allowed) << c.who << " " << static_cast<int>(c.action) << ": " << s;
+    if (!s.ok()) {
+      EXPECT_TRUE(absl::IsPermissionDenied(s));
+      EXPECT_TRUE(Sv(s.message()).starts_with(c.who + " may not ")) << s;
+    }
+  }
+  EXPECT_FALSE(a.Check(kAlice, Action::kRemoveSite).ok());
+  EXPECT_TRUE(a.Check(kAdmin, Action::kRemoveSite).ok());
+  EXPECT_FALSE(a.Check(kAlice, Action::kReadAudit).ok());  // everything: admins only
+
+  Authorizer closed = Authorizer::Create({.app_creators = {"alice"}}).value();
+  EXPECT_TRUE(closed.Check(kAlice, Action::kPush, "new", std::nullopt).ok());
+  absl::Status bob = closed.Check(kBob, Action::kPush, "new", std::nullopt);
+  EXPECT_NE(bob.message().find("app creators are vms://user/alice"), std::string::npos) << bob;
+
+  Authorizer insecure = Authorizer::Create({.insecure = true}).value();
+  EXPECT_TRUE(insecure.Check("anonymous", Action::kRemoveSite).ok());
+  EXPECT_FALSE(Authorizer::Create({.admins = {"Not A Principal"}}).ok());
+}
+
+class AccessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    master_ = Master::Open(
+                  {.data_dir = dir_.path(), .authz = {.admins = {"root"}, .app_creators = {"*"}}})
+                  .value();
+  }
+  absl::StatusOr<CommitResult> Push(const std::string& who, const std::string& version) {
+    const std::string content = "v" + version;
+    std::string tree = EncodeTree({{.name = "f",
+                                    .type = EntryType::kFile,
+                                    .size = content.size(),
+                                    .hash = Sha256(content)}})
+                           .value();
+    std::vector<StoredObject> objs;
+    for (const std::string& raw : {content, tree}) {
+      EncodedObject e = Encode(raw, 1);
+      objs.push_back({Sha256(raw), e.codec, raw.size(), e.data});
+    }
+    EXPECT_TRUE(master_->PutObjects(&objs).ok());
+    Hash root = Sha256(tree);
+    return master_->Commit({.app = "alpha", .version = version, .root = root, .principal = who});
+  }
+  testing::TempDir dir_;
+  std::unique_ptr<Master> master_;
+};
+
+TEST_F(AccessTest, TheFirstPusherOwnsTheAppAndEveryAttemptIsAudited) {
+  ASSERT_TRUE(Push(kAlice, "1").ok());
+  EXPECT_EQ(master_->Owners(kBob, "alpha", OwnersChange::kList).value(),
+            std::vector<std::string>{kAlice});
+  EXPECT_TRUE(absl::IsPermissionDenied(Push(kBob, "2").status()));
+  EXPECT_TRUE(absl::IsPermissionDenied(master_->SetLive({"alpha", "1", kBob}).status()));
+  ASSERT_TRUE(master_->SetLive({"alpha", "1", kAlice}).ok());
+  EXPECT_EQ(master_->Owners(kAlice, "alpha", OwnersChange::kAdd, "bob").value(),
+            (std::vector<std::string>{kAlice, kBob}));
+  EXPECT_TRUE(
+      absl::IsNotFound(master_->Owners(kAlice, "alpha", OwnersChange::kRemove, "carol").status()));
+  ASSERT_TRUE(master_->Owners(kBob, "alpha", OwnersChange::kRemove, "alice").ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      master_->Owners(kBob, "alpha", OwnersChange::kRemove, "bob").status()));
+
+  auto audit = master_->Audit(kAdmin, "", 100).value();
+  ASSERT_GE(audit.size(), 6u);
+  EXPECT_EQ(audit.back().principal(), kAlice);  // oldest last
+  EXPECT_EQ(audit.back().action(), "push");
+  int refused = 0;
+  for (const AuditEntry& e : audit) refused += !e.allowed();
+  EXPECT_EQ(refused, 2);
+  EXPECT_TRUE(absl::IsPermissionDenied(master_->Audit(kAlice, "alpha", 10).status()))
+      << "alice is no longer an owner";
+  EXPECT_EQ(master_->Audit(kBob, "alpha", 2).value().size(), 2u);
+}
+
+TEST_F(AccessTest, ASiteReportsAboutItselfAndRelaysOnlyForSitesBelowIt) {
+  auto report = [&](const std::string& site, std::vector<std::string> via,
+                    const std::string& sender) {
+    SiteReport r;
+    r.set_site(site);
+    r.set_full(true);
+    for (std::string& v : via) r.add_via(std::move(v));
+    return master_->sites().Apply(r, sender).status();
+  };
+  EXPECT_TRUE(report("ny", {}, "ny").ok());
+  EXPECT_TRUE(report("ldn", {}, "ldn").ok());
+  EXPECT_TRUE(report("tky", {"tky"}, "ldn").ok());                       // tky follows ldn
+  EXPECT_TRUE(report("osa", {"osa", "tky"}, "ldn").ok());                // osa follows tky
+  EXPECT_TRUE(absl::IsPermissionDenied(report("ny", {}, "ldn")));        // as another site
+  EXPECT_TRUE(absl::IsPermissionDenied(report("tky", {"osa"}, "ldn")));  // a path from elsewhere
+  // ny, running under the master, cannot be claimed by ldn's subtree.
+  absl::Status s = report("ny", {"ny"}, "ldn");
+  EXPECT_TRUE(absl::IsPermissionDenied(s));
+  EXPECT_NE(s.message().find("follows the master and reported within the last minute"),
+            std::string::npos)
+      << s;
+  EXPECT_TRUE(report("tky", {}, "tky").ok()) << "a site may always speak for itself";
+}
+
+}  // namespace
+}  // namespace vms
