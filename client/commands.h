@@ -61,6 +61,10 @@ int RunOwners(const GlobalOptions& global, const std::string& app, const std::st
 int RunAudit(const GlobalOptions& global, const std::string& app, int limit, bool json);
 int RunVersions(const GlobalOptions& global, const std::string& app, bool json);
 
+// vms key gen / show: the signing key in `dir` (signing.key, signing.pub).
+int RunKeyGen(const std::string& dir);
+int RunKeyShow(const std::string& dir);
+
 // Prints "vms: <message>" to stderr and returns 1.
 int Fail(std::string_view message);
 

@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
       "  vms versions APP             the versions of an app\n"
       "  vms owners APP [add|remove P] who may push and flip an app\n"
       "  vms audit [APP]              who did what (owners: their apps; admins: all)\n"
+      "  vms key gen                  make your signing key (~/.config/vms/signing.key)\n"
       "  vms verify APP --trust PUB   check every signature and the live chain"};
   app.set_version_flag("--version", std::string("vms ") + VMS_VERSION);
   app.require_subcommand(1);
@@ -250,6 +251,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   audit_cmd->add_flag("--json", audit_json, "Print JSON for scripts");
 
+  std::string key_dir = tls_home_dir;
+  CLI::App* key_cmd = app.add_subcommand("key", "Your signing key");
+  key_cmd->require_subcommand(1);
+  CLI::App* key_gen_cmd = key_cmd->add_subcommand(
+      "gen", "Make an Ed25519 signing key (DIR/signing.key, 0600) and print its public key");
+  CLI::App* key_show_cmd = key_cmd->add_subcommand("show", "Print your public key and key id");
+  for (CLI::App* sub : {key_gen_cmd, key_show_cmd}) {
+    sub->add_option("--dir", key_dir, "Where the key lives")->capture_default_str();
+  }
+
   std::string word = FirstWord(argc, argv);
   bool asked = false;  // --help or --version
   for (int i = 1; i < argc; ++i) {
@@ -267,6 +278,10 @@ int main(int argc, char** argv) {
     return UnknownCommand(app, word);
   }
   CLI11_PARSE(app, argc, argv);
+
+  // Commands on this machine alone: no master, no certificate.
+  if (key_gen_cmd->parsed()) return vms::RunKeyGen(key_dir);
+  if (key_show_cmd->parsed()) return vms::RunKeyShow(key_dir);
 
   if (!tls.insecure) {
     DefaultTlsFiles(tls_env_dir.empty() ? tls_home_dir : tls_env_dir, &tls);

@@ -2,6 +2,8 @@
 // --admins admin, and users alice, bob and admin running the real vms with
 // their own certificates (VMS_TLS_DIR). Site reports from certificates of
 // the wrong kind or name go through raw gRPC, as a modified client would.
+#include <sys/stat.h>
+
 #include <string>
 #include <vector>
 
@@ -216,6 +218,41 @@ TEST_F(IdentityTest, OnlyASiteReportsAndOnlyAboutItself) {
   RunResult sites = As("admin", {"sites", "--json"});
   ASSERT_EQ(sites.exit_code, 0) << sites.err;
   EXPECT_EQ(json::parse(sites.out).size(), 1u) << sites.out;
+}
+
+}  // namespace
+}  // namespace vms
+
+namespace vms {
+namespace {
+
+TEST(KeyTest, KeyGenMakesAPrivateKeyOnceAndKeyShowPrintsIt) {
+  testing::TempDir dir;
+  const std::string keys = dir / "config/vms";
+  RunResult gen = testing::Run({testing::CliBin(), "key", "gen"},
+                               {.env = {{"XDG_CONFIG_HOME", dir / "config"}}});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  struct stat st;
+  ASSERT_EQ(stat((keys + "/signing.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  size_t at = gen.out.find("key id: ");
+  ASSERT_NE(at, std::string::npos) << gen.out;
+  const std::string keyid = gen.out.substr(at + 8, 64);
+
+  // Never overwritten: a second gen refuses and names the key there.
+  const std::string before = testing::ReadFileOrDie(keys + "/signing.key");
+  RunResult again = testing::Run({testing::CliBin(), "key", "gen", "--dir", keys});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("already have a signing key (key id " + keyid), std::string::npos)
+      << again.err;
+  EXPECT_EQ(testing::ReadFileOrDie(keys + "/signing.key"), before);
+
+  RunResult show = testing::Run({testing::CliBin(), "key", "show", "--dir", keys});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find(keyid), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("BEGIN PUBLIC KEY"), std::string::npos) << show.out;
+  RunResult none = testing::Run({testing::CliBin(), "key", "show", "--dir", dir / "none"});
+  EXPECT_NE(none.err.find("vms key gen makes one"), std::string::npos) << none.err;
 }
 
 }  // namespace
