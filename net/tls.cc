@@ -207,6 +207,12 @@ std::shared_ptr<grpc::ServerCredentials> Credentials::ForServer() const {
 
 std::string PeerPrincipal(const grpc::AuthContext& auth) {
   if (!auth.IsPeerAuthenticated()) return std::string(kAnonymous);
+  // The handshake parsed the certificate's URI SANs already; every call asks,
+  // so they are read here rather than the certificate parsed again.
+  for (const grpc::string_ref& uri : auth.FindPropertyValues(GRPC_PEER_URI_PROPERTY_NAME)) {
+    std::string_view u(uri.data(), uri.size());
+    if (u.starts_with("vms://")) return std::string(u);
+  }
   for (const grpc::string_ref& pem : auth.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME)) {
     auto p = PrincipalOfCertificate(std::string_view(pem.data(), pem.size()));
     if (p.ok()) return p->uri();

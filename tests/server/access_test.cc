@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "server/authz.h"
 #include "server/master.h"
+#include "tests/testing/master_trees.h"
 #include "tests/testing/testing.h"
 
 namespace vms {
@@ -69,19 +70,10 @@ class AccessTest : public ::testing::Test {
                   .value();
   }
   absl::StatusOr<CommitResult> Push(const std::string& who, const std::string& version) {
-    const std::string content = "v" + version;
-    std::string tree = EncodeTree({{.name = "f",
-                                    .type = EntryType::kFile,
-                                    .size = content.size(),
-                                    .hash = Sha256(content)}})
-                           .value();
-    std::vector<StoredObject> objs;
-    for (const std::string& raw : {content, tree}) {
-      EncodedObject e = Encode(raw, 1);
-      objs.push_back({Sha256(raw), e.codec, raw.size(), e.data});
-    }
-    EXPECT_TRUE(master_->PutObjects(&objs).ok());
-    Hash root = Sha256(tree);
+    auto root_or = testing::StoreOneFileTree(master_.get(), "f", "v" + version);
+    EXPECT_TRUE(root_or.ok()) << root_or.status();
+    if (!root_or.ok()) return root_or.status();
+    Hash root = *root_or;
     return master_->Commit({.app = "alpha", .version = version, .root = root, .principal = who});
   }
   testing::TempDir dir_;

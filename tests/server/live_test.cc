@@ -2,6 +2,7 @@
 #include "core/tree.h"
 #include "gtest/gtest.h"
 #include "server/master.h"
+#include "tests/testing/master_trees.h"
 #include "tests/testing/testing.h"
 
 namespace vms {
@@ -20,17 +21,9 @@ class LiveTest : public ::testing::Test {
   }
   void Push(const std::string& version) {
     std::string content = "content of " + version;
-    std::string tree = EncodeTree({{.name = "f",
-                                    .type = EntryType::kFile,
-                                    .size = content.size(),
-                                    .hash = Sha256(content)}})
-                           .value();
-    std::vector<StoredObject> objs;
-    for (const std::string& raw : {content, tree}) {
-      objs.push_back({Sha256(raw), Codec::kRaw, raw.size(), raw});
-    }
-    ASSERT_TRUE(master_->PutObjects(&objs).ok());
-    ASSERT_TRUE(master_->Commit({"app", version, Sha256(tree), "dev@h", ""}).ok());
+    auto root = testing::StoreOneFileTree(master_.get(), "f", content);
+    ASSERT_TRUE(root.ok()) << root.status();
+    ASSERT_TRUE(master_->Commit({"app", version, *root, "dev@h", ""}).ok());
   }
   LiveRecord Live(const std::string& version) {
     auto r = master_->SetLive({"app", version, "ops@h"});

@@ -3,6 +3,7 @@
 #include "core/envelope.h"
 #include "core/tree.h"
 #include "gtest/gtest.h"
+#include "tests/testing/master_trees.h"
 #include "tests/testing/testing.h"
 
 namespace vms {
@@ -19,18 +20,9 @@ class MasterTest : public ::testing::Test {
 
   // Stores a one-file tree and returns its root.
   Hash StoreTree(const std::string& content) {
-    std::string tree = EncodeTree({{.name = "file",
-                                    .type = EntryType::kFile,
-                                    .size = content.size(),
-                                    .hash = Sha256(content)}})
-                           .value();
-    std::vector<StoredObject> objs;
-    for (const std::string& raw : {content, tree}) {
-      EncodedObject e = Encode(raw, 1);
-      objs.push_back({Sha256(raw), e.codec, raw.size(), e.data});
-    }
-    EXPECT_TRUE(master_->PutObjects(&objs).ok());
-    return Sha256(tree);
+    auto root = testing::StoreOneFileTree(master_.get(), "file", content);
+    EXPECT_TRUE(root.ok()) << root.status();
+    return root.value_or(Hash());
   }
 
   absl::StatusOr<CommitResult> Commit(const std::string& app, const std::string& version,
