@@ -1,0 +1,388 @@
+#include "core/chain.h"
+
+#include <set>
+
+#include "core/envelope.h"
+#include "core/hash.h"
+#include "core/names.h"
+#include "core/principal.h"
+#include "core/status_macros.h"
+#include "core/strings.h"
+
+namespace vms {
+
+namespace {
+
+bool SameRecord(const Envelope& a, const Envelope& b) {
+  return a.payload_type() == b.payload_type() && a.payload() == b.payload();
+}
+
+absl::Status Stale(std::string_view what, uint64_t got, uint64_t held) {
+  return absl::FailedPreconditionError(
+      StrCat(what, " ", got, " is older than ", held, ", held here (an old record replayed?)"));
+}
+
+absl::StatusOr<std::vector<PublicKey>> ParseKeys(
+    const google::protobuf::RepeatedPtrField<std::string>& pems, std::string_view what) {
+  std::vector<PublicKey> keys;
+  for (int i = 0; i < pems.size(); ++i) {
+    auto key = PublicKey::FromPem(pems[i]);
+    if (!key.ok())
+      return absl::InvalidArgumentError(StrCat(what, " #", i, ": ", key.status().message()));
+    keys.push_back(*std::move(key));
+  }
+  return keys;
+}
+
+}  // namespace
+
+bool IsTrustRecordType(std::string_view type) {
+  return type == kRootType || type == kKeyringType || type == kOwnershipType;
+}
+
+TrustChain::TrustChain(Root root) {
+  uint64_t v = root.record.version();
+  roots_.emplace(v, std::move(root));
+}
+
+absl::StatusOr<bool> TrustChain::Accept(const Envelope& env) {
+  absl::StatusOr<bool> accepted;
+  if (env.payload_type() == kRootType) {
+    accepted = AcceptRoot(env);
+  } else if (env.payload_type() == kKeyringType) {
+    accepted = AcceptKeyring(env);
+  } else if (env.payload_type() == kOwnershipType) {
+    accepted = AcceptOwnership(env);
+  } else {
+    return absl::InvalidArgumentError(
+        StrCat("not a trust record (type ", Quote(env.payload_type()), ")"));
+  }
+  if (accepted.ok() && *accepted) log_.push_back(env);
+  return accepted;
+}
+
+absl::StatusOr<bool> TrustChain::AcceptRoot(const Envelope& env) {
+  VMS_ASSIGN_OR_RETURN(Root next, OpenRoot(env));
+  const Root& held = root();
+  uint64_t v = next.record.version();
+  if (v <= held.record.version()) {
+    auto it = roots_.find(v);
+    if (it != roots_.end() && it->second.record.SerializeAsString() == env.payload()) return false;
+    return Stale("root version", v, held.record.version());
+  }
+  if (v != held.record.version() + 1) {
+    return absl::FailedPreconditionError(
+        StrCat("root version ", v, " skips versions after ", held.record.version(), ", held here"));
+  }
+  size_t old_signers = ValidSignatures(env, held.keys);
+  if (old_signers < held.record.threshold()) {
+    return absl::UnauthenticatedError(StrCat(
+        "root version ", v, " is signed by ", old_signers, " keys of root version ",
+        held.record.version(), "; a new root takes ", held.record.threshold(), " of the old keys"));
+  }
+  roots_.emplace(v, std::move(next));
+  return true;
+}
+
+absl::StatusOr<bool> TrustChain::AcceptKeyring(const Envelope& env) {
+  KeyringRecord r;
+  if (!r.ParseFromString(env.payload())) {
+    return absl::InvalidArgumentError("the keyring does not parse");
+  }
+  if (!keyrings_.empty()) {
+    const auto& [held_v, held] = *keyrings_.rbegin();
+    if (r.version() <= held_v) {
+      auto it = keyrings_.find(r.version());
+      if (it != keyrings_.end() && it->second.record.SerializeAsString() == env.payload()) {
+        return false;
+      }
+      return Stale("keyring version", r.version(), held_v);
+    }
+  }
+  const Root& signer = root();
+  if (r.root_version() != signer.record.version()) {
+    return absl::FailedPreconditionError(
+        StrCat("keyring version ", r.version(), " names root version ", r.root_version(),
+               " but the root held here is version ", signer.record.version()));
+  }
+  size_t valid = ValidSignatures(env, signer.keys);
+  if (valid < signer.record.threshold()) {
+    return absl::UnauthenticatedError(
+        StrCat("keyring version ", r.version(), " is signed by ", valid, " root keys; it takes ",
+               signer.record.threshold(), " (", Signers(env, ""), ")"));
+  }
+  if (r.admin_keys_size() == 0 || static_cast<size_t>(r.admin_keys_size()) > kMaxAdminKeys) {
+    return absl::InvalidArgumentError(StrCat("a keyring has 1 to ", kMaxAdminKeys,
+                                             " admin keys, this one ", r.admin_keys_size()));
+  }
+  VMS_ASSIGN_OR_RETURN(auto admins, ParseKeys(r.admin_keys(), "keyring admin key"));
+  auto master = PublicKey::FromPem(r.master_key());
+  if (!master.ok()) {
+    return absl::InvalidArgumentError(StrCat("keyring master key: ", master.status().message()));
+  }
+  uint64_t v = r.version();
+  keyrings_.emplace(v, Keyring{std::move(r), std::move(admins), *std::move(master)});
+  return true;
+}
+
+absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env) {
+  OwnershipRecord r;
+  if (!r.ParseFromString(env.payload())) {
+    return absl::InvalidArgumentError("an ownership record does not parse");
+  }
+  VMS_RETURN_IF_ERROR(ValidateAppName(r.app()));
+  auto& history = owners_[r.app()];
+  uint64_t held = history.empty() ? 0 : history.rbegin()->first;
+  auto cleanup = [&] {
+    if (history.empty()) owners_.erase(r.app());
+  };
+  if (r.ownership_seq() <= held) {
+    auto it = history.find(r.ownership_seq());
+    if (it != history.end() && SameRecord(it->second.second, env)) return false;
+    return Stale(StrCat("ownership record of ", r.app()), r.ownership_seq(), held);
+  }
+  if (r.ownership_seq() != held + 1) {
+    cleanup();
+    return absl::FailedPreconditionError(StrCat("ownership record ", r.ownership_seq(), " of ",
+                                                r.app(), " skips records after ", held));
+  }
+  const KeyringRecord* ring = keyring();
+  if (ring == nullptr) {
+    cleanup();
+    return absl::FailedPreconditionError(
+        StrCat("ownership record of ", r.app(), " arrived before any keyring"));
+  }
+  if (r.keyring_version() != ring->version()) {
+    cleanup();
+    return absl::FailedPreconditionError(
+        StrCat("ownership record ", r.ownership_seq(), " of ", r.app(), " names keyring version ",
+               r.keyring_version(), " but the keyring held here is version ", ring->version()));
+  }
+  if (ValidSignatures(env, keyrings_.rbegin()->second.admins) == 0) {
+    cleanup();
+    return absl::UnauthenticatedError(StrCat("ownership record ", r.ownership_seq(), " of ",
+                                             r.app(), " is not signed by an admin key (",
+                                             Signers(env, r.app()), ")"));
+  }
+  if (r.owners_size() == 0 || static_cast<size_t>(r.owners_size()) > kMaxOwnerKeys) {
+    cleanup();
+    return absl::InvalidArgumentError(StrCat("an ownership record has 1 to ", kMaxOwnerKeys,
+                                             " owner keys, this one ", r.owners_size()));
+  }
+  Ownership o;
+  std::set<std::string> ids;
+  for (const OwnerKey& owner : r.owners()) {
+    absl::Status s = ParsePrincipal(owner.principal()).status();
+    auto key = PublicKey::FromPem(owner.key());
+    if (s.ok() && !key.ok()) s = key.status();
+    if (!s.ok()) {
+      cleanup();
+      return absl::InvalidArgumentError(StrCat("ownership record ", r.ownership_seq(), " of ",
+                                               r.app(), ": owner ", owner.principal(), ": ",
+                                               s.message()));
+    }
+    ids.insert(key->keyid());
+    o.keys.push_back(*std::move(key));
+  }
+  if (r.threshold() < 1 || r.threshold() > ids.size()) {
+    cleanup();
+    return absl::InvalidArgumentError(StrCat("ownership record ", r.ownership_seq(), " of ",
+                                             r.app(), " has threshold ", r.threshold(),
+                                             ", not between 1 and its ", ids.size(), " keys"));
+  }
+  o.record = std::move(r);
+  uint64_t seq = o.record.ownership_seq();
+  history.emplace(seq, std::make_pair(std::move(o), env));
+  return true;
+}
+
+template <typename T>
+absl::StatusOr<T> TrustChain::VerifyOwned(const Envelope& env, std::string_view type,
+                                          std::string_view what, Order order) const {
+  if (env.payload_type() != type) {
+    return absl::UnauthenticatedError(
+        StrCat("record has type ", Quote(env.payload_type()), ", expected a ", what));
+  }
+  T r;
+  if (!r.ParseFromString(env.payload())) {
+    return absl::DataLossError(StrCat("signed ", what, " does not parse"));
+  }
+  VMS_RETURN_IF_ERROR(ValidateAppName(r.app()));
+  VMS_RETURN_IF_ERROR(ValidateVersionName(r.version()));
+  const std::string name = StrCat(what, " ", r.app(), " ", r.version());
+  auto apps = owners_.find(r.app());
+  if (apps == owners_.end()) {
+    return absl::UnauthenticatedError(
+        StrCat(name, ": the app has no ownership record here, so no one may sign for it (",
+               Signers(env, r.app()), ")"));
+  }
+  const auto& history = apps->second;
+  uint64_t newest = history.rbegin()->first;
+  auto it = history.find(r.ownership_seq());
+  if (it == history.end()) {
+    return absl::UnauthenticatedError(StrCat(name, " names ownership record ", r.ownership_seq(),
+                                             ", not held here (newest: ", newest, ")"));
+  }
+  const Ownership& o = it->second.first;
+  size_t valid = ValidSignatures(env, o.keys);
+  if (valid < o.record.threshold()) {
+    return absl::UnauthenticatedError(
+        StrCat(name, " is signed by ", valid, " of its owners' keys; it takes ",
+               o.record.threshold(), " (signed by: ", Signers(env, r.app()), ")"));
+  }
+  if (order == Order::kCurrent && r.ownership_seq() != newest) {
+    return absl::UnauthenticatedError(StrCat(
+        name, " is signed under ownership record ", r.ownership_seq(), " but ", r.app(),
+        "'s owners changed since (record ", newest, "): a key removed then signs nothing new"));
+  }
+  return r;
+}
+
+absl::StatusOr<Release> TrustChain::VerifyRelease(const Envelope& env, Order order) const {
+  VMS_ASSIGN_OR_RETURN(auto r, VerifyOwned<Release>(env, kReleaseType, "release", order));
+  if (r.root().size() != Hash::kSize) {
+    return absl::DataLossError(
+        StrCat("release ", r.app(), " ", r.version(), " has a malformed root"));
+  }
+  return r;
+}
+
+absl::StatusOr<LiveRecord> TrustChain::VerifyLive(const Envelope& env, Order order) const {
+  VMS_ASSIGN_OR_RETURN(auto r, VerifyOwned<LiveRecord>(env, kLiveType, "live record", order));
+  if (r.root().size() != Hash::kSize) {
+    return absl::DataLossError(
+        StrCat("live record ", r.app(), " ", r.live_seq(), " has a malformed root"));
+  }
+  return r;
+}
+
+absl::StatusOr<bool> TrustChain::AcceptCheckpoint(const Envelope& env) {
+  if (env.payload_type() != kCheckpointType) {
+    return absl::InvalidArgumentError(
+        StrCat("not a checkpoint (type ", Quote(env.payload_type()), ")"));
+  }
+  auto master = master_key();
+  if (!master) return absl::FailedPreconditionError("a checkpoint arrived before any keyring");
+  Checkpoint c;
+  if (!c.ParseFromString(env.payload()))
+    return absl::InvalidArgumentError("a checkpoint does not parse");
+  if (ValidSignatures(env, {*master}) == 0) {
+    return absl::UnauthenticatedError(StrCat("checkpoint of seq ", c.head_seq(),
+                                             " is not signed by the keyring's master key (",
+                                             Signers(env, ""), ")"));
+  }
+  if (checkpoint_env_) {
+    if (SameRecord(*checkpoint_env_, env)) return false;
+    if (c.issued_unix_ms() <= checkpoint_.issued_unix_ms() ||
+        c.head_seq() < checkpoint_.head_seq()) {
+      return absl::FailedPreconditionError(
+          StrCat("checkpoint issued at ", c.issued_unix_ms(), " (seq ", c.head_seq(),
+                 ") is not newer than the one held, issued at ", checkpoint_.issued_unix_ms(),
+                 " (seq ", checkpoint_.head_seq(), "): replayed"));
+    }
+  }
+  checkpoint_ = std::move(c);
+  checkpoint_env_ = env;
+  return true;
+}
+
+CheckpointState TrustChain::checkpoint(int64_t now_ms) const {
+  CheckpointState s;
+  if (!checkpoint_env_) return s;
+  s.held = true;
+  s.checkpoint = checkpoint_;
+  s.fresh = now_ms < checkpoint_.expires_unix_ms();
+  return s;
+}
+
+TrustSnapshot TrustChain::Snapshot() const {
+  TrustSnapshot s;
+  for (const Envelope& env : log_) *s.add_records() = env;
+  if (checkpoint_env_) *s.mutable_checkpoint() = *checkpoint_env_;
+  return s;
+}
+
+absl::Status TrustChain::Restore(const TrustSnapshot& snapshot) {
+  for (const Envelope& env : snapshot.records()) {
+    auto accepted = Accept(env);
+    if (!accepted.ok()) return accepted.status();
+  }
+  if (snapshot.has_checkpoint()) {
+    auto accepted = AcceptCheckpoint(snapshot.checkpoint());
+    if (!accepted.ok()) return accepted.status();
+  }
+  return absl::OkStatus();
+}
+
+const KeyringRecord* TrustChain::keyring() const {
+  return keyrings_.empty() ? nullptr : &keyrings_.rbegin()->second.record;
+}
+
+std::optional<PublicKey> TrustChain::master_key() const {
+  if (keyrings_.empty()) return std::nullopt;
+  return keyrings_.rbegin()->second.master;
+}
+
+bool TrustChain::IsAdminKey(const std::string& keyid) const {
+  if (keyrings_.empty()) return false;
+  for (const PublicKey& k : keyrings_.rbegin()->second.admins) {
+    if (k.keyid() == keyid) return true;
+  }
+  return false;
+}
+
+const Ownership* TrustChain::ownership(const std::string& app) const {
+  auto it = owners_.find(app);
+  if (it == owners_.end() || it->second.empty()) return nullptr;
+  return &it->second.rbegin()->second.first;
+}
+
+const Envelope* TrustChain::ownership_envelope(const std::string& app) const {
+  auto it = owners_.find(app);
+  if (it == owners_.end() || it->second.empty()) return nullptr;
+  return &it->second.rbegin()->second.second;
+}
+
+std::string TrustChain::DescribeKey(const std::string& keyid, const std::string& app) const {
+  if (auto it = owners_.find(app); it != owners_.end()) {
+    for (auto h = it->second.rbegin(); h != it->second.rend(); ++h) {
+      const Ownership& o = h->second.first;
+      for (size_t i = 0; i < o.keys.size(); ++i) {
+        if (o.keys[i].keyid() != keyid) continue;
+        if (h == it->second.rbegin()) {
+          return StrCat("owner ", o.record.owners(static_cast<int>(i)).principal(), " of ", app);
+        }
+        return StrCat("former owner key of ", o.record.owners(static_cast<int>(i)).principal(),
+                      " (ownership record ", h->first, ")");
+      }
+    }
+  }
+  if (!keyrings_.empty()) {
+    const Keyring& k = keyrings_.rbegin()->second;
+    if (k.master.keyid() == keyid) return "the master key";
+    for (const PublicKey& a : k.admins) {
+      if (a.keyid() == keyid) return "admin key";
+    }
+  }
+  for (const PublicKey& r : root().keys) {
+    if (r.keyid() == keyid) return "root key";
+  }
+  return StrCat("unknown key ", keyid.substr(0, 16));
+}
+
+std::string TrustChain::Signers(const Envelope& env, const std::string& app) const {
+  if (env.signatures_size() == 0) return "no signatures";
+  std::string out;
+  std::set<std::string> seen;
+  for (const Signature& sig : env.signatures()) {
+    if (!seen.insert(sig.keyid()).second) continue;
+    if (!out.empty()) out += ", ";
+    out += StrCat(DescribeKey(sig.keyid(), app), " ", sig.keyid().substr(0, 16));
+  }
+  if (seen.size() == 1 && master_key() && master_key()->keyid() == *seen.begin()) {
+    out += " only";
+  }
+  return out;
+}
+
+}  // namespace vms

@@ -1,0 +1,136 @@
+// The chain of trust (../shared/DESIGN.md, "Trust"): root -> keyring ->
+// ownership -> an app's releases and live records, and the master's
+// checkpoints. Every replica and host holds one TrustChain, started from the
+// root it is configured with (`--trust root.pub`), fed the trust records of
+// the master's log in log order, and asked about every release and live
+// record before anything is stored. The master holds one too, to refuse what
+// would be refused downstream.
+//
+// Rules:
+//  - A root of version N+1 is signed by a threshold of root N and of itself.
+//  - A keyring names the root version that signs it, which must be the one
+//    held now; its version only goes up.
+//  - An app's ownership records come in order (1, 2, ...), each signed by an
+//    admin key of the keyring held now, which it names.
+//  - A release or live record names the ownership record its signers are
+//    owners in and carries signatures of a threshold of that record's keys
+//    (the master's own signature counts for nothing). Checked in log order
+//    (kCurrent), that record must be the app's newest: a key removed from
+//    the owners signs nothing new, while what it signed before stays valid
+//    (kHeld: any ownership record held, for records read back later).
+//  - A checkpoint is signed by the keyring's master key and is newer than
+//    the one held; an old one replayed is refused.
+// Seqs and versions only go up; a record equal to one held is a no-op, a
+// different one at the same number is refused. Not thread-safe: the caller
+// serialises access.
+#ifndef VMS_CORE_CHAIN_H_
+#define VMS_CORE_CHAIN_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/keys.h"
+#include "core/trust.h"
+#include "records.pb.h"
+
+namespace vms {
+
+inline constexpr std::string_view kKeyringType = "application/vnd.vms.keyring+pb";
+inline constexpr std::string_view kOwnershipType = "application/vnd.vms.ownership+pb";
+inline constexpr std::string_view kCheckpointType = "application/vnd.vms.checkpoint+pb";
+
+// Bounds on what one record may list.
+inline constexpr size_t kMaxAdminKeys = 64;
+inline constexpr size_t kMaxOwnerKeys = 64;
+
+// Whether `type` is a root, keyring or ownership record (an Event
+// TRUST_CHANGED carries one).
+bool IsTrustRecordType(std::string_view type);
+
+struct Ownership {
+  OwnershipRecord record;
+  std::vector<PublicKey> keys;  // one per owner entry, in order
+};
+
+struct CheckpointState {
+  bool held = false;
+  Checkpoint checkpoint;
+  bool fresh = false;  // held and not expired at `now`
+};
+
+class TrustChain {
+ public:
+  explicit TrustChain(Root root);
+
+  // A root, keyring or ownership record, next in log order. true: accepted;
+  // false: identical to one held (nothing changes). Unauthenticated for a
+  // bad or missing signature, FailedPrecondition for an old or out-of-order
+  // one, InvalidArgument for a malformed one; nothing changes on error.
+  absl::StatusOr<bool> Accept(const Envelope& env);
+
+  enum class Order {
+    kCurrent,  // arriving in log order: must be signed under the newest ownership
+    kHeld,     // read back later: any ownership record held
+  };
+  absl::StatusOr<Release> VerifyRelease(const Envelope& env, Order order) const;
+  // Only the chain and the signatures: the caller checks that live_seq
+  // goes up.
+  absl::StatusOr<LiveRecord> VerifyLive(const Envelope& env, Order order) const;
+
+  // true: newer than the one held (now held); false: the same one.
+  // Unauthenticated if not signed by the master key; FailedPrecondition for
+  // an older one (a replay).
+  absl::StatusOr<bool> AcceptCheckpoint(const Envelope& env);
+  CheckpointState checkpoint(int64_t now_ms) const;
+  const std::optional<Envelope>& checkpoint_envelope() const { return checkpoint_env_; }
+
+  // Everything accepted, to persist; Restore() replays it into a chain
+  // started from the same configured root. A record that no longer verifies
+  // ends the replay (what came before stays).
+  TrustSnapshot Snapshot() const;
+  absl::Status Restore(const TrustSnapshot& snapshot);
+
+  const Root& root() const { return roots_.rbegin()->second; }
+  const KeyringRecord* keyring() const;
+  std::optional<PublicKey> master_key() const;
+  bool IsAdminKey(const std::string& keyid) const;
+  // The app's newest ownership record, or null.
+  const Ownership* ownership(const std::string& app) const;
+  const Envelope* ownership_envelope(const std::string& app) const;
+  // Every record accepted, in order.
+  const std::vector<Envelope>& records() const { return log_; }
+
+  // Who a key is, for messages: "owner vms://user/alice of alpha",
+  // "the master key", "admin key", "root key", or "unknown key ab12cd34".
+  std::string DescribeKey(const std::string& keyid, const std::string& app) const;
+
+ private:
+  struct Keyring {
+    KeyringRecord record;
+    std::vector<PublicKey> admins;
+    PublicKey master;
+  };
+  absl::StatusOr<bool> AcceptRoot(const Envelope& env);
+  absl::StatusOr<bool> AcceptKeyring(const Envelope& env);
+  absl::StatusOr<bool> AcceptOwnership(const Envelope& env);
+  template <typename T>
+  absl::StatusOr<T> VerifyOwned(const Envelope& env, std::string_view type, std::string_view what,
+                                Order order) const;
+  std::string Signers(const Envelope& env, const std::string& app) const;
+
+  std::map<uint64_t, Root> roots_;
+  std::map<uint64_t, Keyring> keyrings_;
+  std::map<std::string, std::map<uint64_t, std::pair<Ownership, Envelope>>> owners_;
+  std::vector<Envelope> log_;
+  std::optional<Envelope> checkpoint_env_;
+  Checkpoint checkpoint_;
+};
+
+}  // namespace vms
+
+#endif  // VMS_CORE_CHAIN_H_

@@ -1,0 +1,201 @@
+#include "core/chain.h"
+
+#include "core/hash.h"
+#include "gtest/gtest.h"
+#include "tests/testing/trust_world.h"
+
+namespace vms {
+namespace {
+
+using testing::TrustWorld;
+using Order = TrustChain::Order;
+
+const std::string kRoot(32, 'r');
+
+bool Mentions(const absl::Status& s, std::string_view what) {
+  return std::string(s.message()).find(what) != std::string::npos;
+}
+
+TEST(ChainTest, AcceptsAReleaseAndFlipSignedByAnOwner) {
+  TrustWorld w;
+  TrustChain chain = w.Chain();
+  auto release = chain.VerifyRelease(
+      TrustWorld::Sign(kReleaseType, TrustWorld::MakeRelease("alpha", "1.0", kRoot), w.alice),
+      Order::kCurrent);
+  ASSERT_TRUE(release.ok()) << release.status();
+  Envelope live =
+      TrustWorld::Sign(kLiveType, TrustWorld::MakeLive("alpha", "1.0", kRoot, 1), w.alice);
+  AddSignature(&live, w.master);  // the master's sequencing signature does no harm
+  EXPECT_TRUE(chain.VerifyLive(live, Order::kCurrent).ok());
+}
+
+TEST(ChainTest, RefusesARecordSignedOnlyByTheMasterOrByAnotherAppsOwner) {
+  TrustWorld w;
+  TrustChain chain = w.Chain();
+  ASSERT_TRUE(*chain.Accept(w.Ownership("beta", 1, {{"vms://user/bob", &w.bob}})));
+  auto by_master = chain.VerifyLive(
+      TrustWorld::Sign(kLiveType, TrustWorld::MakeLive("alpha", "1.0", kRoot, 1), w.master),
+      Order::kCurrent);
+  EXPECT_TRUE(absl::IsUnauthenticated(by_master.status()));
+  EXPECT_TRUE(Mentions(by_master.status(), "the master key")) << by_master.status();
+  EXPECT_TRUE(Mentions(by_master.status(), "only")) << by_master.status();
+
+  auto by_bob = chain.VerifyRelease(
+      TrustWorld::Sign(kReleaseType, TrustWorld::MakeRelease("alpha", "1.0", kRoot), w.bob),
+      Order::kCurrent);
+  EXPECT_TRUE(absl::IsUnauthenticated(by_bob.status()));
+  EXPECT_TRUE(Mentions(by_bob.status(), "signed by 0 of its owners' keys")) << by_bob.status();
+
+  // An app nobody was made owner of: nothing verifies.
+  auto unowned = chain.VerifyRelease(
+      TrustWorld::Sign(kReleaseType, TrustWorld::MakeRelease("gamma", "1.0", kRoot), w.alice),
+      Order::kCurrent);
+  EXPECT_TRUE(Mentions(unowned.status(), "no ownership record")) << unowned.status();
+}
+
+TEST(ChainTest, ARevokedKeySignsNothingNewButWhatItSignedStays) {
+  TrustWorld w;
+  TrustChain chain = w.Chain();
+  Envelope old_flip =
+      TrustWorld::Sign(kLiveType, TrustWorld::MakeLive("alpha", "1.0", kRoot, 1), w.alice);
+  ASSERT_TRUE(chain.VerifyLive(old_flip, Order::kCurrent).ok());
+  // The admin replaces alice's key with bob's.
+  ASSERT_TRUE(*chain.Accept(w.Ownership("alpha", 2, {{"vms://user/bob", &w.bob}})));
+
+  // alice's key, still naming the old record: refused for anything new...
+  Envelope new_flip =
+      TrustWorld::Sign(kLiveType, TrustWorld::MakeLive("alpha", "2.0", kRoot, 2), w.alice);
+  auto refused = chain.VerifyLive(new_flip, Order::kCurrent);
+  EXPECT_TRUE(absl::IsUnauthenticated(refused.status()));
+  EXPECT_TRUE(Mentions(refused.status(), "owners changed since")) << refused.status();
+  // ...or naming the new one.
+  auto named_new = chain.VerifyLive(
+      TrustWorld::Sign(kLiveType, TrustWorld::MakeLive("alpha", "2.0", kRoot, 2, 2), w.alice),
+      Order::kCurrent);
+  EXPECT_TRUE(Mentions(named_new.status(), "former owner key")) << named_new.status();
+  // What it signed before stays valid when read back.
+  EXPECT_TRUE(chain.VerifyLive(old_flip, Order::kHeld).ok());
+  // bob signs under record 2.
+  EXPECT_TRUE(
+      chain
+          .VerifyLive(
+              TrustWorld::Sign(kLiveType, TrustWorld::MakeLive("alpha", "2.0", kRoot, 2, 2), w.bob),
+              Order::kCurrent)
+          .ok());
+}
+
+TEST(ChainTest, OwnershipNeedsAnAdminKeyAndComesInOrder) {
+  TrustWorld w;
+  TrustChain chain = w.Chain();
+  auto by_bob = chain.Accept(w.Ownership("alpha", 2, {{"vms://user/bob", &w.bob}}, &w.bob));
+  EXPECT_TRUE(absl::IsUnauthenticated(by_bob.status()));
+  EXPECT_TRUE(Mentions(by_bob.status(), "not signed by an admin key")) << by_bob.status();
+  auto by_master = chain.Accept(w.Ownership("alpha", 2, {{"vms://user/bob", &w.bob}}, &w.master));
+  EXPECT_TRUE(absl::IsUnauthenticated(by_master.status()));
+  // A gap, a replay of a different record 1, and the same record 1 again.
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      chain.Accept(w.Ownership("alpha", 3, {{"vms://user/bob", &w.bob}})).status()));
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      chain.Accept(w.Ownership("alpha", 1, {{"vms://user/bob", &w.bob}})).status()));
+  auto again = chain.Accept(w.AliceOwns("alpha"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  EXPECT_EQ(chain.ownership("alpha")->record.owners(0).principal(), "vms://user/alice");
+  // Nothing above changed what an owner may sign.
+  EXPECT_TRUE(
+      chain
+          .VerifyRelease(
+              TrustWorld::Sign(kReleaseType, TrustWorld::MakeRelease("alpha", "1", kRoot), w.alice),
+              Order::kCurrent)
+          .ok());
+}
+
+TEST(ChainTest, KeyringsNeedTheRootAndOnlyGoForward) {
+  TrustWorld w;
+  TrustChain chain(w.TrustedRoot());
+  auto forged = chain.Accept(w.Keyring(1, &w.admin));
+  EXPECT_TRUE(absl::IsUnauthenticated(forged.status())) << forged.status();
+  EXPECT_EQ(chain.keyring(), nullptr);
+  // Ownership before any keyring is refused.
+  EXPECT_TRUE(absl::IsFailedPrecondition(chain.Accept(w.AliceOwns("alpha")).status()));
+  ASSERT_TRUE(*chain.Accept(w.Keyring(1)));
+  ASSERT_TRUE(*chain.Accept(w.Keyring(2)));
+  // The old one again changes nothing; another one numbered 1 is refused.
+  auto old = chain.Accept(w.Keyring(1));
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(*old);
+  SigningKey other_master = SigningKey::Generate();
+  auto older = chain.Accept(w.Keyring(1, nullptr, &other_master));
+  EXPECT_TRUE(absl::IsFailedPrecondition(older.status())) << older.status();
+  EXPECT_EQ(chain.keyring()->version(), 2u);
+  EXPECT_EQ(chain.master_key()->keyid(), w.master.public_key().keyid());
+  // Ownership records must name the keyring held now.
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      chain.Accept(w.Ownership("alpha", 1, {{"vms://user/alice", &w.alice}}, nullptr, 1))
+          .status()));
+  EXPECT_TRUE(*chain.Accept(w.Ownership("alpha", 1, {{"vms://user/alice", &w.alice}}, nullptr, 2)));
+}
+
+TEST(ChainTest, ANewRootNeedsTheOldRootAndItself) {
+  TrustWorld w;
+  TrustChain chain(w.TrustedRoot());
+  SigningKey next_key = SigningKey::Generate();
+  RootRecord next;
+  next.set_version(2);
+  next.set_threshold(1);
+  next.add_keys(next_key.public_key().Pem());
+  // Signed only by itself: refused.
+  Envelope self_only = TrustWorld::Sign(kRootType, next, next_key);
+  auto refused = chain.Accept(self_only);
+  EXPECT_TRUE(absl::IsUnauthenticated(refused.status())) << refused.status();
+  // By the old root alone: OpenRoot refuses (a root signs itself).
+  EXPECT_FALSE(chain.Accept(TrustWorld::Sign(kRootType, next, w.root_key)).ok());
+  Envelope both = self_only;
+  AddSignature(&both, w.root_key);
+  ASSERT_TRUE(*chain.Accept(both));
+  EXPECT_EQ(chain.root().record.version(), 2u);
+  // A keyring signed by the old root is now refused; by the new one, taken.
+  EXPECT_FALSE(chain.Accept(w.Keyring(1)).ok());
+  KeyringRecord k;
+  k.set_version(1);
+  k.set_root_version(2);
+  k.add_admin_keys(w.admin.public_key().Pem());
+  k.set_master_key(w.master.public_key().Pem());
+  EXPECT_TRUE(*chain.Accept(TrustWorld::Sign(kKeyringType, k, next_key)));
+}
+
+TEST(ChainTest, CheckpointsAreTheMastersAndNeverGoBack) {
+  TrustWorld w;
+  TrustChain chain = w.Chain();
+  EXPECT_FALSE(chain.checkpoint(1000).held);
+  auto by_admin = chain.AcceptCheckpoint(w.Checkpoint(5, 1000, 2000, &w.admin));
+  EXPECT_TRUE(absl::IsUnauthenticated(by_admin.status()));
+  ASSERT_TRUE(*chain.AcceptCheckpoint(w.Checkpoint(5, 1000, 2000)));
+  EXPECT_TRUE(chain.checkpoint(1500).fresh);
+  EXPECT_FALSE(chain.checkpoint(2500).fresh);
+  ASSERT_TRUE(*chain.AcceptCheckpoint(w.Checkpoint(6, 3000, 4000)));
+  auto replay = chain.AcceptCheckpoint(w.Checkpoint(5, 1000, 2000));
+  EXPECT_TRUE(absl::IsFailedPrecondition(replay.status()));
+  EXPECT_TRUE(Mentions(replay.status(), "replayed")) << replay.status();
+  EXPECT_EQ(chain.checkpoint(0).checkpoint.head_seq(), 6u);
+}
+
+TEST(ChainTest, ASnapshotRestoresTheSameChain) {
+  TrustWorld w;
+  TrustChain chain = w.Chain();
+  ASSERT_TRUE(*chain.Accept(w.Ownership("alpha", 2, {{"vms://user/bob", &w.bob}})));
+  ASSERT_TRUE(*chain.AcceptCheckpoint(w.Checkpoint(9, 1000, 2000)));
+  TrustChain restored(w.TrustedRoot());
+  ASSERT_TRUE(restored.Restore(chain.Snapshot()).ok());
+  EXPECT_EQ(restored.ownership("alpha")->record.ownership_seq(), 2u);
+  EXPECT_EQ(restored.checkpoint(0).checkpoint.head_seq(), 9u);
+  // A tampered snapshot stops at the bad record.
+  TrustSnapshot bad = chain.Snapshot();
+  bad.mutable_records(1)->mutable_signatures(0)->set_sig(std::string(64, 'x'));
+  TrustChain partial(w.TrustedRoot());
+  EXPECT_FALSE(partial.Restore(bad).ok());
+  EXPECT_EQ(partial.ownership("alpha"), nullptr);
+}
+
+}  // namespace
+}  // namespace vms
