@@ -3,7 +3,9 @@
 
 #include "client/commands.h"
 #include "client/master_client.h"
+#include "client/signer.h"
 #include "client/table.h"
+#include "core/chain.h"
 #include "core/strings.h"
 #include "nlohmann/json.hpp"
 
@@ -26,13 +28,49 @@ int RunOwners(const GlobalOptions& global, const std::string& app, const std::st
     return Fail(StrCat("vms owners: unknown change ", Quote(change), ": use add or remove"));
   }
   MasterClient master(global.master, global.credentials);
-  auto owners = master.Owners(req);
+  auto owners = SignedCall<OwnersResponse>(
+      global.key_dir,
+      [&](const Envelope* signed_env) {
+        if (signed_env) *req.mutable_signed_() = *signed_env;
+        return master.Owners(req);
+      },
+      [&](const Envelope& to_sign) -> absl::Status {
+        OwnershipRecord r;
+        if (to_sign.payload_type() != kOwnershipType || !r.ParseFromString(to_sign.payload()) ||
+            r.app() != app) {
+          return absl::InternalError("the master asked to sign another app's record: refused");
+        }
+        std::cerr << "signing ownership record " << r.ownership_seq() << " of " << app << ":";
+        for (const OwnerKey& k : r.owners()) {
+          auto key = PublicKey::FromPem(k.key());
+          std::cerr << " " << k.principal() << " (key "
+                    << (key.ok() ? key->keyid().substr(0, 16) : "unreadable") << ")";
+        }
+        std::cerr << "\n";
+        return absl::OkStatus();
+      });
   if (!owners.ok()) return Fail(Sv(owners.status().message()));
   if (owners->owners().empty()) {
     std::cout << app
               << " has no owners (it predates owners): only admins may change it; an "
                  "admin gives it one with `vms owners "
               << app << " add PRINCIPAL`\n";
+    return 0;
+  }
+  OwnershipRecord signed_record;
+  if (owners->has_ownership() && signed_record.ParseFromString(owners->ownership().payload())) {
+    // Under a root of trust: each owner with the keys that sign for them.
+    for (const std::string& o : owners->owners()) {
+      std::cout << o;
+      for (const OwnerKey& k : signed_record.owners()) {
+        auto key = PublicKey::FromPem(k.key());
+        if (k.principal() == o && key.ok()) std::cout << "  key " << key->keyid().substr(0, 16);
+      }
+      std::cout << "\n";
+    }
+    std::cout << "(ownership record " << signed_record.ownership_seq() << ", signed by an admin; "
+              << signed_record.threshold() << " owner signature"
+              << (signed_record.threshold() > 1 ? "s" : "") << " per release or flip)\n";
     return 0;
   }
   for (const std::string& o : owners->owners()) std::cout << o << "\n";

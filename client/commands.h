@@ -15,6 +15,8 @@ namespace vms {
 struct GlobalOptions {
   std::string master;  // host:port
   Credentials credentials = Credentials::Insecure();
+  // Where the signing key is (signing.key): $VMS_TLS_DIR, else ~/.config/vms.
+  std::string key_dir;
 };
 
 struct PushOptions {
@@ -64,6 +66,9 @@ int RunVersions(const GlobalOptions& global, const std::string& app, bool json);
 // vms key gen / show: the signing key in `dir` (signing.key, signing.pub).
 int RunKeyGen(const std::string& dir);
 int RunKeyShow(const std::string& dir);
+// vms key register: binds global.key_dir's key to the caller's principal on
+// the master.
+int RunKeyRegister(const GlobalOptions& global);
 
 // Prints "vms: <message>" to stderr and returns 1.
 int Fail(std::string_view message);

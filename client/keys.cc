@@ -7,6 +7,8 @@
 #include <iostream>
 
 #include "client/commands.h"
+#include "client/master_client.h"
+#include "client/signer.h"
 #include "core/file_util.h"
 #include "core/strings.h"
 
@@ -50,6 +52,21 @@ int RunKeyShow(const std::string& dir) {
   auto key = SigningKey::LoadOrCreate(dir, "signing");
   if (!key.ok()) return Fail(Sv(key.status().message()));
   PrintKey(dir, key->public_key());
+  return 0;
+}
+
+int RunKeyRegister(const GlobalOptions& global) {
+  auto key = LoadSigningKey(global.key_dir);
+  if (!key.ok()) return Fail(Sv(key.status().message()));
+  MasterClient master(global.master, global.credentials);
+  RegisterKeyRequest req;
+  req.set_key(key->public_key().Pem());
+  if (auto done = master.RegisterKey(req); !done.ok()) {
+    return Fail(StrCat("your key is not registered: ", done.status().message(),
+                       "; `vms key register` tries again"));
+  }
+  std::cout << "registered key " << key->public_key().keyid().substr(0, 16) << " with "
+            << global.master << " for you: an admin's `vms owners APP add YOU` now names it\n";
   return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include "client/commands.h"
 #include "client/master_client.h"
+#include "client/signer.h"
 #include "client/site_wait.h"
 #include "client/table.h"
 #include "core/envelope.h"
@@ -40,6 +41,19 @@ int ReportFlip(MasterClient* master, const absl::StatusOr<FlipResponse>& resp,
   return s.ok() ? 0 : Fail(Sv(s.message()));
 }
 
+// What the master asks the caller to sign is the flip asked for (the
+// version may be the master's choice for a plain rollback).
+absl::Status CheckFlip(const Envelope& to_sign, const std::string& app, const std::string& version,
+                       LiveRecord::Kind kind) {
+  auto r = ParseLiveRecord(to_sign);
+  if (!r.ok()) return r.status();
+  if (r->app() != app || (!version.empty() && r->version() != version) || r->kind() != kind) {
+    return absl::InternalError(StrCat("the master asked to sign a flip of ", r->app(), " to ",
+                                      r->version(), " that is not the one asked for: refused"));
+  }
+  return absl::OkStatus();
+}
+
 // With --wait, a flip first waits for every site to hold the target version.
 int WaitForTarget(MasterClient* master, const FlipOptions& o, const std::string& target) {
   if (!o.wait || target.empty()) return 0;
@@ -58,7 +72,16 @@ int RunLive(const GlobalOptions& global, const FlipOptions& o) {
   SetLiveRequest req;
   req.set_app(o.app);
   req.set_version(o.version);
-  return ReportFlip(&master, master.SetLive(req), "is live:", o);
+  auto resp = SignedCall<FlipResponse>(
+      global.key_dir,
+      [&](const Envelope* signed_env) {
+        if (signed_env) *req.mutable_signed_() = *signed_env;
+        return master.SetLive(req);
+      },
+      [&](const Envelope& to_sign) {
+        return CheckFlip(to_sign, o.app, o.version, LiveRecord::LIVE);
+      });
+  return ReportFlip(&master, resp, "is live:", o);
 }
 
 int RunRollback(const GlobalOptions& global, const FlipOptions& o) {
@@ -81,7 +104,16 @@ int RunRollback(const GlobalOptions& global, const FlipOptions& o) {
   RollbackRequest req;
   req.set_app(o.app);
   req.set_to_version(o.version);
-  return ReportFlip(&master, master.Rollback(req), "rolled back to", o);
+  auto resp = SignedCall<FlipResponse>(
+      global.key_dir,
+      [&](const Envelope* signed_env) {
+        if (signed_env) *req.mutable_signed_() = *signed_env;
+        return master.Rollback(req);
+      },
+      [&](const Envelope& to_sign) {
+        return CheckFlip(to_sign, o.app, o.version, LiveRecord::ROLLBACK);
+      });
+  return ReportFlip(&master, resp, "rolled back to", o);
 }
 
 int RunHistory(const GlobalOptions& global, const std::string& app, bool json) {

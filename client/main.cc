@@ -251,13 +251,19 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   audit_cmd->add_flag("--json", audit_json, "Print JSON for scripts");
 
-  std::string key_dir = tls_home_dir;
+  std::string key_dir = tls_env_dir.empty() ? tls_home_dir : tls_env_dir;
+  bool key_offline = false;
   CLI::App* key_cmd = app.add_subcommand("key", "Your signing key");
   key_cmd->require_subcommand(1);
   CLI::App* key_gen_cmd = key_cmd->add_subcommand(
-      "gen", "Make an Ed25519 signing key (DIR/signing.key, 0600) and print its public key");
+      "gen",
+      "Make an Ed25519 signing key (DIR/signing.key, 0600), print its public key, and register "
+      "it with the master (what an admin's `vms owners APP add YOU` puts in the app's record)");
+  key_gen_cmd->add_flag("--offline", key_offline, "Do not register it with the master");
   CLI::App* key_show_cmd = key_cmd->add_subcommand("show", "Print your public key and key id");
-  for (CLI::App* sub : {key_gen_cmd, key_show_cmd}) {
+  CLI::App* key_register_cmd =
+      key_cmd->add_subcommand("register", "Register your signing key with the master again");
+  for (CLI::App* sub : {key_gen_cmd, key_show_cmd, key_register_cmd}) {
     sub->add_option("--dir", key_dir, "Where the key lives")->capture_default_str();
   }
 
@@ -280,8 +286,11 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   // Commands on this machine alone: no master, no certificate.
-  if (key_gen_cmd->parsed()) return vms::RunKeyGen(key_dir);
+  if (key_gen_cmd->parsed()) {
+    if (int rc = vms::RunKeyGen(key_dir); rc != 0 || key_offline) return rc;
+  }
   if (key_show_cmd->parsed()) return vms::RunKeyShow(key_dir);
+  global.key_dir = key_dir;
 
   if (!tls.insecure) {
     DefaultTlsFiles(tls_env_dir.empty() ? tls_home_dir : tls_env_dir, &tls);
@@ -304,6 +313,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   global.credentials = *std::move(credentials);
+
+  if (key_gen_cmd->parsed() || key_register_cmd->parsed()) return vms::RunKeyRegister(global);
 
   if (push_cmd->parsed()) {
     if (push.dir.empty()) push.dir = dev_root + "/" + push.app + "/" + push.version;

@@ -151,6 +151,16 @@ absl::StatusOr<OwnersResponse> MasterClient::Owners(const OwnersRequest& req) {
                                StrCat("owners on ", address_));
 }
 
+absl::StatusOr<RegisterKeyResponse> MasterClient::RegisterKey(const RegisterKeyRequest& req) {
+  return Unary<RegisterKeyResponse>(publish_.get(), &Publish::Stub::RegisterKey, req,
+                                    kQueryDeadline, StrCat("register a key on ", address_));
+}
+
+absl::StatusOr<TrustResponse> MasterClient::Trust() {
+  return Unary<TrustResponse>(read_.get(), &Read::Stub::Trust, TrustRequest(), kQueryDeadline,
+                              StrCat("read the chain of trust on ", address_));
+}
+
 absl::StatusOr<AuditResponse> MasterClient::Audit(const AuditRequest& req) {
   return Unary<AuditResponse>(publish_.get(), &Publish::Stub::Audit, req, kListDeadline,
                               StrCat("audit on ", address_));

@@ -53,6 +53,8 @@ class MasterClient {
   absl::StatusOr<SiteInfoResponse> SiteInfo();
   absl::StatusOr<ListVersionsResponse> ListVersions(const std::string& app);
   absl::StatusOr<OwnersResponse> Owners(const OwnersRequest& req);
+  absl::StatusOr<RegisterKeyResponse> RegisterKey(const RegisterKeyRequest& req);
+  absl::StatusOr<TrustResponse> Trust();
   absl::StatusOr<AuditResponse> Audit(const AuditRequest& req);
 
  private:

@@ -9,6 +9,7 @@
 #include "client/master_client.h"
 #include "client/progress.h"
 #include "client/scan.h"
+#include "client/signer.h"
 #include "client/site_wait.h"
 #include "client/stat_cache.h"
 #include "client/uploader.h"
@@ -135,7 +136,21 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
   req.set_version(o.version);
   req.set_root(std::string(snap->root.View()));
   req.set_message(o.message);
-  auto committed = master.Commit(req);
+  auto committed = SignedCall<CommitResponse>(
+      global.key_dir,
+      [&](const Envelope* signed_env) {
+        if (signed_env) *req.mutable_signed_() = *signed_env;
+        return master.Commit(req);
+      },
+      [&](const Envelope& to_sign) -> absl::Status {
+        auto r = ParseRelease(to_sign);
+        if (!r.ok()) return r.status();
+        if (r->app() != o.app || r->version() != o.version || r->root() != snap->root.View()) {
+          return absl::InternalError(StrCat("the master asked to sign a release of ", r->app(), " ",
+                                            r->version(), " that is not this push: refused"));
+        }
+        return absl::OkStatus();
+      });
   reporter.Stop();
   if (!committed.ok()) return Fail(Sv(committed.status().message()));
 

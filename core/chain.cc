@@ -3,6 +3,7 @@
 #include <set>
 
 #include "core/envelope.h"
+#include "core/file_util.h"
 #include "core/hash.h"
 #include "core/names.h"
 #include "core/principal.h"
@@ -34,6 +35,11 @@ absl::StatusOr<std::vector<PublicKey>> ParseKeys(
   return keys;
 }
 
+uint64_t RecordSeq(const Release& r) { return r.release_seq(); }
+uint64_t RecordSeq(const LiveRecord& r) { return r.live_seq(); }
+uint64_t RecordSeqAt(const Release&, const OwnershipRecord& o) { return o.release_seq_at(); }
+uint64_t RecordSeqAt(const LiveRecord&, const OwnershipRecord& o) { return o.live_seq_at(); }
+
 }  // namespace
 
 bool IsTrustRecordType(std::string_view type) {
@@ -45,7 +51,32 @@ TrustChain::TrustChain(Root root) {
   roots_.emplace(v, std::move(root));
 }
 
+TrustChain TrustChain::MasterKeyOnly(PublicKey master_key) {
+  TrustChain chain;
+  chain.master_only_ = std::move(master_key);
+  return chain;
+}
+
+absl::StatusOr<TrustChain> LoadTrust(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  if (text->find("-----BEGIN VMS ROOT-----") != std::string::npos) {
+    VMS_ASSIGN_OR_RETURN(Root root, LoadRoot(path));
+    return TrustChain(std::move(root));
+  }
+  auto key = PublicKey::FromPem(*text);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat(path,
+               " is neither a root of trust (root.pub, from vms-admin root init) nor the "
+               "master's public key (master.pub): ",
+               key.status().message()));
+  }
+  return TrustChain::MasterKeyOnly(*std::move(key));
+}
+
 absl::StatusOr<bool> TrustChain::Accept(const Envelope& env) {
+  if (master_only_) return false;
   absl::StatusOr<bool> accepted;
   if (env.payload_type() == kRootType) {
     accepted = AcceptRoot(env);
@@ -204,6 +235,15 @@ absl::StatusOr<T> TrustChain::VerifyOwned(const Envelope& env, std::string_view 
         StrCat("record has type ", Quote(env.payload_type()), ", expected a ", what));
   }
   T r;
+  if (master_only_) {
+    VMS_RETURN_IF_ERROR(VerifyEnvelope(env, type, *master_only_));
+    if (!r.ParseFromString(env.payload())) {
+      return absl::DataLossError(StrCat("signed ", what, " does not parse"));
+    }
+    VMS_RETURN_IF_ERROR(ValidateAppName(r.app()));
+    VMS_RETURN_IF_ERROR(ValidateVersionName(r.version()));
+    return r;
+  }
   if (!r.ParseFromString(env.payload())) {
     return absl::DataLossError(StrCat("signed ", what, " does not parse"));
   }
@@ -235,6 +275,16 @@ absl::StatusOr<T> TrustChain::VerifyOwned(const Envelope& env, std::string_view 
         name, " is signed under ownership record ", r.ownership_seq(), " but ", r.app(),
         "'s owners changed since (record ", newest, "): a key removed then signs nothing new"));
   }
+  if (auto next = history.upper_bound(r.ownership_seq()); next != history.end()) {
+    const OwnershipRecord& later = next->second.first.record;
+    uint64_t seq = RecordSeq(r), at = RecordSeqAt(r, later);
+    if (seq > at) {
+      return absl::UnauthenticatedError(
+          StrCat(name, " (number ", seq, ") is signed under ownership record ", r.ownership_seq(),
+                 ", but record ", later.ownership_seq(), " replaced those owners at number ", at,
+                 ": a key removed then signs nothing new"));
+    }
+  }
   return r;
 }
 
@@ -261,6 +311,7 @@ absl::StatusOr<bool> TrustChain::AcceptCheckpoint(const Envelope& env) {
     return absl::InvalidArgumentError(
         StrCat("not a checkpoint (type ", Quote(env.payload_type()), ")"));
   }
+  if (master_only_) return false;
   auto master = master_key();
   if (!master) return absl::FailedPreconditionError("a checkpoint arrived before any keyring");
   Checkpoint c;
@@ -319,6 +370,7 @@ const KeyringRecord* TrustChain::keyring() const {
 }
 
 std::optional<PublicKey> TrustChain::master_key() const {
+  if (master_only_) return master_only_;
   if (keyrings_.empty()) return std::nullopt;
   return keyrings_.rbegin()->second.master;
 }
@@ -364,8 +416,10 @@ std::string TrustChain::DescribeKey(const std::string& keyid, const std::string&
       if (a.keyid() == keyid) return "admin key";
     }
   }
-  for (const PublicKey& r : root().keys) {
-    if (r.keyid() == keyid) return "root key";
+  if (!roots_.empty()) {
+    for (const PublicKey& r : root().keys) {
+      if (r.keyid() == keyid) return "root key";
+    }
   }
   return StrCat("unknown key ", keyid.substr(0, 16));
 }

@@ -16,8 +16,10 @@
 //    owners in and carries signatures of a threshold of that record's keys
 //    (the master's own signature counts for nothing). Checked in log order
 //    (kCurrent), that record must be the app's newest: a key removed from
-//    the owners signs nothing new, while what it signed before stays valid
-//    (kHeld: any ownership record held, for records read back later).
+//    the owners signs nothing new, while what it signed before stays valid.
+//    Read back later (kHeld), any ownership record held will do, but the
+//    next one says up to which live_seq / release number the old owners
+//    signed (OwnershipRecord.live_seq_at): one numbered above is refused.
 //  - A checkpoint is signed by the keyring's master key and is newer than
 //    the one held; an old one replayed is refused.
 // Seqs and versions only go up; a record equal to one held is a no-op, a
@@ -66,6 +68,10 @@ struct CheckpointState {
 class TrustChain {
  public:
   explicit TrustChain(Root root);
+  // Before a root of trust: every release and live record is the master's,
+  // signed by `master_key`; trust records are ignored (Accept() says false).
+  static TrustChain MasterKeyOnly(PublicKey master_key);
+  bool chained() const { return !master_only_; }
 
   // A root, keyring or ownership record, next in log order. true: accepted;
   // false: identical to one held (nothing changes). Unauthenticated for a
@@ -95,6 +101,7 @@ class TrustChain {
   TrustSnapshot Snapshot() const;
   absl::Status Restore(const TrustSnapshot& snapshot);
 
+  // The newest root held (chained() only).
   const Root& root() const { return roots_.rbegin()->second; }
   const KeyringRecord* keyring() const;
   std::optional<PublicKey> master_key() const;
@@ -110,6 +117,7 @@ class TrustChain {
   std::string DescribeKey(const std::string& keyid, const std::string& app) const;
 
  private:
+  TrustChain() = default;
   struct Keyring {
     KeyringRecord record;
     std::vector<PublicKey> admins;
@@ -123,6 +131,7 @@ class TrustChain {
                                 Order order) const;
   std::string Signers(const Envelope& env, const std::string& app) const;
 
+  std::optional<PublicKey> master_only_;
   std::map<uint64_t, Root> roots_;
   std::map<uint64_t, Keyring> keyrings_;
   std::map<std::string, std::map<uint64_t, std::pair<Ownership, Envelope>>> owners_;
@@ -130,6 +139,10 @@ class TrustChain {
   std::optional<Envelope> checkpoint_env_;
   Checkpoint checkpoint_;
 };
+
+// What `--trust FILE` names: a root (root.pub, from vms-admin root init),
+// or, before a root of trust, the master's public key (master.pub).
+absl::StatusOr<TrustChain> LoadTrust(const std::string& path);
 
 }  // namespace vms
 

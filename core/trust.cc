@@ -13,9 +13,6 @@ namespace vms {
 
 namespace {
 
-constexpr std::string_view kBegin = "-----BEGIN VMS ROOT-----\n";
-constexpr std::string_view kEnd = "-----END VMS ROOT-----\n";
-
 std::string Base64(std::string_view in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -102,26 +99,36 @@ absl::StatusOr<Root> OpenRoot(const Envelope& env) {
   return root;
 }
 
-std::string ArmorRoot(const Envelope& env) {
+std::string ArmorRecord(std::string_view label, const Envelope& env) {
   std::string b64 = Base64(env.SerializeAsString());
-  std::string out(kBegin);
+  std::string out = StrCat("-----BEGIN VMS ", label, "-----\n");
   for (size_t i = 0; i < b64.size(); i += 64) out += StrCat(b64.substr(i, 64), "\n");
-  out += kEnd;
+  out += StrCat("-----END VMS ", label, "-----\n");
   return out;
 }
 
-absl::StatusOr<Envelope> DearmorRoot(std::string_view text) {
-  size_t begin = text.find(kBegin), end = text.find(kEnd);
+absl::StatusOr<Envelope> DearmorRecord(std::string_view label, std::string_view text) {
+  const std::string begin_line = StrCat("-----BEGIN VMS ", label, "-----\n");
+  const std::string end_line = StrCat("-----END VMS ", label, "-----\n");
+  size_t begin = text.find(begin_line), end = text.find(end_line);
   if (begin == std::string_view::npos || end == std::string_view::npos || end < begin) {
     return absl::InvalidArgumentError(
-        "not a root file: it has no -----BEGIN VMS ROOT----- block (vms-admin root init "
-        "writes one)");
+        StrCat("it has no -----BEGIN VMS ", label, "----- block (vms-admin writes one)"));
   }
-  auto bytes = Unbase64(text.substr(begin + kBegin.size(), end - begin - kBegin.size()));
+  auto bytes = Unbase64(text.substr(begin + begin_line.size(), end - begin - begin_line.size()));
   Envelope env;
   if (!bytes.ok() || !env.ParseFromString(*bytes)) {
-    return absl::InvalidArgumentError("the root block is damaged (not a record)");
+    return absl::InvalidArgumentError(StrCat("the ", label, " block is damaged (not a record)"));
   }
+  return env;
+}
+
+std::string ArmorRoot(const Envelope& env) { return ArmorRecord("ROOT", env); }
+
+absl::StatusOr<Envelope> DearmorRoot(std::string_view text) {
+  auto env = DearmorRecord("ROOT", text);
+  if (!env.ok())
+    return absl::InvalidArgumentError(StrCat("not a root file: ", env.status().message()));
   return env;
 }
 

@@ -41,6 +41,11 @@ struct Root {
 // Unauthenticated or InvalidArgument saying what is wrong.
 absl::StatusOr<Root> OpenRoot(const Envelope& env);
 
+// A signed record as text, base64 between "-----BEGIN VMS LABEL-----"
+// lines (root.pub, keyring files), and back.
+std::string ArmorRecord(std::string_view label, const Envelope& env);
+absl::StatusOr<Envelope> DearmorRecord(std::string_view label, std::string_view text);
+
 // The armored text of root.pub, and back.
 std::string ArmorRoot(const Envelope& env);
 absl::StatusOr<Envelope> DearmorRoot(std::string_view text);

@@ -28,6 +28,14 @@ std::shared_ptr<spdlog::logger> Log() {
   return logger;
 }
 
+absl::Status NoOwnershipYet(const std::string& app, const std::string& principal) {
+  return absl::FailedPreconditionError(
+      StrCat(app,
+             " has no owners signed by an admin yet (this master has a root of trust, so "
+             "an admin makes an app): an admin runs `vms owners ",
+             app, " add ", principal, "`, then run this again"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
@@ -37,15 +45,20 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
   VMS_ASSIGN_OR_RETURN(auto authz, Authorizer::Create(options.authz));
   auto records = RecordStore::Open(options.data_dir + "/db",
                                    {SiteRegistry::kFamily, kUploadsFamily, kOwnersFamily,
-                                    AuditLog::kFamily, AuditLog::kAppFamily},
+                                    kKeysFamily, AuditLog::kFamily, AuditLog::kAppFamily},
                                    options.env);
   if (!records.ok()) return records.status();
   VMS_ASSIGN_OR_RETURN(auto sites,
                        SiteRegistry::Load((*records)->db(), records->get(), options.now_ms));
   VMS_ASSIGN_OR_RETURN(auto audit, AuditLog::Load((*records)->db(), options.now_ms));
-  return std::unique_ptr<Master>(new Master(std::move(options), std::move(authz),
-                                            std::move(*records), std::move(sites), std::move(audit),
-                                            std::move(key)));
+  auto master =
+      std::unique_ptr<Master>(new Master(std::move(options), std::move(authz), std::move(*records),
+                                         std::move(sites), std::move(audit), std::move(key)));
+  if (!master->options_.trust_file.empty()) {
+    VMS_RETURN_IF_ERROR(master->OpenTrust());
+    VMS_RETURN_IF_ERROR(master->SignCheckpoint());
+  }
+  return master;
 }
 
 Master::Master(MasterOptions options, Authorizer authz, std::unique_ptr<RecordStore> records,
@@ -91,6 +104,7 @@ Event Master::NextEvent(Event::Type type, const std::string& app, const std::str
 
 absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
   auto result = DoCommit(args);
+  if (result.ok() && result->to_sign) return result;  // prepared only
   if (!result.ok()) {
     AuditAlone(Entry(args.principal, "push", args.app, args.version), result.status());
   } else if (!result->created) {
@@ -112,6 +126,7 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
   // write lock, where the app may have been created meanwhile.
   {
     VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(args.app));
+    if (chained_ && !owners) return NoOwnershipYet(args.app, args.principal);
     VMS_RETURN_IF_ERROR(authz_.Check(args.principal, Action::kPush, args.app, owners));
   }
   if (args.message.size() > kMaxReleaseMessageBytes) {
@@ -168,7 +183,7 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
   release.set_created_unix_ms(options_.now_ms());
   release.set_publisher(args.principal);
   release.set_message(args.message);
-  Envelope env = SignEnvelope(kReleaseType, release.SerializeAsString(), key_);
+  Envelope env;
 
   uint64_t seq;
   {
@@ -178,9 +193,24 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
     if (raced) return same_or_refuse(*raced);
 
     VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(args.app));
+    if (chained_ && !owners) return NoOwnershipYet(args.app, args.principal);
     VMS_RETURN_IF_ERROR(authz_.Check(args.principal, Action::kPush, args.app, owners));
     VMS_ASSIGN_OR_RETURN(auto stored_state, records_->LoadAppState(args.app));
     AppState state = stored_state.value_or(AppState());
+    if (chained_) {
+      // The owners sign; the master checks and sequences (DESIGN.md "Trust").
+      if (!chain_->ownership(args.app)) return NoOwnershipYet(args.app, args.principal);
+      release.set_ownership_seq(chain_->ownership(args.app)->record.ownership_seq());
+      release.set_release_seq(state.version_count() + 1);
+      Envelope prepared;
+      prepared.set_payload_type(std::string(kReleaseType));
+      prepared.set_payload(release.SerializeAsString());
+      if (!args.signed_release) return CommitResult{.to_sign = std::move(prepared)};
+      VMS_ASSIGN_OR_RETURN(env, CheckSigned(*args.signed_release, prepared));
+      release.ParseFromString(env.payload());
+    } else {
+      env = SignEnvelope(kReleaseType, release.SerializeAsString(), key_);
+    }
     AddReleaseToState(release, &state);
 
     Event event = NextEvent(Event::RELEASE_ADDED, args.app, args.version, env);
@@ -300,6 +330,7 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
   }
 
   VMS_ASSIGN_OR_RETURN(auto release, ParseRelease(*release_env));
+  if (chained_ && !chain_->ownership(args.app)) return NoOwnershipYet(args.app, args.principal);
   LiveRecord record;
   record.set_app(args.app);
   record.set_version(target);
@@ -309,7 +340,18 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
   record.set_issued_unix_ms(options_.now_ms());
   record.set_issuer(args.principal);
   record.set_kind(kind);
-  Envelope env = SignEnvelope(kLiveType, record.SerializeAsString(), key_);
+  Envelope env;
+  if (chained_) {
+    record.set_ownership_seq(chain_->ownership(args.app)->record.ownership_seq());
+    Envelope prepared;
+    prepared.set_payload_type(std::string(kLiveType));
+    prepared.set_payload(record.SerializeAsString());
+    if (!args.signed_record) return FlipResult{.to_sign = std::move(prepared)};
+    VMS_ASSIGN_OR_RETURN(env, CheckSigned(*args.signed_record, prepared));
+    record.ParseFromString(env.payload());
+  } else {
+    env = SignEnvelope(kLiveType, record.SerializeAsString(), key_);
+  }
 
   AddLiveToState(record, &state);
   state.clear_back_stack();

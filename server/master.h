@@ -24,11 +24,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/chain.h"
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/keys.h"
@@ -55,6 +57,15 @@ struct MasterOptions {
   // Who may do what. vms-master sets it from its flags; the default (no
   // identity, everything allowed) is what --insecure means, for unit tests.
   AuthzPolicy authz{.insecure = true};
+  // A root of trust (../shared/DESIGN.md, "Trust"): root.pub and the keyring
+  // it signed (vms-admin). Then owners sign their releases and flips, admins
+  // sign ownership, and the master only sequences and signs checkpoints.
+  // Empty: the master's own key signs every record (replicas and hosts then
+  // trust master.pub).
+  std::string trust_file;
+  std::string keyring_file;
+  // How long after it is signed a checkpoint is fresh.
+  std::chrono::milliseconds checkpoint_ttl{std::chrono::hours(1)};
 };
 
 struct CommitArgs {
@@ -63,26 +74,40 @@ struct CommitArgs {
   Hash root;
   std::string principal;  // the authenticated caller: the release's publisher
   std::string message;
+  // Under a root of trust: the release as the master prepared it, signed by
+  // the caller's key. Without it, Commit() only prepares (CommitResult.to_sign).
+  std::optional<Envelope> signed_release;
 };
 
 struct CommitResult {
   bool created = false;  // false: this exact version was already there
   Envelope release;
   uint64_t seq = 0;  // the release's event seq (also when it existed)
+  // Under a root of trust, asked without a signature: the release to sign
+  // (no signatures); nothing was written.
+  std::optional<Envelope> to_sign;
 };
 
 struct FlipArgs {
   std::string app;
-  std::string version;    // for Rollback: "" means the version live before
-  std::string principal;  // the authenticated caller: the record's issuer
+  std::string version;                    // for Rollback: "" means the version live before
+  std::string principal;                  // the authenticated caller: the record's issuer
+  std::optional<Envelope> signed_record;  // as CommitArgs.signed_release
 };
 
 enum class OwnersChange { kList, kAdd, kRemove };
 
 struct FlipResult {
-  bool changed = false;  // false: already live, nothing written
-  Envelope record;       // the new live record, or the current one
-  uint64_t seq = 0;      // event seq (0 when !changed)
+  bool changed = false;             // false: already live, nothing written
+  Envelope record;                  // the new live record, or the current one
+  uint64_t seq = 0;                 // event seq (0 when !changed)
+  std::optional<Envelope> to_sign;  // as CommitResult.to_sign
+};
+
+struct OwnersResult {
+  std::vector<std::string> owners;    // after the change
+  std::optional<Envelope> to_sign;    // as CommitResult.to_sign, for an admin key
+  std::optional<Envelope> ownership;  // under a root of trust: the newest record
 };
 
 class Master {
@@ -121,9 +146,26 @@ class Master {
   // bare user name), as `principal`. NotFound for an unknown app;
   // PermissionDenied unless an owner or admin; FailedPrecondition for
   // removing the last owner. kList only reads (any principal).
-  absl::StatusOr<std::vector<std::string>> Owners(const std::string& principal,
-                                                  const std::string& app, OwnersChange change,
-                                                  const std::string& who = "");
+  // Under a root of trust a change ends in an ownership record signed by an
+  // admin key: asked without `signed_record`, it is prepared (to_sign);
+  // with it, checked and sequenced. Creating an app is an admin's kAdd.
+  absl::StatusOr<OwnersResult> Owners(const std::string& principal, const std::string& app,
+                                      OwnersChange change, const std::string& who = "",
+                                      const std::optional<Envelope>& signed_record = {});
+  // Binds a signing key (PEM) to `principal`: what `vms owners add` puts in
+  // an ownership record for them. At most kMaxKeysPerPrincipal; the oldest
+  // goes.
+  static constexpr size_t kMaxKeysPerPrincipal = 4;
+  absl::Status RegisterKey(const std::string& principal, const std::string& pem);
+  // Under a root of trust: signs a checkpoint of the log's head, valid for
+  // checkpoint_ttl (vms-master calls it every few seconds).
+  absl::Status SignCheckpoint();
+  // The newest checkpoint (heartbeats carry it); nullopt without a root.
+  std::optional<Envelope> checkpoint() const;
+  // The chain as held (roots, keyring, ownership records) and the newest
+  // checkpoint: what `vms verify` checks against root.pub.
+  TrustSnapshot TrustRecords() const;
+  bool chained() const { return chained_; }
   // Forgets a site, as `principal` (admins only): SiteRegistry::Remove().
   absl::Status RemoveSite(const std::string& principal, const std::string& site, bool force);
   // A site report from `principal` (SiteRegistry::Apply): only sites report.
@@ -143,6 +185,8 @@ class Master {
   static constexpr char kUploadsFamily[] = "uploads";
   // app -> AppOwners.
   static constexpr char kOwnersFamily[] = "owners";
+  // principal -> SigningKeys (RegisterKey).
+  static constexpr char kKeysFamily[] = "keys";
   static constexpr std::chrono::hours kUnreferencedUploadTtl{24};
 
   const RecordStore& records() const { return *records_; }
@@ -155,9 +199,28 @@ class Master {
   Master(MasterOptions options, Authorizer authz, std::unique_ptr<RecordStore> records,
          std::unique_ptr<SiteRegistry> sites, std::unique_ptr<AuditLog> audit, SigningKey key);
   absl::StatusOr<CommitResult> DoCommit(const CommitArgs& args);
-  absl::StatusOr<std::vector<std::string>> DoOwners(const std::string& principal,
-                                                    const std::string& app, OwnersChange change,
-                                                    const std::string& who);
+  absl::StatusOr<OwnersResult> DoOwners(const std::string& principal, const std::string& app,
+                                        OwnersChange change, const std::string& who,
+                                        const std::optional<Envelope>& signed_record);
+  // The chained half of DoOwners: the new record for `owners`, prepared or
+  // checked and written. write_mu_ held.
+  absl::StatusOr<OwnersResult> SignedOwners(const std::string& principal, const std::string& app,
+                                            const std::vector<std::string>& owners,
+                                            const std::string& action, const std::string& target,
+                                            const std::optional<Envelope>& signed_record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Loads the chain (meta "trust"), takes a newer root or keyring from the
+  // files, checks master.key is the keyring's master key.
+  absl::Status OpenTrust();
+  // Appends a TRUST_CHANGED event for `env` (accepted by chain_) with the
+  // chain's snapshot to `batch`; returns the event seq. write_mu_ held.
+  uint64_t PutTrustEvent(rocksdb::WriteBatch* batch, const std::string& app, const Envelope& env)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Checks what a caller signed against what the master prepared now
+  // (`prepared`): the same record but for its issue time, within the skew,
+  // and signed as the chain requires. Adds the master's signature.
+  absl::StatusOr<Envelope> CheckSigned(const Envelope& signed_env, const Envelope& prepared)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // The owners of `app`: nullopt when it does not exist; empty for an app
   // from before owners.
   absl::StatusOr<std::optional<std::vector<std::string>>> LoadOwners(const std::string& app) const;
@@ -182,7 +245,12 @@ class Master {
   std::unique_ptr<AuditLog> audit_;
   const Authorizer authz_;
   SigningKey key_;
-  Mutex write_mu_;
+  mutable Mutex write_mu_;
+  bool chained_ = false;  // set by Open, then constant
+  std::unique_ptr<TrustChain> chain_ ABSL_GUARDED_BY(write_mu_);
+  mutable Mutex checkpoint_mu_;
+  std::optional<Envelope> checkpoint_ ABSL_GUARDED_BY(checkpoint_mu_);
+  uint64_t checkpoint_seq_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;
 };
 
 }  // namespace vms

@@ -56,10 +56,10 @@ void Master::AuditAlone(AuditEntry entry, const absl::Status& status) {
   }
 }
 
-absl::StatusOr<std::vector<std::string>> Master::Owners(const std::string& principal,
-                                                        const std::string& app, OwnersChange change,
-                                                        const std::string& who) {
-  auto result = DoOwners(principal, app, change, who);
+absl::StatusOr<OwnersResult> Master::Owners(const std::string& principal, const std::string& app,
+                                            OwnersChange change, const std::string& who,
+                                            const std::optional<Envelope>& signed_record) {
+  auto result = DoOwners(principal, app, change, who, signed_record);
   if (change != OwnersChange::kList && !result.ok()) {
     AuditAlone(
         Entry(principal, change == OwnersChange::kAdd ? "owners add" : "owners remove", app, who),
@@ -68,10 +68,9 @@ absl::StatusOr<std::vector<std::string>> Master::Owners(const std::string& princ
   return result;
 }
 
-absl::StatusOr<std::vector<std::string>> Master::DoOwners(const std::string& principal,
-                                                          const std::string& app,
-                                                          OwnersChange change,
-                                                          const std::string& who) {
+absl::StatusOr<OwnersResult> Master::DoOwners(const std::string& principal, const std::string& app,
+                                              OwnersChange change, const std::string& who,
+                                              const std::optional<Envelope>& signed_record) {
   VMS_RETURN_IF_ERROR(ValidateAppName(app));
   auto not_found = [&] {
     return absl::NotFoundError(
@@ -80,23 +79,42 @@ absl::StatusOr<std::vector<std::string>> Master::DoOwners(const std::string& pri
   if (change == OwnersChange::kList) {
     VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(app));
     if (!owners) return not_found();
-    return *owners;
+    OwnersResult result{.owners = *std::move(owners)};
+    MutexLock write_lock(&write_mu_);
+    if (chained_) {
+      if (const Envelope* env = chain_->ownership_envelope(app)) result.ownership = *env;
+    }
+    return result;
   }
   VMS_ASSIGN_OR_RETURN(std::string target, NormalizePrincipal(who));
   MutexLock write_lock(&write_mu_);
   VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(app));
+  if (!owners && chained_ && change == OwnersChange::kAdd) {
+    // Under a root of trust an admin makes an app: its first ownership record.
+    if (!authz_.IsAdmin(principal)) {
+      return absl::PermissionDeniedError(
+          StrCat(principal, " may not make the app ", app,
+                 ": under a root of trust an admin makes an app (`vms owners ", app, " add ",
+                 target, "`, run by an admin)"));
+    }
+    owners.emplace();
+  }
   if (!owners) return not_found();
   VMS_RETURN_IF_ERROR(authz_.Check(principal, Action::kChangeOwners, app, owners));
   auto at = std::find(owners->begin(), owners->end(), target);
+  const std::string action = change == OwnersChange::kAdd ? "owners add" : "owners remove";
   if (change == OwnersChange::kAdd) {
-    if (at != owners->end()) return *owners;  // already: nothing to write
-    if (owners->size() >= kMaxOwners) {
-      return absl::FailedPreconditionError(StrCat(app, " has ", owners->size(),
-                                                  " owners, the most an app may have; remove one "
-                                                  "first"));
+    if (at != owners->end() && (!chained_ || chain_->ownership(app))) {
+      return OwnersResult{.owners = *owners};  // already: nothing to write
     }
-    owners->push_back(target);
-    std::sort(owners->begin(), owners->end());
+    if (at == owners->end()) {
+      if (owners->size() >= kMaxOwners) {
+        return absl::FailedPreconditionError(StrCat(
+            app, " has ", owners->size(), " owners, the most an app may have; remove one first"));
+      }
+      owners->push_back(target);
+      std::sort(owners->begin(), owners->end());
+    }
   } else {
     if (at == owners->end()) {
       return absl::NotFoundError(
@@ -109,16 +127,16 @@ absl::StatusOr<std::vector<std::string>> Master::DoOwners(const std::string& pri
     }
     owners->erase(at);
   }
+  if (chained_) return SignedOwners(principal, app, *owners, action, target, signed_record);
   rocksdb::WriteBatch batch;
   PutOwners(&batch, app, *owners);
-  AuditEntry entry =
-      Entry(principal, change == OwnersChange::kAdd ? "owners add" : "owners remove", app, target);
+  AuditEntry entry = Entry(principal, action, app, target);
   entry.set_outcome("ok");
   audit_->Add(&batch, std::move(entry));
   VMS_RETURN_IF_ERROR(records_->db()->Write(&batch, /*sync=*/true));
   spdlog::info("owners app={} {} {} by={}", app, change == OwnersChange::kAdd ? "add" : "remove",
                target, principal);
-  return *owners;
+  return OwnersResult{.owners = *owners};
 }
 
 absl::Status Master::RemoveSite(const std::string& principal, const std::string& site, bool force) {

@@ -1,6 +1,9 @@
 // vms-master: the one writer. See server/master.h.
 #include <chrono>
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "CLI/CLI.hpp"
 #include "core/strings.h"
@@ -57,7 +60,27 @@ int main(int argc, char** argv) {
                  "(admins always may)")
       ->delimiter(',')
       ->capture_default_str();
+  std::string trust_file, keyring_file;
+  int checkpoint_expiry_s = 3600;
+  app.add_option("--trust", trust_file,
+                 "A root of trust (root.pub, from vms-admin root init): owners then sign their "
+                 "releases and flips and admins sign ownership; the master only sequences. "
+                 "Give a newer root.pub to rotate")
+      ->check(CLI::ExistingFile);
+  app.add_option("--keyring", keyring_file,
+                 "The keyring the root signed (vms-admin keyring sign): admin keys and this "
+                 "master's key. Give a newer one to change them")
+      ->check(CLI::ExistingFile);
+  app.add_option("--checkpoint-expiry-s", checkpoint_expiry_s,
+                 "How long a checkpoint (signed every few seconds) stays fresh: replicas and "
+                 "hosts that hold none fresher show the master as frozen")
+      ->check(CLI::Range(10, 7 * 24 * 3600))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (!keyring_file.empty() && trust_file.empty()) {
+    std::cerr << "vms-master: --keyring needs --trust (the root that signed it)\n";
+    return 2;
+  }
 
   if (absl::Status s = vms::InitLogging("master", log); !s.ok()) {
     std::cerr << "vms-master: " << vms::Sv(s.message()) << "\n";
@@ -73,7 +96,12 @@ int main(int argc, char** argv) {
     spdlog::error("{}", vms::Sv(checked.status().message()));
     return 2;
   }
-  auto master = vms::Master::Open({.data_dir = data_dir, .limits = limits, .authz = authz});
+  auto master = vms::Master::Open({.data_dir = data_dir,
+                                   .limits = limits,
+                                   .authz = authz,
+                                   .trust_file = trust_file,
+                                   .keyring_file = keyring_file,
+                                   .checkpoint_ttl = std::chrono::seconds(checkpoint_expiry_s)});
   if (!master.ok()) {
     spdlog::error("cannot open data_dir={}: {}", data_dir, vms::Sv(master.status().message()));
     return 1;
@@ -82,13 +110,29 @@ int main(int argc, char** argv) {
   vms::ThreadPool pool(std::max(4, 2 * vms::CpuCount()));
   vms::UploadBudget upload_budget(upload_decode_rate);
   vms::PublishService publish(master->get(), &pool, &upload_budget);
-  vms::ReadService read(
-      (*master)->read_api(), &pool,
-      {.heartbeat = std::chrono::milliseconds(heartbeat_ms), .on_corrupt = [](const vms::Hash& h) {
-         // Nothing upstream to fetch it from: an operator must restore it.
-         spdlog::error("corrupt object={} on disk: not served; restore the data directory",
-                       h.Hex());
-       }});
+  vms::ReadServiceOptions read_options{
+      .heartbeat = std::chrono::milliseconds(heartbeat_ms), .on_corrupt = [](const vms::Hash& h) {
+        // Nothing upstream to fetch it from: an operator must restore it.
+        spdlog::error("corrupt object={} on disk: not served; restore the data directory", h.Hex());
+      }};
+  // Checkpoints: signed every few seconds, so a frozen master shows.
+  std::jthread checkpoints;
+  if ((*master)->chained()) {
+    read_options.trust = [m = master->get()] { return m->TrustRecords(); };
+    read_options.checkpoint = [m = master->get()] { return m->checkpoint(); };
+    checkpoints = std::jthread([m = master->get(), checkpoint_expiry_s](std::stop_token stop) {
+      std::mutex mu;
+      std::condition_variable_any cv;
+      const auto every = std::chrono::milliseconds(std::min(5000, checkpoint_expiry_s * 250));
+      std::unique_lock lock(mu);
+      while (!cv.wait_for(lock, stop, every, [] { return false; })) {
+        if (absl::Status s = m->SignCheckpoint(); !s.ok()) {
+          spdlog::warn("checkpoint not signed: {}", vms::Sv(s.message()));
+        }
+      }
+    });
+  }
+  vms::ReadService read((*master)->read_api(), &pool, std::move(read_options));
   vms::SitesService sites(
       &pool, [m = master->get()](const std::string& principal, const vms::SiteReport& report) {
         auto applied = m->Report(principal, report);
@@ -106,8 +150,9 @@ int main(int argc, char** argv) {
     spdlog::error("{}", vms::Sv(server.status().message()));
     return 1;
   }
-  spdlog::info("started data_dir={} keyid={} head_seq={}", data_dir,
-               (*master)->public_key().keyid().substr(0, 16), (*master)->records().head_seq());
+  spdlog::info("started data_dir={} keyid={} head_seq={} trust={}", data_dir,
+               (*master)->public_key().keyid().substr(0, 16), (*master)->records().head_seq(),
+               (*master)->chained() ? trust_file : "none (the master signs every record)");
   // Followers are told first, so they can turn elsewhere at once; gRPC then
   // waits for open connections until the deadline. A commit or flip cut off
   // there was either written whole or not at all.

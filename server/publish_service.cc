@@ -142,6 +142,13 @@ grpc::ServerReadReactor<ObjectBatch>* PublishService::PutObjects(grpc::CallbackS
   return new PutObjectsReactor(master_, pool_, budget_, FairnessKey(ctx), resp);
 }
 
+// The signed record a request carries, if any.
+template <typename Request>
+std::optional<Envelope> Signed(const Request* req) {
+  if (!req->has_signed_()) return std::nullopt;
+  return req->signed_();
+}
+
 grpc::ServerUnaryReactor* PublishService::Commit(grpc::CallbackServerContext* ctx,
                                                  const CommitRequest* req, CommitResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
@@ -150,7 +157,9 @@ grpc::ServerUnaryReactor* PublishService::Commit(grpc::CallbackServerContext* ct
                                                        .version = req->version(),
                                                        .root = root,
                                                        .principal = caller,
-                                                       .message = req->message()}));
+                                                       .message = req->message(),
+                                                       .signed_release = Signed(req)}));
+    if (result.to_sign) *resp->mutable_to_sign() = std::move(*result.to_sign);
     resp->set_created(result.created);
     *resp->mutable_release() = std::move(result.release);
     resp->set_seq(result.seq);
@@ -164,6 +173,7 @@ absl::Status FillFlip(absl::StatusOr<FlipResult> result, FlipResponse* resp) {
   resp->set_changed(result->changed);
   *resp->mutable_record() = std::move(result->record);
   resp->set_seq(result->seq);
+  if (result->to_sign) *resp->mutable_to_sign() = std::move(*result->to_sign);
   return absl::OkStatus();
 }
 }  // namespace
@@ -171,14 +181,14 @@ absl::Status FillFlip(absl::StatusOr<FlipResult> result, FlipResponse* resp) {
 grpc::ServerUnaryReactor* PublishService::SetLive(grpc::CallbackServerContext* ctx,
                                                   const SetLiveRequest* req, FlipResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)] {
-    return FillFlip(master_->SetLive({req->app(), req->version(), caller}), resp);
+    return FillFlip(master_->SetLive({req->app(), req->version(), caller, Signed(req)}), resp);
   });
 }
 
 grpc::ServerUnaryReactor* PublishService::Rollback(grpc::CallbackServerContext* ctx,
                                                    const RollbackRequest* req, FlipResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)] {
-    return FillFlip(master_->Rollback({req->app(), req->to_version(), caller}), resp);
+    return FillFlip(master_->Rollback({req->app(), req->to_version(), caller, Signed(req)}), resp);
   });
 }
 
@@ -207,10 +217,20 @@ grpc::ServerUnaryReactor* PublishService::Owners(grpc::CallbackServerContext* ct
     OwnersChange change = req->change() == OwnersRequest::ADD      ? OwnersChange::kAdd
                           : req->change() == OwnersRequest::REMOVE ? OwnersChange::kRemove
                                                                    : OwnersChange::kList;
-    VMS_ASSIGN_OR_RETURN(auto owners,
-                         master_->Owners(caller, req->app(), change, req->principal()));
-    for (std::string& o : owners) resp->add_owners(std::move(o));
+    VMS_ASSIGN_OR_RETURN(
+        auto result, master_->Owners(caller, req->app(), change, req->principal(), Signed(req)));
+    for (std::string& o : result.owners) resp->add_owners(std::move(o));
+    if (result.to_sign) *resp->mutable_to_sign() = std::move(*result.to_sign);
+    if (result.ownership) *resp->mutable_ownership() = std::move(*result.ownership);
     return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* PublishService::RegisterKey(grpc::CallbackServerContext* ctx,
+                                                      const RegisterKeyRequest* req,
+                                                      RegisterKeyResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req, caller = CallerOf(ctx)] {
+    return master_->RegisterKey(caller, req->key());
   });
 }
 

@@ -38,6 +38,9 @@ class PublishService final : public Publish::CallbackService {
                                        RemoveSiteResponse* resp) override;
   grpc::ServerUnaryReactor* Owners(grpc::CallbackServerContext* ctx, const OwnersRequest* req,
                                    OwnersResponse* resp) override;
+  grpc::ServerUnaryReactor* RegisterKey(grpc::CallbackServerContext* ctx,
+                                        const RegisterKeyRequest* req,
+                                        RegisterKeyResponse* resp) override;
   grpc::ServerUnaryReactor* Audit(grpc::CallbackServerContext* ctx, const AuditRequest* req,
                                   AuditResponse* resp) override;
 

@@ -1,5 +1,6 @@
 #include "server/read_service.h"
 
+#include "core/chain.h"
 #include "core/clock.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -148,7 +149,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
     auto events = service_->api_->ReadEvents(sent_seq_, live_only_ ? 256 : 1);
     if (!events.ok()) return FinishOnce(ToGrpc(events.status()));
     for (Event& e : *events) {
-      if (live_only_ && e.type() != Event::LIVE_CHANGED) {
+      if (live_only_ && e.type() != Event::LIVE_CHANGED && e.type() != Event::TRUST_CHANGED) {
         sent_seq_ = e.seq();
         continue;
       }
@@ -160,6 +161,9 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
       hb->set_head_seq(service_->api_->head_seq());
       hb->set_sent_unix_ms(WallClockMs());
       hb->set_interval_ms(service_->options_.heartbeat.count());
+      if (service_->options_.checkpoint) {
+        if (auto c = service_->options_.checkpoint()) *hb->mutable_checkpoint() = *std::move(c);
+      }
       return Write();
     }
     MutexLock lock(&mu_);
@@ -288,6 +292,14 @@ grpc::ServerUnaryReactor* ReadService::SiteInfo(grpc::CallbackServerContext* ctx
   });
 }
 
+grpc::ServerUnaryReactor* ReadService::Trust(grpc::CallbackServerContext* ctx,
+                                             const TrustRequest* req, TrustResponse* resp) {
+  return RunUnary(ctx, pool_, [this, resp]() -> absl::Status {
+    if (options_.trust) *resp->mutable_chain() = options_.trust();
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerWriteReactor<ObjectBatch>* ReadService::GetObjects(grpc::CallbackServerContext* ctx,
                                                                const GetObjectsRequest* req) {
   return new GetObjectsReactor(this, ctx->peer(), req);
@@ -321,6 +333,22 @@ grpc::ServerWriteReactor<FollowMessage>* ReadService::Watch(grpc::CallbackServer
     // A snapshot that cannot be read whole is an error, never a partial or
     // empty one: the host would learn nothing until the next flip. It tries
     // another replica instead.
+    // Under a root of trust, the chain comes first: what the live records
+    // after it are checked against.
+    if (options_.trust) {
+      TrustSnapshot chain = options_.trust();
+      for (Envelope& env : *chain.mutable_records()) {
+        Event e;
+        e.set_seq(from);
+        e.set_type(Event::TRUST_CHANGED);
+        if (OwnershipRecord o;
+            env.payload_type() == kOwnershipType && o.ParseFromString(env.payload())) {
+          e.set_app(o.app());
+        }
+        *e.mutable_envelope() = std::move(env);
+        snapshot.push_back(std::move(e));
+      }
+    }
     absl::Status failed;
     auto apps = api_->ListApps();
     if (!apps.ok()) failed = apps.status();

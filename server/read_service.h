@@ -32,6 +32,11 @@ struct ReadServiceOptions {
   std::function<void(const Hash&)> on_corrupt;
   // What SiteInfo answers; empty: only the head seq.
   std::function<SiteInfoResponse()> site_info;
+  // Under a root of trust: the chain as held (what Trust answers and what a
+  // Watch from 0 starts with) and the newest checkpoint (every heartbeat
+  // carries it). Empty: none.
+  std::function<TrustSnapshot()> trust;
+  std::function<std::optional<Envelope>()> checkpoint;
 };
 
 class ReadService final : public Read::CallbackService {
@@ -61,6 +66,8 @@ class ReadService final : public Read::CallbackService {
                                                  const WatchRequest* req) override;
   grpc::ServerUnaryReactor* SiteInfo(grpc::CallbackServerContext* ctx, const SiteInfoRequest* req,
                                      SiteInfoResponse* resp) override;
+  grpc::ServerUnaryReactor* Trust(grpc::CallbackServerContext* ctx, const TrustRequest* req,
+                                  TrustResponse* resp) override;
 
  private:
   friend class FollowReactor;

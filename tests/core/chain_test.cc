@@ -59,8 +59,9 @@ TEST(ChainTest, ARevokedKeySignsNothingNewButWhatItSignedStays) {
   Envelope old_flip =
       TrustWorld::Sign(kLiveType, TrustWorld::MakeLive("alpha", "1.0", kRoot, 1), w.alice);
   ASSERT_TRUE(chain.VerifyLive(old_flip, Order::kCurrent).ok());
-  // The admin replaces alice's key with bob's.
-  ASSERT_TRUE(*chain.Accept(w.Ownership("alpha", 2, {{"vms://user/bob", &w.bob}})));
+  // The admin replaces alice's key with bob's, at live_seq 1.
+  ASSERT_TRUE(*chain.Accept(
+      w.Ownership("alpha", 2, {{"vms://user/bob", &w.bob}}, nullptr, 1, /*live_seq_at=*/1)));
 
   // alice's key, still naming the old record: refused for anything new...
   Envelope new_flip =
@@ -73,8 +74,12 @@ TEST(ChainTest, ARevokedKeySignsNothingNewButWhatItSignedStays) {
       TrustWorld::Sign(kLiveType, TrustWorld::MakeLive("alpha", "2.0", kRoot, 2, 2), w.alice),
       Order::kCurrent);
   EXPECT_TRUE(Mentions(named_new.status(), "former owner key")) << named_new.status();
-  // What it signed before stays valid when read back.
+  // What it signed before stays valid when read back; a later one does not,
+  // in whatever order it comes.
   EXPECT_TRUE(chain.VerifyLive(old_flip, Order::kHeld).ok());
+  auto later = chain.VerifyLive(new_flip, Order::kHeld);
+  EXPECT_TRUE(absl::IsUnauthenticated(later.status()));
+  EXPECT_TRUE(Mentions(later.status(), "replaced those owners at number 1")) << later.status();
   // bob signs under record 2.
   EXPECT_TRUE(
       chain

@@ -82,12 +82,12 @@ class AccessTest : public ::testing::Test {
 
 TEST_F(AccessTest, TheFirstPusherOwnsTheAppAndEveryAttemptIsAudited) {
   ASSERT_TRUE(Push(kAlice, "1").ok());
-  EXPECT_EQ(master_->Owners(kBob, "alpha", OwnersChange::kList).value(),
+  EXPECT_EQ(master_->Owners(kBob, "alpha", OwnersChange::kList).value().owners,
             std::vector<std::string>{kAlice});
   EXPECT_TRUE(absl::IsPermissionDenied(Push(kBob, "2").status()));
   EXPECT_TRUE(absl::IsPermissionDenied(master_->SetLive({"alpha", "1", kBob}).status()));
   ASSERT_TRUE(master_->SetLive({"alpha", "1", kAlice}).ok());
-  EXPECT_EQ(master_->Owners(kAlice, "alpha", OwnersChange::kAdd, "bob").value(),
+  EXPECT_EQ(master_->Owners(kAlice, "alpha", OwnersChange::kAdd, "bob").value().owners,
             (std::vector<std::string>{kAlice, kBob}));
   EXPECT_TRUE(
       absl::IsNotFound(master_->Owners(kAlice, "alpha", OwnersChange::kRemove, "carol").status()));

@@ -46,8 +46,11 @@ struct TrustWorld {
   // Ownership record `seq` of `app`: the given owners, threshold 1.
   Envelope Ownership(const std::string& app, uint64_t seq,
                      std::vector<std::pair<std::string, const SigningKey*>> owners,
-                     const SigningKey* signer = nullptr, uint64_t keyring_version = 1) const {
+                     const SigningKey* signer = nullptr, uint64_t keyring_version = 1,
+                     uint64_t live_seq_at = 0, uint64_t release_seq_at = 0) const {
     OwnershipRecord o;
+    o.set_live_seq_at(live_seq_at);
+    o.set_release_seq_at(release_seq_at);
     o.set_app(app);
     o.set_ownership_seq(seq);
     o.set_threshold(1);

@@ -1,0 +1,304 @@
+// The master under a root of trust (see master.h and ../shared/DESIGN.md,
+// "Trust"): its chain, records signed by their owners, ownership records
+// signed by admins, registered keys, and checkpoints.
+#include <algorithm>
+#include <cstdlib>
+
+#include "core/envelope.h"
+#include "core/file_util.h"
+#include "core/principal.h"
+#include "core/status_macros.h"
+#include "core/strings.h"
+#include "server/master.h"
+#include "spdlog/spdlog.h"
+
+namespace vms {
+
+namespace {
+
+constexpr char kTrustRootMeta[] = "trust.root";  // the first root this master was given
+constexpr char kTrustMeta[] = "trust";           // TrustSnapshot of what it accepted since
+// How far the issue time of a record signed by a caller may be from the
+// master's clock when it arrives.
+constexpr int64_t kMaxSkewMs = 10 * 60 * 1000;
+
+int64_t IssuedMs(const Envelope& env, google::protobuf::Message* record) {
+  if (auto* r = dynamic_cast<Release*>(record)) return r->created_unix_ms();
+  if (auto* l = dynamic_cast<LiveRecord*>(record)) return l->issued_unix_ms();
+  if (auto* o = dynamic_cast<OwnershipRecord*>(record)) return o->issued_unix_ms();
+  return 0;
+}
+
+void ClearIssued(google::protobuf::Message* record) {
+  if (auto* r = dynamic_cast<Release*>(record)) r->clear_created_unix_ms();
+  if (auto* l = dynamic_cast<LiveRecord*>(record)) l->clear_issued_unix_ms();
+  if (auto* o = dynamic_cast<OwnershipRecord*>(record)) o->clear_issued_unix_ms();
+}
+
+template <typename T>
+absl::Status SameButTime(const Envelope& got, const Envelope& prepared, std::string_view what) {
+  T a, b;
+  if (got.payload_type() != prepared.payload_type() || !a.ParseFromString(got.payload()) ||
+      !b.ParseFromString(prepared.payload())) {
+    return absl::InvalidArgumentError(
+        StrCat("the signed ", what, " is not one the master prepared"));
+  }
+  int64_t skew = std::llabs(IssuedMs(got, &a) - IssuedMs(prepared, &b));
+  ClearIssued(&a);
+  ClearIssued(&b);
+  if (a.SerializeAsString() != b.SerializeAsString()) {
+    return absl::AbortedError(StrCat("the ", what,
+                                     " changed on the master while you signed it (another push, "
+                                     "flip or owners change came first): run the command again"));
+  }
+  if (skew > kMaxSkewMs) {
+    return absl::InvalidArgumentError(StrCat("the signed ", what, " was issued ", skew / 1000,
+                                             " s away from the master's clock; check the clock "
+                                             "and run the command again"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Envelope> ReadArmored(const std::string& path, std::string_view label) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  auto env = DearmorRecord(label, *text);
+  if (!env.ok()) return absl::InvalidArgumentError(StrCat(path, ": ", env.status().message()));
+  return env;
+}
+
+}  // namespace
+
+absl::Status Master::OpenTrust() {
+  MutexLock write_lock(&write_mu_);
+  VMS_ASSIGN_OR_RETURN(Envelope configured, ReadArmored(options_.trust_file, "ROOT"));
+  VMS_ASSIGN_OR_RETURN(auto first_bytes, records_->GetMeta(kTrustRootMeta));
+  Envelope first = configured;
+  if (first_bytes && !first.ParseFromString(*first_bytes)) {
+    return absl::DataLossError("the master's stored first root does not parse");
+  }
+  auto first_root = OpenRoot(first);
+  if (!first_root.ok()) {
+    return absl::Status(first_root.status().code(),
+                        StrCat(first_bytes ? "the stored first root: " : options_.trust_file + ": ",
+                               first_root.status().message()));
+  }
+  chain_ = std::make_unique<TrustChain>(*std::move(first_root));
+  VMS_ASSIGN_OR_RETURN(auto snapshot_bytes, records_->GetMeta(kTrustMeta));
+  if (snapshot_bytes) {
+    TrustSnapshot snapshot;
+    if (!snapshot.ParseFromString(*snapshot_bytes)) {
+      return absl::DataLossError("the master's stored chain of trust does not parse");
+    }
+    if (absl::Status s = chain_->Restore(snapshot); !s.ok()) {
+      return absl::DataLossError(
+          StrCat("the master's stored chain of trust no longer verifies: ", s.message()));
+    }
+  }
+  // A newer root and keyring given on the command line join the log.
+  std::vector<std::pair<std::string, Envelope>> given = {{options_.trust_file, configured}};
+  if (!options_.keyring_file.empty()) {
+    VMS_ASSIGN_OR_RETURN(Envelope keyring, ReadArmored(options_.keyring_file, "KEYRING"));
+    given.emplace_back(options_.keyring_file, std::move(keyring));
+  }
+  for (const auto& [path, env] : given) {
+    auto accepted = chain_->Accept(env);
+    if (!accepted.ok()) {
+      return absl::Status(accepted.status().code(),
+                          StrCat(path, ": ", accepted.status().message()));
+    }
+    if (!*accepted) continue;
+    rocksdb::WriteBatch batch;
+    if (!first_bytes) records_->PutMeta(&batch, kTrustRootMeta, first.SerializeAsString());
+    uint64_t seq = PutTrustEvent(&batch, "", env);
+    VMS_RETURN_IF_ERROR(records_->Commit(&batch, seq));
+    first_bytes = first.SerializeAsString();
+    spdlog::info("trust: took {} ({}) as event {}", path, env.payload_type(), seq);
+  }
+  if (chain_->keyring() == nullptr) {
+    return absl::FailedPreconditionError(
+        "a root of trust needs a keyring: vms-master --keyring FILE (vms-admin keyring sign "
+        "makes one)");
+  }
+  std::optional<PublicKey> master = chain_->master_key();
+  if (master->keyid() != key_.public_key().keyid()) {
+    return absl::FailedPreconditionError(
+        StrCat("this master's key (", options_.data_dir, "/master.pub, key id ",
+               key_.public_key().keyid().substr(0, 16),
+               ") is not the keyring's master key (key id ", master->keyid().substr(0, 16),
+               "): sign a keyring naming it (vms-admin keyring sign --master ", options_.data_dir,
+               "/master.pub)"));
+  }
+  chained_ = true;
+  return absl::OkStatus();
+}
+
+uint64_t Master::PutTrustEvent(rocksdb::WriteBatch* batch, const std::string& app,
+                               const Envelope& env) {
+  Event event = NextEvent(Event::TRUST_CHANGED, app, "", env);
+  records_->PutEvent(batch, event);
+  records_->PutMeta(batch, kTrustMeta, chain_->Snapshot().SerializeAsString());
+  return event.seq();
+}
+
+absl::StatusOr<Envelope> Master::CheckSigned(const Envelope& signed_env, const Envelope& prepared) {
+  if (prepared.payload_type() == kReleaseType) {
+    VMS_RETURN_IF_ERROR(SameButTime<Release>(signed_env, prepared, "release"));
+    VMS_RETURN_IF_ERROR(chain_->VerifyRelease(signed_env, TrustChain::Order::kCurrent).status());
+  } else {
+    VMS_RETURN_IF_ERROR(SameButTime<LiveRecord>(signed_env, prepared, "live record"));
+    VMS_RETURN_IF_ERROR(chain_->VerifyLive(signed_env, TrustChain::Order::kCurrent).status());
+  }
+  Envelope sequenced = signed_env;
+  AddSignature(&sequenced, key_);
+  return sequenced;
+}
+
+absl::StatusOr<OwnersResult> Master::SignedOwners(const std::string& principal,
+                                                  const std::string& app,
+                                                  const std::vector<std::string>& owners,
+                                                  const std::string& action,
+                                                  const std::string& target,
+                                                  const std::optional<Envelope>& signed_record) {
+  const Ownership* held = chain_->ownership(app);
+  OwnershipRecord next;
+  next.set_app(app);
+  next.set_ownership_seq(held ? held->record.ownership_seq() + 1 : 1);
+  next.set_keyring_version(chain_->keyring()->version());
+  next.set_issued_unix_ms(options_.now_ms());
+  next.set_issuer(principal);
+  VMS_ASSIGN_OR_RETURN(auto state, records_->LoadAppState(app));
+  if (state) {
+    next.set_live_seq_at(state->live_seq());
+    next.set_release_seq_at(state->version_count());
+  }
+  std::vector<OwnerKey> keys;
+  for (const std::string& owner : owners) {
+    bool had = false;
+    if (held) {
+      for (const OwnerKey& k : held->record.owners()) {
+        if (k.principal() == owner) {
+          keys.push_back(k);
+          had = true;
+        }
+      }
+    }
+    if (had) continue;
+    VMS_ASSIGN_OR_RETURN(auto registered, records_->db()->Get(kKeysFamily, owner));
+    SigningKeys list;
+    if (!registered || !list.ParseFromString(*registered) || list.keys_size() == 0) {
+      return absl::FailedPreconditionError(
+          StrCat(owner,
+                 " has no signing key registered here: they run `vms key gen` (which "
+                 "registers it) or `vms key register`, then you run this again"));
+    }
+    for (const std::string& pem : list.keys()) {
+      OwnerKey k;
+      k.set_principal(owner);
+      k.set_key(pem);
+      keys.push_back(std::move(k));
+    }
+  }
+  std::sort(keys.begin(), keys.end(), [](const OwnerKey& a, const OwnerKey& b) {
+    return std::tie(a.principal(), a.key()) < std::tie(b.principal(), b.key());
+  });
+  for (OwnerKey& k : keys) *next.add_owners() = std::move(k);
+  next.set_threshold(held ? std::min<uint32_t>(held->record.threshold(), next.owners_size()) : 1);
+  Envelope prepared;
+  prepared.set_payload_type(std::string(kOwnershipType));
+  prepared.set_payload(next.SerializeAsString());
+  if (!signed_record) {
+    return OwnersResult{.owners = owners, .to_sign = std::move(prepared)};
+  }
+  VMS_RETURN_IF_ERROR(SameButTime<OwnershipRecord>(*signed_record, prepared, "ownership record"));
+  auto accepted = chain_->Accept(*signed_record);
+  if (!accepted.ok()) {
+    if (absl::IsUnauthenticated(accepted.status())) {
+      return absl::PermissionDeniedError(
+          StrCat(accepted.status().message(),
+                 ": an admin signs ownership records (an admin runs this `vms owners` command)"));
+    }
+    return accepted.status();
+  }
+  rocksdb::WriteBatch batch;
+  uint64_t seq = PutTrustEvent(&batch, app, *signed_record);
+  PutOwners(&batch, app, owners);
+  AuditEntry entry = Entry(principal, action, app, target);
+  entry.set_outcome(StrCat("ok: ownership record ", next.ownership_seq()));
+  audit_->Add(&batch, std::move(entry));
+  VMS_RETURN_IF_ERROR(records_->Commit(&batch, seq));
+  spdlog::info("ownership app={} seq={} owners={} by={}", app, next.ownership_seq(), Join(owners),
+               principal);
+  return OwnersResult{.owners = owners, .ownership = *signed_record};
+}
+
+absl::Status Master::RegisterKey(const std::string& principal, const std::string& pem) {
+  VMS_RETURN_IF_ERROR(ParsePrincipal(principal).status());
+  if (pem.size() > 4096) return absl::InvalidArgumentError("a public key is at most 4096 bytes");
+  auto key = PublicKey::FromPem(pem);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("not an Ed25519 public key (vms key show prints yours): ", key.status().message()));
+  }
+  MutexLock write_lock(&write_mu_);
+  VMS_ASSIGN_OR_RETURN(auto stored, records_->db()->Get(kKeysFamily, principal));
+  SigningKeys list;
+  if (stored && !list.ParseFromString(*stored)) list.Clear();
+  std::vector<std::string> keys;
+  for (const std::string& k : list.keys()) {
+    if (k != key->Pem()) keys.push_back(k);
+  }
+  keys.push_back(key->Pem());
+  if (keys.size() > kMaxKeysPerPrincipal) keys.erase(keys.begin());
+  list.clear_keys();
+  for (std::string& k : keys) list.add_keys(std::move(k));
+  rocksdb::WriteBatch batch;
+  batch.Put(records_->db()->Family(kKeysFamily), principal, list.SerializeAsString());
+  AuditEntry entry = Entry(principal, "key register", "", key->keyid().substr(0, 16));
+  entry.set_outcome("ok");
+  audit_->Add(&batch, std::move(entry));
+  VMS_RETURN_IF_ERROR(records_->db()->Write(&batch, /*sync=*/true));
+  spdlog::info("key registered principal={} keyid={}", principal, key->keyid());
+  return absl::OkStatus();
+}
+
+absl::Status Master::SignCheckpoint() {
+  if (!chained_) return absl::FailedPreconditionError("no root of trust: no checkpoints");
+  Checkpoint c;
+  uint64_t keyring_version;
+  {
+    MutexLock write_lock(&write_mu_);
+    c.set_head_seq(records_->head_seq());
+    keyring_version = chain_->keyring()->version();
+  }
+  int64_t now = options_.now_ms();
+  MutexLock lock(&checkpoint_mu_);
+  // Strictly increasing issue times, even if the clock stalls.
+  if (checkpoint_) {
+    Checkpoint last;
+    last.ParseFromString(checkpoint_->payload());
+    now = std::max(now, last.issued_unix_ms() + 1);
+  }
+  c.set_issued_unix_ms(now);
+  c.set_expires_unix_ms(now + options_.checkpoint_ttl.count());
+  c.set_keyring_version(keyring_version);
+  checkpoint_ = SignEnvelope(kCheckpointType, c.SerializeAsString(), key_);
+  return absl::OkStatus();
+}
+
+std::optional<Envelope> Master::checkpoint() const {
+  MutexLock lock(&checkpoint_mu_);
+  return checkpoint_;
+}
+
+TrustSnapshot Master::TrustRecords() const {
+  TrustSnapshot out;
+  {
+    MutexLock write_lock(&write_mu_);
+    if (chain_) out = chain_->Snapshot();
+  }
+  if (auto c = checkpoint()) *out.mutable_checkpoint() = *c;
+  return out;
+}
+
+}  // namespace vms
