@@ -291,9 +291,18 @@ int main(int argc, char** argv) {
   }
   if (key_show_cmd->parsed()) return vms::RunKeyShow(key_dir);
   global.key_dir = key_dir;
+  // After `vms key gen`, registering is best done now but can wait.
+  const bool best_effort = key_gen_cmd->parsed();
+  const char* kRegisterLater =
+      "vms: your key is made but not registered with the master yet; run `vms key register` "
+      "once you can reach it\n";
 
   if (!tls.insecure) {
     DefaultTlsFiles(tls_env_dir.empty() ? tls_home_dir : tls_env_dir, &tls);
+    if (!Exists(tls.cert) && best_effort) {
+      std::cerr << kRegisterLater;
+      return 0;
+    }
     if (!Exists(tls.cert)) {
       std::cerr << "vms: no client certificate (looked for " << tls.cert
                 << "): every connection to vms is mutual TLS. Ask your vms admin for a user "
@@ -310,11 +319,15 @@ int main(int argc, char** argv) {
   auto credentials = vms::Credentials::Load(tls);
   if (!credentials.ok()) {
     std::cerr << "vms: " << vms::Sv(credentials.status().message()) << "\n";
-    return 2;
+    if (best_effort) std::cerr << kRegisterLater;
+    return best_effort ? 0 : 2;
   }
   global.credentials = *std::move(credentials);
 
-  if (key_gen_cmd->parsed() || key_register_cmd->parsed()) return vms::RunKeyRegister(global);
+  if (key_gen_cmd->parsed() || key_register_cmd->parsed()) {
+    int rc = vms::RunKeyRegister(global);
+    return best_effort ? 0 : rc;
+  }
 
   if (push_cmd->parsed()) {
     if (push.dir.empty()) push.dir = dev_root + "/" + push.app + "/" + push.version;

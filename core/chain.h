@@ -101,8 +101,10 @@ class TrustChain {
   TrustSnapshot Snapshot() const;
   absl::Status Restore(const TrustSnapshot& snapshot);
 
-  // The newest root held (chained() only).
+  // The newest root held, and the one the chain started from (chained()
+  // only).
   const Root& root() const { return roots_.rbegin()->second; }
+  const Root& first_root() const { return roots_.begin()->second; }
   const KeyringRecord* keyring() const;
   std::optional<PublicKey> master_key() const;
   bool IsAdminKey(const std::string& keyid) const;

@@ -67,6 +67,7 @@ absl::StatusOr<Root> OpenRoot(const Envelope& env) {
         StrCat("not a root record (type ", Quote(env.payload_type()), ")"));
   }
   Root root;
+  root.envelope = env;
   if (!root.record.ParseFromString(env.payload())) {
     return absl::InvalidArgumentError("the root record does not parse");
   }

@@ -34,6 +34,7 @@ size_t ValidSignatures(const Envelope& env, const std::vector<PublicKey>& keys);
 struct Root {
   RootRecord record;
   std::vector<PublicKey> keys;
+  Envelope envelope;  // as signed
 };
 
 // Opens a root that is trusted by configuration (the first one a replica or

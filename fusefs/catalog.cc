@@ -10,9 +10,11 @@
 
 namespace vms {
 
-absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(std::string path, PublicKey trust,
-                                                       ReleaseSource source) {
-  auto catalog = std::unique_ptr<Catalog>(new Catalog(std::move(path), trust, std::move(source)));
+absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(std::string path, TrustChain trust,
+                                                       ReleaseSource source,
+                                                       TrustSource trust_source) {
+  auto catalog = std::unique_ptr<Catalog>(
+      new Catalog(std::move(path), std::move(trust), std::move(source), std::move(trust_source)));
   auto data = ReadFile(catalog->path_);
   if (!data.ok()) return catalog;  // first start
   HostCatalog stored;
@@ -21,30 +23,77 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(std::string path, PublicK
     return catalog;
   }
   MutexLock lock(&catalog->mu_);
+  // The chain first: what the records are checked against. A record that
+  // no longer verifies ends it; what came before stays.
+  if (absl::Status s = catalog->chain_.Restore(stored.trust()); !s.ok()) {
+    spdlog::warn("dropping part of the stored chain of trust: {}", Sv(s.message()));
+  }
   for (const Envelope& env : stored.releases()) {
     if (absl::Status s = catalog->AddRelease(env); !s.ok()) {
       spdlog::warn("dropping a stored release: {}", Sv(s.message()));
     }
   }
   for (const Envelope& env : stored.live()) {
-    auto record = catalog->verifier_.Accept(env);
-    if (!record.ok()) {
+    if (auto record = catalog->AcceptLive(env); !record.ok()) {
       spdlog::warn("dropping a stored live record: {}", Sv(record.status().message()));
-      continue;
     }
-    LiveInfo info{record->version(), record->live_seq(), *Hash::FromBytes(record->root()),
-                  record->issued_unix_ms()};
-    catalog->live_[record->app()] = {info, env};
   }
   return catalog;
+}
+
+absl::StatusOr<LiveRecord> Catalog::AcceptLive(const Envelope& env) {
+  VMS_ASSIGN_OR_RETURN(auto record, chain_.VerifyLive(env, TrustChain::Order::kHeld));
+  auto it = live_.find(record.app());
+  if (it != live_.end() && record.live_seq() <= it->second.first.live_seq) {
+    return absl::FailedPreconditionError(StrCat(
+        "stale live record for ", record.app(), ": live_seq ", record.live_seq(), " is not above ",
+        it->second.first.live_seq, ", already accepted (replayed or out of order)"));
+  }
+  auto root = Hash::FromBytes(record.root());
+  if (!root.ok()) return absl::DataLossError("live record with a malformed root");
+  live_[record.app()] = {
+      LiveInfo{record.version(), record.live_seq(), *root, record.issued_unix_ms()}, env};
+  return record;
+}
+
+absl::StatusOr<bool> Catalog::ApplyTrust(const Envelope& env) {
+  std::pair<std::string, uint64_t> snapshot;
+  {
+    MutexLock lock(&mu_);
+    VMS_ASSIGN_OR_RETURN(bool accepted, chain_.Accept(env));
+    if (!accepted) return false;
+    snapshot = Snapshot();
+  }
+  Save(snapshot);
+  return true;
+}
+
+absl::StatusOr<bool> Catalog::AcceptCheckpoint(const Envelope& env) {
+  std::pair<std::string, uint64_t> snapshot;
+  {
+    MutexLock lock(&mu_);
+    VMS_ASSIGN_OR_RETURN(bool accepted, chain_.AcceptCheckpoint(env));
+    if (!accepted) return false;
+    snapshot = Snapshot();
+  }
+  Save(snapshot);
+  return true;
+}
+
+CheckpointState Catalog::checkpoint(int64_t now_ms) const {
+  MutexLock lock(&mu_);
+  return chain_.checkpoint(now_ms);
+}
+
+bool Catalog::chained() const {
+  MutexLock lock(&mu_);
+  return chain_.chained();
 }
 
 absl::Status Catalog::AddRelease(const Envelope& env) { return AddNewRelease(env).status(); }
 
 absl::StatusOr<bool> Catalog::AddNewRelease(const Envelope& env) {
-  VMS_ASSIGN_OR_RETURN(auto r, OpenRelease(env, trust_));
-  VMS_RETURN_IF_ERROR(ValidateAppName(r.app()));
-  VMS_RETURN_IF_ERROR(ValidateVersionName(r.version()));
+  VMS_ASSIGN_OR_RETURN(auto r, chain_.VerifyRelease(env, TrustChain::Order::kHeld));
   auto root = Hash::FromBytes(r.root());
   if (!root.ok()) return absl::DataLossError("release with a malformed root");
   auto [it, added] = releases_.try_emplace({r.app(), r.version()});
@@ -57,6 +106,7 @@ std::pair<std::string, uint64_t> Catalog::Snapshot() {
   HostCatalog stored;
   for (const auto& [app, entry] : live_) *stored.add_live() = entry.second;
   for (const auto& [key, entry] : releases_) *stored.add_releases() = entry.second;
+  if (chain_.chained()) *stored.mutable_trust() = chain_.Snapshot();
   return {stored.SerializeAsString(), ++generation_};
 }
 
@@ -74,15 +124,13 @@ absl::StatusOr<bool> Catalog::ApplyLive(const Envelope& env) {
   std::pair<std::string, uint64_t> snapshot;
   {
     MutexLock lock(&mu_);
-    VMS_ASSIGN_OR_RETURN(auto parsed, OpenLiveRecord(env, trust_));
+    VMS_ASSIGN_OR_RETURN(auto parsed, ParseLiveRecord(env));
     auto it = live_.find(parsed.app());
-    if (it != live_.end() && it->second.first.live_seq == parsed.live_seq()) return false;
-    auto record = verifier_.Accept(env);
-    if (!record.ok()) return record.status();
-    auto root = Hash::FromBytes(record->root());
-    if (!root.ok()) return absl::DataLossError("live record with a malformed root");
-    live_[record->app()] = {
-        LiveInfo{record->version(), record->live_seq(), *root, record->issued_unix_ms()}, env};
+    if (it != live_.end() && it->second.first.live_seq == parsed.live_seq() &&
+        it->second.second.payload() == env.payload()) {
+      return false;  // the one held, sent again
+    }
+    VMS_RETURN_IF_ERROR(AcceptLive(env).status());
     snapshot = Snapshot();
   }
   Save(snapshot);
@@ -123,13 +171,44 @@ absl::StatusOr<std::optional<ReleaseInfo>> Catalog::Release(const std::string& a
     return std::nullopt;
   }
   if (!envs.ok()) return envs.status();
+  // Releases may be newer than what the watch brought of the chain (an app
+  // made a moment ago): then the replica's chain is asked for, once, and
+  // taken record by record, and what failed is tried again.
   std::optional<ReleaseInfo> found;
   std::optional<std::pair<std::string, uint64_t>> snapshot;
+  bool added = false;
+  std::vector<const Envelope*> failed;
   {
     MutexLock lock(&mu_);
-    bool added = false;
     for (const Envelope& env : *envs) {
       auto fresh = AddNewRelease(env);
+      if (!fresh.ok()) {
+        failed.push_back(&env);
+      } else {
+        added |= *fresh;
+      }
+    }
+  }
+  std::optional<TrustSnapshot> chain;
+  if (!failed.empty() && trust_source_ && chained()) {
+    auto fetched = trust_source_();
+    if (fetched.ok()) chain = *std::move(fetched);
+  }
+  {
+    MutexLock lock(&mu_);
+    if (chain) {
+      for (const Envelope& env : chain->records()) {
+        auto accepted = chain_.Accept(env);
+        if (!accepted.ok()) {
+          spdlog::error("refusing a trust record from the replica: {}",
+                        Sv(accepted.status().message()));
+          break;
+        }
+        added |= *accepted;
+      }
+    }
+    for (const Envelope* env : failed) {
+      auto fresh = AddNewRelease(*env);
       if (!fresh.ok()) {
         spdlog::error("refusing a release from the replica: {}", Sv(fresh.status().message()));
       } else {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "CLI/CLI.hpp"
+#include "core/chain.h"
 #include "core/keys.h"
 #include "core/strings.h"
 #include "fusefs/catalog.h"
@@ -85,7 +86,10 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--cache", cache_dir, "Cache directory (objects, catalog); created if missing")
       ->required();
-  app.add_option("--trust", trust_file, "The master's public key (master.pub)")->required();
+  app.add_option("--trust", trust_file,
+                 "The root of trust (root.pub, from vms-admin root init), or before one, the "
+                 "master's public key (master.pub)")
+      ->required();
   app.add_option("--cache-size", cache_size,
                  "Bound on cached bytes (suffixes K, M, G: 1024-based); open files are never "
                  "evicted")
@@ -121,7 +125,7 @@ int main(int argc, char** argv) {
     std::cerr << "vms-fuse: --replicas needs at least one host:port\n";
     return 2;
   }
-  auto trust = vms::PublicKey::Load(trust_file);
+  auto trust = vms::LoadTrust(trust_file);
   if (!trust.ok()) {
     std::cerr << "vms-fuse: --trust: " << vms::Sv(trust.status().message()) << "\n";
     return 2;
@@ -142,9 +146,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   vms::Remote remote(addresses, *credentials, std::chrono::milliseconds(fetch_timeout_ms));
-  auto catalog =
-      vms::Catalog::Open(cache_dir + "/catalog", *trust,
-                         [&remote](const std::string& app) { return remote.Releases(app); });
+  auto catalog = vms::Catalog::Open(
+      cache_dir + "/catalog", *std::move(trust),
+      [&remote](const std::string& app) { return remote.Releases(app); },
+      [&remote] { return remote.Trust(); });
   if (!catalog.ok()) {
     std::cerr << "vms-fuse: " << vms::Sv(catalog.status().message()) << "\n";
     spdlog::error("{}", vms::Sv(catalog.status().message()));

@@ -70,4 +70,15 @@ absl::StatusOr<std::vector<Envelope>> Remote::Releases(const std::string& app) {
   return absl::UnavailableError(StrCat("no replica answered: ", failures));
 }
 
+absl::StatusOr<TrustSnapshot> Remote::Trust() {
+  std::string failures;
+  for (size_t attempt = 0; attempt < clients_.size(); ++attempt) {
+    size_t i = (preferred_ + attempt) % clients_.size();
+    auto r = clients_[i]->Trust();
+    if (r.ok()) return r;
+    failures += StrCat(failures.empty() ? "" : "; ", r.status().message());
+  }
+  return absl::UnavailableError(StrCat("no replica answered: ", failures));
+}
+
 }  // namespace vms

@@ -24,6 +24,8 @@ class Remote {
   // Unavailable (naming each replica's failure) when none delivered it all.
   absl::Status Fetch(std::span<const Hash> hashes, const Upstream::Sink& sink);
   absl::StatusOr<std::vector<Envelope>> Releases(const std::string& app);
+  // The chain of trust, from the preferred replica, else the next.
+  absl::StatusOr<TrustSnapshot> Trust();
 
   size_t size() const { return clients_.size(); }
   UpstreamClient* client(size_t i) { return clients_[i].get(); }

@@ -1,5 +1,6 @@
 #include "fusefs/watcher.h"
 
+#include "core/clock.h"
 #include "core/envelope.h"
 #include "core/strings.h"
 #include "spdlog/spdlog.h"
@@ -29,6 +30,26 @@ Watcher::Watcher(Catalog* catalog, Remote* remote, std::function<void(const std:
                    }}) {}
 
 absl::Status Watcher::OnMessage(const FollowMessage& msg) {
+  if (msg.has_heartbeat() && msg.heartbeat().has_checkpoint()) {
+    auto accepted = catalog_->AcceptCheckpoint(msg.heartbeat().checkpoint());
+    if (!accepted.ok() && accepted.status().message() != last_checkpoint_error_) {
+      last_checkpoint_error_ = std::string(accepted.status().message());
+      spdlog::error("refusing a checkpoint: {}", last_checkpoint_error_);
+    }
+    LogFreeze();
+    return absl::OkStatus();
+  }
+  if (msg.has_event() && msg.event().type() == Event::TRUST_CHANGED) {
+    auto accepted = catalog_->ApplyTrust(msg.event().envelope());
+    if (!accepted.ok()) {
+      spdlog::error("refusing a trust record app={}: {}", msg.event().app(),
+                    Sv(accepted.status().message()));
+    } else if (*accepted) {
+      spdlog::info("trust record {} app={} seq={}", msg.event().envelope().payload_type(),
+                   msg.event().app(), msg.event().seq());
+    }
+    return absl::OkStatus();
+  }
   if (!msg.has_event() || msg.event().type() != Event::LIVE_CHANGED) return absl::OkStatus();
   auto changed = catalog_->ApplyLive(msg.event().envelope());
   if (!changed.ok()) {
@@ -48,6 +69,22 @@ absl::Status Watcher::OnMessage(const FollowMessage& msg) {
                  Sv(r.status().message()));
   }
   return absl::OkStatus();
+}
+
+void Watcher::LogFreeze() {
+  if (!catalog_->chained()) return;
+  CheckpointState c = catalog_->checkpoint(WallClockMs());
+  if (c.fresh == !frozen_) return;
+  frozen_ = !c.fresh;
+  if (frozen_) {
+    spdlog::warn(
+        "no fresh checkpoint since {}: the master, or the way to it, may be frozen; "
+        "serving what is held",
+        c.held ? IsoTime(c.checkpoint.issued_unix_ms()) : std::string("ever"));
+  } else {
+    spdlog::info("fresh checkpoint: seq={} issued={}", c.checkpoint.head_seq(),
+                 IsoTime(c.checkpoint.issued_unix_ms()));
+  }
 }
 
 }  // namespace vms

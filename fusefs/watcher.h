@@ -36,6 +36,12 @@ class Watcher {
 
  private:
   absl::Status OnMessage(const FollowMessage& msg);
+  // Logs when the newest checkpoint goes stale, and fresh again.
+  void LogFreeze();
+
+  // The stream's thread's.
+  std::string last_checkpoint_error_;
+  bool frozen_ = false;
 
   Catalog* catalog_;
   Remote* remote_;

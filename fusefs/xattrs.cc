@@ -10,8 +10,10 @@ namespace vms {
 
 std::vector<std::string> Xattrs::List(const Node& node) const {
   if (node.kind == Node::kRoot) {
-    return {"user.vms.cache_bytes", "user.vms.cache_max_bytes", "user.vms.cache_pinned",
-            "user.vms.fetches"};
+    std::vector<std::string> names = {"user.vms.cache_bytes", "user.vms.cache_max_bytes",
+                                      "user.vms.cache_pinned", "user.vms.fetches"};
+    if (catalog_->chained()) names.push_back("user.vms.checkpoint");
+    return names;
   }
   if (node.kind == Node::kAppLink || node.kind == Node::kSymlink) return {};
   std::vector<std::string> names = {"user.vms.app", "user.vms.version", "user.vms.hash"};
@@ -54,6 +56,19 @@ int Xattrs::Get(const Node& node, const std::string& name, std::string* value) c
     *value = std::to_string(content_->cache().max_bytes());
   } else if (name == "user.vms.cache_pinned") {
     *value = std::to_string(content_->cache().pinned());
+  } else if (name == "user.vms.checkpoint") {
+    CheckpointState c = catalog_->checkpoint(WallClockMs());
+    if (!c.held) {
+      *value = "none yet: no checkpoint from the master has reached this host";
+    } else if (c.fresh) {
+      *value = StrCat("fresh: seq ", c.checkpoint.head_seq(), " issued ",
+                      IsoTime(c.checkpoint.issued_unix_ms()), ", expires ",
+                      IsoTime(c.checkpoint.expires_unix_ms()));
+    } else {
+      *value = StrCat("no fresh checkpoint since ", IsoTime(c.checkpoint.issued_unix_ms()),
+                      " (seq ", c.checkpoint.head_seq(),
+                      "): the master, or the way to it, may be frozen; serving what is held");
+    }
   } else if (name == "user.vms.fetches") {
     Content::Stats st = content_->stats();
     *value = StrCat(st.fetches, " requests, ", st.objects, " objects, ", st.fetch_micros / 1000,

@@ -98,6 +98,14 @@ absl::StatusOr<std::vector<Envelope>> UpstreamClient::Releases(const std::string
   return std::vector<Envelope>(resp.releases().begin(), resp.releases().end());
 }
 
+absl::StatusOr<TrustSnapshot> UpstreamClient::Trust() {
+  VMS_ASSIGN_OR_RETURN(auto resp,
+                       Unary<TrustResponse>(read_.get(), &Read::Stub::Trust, TrustRequest(),
+                                            deadline_.count() > 0 ? deadline_ : kListDeadline,
+                                            StrCat("read the chain of trust on ", address_)));
+  return std::move(*resp.mutable_chain());
+}
+
 absl::StatusOr<ReportAck> UpstreamClient::Report(const SiteReport& report) {
   return Unary<ReportAck>(sites_.get(), &Sites::Stub::Report, report, kReportDeadline,
                           StrCat("report to ", address_));

@@ -29,6 +29,8 @@ class UpstreamClient : public Upstream {
   absl::Status Fetch(std::span<const Hash> hashes, const Sink& sink) override;
   absl::StatusOr<std::vector<Envelope>> Releases(const std::string& app) override;
   absl::StatusOr<ReportAck> Report(const SiteReport& report);
+  // The chain of trust as the upstream holds it (Read.Trust).
+  absl::StatusOr<TrustSnapshot> Trust();
 
   Read::Stub* read() { return read_.get(); }
   const std::string& address() const { return address_; }

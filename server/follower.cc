@@ -103,6 +103,15 @@ absl::Status Follower::OnMessage(const FollowMessage& msg) {
   Touch();
   if (msg.has_heartbeat()) {
     upstream_head_ = msg.heartbeat().head_seq();
+    if (msg.heartbeat().has_checkpoint()) {
+      auto accepted = replica_->AcceptCheckpoint(msg.heartbeat().checkpoint());
+      if (!accepted.ok() && accepted.status().message() != last_checkpoint_error_) {
+        // Once per distinct reason: an upstream replaying one says so every second.
+        last_checkpoint_error_ = std::string(accepted.status().message());
+        Log()->error("refusing a checkpoint from upstream={}: {}", options_.upstream,
+                     last_checkpoint_error_);
+      }
+    }
     // Failing over to a lagging replica: it streams nothing until it has
     // caught up with us. Said once per stream.
     if (upstream_head_ < replica_->applied_seq() && !warned_behind_) {
@@ -218,9 +227,11 @@ void Follower::ReportLoop() {
     report.set_upstream(options_.upstream);
     report.set_applied_seq(replica_->applied_seq());
     report.set_upstream_silent_ms(NowMs() - last_contact_ms_);
+    std::string frozen = FrozenProblem();
+    report.set_checkpoint_issued_unix_ms(replica_->checkpoint(0).checkpoint.issued_unix_ms());
     {
       MutexLock lock(&mu_);
-      report.set_problem(last_error_.substr(0, kMaxErrorBytes));
+      report.set_problem((last_error_.empty() ? frozen : last_error_).substr(0, kMaxErrorBytes));
     }
     auto ack = upstream_.Report(report);
     MutexLock lock(&mu_);
@@ -257,7 +268,35 @@ SiteInfoResponse Follower::Info() const {
   MutexLock lock(&mu_);
   info.set_last_error(last_error_);
   info.set_stuck(apply_failed_);
+  CheckpointState c = replica_->checkpoint(NowMs());
+  info.set_checkpoint_issued_unix_ms(c.checkpoint.issued_unix_ms());
+  info.set_checkpoint_expires_unix_ms(c.checkpoint.expires_unix_ms());
+  info.set_frozen(replica_->chained() && !c.fresh);
   return info;
+}
+
+std::string Follower::FrozenProblem() {
+  if (!replica_->chained()) return "";
+  CheckpointState c = replica_->checkpoint(NowMs());
+  bool frozen = !c.fresh;
+  std::string problem;
+  if (frozen) {
+    problem = c.held ? StrCat("no fresh checkpoint since ", IsoTime(c.checkpoint.issued_unix_ms()),
+                              " (expired ", IsoTime(c.checkpoint.expires_unix_ms()),
+                              "): the master, or the way to it, may be frozen; serving what "
+                              "is held")
+                     : "no checkpoint from the master yet";
+  }
+  if (frozen != was_frozen_) {
+    was_frozen_ = frozen;
+    if (frozen) {
+      Log()->warn("{}", problem);
+    } else {
+      Log()->info("fresh checkpoint again: seq={} issued={}", c.checkpoint.head_seq(),
+                  IsoTime(c.checkpoint.issued_unix_ms()));
+    }
+  }
+  return problem;
 }
 
 }  // namespace vms

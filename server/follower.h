@@ -66,6 +66,9 @@ class Follower {
   absl::StatusOr<uint64_t> Prepare();
   void OnConnected();
   absl::Status OnMessage(const FollowMessage& msg);
+  // Under a root of trust without a fresh checkpoint: what to report (and,
+  // when that changes, log). Called by the reporting thread only.
+  std::string FrozenProblem();
   void OnEnded(const absl::Status& why);
   void ReportLoop();
   void SetVersion(VersionState v, bool urgent);
@@ -84,9 +87,12 @@ class Follower {
   // Of the stream in flight; touched by the stream's thread only.
   uint64_t from_seq_ = 0;
   bool warned_behind_ = false;
+  std::string last_checkpoint_error_;
   absl::Status apply_error_;
   bool recheck_failed_ = false;
   Event failed_event_;  // the event apply_error_ is about
+
+  bool was_frozen_ = false;  // the reporter's
 
   mutable Mutex mu_;
   CondVar cv_{&mu_};  // wakes the reporter

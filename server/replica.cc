@@ -19,6 +19,9 @@ namespace vms {
 namespace {
 
 constexpr char kRecheckKey[] = "recheck";
+constexpr char kTrustRootMeta[] = "trust.root";  // the first root this replica was given
+constexpr char kTrustMeta[] = "trust";           // TrustSnapshot of what it accepted since
+constexpr char kCheckpointMeta[] = "checkpoint";
 
 std::shared_ptr<spdlog::logger> Log() {
   static auto logger = [] {
@@ -47,20 +50,49 @@ absl::Status NoSpace(const std::string& dir, std::string_view detail) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(ReplicaOptions options, PublicKey trust) {
+absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(ReplicaOptions options, TrustChain trust) {
   if (!options.now_ms) options.now_ms = WallClockMs;
   VMS_RETURN_IF_ERROR(ValidateSiteName(options.site));
   VMS_RETURN_IF_ERROR(MakeDirs(options.data_dir));
   VMS_ASSIGN_OR_RETURN(auto records, RecordStore::Open(options.data_dir + "/db", {}, options.env));
   VMS_ASSIGN_OR_RETURN(auto recheck, records->GetMeta(kRecheckKey));
+  if (trust.chained()) {
+    // The chain starts at the first root this replica was given (a newer
+    // root.pub given later is one it already holds, or refused).
+    VMS_ASSIGN_OR_RETURN(auto first, records->GetMeta(kTrustRootMeta));
+    Envelope first_root;
+    if (first && first_root.ParseFromString(*first)) {
+      auto root = OpenRoot(first_root);
+      if (!root.ok()) return root.status();
+      TrustChain from_first(*std::move(root));
+      VMS_ASSIGN_OR_RETURN(auto stored, records->GetMeta(kTrustMeta));
+      TrustSnapshot snapshot;
+      if (stored && !snapshot.ParseFromString(*stored)) {
+        return absl::DataLossError("the stored chain of trust does not parse");
+      }
+      VMS_ASSIGN_OR_RETURN(auto checkpoint, records->GetMeta(kCheckpointMeta));
+      if (checkpoint) snapshot.mutable_checkpoint()->ParseFromString(*checkpoint);
+      if (absl::Status s = from_first.Restore(snapshot); !s.ok()) {
+        return absl::DataLossError(
+            StrCat("the stored chain of trust no longer verifies: ", s.message()));
+      }
+      if (from_first.root().record.version() < trust.root().record.version()) {
+        Log()->warn(
+            "--trust names root version {}, but this replica holds version {}: it "
+            "takes a newer root only from the master's log",
+            trust.root().record.version(), from_first.root().record.version());
+      }
+      trust = std::move(from_first);
+    }
+  }
   return std::unique_ptr<Replica>(
       new Replica(std::move(options), std::move(trust), std::move(records), recheck.has_value()));
 }
 
-Replica::Replica(ReplicaOptions options, PublicKey trust, std::unique_ptr<RecordStore> records,
+Replica::Replica(ReplicaOptions options, TrustChain trust, std::unique_ptr<RecordStore> records,
                  bool recheck)
     : options_(std::move(options)),
-      trust_(std::move(trust)),
+      chain_(std::move(trust)),
       records_(std::move(records)),
       needs_recheck_(recheck) {}
 
@@ -77,6 +109,8 @@ absl::Status Replica::Apply(const Event& event, Upstream* upstream,
       return ApplyRelease(event, upstream, progress);
     case Event::LIVE_CHANGED:
       return ApplyLive(event, upstream, progress);
+    case Event::TRUST_CHANGED:
+      return ApplyTrust(event);
     default: {
       // A kind this build does not know: keep the log gapless and go on.
       rocksdb::WriteBatch batch;
@@ -86,11 +120,40 @@ absl::Status Replica::Apply(const Event& event, Upstream* upstream,
   }
 }
 
-absl::StatusOr<Release> Replica::VerifiedRelease(const Envelope& env) const {
-  auto release = OpenRelease(env, trust_);
+absl::Status Replica::ApplyTrust(const Event& event) {
+  rocksdb::WriteBatch batch;
+  {
+    MutexLock lock(&chain_mu_);
+    if (chain_.chained()) {
+      auto accepted = chain_.Accept(event.envelope());
+      if (!accepted.ok()) {
+        return absl::Status(accepted.status().code(),
+                            StrCat("refusing trust record of event ", event.seq(), ": ",
+                                   accepted.status().message()));
+      }
+      if (*accepted) {
+        Log()->info("trust seq={} accepted {}", event.seq(), event.envelope().payload_type());
+      }
+      records_->PutMeta(&batch, kTrustMeta, chain_.Snapshot().SerializeAsString());
+      // What the chain is restored on top of: the root it started from.
+      VMS_ASSIGN_OR_RETURN(auto held, records_->GetMeta(kTrustRootMeta));
+      if (!held) {
+        records_->PutMeta(&batch, kTrustRootMeta, chain_.first_root().envelope.SerializeAsString());
+      }
+    }
+  }
+  records_->PutEvent(&batch, event);
+  return records_->Commit(&batch, event.seq());
+}
+
+absl::StatusOr<Release> Replica::VerifiedRelease(const Envelope& env,
+                                                 TrustChain::Order order) const {
+  absl::StatusOr<Release> release;
+  {
+    MutexLock lock(&chain_mu_);
+    release = chain_.VerifyRelease(env, order);
+  }
   if (!release.ok()) return release.status();
-  VMS_RETURN_IF_ERROR(ValidateAppName(release->app()));
-  VMS_RETURN_IF_ERROR(ValidateVersionName(release->version()));
   if (release->root().size() != Hash::kSize) {
     return absl::DataLossError(
         StrCat("release ", release->app(), " ", release->version(), " has a malformed root"));
@@ -100,7 +163,7 @@ absl::StatusOr<Release> Replica::VerifiedRelease(const Envelope& env) const {
 
 absl::Status Replica::ApplyRelease(const Event& event, Upstream* upstream,
                                    const FetchProgressFn& progress) {
-  auto release = VerifiedRelease(event.envelope());
+  auto release = VerifiedRelease(event.envelope(), TrustChain::Order::kCurrent);
   if (!release.ok()) return release.status();
   if (release->app() != event.app() || release->version() != event.version()) {
     return absl::UnauthenticatedError(StrCat("event ", event.seq(), " names ", event.app(), " ",
@@ -140,7 +203,11 @@ absl::Status Replica::ApplyRelease(const Event& event, Upstream* upstream,
 
 absl::Status Replica::ApplyLive(const Event& event, Upstream* upstream,
                                 const FetchProgressFn& progress) {
-  auto record = OpenLiveRecord(event.envelope(), trust_);
+  absl::StatusOr<LiveRecord> record;
+  {
+    MutexLock lock(&chain_mu_);
+    record = chain_.VerifyLive(event.envelope(), TrustChain::Order::kCurrent);
+  }
   if (!record.ok()) return record.status();
   if (record->app() != event.app() || record->version() != event.version()) {
     return absl::UnauthenticatedError(
@@ -170,7 +237,7 @@ absl::Status Replica::ApplyLive(const Event& event, Upstream* upstream,
                                         record->version(), " for live record ",
                                         record->live_seq()));
     }
-    VMS_ASSIGN_OR_RETURN(auto release, VerifiedRelease(*found));
+    VMS_ASSIGN_OR_RETURN(auto release, VerifiedRelease(*found, TrustChain::Order::kHeld));
     VMS_ASSIGN_OR_RETURN(auto marks, FetchClosure(release, upstream, progress));
     AddReleaseToState(release, &s);
     records_->PutRelease(&batch, release, *found);
@@ -194,6 +261,45 @@ absl::Status Replica::ApplyLive(const Event& event, Upstream* upstream,
   Log()->info("live app={} version={} live_seq={} seq={}", record->app(), record->version(),
               record->live_seq(), event.seq());
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Replica::AcceptCheckpoint(const Envelope& env) {
+  absl::StatusOr<bool> accepted;
+  {
+    MutexLock lock(&chain_mu_);
+    accepted = chain_.AcceptCheckpoint(env);
+  }
+  if (accepted.ok() && *accepted) {
+    // Kept across restarts (not synced: losing one only means waiting for
+    // the next), so an old one replayed after a restart is refused too.
+    rocksdb::WriteBatch batch;
+    records_->PutMeta(&batch, kCheckpointMeta, env.SerializeAsString());
+    if (absl::Status s = records_->db()->Write(&batch, /*sync=*/false); !s.ok()) {
+      Log()->warn("checkpoint not stored: {}", Sv(s.message()));
+    }
+  }
+  return accepted;
+}
+
+CheckpointState Replica::checkpoint(int64_t now_ms) const {
+  MutexLock lock(&chain_mu_);
+  return chain_.checkpoint(now_ms);
+}
+
+std::optional<Envelope> Replica::checkpoint_envelope() const {
+  MutexLock lock(&chain_mu_);
+  return chain_.checkpoint_envelope();
+}
+
+TrustSnapshot Replica::TrustRecords() const {
+  MutexLock lock(&chain_mu_);
+  if (!chain_.chained()) return TrustSnapshot();
+  return chain_.Snapshot();
+}
+
+bool Replica::chained() const {
+  MutexLock lock(&chain_mu_);
+  return chain_.chained();
 }
 
 absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(

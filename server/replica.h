@@ -25,7 +25,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/chain.h"
 #include "core/keys.h"
+#include "core/sync.h"
 #include "net/upstream.h"
 #include "records.pb.h"
 #include "server/record_store.h"
@@ -60,12 +62,16 @@ struct FetchStats {
 
 class Replica {
  public:
-  // Opens DATA_DIR/db. `trust` is the master's public key.
-  static absl::StatusOr<std::unique_ptr<Replica>> Open(ReplicaOptions options, PublicKey trust);
+  // Opens DATA_DIR/db. `trust` is what --trust names (core/chain.h): a
+  // root of trust, or the master's public key. The chain accepted so far is
+  // kept in the store and restored on top of it.
+  static absl::StatusOr<std::unique_ptr<Replica>> Open(ReplicaOptions options, TrustChain trust);
 
   // Applies the upstream event with seq applied_seq() + 1; older seqs are
   // ignored (OK), a gap is FailedPrecondition.
-  //  - Unauthenticated: a record does not verify against the trusted key.
+  //  - Unauthenticated: a record does not verify (against the chain of
+  //    trust: a root, keyring or ownership record, or a release or live
+  //    record not signed by its app's owners).
   //  - FailedPrecondition: a stale or replayed live record, or a release
   //    conflicting with one held.
   //  - other errors: the upstream failed or lacks an object; retry later.
@@ -88,9 +94,20 @@ class Replica {
   const FetchStats& last_fetch() const { return last_fetch_; }
   const std::string& site() const { return options_.site; }
 
+  // A checkpoint from upstream (Heartbeat.checkpoint): true if newer than
+  // the one held (then held, and passed on downstream). Errors as
+  // TrustChain::AcceptCheckpoint.
+  absl::StatusOr<bool> AcceptCheckpoint(const Envelope& env);
+  CheckpointState checkpoint(int64_t now_ms) const;
+  std::optional<Envelope> checkpoint_envelope() const;
+  // What the Read service serves as Trust and at the start of a Watch.
+  TrustSnapshot TrustRecords() const;
+  bool chained() const;
+
  private:
-  Replica(ReplicaOptions options, PublicKey trust, std::unique_ptr<RecordStore> records,
+  Replica(ReplicaOptions options, TrustChain trust, std::unique_ptr<RecordStore> records,
           bool recheck);
+  absl::Status ApplyTrust(const Event& event);
   absl::Status ApplyRelease(const Event& event, Upstream* upstream,
                             const FetchProgressFn& progress);
   absl::Status ApplyLive(const Event& event, Upstream* upstream, const FetchProgressFn& progress);
@@ -98,10 +115,12 @@ class Replica {
   // Returns the closure's newly complete trees to mark.
   absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> FetchClosure(
       const Release& release, Upstream* upstream, const FetchProgressFn& progress);
-  absl::StatusOr<Release> VerifiedRelease(const Envelope& env) const;
+  absl::StatusOr<Release> VerifiedRelease(const Envelope& env, TrustChain::Order order) const;
 
   ReplicaOptions options_;
-  PublicKey trust_;
+  // Changed by the follower's thread (Apply), read by the Read service's.
+  mutable Mutex chain_mu_;
+  TrustChain chain_ ABSL_GUARDED_BY(chain_mu_);
   std::unique_ptr<RecordStore> records_;
   std::atomic<bool> needs_recheck_;
   FetchStats last_fetch_;

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "core/chain.h"
 #include "core/file_util.h"
 #include "core/keys.h"
 #include "core/status_macros.h"
@@ -64,9 +65,11 @@ int main(int argc, char** argv) {
   app.add_option("--data", data_dir, "Data directory (RocksDB); created if missing")->required();
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0 picks a free one)")
       ->capture_default_str();
-  app.add_option("--trust", trust_file,
-                 "REQUIRED (but with --fsck). The master's public key: master.pub, which the "
-                 "master writes to its data directory");
+  app.add_option(
+      "--trust", trust_file,
+      "REQUIRED (but with --fsck). The root of trust (root.pub, from vms-admin root init), or "
+      "before one, the master's public key: master.pub, which the "
+      "master writes to its data directory");
   app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval on idle streams it serves")
       ->check(CLI::Range(50, 60000))
       ->capture_default_str();
@@ -89,16 +92,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   // fsck checks hashes and structure only; signatures were checked on entry.
-  vms::PublicKey trust = vms::SigningKey::Generate().public_key();
-  if (!trust_file.empty()) {
-    auto key = vms::PublicKey::Load(trust_file);
-    if (!key.ok()) {
-      spdlog::error("--trust: {}", vms::Sv(key.status().message()));
-      return 2;
-    }
-    trust = *key;
+  auto trust = trust_file.empty() ? absl::StatusOr<vms::TrustChain>(vms::TrustChain::MasterKeyOnly(
+                                        vms::SigningKey::Generate().public_key()))
+                                  : vms::LoadTrust(trust_file);
+  if (!trust.ok()) {
+    spdlog::error("--trust: {}", vms::Sv(trust.status().message()));
+    return 2;
   }
-  auto replica = vms::Replica::Open({.data_dir = data_dir, .site = site}, trust);
+  auto replica = vms::Replica::Open({.data_dir = data_dir, .site = site}, *std::move(trust));
   if (!replica.ok()) {
     spdlog::error("cannot open data_dir={}: {}", data_dir, vms::Sv(replica.status().message()));
     return 1;
@@ -122,7 +123,9 @@ int main(int argc, char** argv) {
                                r->Quarantine(h);
                                follower.RequestRecheck();
                              },
-                         .site_info = [&follower] { return follower.Info(); }});
+                         .site_info = [&follower] { return follower.Info(); },
+                         .trust = [r = replica->get()] { return r->TrustRecords(); },
+                         .checkpoint = [r = replica->get()] { return r->checkpoint_envelope(); }});
   vms::SitesService sites(
       &pool,
       [&follower, insecure = credentials->insecure()](

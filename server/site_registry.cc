@@ -204,6 +204,7 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(
   site.base.set_last_seen_unix_ms(now);
   site.last_report = std::chrono::steady_clock::now();
   site.base.set_upstream_silent_ms(report.upstream_silent_ms());
+  site.base.set_checkpoint_issued_unix_ms(report.checkpoint_issued_unix_ms());
   site.base.set_problem(report.problem());
   if (report.full() && !site.in_flight.empty()) {
     site.in_flight.clear();

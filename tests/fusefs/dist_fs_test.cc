@@ -26,7 +26,7 @@ class DistFsTest : public ::testing::Test {
       : key_(SigningKey::Generate()),
         cache_(ObjectCache::Open(dir_ / "cache", 1 << 30).value()),
         catalog_(
-            Catalog::Open(dir_ / "catalog", key_.public_key(),
+            Catalog::Open(dir_ / "catalog", TrustChain::MasterKeyOnly(key_.public_key()),
                           [this](const std::string& app) -> absl::StatusOr<std::vector<Envelope>> {
                             ++release_queries_;
                             if (releases_.count(app) == 0) return absl::NotFoundError(app);
@@ -561,9 +561,10 @@ TEST_F(DistFsTest, CatalogSurvivesRestartWithoutAsking) {
   ASSERT_TRUE(catalog_->ApplyLive(Live("app", "1.0", 1, root)).value());
   ASSERT_NE(Path("app@1.0"), 0u);
   int queries = release_queries_;
-  auto reopened = Catalog::Open(dir_ / "catalog", key_.public_key(), [](const std::string&) {
-    return absl::StatusOr<std::vector<Envelope>>(absl::UnavailableError("offline"));
-  });
+  auto reopened = Catalog::Open(
+      dir_ / "catalog", TrustChain::MasterKeyOnly(key_.public_key()), [](const std::string&) {
+        return absl::StatusOr<std::vector<Envelope>>(absl::UnavailableError("offline"));
+      });
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->Live("app")->version, "1.0");
   auto release = (*reopened)->Release("app", "1.0");

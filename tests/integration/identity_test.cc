@@ -229,8 +229,10 @@ namespace {
 TEST(KeyTest, KeyGenMakesAPrivateKeyOnceAndKeyShowPrintsIt) {
   testing::TempDir dir;
   const std::string keys = dir / "config/vms";
+  // No certificate directory: the key goes to ~/.config/vms, and is only
+  // registered with a master later (vms key register).
   RunResult gen = testing::Run({testing::CliBin(), "key", "gen"},
-                               {.env = {{"XDG_CONFIG_HOME", dir / "config"}}});
+                               {.env = {{"XDG_CONFIG_HOME", dir / "config"}, {"VMS_TLS_DIR", ""}}});
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   struct stat st;
   ASSERT_EQ(stat((keys + "/signing.key").c_str(), &st), 0);

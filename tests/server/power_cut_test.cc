@@ -138,7 +138,7 @@ TEST(PowerCutTest, WhatAReplicaAppliedSurvives) {
   uint64_t applied = 0;
   {
     auto replica = Replica::Open({.data_dir = dir / "ny", .site = "ny", .env = fs->env()},
-                                 master->public_key())
+                                 TrustChain::MasterKeyOnly(master->public_key()))
                        .value();
     std::vector<Event> events = master->records().ReadEvents(0, 100).value();
     for (const Event& e : events) {
@@ -148,8 +148,9 @@ TEST(PowerCutTest, WhatAReplicaAppliedSurvives) {
     fs->Cut();
   }
   fs->DropUnsynced();
-  auto replica =
-      Replica::Open({.data_dir = dir / "ny", .site = "ny"}, master->public_key()).value();
+  auto replica = Replica::Open({.data_dir = dir / "ny", .site = "ny"},
+                               TrustChain::MasterKeyOnly(master->public_key()))
+                     .value();
   EXPECT_EQ(replica->applied_seq(), applied);
   EXPECT_EQ(replica->applied_seq(), 4u);
   std::vector<Envelope> releases = replica->records().ListVersions("app").value();

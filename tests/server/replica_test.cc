@@ -16,8 +16,9 @@ class ReplicaLogicTest : public ::testing::Test {
  protected:
   void SetUp() override {
     master_ = Master::Open({.data_dir = dir_ / "master"}).value();
-    replica_ =
-        Replica::Open({.data_dir = dir_ / "replica", .site = "ny"}, master_->public_key()).value();
+    replica_ = Replica::Open({.data_dir = dir_ / "replica", .site = "ny"},
+                             TrustChain::MasterKeyOnly(master_->public_key()))
+                   .value();
   }
   // Pushes a version with two files (one shared by every version).
   void Push(const std::string& version) {

@@ -3,8 +3,10 @@
 #include <chrono>
 #include <filesystem>
 
+#include "core/chain.h"
 #include "core/envelope.h"
 #include "core/file_util.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 
 namespace vms::admin {
@@ -48,6 +50,65 @@ absl::StatusOr<Root> InitRoot(const std::string& dir, int keys, int threshold) {
   for (const SigningKey& key : made) AddSignature(&env, key);
   if (absl::Status s = WriteFileAtomic(pub, ArmorRoot(env), 0644); !s.ok()) return s;
   return OpenRoot(env);
+}
+
+absl::StatusOr<KeyringRecord> SignKeyring(const KeyringArgs& args) {
+  VMS_ASSIGN_OR_RETURN(Root root, LoadRoot(args.root_dir + "/root.pub"));
+  KeyringRecord k;
+  k.set_version(1);
+  if (!args.previous.empty()) {
+    auto text = ReadFile(args.previous);
+    if (!text.ok()) return text.status();
+    auto env = DearmorRecord("KEYRING", *text);
+    KeyringRecord prev;
+    if (!env.ok() || !prev.ParseFromString(env->payload())) {
+      return absl::InvalidArgumentError(StrCat(args.previous, ": not a keyring file"));
+    }
+    k.set_version(prev.version() + 1);
+  }
+  k.set_root_version(root.record.version());
+  k.set_issued_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
+  if (args.admin_keys.empty()) {
+    return absl::InvalidArgumentError("a keyring needs at least one admin key (--admin FILE)");
+  }
+  for (const std::string& path : args.admin_keys) {
+    VMS_ASSIGN_OR_RETURN(PublicKey key, PublicKey::Load(path));
+    k.add_admin_keys(key.Pem());
+  }
+  VMS_ASSIGN_OR_RETURN(PublicKey master, PublicKey::Load(args.master_key));
+  k.set_master_key(master.Pem());
+
+  std::vector<std::string> signers = args.signers;
+  if (signers.empty()) {
+    for (int i = 1; i <= static_cast<int>(kMaxRootKeys); ++i) {
+      std::string path = StrCat(args.root_dir, "/root-", i, ".key");
+      if (std::filesystem::exists(path)) signers.push_back(path);
+    }
+  }
+  Envelope env;
+  env.set_payload_type(std::string(kKeyringType));
+  env.set_payload(k.SerializeAsString());
+  for (const std::string& path : signers) {
+    auto pem = ReadFile(path);
+    if (!pem.ok()) return pem.status();
+    auto key = SigningKey::FromPem(*pem);
+    if (!key.ok()) return absl::InvalidArgumentError(StrCat(path, ": ", key.status().message()));
+    AddSignature(&env, *key);
+  }
+  size_t valid = ValidSignatures(env, root.keys);
+  if (valid < root.record.threshold()) {
+    return absl::FailedPreconditionError(
+        StrCat("the keyring is signed by ", valid, " root keys; root version ",
+               root.record.version(), " takes ", root.record.threshold(), " (--sign FILE)"));
+  }
+  if (std::filesystem::exists(args.out)) {
+    return absl::AlreadyExistsError(
+        StrCat(args.out, " exists: a keyring file is never overwritten"));
+  }
+  VMS_RETURN_IF_ERROR(WriteFileAtomic(args.out, ArmorRecord("KEYRING", env), 0644));
+  return k;
 }
 
 }  // namespace vms::admin

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/trust.h"
@@ -17,6 +18,22 @@
 namespace vms::admin {
 
 absl::StatusOr<Root> InitRoot(const std::string& dir, int keys = 1, int threshold = 1);
+
+// The keyring the root delegates to (core/chain.h): `admin_keys` (public key
+// files, e.g. an admin's signing.pub) may sign ownership records, and
+// `master_key` (the master's master.pub) sequences and signs checkpoints.
+// Signed by the root keys `signers` (files; empty: DIR/root-*.key), which
+// must reach the root's threshold. `version` 0: 1 + that of `previous` (a
+// keyring file; empty: 1). Written armored to `out`, never over a file.
+struct KeyringArgs {
+  std::string root_dir;
+  std::vector<std::string> admin_keys;
+  std::string master_key;
+  std::vector<std::string> signers;
+  std::string previous;
+  std::string out;
+};
+absl::StatusOr<KeyringRecord> SignKeyring(const KeyringArgs& args);
 
 }  // namespace vms::admin
 
