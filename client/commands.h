@@ -68,7 +68,7 @@ int RunKeyGen(const std::string& dir);
 int RunKeyShow(const std::string& dir);
 // vms key register: binds global.key_dir's key to the caller's principal on
 // the master.
-int RunKeyRegister(const GlobalOptions& global);
+int RunKeyRegister(const GlobalOptions& global, bool replace);
 
 // Prints "vms: <message>" to stderr and returns 1.
 int Fail(std::string_view message);

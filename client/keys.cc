@@ -55,12 +55,13 @@ int RunKeyShow(const std::string& dir) {
   return 0;
 }
 
-int RunKeyRegister(const GlobalOptions& global) {
+int RunKeyRegister(const GlobalOptions& global, bool replace) {
   auto key = LoadSigningKey(global.key_dir);
   if (!key.ok()) return Fail(Sv(key.status().message()));
   MasterClient master(global.master, global.credentials);
   RegisterKeyRequest req;
   req.set_key(key->public_key().Pem());
+  req.set_replace(replace);
   if (auto done = master.RegisterKey(req); !done.ok()) {
     return Fail(StrCat("your key is not registered: ", done.status().message(),
                        "; `vms key register` tries again"));

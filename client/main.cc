@@ -261,8 +261,12 @@ int main(int argc, char** argv) {
       "it with the master (what an admin's `vms owners APP add YOU` puts in the app's record)");
   key_gen_cmd->add_flag("--offline", key_offline, "Do not register it with the master");
   CLI::App* key_show_cmd = key_cmd->add_subcommand("show", "Print your public key and key id");
+  bool key_replace = false;
   CLI::App* key_register_cmd =
       key_cmd->add_subcommand("register", "Register your signing key with the master again");
+  key_register_cmd->add_flag("--replace", key_replace,
+                             "Forget your other registered keys (one was lost or stolen); then "
+                             "an admin's `vms owners APP add YOU` revokes them in APP");
   for (CLI::App* sub : {key_gen_cmd, key_show_cmd, key_register_cmd}) {
     sub->add_option("--dir", key_dir, "Where the key lives")->capture_default_str();
   }
@@ -325,7 +329,7 @@ int main(int argc, char** argv) {
   global.credentials = *std::move(credentials);
 
   if (key_gen_cmd->parsed() || key_register_cmd->parsed()) {
-    int rc = vms::RunKeyRegister(global);
+    int rc = vms::RunKeyRegister(global, key_replace);
     return best_effort ? 0 : rc;
   }
 

@@ -117,6 +117,9 @@ class TrustChain {
   // Who a key is, for messages: "owner vms://user/alice of alpha",
   // "the master key", "admin key", "root key", or "unknown key ab12cd34".
   std::string DescribeKey(const std::string& keyid, const std::string& app) const;
+  // Every key that signed `env`, described ("owner vms://user/alice of
+  // alpha ab12cd34ef567890, the master key ..."); as claimed by key id.
+  std::string Signers(const Envelope& env, const std::string& app) const;
 
  private:
   TrustChain() = default;
@@ -131,7 +134,6 @@ class TrustChain {
   template <typename T>
   absl::StatusOr<T> VerifyOwned(const Envelope& env, std::string_view type, std::string_view what,
                                 Order order) const;
-  std::string Signers(const Envelope& env, const std::string& app) const;
 
   std::optional<PublicKey> master_only_;
   std::map<uint64_t, Root> roots_;

@@ -156,7 +156,8 @@ class Master {
   // an ownership record for them. At most kMaxKeysPerPrincipal; the oldest
   // goes.
   static constexpr size_t kMaxKeysPerPrincipal = 4;
-  absl::Status RegisterKey(const std::string& principal, const std::string& pem);
+  absl::Status RegisterKey(const std::string& principal, const std::string& pem,
+                           bool replace = false);
   // Under a root of trust: signs a checkpoint of the log's head, valid for
   // checkpoint_ttl (vms-master calls it every few seconds).
   absl::Status SignCheckpoint();
@@ -207,7 +208,8 @@ class Master {
   absl::StatusOr<OwnersResult> SignedOwners(const std::string& principal, const std::string& app,
                                             const std::vector<std::string>& owners,
                                             const std::string& action, const std::string& target,
-                                            const std::optional<Envelope>& signed_record)
+                                            const std::optional<Envelope>& signed_record,
+                                            bool refresh_target)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Loads the chain (meta "trust"), takes a newer root or keyring from the
   // files, checks master.key is the keyring's master key.

@@ -103,10 +103,14 @@ absl::StatusOr<OwnersResult> Master::DoOwners(const std::string& principal, cons
   VMS_RETURN_IF_ERROR(authz_.Check(principal, Action::kChangeOwners, app, owners));
   auto at = std::find(owners->begin(), owners->end(), target);
   const std::string action = change == OwnersChange::kAdd ? "owners add" : "owners remove";
+  bool refresh = false;
   if (change == OwnersChange::kAdd) {
-    if (at != owners->end() && (!chained_ || chain_->ownership(app))) {
+    if (at != owners->end() && !chained_) {
       return OwnersResult{.owners = *owners};  // already: nothing to write
     }
+    // Under a root of trust, adding an owner again takes their keys as
+    // registered now (a lost or stolen key is replaced this way).
+    refresh = at != owners->end();
     if (at == owners->end()) {
       if (owners->size() >= kMaxOwners) {
         return absl::FailedPreconditionError(StrCat(
@@ -127,7 +131,9 @@ absl::StatusOr<OwnersResult> Master::DoOwners(const std::string& principal, cons
     }
     owners->erase(at);
   }
-  if (chained_) return SignedOwners(principal, app, *owners, action, target, signed_record);
+  if (chained_) {
+    return SignedOwners(principal, app, *owners, action, target, signed_record, refresh);
+  }
   rocksdb::WriteBatch batch;
   PutOwners(&batch, app, *owners);
   AuditEntry entry = Entry(principal, action, app, target);

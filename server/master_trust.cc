@@ -154,12 +154,10 @@ absl::StatusOr<Envelope> Master::CheckSigned(const Envelope& signed_env, const E
   return sequenced;
 }
 
-absl::StatusOr<OwnersResult> Master::SignedOwners(const std::string& principal,
-                                                  const std::string& app,
-                                                  const std::vector<std::string>& owners,
-                                                  const std::string& action,
-                                                  const std::string& target,
-                                                  const std::optional<Envelope>& signed_record) {
+absl::StatusOr<OwnersResult> Master::SignedOwners(
+    const std::string& principal, const std::string& app, const std::vector<std::string>& owners,
+    const std::string& action, const std::string& target,
+    const std::optional<Envelope>& signed_record, bool refresh_target) {
   const Ownership* held = chain_->ownership(app);
   OwnershipRecord next;
   next.set_app(app);
@@ -175,7 +173,7 @@ absl::StatusOr<OwnersResult> Master::SignedOwners(const std::string& principal,
   std::vector<OwnerKey> keys;
   for (const std::string& owner : owners) {
     bool had = false;
-    if (held) {
+    if (held && !(refresh_target && owner == target)) {
       for (const OwnerKey& k : held->record.owners()) {
         if (k.principal() == owner) {
           keys.push_back(k);
@@ -204,6 +202,18 @@ absl::StatusOr<OwnersResult> Master::SignedOwners(const std::string& principal,
   });
   for (OwnerKey& k : keys) *next.add_owners() = std::move(k);
   next.set_threshold(held ? std::min<uint32_t>(held->record.threshold(), next.owners_size()) : 1);
+  if (held && refresh_target) {
+    // Re-adding an owner takes their keys as registered now; the same keys
+    // again write nothing.
+    auto keys_of = [](const OwnershipRecord& r) {
+      std::string all;
+      for (const OwnerKey& k : r.owners()) all += StrCat(k.principal(), "\n", k.key(), "\n");
+      return all;
+    };
+    if (keys_of(next) == keys_of(held->record)) {
+      return OwnersResult{.owners = owners, .ownership = *chain_->ownership_envelope(app)};
+    }
+  }
   Envelope prepared;
   prepared.set_payload_type(std::string(kOwnershipType));
   prepared.set_payload(next.SerializeAsString());
@@ -232,7 +242,8 @@ absl::StatusOr<OwnersResult> Master::SignedOwners(const std::string& principal,
   return OwnersResult{.owners = owners, .ownership = *signed_record};
 }
 
-absl::Status Master::RegisterKey(const std::string& principal, const std::string& pem) {
+absl::Status Master::RegisterKey(const std::string& principal, const std::string& pem,
+                                 bool replace) {
   VMS_RETURN_IF_ERROR(ParsePrincipal(principal).status());
   if (pem.size() > 4096) return absl::InvalidArgumentError("a public key is at most 4096 bytes");
   auto key = PublicKey::FromPem(pem);
@@ -246,7 +257,7 @@ absl::Status Master::RegisterKey(const std::string& principal, const std::string
   if (stored && !list.ParseFromString(*stored)) list.Clear();
   std::vector<std::string> keys;
   for (const std::string& k : list.keys()) {
-    if (k != key->Pem()) keys.push_back(k);
+    if (k != key->Pem() && !replace) keys.push_back(k);
   }
   keys.push_back(key->Pem());
   if (keys.size() > kMaxKeysPerPrincipal) keys.erase(keys.begin());

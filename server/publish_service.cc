@@ -230,7 +230,7 @@ grpc::ServerUnaryReactor* PublishService::RegisterKey(grpc::CallbackServerContex
                                                       const RegisterKeyRequest* req,
                                                       RegisterKeyResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, caller = CallerOf(ctx)] {
-    return master_->RegisterKey(caller, req->key());
+    return master_->RegisterKey(caller, req->key(), req->replace());
   });
 }
 

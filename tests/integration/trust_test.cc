@@ -1,0 +1,191 @@
+// The chain of trust on real processes: a root made by vms-admin, a keyring
+// naming the admin's and the master's keys, owners' keys registered with
+// `vms key`, apps made by an admin's `vms owners`, and pushes and flips that
+// the real vms signs; a real replica and a real mount that trust only
+// root.pub.
+#include <sys/xattr.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/keys.h"
+#include "gtest/gtest.h"
+#include "tests/testing/pki.h"
+#include "tests/testing/testing.h"
+#include "tools/admin/root.h"
+
+namespace vms {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::RunResult;
+using testing::TestPki;
+using testing::WaitFor;
+using testing::WriteFile;
+
+// Each test user's signing key, in their certificate directory (where `vms`
+// looks, as VMS_TLS_DIR).
+void EnsureSigningKey(const std::string& user) {
+  ASSERT_TRUE(SigningKey::LoadOrCreate(TestPki::Get().UserDir(user), "signing").ok());
+}
+
+class TrustTest : public ::testing::Test {
+ protected:
+  TrustTest() {
+    for (const char* user : {"alice", "bob", "admin"}) EnsureSigningKey(user);
+    auto root = admin::InitRoot(dir_ / "root");
+    EXPECT_TRUE(root.ok()) << root.status();
+    // The master's key exists before the keyring that names it.
+    fs::create_directories(dir_ / "master");
+    EXPECT_TRUE(SigningKey::LoadOrCreate(dir_ / "master", "master").ok());
+    auto ring =
+        admin::SignKeyring({.root_dir = dir_ / "root",
+                            .admin_keys = {TestPki::Get().UserDir("admin") + "/signing.pub"},
+                            .master_key = dir_ / "master/master.pub",
+                            .out = dir_ / "keyring"});
+    EXPECT_TRUE(ring.ok()) << ring.status();
+    master_ = std::make_unique<testing::MasterProcess>(
+        dir_ / "master",
+        std::vector<std::string>{"--trust", root_pub(), "--keyring", dir_ / "keyring"});
+  }
+  ~TrustTest() override { mount_.reset(); }
+
+  std::string root_pub() const { return dir_ / "root/root.pub"; }
+  RunResult As(const std::string& user, std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::CliBin(), "--master", master_->address()});
+    return testing::Run(
+        args, {.env = {{"HOME", dir_ / "home"}, {"VMS_TLS_DIR", TestPki::Get().UserDir(user)}}});
+  }
+  RunResult Push(const std::string& user, const std::string& app, const std::string& version) {
+    const std::string src = dir_ / ("src/" + app + "/" + version);
+    WriteFile(src + "/bin/tool", "#!/bin/sh\necho " + version + "\n", 0755);
+    return As(user, {"push", app, version, src});
+  }
+  static void ExpectOk(const RunResult& r) { EXPECT_EQ(r.exit_code, 0) << r.out << r.err; }
+  static void ExpectRefused(const RunResult& r, const std::string& what) {
+    EXPECT_NE(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
+  }
+  // A site and a host that trust root.pub only.
+  void StartSiteAndHost() {
+    replica_ = std::make_unique<testing::ReplicaProcess>("ny", master_->address(), root_pub(),
+                                                         dir_ / "ny");
+    mount_ = std::make_unique<testing::FuseProcess>(
+        dir_ / "dist",
+        std::vector<std::string>{"--replicas", replica_->address(), "--cache", dir_ / "cache",
+                                 "--trust", root_pub()},
+        dir_ / "fuse.log");
+  }
+  bool WaitLive(const std::string& app, const std::string& version) {
+    return WaitFor([&] {
+      std::error_code ec;
+      return fs::read_symlink(dir_ / ("dist/" + app), ec).string() == app + "@" + version;
+    });
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::MasterProcess> master_;
+  std::unique_ptr<testing::ReplicaProcess> replica_;
+  std::unique_ptr<testing::FuseProcess> mount_;
+};
+
+TEST_F(TrustTest, AnAdminMakesTheAppItsOwnersSignAndEveryHostVerifies) {
+  ExpectOk(As("alice", {"key", "register"}));
+  ExpectOk(As("bob", {"key", "register"}));
+  // No app without an admin's ownership record.
+  ExpectRefused(Push("alice", "alpha", "1"), "has no owners signed by an admin yet");
+  ExpectRefused(As("alice", {"owners", "alpha", "add", "alice"}), "an admin makes an app");
+  ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
+  RunResult owners = As("bob", {"owners", "alpha"});
+  ExpectOk(owners);
+  EXPECT_NE(owners.out.find("vms://user/alice  key "), std::string::npos) << owners.out;
+  EXPECT_NE(owners.out.find("ownership record 1"), std::string::npos) << owners.out;
+
+  // The everyday commands are unchanged: one each, signed by alice's vms.
+  ExpectOk(Push("alice", "alpha", "1"));
+  ExpectOk(As("alice", {"live", "alpha", "1"}));
+  ExpectOk(Push("alice", "alpha", "2"));
+  ExpectRefused(Push("bob", "alpha", "3"), "vms://user/bob may not push alpha");
+
+  StartSiteAndHost();
+  ASSERT_TRUE(WaitLive("alpha", "1")) << mount_->log() << replica_->log();
+  EXPECT_EQ(testing::ReadFileOrDie(dir_ / "dist/alpha/bin/tool"), "#!/bin/sh\necho 1\n");
+  ExpectOk(As("alice", {"live", "alpha", "2"}));
+  ASSERT_TRUE(WaitLive("alpha", "2")) << mount_->log();
+  ExpectOk(As("alice", {"rollback", "alpha"}));
+  ASSERT_TRUE(WaitLive("alpha", "1")) << mount_->log();
+  // Another version by name resolves through the chain too.
+  EXPECT_EQ(testing::ReadFileOrDie(dir_ / "dist/alpha@2/bin/tool"), "#!/bin/sh\necho 2\n");
+
+  // /dist says the master's checkpoints are fresh (they come with the
+  // heartbeats of idle streams).
+  std::string checkpoint;
+  EXPECT_TRUE(WaitFor([&] {
+    char value[512] = {};
+    ssize_t n = getxattr((dir_ / "dist").c_str(), "user.vms.checkpoint", value, sizeof value - 1);
+    checkpoint = n > 0 ? std::string(value, static_cast<size_t>(n)) : "";
+    return checkpoint.starts_with("fresh: seq ");
+  })) << checkpoint;
+
+  // vms verify checks the chain from root.pub and names each signer.
+  RunResult verify = As("bob", {"verify", "alpha", "--trust", root_pub()});
+  ExpectOk(verify);
+  EXPECT_NE(verify.out.find("ownership record 1 of alpha (vms://user/alice; 1 to sign): signed "
+                            "by admin key"),
+            std::string::npos)
+      << verify.out;
+  EXPECT_NE(verify.out.find("live record 3 (1): signed by owner vms://user/alice of alpha"),
+            std::string::npos)
+      << verify.out;
+  EXPECT_NE(verify.out.find("OK: every signature verifies, from the root to the app's owners"),
+            std::string::npos)
+      << verify.out;
+}
+
+TEST_F(TrustTest, AReplacedKeySignsNothingNewWhileWhatItSignedStays) {
+  ExpectOk(As("alice", {"key", "register"}));
+  ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
+  ExpectOk(Push("alice", "alpha", "1"));
+  ExpectOk(As("alice", {"live", "alpha", "1"}));
+
+  // alice's key is stolen: a copy of her directory keeps the old key.
+  const std::string alice = TestPki::Get().UserDir("alice");
+  const std::string thief = dir_ / "thief";
+  fs::create_directories(thief);
+  for (const char* f : {"ca.crt", "cert.crt", "cert.key", "signing.key", "signing.pub"}) {
+    fs::copy_file(alice + "/" + f, thief + "/" + f);
+  }
+  // She makes a new key, registers it in place of the old, and an admin
+  // re-adds her: ownership record 2 has only the new key.
+  const std::string fresh = dir_ / "alice-new";
+  fs::create_directories(fresh);
+  for (const char* f : {"ca.crt", "cert.crt", "cert.key"}) {
+    fs::copy_file(alice + "/" + f, fresh + "/" + f);
+  }
+  ASSERT_TRUE(SigningKey::LoadOrCreate(fresh, "signing").ok());
+  auto in = [&](const std::string& tls_dir, std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::CliBin(), "--master", master_->address()});
+    return testing::Run(args, {.env = {{"HOME", dir_ / "home"}, {"VMS_TLS_DIR", tls_dir}}});
+  };
+  ExpectOk(in(fresh, {"key", "register", "--replace"}));
+  ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
+
+  // The old key's flip is refused; the new key's goes through.
+  WriteFile(dir_ / "src/alpha/2/bin/tool", "#!/bin/sh\necho 2\n", 0755);
+  ExpectOk(in(fresh, {"push", "alpha", "2", dir_ / "src/alpha/2"}));
+  ExpectRefused(in(thief, {"live", "alpha", "2"}), "former owner key of vms://user/alice");
+  StartSiteAndHost();
+  ASSERT_TRUE(WaitLive("alpha", "1")) << mount_->log() << replica_->log();
+  ExpectOk(in(fresh, {"live", "alpha", "2"}));
+  ASSERT_TRUE(WaitLive("alpha", "2")) << mount_->log() << replica_->log();
+  // What the old key signed before stays valid: release 1 and live record 1.
+  RunResult verify = As("bob", {"verify", "alpha", "--trust", root_pub()});
+  ExpectOk(verify);
+  EXPECT_NE(verify.out.find("live record 1 (1): signed by former owner key of vms://user/alice"),
+            std::string::npos)
+      << verify.out;
+}
+
+}  // namespace
+}  // namespace vms
