@@ -75,15 +75,15 @@ absl::StatusOr<TrustChain> LoadTrust(const std::string& path) {
   return TrustChain::MasterKeyOnly(*std::move(key));
 }
 
-absl::StatusOr<bool> TrustChain::Accept(const Envelope& env) {
+absl::StatusOr<bool> TrustChain::Accept(const Envelope& env, Replay replay) {
   if (master_only_) return false;
   absl::StatusOr<bool> accepted;
   if (env.payload_type() == kRootType) {
-    accepted = AcceptRoot(env);
+    accepted = AcceptRoot(env, replay);
   } else if (env.payload_type() == kKeyringType) {
-    accepted = AcceptKeyring(env);
+    accepted = AcceptKeyring(env, replay);
   } else if (env.payload_type() == kOwnershipType) {
-    accepted = AcceptOwnership(env);
+    accepted = AcceptOwnership(env, replay);
   } else {
     return absl::InvalidArgumentError(
         StrCat("not a trust record (type ", Quote(env.payload_type()), ")"));
@@ -92,13 +92,16 @@ absl::StatusOr<bool> TrustChain::Accept(const Envelope& env) {
   return accepted;
 }
 
-absl::StatusOr<bool> TrustChain::AcceptRoot(const Envelope& env) {
+absl::StatusOr<bool> TrustChain::AcceptRoot(const Envelope& env, Replay replay) {
   VMS_ASSIGN_OR_RETURN(Root next, OpenRoot(env));
   const Root& held = root();
   uint64_t v = next.record.version();
   if (v <= held.record.version()) {
     auto it = roots_.find(v);
-    if (it != roots_.end() && it->second.record.SerializeAsString() == env.payload()) return false;
+    if (it != roots_.end() && it->second.record.SerializeAsString() == env.payload() &&
+        (replay == Replay::kAnyHeld || v == held.record.version())) {
+      return false;
+    }
     return Stale("root version", v, held.record.version());
   }
   if (v != held.record.version() + 1) {
@@ -115,7 +118,7 @@ absl::StatusOr<bool> TrustChain::AcceptRoot(const Envelope& env) {
   return true;
 }
 
-absl::StatusOr<bool> TrustChain::AcceptKeyring(const Envelope& env) {
+absl::StatusOr<bool> TrustChain::AcceptKeyring(const Envelope& env, Replay replay) {
   KeyringRecord r;
   if (!r.ParseFromString(env.payload())) {
     return absl::InvalidArgumentError("the keyring does not parse");
@@ -124,7 +127,8 @@ absl::StatusOr<bool> TrustChain::AcceptKeyring(const Envelope& env) {
     const auto& [held_v, held] = *keyrings_.rbegin();
     if (r.version() <= held_v) {
       auto it = keyrings_.find(r.version());
-      if (it != keyrings_.end() && it->second.record.SerializeAsString() == env.payload()) {
+      if (it != keyrings_.end() && it->second.record.SerializeAsString() == env.payload() &&
+          (replay == Replay::kAnyHeld || r.version() == held_v)) {
         return false;
       }
       return Stale("keyring version", r.version(), held_v);
@@ -156,7 +160,7 @@ absl::StatusOr<bool> TrustChain::AcceptKeyring(const Envelope& env) {
   return true;
 }
 
-absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env) {
+absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env, Replay replay) {
   OwnershipRecord r;
   if (!r.ParseFromString(env.payload())) {
     return absl::InvalidArgumentError("an ownership record does not parse");
@@ -169,7 +173,10 @@ absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env) {
   };
   if (r.ownership_seq() <= held) {
     auto it = history.find(r.ownership_seq());
-    if (it != history.end() && SameRecord(it->second.second, env)) return false;
+    if (it != history.end() && SameRecord(it->second.second, env) &&
+        (replay == Replay::kAnyHeld || r.ownership_seq() == held)) {
+      return false;
+    }
     return Stale(StrCat("ownership record of ", r.app()), r.ownership_seq(), held);
   }
   if (r.ownership_seq() != held + 1) {
@@ -421,7 +428,7 @@ std::string TrustChain::DescribeKey(const std::string& keyid, const std::string&
       if (r.keyid() == keyid) return "root key";
     }
   }
-  return StrCat("unknown key ", keyid.substr(0, 16));
+  return "unknown key";
 }
 
 std::string TrustChain::Signers(const Envelope& env, const std::string& app) const {

@@ -74,10 +74,13 @@ class TrustChain {
   bool chained() const { return !master_only_; }
 
   // A root, keyring or ownership record, next in log order. true: accepted;
-  // false: identical to one held (nothing changes). Unauthenticated for a
-  // bad or missing signature, FailedPrecondition for an old or out-of-order
-  // one, InvalidArgument for a malformed one; nothing changes on error.
-  absl::StatusOr<bool> Accept(const Envelope& env);
+  // false: identical to one held (nothing changes): the newest of its kind,
+  // or, with kAnyHeld (a watch sends the whole chain again), any. Else
+  // Unauthenticated for a bad or missing signature, FailedPrecondition for
+  // an old or out-of-order one, InvalidArgument for a malformed one; nothing
+  // changes on error.
+  enum class Replay { kNewestOnly, kAnyHeld };
+  absl::StatusOr<bool> Accept(const Envelope& env, Replay replay = Replay::kAnyHeld);
 
   enum class Order {
     kCurrent,  // arriving in log order: must be signed under the newest ownership
@@ -115,7 +118,7 @@ class TrustChain {
   const std::vector<Envelope>& records() const { return log_; }
 
   // Who a key is, for messages: "owner vms://user/alice of alpha",
-  // "the master key", "admin key", "root key", or "unknown key ab12cd34".
+  // "the master key", "admin key", "root key", or "unknown key".
   std::string DescribeKey(const std::string& keyid, const std::string& app) const;
   // Every key that signed `env`, described ("owner vms://user/alice of
   // alpha ab12cd34ef567890, the master key ..."); as claimed by key id.
@@ -128,9 +131,9 @@ class TrustChain {
     std::vector<PublicKey> admins;
     PublicKey master;
   };
-  absl::StatusOr<bool> AcceptRoot(const Envelope& env);
-  absl::StatusOr<bool> AcceptKeyring(const Envelope& env);
-  absl::StatusOr<bool> AcceptOwnership(const Envelope& env);
+  absl::StatusOr<bool> AcceptRoot(const Envelope& env, Replay replay);
+  absl::StatusOr<bool> AcceptKeyring(const Envelope& env, Replay replay);
+  absl::StatusOr<bool> AcceptOwnership(const Envelope& env, Replay replay);
   template <typename T>
   absl::StatusOr<T> VerifyOwned(const Envelope& env, std::string_view type, std::string_view what,
                                 Order order) const;

@@ -53,11 +53,11 @@ absl::Status Watcher::OnMessage(const FollowMessage& msg) {
   if (!msg.has_event() || msg.event().type() != Event::LIVE_CHANGED) return absl::OkStatus();
   auto changed = catalog_->ApplyLive(msg.event().envelope());
   if (!changed.ok()) {
-    if (!absl::IsFailedPrecondition(changed.status())) {
-      spdlog::error("refusing live record app={}: {}", msg.event().app(),
-                    Sv(changed.status().message()));
-    }
-    return absl::OkStatus();  // stale (a resend or a replay): the newer record stays
+    // The record held stays (a resend of it is not an error: ApplyLive
+    // says false). An older one is a replay.
+    spdlog::error("refusing live record app={}: {}", msg.event().app(),
+                  Sv(changed.status().message()));
+    return absl::OkStatus();
   }
   if (!*changed) return absl::OkStatus();
   spdlog::info("live app={} version={} seq={}", msg.event().app(), msg.event().version(),

@@ -1,5 +1,6 @@
 #include "server/follower.h"
 
+#include "core/clock.h"
 #include "core/envelope.h"
 #include "core/limits.h"
 #include "core/strings.h"
@@ -268,7 +269,7 @@ SiteInfoResponse Follower::Info() const {
   MutexLock lock(&mu_);
   info.set_last_error(last_error_);
   info.set_stuck(apply_failed_);
-  CheckpointState c = replica_->checkpoint(NowMs());
+  CheckpointState c = replica_->checkpoint(WallClockMs());
   info.set_checkpoint_issued_unix_ms(c.checkpoint.issued_unix_ms());
   info.set_checkpoint_expires_unix_ms(c.checkpoint.expires_unix_ms());
   info.set_frozen(replica_->chained() && !c.fresh);
@@ -277,7 +278,7 @@ SiteInfoResponse Follower::Info() const {
 
 std::string Follower::FrozenProblem() {
   if (!replica_->chained()) return "";
-  CheckpointState c = replica_->checkpoint(NowMs());
+  CheckpointState c = replica_->checkpoint(WallClockMs());
   bool frozen = !c.fresh;
   std::string problem;
   if (frozen) {

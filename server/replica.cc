@@ -125,7 +125,8 @@ absl::Status Replica::ApplyTrust(const Event& event) {
   {
     MutexLock lock(&chain_mu_);
     if (chain_.chained()) {
-      auto accepted = chain_.Accept(event.envelope());
+      // In log order: only the newest record of its kind may come again.
+      auto accepted = chain_.Accept(event.envelope(), TrustChain::Replay::kNewestOnly);
       if (!accepted.ok()) {
         return absl::Status(accepted.status().code(),
                             StrCat("refusing trust record of event ", event.seq(), ": ",
