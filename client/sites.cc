@@ -166,14 +166,18 @@ int RunSiteInfo(const GlobalOptions& global, const std::string& address, bool js
                         ? info->upstream_head_seq() - info->applied_seq()
                         : 0;
   if (json) {
-    nlohmann::json out = {{"site", info->site()},
-                          {"upstream", info->upstream()},
-                          {"applied_seq", info->applied_seq()},
-                          {"upstream_head_seq", info->upstream_head_seq()},
-                          {"upstream_connected", info->upstream_connected()},
-                          {"upstream_silent_ms", info->upstream_silent_ms()},
-                          {"last_error", info->last_error()},
-                          {"stuck", info->stuck()}};
+    nlohmann::json out = {
+        {"site", info->site()},
+        {"upstream", info->upstream()},
+        {"applied_seq", info->applied_seq()},
+        {"upstream_head_seq", info->upstream_head_seq()},
+        {"upstream_connected", info->upstream_connected()},
+        {"upstream_silent_ms", info->upstream_silent_ms()},
+        {"last_error", info->last_error()},
+        {"stuck", info->stuck()},
+        {"checkpoint_issued",
+         info->checkpoint_issued_unix_ms() ? IsoTime(info->checkpoint_issued_unix_ms()) : ""},
+        {"frozen", info->frozen()}};
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -195,6 +199,19 @@ int RunSiteInfo(const GlobalOptions& global, const std::string& address, bool js
               << " s: serving what it holds, which may be stale";
     if (!info->last_error().empty()) std::cout << " (" << info->last_error() << ")";
     std::cout << "\n";
+  }
+  // Under a root of trust: the master's signed word that its log is alive.
+  if (info->frozen()) {
+    std::cout << (info->checkpoint_issued_unix_ms()
+                      ? StrCat("FROZEN? no fresh checkpoint since ",
+                               IsoTime(info->checkpoint_issued_unix_ms()),
+                               ": the master, or the way to it, may be frozen (still serving "
+                               "what is held)")
+                      : std::string("no checkpoint from the master yet"))
+              << "\n";
+  } else if (info->checkpoint_issued_unix_ms()) {
+    std::cout << "checkpoint fresh: issued " << IsoTime(info->checkpoint_issued_unix_ms())
+              << ", expires " << IsoTime(info->checkpoint_expires_unix_ms()) << "\n";
   }
   return 0;
 }

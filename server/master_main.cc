@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "core/file_util.h"
+#include "core/keys.h"
 #include "core/strings.h"
 #include "core/thread_pool.h"
 #include "net/daemon.h"
@@ -62,6 +64,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string trust_file, keyring_file;
   int checkpoint_expiry_s = 3600;
+  bool make_key = false;
+  app.add_flag("--make-key", make_key,
+               "Make DATA/master.{key,pub} if missing and exit: the key a keyring names "
+               "(vms-admin keyring --master DATA/master.pub) before the master first starts "
+               "with --trust");
   app.add_option("--trust", trust_file,
                  "A root of trust (root.pub, from vms-admin root init): owners then sign their "
                  "releases and flips and admins sign ownership; the master only sequences. "
@@ -77,6 +84,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(10, 7 * 24 * 3600))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (make_key) {
+    absl::Status made = vms::MakeDirs(data_dir);
+    auto key = made.ok() ? vms::SigningKey::LoadOrCreate(data_dir, "master")
+                         : absl::StatusOr<vms::SigningKey>(made);
+    if (!key.ok()) {
+      std::cerr << "vms-master: " << vms::Sv(key.status().message()) << "\n";
+      return 1;
+    }
+    std::cout << data_dir << "/master.pub (key id " << key->public_key().keyid().substr(0, 16)
+              << ")\n";
+    return 0;
+  }
   if (!keyring_file.empty() && trust_file.empty()) {
     std::cerr << "vms-master: --keyring needs --trust (the root that signed it)\n";
     return 2;
@@ -125,7 +144,8 @@ int main(int argc, char** argv) {
       std::condition_variable_any cv;
       const auto every = std::chrono::milliseconds(std::min(5000, checkpoint_expiry_s * 250));
       std::unique_lock lock(mu);
-      while (!cv.wait_for(lock, stop, every, [] { return false; })) {
+      // wait_for returns true only once a stop is requested.
+      while (!cv.wait_for(lock, stop, every, [&stop] { return stop.stop_requested(); })) {
         if (absl::Status s = m->SignCheckpoint(); !s.ok()) {
           spdlog::warn("checkpoint not signed: {}", vms::Sv(s.message()));
         }

@@ -156,13 +156,20 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
       *msg_.mutable_event() = std::move(e);
       return Write();
     }
-    if (tick && std::chrono::steady_clock::now() - last_write_ >= service_->options_.heartbeat) {
+    // A heartbeat when idle for an interval, or, caught up, as soon as there
+    // is a checkpoint this stream has not carried yet.
+    std::optional<Envelope> checkpoint;
+    if (tick && service_->options_.checkpoint) checkpoint = service_->options_.checkpoint();
+    bool new_checkpoint = checkpoint && checkpoint->payload() != sent_checkpoint_;
+    if (tick && (new_checkpoint ||
+                 std::chrono::steady_clock::now() - last_write_ >= service_->options_.heartbeat)) {
       Heartbeat* hb = msg_.mutable_heartbeat();
       hb->set_head_seq(service_->api_->head_seq());
       hb->set_sent_unix_ms(WallClockMs());
       hb->set_interval_ms(service_->options_.heartbeat.count());
-      if (service_->options_.checkpoint) {
-        if (auto c = service_->options_.checkpoint()) *hb->mutable_checkpoint() = *std::move(c);
+      if (checkpoint) {
+        sent_checkpoint_ = checkpoint->payload();
+        *hb->mutable_checkpoint() = *std::move(checkpoint);
       }
       return Write();
     }
@@ -195,6 +202,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
   uint64_t sent_seq_;
   std::deque<Event> pending_;
   std::chrono::steady_clock::time_point last_write_{};
+  std::string sent_checkpoint_;  // payload of the last checkpoint sent
   FollowMessage msg_;
 
   Mutex mu_;

@@ -141,6 +141,11 @@ TEST_F(TrustTest, AnAdminMakesTheAppItsOwnersSignAndEveryHostVerifies) {
   EXPECT_NE(verify.out.find("OK: every signature verifies, from the root to the app's owners"),
             std::string::npos)
       << verify.out;
+
+  // Its checkpoint thread stops with the master: SIGTERM ends it cleanly.
+  mount_.reset();
+  EXPECT_EQ(replica_->Terminate(), 0);
+  EXPECT_EQ(master_->Terminate(), 0);
 }
 
 TEST_F(TrustTest, AReplacedKeySignsNothingNewWhileWhatItSignedStays) {
