@@ -102,7 +102,8 @@ absl::Status Master::OpenTrust() {
     given.emplace_back(options_.keyring_file, std::move(keyring));
   }
   for (const auto& [path, env] : given) {
-    auto accepted = chain_->Accept(env);
+    // An older file than the chain holds is a mistake worth stopping for.
+    auto accepted = chain_->Accept(env, TrustChain::Replay::kNewestOnly);
     if (!accepted.ok()) {
       return absl::Status(accepted.status().code(),
                           StrCat(path, ": ", accepted.status().message()));

@@ -45,13 +45,20 @@ class TrustTest : public ::testing::Test {
                             .master_key = dir_ / "master/master.pub",
                             .out = dir_ / "keyring"});
     EXPECT_TRUE(ring.ok()) << ring.status();
+    // The master's copies: replaced to rotate.
+    Give(root_pub(), dir_ / "given/root.pub");
+    Give(dir_ / "keyring", dir_ / "given/keyring");
     master_ = std::make_unique<testing::MasterProcess>(
-        dir_ / "master",
-        std::vector<std::string>{"--trust", root_pub(), "--keyring", dir_ / "keyring"});
+        dir_ / "master", std::vector<std::string>{"--trust", dir_ / "given/root.pub", "--keyring",
+                                                  dir_ / "given/keyring"});
   }
   ~TrustTest() override { mount_.reset(); }
 
   std::string root_pub() const { return dir_ / "root/root.pub"; }
+  // Puts `from` where the master reads `to`.
+  static void Give(const std::string& from, const std::string& to) {
+    testing::WriteFile(to, testing::ReadFileOrDie(from));
+  }
   RunResult As(const std::string& user, std::vector<std::string> args) {
     args.insert(args.begin(), {testing::CliBin(), "--master", master_->address()});
     return testing::Run(
@@ -190,6 +197,51 @@ TEST_F(TrustTest, AReplacedKeySignsNothingNewWhileWhatItSignedStays) {
   EXPECT_NE(verify.out.find("live record 1 (1): signed by former owner key of vms://user/alice"),
             std::string::npos)
       << verify.out;
+}
+
+TEST_F(TrustTest, ARotatedRootAndKeyringReachReplicasAndHostsThroughTheLog) {
+  ExpectOk(As("alice", {"key", "register"}));
+  ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
+  ExpectOk(Push("alice", "alpha", "1"));
+  ExpectOk(As("alice", {"live", "alpha", "1"}));
+  StartSiteAndHost();
+  ASSERT_TRUE(WaitLive("alpha", "1")) << mount_->log() << replica_->log();
+
+  // The admins rotate: a root of 3 keys (2 to sign) signed by the old one,
+  // and keyring 2 signed by the new root. Only the master is given them;
+  // the replica and the host keep the old root.pub.
+  auto rotated = admin::RotateRoot(dir_ / "root", dir_ / "root2", 3, 2);
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  EXPECT_EQ(rotated->record.version(), 2u);
+  auto ring = admin::SignKeyring({.root_dir = dir_ / "root2",
+                                  .admin_keys = {TestPki::Get().UserDir("admin") + "/signing.pub"},
+                                  .master_key = dir_ / "master/master.pub",
+                                  .previous = dir_ / "keyring",
+                                  .out = dir_ / "keyring2"});
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  EXPECT_EQ(ring->version(), 2u);
+  EXPECT_EQ(ring->root_version(), 2u);
+  Give(dir_ / "root2/root.pub", dir_ / "given/root.pub");
+  Give(dir_ / "keyring2", dir_ / "given/keyring");
+  ASSERT_EQ(master_->Terminate(), 0);
+  master_->Start();
+
+  ExpectOk(Push("alice", "alpha", "2"));
+  ExpectOk(As("alice", {"live", "alpha", "2"}));
+  ASSERT_TRUE(WaitLive("alpha", "2")) << mount_->log() << replica_->log();
+  EXPECT_NE(replica_->log().find("accepted application/vnd.vms.root+pb"), std::string::npos)
+      << replica_->log();
+  RunResult verify = As("bob", {"verify", "alpha", "--trust", root_pub()});
+  ExpectOk(verify);
+  EXPECT_NE(verify.out.find("root version 2: signed by"), std::string::npos) << verify.out;
+  EXPECT_NE(verify.out.find("keyring version 2"), std::string::npos) << verify.out;
+
+  // An old keyring given again is refused at start, naming the file.
+  Give(dir_ / "keyring", dir_ / "given/keyring");
+  ASSERT_EQ(master_->Terminate(), 0);
+  EXPECT_ANY_THROW(master_->Start());
+  EXPECT_NE(master_->log().find("keyring version 1 is older than 2"), std::string::npos)
+      << master_->log();
 }
 
 }  // namespace

@@ -18,6 +18,20 @@ int main(int argc, char** argv) {
   init->add_option("dir", dir, "Where to write it (created; nothing is overwritten)")->required();
   init->add_option("--keys", keys, "How many root keys (one per holder)")->capture_default_str();
   init->add_option("--threshold", threshold, "How many of them must sign")->capture_default_str();
+  std::string old_dir, new_dir;
+  std::vector<std::string> old_signers;
+  int new_keys = 1, new_threshold = 1;
+  CLI::App* rotate = root->add_subcommand(
+      "rotate",
+      "Make the next root in NEW_DIR, signed by its new keys and a threshold of the old ones; "
+      "give NEW_DIR/root.pub to vms-master --trust, then sign a keyring with it");
+  rotate->add_option("old", old_dir, "The current root's directory")->required();
+  rotate->add_option("new", new_dir, "Where to write the new root (created)")->required();
+  rotate->add_option("--keys", new_keys, "How many new root keys")->capture_default_str();
+  rotate->add_option("--threshold", new_threshold, "How many of them must sign")
+      ->capture_default_str();
+  rotate->add_option("--sign", old_signers,
+                     "An old root key to sign with (default: OLD/root-*.key)");
   vms::admin::KeyringArgs ring;
   CLI::App* keyring = app.add_subcommand(
       "keyring", "Sign a keyring: the admin keys and the master's key the root delegates to");
@@ -33,6 +47,20 @@ int main(int argc, char** argv) {
   keyring->add_option("-o,--out", ring.out, "Where to write it (never over a file)")->required();
   CLI11_PARSE(app, argc, argv);
 
+  if (rotate->parsed()) {
+    auto rotated = vms::admin::RotateRoot(old_dir, new_dir, new_keys, new_threshold, old_signers);
+    if (!rotated.ok()) {
+      std::cerr << "vms-admin: " << vms::Sv(rotated.status().message()) << "\n";
+      return 1;
+    }
+    std::cout << "made root version " << rotated->record.version() << " in " << new_dir
+              << ", signed by the old root too: give " << new_dir
+              << "/root.pub to vms-master --trust (replicas and hosts keep their old root.pub "
+                 "and take the new one from the log), then sign a keyring with vms-admin "
+                 "keyring "
+              << new_dir << " --previous OLD_KEYRING\n";
+    return 0;
+  }
   if (keyring->parsed()) {
     auto made_ring = vms::admin::SignKeyring(ring);
     if (!made_ring.ok()) {

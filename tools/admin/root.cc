@@ -11,7 +11,37 @@
 
 namespace vms::admin {
 
-absl::StatusOr<Root> InitRoot(const std::string& dir, int keys, int threshold) {
+namespace {
+
+absl::StatusOr<std::vector<SigningKey>> LoadSigners(const std::string& dir,
+                                                    std::vector<std::string> paths) {
+  if (paths.empty()) {
+    for (int i = 1; i <= static_cast<int>(kMaxRootKeys); ++i) {
+      std::string path = StrCat(dir, "/root-", i, ".key");
+      if (std::filesystem::exists(path)) paths.push_back(path);
+    }
+  }
+  std::vector<SigningKey> keys;
+  for (const std::string& path : paths) {
+    auto pem = ReadFile(path);
+    if (!pem.ok()) return pem.status();
+    auto key = SigningKey::FromPem(*pem);
+    if (!key.ok()) return absl::InvalidArgumentError(StrCat(path, ": ", key.status().message()));
+    keys.push_back(*std::move(key));
+  }
+  return keys;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Writes a root of `version` with `keys` new keys into `dir`, signed by them
+// and by `also` (the old root's, for a rotation).
+absl::StatusOr<Root> MakeRoot(const std::string& dir, int keys, int threshold, uint64_t version,
+                              const std::vector<SigningKey>& also) {
   if (keys < 1 || static_cast<size_t>(keys) > kMaxRootKeys) {
     return absl::InvalidArgumentError(
         StrCat("--keys ", keys, ": a root has 1 to ", kMaxRootKeys, " keys"));
@@ -29,11 +59,9 @@ absl::StatusOr<Root> InitRoot(const std::string& dir, int keys, int threshold) {
   }
   if (absl::Status s = MakeDirs(dir, 0700); !s.ok()) return s;
   RootRecord record;
-  record.set_version(1);
+  record.set_version(version);
   record.set_threshold(static_cast<uint32_t>(threshold));
-  record.set_issued_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count());
+  record.set_issued_unix_ms(NowMs());
   std::vector<SigningKey> made;
   for (int i = 1; i <= keys; ++i) {
     SigningKey key = SigningKey::Generate();
@@ -48,8 +76,32 @@ absl::StatusOr<Root> InitRoot(const std::string& dir, int keys, int threshold) {
   env.set_payload_type(std::string(kRootType));
   env.set_payload(record.SerializeAsString());
   for (const SigningKey& key : made) AddSignature(&env, key);
+  for (const SigningKey& key : also) AddSignature(&env, key);
   if (absl::Status s = WriteFileAtomic(pub, ArmorRoot(env), 0644); !s.ok()) return s;
   return OpenRoot(env);
+}
+
+}  // namespace
+
+absl::StatusOr<Root> InitRoot(const std::string& dir, int keys, int threshold) {
+  return MakeRoot(dir, keys, threshold, 1, {});
+}
+
+absl::StatusOr<Root> RotateRoot(const std::string& old_dir, const std::string& new_dir, int keys,
+                                int threshold, const std::vector<std::string>& signers) {
+  VMS_ASSIGN_OR_RETURN(Root old, LoadRoot(old_dir + "/root.pub"));
+  VMS_ASSIGN_OR_RETURN(auto old_keys, LoadSigners(old_dir, signers));
+  // Checked before anything is written: the old threshold must sign.
+  size_t valid = 0;
+  for (const SigningKey& k : old_keys) {
+    for (const PublicKey& p : old.keys) valid += p.keyid() == k.public_key().keyid();
+  }
+  if (valid < old.record.threshold()) {
+    return absl::FailedPreconditionError(
+        StrCat("the new root would be signed by ", valid, " keys of root version ",
+               old.record.version(), ", which takes ", old.record.threshold(), " (--sign FILE)"));
+  }
+  return MakeRoot(new_dir, keys, threshold, old.record.version() + 1, old_keys);
 }
 
 absl::StatusOr<KeyringRecord> SignKeyring(const KeyringArgs& args) {
@@ -67,9 +119,7 @@ absl::StatusOr<KeyringRecord> SignKeyring(const KeyringArgs& args) {
     k.set_version(prev.version() + 1);
   }
   k.set_root_version(root.record.version());
-  k.set_issued_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count());
+  k.set_issued_unix_ms(NowMs());
   if (args.admin_keys.empty()) {
     return absl::InvalidArgumentError("a keyring needs at least one admin key (--admin FILE)");
   }
@@ -80,23 +130,11 @@ absl::StatusOr<KeyringRecord> SignKeyring(const KeyringArgs& args) {
   VMS_ASSIGN_OR_RETURN(PublicKey master, PublicKey::Load(args.master_key));
   k.set_master_key(master.Pem());
 
-  std::vector<std::string> signers = args.signers;
-  if (signers.empty()) {
-    for (int i = 1; i <= static_cast<int>(kMaxRootKeys); ++i) {
-      std::string path = StrCat(args.root_dir, "/root-", i, ".key");
-      if (std::filesystem::exists(path)) signers.push_back(path);
-    }
-  }
+  VMS_ASSIGN_OR_RETURN(auto signers, LoadSigners(args.root_dir, args.signers));
   Envelope env;
   env.set_payload_type(std::string(kKeyringType));
   env.set_payload(k.SerializeAsString());
-  for (const std::string& path : signers) {
-    auto pem = ReadFile(path);
-    if (!pem.ok()) return pem.status();
-    auto key = SigningKey::FromPem(*pem);
-    if (!key.ok()) return absl::InvalidArgumentError(StrCat(path, ": ", key.status().message()));
-    AddSignature(&env, *key);
-  }
+  for (const SigningKey& key : signers) AddSignature(&env, key);
   size_t valid = ValidSignatures(env, root.keys);
   if (valid < root.record.threshold()) {
     return absl::FailedPreconditionError(

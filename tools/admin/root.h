@@ -19,6 +19,15 @@ namespace vms::admin {
 
 absl::StatusOr<Root> InitRoot(const std::string& dir, int keys = 1, int threshold = 1);
 
+// A new root (rotation, TUF 5.3.4): NEW_DIR/root-N.key and NEW_DIR/root.pub,
+// of version old + 1, signed by all its new keys and by `signers` of the old
+// root in OLD_DIR (files; empty: OLD_DIR/root-*.key), which must reach the
+// old threshold. Given to the master (--trust NEW_DIR/root.pub), it enters
+// the log, and every replica and host that trusts the old root takes it;
+// keyrings are then signed by the new one (SignKeyring on NEW_DIR).
+absl::StatusOr<Root> RotateRoot(const std::string& old_dir, const std::string& new_dir, int keys,
+                                int threshold, const std::vector<std::string>& signers = {});
+
 // The keyring the root delegates to (core/chain.h): `admin_keys` (public key
 // files, e.g. an admin's signing.pub) may sign ownership records, and
 // `master_key` (the master's master.pub) sequences and signs checkpoints.
