@@ -112,6 +112,7 @@ absl::Status Follower::OnMessage(const FollowMessage& msg) {
         Log()->error("refusing a checkpoint from upstream={}: {}", options_.upstream,
                      last_checkpoint_error_);
       }
+      FrozenProblem();  // logs a freeze, or its end, as soon as it is seen
     }
     // Failing over to a lagging replica: it streams nothing until it has
     // caught up with us. Said once per stream.
@@ -288,8 +289,7 @@ std::string Follower::FrozenProblem() {
                               "is held")
                      : "no checkpoint from the master yet";
   }
-  if (frozen != was_frozen_) {
-    was_frozen_ = frozen;
+  if (was_frozen_.exchange(frozen) != frozen) {
     if (frozen) {
       Log()->warn("{}", problem);
     } else {

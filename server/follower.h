@@ -67,7 +67,7 @@ class Follower {
   void OnConnected();
   absl::Status OnMessage(const FollowMessage& msg);
   // Under a root of trust without a fresh checkpoint: what to report (and,
-  // when that changes, log). Called by the reporting thread only.
+  // when that changes, log).
   std::string FrozenProblem();
   void OnEnded(const absl::Status& why);
   void ReportLoop();
@@ -92,7 +92,7 @@ class Follower {
   bool recheck_failed_ = false;
   Event failed_event_;  // the event apply_error_ is about
 
-  bool was_frozen_ = false;  // the reporter's
+  std::atomic<bool> was_frozen_{false};
 
   mutable Mutex mu_;
   CondVar cv_{&mu_};  // wakes the reporter
