@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
       "  vms versions APP             the versions of an app\n"
       "  vms owners APP [add|remove P] who may push and flip an app\n"
       "  vms audit [APP]              who did what (owners: their apps; admins: all)\n"
-      "  vms key gen                  make your signing key (~/.config/vms/signing.key)\n"
+      "  vms key gen                  make your signing key (~/.config/vms/signing.key) and "
+      "register it\n"
       "  vms verify APP --trust PUB   check every signature and the live chain"};
   app.set_version_flag("--version", std::string("vms ") + VMS_VERSION);
   app.require_subcommand(1);
@@ -226,8 +227,9 @@ int main(int argc, char** argv) {
   CLI::App* verify_cmd = app.add_subcommand(
       "verify", "Check every release and live record of APP against the master's public key");
   verify_cmd->add_option("app", verify_app, "App name")->required();
-  verify_cmd->add_option("--trust", verify_trust,
-                         "The master's public key, master.pub (default: $VMS_TRUST)");
+  verify_cmd->add_option(
+      "--trust", verify_trust,
+      "The root of trust, root.pub (before one: master.pub; default: $VMS_TRUST)");
 
   std::string owners_app, owners_change, owners_principal;
   CLI::App* owners_cmd = app.add_subcommand(
