@@ -1,4 +1,5 @@
 // vms owners, vms audit: who may change an app, and who did what.
+#include <cstdlib>
 #include <iostream>
 
 #include "client/commands.h"
@@ -6,6 +7,9 @@
 #include "client/signer.h"
 #include "client/table.h"
 #include "core/chain.h"
+#include "core/envelope.h"
+#include "core/hash.h"
+#include "core/names.h"
 #include "core/strings.h"
 #include "nlohmann/json.hpp"
 
@@ -24,8 +28,19 @@ int RunOwners(const GlobalOptions& global, const std::string& app, const std::st
     }
     req.set_change(change == "add" ? OwnersRequest::ADD : OwnersRequest::REMOVE);
     req.set_principal(principal);
+  } else if (change == "threshold") {
+    char* end = nullptr;
+    unsigned long n = std::strtoul(principal.c_str(), &end, 10);
+    if (principal.empty() || *end != '\0' || n < 1 || n > 64) {
+      return Fail(StrCat("vms owners ", app,
+                         " threshold needs N, how many owners sign each push and flip (1 to "
+                         "the number of owners)"));
+    }
+    req.set_change(OwnersRequest::THRESHOLD);
+    req.set_threshold(static_cast<uint32_t>(n));
   } else {
-    return Fail(StrCat("vms owners: unknown change ", Quote(change), ": use add or remove"));
+    return Fail(
+        StrCat("vms owners: unknown change ", Quote(change), ": use add, remove or threshold"));
   }
   MasterClient master(global.master, global.credentials);
   auto owners = SignedCall<OwnersResponse>(
@@ -75,6 +90,57 @@ int RunOwners(const GlobalOptions& global, const std::string& app, const std::st
   }
   for (const std::string& o : owners->owners()) std::cout << o << "\n";
   return 0;
+}
+
+int RunSign(const GlobalOptions& global, const std::string& app) {
+  if (absl::Status s = ValidateAppName(app); !s.ok()) return Fail(Sv(s.message()));
+  MasterClient master(global.master, global.credentials);
+  PendingRequest req;
+  req.set_app(app);
+  auto pending = master.Pending(req);
+  if (!pending.ok()) return Fail(Sv(pending.status().message()));
+  if (pending->records().empty()) {
+    std::cout << "nothing of " << app << " waits for a signature\n";
+    return 0;
+  }
+  auto key = LoadSigningKey(global.key_dir);
+  if (!key.ok()) return Fail(Sv(key.status().message()));
+  int rc = 0;
+  for (const PendingRecord& p : pending->records()) {
+    // Say what is signed before signing it.
+    std::string what;
+    if (auto r = ParseRelease(p.record()); r.ok() && r->app() == app) {
+      auto root = Hash::FromBytes(r->root());
+      what = StrCat("push ", app, " ", r->version(), " (root ", root.ok() ? root->Short() : "?",
+                    ", ", r->file_count(), " files)");
+    } else if (auto l = ParseLiveRecord(p.record()); l.ok() && l->app() == app) {
+      what = StrCat(l->kind() == LiveRecord::ROLLBACK ? "roll " : "make ", app, " ",
+                    l->kind() == LiveRecord::ROLLBACK ? "back to " : "", l->version(),
+                    l->kind() == LiveRecord::ROLLBACK ? "" : " live", " (live_seq ", l->live_seq(),
+                    ", now ", l->previous_version(), ")");
+    } else {
+      std::cerr << "vms: skipping a pending record that is not " << app << "'s\n";
+      rc = 1;
+      continue;
+    }
+    std::cout << p.principal() << " asks to " << what << "; signed by " << p.owners_signed()
+              << " of " << p.threshold() << " owners; signing\n";
+    Envelope signed_env = p.record();
+    AddSignature(&signed_env, *key);
+    CosignRequest cosign;
+    cosign.set_app(app);
+    *cosign.mutable_signed_() = std::move(signed_env);
+    auto done = master.Cosign(cosign);
+    if (!done.ok()) {
+      std::cerr << "vms: " << done.status().message() << "\n";
+      rc = 1;
+    } else if (done->done()) {
+      std::cout << "done: " << what << " (seq " << done->seq() << ")\n";
+    } else {
+      std::cout << "still waiting: " << done->waiting() << "\n";
+    }
+  }
+  return rc;
 }
 
 int RunAudit(const GlobalOptions& global, const std::string& app, int limit, bool json) {

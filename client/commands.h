@@ -69,6 +69,8 @@ int RunKeyShow(const std::string& dir);
 // vms key register: binds global.key_dir's key to the caller's principal on
 // the master.
 int RunKeyRegister(const GlobalOptions& global, bool replace);
+// vms sign APP: co-signs what of APP waits for more owners' signatures.
+int RunSign(const GlobalOptions& global, const std::string& app);
 
 // Prints "vms: <message>" to stderr and returns 1.
 int Fail(std::string_view message);

@@ -235,10 +235,15 @@ int main(int argc, char** argv) {
   CLI::App* owners_cmd = app.add_subcommand(
       "owners", "List APP's owners, or add or remove one (owners and admins may)");
   owners_cmd->add_option("app", owners_app, "App name")->required();
-  owners_cmd->add_option("change", owners_change, "add or remove")
-      ->check(CLI::IsMember({"add", "remove"}));
+  owners_cmd->add_option("change", owners_change, "add, remove, or threshold")
+      ->check(CLI::IsMember({"add", "remove", "threshold"}));
   owners_cmd->add_option("principal", owners_principal,
-                         "Who: vms://user/NAME (a bare NAME is a user)");
+                         "Who: vms://user/NAME (a bare NAME is a user); for threshold, how many "
+                         "owners sign each push and flip");
+  std::string sign_app;
+  CLI::App* sign_cmd = app.add_subcommand(
+      "sign", "Add your signature to APP's push or flip that waits for more owners (threshold)");
+  sign_cmd->add_option("app", sign_app, "App name")->required();
 
   std::string audit_app;
   int audit_limit = 100;
@@ -350,6 +355,7 @@ int main(int argc, char** argv) {
   if (history_cmd->parsed()) return vms::RunHistory(global, history_app, history_json);
   if (verify_cmd->parsed()) return vms::RunVerify(global, verify_app, verify_trust);
   if (list_cmd->parsed()) return vms::RunList(global, list_json);
+  if (sign_cmd->parsed()) return vms::RunSign(global, sign_app);
   if (owners_cmd->parsed()) {
     return vms::RunOwners(global, owners_app, owners_change, owners_principal);
   }

@@ -156,6 +156,16 @@ absl::StatusOr<RegisterKeyResponse> MasterClient::RegisterKey(const RegisterKeyR
                                     kQueryDeadline, StrCat("register a key on ", address_));
 }
 
+absl::StatusOr<PendingResponse> MasterClient::Pending(const PendingRequest& req) {
+  return Unary<PendingResponse>(publish_.get(), &Publish::Stub::Pending, req, kQueryDeadline,
+                                StrCat("list what waits for signatures on ", address_));
+}
+
+absl::StatusOr<CosignResponse> MasterClient::Cosign(const CosignRequest& req) {
+  return Unary<CosignResponse>(publish_.get(), &Publish::Stub::Cosign, req, kCommitDeadline,
+                               StrCat("co-sign on ", address_));
+}
+
 absl::StatusOr<TrustResponse> MasterClient::Trust() {
   return Unary<TrustResponse>(read_.get(), &Read::Stub::Trust, TrustRequest(), kQueryDeadline,
                               StrCat("read the chain of trust on ", address_));

@@ -55,6 +55,8 @@ class MasterClient {
   absl::StatusOr<OwnersResponse> Owners(const OwnersRequest& req);
   absl::StatusOr<RegisterKeyResponse> RegisterKey(const RegisterKeyRequest& req);
   absl::StatusOr<TrustResponse> Trust();
+  absl::StatusOr<PendingResponse> Pending(const PendingRequest& req);
+  absl::StatusOr<CosignResponse> Cosign(const CosignRequest& req);
   absl::StatusOr<AuditResponse> Audit(const AuditRequest& req);
 
  private:

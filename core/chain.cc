@@ -42,6 +42,15 @@ uint64_t RecordSeqAt(const LiveRecord&, const OwnershipRecord& o) { return o.liv
 
 }  // namespace
 
+size_t OwnersSigned(const Envelope& env, const Ownership& o) {
+  std::set<std::string> principals;
+  for (size_t i = 0; i < o.keys.size(); ++i) {
+    const std::string& who = o.record.owners(static_cast<int>(i)).principal();
+    if (!principals.contains(who) && ValidSignatures(env, {o.keys[i]}) > 0) principals.insert(who);
+  }
+  return principals.size();
+}
+
 bool IsTrustRecordType(std::string_view type) {
   return type == kRootType || type == kKeyringType || type == kOwnershipType;
 }
@@ -208,8 +217,9 @@ absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env, Replay rep
                                              " owner keys, this one ", r.owners_size()));
   }
   Ownership o;
-  std::set<std::string> ids;
+  std::set<std::string> ids, principals;
   for (const OwnerKey& owner : r.owners()) {
+    principals.insert(owner.principal());
     absl::Status s = ParsePrincipal(owner.principal()).status();
     auto key = PublicKey::FromPem(owner.key());
     if (s.ok() && !key.ok()) s = key.status();
@@ -222,11 +232,11 @@ absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env, Replay rep
     ids.insert(key->keyid());
     o.keys.push_back(*std::move(key));
   }
-  if (r.threshold() < 1 || r.threshold() > ids.size()) {
+  if (r.threshold() < 1 || r.threshold() > principals.size()) {
     cleanup();
-    return absl::InvalidArgumentError(StrCat("ownership record ", r.ownership_seq(), " of ",
-                                             r.app(), " has threshold ", r.threshold(),
-                                             ", not between 1 and its ", ids.size(), " keys"));
+    return absl::InvalidArgumentError(
+        StrCat("ownership record ", r.ownership_seq(), " of ", r.app(), " has threshold ",
+               r.threshold(), ", not between 1 and its ", principals.size(), " owners"));
   }
   o.record = std::move(r);
   uint64_t seq = o.record.ownership_seq();
@@ -271,11 +281,11 @@ absl::StatusOr<T> TrustChain::VerifyOwned(const Envelope& env, std::string_view 
                                              ", not held here (newest: ", newest, ")"));
   }
   const Ownership& o = it->second.first;
-  size_t valid = ValidSignatures(env, o.keys);
+  size_t valid = OwnersSigned(env, o);
   if (valid < o.record.threshold()) {
-    return absl::UnauthenticatedError(
-        StrCat(name, " is signed by ", valid, " of its owners' keys; it takes ",
-               o.record.threshold(), " (signed by: ", Signers(env, r.app()), ")"));
+    return absl::UnauthenticatedError(StrCat(name, " is signed by ", valid,
+                                             " of its owners; it takes ", o.record.threshold(),
+                                             " (signed by: ", Signers(env, r.app()), ")"));
   }
   if (order == Order::kCurrent && r.ownership_seq() != newest) {
     return absl::UnauthenticatedError(StrCat(

@@ -13,7 +13,8 @@
 //  - An app's ownership records come in order (1, 2, ...), each signed by an
 //    admin key of the keyring held now, which it names.
 //  - A release or live record names the ownership record its signers are
-//    owners in and carries signatures of a threshold of that record's keys
+//    owners in and carries signatures of a threshold of its owners (each
+//    principal counted once, whatever keys it has)
 //    (the master's own signature counts for nothing). Checked in log order
 //    (kCurrent), that record must be the app's newest: a key removed from
 //    the owners signs nothing new, while what it signed before stays valid.
@@ -58,6 +59,10 @@ struct Ownership {
   OwnershipRecord record;
   std::vector<PublicKey> keys;  // one per owner entry, in order
 };
+
+// How many of `o`'s owners (principals, each counted once whatever keys
+// they have) validly signed `env`.
+size_t OwnersSigned(const Envelope& env, const Ownership& o);
 
 struct CheckpointState {
   bool held = false;

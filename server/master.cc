@@ -206,7 +206,8 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
       prepared.set_payload_type(std::string(kReleaseType));
       prepared.set_payload(release.SerializeAsString());
       if (!args.signed_release) return CommitResult{.to_sign = std::move(prepared)};
-      VMS_ASSIGN_OR_RETURN(env, CheckSigned(*args.signed_release, prepared));
+      VMS_ASSIGN_OR_RETURN(
+          env, CheckSigned(*args.signed_release, prepared, "push", args.principal, args, {}));
       release.ParseFromString(env.payload());
     } else {
       env = SignEnvelope(kReleaseType, release.SerializeAsString(), key_);
@@ -347,7 +348,9 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
     prepared.set_payload_type(std::string(kLiveType));
     prepared.set_payload(record.SerializeAsString());
     if (!args.signed_record) return FlipResult{.to_sign = std::move(prepared)};
-    VMS_ASSIGN_OR_RETURN(env, CheckSigned(*args.signed_record, prepared));
+    VMS_ASSIGN_OR_RETURN(
+        env, CheckSigned(*args.signed_record, prepared,
+                         kind == LiveRecord::LIVE ? "live" : "rollback", args.principal, {}, args));
     record.ParseFromString(env.payload());
   } else {
     env = SignEnvelope(kLiveType, record.SerializeAsString(), key_);

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -95,7 +96,7 @@ struct FlipArgs {
   std::optional<Envelope> signed_record;  // as CommitArgs.signed_release
 };
 
-enum class OwnersChange { kList, kAdd, kRemove };
+enum class OwnersChange { kList, kAdd, kRemove, kThreshold };
 
 struct FlipResult {
   bool changed = false;             // false: already live, nothing written
@@ -149,9 +150,34 @@ class Master {
   // Under a root of trust a change ends in an ownership record signed by an
   // admin key: asked without `signed_record`, it is prepared (to_sign);
   // with it, checked and sequenced. Creating an app is an admin's kAdd.
+  // kThreshold (under a root of trust): how many owners sign each record.
   absl::StatusOr<OwnersResult> Owners(const std::string& principal, const std::string& app,
                                       OwnersChange change, const std::string& who = "",
-                                      const std::optional<Envelope>& signed_record = {});
+                                      const std::optional<Envelope>& signed_record = {},
+                                      uint32_t threshold = 0);
+
+  // Co-signing, under an owner threshold above 1: a push or flip signed by
+  // fewer owners waits here (in memory) for kPendingTtl, the newest per app
+  // and action; Commit/SetLive/Rollback then fail with FailedPrecondition
+  // saying so. Pending() lists an app's; Cosign() adds the caller's
+  // signature to the one whose payload `env` carries and, once enough owners
+  // signed, writes it as its first caller asked.
+  static constexpr std::chrono::minutes kPendingTtl{10};
+  struct PendingInfo {
+    std::string action;     // push, live, rollback
+    std::string principal;  // who asked
+    Envelope record;
+    int64_t since_ms = 0;
+    uint32_t owners_signed = 0, threshold = 0;
+  };
+  std::vector<PendingInfo> Pending(const std::string& app) const;
+  struct CosignResult {
+    bool done = false;
+    uint64_t seq = 0;
+    std::string waiting;
+  };
+  absl::StatusOr<CosignResult> Cosign(const std::string& principal, const std::string& app,
+                                      const Envelope& env);
   // Binds a signing key (PEM) to `principal`: what `vms owners add` puts in
   // an ownership record for them. At most kMaxKeysPerPrincipal; the oldest
   // goes.
@@ -202,14 +228,15 @@ class Master {
   absl::StatusOr<CommitResult> DoCommit(const CommitArgs& args);
   absl::StatusOr<OwnersResult> DoOwners(const std::string& principal, const std::string& app,
                                         OwnersChange change, const std::string& who,
-                                        const std::optional<Envelope>& signed_record);
+                                        const std::optional<Envelope>& signed_record,
+                                        uint32_t threshold);
   // The chained half of DoOwners: the new record for `owners`, prepared or
   // checked and written. write_mu_ held.
   absl::StatusOr<OwnersResult> SignedOwners(const std::string& principal, const std::string& app,
                                             const std::vector<std::string>& owners,
                                             const std::string& action, const std::string& target,
                                             const std::optional<Envelope>& signed_record,
-                                            bool refresh_target)
+                                            bool refresh_target, uint32_t threshold)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Loads the chain (meta "trust"), takes a newer root or keyring from the
   // files, checks master.key is the keyring's master key.
@@ -221,8 +248,19 @@ class Master {
   // Checks what a caller signed against what the master prepared now
   // (`prepared`): the same record but for its issue time, within the skew,
   // and signed as the chain requires. Adds the master's signature.
-  absl::StatusOr<Envelope> CheckSigned(const Envelope& signed_env, const Envelope& prepared)
+  // Signed by some owners but fewer than the threshold: kept in pending_
+  // (with `args`, to be written as asked once co-signed), FailedPrecondition.
+  absl::StatusOr<Envelope> CheckSigned(const Envelope& signed_env, const Envelope& prepared,
+                                       const std::string& action, const std::string& principal,
+                                       const std::optional<CommitArgs>& commit,
+                                       const std::optional<FlipArgs>& flip)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  struct PendingEntry {
+    PendingInfo info;
+    std::optional<CommitArgs> commit;
+    std::optional<FlipArgs> flip;
+    std::chrono::steady_clock::time_point since;
+  };
   // The owners of `app`: nullopt when it does not exist; empty for an app
   // from before owners.
   absl::StatusOr<std::optional<std::vector<std::string>>> LoadOwners(const std::string& app) const;
@@ -250,6 +288,9 @@ class Master {
   mutable Mutex write_mu_;
   bool chained_ = false;  // set by Open, then constant
   std::unique_ptr<TrustChain> chain_ ABSL_GUARDED_BY(write_mu_);
+  // app -> waiting for co-signers (at most one per action; kMaxPending apps).
+  static constexpr size_t kMaxPending = 1024;
+  std::map<std::string, std::vector<PendingEntry>> pending_ ABSL_GUARDED_BY(write_mu_);
   mutable Mutex checkpoint_mu_;
   std::optional<Envelope> checkpoint_ ABSL_GUARDED_BY(checkpoint_mu_);
   uint64_t checkpoint_seq_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;

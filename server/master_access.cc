@@ -58,19 +58,24 @@ void Master::AuditAlone(AuditEntry entry, const absl::Status& status) {
 
 absl::StatusOr<OwnersResult> Master::Owners(const std::string& principal, const std::string& app,
                                             OwnersChange change, const std::string& who,
-                                            const std::optional<Envelope>& signed_record) {
-  auto result = DoOwners(principal, app, change, who, signed_record);
+                                            const std::optional<Envelope>& signed_record,
+                                            uint32_t threshold) {
+  auto result = DoOwners(principal, app, change, who, signed_record, threshold);
   if (change != OwnersChange::kList && !result.ok()) {
-    AuditAlone(
-        Entry(principal, change == OwnersChange::kAdd ? "owners add" : "owners remove", app, who),
-        result.status());
+    const char* action = change == OwnersChange::kAdd      ? "owners add"
+                         : change == OwnersChange::kRemove ? "owners remove"
+                                                           : "owners threshold";
+    AuditAlone(Entry(principal, action, app,
+                     change == OwnersChange::kThreshold ? std::to_string(threshold) : who),
+               result.status());
   }
   return result;
 }
 
 absl::StatusOr<OwnersResult> Master::DoOwners(const std::string& principal, const std::string& app,
                                               OwnersChange change, const std::string& who,
-                                              const std::optional<Envelope>& signed_record) {
+                                              const std::optional<Envelope>& signed_record,
+                                              uint32_t threshold) {
   VMS_RETURN_IF_ERROR(ValidateAppName(app));
   auto not_found = [&] {
     return absl::NotFoundError(
@@ -85,6 +90,20 @@ absl::StatusOr<OwnersResult> Master::DoOwners(const std::string& principal, cons
       if (const Envelope* env = chain_->ownership_envelope(app)) result.ownership = *env;
     }
     return result;
+  }
+  if (change == OwnersChange::kThreshold) {
+    MutexLock write_lock(&write_mu_);
+    if (!chained_) {
+      return absl::FailedPreconditionError(
+          "an owner threshold needs a root of trust (vms-master --trust): without one the "
+          "master signs every record itself");
+    }
+    VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(app));
+    if (!owners || !chain_->ownership(app)) return not_found();
+    VMS_RETURN_IF_ERROR(authz_.Check(principal, Action::kChangeOwners, app, owners));
+    if (threshold < 1) return absl::InvalidArgumentError("a threshold is at least 1 owner");
+    return SignedOwners(principal, app, *owners, "owners threshold", std::to_string(threshold),
+                        signed_record, false, threshold);
   }
   VMS_ASSIGN_OR_RETURN(std::string target, NormalizePrincipal(who));
   MutexLock write_lock(&write_mu_);
@@ -132,7 +151,7 @@ absl::StatusOr<OwnersResult> Master::DoOwners(const std::string& principal, cons
     owners->erase(at);
   }
   if (chained_) {
-    return SignedOwners(principal, app, *owners, action, target, signed_record, refresh);
+    return SignedOwners(principal, app, *owners, action, target, signed_record, refresh, 0);
   }
   rocksdb::WriteBatch batch;
   PutOwners(&batch, app, *owners);

@@ -3,6 +3,7 @@
 // signed by admins, registered keys, and checkpoints.
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "core/envelope.h"
 #include "core/file_util.h"
@@ -142,23 +143,139 @@ uint64_t Master::PutTrustEvent(rocksdb::WriteBatch* batch, const std::string& ap
   return event.seq();
 }
 
-absl::StatusOr<Envelope> Master::CheckSigned(const Envelope& signed_env, const Envelope& prepared) {
+absl::StatusOr<Envelope> Master::CheckSigned(const Envelope& signed_env, const Envelope& prepared,
+                                             const std::string& action,
+                                             const std::string& principal,
+                                             const std::optional<CommitArgs>& commit,
+                                             const std::optional<FlipArgs>& flip) {
+  absl::Status verified;
+  std::string app;
   if (prepared.payload_type() == kReleaseType) {
     VMS_RETURN_IF_ERROR(SameButTime<Release>(signed_env, prepared, "release"));
-    VMS_RETURN_IF_ERROR(chain_->VerifyRelease(signed_env, TrustChain::Order::kCurrent).status());
+    verified = chain_->VerifyRelease(signed_env, TrustChain::Order::kCurrent).status();
+    app = commit->app;
   } else {
     VMS_RETURN_IF_ERROR(SameButTime<LiveRecord>(signed_env, prepared, "live record"));
-    VMS_RETURN_IF_ERROR(chain_->VerifyLive(signed_env, TrustChain::Order::kCurrent).status());
+    verified = chain_->VerifyLive(signed_env, TrustChain::Order::kCurrent).status();
+    app = flip->app;
+  }
+  if (!verified.ok()) {
+    // Some owners but not enough: it waits for the others.
+    const Ownership* o = chain_->ownership(app);
+    size_t signed_by = o ? OwnersSigned(signed_env, *o) : 0;
+    if (signed_by == 0 || signed_by >= o->record.threshold()) return verified;
+    auto& entries = pending_[app];
+    std::erase_if(entries, [&](const PendingEntry& e) { return e.info.action == action; });
+    if (pending_.size() > kMaxPending) {
+      return absl::ResourceExhaustedError(
+          StrCat("too many records wait for co-signers on this master (", kMaxPending,
+                 " apps); try again later"));
+    }
+    PendingEntry entry{.info = {.action = action,
+                                .principal = principal,
+                                .record = signed_env,
+                                .since_ms = options_.now_ms(),
+                                .owners_signed = static_cast<uint32_t>(signed_by),
+                                .threshold = o->record.threshold()},
+                       .commit = commit,
+                       .flip = flip,
+                       .since = std::chrono::steady_clock::now()};
+    if (entry.commit) entry.commit->signed_release.reset();
+    if (entry.flip) entry.flip->signed_record.reset();
+    entries.push_back(std::move(entry));
+    spdlog::info("pending app={} action={} by={} owners_signed={} threshold={}", app, action,
+                 principal, signed_by, o->record.threshold());
+    return absl::FailedPreconditionError(
+        StrCat(app, "'s ", action, " is signed by ", signed_by, " of its owners and takes ",
+               o->record.threshold(), ": it waits here for ", kPendingTtl.count(),
+               " minutes while another owner runs `vms sign ", app, "`"));
   }
   Envelope sequenced = signed_env;
   AddSignature(&sequenced, key_);
   return sequenced;
 }
 
+std::vector<Master::PendingInfo> Master::Pending(const std::string& app) const {
+  std::vector<PendingInfo> out;
+  MutexLock write_lock(&write_mu_);
+  auto it = pending_.find(app);
+  if (it == pending_.end()) return out;
+  for (const PendingEntry& e : it->second) {
+    if (std::chrono::steady_clock::now() - e.since < kPendingTtl) out.push_back(e.info);
+  }
+  return out;
+}
+
+absl::StatusOr<Master::CosignResult> Master::Cosign(const std::string& principal,
+                                                    const std::string& app, const Envelope& env) {
+  std::optional<PendingEntry> entry;
+  {
+    MutexLock write_lock(&write_mu_);
+    auto it = pending_.find(app);
+    if (it != pending_.end()) {
+      for (auto e = it->second.begin(); e != it->second.end(); ++e) {
+        if (e->info.record.payload() != env.payload() ||
+            std::chrono::steady_clock::now() - e->since >= kPendingTtl) {
+          continue;
+        }
+        entry = std::move(*e);
+        it->second.erase(e);
+        break;
+      }
+      if (it->second.empty()) pending_.erase(it);
+    }
+  }
+  if (!entry) {
+    return absl::NotFoundError(StrCat("nothing of ", app,
+                                      " waits for that signature (written, replaced by a newer "
+                                      "request, or older than ",
+                                      kPendingTtl.count(), " minutes): `vms sign ", app,
+                                      "` again"));
+  }
+  VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(app));
+  Action action = entry->info.action == "push"   ? Action::kPush
+                  : entry->info.action == "live" ? Action::kSetLive
+                                                 : Action::kRollback;
+  if (absl::Status s = authz_.Check(principal, action, app, owners); !s.ok()) {
+    AuditAlone(Entry(principal, "cosign " + entry->info.action, app, ""), s);
+    return s;
+  }
+  // The signatures so far and the caller's, each key once.
+  Envelope merged = entry->info.record;
+  std::set<std::string> keyids;
+  for (const Signature& sig : merged.signatures()) keyids.insert(sig.keyid());
+  for (const Signature& sig : env.signatures()) {
+    if (keyids.insert(sig.keyid()).second) *merged.add_signatures() = sig;
+  }
+  CosignResult result;
+  absl::StatusOr<uint64_t> seq;
+  if (entry->commit) {
+    entry->commit->signed_release = merged;
+    auto done = Commit(*entry->commit);
+    seq = done.ok() ? absl::StatusOr<uint64_t>(done->seq) : done.status();
+  } else {
+    entry->flip->signed_record = merged;
+    auto done = entry->info.action == "live" ? SetLive(*entry->flip) : Rollback(*entry->flip);
+    seq = done.ok() ? absl::StatusOr<uint64_t>(done->seq) : done.status();
+  }
+  AuditEntry audit = Entry(principal, "cosign " + entry->info.action, app, "");
+  if (!seq.ok() && absl::IsFailedPrecondition(seq.status()) &&
+      seq.status().message().find("it waits here") != std::string_view::npos) {
+    result.waiting = std::string(seq.status().message());  // still short of owners
+    AuditAlone(std::move(audit), absl::OkStatus());
+    return result;
+  }
+  AuditAlone(std::move(audit), seq.status());
+  if (!seq.ok()) return seq.status();
+  result.done = true;
+  result.seq = *seq;
+  return result;
+}
+
 absl::StatusOr<OwnersResult> Master::SignedOwners(
     const std::string& principal, const std::string& app, const std::vector<std::string>& owners,
     const std::string& action, const std::string& target,
-    const std::optional<Envelope>& signed_record, bool refresh_target) {
+    const std::optional<Envelope>& signed_record, bool refresh_target, uint32_t threshold) {
   const Ownership* held = chain_->ownership(app);
   OwnershipRecord next;
   next.set_app(app);
@@ -202,8 +319,19 @@ absl::StatusOr<OwnersResult> Master::SignedOwners(
     return std::tie(a.principal(), a.key()) < std::tie(b.principal(), b.key());
   });
   for (OwnerKey& k : keys) *next.add_owners() = std::move(k);
-  next.set_threshold(held ? std::min<uint32_t>(held->record.threshold(), next.owners_size()) : 1);
-  if (held && refresh_target) {
+  size_t owner_count = owners.size();
+  if (threshold > 0) {
+    if (threshold > owner_count) {
+      return absl::InvalidArgumentError(StrCat("a threshold of ", threshold, " owners needs ",
+                                               threshold, " owners; ", app, " has ", owner_count));
+    }
+    next.set_threshold(threshold);
+  } else {
+    next.set_threshold(
+        held ? std::min<uint32_t>(held->record.threshold(), static_cast<uint32_t>(owner_count))
+             : 1);
+  }
+  if (held && refresh_target && threshold == 0) {
     // Re-adding an owner takes their keys as registered now; the same keys
     // again write nothing.
     auto keys_of = [](const OwnershipRecord& r) {

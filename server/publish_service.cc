@@ -5,6 +5,7 @@
 
 #include "core/codec.h"
 #include "core/limits.h"
+#include "core/names.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "grpcpp/alarm.h"
@@ -214,14 +215,45 @@ grpc::ServerUnaryReactor* PublishService::RemoveSite(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* PublishService::Owners(grpc::CallbackServerContext* ctx,
                                                  const OwnersRequest* req, OwnersResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
-    OwnersChange change = req->change() == OwnersRequest::ADD      ? OwnersChange::kAdd
-                          : req->change() == OwnersRequest::REMOVE ? OwnersChange::kRemove
-                                                                   : OwnersChange::kList;
-    VMS_ASSIGN_OR_RETURN(
-        auto result, master_->Owners(caller, req->app(), change, req->principal(), Signed(req)));
+    OwnersChange change = req->change() == OwnersRequest::ADD         ? OwnersChange::kAdd
+                          : req->change() == OwnersRequest::REMOVE    ? OwnersChange::kRemove
+                          : req->change() == OwnersRequest::THRESHOLD ? OwnersChange::kThreshold
+                                                                      : OwnersChange::kList;
+    VMS_ASSIGN_OR_RETURN(auto result, master_->Owners(caller, req->app(), change, req->principal(),
+                                                      Signed(req), req->threshold()));
     for (std::string& o : result.owners) resp->add_owners(std::move(o));
     if (result.to_sign) *resp->mutable_to_sign() = std::move(*result.to_sign);
     if (result.ownership) *resp->mutable_ownership() = std::move(*result.ownership);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* PublishService::Pending(grpc::CallbackServerContext* ctx,
+                                                  const PendingRequest* req,
+                                                  PendingResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
+    VMS_RETURN_IF_ERROR(ValidateAppName(req->app()));
+    for (Master::PendingInfo& p : master_->Pending(req->app())) {
+      PendingRecord* r = resp->add_records();
+      r->set_action(p.action);
+      r->set_principal(p.principal);
+      *r->mutable_record() = std::move(p.record);
+      r->set_since_unix_ms(p.since_ms);
+      r->set_owners_signed(p.owners_signed);
+      r->set_threshold(p.threshold);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* PublishService::Cosign(grpc::CallbackServerContext* ctx,
+                                                 const CosignRequest* req, CosignResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
+    VMS_RETURN_IF_ERROR(ValidateAppName(req->app()));
+    VMS_ASSIGN_OR_RETURN(auto result, master_->Cosign(caller, req->app(), req->signed_()));
+    resp->set_done(result.done);
+    resp->set_seq(result.seq);
+    resp->set_waiting(result.waiting);
     return absl::OkStatus();
   });
 }

@@ -38,6 +38,10 @@ class PublishService final : public Publish::CallbackService {
                                        RemoveSiteResponse* resp) override;
   grpc::ServerUnaryReactor* Owners(grpc::CallbackServerContext* ctx, const OwnersRequest* req,
                                    OwnersResponse* resp) override;
+  grpc::ServerUnaryReactor* Pending(grpc::CallbackServerContext* ctx, const PendingRequest* req,
+                                    PendingResponse* resp) override;
+  grpc::ServerUnaryReactor* Cosign(grpc::CallbackServerContext* ctx, const CosignRequest* req,
+                                   CosignResponse* resp) override;
   grpc::ServerUnaryReactor* RegisterKey(grpc::CallbackServerContext* ctx,
                                         const RegisterKeyRequest* req,
                                         RegisterKeyResponse* resp) override;

@@ -44,7 +44,7 @@ TEST(ChainTest, RefusesARecordSignedOnlyByTheMasterOrByAnotherAppsOwner) {
       TrustWorld::Sign(kReleaseType, TrustWorld::MakeRelease("alpha", "1.0", kRoot), w.bob),
       Order::kCurrent);
   EXPECT_TRUE(absl::IsUnauthenticated(by_bob.status()));
-  EXPECT_TRUE(Mentions(by_bob.status(), "signed by 0 of its owners' keys")) << by_bob.status();
+  EXPECT_TRUE(Mentions(by_bob.status(), "signed by 0 of its owners")) << by_bob.status();
 
   // An app nobody was made owner of: nothing verifies.
   auto unowned = chain.VerifyRelease(
@@ -87,6 +87,39 @@ TEST(ChainTest, ARevokedKeySignsNothingNewButWhatItSignedStays) {
               TrustWorld::Sign(kLiveType, TrustWorld::MakeLive("alpha", "2.0", kRoot, 2, 2), w.bob),
               Order::kCurrent)
           .ok());
+}
+
+TEST(ChainTest, AThresholdCountsOwnersNotKeys) {
+  TrustWorld w;
+  TrustChain chain(w.TrustedRoot());
+  ASSERT_TRUE(*chain.Accept(w.Keyring()));
+  SigningKey alice2 = SigningKey::Generate();
+  OwnershipRecord o;
+  o.set_app("alpha");
+  o.set_ownership_seq(1);
+  o.set_keyring_version(1);
+  o.set_threshold(2);
+  for (auto [who, key] :
+       std::vector<std::pair<std::string, const SigningKey*>>{{"vms://user/alice", &w.alice},
+                                                              {"vms://user/alice", &alice2},
+                                                              {"vms://user/bob", &w.bob}}) {
+    OwnerKey* k = o.add_owners();
+    k->set_principal(who);
+    k->set_key(key->public_key().Pem());
+  }
+  ASSERT_TRUE(*chain.Accept(TrustWorld::Sign(kOwnershipType, o, w.admin)));
+  Envelope flip =
+      TrustWorld::Sign(kLiveType, TrustWorld::MakeLive("alpha", "1", kRoot, 1), w.alice);
+  AddSignature(&flip, alice2);  // alice twice is one owner
+  auto one = chain.VerifyLive(flip, Order::kCurrent);
+  EXPECT_TRUE(Mentions(one.status(), "is signed by 1 of its owners; it takes 2")) << one.status();
+  AddSignature(&flip, w.bob);
+  EXPECT_TRUE(chain.VerifyLive(flip, Order::kCurrent).ok());
+  // A threshold above the number of owners is malformed.
+  o.set_ownership_seq(2);
+  o.set_threshold(3);
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(chain.Accept(TrustWorld::Sign(kOwnershipType, o, w.admin)).status()));
 }
 
 TEST(ChainTest, OwnershipNeedsAnAdminKeyAndComesInOrder) {

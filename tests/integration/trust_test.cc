@@ -199,6 +199,46 @@ TEST_F(TrustTest, AReplacedKeySignsNothingNewWhileWhatItSignedStays) {
       << verify.out;
 }
 
+TEST_F(TrustTest, UnderAThresholdOfTwoAPushAndAFlipWaitForASecondOwner) {
+  ExpectOk(As("alice", {"key", "register"}));
+  ExpectOk(As("bob", {"key", "register"}));
+  ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
+  ExpectOk(As("admin", {"owners", "alpha", "add", "bob"}));
+  ExpectOk(As("admin", {"owners", "alpha", "threshold", "2"}));
+  RunResult nothing = As("bob", {"sign", "alpha"});
+  ExpectOk(nothing);
+  EXPECT_NE(nothing.out.find("nothing of alpha waits"), std::string::npos) << nothing.out;
+
+  ExpectRefused(Push("alice", "alpha", "1"),
+                "alpha's push is signed by 1 of its owners and takes 2: it waits here");
+  RunResult cosign = As("bob", {"sign", "alpha"});
+  ExpectOk(cosign);
+  EXPECT_NE(cosign.out.find("vms://user/alice asks to push alpha 1"), std::string::npos)
+      << cosign.out;
+  EXPECT_NE(cosign.out.find("done: push alpha 1"), std::string::npos) << cosign.out;
+
+  ExpectRefused(As("alice", {"live", "alpha", "1"}), "alpha's live is signed by 1 of its owners");
+  // An admin's key is not an owner's: it adds nothing, and the flip waits on.
+  RunResult by_admin = As("admin", {"sign", "alpha"});
+  ExpectOk(by_admin);
+  EXPECT_NE(by_admin.out.find("still waiting: alpha's live is signed by 1 of its owners"),
+            std::string::npos)
+      << by_admin.out;
+  cosign = As("bob", {"sign", "alpha"});
+  ExpectOk(cosign);
+  EXPECT_NE(cosign.out.find("asks to make alpha 1 live"), std::string::npos) << cosign.out;
+
+  StartSiteAndHost();
+  ASSERT_TRUE(WaitLive("alpha", "1")) << mount_->log() << replica_->log();
+  RunResult verify = As("bob", {"verify", "alpha", "--trust", root_pub()});
+  ExpectOk(verify);
+  EXPECT_NE(verify.out.find("2 to sign"), std::string::npos) << verify.out;
+  EXPECT_NE(verify.out.find("live record 1 (1): signed by owner vms://user/alice of alpha"),
+            std::string::npos)
+      << verify.out;
+  EXPECT_NE(verify.out.find("owner vms://user/bob of alpha"), std::string::npos) << verify.out;
+}
+
 TEST_F(TrustTest, ARotatedRootAndKeyringReachReplicasAndHostsThroughTheLog) {
   ExpectOk(As("alice", {"key", "register"}));
   ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
