@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "CLI/CLI.hpp"
@@ -126,9 +127,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   // Blocking work (disk, hashing) runs here, off gRPC's callback threads.
-  vms::ThreadPool pool(std::max(4, 2 * vms::CpuCount()));
+  // Joined after the server stops and before the services go: a task in
+  // flight may still use them.
+  std::optional<vms::ThreadPool> pool;
+  pool.emplace(std::max(4, 2 * vms::CpuCount()));
   vms::UploadBudget upload_budget(upload_decode_rate);
-  vms::PublishService publish(master->get(), &pool, &upload_budget);
+  vms::PublishService publish(master->get(), &*pool, &upload_budget);
   vms::ReadServiceOptions read_options{
       .heartbeat = std::chrono::milliseconds(heartbeat_ms), .on_corrupt = [](const vms::Hash& h) {
         // Nothing upstream to fetch it from: an operator must restore it.
@@ -152,9 +156,9 @@ int main(int argc, char** argv) {
       }
     });
   }
-  vms::ReadService read((*master)->read_api(), &pool, std::move(read_options));
+  vms::ReadService read((*master)->read_api(), &*pool, std::move(read_options));
   vms::SitesService sites(
-      &pool, [m = master->get()](const std::string& principal, const vms::SiteReport& report) {
+      &*pool, [m = master->get()](const std::string& principal, const vms::SiteReport& report) {
         auto applied = m->Report(principal, report);
         if (!applied.ok()) return absl::StatusOr<vms::ReportAck>(applied.status());
         vms::ReportAck ack;
@@ -177,6 +181,8 @@ int main(int argc, char** argv) {
   // waits for open connections until the deadline. A commit or flip cut off
   // there was either written whole or not at all.
   vms::ServeUntilSignal(server->server.get(), [&read] { read.BeginShutdown(); });
+  server->server.reset();
+  pool.reset();
   spdlog::info("stopped");
   return 0;
 }

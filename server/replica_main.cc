@@ -1,6 +1,7 @@
 // vms-replica: a site's full copy. See server/replica.h and follower.h.
 #include <chrono>
 #include <iostream>
+#include <optional>
 
 #include "CLI/CLI.hpp"
 #include "core/chain.h"
@@ -111,12 +112,15 @@ int main(int argc, char** argv) {
     spdlog::error("{}", vms::Sv(credentials.status().message()));
     return 2;
   }
-  vms::ThreadPool pool(std::max(4, 2 * vms::CpuCount()));
+  // Joined after the server stops and before the services go: a task in
+  // flight may still use them.
+  std::optional<vms::ThreadPool> pool;
+  pool.emplace(std::max(4, 2 * vms::CpuCount()));
   vms::Follower follower(replica->get(), {.upstream = upstream,
                                           .credentials = *credentials,
                                           .fetch_streams = fetch_streams,
                                           .fetch_rate = fetch_rate});
-  vms::ReadService read((*replica)->read_api(), &pool,
+  vms::ReadService read((*replica)->read_api(), &*pool,
                         {.heartbeat = std::chrono::milliseconds(heartbeat_ms),
                          .on_corrupt =
                              [r = replica->get(), &follower](const vms::Hash& h) {
@@ -127,7 +131,7 @@ int main(int argc, char** argv) {
                          .trust = [r = replica->get()] { return r->TrustRecords(); },
                          .checkpoint = [r = replica->get()] { return r->checkpoint_envelope(); }});
   vms::SitesService sites(
-      &pool,
+      &*pool,
       [&follower, insecure = credentials->insecure()](
           const std::string& principal, vms::SiteReport report) -> absl::StatusOr<vms::ReportAck> {
         VMS_RETURN_IF_ERROR(vms::AcceptForRelay(principal, insecure, &report));
@@ -148,6 +152,8 @@ int main(int argc, char** argv) {
     follower.Stop();
     read.BeginShutdown();
   });
+  server->server.reset();
+  pool.reset();
   spdlog::info("stopped");
   return 0;
 }

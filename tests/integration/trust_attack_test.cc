@@ -39,11 +39,12 @@ class EvilMaster {
  public:
   // Serving as vms://KIND/evil: a master to a replica, or a site (a
   // compromised replica) to a host.
-  explicit EvilMaster(const std::string& dir, const std::string& kind = "master") : pool_(4) {
+  explicit EvilMaster(const std::string& dir, const std::string& kind = "master")
+      : pool_(std::make_unique<ThreadPool>(4)) {
     fs::create_directories(dir);
     store_ = RecordStore::Open(dir + "/db").value();
     read_ = std::make_unique<ReadService>(
-        store_.get(), &pool_,
+        store_.get(), pool_.get(),
         ReadServiceOptions{.heartbeat = std::chrono::milliseconds(200),
                            .trust =
                                [this] {
@@ -64,6 +65,9 @@ class EvilMaster {
   ~EvilMaster() {
     read_->BeginShutdown();
     listening_.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    // The pool's tasks may still use the service: they finish first.
+    listening_.server.reset();
+    pool_.reset();
   }
   const std::string& address() const { return listening_.address; }
 
@@ -138,7 +142,7 @@ class EvilMaster {
     return e;
   }
 
-  ThreadPool pool_;
+  std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<RecordStore> store_;
   std::unique_ptr<ReadService> read_;
   Listening listening_;
