@@ -67,7 +67,8 @@ int RunKeyRegister(const GlobalOptions& global, bool replace) {
                        "; `vms key register` tries again"));
   }
   std::cout << "registered key " << key->public_key().keyid().substr(0, 16) << " with "
-            << global.master << " for you: an admin's `vms owners APP add YOU` now names it\n";
+            << global.master << " for you" << (replace ? ", in place of any other" : "")
+            << ": an admin's `vms owners APP add YOU` puts it in APP's ownership record\n";
   return 0;
 }
 

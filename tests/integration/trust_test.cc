@@ -60,14 +60,10 @@ class TrustTest : public ::testing::Test {
     testing::WriteFile(to, testing::ReadFileOrDie(from));
   }
   RunResult As(const std::string& user, std::vector<std::string> args) {
-    args.insert(args.begin(), {testing::CliBin(), "--master", master_->address()});
-    return testing::Run(
-        args, {.env = {{"HOME", dir_ / "home"}, {"VMS_TLS_DIR", TestPki::Get().UserDir(user)}}});
+    return testing::RunAs(dir_, master_->address(), user, std::move(args));
   }
   RunResult Push(const std::string& user, const std::string& app, const std::string& version) {
-    const std::string src = dir_ / ("src/" + app + "/" + version);
-    WriteFile(src + "/bin/tool", "#!/bin/sh\necho " + version + "\n", 0755);
-    return As(user, {"push", app, version, src});
+    return As(user, {"push", app, version, testing::WriteToolVersion(dir_, app, version)});
   }
   static void ExpectOk(const RunResult& r) { EXPECT_EQ(r.exit_code, 0) << r.out << r.err; }
   static void ExpectRefused(const RunResult& r, const std::string& what) {

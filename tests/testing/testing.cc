@@ -55,6 +55,20 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
+RunResult RunAs(const TempDir& dir, const std::string& master, const std::string& user,
+                std::vector<std::string> args) {
+  args.insert(args.begin(), {CliBin(), "--master", master});
+  return Run(args,
+             {.env = {{"HOME", dir / "home"}, {"VMS_TLS_DIR", TestPki::Get().UserDir(user)}}});
+}
+
+std::string WriteToolVersion(const TempDir& dir, const std::string& app,
+                             const std::string& version) {
+  const std::string src = dir / ("src/" + app + "/" + version);
+  WriteFile(src + "/bin/tool", "#!/bin/sh\necho " + version + "\n", 0755);
+  return src;
+}
+
 void WriteFile(const std::string& path, const std::string& content, mode_t mode) {
   fs::create_directories(fs::path(path).parent_path());
   {

@@ -52,6 +52,15 @@ struct RunOptions {
 // Runs argv to completion, capturing stdout and stderr.
 RunResult Run(const std::vector<std::string>& argv, const RunOptions& options = {});
 
+// As `user` (vms://user/USER, their certificate directory as VMS_TLS_DIR),
+// runs the real vms against `master` with HOME in `dir`.
+RunResult RunAs(const TempDir& dir, const std::string& master, const std::string& user,
+                std::vector<std::string> args);
+// A version directory DIR/src/APP/VERSION holding bin/tool, which echoes
+// VERSION; its path.
+std::string WriteToolVersion(const TempDir& dir, const std::string& app,
+                             const std::string& version);
+
 // A background process whose stderr goes to a file. It is killed when the
 // thread that started it ends (PR_SET_PDEATHSIG): start daemons from the
 // test's own thread.
