@@ -341,6 +341,18 @@ FuseProcess::FuseProcess(std::string mountpoint, std::vector<std::string> args,
                          std::string log_path)
     : mountpoint_(std::move(mountpoint)), args_(std::move(args)), log_path_(std::move(log_path)) {
   fs::create_directories(mountpoint_);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  watcher_ = fork();
+  if (watcher_ == 0) {
+    // No PR_SET_PDEATHSIG here: it must outlive the test process.
+    dup2(fds[0], STDIN_FILENO);
+    execl("/bin/sh", "sh", "-c", "read -r _; exec umount -l \"$0\" 2>/dev/null",
+          mountpoint_.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[0]);
+  watch_fd_ = fds[1];
   Start();
 }
 
@@ -350,6 +362,9 @@ FuseProcess::~FuseProcess() {
     process_->Wait(std::chrono::seconds(10));
   }
   if (IsVmsMount(mountpoint_)) ForceUnmount(mountpoint_);
+  // Unmounted: the watcher's umount finds nothing to do.
+  if (watch_fd_ >= 0) close(watch_fd_);
+  if (watcher_ > 0) waitpid(watcher_, nullptr, 0);
   if (std::string report = SanitizerReport(log()); !report.empty()) {
     ADD_FAILURE() << "vms-fuse at " << mountpoint_ << " reported:\n" << report;
   }

@@ -139,6 +139,11 @@ class FuseProcess {
   std::vector<std::string> args_;
   std::string log_path_;
   std::unique_ptr<Process> process_;
+  // A child that unmounts the mountpoint when the test process dies without
+  // running this destructor (a sanitizer abort, a crash, SIGKILL): it waits
+  // for EOF on a pipe only this process holds.
+  int watch_fd_ = -1;
+  pid_t watcher_ = -1;
 };
 
 // Stops `daemon` (SIGSTOP) for its scope: a hung process, whose sockets stay
