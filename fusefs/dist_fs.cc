@@ -32,6 +32,29 @@ DistFs::DistFs(Catalog* catalog, Content* content, FsOptions options)
                   .min_window = options.readahead_min_bytes,
                   .max_window = options.readahead_max_bytes}) {}
 
+absl::Status DistFs::StartJournal(const std::string& path) {
+  auto journal = InodeJournal::Create(path);
+  if (!journal.ok()) return journal.status();
+  inodes_.SetJournal(nullptr);
+  journal_ = *std::move(journal);
+  inodes_.SetJournal(journal_.get());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> DistFs::ResumeJournal(const std::string& path) {
+  InodeJournal::State state;
+  auto journal = InodeJournal::Resume(path, &state);
+  if (!journal.ok()) return journal.status();
+  inodes_.SetJournal(nullptr);
+  for (const auto& [ino, node] : inodes_.Restore(state.next, state.inodes)) {
+    PinIfCached(ino, *node);
+  }
+  journal_ = *std::move(journal);
+  inodes_.SetJournal(journal_.get());  // starts with a snapshot: the history goes
+  spdlog::info("took over {} inodes the kernel holds from journal={}", state.inodes.size(), path);
+  return state.init;
+}
+
 int DistFs::LookupRoot(const std::string& name, Node* node) {
   auto at = name.find('@');
   if (at == std::string::npos) {

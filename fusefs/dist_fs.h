@@ -31,6 +31,7 @@
 #include "core/tree.h"
 #include "fusefs/catalog.h"
 #include "fusefs/content.h"
+#include "fusefs/inode_journal.h"
 #include "fusefs/inode_table.h"
 #include "fusefs/open_files.h"
 #include "fusefs/tree_cache.h"
@@ -121,6 +122,17 @@ class DistFs {
   int GetXattr(uint64_t ino, const std::string& name, std::string* value);
   int ListXattr(uint64_t ino, std::vector<std::string>* names);
 
+  // Keeps what the kernel holds in a new journal at `path` (a fresh mount):
+  // see inode_journal.h.
+  absl::Status StartJournal(const std::string& path);
+  // Takes over from a predecessor's journal at `path` (a takeover of its
+  // mount): the inodes the kernel holds mean what they meant, cached content
+  // of files is pinned again, and the journal goes on. Returns the kernel's
+  // FUSE_INIT request the predecessor recorded ("" if none).
+  absl::StatusOr<std::string> ResumeJournal(const std::string& path);
+  // Records the kernel's FUSE_INIT request (once the session answered it).
+  void JournalInit(std::string_view request) { inodes_.JournalInit(request); }
+
   const InodeTable& inodes() const { return inodes_; }
   const ObjectCache& cache() const { return content_->cache(); }
   // Whether the version's walk order is known (its trees are all here), so
@@ -151,6 +163,7 @@ class DistFs {
   Content* content_;
   const FsOptions options_;
   const int64_t mounted_ms_;  // the root's mtime
+  std::unique_ptr<InodeJournal> journal_;
   InodeTable inodes_;
   TreeCache trees_;
   OpenFiles files_;

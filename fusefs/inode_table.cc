@@ -1,6 +1,7 @@
 #include "fusefs/inode_table.h"
 
 #include "core/sync.h"
+#include "fusefs/inode_journal.h"
 
 namespace vms {
 
@@ -8,6 +9,56 @@ InodeTable::InodeTable() {
   auto root = std::make_shared<Node>();
   root->kind = Node::kRoot;
   slots_[kRoot] = Slot{std::move(root), 1};
+}
+
+void InodeTable::SetJournal(InodeJournal* journal) {
+  MutexLock lock(&mu_);
+  journal_ = journal;
+  if (journal_ == nullptr) return;
+  std::vector<std::pair<uint64_t, HeldInode>> live;
+  live.reserve(slots_.size());
+  for (const auto& [ino, slot] : slots_) {
+    if (ino != kRoot) live.push_back({ino, HeldInode{*slot.node, slot.nlookup}});
+  }
+  journal_->Snapshot(next_, live);
+}
+
+void InodeTable::JournalInit(std::string_view request) {
+  MutexLock lock(&mu_);
+  if (journal_ != nullptr) journal_->Init(request);
+}
+
+std::vector<std::pair<uint64_t, std::shared_ptr<const Node>>> InodeTable::Restore(
+    uint64_t next, const std::map<uint64_t, HeldInode>& inodes) {
+  std::vector<std::pair<uint64_t, std::shared_ptr<const Node>>> files;
+  MutexLock lock(&mu_);
+  slots_.clear();
+  by_name_.clear();
+  auto root = std::make_shared<Node>();
+  root->kind = Node::kRoot;
+  slots_[kRoot] = Slot{std::move(root), 1};
+  next_ = std::max<uint64_t>(next, kRoot + 1);
+  for (const auto& [ino, held] : inodes) {
+    if (ino <= kRoot || held.nlookup == 0) continue;
+    auto node = std::make_shared<const Node>(held.node);
+    slots_[ino] = Slot{node, held.nlookup};
+    next_ = std::max(next_, ino + 1);
+    // The newest inode of a name is the one a lookup finds again.
+    auto& named = by_name_[{node->parent, node->name}];
+    named = std::max(named, ino);
+    if (node->kind == Node::kFile) files.emplace_back(ino, std::move(node));
+  }
+  return files;
+}
+
+void InodeTable::SnapshotIfDue() {
+  if (journal_ == nullptr || !journal_->WantsSnapshot(slots_.size())) return;
+  std::vector<std::pair<uint64_t, HeldInode>> live;
+  live.reserve(slots_.size());
+  for (const auto& [ino, slot] : slots_) {
+    if (ino != kRoot) live.push_back({ino, HeldInode{*slot.node, slot.nlookup}});
+  }
+  journal_->Snapshot(next_, live);
 }
 
 uint64_t InodeTable::Lookup(uint64_t parent, const std::string& name, Node node, bool* created) {
@@ -18,6 +69,7 @@ uint64_t InodeTable::Lookup(uint64_t parent, const std::string& name, Node node,
     Slot& slot = slots_[it->second];
     if (slot.node->SameIdentity(node)) {
       ++slot.nlookup;
+      if (journal_ != nullptr) journal_->Referenced(it->second, 1);
       return it->second;
     }
   }
@@ -25,7 +77,12 @@ uint64_t InodeTable::Lookup(uint64_t parent, const std::string& name, Node node,
   uint64_t ino = next_++;
   node.parent = parent;
   node.name = name;
-  slots_[ino] = Slot{std::make_shared<const Node>(std::move(node)), 1};
+  auto shared = std::make_shared<const Node>(std::move(node));
+  if (journal_ != nullptr) {
+    journal_->Added(ino, *shared, 1);
+    SnapshotIfDue();
+  }
+  slots_[ino] = Slot{std::move(shared), 1};
   by_name_[key] = ino;
   return ino;
 }
@@ -41,6 +98,7 @@ void InodeTable::Forget(uint64_t ino, uint64_t n) {
   MutexLock lock(&mu_);
   auto it = slots_.find(ino);
   if (it == slots_.end()) return;
+  if (journal_ != nullptr) journal_->Forgotten(ino, n);
   Slot& slot = it->second;
   slot.nlookup = n >= slot.nlookup ? 0 : slot.nlookup - n;
   if (slot.nlookup > 0) return;

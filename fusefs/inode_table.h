@@ -7,7 +7,9 @@
 // unless what the name means changed (an app's symlink after a flip): then a
 // new inode is made, and the old one stays valid for whoever still holds it.
 // No FUSE headers here, so the bookkeeping is tested without a mount.
-// Thread-safe.
+// With a journal (inode_journal.h), every change is written to it before the
+// caller replies to the kernel, so that a successor daemon can Restore() the
+// table as the kernel knows it. Thread-safe.
 #ifndef VMS_FUSEFS_INODE_TABLE_H_
 #define VMS_FUSEFS_INODE_TABLE_H_
 
@@ -15,7 +17,10 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "core/hash.h"
@@ -43,10 +48,30 @@ struct Node {
   }
 };
 
+class InodeJournal;
+
+// An inode as the kernel holds it: what it is, and the lookups it owes.
+struct HeldInode {
+  Node node;
+  uint64_t nlookup = 0;
+};
+
 class InodeTable {
  public:
   static constexpr uint64_t kRoot = 1;
   InodeTable();
+
+  // From now on, every change is written to `journal` (which must outlive
+  // this, or be replaced by nullptr first); the current inodes are written
+  // at once as a snapshot.
+  void SetJournal(InodeJournal* journal);
+  // Writes the kernel's FUSE_INIT request to the journal (if any).
+  void JournalInit(std::string_view request);
+  // Replaces the table with a journal's replayed state (a takeover): the
+  // same inode numbers for the same nodes, with the same lookup counts.
+  // Returns the inodes of files, for the caller to pin what is cached.
+  std::vector<std::pair<uint64_t, std::shared_ptr<const Node>>> Restore(
+      uint64_t next, const std::map<uint64_t, HeldInode>& inodes);
 
   // The inode of `node` under (parent, name), with its lookup count + 1.
   // *created (if given) says whether the inode is new.
@@ -63,7 +88,10 @@ class InodeTable {
     std::shared_ptr<const Node> node;
     uint64_t nlookup = 0;
   };
+  void SnapshotIfDue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable Mutex mu_;
+  InodeJournal* journal_ ABSL_GUARDED_BY(mu_) = nullptr;
   uint64_t next_ ABSL_GUARDED_BY(mu_) = kRoot + 1;
   std::unordered_map<uint64_t, Slot> slots_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<uint64_t, std::string>, uint64_t> by_name_ ABSL_GUARDED_BY(mu_);
