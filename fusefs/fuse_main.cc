@@ -1,19 +1,26 @@
 // vms-fuse: /dist on a host. See dist_fs.h for the namespace.
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "CLI/CLI.hpp"
 #include "core/chain.h"
 #include "core/keys.h"
+#include "core/process.h"
 #include "core/strings.h"
 #include "fusefs/catalog.h"
 #include "fusefs/content.h"
 #include "fusefs/dist_fs.h"
 #include "fusefs/fuse_ops.h"
+#include "fusefs/handover.h"
 #include "fusefs/object_cache.h"
 #include "fusefs/remote.h"
 #include "fusefs/watcher.h"
@@ -65,13 +72,88 @@ void Report(int fd, bool mounted) {
   close(fd);
 }
 
+// Waits on the link to the holder for its STOP (a successor asks for the
+// mount), until Stop().
+class HolderLink {
+ public:
+  HolderLink(int link, vms::FuseMount* mount) : link_(link) {
+    int p[2];
+    if (link_ < 0 || pipe2(p, O_CLOEXEC) != 0) return;
+    stop_read_ = vms::Fd(p[0]);
+    stop_write_ = vms::Fd(p[1]);
+    thread_ = std::thread([this, mount] {
+      pollfd fds[2] = {{link_, POLLIN, 0}, {stop_read_.get(), POLLIN, 0}};
+      while (poll(fds, 2, -1) >= 0 || errno == EINTR) {
+        if (fds[1].revents != 0) return;
+        if (fds[0].revents == 0) continue;
+        auto message = vms::ReceiveMessage(link_);
+        if (message.ok() && *message == vms::kStop) {
+          spdlog::info("a new vms-fuse takes the mount over: handing it over");
+          mount->HandOver();
+          return;
+        }
+        spdlog::warn(
+            "the holder of the mount is gone: a crash of vms-fuse now leaves a dead "
+            "mount (a restart detaches it)");
+        return;
+      }
+    });
+  }
+  ~HolderLink() { Stop(); }
+  void Stop() {
+    if (!thread_.joinable()) return;
+    char c = 0;
+    ssize_t n = write(stop_write_.get(), &c, 1);
+    (void)n;
+    thread_.join();
+  }
+
+ private:
+  int link_;
+  vms::Fd stop_read_, stop_write_;
+  std::thread thread_;
+};
+
+// This binary's path, read at start: an upgrade that replaces the file is
+// what a reload (SIGHUP) executes.
+std::string SelfPath() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  buf[n] = '\0';
+  return buf;
+}
+
+// argv for a new copy of this program that takes over `fuse_fd` (and the
+// holder link, if any): the same flags, in the foreground (the process is
+// already what it should be), without those of a previous takeover.
+std::vector<std::string> ReloadArgs(int argc, char** argv, int fuse_fd, int link_fd) {
+  std::vector<std::string> out;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--takeover-fd" || a == "--holder-fd") {
+      ++i;
+      continue;
+    }
+    if (a.starts_with("--takeover-fd=") || a.starts_with("--holder-fd=") || a == "--takeover") {
+      continue;
+    }
+    out.push_back(a);
+  }
+  out.insert(out.begin() + 1, {"-f", "--takeover-fd", std::to_string(fuse_fd)});
+  if (link_fd >= 0) out.insert(out.begin() + 1, {"--holder-fd", std::to_string(link_fd)});
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string replicas, cache_dir, trust_file, mountpoint;
   uint64_t cache_size = 10ull << 30;
   int fetch_timeout_ms = 10000;
-  bool foreground = false, allow_other = geteuid() == 0;
+  bool foreground = false, allow_other = geteuid() == 0, takeover = false;
+  int takeover_fd = -1, holder_fd = -1, holder_grace_s = 60;
+  const std::string self = SelfPath();
   vms::LogOptions log;
   vms::TlsFiles tls;
   CLI::App app{
@@ -103,6 +185,18 @@ int main(int argc, char** argv) {
   app.add_flag("-f,--foreground", foreground, "Stay in the foreground (else daemonize)");
   app.add_flag("--allow-other,!--no-allow-other", allow_other,
                "Let every user of the host use the mount (default when run as root)");
+  app.add_flag("--takeover", takeover,
+               "Replace the vms-fuse serving the mountpoint (a planned upgrade): it stops taking "
+               "requests and hands the mount over; programs using /dist never notice. Without "
+               "it, a mount whose vms-fuse died is taken over, and a served one is refused");
+  app.add_option("--holder-grace-s", holder_grace_s,
+                 "How long the holder of the mount waits for a new vms-fuse after one dies, "
+                 "before programs see the mount dead")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app.add_option("--takeover-fd", takeover_fd, "(internal: a reload's mounted descriptor)")
+      ->group("");
+  app.add_option("--holder-fd", holder_fd, "(internal: a reload's link to the holder)")->group("");
   app.add_option("mountpoint", mountpoint, "Where to mount, e.g. /dist")->required();
   CLI11_PARSE(app, argc, argv);
 
@@ -138,48 +232,144 @@ int main(int argc, char** argv) {
   // Only arguments were checked so far; threads start below, so this is the
   // last moment to fork. The log file (if any) is opened again after.
   int ready_fd = foreground ? -1 : Daemonize();
-  auto cache = vms::ObjectCache::Open(cache_dir, cache_size);
-  if (!cache.ok()) {
-    std::cerr << "vms-fuse: " << vms::Sv(cache.status().message()) << "\n";
-    spdlog::error("{}", vms::Sv(cache.status().message()));
+  vms::Remote remote(addresses, *credentials, std::chrono::milliseconds(fetch_timeout_ms));
+  auto fail = [&](const absl::Status& s) {
+    std::cerr << "vms-fuse: " << vms::Sv(s.message()) << "\n";
+    spdlog::error("{}", vms::Sv(s.message()));
     Report(ready_fd, false);
     return 1;
+  };
+  // The mount to serve: one a reload or systemd passed in, one a holder
+  // hands over, or a new one.
+  vms::Fd fuse_fd, link;
+  std::string taken_from;
+  if (takeover_fd >= 0) {
+    fcntl(takeover_fd, F_SETFD, FD_CLOEXEC);
+    fuse_fd = vms::Fd(takeover_fd);
+    if (holder_fd >= 0) {
+      fcntl(holder_fd, F_SETFD, FD_CLOEXEC);
+      link = vms::Fd(holder_fd);
+    }
+    taken_from = "reload";
+  } else if (int fd = vms::SystemdPassedFd(); fd >= 0) {
+    fuse_fd = vms::Fd(fd);
+    taken_from = "systemd";
+  } else {
+    auto taken = vms::TakeOverFromHolder(vms::HolderSocketPath(cache_dir), mountpoint, takeover,
+                                         std::chrono::seconds(30));
+    if (taken.ok()) {
+      fuse_fd = std::move(taken->fuse);
+      link = std::move(taken->link);
+      taken_from = "holder";
+    } else if (!absl::IsNotFound(taken.status())) {
+      return fail(taken.status());
+    }
   }
-  vms::Remote remote(addresses, *credentials, std::chrono::milliseconds(fetch_timeout_ms));
+  const auto took_at = std::chrono::steady_clock::now();
+  auto cache = vms::ObjectCache::Open(cache_dir, cache_size);
+  if (!cache.ok()) return fail(cache.status());
   auto catalog = vms::Catalog::Open(
       cache_dir + "/catalog", *std::move(trust),
       [&remote](const std::string& app) { return remote.Releases(app); },
       [&remote] { return remote.Trust(); });
-  if (!catalog.ok()) {
-    std::cerr << "vms-fuse: " << vms::Sv(catalog.status().message()) << "\n";
-    spdlog::error("{}", vms::Sv(catalog.status().message()));
-    Report(ready_fd, false);
-    return 1;
-  }
+  if (!catalog.ok()) return fail(catalog.status());
   vms::Content content(cache->get(),
                        [&remote](std::span<const vms::Hash> h, const vms::Upstream::Sink& sink) {
                          return remote.Fetch(h, sink);
                        });
   vms::DistFs fs(catalog->get(), &content);
-
-  auto mount = vms::FuseMount::Mount(
-      &fs, {.mountpoint = mountpoint, .allow_other = allow_other, .cache = cache->get()});
-  if (!mount.ok()) {
-    std::cerr << "vms-fuse: " << vms::Sv(mount.status().message()) << "\n";
-    spdlog::error("{}", vms::Sv(mount.status().message()));
-    Report(ready_fd, false);
-    return 1;
+  const std::string journal = cache_dir + "/inodes";
+  const vms::MountOptions mount_options = {
+      .mountpoint = mountpoint, .allow_other = allow_other, .cache = cache->get()};
+  absl::StatusOr<std::unique_ptr<vms::FuseMount>> mount;
+  if (fuse_fd.valid()) {
+    auto init = fs.ResumeJournal(journal);
+    if (init.ok()) {
+      mount = vms::FuseMount::Adopt(&fs, mount_options, std::move(fuse_fd), *init);
+    } else {
+      mount = init.status();
+    }
+    if (!mount.ok()) {
+      // Serving it without knowing what the kernel holds would answer its
+      // programs wrongly: let it go, and mount afresh below.
+      spdlog::error("cannot take the mount at {} over ({}): detaching it and mounting again",
+                    mountpoint, vms::Sv(mount.status().message()));
+      fuse_fd = vms::Fd();
+      link = vms::Fd();
+      if (umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
+        (void)vms::RunQuietly({"fusermount3", "-u", "-z", "--", mountpoint});
+      }
+      taken_from.clear();
+    }
+  }
+  if (taken_from.empty()) {
+    if (absl::Status s = fs.StartJournal(journal); !s.ok()) return fail(s);
+    mount = vms::FuseMount::Mount(&fs, mount_options);
+    if (!mount.ok()) return fail(mount.status());
+    if (vms::SystemdPresent()) {
+      if (absl::Status s = vms::SystemdStoreFd((*mount)->fd()); !s.ok()) {
+        spdlog::warn(
+            "systemd does not keep the mount's descriptor ({}): a crash of vms-fuse "
+            "will leave a dead mount",
+            vms::Sv(s.message()));
+      }
+    } else {
+      auto spawned =
+          vms::SpawnHolder(vms::HolderSocketPath(cache_dir), vms::MountpointName(mountpoint),
+                           (*mount)->fd(), std::chrono::seconds(holder_grace_s));
+      if (spawned.ok()) {
+        link = *std::move(spawned);
+      } else {
+        spdlog::warn("no holder for the mount ({}): a crash of vms-fuse will leave a dead mount",
+                     vms::Sv(spawned.status().message()));
+      }
+    }
   }
   Report(ready_fd, true);
   vms::Watcher watcher(catalog->get(), &remote,
                        [m = mount->get()](const std::string& app) { m->InvalidateRootEntry(app); });
   watcher.Start();
-  spdlog::info("mounted at={} replicas={} cache={} cache_size={}", mountpoint, replicas, cache_dir,
-               cache_size);
-  absl::Status s = (*mount)->Run();
+  if (taken_from.empty()) {
+    spdlog::info("mounted at={} replicas={} cache={} cache_size={}", mountpoint, replicas,
+                 cache_dir, cache_size);
+  } else {
+    spdlog::info("mounted at={} replicas={} cache={} cache_size={} taken_over_from={} in={}ms",
+                 mountpoint, replicas, cache_dir, cache_size, taken_from,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - took_at)
+                     .count());
+  }
+  HolderLink holder(link.get(), mount->get());
+  absl::StatusOr<vms::FuseMount::Ended> ended = (*mount)->Run();
+  holder.Stop();
   watcher.Stop();
+  if (ended.ok() && *ended == vms::FuseMount::Ended::kReload) {
+    // Everything goes but the descriptor and the link, which the new copy of
+    // this binary takes over.
+    int keep = dup((*mount)->fd());
+    int keep_link = link.valid() ? dup(link.get()) : -1;
+    mount->reset();
+    catalog->reset();
+    cache->reset();
+    std::vector<std::string> args = ReloadArgs(argc, argv, keep, keep_link);
+    std::vector<char*> exec_argv;
+    for (std::string& a : args) exec_argv.push_back(a.data());
+    exec_argv.push_back(nullptr);
+    spdlog::info("reloading: {} takes the mount at {} over", self, mountpoint);
+    spdlog::default_logger()->flush();
+    execv(self.c_str(), exec_argv.data());
+    spdlog::error("cannot execute {} for the reload: {}", self, strerror(errno));
+    return 1;  // the holder or systemd still has the mount: a restart takes it over
+  }
+  if (ended.ok() && *ended == vms::FuseMount::Ended::kHandedOver) {
+    mount->reset();  // closes our descriptor, unmounts nothing
+    spdlog::info("handed the mount at={} over", mountpoint);
+    return 0;  // the rest closes on the way out; the link last, which tells the holder
+  }
+  if (vms::SystemdPresent()) (void)vms::SystemdStoreFd(-1);
   mount->reset();  // unmounts
   spdlog::info("unmounted at={}", mountpoint);
+  absl::Status s = ended.status();
   if (!s.ok()) {
     spdlog::error("{}", vms::Sv(s.message()));
     return 1;

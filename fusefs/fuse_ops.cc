@@ -1,12 +1,16 @@
 #define FUSE_USE_VERSION 312
 #include "fusefs/fuse_ops.h"
 
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -292,25 +296,66 @@ absl::Status DetachStaleMount(const std::string& mountpoint) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Mount(DistFs* fs, const MountOptions& o) {
-  VMS_RETURN_IF_ERROR(DetachStaleMount(o.mountpoint));
+namespace {
+
+// The mount's wake pipe, for the signal handlers (one mount per process).
+std::atomic<int> g_wake_fd{-1};
+
+void OnSignal(int sig) {
+  char why = sig == SIGHUP ? 'R' : 'S';
+  int fd = g_wake_fd.load();
+  if (fd >= 0) {
+    ssize_t n = write(fd, &why, 1);
+    (void)n;
+  }
+}
+
+void OnInterrupt(int) {}  // only makes a blocked read return EINTR
+
+constexpr int kWorkers = 16;
+constexpr uint32_t kFuseInit = 26;    // FUSE_INIT
+constexpr int32_t kNotifyResend = 7;  // FUSE_NOTIFY_RESEND, protocol 7.40 (Linux 6.9)
+// A request id the kernel never hands out (its ids count up by 2 from 2): the
+// reply to the replayed INIT finds no request and is dropped (ENOENT).
+constexpr uint64_t kReplayUnique = uint64_t{1} << 62;
+
+struct InHeader {  // struct fuse_in_header, the start of every request
+  uint32_t len, opcode;
+  uint64_t unique, nodeid;
+  uint32_t uid, gid, pid;
+  uint16_t total_extlen, padding;
+};
+struct OutHeader {  // struct fuse_out_header
+  uint32_t len;
+  int32_t error;
+  uint64_t unique;
+};
+
+absl::StatusOr<fuse_session*> NewSession(FuseSession* session, const MountOptions& o) {
   std::string mount_opts = "ro,nosuid,nodev,default_permissions,fsname=vms,subtype=vms";
   if (o.allow_other) mount_opts += ",allow_other";
   std::vector<std::string> argv_s = {"vms-fuse", "-o", mount_opts};
   std::vector<char*> argv;
   for (std::string& a : argv_s) argv.push_back(a.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  fuse_session* se = fuse_session_new(&args, &kOps, sizeof kOps, session);
+  if (se == nullptr) return absl::InternalError("cannot create the FUSE session");
+  return se;
+}
 
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Mount(DistFs* fs, const MountOptions& o) {
+  VMS_RETURN_IF_ERROR(DetachStaleMount(o.mountpoint));
   auto m = std::unique_ptr<FuseMount>(new FuseMount());
   m->fs_ = fs;
   m->cache_ = o.cache;
+  m->mountpoint_ = o.mountpoint;
   m->session_ = std::make_unique<FuseSession>();
   m->session_->fs = fs;
-  m->se_ = fuse_session_new(&args, &kOps, sizeof kOps, m->session_.get());
-  if (m->se_ == nullptr) return absl::InternalError("cannot create the FUSE session");
-  if (fuse_set_signal_handlers(m->se_) != 0)
-    return absl::InternalError("cannot set signal handlers");
-  m->signals_ = true;
+  auto se = NewSession(m->session_.get(), o);
+  if (!se.ok()) return se.status();
+  m->se_ = *se;
   if (fuse_session_mount(m->se_, o.mountpoint.c_str()) != 0) {
     return absl::FailedPreconditionError(
         StrCat("cannot mount at ", o.mountpoint,
@@ -320,14 +365,151 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Mount(DistFs* fs, const Mo
   return m;
 }
 
-FuseMount::~FuseMount() {
-  if (se_ == nullptr) return;
-  if (mounted_) fuse_session_unmount(se_);
-  if (signals_) fuse_remove_signal_handlers(se_);
-  fuse_session_destroy(se_);
+absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Adopt(DistFs* fs, const MountOptions& o,
+                                                            Fd fuse, const std::string& init) {
+  auto m = std::unique_ptr<FuseMount>(new FuseMount());
+  m->fs_ = fs;
+  m->cache_ = o.cache;
+  m->mountpoint_ = o.mountpoint;
+  m->session_ = std::make_unique<FuseSession>();
+  m->session_->fs = fs;
+  auto se = NewSession(m->session_.get(), o);
+  if (!se.ok()) return se.status();
+  m->se_ = *se;
+  // libfuse takes an already mounted descriptor as /dev/fd/N (and then
+  // leaves unmounting to us).
+  int fd = fuse.Release();
+  std::string dev_fd = StrCat("/dev/fd/", fd);
+  if (fuse_session_mount(m->se_, dev_fd.c_str()) != 0) {
+    close(fd);
+    return absl::InternalError(StrCat("libfuse refused the taken-over descriptor ", dev_fd));
+  }
+  m->adopted_ = true;
+  if (init.size() >= sizeof(InHeader)) {
+    // The kernel answered INIT long ago; the new session must believe it did
+    // too, with the same terms, or it answers every request EIO.
+    std::string request = init;
+    InHeader h;
+    std::memcpy(&h, request.data(), sizeof h);
+    if (h.opcode != kFuseInit || h.len != request.size()) {
+      return absl::DataLossError("the recorded FUSE_INIT request is not one");
+    }
+    h.unique = kReplayUnique;
+    std::memcpy(request.data(), &h, sizeof h);
+    fuse_buf buf{};
+    buf.size = request.size();
+    buf.mem = request.data();
+    fuse_session_process_buf(m->se_, &buf);
+    m->init_seen_ = true;
+  }
+  // Whatever the predecessor read and never answered (it crashed) goes back
+  // to the kernel's queue, for us to read.
+  OutHeader resend{sizeof(OutHeader), kNotifyResend, 0};
+  if (write(fd, &resend, sizeof resend) != static_cast<ssize_t>(sizeof resend)) {
+    spdlog::warn(
+        "the kernel cannot resend requests in flight at the takeover ({}): a read "
+        "that was in progress then may wait forever (Linux 6.9 or later resends)",
+        strerror(errno));
+  }
+  return m;
 }
 
-absl::Status FuseMount::Run() {
+FuseMount::~FuseMount() {
+  if (se_ == nullptr) return;
+  if (!handed_over_) {
+    if (absl::Status s = Unmount(); !s.ok()) spdlog::warn("{}", Sv(s.message()));
+  }
+  fuse_session_destroy(se_);
+  int fd = wake_write_.get();
+  if (fd >= 0) g_wake_fd.compare_exchange_strong(fd, -1);
+}
+
+absl::Status FuseMount::Unmount() {
+  if (mounted_) {
+    fuse_session_unmount(se_);
+    mounted_ = false;
+    return absl::OkStatus();
+  }
+  if (!adopted_) return absl::OkStatus();
+  adopted_ = false;
+  // As libfuse does for its own mounts: lazily, so a busy mount goes too.
+  if (umount2(mountpoint_.c_str(), MNT_DETACH) == 0 || errno == EINVAL || errno == ENOENT) {
+    return absl::OkStatus();
+  }
+  auto rc = RunQuietly({"fusermount3", "-u", "-z", "--", mountpoint_});
+  if (!rc.ok() || *rc != 0) {
+    return absl::InternalError(
+        StrCat("cannot unmount ", mountpoint_, ": run fusermount3 -u -z ", mountpoint_));
+  }
+  return absl::OkStatus();
+}
+
+int FuseMount::fd() const { return fuse_session_fd(se_); }
+
+void FuseMount::Wake(char why) {
+  ssize_t n = write(wake_write_.get(), &why, 1);
+  (void)n;  // a full pipe already holds a reason
+}
+
+void FuseMount::HandOver() { Wake('H'); }
+
+void FuseMount::Serve(Worker* w) {
+  fuse_buf buf{};
+  while (!stopping_.load()) {
+    w->in_read = true;
+    if (stopping_.load()) break;
+    int res = fuse_session_receive_buf(se_, &buf);
+    w->in_read = false;
+    if (res == -EINTR || res == -EAGAIN) continue;
+    if (res <= 0) {
+      Wake(res == 0 ? 'U' : 'E');  // 0: unmounted (ENODEV)
+      break;
+    }
+    bool init = false;
+    if (!init_seen_.load() && buf.size >= sizeof(InHeader)) {
+      InHeader h;
+      std::memcpy(&h, buf.mem, sizeof h);
+      init = h.opcode == kFuseInit;
+    }
+    fuse_session_process_buf(se_, &buf);
+    // Recorded once answered: a successor replays it instead of waiting for
+    // one the kernel never sends again.
+    if (init && !init_seen_.exchange(true)) {
+      fs_->JournalInit(std::string_view(static_cast<const char*>(buf.mem), buf.size));
+    }
+  }
+  w->in_read = false;
+  w->done = true;
+  free(buf.mem);
+}
+
+void FuseMount::StopWorkers(std::vector<std::unique_ptr<Worker>>* workers) {
+  stopping_ = true;
+  for (auto& w : *workers) {
+    // A signal that lands just before the read blocks is lost: send again
+    // until the worker has seen `stopping_`.
+    while (!w->done.load()) {
+      if (w->in_read.load()) pthread_kill(w->thread.native_handle(), SIGUSR2);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    w->thread.join();
+  }
+}
+
+absl::StatusOr<FuseMount::Ended> FuseMount::Run() {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoError(errno, "pipe2");
+  wake_read_ = Fd(pipe_fds[0]);
+  wake_write_ = Fd(pipe_fds[1]);
+  g_wake_fd = wake_write_.get();
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &sa, nullptr);
+  sa.sa_handler = OnInterrupt;  // no SA_RESTART: the read returns EINTR
+  sigaction(SIGUSR2, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   std::thread reclaimer;
   if (cache_ != nullptr) {
     cache_->SetPressureCallback([this] {
@@ -337,31 +519,52 @@ absl::Status FuseMount::Run() {
     });
     reclaimer = std::thread([this] { ReclaimLoop(); });
   }
-  fuse_loop_config* cfg = fuse_loop_cfg_create();
-  fuse_loop_cfg_set_clone_fd(cfg, 1);
-  fuse_loop_cfg_set_max_threads(cfg, 16);
-  int rc = fuse_session_loop_mt(se_, cfg);
-  fuse_loop_cfg_destroy(cfg);
+  // A fixed set of threads reading the one descriptor: the kernel wakes one
+  // per request, and every request stays on the descriptor a successor
+  // takes over (a cloned descriptor's unanswered requests die with it).
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int i = 0; i < kWorkers; ++i) {
+    workers.push_back(std::make_unique<Worker>());
+    Worker* w = workers.back().get();
+    w->thread = std::thread([this, w] { Serve(w); });
+  }
+  char why = 0;
+  while (why == 0) {
+    pollfd p{wake_read_.get(), POLLIN, 0};
+    if (poll(&p, 1, -1) < 0 && errno != EINTR) break;
+    if (read(wake_read_.get(), &why, 1) != 1) why = 0;
+  }
+  StopWorkers(&workers);
   if (cache_ != nullptr) {
     {
       MutexLock lock(&reclaim_mu_);
-      stopping_ = true;
+      stopping_reclaim_ = true;
     }
     reclaim_cv_.Signal();
     reclaimer.join();
     cache_->SetPressureCallback(nullptr);
   }
-  if (rc != 0 && rc != SIGTERM && rc != SIGINT && rc != SIGHUP) {
-    return absl::InternalError(StrCat("FUSE loop ended with ", rc));
+  switch (why) {
+    case 'S':
+      return Ended::kStopped;
+    case 'U':
+      return Ended::kUnmounted;
+    case 'H':
+      handed_over_ = true;
+      return Ended::kHandedOver;
+    case 'R':
+      handed_over_ = true;
+      return Ended::kReload;
+    default:
+      return absl::InternalError("reading FUSE requests failed");
   }
-  return absl::OkStatus();
 }
 
 void FuseMount::ReclaimLoop() {
   MutexLock lock(&reclaim_mu_);
-  while (!stopping_) {
+  while (!stopping_reclaim_) {
     const auto tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    while (!stopping_ && !pressure_ && reclaim_cv_.WaitUntil(tick)) {
+    while (!stopping_reclaim_ && !pressure_ && reclaim_cv_.WaitUntil(tick)) {
     }
     pressure_ = false;
     uint64_t used = cache_->bytes(), max = cache_->max_bytes();

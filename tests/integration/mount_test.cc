@@ -48,10 +48,11 @@ class MountTest : public ::testing::Test {
     return testing::Run(args, {.env = {{"HOME", dir_ / "home"}}});
   }
   std::unique_ptr<FuseProcess> Mount(const std::string& replicas,
-                                     std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--replicas",         replicas,  "--cache",
-                                     dir_ / "cache",       "--trust", master_.pub(),
-                                     "--fetch-timeout-ms", "2000"};
+                                     std::vector<std::string> extra = {},
+                                     const std::string& fetch_timeout_ms = "2000") {
+    std::vector<std::string> args = {"--replicas",         replicas,        "--cache",
+                                     dir_ / "cache",       "--trust",       master_.pub(),
+                                     "--fetch-timeout-ms", fetch_timeout_ms};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<FuseProcess>(mnt(), args, dir_ / "fuse.log");
   }
@@ -442,6 +443,168 @@ TEST_F(MountTest, KillNineThenStartingAgainRecoversTheMount) {
   EXPECT_EQ(cat.out, "survives") << cat.err << fuse->log();
   EXPECT_EQ(fuse->Terminate(), 0);
   EXPECT_FALSE(testing::IsVmsMount(mnt())) << "SIGTERM unmounts";
+}
+
+// A program that uses /dist as a long-running service does: a working
+// directory, a file held open, a file mapped, modules imported before and
+// after; it checks every byte against the source and fails on any error
+// (ENOTCONN, EIO, a wrong byte). It counts its rounds in CTL/progress and
+// ends when CTL/stop appears.
+constexpr char kReader[] = R"(import importlib, mmap, os, random, sys, time
+app, src, ctl = sys.argv[1:4]
+sys.dont_write_bytecode = True
+os.chdir(os.path.join(app, "lib"))
+sys.path.insert(0, os.getcwd())
+big_src = open(os.path.join(src, "data/big"), "rb").read()
+mapped_src = open(os.path.join(src, "data/mapped"), "rb").read()
+big = open("../data/big", "rb", buffering=0)
+mapped_fd = os.open("../data/mapped", os.O_RDONLY)
+mapped = mmap.mmap(mapped_fd, 0, prot=mmap.PROT_READ)
+for i in range(20):
+    assert importlib.import_module("mod%d" % i).VALUE == i
+rng = random.Random(1)
+rounds = 0
+deadline = time.time() + 300
+while not os.path.exists(os.path.join(ctl, "stop")):
+    if time.time() > deadline:
+        sys.exit("no stop within 300 s")
+    # Dropped from the page cache, so every round asks the daemon again.
+    os.posix_fadvise(big.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    os.posix_fadvise(mapped_fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    at = rng.randrange(0, len(big_src) - 65536)
+    big.seek(at)
+    if big.read(65536) != big_src[at:at + 65536]:
+        sys.exit("wrong bytes at %d of data/big" % at)
+    at = rng.randrange(0, len(mapped_src) - 4096)
+    if mapped[at:at + 4096] != mapped_src[at:at + 4096]:
+        sys.exit("wrong bytes at %d of the mapping" % at)
+    if "mod0.py" not in os.listdir("."):
+        sys.exit("the working directory lost its entries")
+    os.stat("../data/big")
+    rounds += 1
+    with open(os.path.join(ctl, "progress.tmp"), "w") as p:
+        p.write(str(rounds))
+    os.replace(os.path.join(ctl, "progress.tmp"), os.path.join(ctl, "progress"))
+    time.sleep(0.002)
+for i in range(20, 40):
+    assert importlib.import_module("mod%d" % i).VALUE == i
+print("rounds", rounds)
+)";
+
+// vms-fuse replaced (a planned upgrade, a reload) or killed and started
+// again, under programs that use the mount: they never notice.
+class TakeoverTest : public MountTest {
+ protected:
+  TakeoverTest() {
+    WriteFile(dir_ / "src/data/big", testing::RandomBytes(8 << 20, 1));
+    WriteFile(dir_ / "src/data/mapped", testing::RandomBytes(1 << 20, 2));
+    WriteFile(dir_ / "src/data/cold", testing::RandomBytes(4 << 20, 3));
+    for (int i = 0; i < 40; ++i) {
+      WriteFile(dir_ / ("src/lib/mod" + std::to_string(i) + ".py"),
+                "VALUE = " + std::to_string(i) + "\n");
+    }
+    WriteFile(dir_ / "reader.py", kReader);
+    fs::create_directories(dir_ / "ctl");
+  }
+  void StartReader() {
+    reader_ = std::make_unique<testing::Process>(
+        std::vector<std::string>{"/usr/bin/python3", dir_ / "reader.py", mnt() + "/app",
+                                 dir_ / "src", dir_ / "ctl"},
+        dir_ / "reader.log");
+  }
+  int Rounds() {
+    std::error_code ec;
+    std::string text =
+        fs::exists(dir_ / "ctl/progress", ec) ? testing::ReadFileOrDie(dir_ / "ctl/progress") : "0";
+    return text.empty() ? 0 : std::stoi(text);
+  }
+  // Until the reader did `more` rounds beyond now (so it read through the
+  // daemon serving now); false if it stopped.
+  bool ReaderGoesOn(int more) {
+    int target = Rounds() + more;
+    return WaitFor([&] { return Rounds() >= target || !reader_->running(); },
+                   std::chrono::seconds(60)) &&
+           reader_->running();
+  }
+  // Stops the reader; its exit code and what it said.
+  std::pair<int, std::string> StopReader() {
+    WriteFile(dir_ / "ctl/stop", "");
+    int code = reader_->Wait(std::chrono::seconds(60));
+    return {code, testing::ReadFileOrDie(dir_ / "reader.log")};
+  }
+  std::unique_ptr<testing::Process> reader_;
+};
+
+TEST_F(TakeoverTest, APlannedUpgradeAndAReloadGoUnnoticed) {
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address());
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+  StartReader();
+  ASSERT_TRUE(ReaderGoesOn(20)) << testing::ReadFileOrDie(dir_ / "reader.log");
+  pid_t old = fuse->pid();
+  EXPECT_EQ(fuse->Upgrade(), 0) << "the old one hands over and exits cleanly\n" << fuse->log();
+  EXPECT_NE(fuse->pid(), old);
+  ASSERT_TRUE(ReaderGoesOn(20)) << testing::ReadFileOrDie(dir_ / "reader.log") << fuse->log();
+  pid_t same = fuse->pid();
+  fuse->Reload();
+  EXPECT_EQ(fuse->pid(), same) << "a reload keeps the process (systemd's main pid)";
+  ASSERT_TRUE(ReaderGoesOn(20)) << testing::ReadFileOrDie(dir_ / "reader.log") << fuse->log();
+  // A flip after all that reaches the mount.
+  WriteFile(dir_ / "v2/data", "two");
+  PushLive("app", "2.0", dir_ / "v2");
+  EXPECT_TRUE(WaitLive("app", "2.0")) << fuse->log();
+  auto [code, said] = StopReader();
+  EXPECT_EQ(code, 0) << said;
+  EXPECT_NE(said.find("rounds"), std::string::npos) << said;
+  EXPECT_EQ(fuse->Terminate(), 0);
+  EXPECT_FALSE(testing::IsVmsMount(mnt())) << "SIGTERM still unmounts";
+  EXPECT_TRUE(WaitFor([&] { return !fs::exists(dir_ / "cache/fuse.holder"); }))
+      << "the holder goes with the mount";
+}
+
+TEST_F(TakeoverTest, KillNineThenRestartTenTimesUnderAReader) {
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address());
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+  StartReader();
+  ASSERT_TRUE(ReaderGoesOn(20)) << testing::ReadFileOrDie(dir_ / "reader.log");
+  for (int i = 0; i < 10; ++i) {
+    fuse->Kill9();
+    fuse->Start();
+    ASSERT_TRUE(ReaderGoesOn(5)) << "cycle " << i << "\n"
+                                 << testing::ReadFileOrDie(dir_ / "reader.log") << fuse->log();
+  }
+  auto [code, said] = StopReader();
+  EXPECT_EQ(code, 0) << said;
+  EXPECT_EQ(fuse->Terminate(), 0);
+}
+
+// A read the daemon was serving when it was killed (its fetch hung on a
+// stopped replica) completes, with the right bytes, once another daemon
+// takes over: the kernel resends it.
+TEST_F(TakeoverTest, AReadInProgressDuringAKillCompletes) {
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address(), {}, "60000");
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+  std::unique_ptr<testing::Process> cat;
+  {
+    testing::Stopped hung(ny_.get());
+    cat = std::make_unique<testing::Process>(
+        std::vector<std::string>{"/bin/cp", mnt() + "/app/data/cold", dir_ / "cold.copy"},
+        dir_ / "cp.log");
+    // Blocked in the kernel, waiting for the daemon's answer.
+    ASSERT_TRUE(WaitFor([&] {
+      std::error_code ec;
+      std::string wchan = testing::ReadFileOrDie("/proc/" + std::to_string(cat->pid()) + "/wchan");
+      return wchan.find("fuse") != std::string::npos || wchan.find("request") != std::string::npos;
+    })) << "cp never blocked in a FUSE request";
+    fuse->Kill9();
+    fuse->Start();
+    EXPECT_TRUE(cat->running()) << "the read waits for the new daemon, no ENOTCONN";
+  }  // the replica answers again
+  EXPECT_EQ(cat->Wait(std::chrono::seconds(60)), 0) << testing::ReadFileOrDie(dir_ / "cp.log");
+  EXPECT_EQ(testing::ReadFileOrDie(dir_ / "cold.copy"), testing::RandomBytes(4 << 20, 3));
+  EXPECT_EQ(fuse->Terminate(), 0);
 }
 
 }  // namespace

@@ -370,24 +370,47 @@ FuseProcess::~FuseProcess() {
   }
 }
 
+size_t FuseProcess::MountsLogged() const {
+  std::string log_text = log();
+  size_t n = 0;
+  for (size_t at = 0; (at = log_text.find("mounted at=", at)) != std::string::npos; ++at) ++n;
+  return n;
+}
+
+void FuseProcess::WaitMounted(size_t before, Process* process) {
+  if (!WaitFor([&] { return MountsLogged() > before || !process->running(); }) ||
+      !process->running() || !IsVmsMount(mountpoint_)) {
+    throw std::runtime_error("vms-fuse did not mount; log:\n" + log());
+  }
+}
+
 void FuseProcess::Start() {
   // A dead mount left by a kill -9 is still listed: wait for this process to
   // say it mounted, not just for a mount to be there.
-  auto mounts_logged = [&] {
-    std::string log_text = log();
-    size_t n = 0;
-    for (size_t at = 0; (at = log_text.find("mounted at=", at)) != std::string::npos; ++at) ++n;
-    return n;
-  };
-  size_t before = mounts_logged();
+  size_t before = MountsLogged();
   std::vector<std::string> argv = {FuseBin(), "-f"};
   argv.insert(argv.end(), args_.begin(), args_.end());
   argv.push_back(mountpoint_);
   process_ = std::make_unique<Process>(argv, log_path_);
-  if (!WaitFor([&] { return mounts_logged() > before || !process_->running(); }) ||
-      !process_->running() || !IsVmsMount(mountpoint_)) {
-    throw std::runtime_error("vms-fuse did not mount; log:\n" + log());
-  }
+  WaitMounted(before, process_.get());
+}
+
+int FuseProcess::Upgrade() {
+  size_t before = MountsLogged();
+  std::vector<std::string> argv = {FuseBin(), "-f", "--takeover"};
+  argv.insert(argv.end(), args_.begin(), args_.end());
+  argv.push_back(mountpoint_);
+  auto next = std::make_unique<Process>(argv, log_path_);
+  WaitMounted(before, next.get());
+  int old = process_->Wait();
+  process_ = std::move(next);
+  return old;
+}
+
+void FuseProcess::Reload() {
+  size_t before = MountsLogged();
+  process_->Signal(SIGHUP);
+  WaitMounted(before, process_.get());
 }
 
 int FuseProcess::Terminate() {

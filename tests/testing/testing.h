@@ -130,6 +130,12 @@ class FuseProcess {
   void Start();
   int Terminate();  // SIGTERM; returns the exit code
   void Kill9();
+  // A planned upgrade: starts another vms-fuse with --takeover, waits until
+  // it serves the mount, and returns the exit code of the one it replaced.
+  int Upgrade();
+  // SIGHUP: the process executes its binary again, which takes the mount
+  // over; waits until it serves.
+  void Reload();
   bool running() { return process_ && process_->running(); }
   pid_t pid() const { return process_ ? process_->pid() : -1; }
   std::string log() const;
@@ -139,6 +145,10 @@ class FuseProcess {
   std::vector<std::string> args_;
   std::string log_path_;
   std::unique_ptr<Process> process_;
+  // How many times the log says "mounted at=".
+  size_t MountsLogged() const;
+  // Waits until the log says it mounted more than `before` times.
+  void WaitMounted(size_t before, Process* process);
   // A child that unmounts the mountpoint when the test process dies without
   // running this destructor (a sanitizer abort, a crash, SIGKILL): it waits
   // for EOF on a pipe only this process holds.
