@@ -251,14 +251,18 @@ int SystemdPassedFd() {
       at = colon + 1;
     }
   }
+  // Read once (as sd_listen_fds does): a reload's new image, which has the
+  // same pid, must not take these numbers for descriptors again.
+  unsetenv("LISTEN_PID");
+  unsetenv("LISTEN_FDS");
+  unsetenv("LISTEN_FDNAMES");
   constexpr int kFirst = 3;  // SD_LISTEN_FDS_START
-  for (int i = 0; i < count && i < static_cast<int>(names.size()); ++i) {
-    if (names[i] == "fuse") {
-      fcntl(kFirst + i, F_SETFD, FD_CLOEXEC);
-      return kFirst + i;
-    }
+  int found = -1;
+  for (int i = 0; i < count; ++i) {
+    fcntl(kFirst + i, F_SETFD, FD_CLOEXEC);
+    if (found < 0 && i < static_cast<int>(names.size()) && names[i] == "fuse") found = kFirst + i;
   }
-  return -1;
+  return found;
 }
 
 }  // namespace vms

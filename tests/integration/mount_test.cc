@@ -1,16 +1,21 @@
 // Real mounts: vms-master, vms-replica and vms-fuse processes, with the mount
 // under the test's temp dir; every mount is undone even when a test fails.
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
+#include "fusefs/handover.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/pki.h"
 #include "tests/testing/testing.h"
 #include "tests/testing/trees.h"
 
@@ -47,14 +52,20 @@ class MountTest : public ::testing::Test {
     args.insert(args.begin(), {testing::CliBin(), "--master", master_.address()});
     return testing::Run(args, {.env = {{"HOME", dir_ / "home"}}});
   }
-  std::unique_ptr<FuseProcess> Mount(const std::string& replicas,
-                                     std::vector<std::string> extra = {},
-                                     const std::string& fetch_timeout_ms = "2000") {
+  std::vector<std::string> FuseArgs(const std::string& replicas,
+                                    const std::vector<std::string>& extra = {},
+                                    const std::string& fetch_timeout_ms = "2000") {
     std::vector<std::string> args = {"--replicas",         replicas,        "--cache",
                                      dir_ / "cache",       "--trust",       master_.pub(),
                                      "--fetch-timeout-ms", fetch_timeout_ms};
     args.insert(args.end(), extra.begin(), extra.end());
-    return std::make_unique<FuseProcess>(mnt(), args, dir_ / "fuse.log");
+    return args;
+  }
+  std::unique_ptr<FuseProcess> Mount(const std::string& replicas,
+                                     const std::vector<std::string>& extra = {},
+                                     const std::string& fetch_timeout_ms = "2000") {
+    return std::make_unique<FuseProcess>(mnt(), FuseArgs(replicas, extra, fetch_timeout_ms),
+                                         dir_ / "fuse.log");
   }
   std::string mnt() const { return dir_ / "dist"; }
   void PushLive(const std::string& app, const std::string& version, const std::string& src) {
@@ -605,6 +616,64 @@ TEST_F(TakeoverTest, AReadInProgressDuringAKillCompletes) {
   EXPECT_EQ(cat->Wait(std::chrono::seconds(60)), 0) << testing::ReadFileOrDie(dir_ / "cp.log");
   EXPECT_EQ(testing::ReadFileOrDie(dir_ / "cold.copy"), testing::RandomBytes(4 << 20, 3));
   EXPECT_EQ(fuse->Terminate(), 0);
+}
+
+// systemd's part, played by the test: its notify socket receives the mounted
+// descriptor (FDSTORE=1), and the restart after a crash passes it back
+// (LISTEN_FDS, named "fuse"); no holder is started then.
+TEST_F(TakeoverTest, SystemdsDescriptorStoreKeepsTheMountAcrossACrash) {
+  PushLive("app", "1.0", dir_ / "src");
+  const std::string notify_path = dir_ / "notify";
+  Fd notify(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(notify_path.size(), sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, notify_path.c_str(), notify_path.size() + 1);
+  ASSERT_EQ(bind(notify.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval timeout{30, 0};
+  setsockopt(notify.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+
+  setenv("NOTIFY_SOCKET", notify_path.c_str(), 1);
+  auto fuse = Mount(ny_->address());
+  unsetenv("NOTIFY_SOCKET");
+  Fd stored;
+  auto message = ReceiveMessage(notify.get(), &stored);
+  ASSERT_TRUE(message.ok()) << message.status();
+  EXPECT_NE(message->find("FDSTORE=1"), std::string::npos) << *message;
+  EXPECT_NE(message->find("FDNAME=fuse"), std::string::npos) << *message;
+  ASSERT_TRUE(stored.valid());
+  EXPECT_FALSE(fs::exists(dir_ / "cache/fuse.holder")) << "systemd keeps it: no holder";
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+  StartReader();
+  ASSERT_TRUE(ReaderGoesOn(20)) << testing::ReadFileOrDie(dir_ / "reader.log");
+
+  fuse->Kill9();
+  std::vector<std::string> argv = {testing::FuseBin(), "-f"};
+  for (const std::string& a : FuseArgs(ny_->address())) argv.push_back(a);
+  argv.push_back(mnt());
+  const int stored_fd = stored.get();
+  testing::Process restarted(argv, dir_ / "fuse.log", [&] {
+    dup2(stored_fd, 3);  // SD_LISTEN_FDS_START; dup2 leaves it open across exec
+    setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1);
+    setenv("LISTEN_FDS", "1", 1);
+    setenv("LISTEN_FDNAMES", "fuse", 1);
+    setenv("NOTIFY_SOCKET", notify_path.c_str(), 1);
+  });
+  ASSERT_TRUE(WaitFor([&] {
+    return fuse->log().find("taken_over_from=systemd") != std::string::npos || !restarted.running();
+  })) << fuse->log();
+  ASSERT_TRUE(restarted.running()) << fuse->log();
+  ASSERT_TRUE(ReaderGoesOn(20)) << testing::ReadFileOrDie(dir_ / "reader.log") << fuse->log();
+  auto [code, said] = StopReader();
+  EXPECT_EQ(code, 0) << said;
+
+  restarted.Signal(SIGTERM);
+  EXPECT_EQ(restarted.Wait(), 0) << fuse->log();
+  message = ReceiveMessage(notify.get());
+  ASSERT_TRUE(message.ok()) << message.status();
+  EXPECT_NE(message->find("FDSTOREREMOVE=1"), std::string::npos)
+      << "a stop takes the descriptor out of the store: " << *message;
+  EXPECT_FALSE(testing::IsVmsMount(mnt())) << "SIGTERM unmounts";
 }
 
 }  // namespace

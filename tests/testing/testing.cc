@@ -176,7 +176,8 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& options) {
   return result;
 }
 
-Process::Process(const std::vector<std::string>& argv, const std::string& log_path) {
+Process::Process(const std::vector<std::string>& argv, const std::string& log_path,
+                 const std::function<void()>& in_child) {
   const pid_t parent = getpid();
   const std::vector<std::string> full = WithTestIdentity(argv);
   const std::string user_dir = TestPki::Get().UserDir("admin");
@@ -192,6 +193,7 @@ Process::Process(const std::vector<std::string>& argv, const std::string& log_pa
       dup2(fd, 1);
       dup2(fd, 2);
     }
+    if (in_child) in_child();
     auto args = Argv(full);
     execv(args[0], args.data());
     _exit(127);

@@ -66,7 +66,10 @@ std::string WriteToolVersion(const TempDir& dir, const std::string& app,
 // test's own thread.
 class Process {
  public:
-  Process(const std::vector<std::string>& argv, const std::string& log_path);
+  // `in_child` (if given) runs in the child just before exec: to set up
+  // descriptors or the environment the way a service manager would.
+  Process(const std::vector<std::string>& argv, const std::string& log_path,
+          const std::function<void()>& in_child = nullptr);
   ~Process();  // SIGKILL if still running
   pid_t pid() const { return pid_; }
   bool running();
