@@ -84,6 +84,14 @@ Db::~Db() {
   db_->Close();
 }
 
+absl::Status Db::Flush() {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  for (const auto& [name, handle] : families_) handles.push_back(handle);
+  rocksdb::Status s = db_->Flush(rocksdb::FlushOptions(), handles);
+  if (!s.ok()) return FromRocks(s, StrCat("cannot flush ", path_));
+  return absl::OkStatus();
+}
+
 rocksdb::ColumnFamilyHandle* Db::Family(const std::string& name) const {
   auto it = families_.find(name);
   VMS_CHECK(it != families_.end(), "a column family the database was not opened with: " + name);

@@ -50,6 +50,9 @@ class Db {
   // every write a caller acknowledges as durable.
   absl::Status Write(rocksdb::WriteBatch* batch, bool sync);
   std::unique_ptr<rocksdb::Iterator> NewIterator(const std::string& family) const;
+  // Writes what is in memory out to tables, so that the next Open has no log
+  // to replay (a vms-fuse handing its mount over does it while still serving).
+  absl::Status Flush();
 
  private:
   Db() = default;

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -76,12 +77,14 @@ void Report(int fd, bool mounted) {
 // mount), until Stop().
 class HolderLink {
  public:
-  HolderLink(int link, vms::FuseMount* mount) : link_(link) {
+  // `on_stop` prepares the handover while requests are still served, then
+  // the mount is handed over.
+  HolderLink(int link, vms::FuseMount* mount, std::function<void()> on_stop) : link_(link) {
     int p[2];
     if (link_ < 0 || pipe2(p, O_CLOEXEC) != 0) return;
     stop_read_ = vms::Fd(p[0]);
     stop_write_ = vms::Fd(p[1]);
-    thread_ = std::thread([this, mount] {
+    thread_ = std::thread([this, mount, on_stop = std::move(on_stop)] {
       pollfd fds[2] = {{link_, POLLIN, 0}, {stop_read_.get(), POLLIN, 0}};
       while (poll(fds, 2, -1) >= 0 || errno == EINTR) {
         if (fds[1].revents != 0) return;
@@ -89,6 +92,7 @@ class HolderLink {
         auto message = vms::ReceiveMessage(link_);
         if (message.ok() && *message == vms::kStop) {
           spdlog::info("a new vms-fuse takes the mount over: handing it over");
+          on_stop();
           mount->HandOver();
           return;
         }
@@ -339,7 +343,11 @@ int main(int argc, char** argv) {
                      std::chrono::steady_clock::now() - took_at)
                      .count());
   }
-  HolderLink holder(link.get(), mount->get());
+  // The successor opens the cache after we close it: what is in memory is
+  // written out now, while we still serve, so that it has no log to replay.
+  HolderLink holder(link.get(), mount->get(), [&cache] {
+    if (absl::Status s = (*cache)->Flush(); !s.ok()) spdlog::warn("{}", vms::Sv(s.message()));
+  });
   absl::StatusOr<vms::FuseMount::Ended> ended = (*mount)->Run();
   holder.Stop();
   watcher.Stop();

@@ -485,15 +485,18 @@ void FuseMount::Serve(Worker* w) {
 
 void FuseMount::StopWorkers(std::vector<std::unique_ptr<Worker>>* workers) {
   stopping_ = true;
-  for (auto& w : *workers) {
-    // A signal that lands just before the read blocks is lost: send again
-    // until the worker has seen `stopping_`.
-    while (!w->done.load()) {
+  // A signal that lands just before a read blocks is lost: send again, to
+  // every worker still reading, until all have seen `stopping_`.
+  for (bool all_done = false; !all_done;) {
+    all_done = true;
+    for (auto& w : *workers) {
+      if (w->done.load()) continue;
+      all_done = false;
       if (w->in_read.load()) pthread_kill(w->thread.native_handle(), SIGUSR2);
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    w->thread.join();
+    if (!all_done) std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
+  for (auto& w : *workers) w->thread.join();
 }
 
 absl::StatusOr<FuseMount::Ended> FuseMount::Run() {

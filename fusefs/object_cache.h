@@ -62,6 +62,9 @@ class ObjectCache {
   // must be quick and take no lock of this cache.
   void SetPressureCallback(std::function<void()> fn);
 
+  // Writes what the database holds in memory out (see Db::Flush).
+  absl::Status Flush() { return db_->Flush(); }
+
   uint64_t bytes() const;
   uint64_t max_bytes() const { return max_bytes_; }
   size_t pinned() const;
