@@ -331,31 +331,29 @@ struct OutHeader {  // struct fuse_out_header
   uint64_t unique;
 };
 
-absl::StatusOr<fuse_session*> NewSession(FuseSession* session, const MountOptions& o) {
-  std::string mount_opts = "ro,nosuid,nodev,default_permissions,fsname=vms,subtype=vms";
-  if (o.allow_other) mount_opts += ",allow_other";
-  std::vector<std::string> argv_s = {"vms-fuse", "-o", mount_opts};
-  std::vector<char*> argv;
-  for (std::string& a : argv_s) argv.push_back(a.data());
-  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
-  fuse_session* se = fuse_session_new(&args, &kOps, sizeof kOps, session);
-  if (se == nullptr) return absl::InternalError("cannot create the FUSE session");
-  return se;
-}
-
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Mount(DistFs* fs, const MountOptions& o) {
-  VMS_RETURN_IF_ERROR(DetachStaleMount(o.mountpoint));
+absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Create(DistFs* fs, const MountOptions& o) {
   auto m = std::unique_ptr<FuseMount>(new FuseMount());
   m->fs_ = fs;
   m->cache_ = o.cache;
   m->mountpoint_ = o.mountpoint;
   m->session_ = std::make_unique<FuseSession>();
   m->session_->fs = fs;
-  auto se = NewSession(m->session_.get(), o);
-  if (!se.ok()) return se.status();
-  m->se_ = *se;
+  std::string mount_opts = "ro,nosuid,nodev,default_permissions,fsname=vms,subtype=vms";
+  if (o.allow_other) mount_opts += ",allow_other";
+  std::vector<std::string> argv_s = {"vms-fuse", "-o", mount_opts};
+  std::vector<char*> argv;
+  for (std::string& a : argv_s) argv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  m->se_ = fuse_session_new(&args, &kOps, sizeof kOps, m->session_.get());
+  if (m->se_ == nullptr) return absl::InternalError("cannot create the FUSE session");
+  return m;
+}
+
+absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Mount(DistFs* fs, const MountOptions& o) {
+  VMS_RETURN_IF_ERROR(DetachStaleMount(o.mountpoint));
+  VMS_ASSIGN_OR_RETURN(auto m, Create(fs, o));
   if (fuse_session_mount(m->se_, o.mountpoint.c_str()) != 0) {
     return absl::FailedPreconditionError(
         StrCat("cannot mount at ", o.mountpoint,
@@ -367,15 +365,7 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Mount(DistFs* fs, const Mo
 
 absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Adopt(DistFs* fs, const MountOptions& o,
                                                             Fd fuse, const std::string& init) {
-  auto m = std::unique_ptr<FuseMount>(new FuseMount());
-  m->fs_ = fs;
-  m->cache_ = o.cache;
-  m->mountpoint_ = o.mountpoint;
-  m->session_ = std::make_unique<FuseSession>();
-  m->session_->fs = fs;
-  auto se = NewSession(m->session_.get(), o);
-  if (!se.ok()) return se.status();
-  m->se_ = *se;
+  VMS_ASSIGN_OR_RETURN(auto m, Create(fs, o));
   // libfuse takes an already mounted descriptor as /dev/fd/N (and then
   // leaves unmounting to us).
   int fd = fuse.Release();

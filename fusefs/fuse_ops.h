@@ -71,6 +71,8 @@ class FuseMount {
 
  private:
   FuseMount() = default;
+  // A mount with its session, not mounted yet.
+  static absl::StatusOr<std::unique_ptr<FuseMount>> Create(DistFs* fs, const MountOptions& o);
   // Until Run() ends: reclaims when the cache signals pressure, and checks
   // once a second.
   void ReclaimLoop();

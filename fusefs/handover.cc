@@ -54,9 +54,15 @@ std::string MountpointName(const std::string& path) {
   return (ec ? p.parent_path() : parent) / p.filename();
 }
 
-absl::Status SendMessage(int sock, std::string_view message, int fd) {
+namespace {
+
+// sendmsg of `message` with `fd` attached (if >= 0), to `to` (if given).
+ssize_t SendWithFd(int sock, std::string_view message, int fd, const sockaddr_un* to = nullptr,
+                   socklen_t to_len = 0) {
   iovec iov{const_cast<char*>(message.data()), message.size()};
   msghdr msg{};
+  msg.msg_name = const_cast<sockaddr_un*>(to);
+  msg.msg_namelen = to_len;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
@@ -73,7 +79,13 @@ absl::Status SendMessage(int sock, std::string_view message, int fd) {
   do {
     n = sendmsg(sock, &msg, MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return ErrnoError(errno, "send to the holder");
+  return n;
+}
+
+}  // namespace
+
+absl::Status SendMessage(int sock, std::string_view message, int fd) {
+  if (SendWithFd(sock, message, fd) < 0) return ErrnoError(errno, "send to the holder");
   return absl::OkStatus();
 }
 
@@ -216,23 +228,10 @@ absl::Status SystemdStoreFd(int fd) {
   Fd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!sock.valid()) return ErrnoError(errno, "socket");
   std::string message = fd >= 0 ? "FDSTORE=1\nFDNAME=fuse\n" : "FDSTOREREMOVE=1\nFDNAME=fuse\n";
-  iovec iov{message.data(), message.size()};
-  msghdr msg{};
-  msg.msg_name = &addr;
-  msg.msg_namelen = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + p.size());
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + p.size());
+  if (SendWithFd(sock.get(), message, fd, &addr, len) < 0) {
+    return ErrnoError(errno, "notify systemd");
   }
-  if (sendmsg(sock.get(), &msg, MSG_NOSIGNAL) < 0) return ErrnoError(errno, "notify systemd");
   return absl::OkStatus();
 }
 

@@ -31,7 +31,21 @@ Node AppLink(const std::string& version, uint64_t live_seq) {
   return n;
 }
 
-TEST(InodeJournalTest, NodesRoundTrip) {
+class InodeJournalTest : public ::testing::Test {
+ protected:
+  // A table journaling to a new journal at path_.
+  std::unique_ptr<InodeJournal> Journaled(InodeTable* table) {
+    auto journal = InodeJournal::Create(path_);
+    EXPECT_TRUE(journal.ok()) << journal.status();
+    if (!journal.ok()) return nullptr;
+    table->SetJournal(journal->get());
+    return *std::move(journal);
+  }
+  testing::TempDir dir_;
+  const std::string path_ = dir_ / "inodes";
+};
+
+TEST_F(InodeJournalTest, NodesRoundTrip) {
   Node n = File("x");
   n.exec = true;
   n.chunked = true;
@@ -56,13 +70,10 @@ TEST(InodeJournalTest, NodesRoundTrip) {
 
 // A successor restores exactly what the kernel holds: the same numbers for
 // the same nodes, the same counts, and numbers never handed out again.
-TEST(InodeJournalTest, ASuccessorKnowsEveryInodeTheKernelHolds) {
-  testing::TempDir dir;
-  std::string path = dir / "inodes";
-  auto journal = InodeJournal::Create(path);
-  ASSERT_TRUE(journal.ok()) << journal.status();
+TEST_F(InodeJournalTest, ASuccessorKnowsEveryInodeTheKernelHolds) {
   InodeTable before;
-  before.SetJournal(journal->get());
+  auto journal = Journaled(&before);
+  ASSERT_NE(journal, nullptr);
   before.JournalInit("the INIT request");
   uint64_t link1 = before.Lookup(InodeTable::kRoot, "app", AppLink("1.0", 1));
   uint64_t a = before.Lookup(InodeTable::kRoot, "a", File("a"));
@@ -74,7 +85,7 @@ TEST(InodeJournalTest, ASuccessorKnowsEveryInodeTheKernelHolds) {
   uint64_t link2 = before.Lookup(InodeTable::kRoot, "app", AppLink("2.0", 2));  // a flip
 
   InodeJournal::State state;
-  auto resumed = InodeJournal::Resume(path, &state);
+  auto resumed = InodeJournal::Resume(path_, &state);
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_EQ(state.init, "the INIT request");
   InodeTable after;
@@ -95,14 +106,12 @@ TEST(InodeJournalTest, ASuccessorKnowsEveryInodeTheKernelHolds) {
       << "a number once handed out is never handed out again";
 }
 
-TEST(InodeJournalTest, ARecordCutShortByACrashIsDropped) {
-  testing::TempDir dir;
-  std::string path = dir / "inodes";
+TEST_F(InodeJournalTest, ARecordCutShortByACrashIsDropped) {
+  const std::string& path = path_;
   {
-    auto journal = InodeJournal::Create(path);
-    ASSERT_TRUE(journal.ok());
     InodeTable t;
-    t.SetJournal(journal->get());
+    auto journal = Journaled(&t);
+    ASSERT_NE(journal, nullptr);
     t.Lookup(InodeTable::kRoot, "a", File("a"));
     t.Lookup(InodeTable::kRoot, "b", File("b"));
   }
@@ -123,20 +132,18 @@ TEST(InodeJournalTest, ARecordCutShortByACrashIsDropped) {
   EXPECT_EQ(state.inodes.size(), 2u);
 }
 
-TEST(InodeJournalTest, HistoryIsCompactedIntoASnapshot) {
-  testing::TempDir dir;
-  std::string path = dir / "inodes";
-  auto journal = InodeJournal::Create(path);
-  ASSERT_TRUE(journal.ok());
+TEST_F(InodeJournalTest, HistoryIsCompactedIntoASnapshot) {
+  const std::string& path = path_;
   InodeTable t;
-  t.SetJournal(journal->get());
+  auto journal = Journaled(&t);
+  ASSERT_NE(journal, nullptr);
   t.JournalInit("init");
   uint64_t kept = t.Lookup(InodeTable::kRoot, "kept", File("kept"));
   for (int i = 0; i < 100000; ++i) {
     uint64_t ino = t.Lookup(InodeTable::kRoot, "f" + std::to_string(i), File(std::to_string(i)));
     t.Forget(ino, 1);
   }
-  EXPECT_LT((*journal)->bytes(), 8u << 20) << "the file does not grow with history";
+  EXPECT_LT(journal->bytes(), 8u << 20) << "the file does not grow with history";
   InodeJournal::State state;
   ASSERT_TRUE(InodeJournal::Resume(path, &state).ok());
   EXPECT_EQ(state.init, "init") << "a snapshot keeps the INIT request";
