@@ -155,6 +155,30 @@ absl::Status Changed(const std::string& path) {
       StrCat(ShortPath(path), " changed while it was being read; push again"));
 }
 
+// Where `at` is: in a hole or in data, up to `end`.
+struct Extent {
+  bool hole = false;
+  uint64_t end = 0;
+};
+
+Extent ExtentAt(int fd, uint64_t at, uint64_t size) {
+  off_t data = lseek(fd, static_cast<off_t>(at), SEEK_DATA);
+  if (data < 0) {
+    // ENXIO: a hole to the end. Anything else (no SEEK_DATA here): all data.
+    return errno == ENXIO ? Extent{true, size} : Extent{false, UINT64_MAX};
+  }
+  if (static_cast<uint64_t>(data) > at) return {true, static_cast<uint64_t>(data)};
+  off_t hole = lseek(fd, static_cast<off_t>(at), SEEK_HOLE);
+  return {false, hole <= static_cast<off_t>(at) ? UINT64_MAX : static_cast<uint64_t>(hole)};
+}
+
+// The chunk that starts with max_size zeros ahead of it.
+ChunkRef ZeroChunk(const Chunker& chunker) {
+  const std::string zeros(chunker.max_size(), '\0');
+  size_t n = chunker.Cut(reinterpret_cast<const uint8_t*>(zeros.data()), zeros.size());
+  return {n, Sha256(std::string_view(zeros.data(), n))};
+}
+
 // Hashes one file, chunking it when large. Checks that it is still the file
 // that was walked, and that its size did not change while reading.
 absl::StatusOr<FileDigest> HashFile(const ScannedFile& f, const Chunker& chunker) {
@@ -182,7 +206,27 @@ absl::StatusOr<FileDigest> HashFile(const ScannedFile& f, const Chunker& chunker
   size_t start = 0, end = 0;
   uint64_t file_offset = 0;  // file offset of buf[0]
   bool eof = false;
+  // Holes (SEEK_DATA/SEEK_HOLE) are not read: where the next max_size bytes
+  // are all a hole, the chunk there is the one a run of zeros always makes
+  // (a cut depends only on the bytes up to max_size ahead), so the chunks are
+  // exactly those of reading every zero.
+  Extent extent;
+  std::optional<ChunkRef> zero_chunk;
   while (true) {
+    const uint64_t at = file_offset + start;
+    if (at >= extent.end) extent = ExtentAt(fd.get(), at, f.stat.size);
+    if (extent.hole && extent.end - at >= chunker.max_size()) {
+      if (!zero_chunk) zero_chunk = ZeroChunk(chunker);
+      digest.chunks.push_back(*zero_chunk);
+      if (end - start >= zero_chunk->size) {
+        start += zero_chunk->size;
+      } else {  // past what was read: read again from after the chunk
+        file_offset = at + zero_chunk->size;
+        start = end = 0;
+        eof = false;
+      }
+      continue;
+    }
     if (!eof && end - start < chunker.max_size()) {
       std::memmove(buf.data(), buf.data() + start, end - start);
       file_offset += start;

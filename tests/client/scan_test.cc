@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "core/chunker.h"
+#include "core/file_util.h"
 #include "core/tree.h"
 #include "gtest/gtest.h"
 #include "tests/testing/testing.h"
@@ -265,6 +266,41 @@ TEST(ScanTest, StatCacheSkipsReadingUnchangedFiles) {
   WriteFile(d / "f", "real content");  // rewritten: new mtime and ctime
   auto fresh = Scan(d.path(), &cache).value();
   EXPECT_EQ(RootEntries(fresh)[0].hash, Sha256("real content"));
+}
+
+// Bytes this process has asked read(2) and friends for so far.
+uint64_t BytesRead() {
+  std::string io = testing::ReadFileOrDie("/proc/self/io");
+  size_t at = io.find("rchar: ");
+  return at == std::string::npos ? 0 : std::stoull(io.substr(at + 7));
+}
+
+// A sparse file is chunked exactly as the same bytes written out, without
+// reading its holes.
+TEST(ScanTest, HolesAreNotReadAndChunkAsTheZerosTheyAre) {
+  TempDir sparse, dense;
+  constexpr uint64_t kSize = 256ull << 20, kDataAt = 100ull << 20;
+  const std::string data = testing::RandomBytes(1 << 20, 7);
+  {
+    Fd fd(open((sparse / "big").c_str(), O_WRONLY | O_CREAT, 0644));
+    ASSERT_TRUE(fd.valid());
+    ASSERT_EQ(ftruncate(fd.get(), kSize), 0);
+    ASSERT_EQ(pwrite(fd.get(), data.data(), data.size(), kDataAt),
+              static_cast<ssize_t>(data.size()));
+  }
+  {
+    std::string bytes(kSize, '\0');
+    bytes.replace(kDataAt, data.size(), data);
+    WriteFile(dense / "big", bytes);
+  }
+  uint64_t before = BytesRead();
+  auto s = Scan(sparse.path());
+  uint64_t read = BytesRead() - before;
+  ASSERT_TRUE(s.ok()) << s.status();
+  auto d = Scan(dense.path());
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(s->root, d->root) << "the same chunks, the same tree";
+  EXPECT_LT(read, 80ull << 20) << "the holes (255 of 256 MiB) were read";
 }
 
 }  // namespace
