@@ -15,7 +15,6 @@
 #include "fusefs/handover.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "tests/testing/pki.h"
 #include "tests/testing/testing.h"
 #include "tests/testing/trees.h"
 
@@ -619,6 +618,37 @@ TEST_F(TakeoverTest, AReadInProgressDuringAKillCompletes) {
   }  // the replica answers again
   EXPECT_EQ(cat->Wait(std::chrono::seconds(60)), 0) << testing::ReadFileOrDie(dir_ / "cp.log");
   EXPECT_EQ(testing::ReadFileOrDie(dir_ / "cold.copy"), testing::RandomBytes(4 << 20, 3));
+  EXPECT_EQ(fuse->Terminate(), 0);
+}
+
+// A second vms-fuse on a served mount is refused, naming the one serving;
+// a mount nobody takes over within the grace is let go, and the next start
+// detaches it and mounts afresh.
+TEST_F(TakeoverTest, ASecondDaemonIsRefusedAndAnOrphanedMountIsLetGo) {
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address(), {"--holder-grace-s", "1"}, kSlowFetchMs);
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+  std::vector<std::string> argv = {testing::FuseBin(), "-f"};
+  for (const std::string& a : FuseArgs(ny_->address())) argv.push_back(a);
+  argv.push_back(mnt());
+  RunResult second = testing::Run(argv);
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_NE(second.err.find("is served by vms-fuse pid " + std::to_string(fuse->pid())),
+            std::string::npos)
+      << second.err;
+  EXPECT_NE(second.err.find("--takeover"), std::string::npos) << second.err;
+  EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/data/big"), testing::RandomBytes(8 << 20, 1))
+      << "the serving one goes on";
+
+  fuse->Kill9();
+  EXPECT_TRUE(WaitFor([&] {
+    struct statvfs sv;
+    return statvfs(mnt().c_str(), &sv) != 0 && errno == ENOTCONN;
+  })) << "after the grace the holder lets go: the mount is dead, as with no holder";
+  EXPECT_FALSE(fs::exists(dir_ / "cache/fuse.holder"));
+  fuse->Start();
+  EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/data/big"), testing::RandomBytes(8 << 20, 1))
+      << fuse->log();
   EXPECT_EQ(fuse->Terminate(), 0);
 }
 
