@@ -317,23 +317,22 @@ int DistFs::Open(uint64_t ino, uint64_t* fh) {
     if (!list.ok()) return ErrnoOf(list.status());
     auto chunks = DecodeChunkList(**list);
     if (!chunks.ok()) return EIO;
+    // Chunks are pinned as they are read (Read), and fetched ahead of the
+    // reader: the first bytes are served before the last chunk has come.
     uint64_t offset = 0;
-    std::vector<Hash> hashes;
     for (const ChunkRef& c : *chunks) {
-      pieces.push_back({c.hash, offset, c.size});
-      hashes.push_back(c.hash);
+      pieces.push_back({c.hash, offset, c.size, /*pinned=*/false});
       offset += c.size;
     }
     if (offset != node->size) return EIO;
-    if (absl::Status s = content_->Ensure(hashes); !s.ok()) {
-      spdlog::error("open {}@{}/{}: {}", node->app, node->version, node->name, Sv(s.message()));
-      return ErrnoOf(s);
-    }
   }
   for (size_t i = 0; i < pieces.size(); ++i) {
+    if (!pieces[i].pinned) continue;
     if (absl::Status s = content_->Pin(pieces[i].hash); !s.ok()) {
       spdlog::error("open {}@{}/{}: {}", node->app, node->version, node->name, Sv(s.message()));
-      for (size_t j = 0; j < i; ++j) content_->Unpin(pieces[j].hash);
+      for (size_t j = 0; j < i; ++j) {
+        if (pieces[j].pinned) content_->Unpin(pieces[j].hash);
+      }
       return ErrnoOf(s);
     }
   }
@@ -354,7 +353,20 @@ int DistFs::Read(uint64_t ino, uint64_t offset, size_t size, std::vector<Segment
   std::vector<OpenFiles::Span> spans;
   if (!files_.Locate(ino, offset, size, &spans)) return EBADF;
   out->clear();
+  if (!spans.empty() && !spans.back().pinned) {
+    // A chunked file: the window after this read comes in the background.
+    const uint64_t window =
+        std::min<uint64_t>(options_.readahead_max_bytes, content_->cache().max_bytes() / 4);
+    readahead_.FetchChunks(files_.Ahead(ino, offset, size + window));
+  }
   for (const OpenFiles::Span& span : spans) {
+    if (!span.pinned) {
+      if (absl::Status s = content_->Pin(span.hash); !s.ok()) {
+        spdlog::error("read ino={}: {}", ino, Sv(s.message()));
+        return ErrnoOf(s);
+      }
+      if (!files_.MarkPinned(ino, span.piece)) content_->Unpin(span.hash);
+    }
     auto bytes = content_->Get(span.hash);
     if (!bytes.ok()) {
       spdlog::error("read ino={}: {}", ino, Sv(bytes.status().message()));

@@ -104,7 +104,9 @@ class DistFs {
   int ReadDirPlus(uint64_t ino, size_t offset, const DirPlusSink& sink);
   // Pins the file's objects (fetching what is missing) for as long as the
   // kernel holds the inode; a file open in any process holds its inode, so
-  // its content is never evicted. Idempotent; *fh is the inode.
+  // its content is never evicted. A chunked file's chunks are pinned at their
+  // first read instead, and fetched ahead of it (Read). Idempotent; *fh is
+  // the inode.
   int Open(uint64_t ino, uint64_t* fh);
   // Where the bytes are; opens the inode first if needed (the kernel may skip
   // open requests altogether, see fuse_ops.cc).

@@ -27,9 +27,21 @@ bool OpenFiles::Add(uint64_t ino, std::vector<Piece> pieces) {
     added = inserted;
   }
   if (!added) {
-    for (const Piece& p : file.pieces) content_->Unpin(p.hash);
+    for (const Piece& p : file.pieces) {
+      if (p.pinned) content_->Unpin(p.hash);
+    }
   }
   return added;
+}
+
+bool OpenFiles::MarkPinned(uint64_t ino, size_t piece) {
+  MutexLock lock(&mu_);
+  auto it = files_.find(ino);
+  if (it == files_.end() || piece >= it->second.pieces.size() || it->second.pieces[piece].pinned) {
+    return false;
+  }
+  it->second.pieces[piece].pinned = true;
+  return true;
 }
 
 void OpenFiles::Remove(uint64_t ino) {
@@ -41,7 +53,9 @@ void OpenFiles::Remove(uint64_t ino) {
     file = std::move(it->second);
     files_.erase(it);
   }
-  for (const Piece& p : file.pieces) content_->Unpin(p.hash);
+  for (const Piece& p : file.pieces) {
+    if (p.pinned) content_->Unpin(p.hash);
+  }
 }
 
 bool OpenFiles::MarkRead(uint64_t ino) {
@@ -59,16 +73,34 @@ bool OpenFiles::Locate(uint64_t ino, uint64_t offset, size_t size, std::vector<S
   auto it = files_.find(ino);
   if (it == files_.end()) return false;
   it->second.last_read = ++clock_;
-  for (const Piece& p : it->second.pieces) {
+  const std::vector<Piece>& pieces = it->second.pieces;
+  // Pieces are in file order: start at the one holding `offset`.
+  auto first = std::upper_bound(pieces.begin(), pieces.end(), offset,
+                                [](uint64_t o, const Piece& p) { return o < p.offset; });
+  for (size_t i = first == pieces.begin() ? 0 : first - pieces.begin() - 1; i < pieces.size();
+       ++i) {
+    const Piece& p = pieces[i];
     if (size == 0) break;
     if (offset >= p.offset + p.size) continue;
     uint64_t within = offset - p.offset;
     size_t len = std::min<uint64_t>(size, p.size - within);
-    out->push_back({p.hash, within, len});
+    out->push_back({p.hash, within, len, i, p.pinned});
     offset += len;
     size -= len;
   }
   return true;
+}
+
+std::vector<Hash> OpenFiles::Ahead(uint64_t ino, uint64_t offset, uint64_t bytes) const {
+  std::vector<Hash> out;
+  MutexLock lock(&mu_);
+  auto it = files_.find(ino);
+  if (it == files_.end()) return out;
+  for (const Piece& p : it->second.pieces) {
+    if (p.offset >= offset + bytes) break;
+    if (p.offset + p.size > offset) out.push_back(p.hash);
+  }
+  return out;
 }
 
 std::vector<uint64_t> OpenFiles::LeastRecentlyRead(uint64_t bytes) const {

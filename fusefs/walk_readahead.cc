@@ -182,4 +182,11 @@ void WalkReadahead::FetchWithSiblings(const Hash& dir, const std::string& name, 
   content_->Prefetch(batch, &content_pool_);
 }
 
+void WalkReadahead::FetchChunks(std::span<const Hash> chunks) {
+  constexpr size_t kPerRequest = 2;  // ~8 MiB: the next arrives while this one is read
+  for (size_t i = 0; i < chunks.size(); i += kPerRequest) {
+    content_->Prefetch(chunks.subspan(i, std::min(kPerRequest, chunks.size() - i)), &content_pool_);
+  }
+}
+
 }  // namespace vms

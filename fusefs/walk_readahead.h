@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -59,6 +60,10 @@ class WalkReadahead {
   // At the first read of file `name` in the directory whose tree is `dir`,
   // in `version`: asks for what the walk reads next, a window ahead.
   void FirstRead(const std::string& version, const Hash& dir, const std::string& name);
+  // Fetches, in the background, the listed chunks of a large file that are
+  // neither cached nor under way: a few at a time, in order, on two
+  // streams, so that a reader waits only for the chunk it reads.
+  void FetchChunks(std::span<const Hash> chunks);
   // Fetches `file` (in directory `dir`) now, then in the background the
   // uncached files after it in the directory, up to sibling_bytes.
   void FetchWithSiblings(const Hash& dir, const std::string& name, const Hash& file);

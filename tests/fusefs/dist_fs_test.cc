@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "core/codec.h"
@@ -38,6 +40,11 @@ class DistFsTest : public ::testing::Test {
                    if (offline_) return absl::UnavailableError("no replica answers");
                    std::vector<StoredObject> batch;
                    for (const Hash& h : hashes) {
+                     {
+                       std::unique_lock lock(held_mu_);
+                       held_cv_.wait_for(lock, std::chrono::seconds(30),
+                                         [&] { return held_.count(h) == 0; });
+                     }
                      auto it = objects_.find(h);
                      if (it == objects_.end()) return absl::NotFoundError(h.Short());
                      ++fetched_;
@@ -131,6 +138,21 @@ class DistFsTest : public ::testing::Test {
   SigningKey key_;
   std::map<Hash, std::string> objects_;
   std::map<std::string, std::vector<Envelope>> releases_;
+  // Objects whose fetch waits until they are released (a slow replica).
+  void Hold(const Hash& h) {
+    std::lock_guard lock(held_mu_);
+    held_.insert(h);
+  }
+  void ReleaseAll() {
+    {
+      std::lock_guard lock(held_mu_);
+      held_.clear();
+    }
+    held_cv_.notify_all();
+  }
+  std::mutex held_mu_;
+  std::condition_variable held_cv_;
+  std::set<Hash> held_;
   std::atomic<bool> offline_{false};
   std::atomic<int> fetched_{0};
   int release_queries_ = 0;
@@ -458,6 +480,27 @@ TEST_F(DistFsTest, AVersionWithAnotherVersionsRootGetsItsWalkToo) {
   ASSERT_TRUE(testing::WaitFor([&] { return fs_.WalkReady("app", "1.0"); }));
   ASSERT_NE(Path("app@1.1/bin/tool"), 0u);
   EXPECT_TRUE(testing::WaitFor([&] { return fs_.WalkReady("app", "1.1"); }));
+}
+
+// A large file's first bytes are served while its later chunks are still
+// coming; those come in the background, ahead of the reader.
+TEST_F(DistFsTest, ABigFilesFirstBytesComeBeforeItsLastChunk) {
+  Publish("app", "1.0");
+  const Hash last = Sha256(std::string(1000, 'c'));
+  Hold(last);
+  uint64_t big = Path("app@1.0/lib/big");
+  std::vector<Segment> segments;
+  ASSERT_EQ(fs_.Read(big, 0, 100, &segments), 0) << "not waiting for the held last chunk";
+  ASSERT_EQ(segments.size(), 1u);
+  EXPECT_EQ(segments[0].data->substr(segments[0].pos, segments[0].len), std::string(100, 'a'));
+  EXPECT_FALSE(content_.Cached(last));
+  ReleaseAll();
+  EXPECT_TRUE(testing::WaitFor([&] { return content_.Cached(last); }))
+      << "the rest of the file was asked for ahead of the reader";
+  EXPECT_EQ(ReadAll(big, 6003).substr(5003), std::string(1000, 'c'));
+  size_t pinned = cache_->pinned();
+  fs_.Forget(big, fs_.inodes().lookups(big));
+  EXPECT_EQ(cache_->pinned(), pinned - 3) << "each chunk pinned once, at its first read";
 }
 
 TEST_F(DistFsTest, OfflineServesCachedAndFailsUncachedWithEio) {

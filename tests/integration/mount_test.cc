@@ -606,12 +606,16 @@ TEST_F(TakeoverTest, AReadInProgressDuringAKillCompletes) {
     cat = std::make_unique<testing::Process>(
         std::vector<std::string>{"/bin/cp", mnt() + "/app/data/cold", dir_ / "cold.copy"},
         dir_ / "cp.log");
-    // Blocked in the kernel, waiting for the daemon's answer.
+    // Blocked in the kernel on the mount: in a FUSE request, or on a page
+    // whose (asynchronous) FUSE read is pending. Its kernel stack says so.
+    const std::string proc = "/proc/" + std::to_string(cat->pid());
     ASSERT_TRUE(WaitFor([&] {
-      std::error_code ec;
-      std::string wchan = testing::ReadFileOrDie("/proc/" + std::to_string(cat->pid()) + "/wchan");
-      return wchan.find("fuse") != std::string::npos || wchan.find("request") != std::string::npos;
-    })) << "cp never blocked in a FUSE request";
+      std::string stack = testing::ReadFileOrDie(proc + "/stack");
+      std::string wchan = testing::ReadFileOrDie(proc + "/wchan");
+      return stack.find("fuse_") != std::string::npos || wchan.find("fuse") != std::string::npos ||
+             wchan.find("request_wait") != std::string::npos;
+    })) << "cp never blocked on the mount: "
+        << testing::ReadFileOrDie(proc + "/stack");
     fuse->Kill9();
     fuse->Start();
     EXPECT_TRUE(cat->running()) << "the read waits for the new daemon, no ENOTCONN";
