@@ -348,6 +348,21 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Create(DistFs* fs, const M
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
   m->se_ = fuse_session_new(&args, &kOps, sizeof kOps, m->session_.get());
   if (m->se_ == nullptr) return absl::InternalError("cannot create the FUSE session");
+  // Signals are caught from before the mount: a SIGTERM that comes before
+  // Run() still ends in an unmount (Run returns at once), not in a mount
+  // left to the holder.
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoError(errno, "pipe2");
+  m->wake_read_ = Fd(pipe_fds[0]);
+  m->wake_write_ = Fd(pipe_fds[1]);
+  g_wake_fd = m->wake_write_.get();
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &sa, nullptr);
+  sa.sa_handler = OnInterrupt;  // no SA_RESTART: a blocked read returns EINTR
+  sigaction(SIGUSR2, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
   return m;
 }
 
@@ -411,7 +426,10 @@ FuseMount::~FuseMount() {
   }
   fuse_session_destroy(se_);
   int fd = wake_write_.get();
-  if (fd >= 0) g_wake_fd.compare_exchange_strong(fd, -1);
+  if (fd >= 0 && g_wake_fd.compare_exchange_strong(fd, -1)) {
+    // No mount to stop any more: signals do what they do by default again.
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) signal(sig, SIG_DFL);
+  }
 }
 
 absl::Status FuseMount::Unmount() {
@@ -490,19 +508,6 @@ void FuseMount::StopWorkers(std::vector<std::unique_ptr<Worker>>* workers) {
 }
 
 absl::StatusOr<FuseMount::Ended> FuseMount::Run() {
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoError(errno, "pipe2");
-  wake_read_ = Fd(pipe_fds[0]);
-  wake_write_ = Fd(pipe_fds[1]);
-  g_wake_fd = wake_write_.get();
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &sa, nullptr);
-  sa.sa_handler = OnInterrupt;  // no SA_RESTART: the read returns EINTR
-  sigaction(SIGUSR2, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
   std::thread reclaimer;
   if (cache_ != nullptr) {
     cache_->SetPressureCallback([this] {
