@@ -347,6 +347,8 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Create(DistFs* fs, const M
   for (std::string& a : argv_s) argv.push_back(a.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
   m->se_ = fuse_session_new(&args, &kOps, sizeof kOps, m->session_.get());
+  // Parsing left a copy of the arguments that nothing keeps a pointer into.
+  fuse_opt_free_args(&args);
   if (m->se_ == nullptr) return absl::InternalError("cannot create the FUSE session");
   // Signals are caught from before the mount: a SIGTERM that comes before
   // Run() still ends in an unmount (Run returns at once), not in a mount

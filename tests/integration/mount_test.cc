@@ -607,15 +607,24 @@ TEST_F(TakeoverTest, AReadInProgressDuringAKillCompletes) {
         std::vector<std::string>{"/bin/cp", mnt() + "/app/data/cold", dir_ / "cold.copy"},
         dir_ / "cp.log");
     // Blocked in the kernel on the mount: in a FUSE request, or on a page
-    // whose (asynchronous) FUSE read is pending. Its kernel stack says so.
+    // whose (asynchronous) FUSE read is pending, which cp may reach through
+    // copy_file_range and splice with no fuse_ frame on its stack. Its
+    // kernel stack says which; nothing else makes it sleep here.
     const std::string proc = "/proc/" + std::to_string(cat->pid());
-    ASSERT_TRUE(WaitFor([&] {
+    auto blocked = [&] {
       std::string stack = testing::ReadFileOrDie(proc + "/stack");
       std::string wchan = testing::ReadFileOrDie(proc + "/wchan");
-      return stack.find("fuse_") != std::string::npos || wchan.find("fuse") != std::string::npos ||
-             wchan.find("request_wait") != std::string::npos;
-    })) << "cp never blocked on the mount: "
-        << testing::ReadFileOrDie(proc + "/stack");
+      for (const char* mark : {"fuse", "folio_wait", "filemap_", "splice", "request_wait"}) {
+        if (stack.find(mark) != std::string::npos || wchan.find(mark) != std::string::npos) {
+          return true;
+        }
+      }
+      return false;
+    };
+    ASSERT_TRUE(WaitFor(blocked)) << "cp never blocked on the mount: stack "
+                                  << testing::ReadFileOrDie(proc + "/stack") << " wchan "
+                                  << testing::ReadFileOrDie(proc + "/wchan") << "\n"
+                                  << testing::ReadFileOrDie(dir_ / "cp.log");
     fuse->Kill9();
     fuse->Start();
     EXPECT_TRUE(cat->running()) << "the read waits for the new daemon, no ENOTCONN";
