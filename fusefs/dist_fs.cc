@@ -35,10 +35,14 @@ DistFs::DistFs(Catalog* catalog, Content* content, FsOptions options)
 absl::Status DistFs::StartJournal(const std::string& path) {
   auto journal = InodeJournal::Create(path);
   if (!journal.ok()) return journal.status();
-  inodes_.SetJournal(nullptr);
-  journal_ = *std::move(journal);
-  inodes_.SetJournal(journal_.get());
+  UseJournal(*std::move(journal));
   return absl::OkStatus();
+}
+
+void DistFs::UseJournal(std::unique_ptr<InodeJournal> journal) {
+  inodes_.SetJournal(nullptr);
+  journal_ = std::move(journal);
+  inodes_.SetJournal(journal_.get());  // starts with a snapshot: any history goes
 }
 
 absl::StatusOr<std::string> DistFs::ResumeJournal(const std::string& path) {
@@ -49,8 +53,7 @@ absl::StatusOr<std::string> DistFs::ResumeJournal(const std::string& path) {
   for (const auto& [ino, node] : inodes_.Restore(state.next, state.inodes)) {
     PinIfCached(ino, *node);
   }
-  journal_ = *std::move(journal);
-  inodes_.SetJournal(journal_.get());  // starts with a snapshot: the history goes
+  UseJournal(*std::move(journal));
   spdlog::info("took over {} inodes the kernel holds from journal={}", state.inodes.size(), path);
   return state.init;
 }

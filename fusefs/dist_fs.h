@@ -149,6 +149,8 @@ class DistFs {
   std::vector<std::pair<uint64_t, std::string>> ReclaimCandidates(uint64_t bytes) const;
 
  private:
+  // Journals inodes to `journal` from now on (see StartJournal).
+  void UseJournal(std::unique_ptr<InodeJournal> journal);
   int LookupRoot(const std::string& name, Node* node);
   // A node for `entry` of directory `dir`, whose entries are `entries`.
   Node ChildOf(const Node& dir, const std::vector<TreeEntry>& entries, const TreeEntry& entry);

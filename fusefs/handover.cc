@@ -22,18 +22,6 @@ namespace vms {
 
 namespace {
 
-absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    return absl::InvalidArgumentError(StrCat("socket path ", path, " is longer than ",
-                                             sizeof addr.sun_path - 1,
-                                             " bytes: use a shorter --cache directory"));
-  }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  return addr;
-}
-
 bool WaitReadable(int fd, std::chrono::milliseconds timeout) {
   pollfd p{fd, POLLIN, 0};
   int rc;
@@ -44,6 +32,18 @@ bool WaitReadable(int fd, std::chrono::milliseconds timeout) {
 }
 
 }  // namespace
+
+absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    return absl::InvalidArgumentError(StrCat("socket path ", path, " is longer than ",
+                                             sizeof addr.sun_path - 1,
+                                             " bytes: use a shorter --cache directory"));
+  }
+  std::memcpy(addr.sun_path, path.data(), path.size());  // zero-filled: terminated
+  return addr;
+}
 
 std::string MountpointName(const std::string& path) {
   namespace fs = std::filesystem;
@@ -221,15 +221,13 @@ absl::Status SystemdStoreFd(int fd) {
   if (path == nullptr || *path == '\0') return absl::FailedPreconditionError("no NOTIFY_SOCKET");
   std::string p = path;
   if (p[0] == '@') p[0] = '\0';  // abstract namespace
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (p.size() >= sizeof addr.sun_path) return absl::InvalidArgumentError("NOTIFY_SOCKET too long");
-  std::memcpy(addr.sun_path, p.data(), p.size());
+  auto addr = UnixAddress(p);
+  if (!addr.ok()) return absl::InvalidArgumentError("NOTIFY_SOCKET too long");
   Fd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!sock.valid()) return ErrnoError(errno, "socket");
   std::string message = fd >= 0 ? "FDSTORE=1\nFDNAME=fuse\n" : "FDSTOREREMOVE=1\nFDNAME=fuse\n";
   auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + p.size());
-  if (SendWithFd(sock.get(), message, fd, &addr, len) < 0) {
+  if (SendWithFd(sock.get(), message, fd, &*addr, len) < 0) {
     return ErrnoError(errno, "notify systemd");
   }
   return absl::OkStatus();

@@ -20,6 +20,7 @@
 #define VMS_FUSEFS_HANDOVER_H_
 
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <chrono>
 #include <string>
@@ -42,6 +43,10 @@ inline constexpr std::string_view kReplace = "REPLACE";    // ask the one servin
 inline constexpr std::string_view kStop = "STOP";          // holder -> serving daemon
 inline constexpr std::string_view kOk = "OK ";             // + mountpoint, with the descriptor
 inline constexpr std::string_view kError = "ERR ";         // + why
+
+// The address of the unix socket at `path` (a leading NUL: abstract);
+// InvalidArgument if it does not fit.
+absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path);
 
 // `path` made absolute with its parent resolved, for comparing mountpoints.
 // The mountpoint itself is never resolved: that would ask the mount, which

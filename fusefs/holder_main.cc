@@ -63,33 +63,36 @@ std::string Unescape(const std::string& field) {
   return out;
 }
 
-// The device ("major:minor") of the vms mount at `mountpoint`, the newest if
-// several are stacked; "" if there is none.
-std::string MountDevice(const std::string& mountpoint) {
+// Each line of /proc/self/mountinfo as (device "major:minor", mount point
+// unescaped, the rest of the line from the filesystem type on).
+template <typename Fn>
+void ForEachMount(Fn fn) {
   std::ifstream in("/proc/self/mountinfo");
-  std::string line, found;
-  while (std::getline(in, line)) {
+  for (std::string line; std::getline(in, line);) {
     std::istringstream fields(line);
-    std::string id, parent, dev, root, point;
+    std::string id, parent, dev, root, point, rest;
     fields >> id >> parent >> dev >> root >> point;
-    std::string rest;
     std::getline(fields, rest);
-    if (Unescape(point) == mountpoint && rest.find(" - fuse.vms ") != std::string::npos)
-      found = dev;
+    fn(dev, Unescape(point), rest);
   }
+}
+
+// The device of the vms mount at `mountpoint`, the newest if several are
+// stacked; "" if there is none.
+std::string MountDevice(const std::string& mountpoint) {
+  std::string found;
+  ForEachMount([&](const std::string& dev, const std::string& point, const std::string& rest) {
+    if (point == mountpoint && rest.find(" - fuse.vms ") != std::string::npos) found = dev;
+  });
   return found;
 }
 
 bool Mounted(const std::string& dev) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, d;
-    fields >> id >> parent >> d;
-    if (d == dev) return true;
-  }
-  return false;
+  bool found = false;
+  ForEachMount([&](const std::string& d, const std::string&, const std::string&) {
+    found = found || d == dev;
+  });
+  return found;
 }
 
 pid_t PeerPid(int sock, uid_t* uid = nullptr) {
@@ -269,16 +272,15 @@ int main(int argc, char** argv) {
   fcntl(kFuseFd, F_SETFD, FD_CLOEXEC);
   fcntl(kLinkFd, F_SETFD, FD_CLOEXEC);
   h.listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (h.socket_path.size() >= sizeof addr.sun_path) {
-    (void)vms::SendMessage(kLinkFd, "socket path too long: " + h.socket_path);
+  auto addr = vms::UnixAddress(h.socket_path);
+  if (!addr.ok()) {
+    (void)vms::SendMessage(kLinkFd, std::string(addr.status().message()));
     return 1;
   }
-  std::memcpy(addr.sun_path, h.socket_path.c_str(), h.socket_path.size() + 1);
   unlink(h.socket_path.c_str());  // a dead holder's
   umask(077);
-  if (h.listen_fd < 0 || bind(h.listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+  if (h.listen_fd < 0 ||
+      bind(h.listen_fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0 ||
       listen(h.listen_fd, 8) != 0) {
     (void)vms::SendMessage(kLinkFd, "cannot listen on " + h.socket_path + ": " + strerror(errno));
     return 1;

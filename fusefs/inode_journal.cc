@@ -42,6 +42,15 @@ std::string Record(Kind kind, std::string_view body) {
   return out;
 }
 
+// A new inode with its node and lookup count.
+std::string NewRecord(uint64_t ino, const Node& node, uint64_t nlookup) {
+  std::string body;
+  PutVarint(&body, ino);
+  PutVarint(&body, nlookup);
+  body += EncodeNode(node);
+  return Record(kNew, body);
+}
+
 std::string Pair(uint64_t a, uint64_t b) {
   std::string body;
   PutVarint(&body, a);
@@ -197,11 +206,7 @@ void InodeJournal::Init(std::string_view request) {
 }
 
 void InodeJournal::Added(uint64_t ino, const Node& node, uint64_t nlookup) {
-  std::string body;
-  PutVarint(&body, ino);
-  PutVarint(&body, nlookup);
-  body += EncodeNode(node);
-  Append(Record(kNew, body));
+  Append(NewRecord(ino, node, nlookup));
 }
 
 void InodeJournal::Referenced(uint64_t ino, uint64_t n) { Append(Record(kRef, Pair(ino, n))); }
@@ -221,13 +226,7 @@ void InodeJournal::Snapshot(uint64_t next, const std::vector<std::pair<uint64_t,
   std::string body;
   PutVarint(&body, next);
   data += Record(kNext, body);
-  for (const auto& [ino, inode] : inodes) {
-    body.clear();
-    PutVarint(&body, ino);
-    PutVarint(&body, inode.nlookup);
-    body += EncodeNode(inode.node);
-    data += Record(kNew, body);
-  }
+  for (const auto& [ino, inode] : inodes) data += NewRecord(ino, inode.node, inode.nlookup);
   if (absl::Status s = WriteFileAtomic(path_, data, 0600, /*durable=*/false); !s.ok()) {
     Fail(std::string(s.message()));
     return;

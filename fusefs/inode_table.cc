@@ -14,13 +14,7 @@ InodeTable::InodeTable() {
 void InodeTable::SetJournal(InodeJournal* journal) {
   MutexLock lock(&mu_);
   journal_ = journal;
-  if (journal_ == nullptr) return;
-  std::vector<std::pair<uint64_t, HeldInode>> live;
-  live.reserve(slots_.size());
-  for (const auto& [ino, slot] : slots_) {
-    if (ino != kRoot) live.push_back({ino, HeldInode{*slot.node, slot.nlookup}});
-  }
-  journal_->Snapshot(next_, live);
+  if (journal_ != nullptr) WriteSnapshot();
 }
 
 void InodeTable::JournalInit(std::string_view request) {
@@ -52,7 +46,10 @@ std::vector<std::pair<uint64_t, std::shared_ptr<const Node>>> InodeTable::Restor
 }
 
 void InodeTable::SnapshotIfDue() {
-  if (journal_ == nullptr || !journal_->WantsSnapshot(slots_.size())) return;
+  if (journal_ != nullptr && journal_->WantsSnapshot(slots_.size())) WriteSnapshot();
+}
+
+void InodeTable::WriteSnapshot() {
   std::vector<std::pair<uint64_t, HeldInode>> live;
   live.reserve(slots_.size());
   for (const auto& [ino, slot] : slots_) {

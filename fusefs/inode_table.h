@@ -89,6 +89,8 @@ class InodeTable {
     uint64_t nlookup = 0;
   };
   void SnapshotIfDue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes every live inode to the journal, replacing its history.
+  void WriteSnapshot() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable Mutex mu_;
   InodeJournal* journal_ ABSL_GUARDED_BY(mu_) = nullptr;

@@ -4,6 +4,17 @@
 
 namespace vms {
 
+namespace {
+
+// The index of the piece holding `offset` (pieces are in file order, from 0).
+size_t PieceAt(const std::vector<OpenFiles::Piece>& pieces, uint64_t offset) {
+  auto after = std::upper_bound(pieces.begin(), pieces.end(), offset,
+                                [](uint64_t o, const OpenFiles::Piece& p) { return o < p.offset; });
+  return after == pieces.begin() ? 0 : after - pieces.begin() - 1;
+}
+
+}  // namespace
+
 bool OpenFiles::Contains(uint64_t ino) const {
   MutexLock lock(&mu_);
   return files_.count(ino) > 0;
@@ -74,11 +85,7 @@ bool OpenFiles::Locate(uint64_t ino, uint64_t offset, size_t size, std::vector<S
   if (it == files_.end()) return false;
   it->second.last_read = ++clock_;
   const std::vector<Piece>& pieces = it->second.pieces;
-  // Pieces are in file order: start at the one holding `offset`.
-  auto first = std::upper_bound(pieces.begin(), pieces.end(), offset,
-                                [](uint64_t o, const Piece& p) { return o < p.offset; });
-  for (size_t i = first == pieces.begin() ? 0 : first - pieces.begin() - 1; i < pieces.size();
-       ++i) {
+  for (size_t i = PieceAt(pieces, offset); i < pieces.size(); ++i) {
     const Piece& p = pieces[i];
     if (size == 0) break;
     if (offset >= p.offset + p.size) continue;
@@ -96,9 +103,10 @@ std::vector<Hash> OpenFiles::Ahead(uint64_t ino, uint64_t offset, uint64_t bytes
   MutexLock lock(&mu_);
   auto it = files_.find(ino);
   if (it == files_.end()) return out;
-  for (const Piece& p : it->second.pieces) {
-    if (p.offset >= offset + bytes) break;
-    if (p.offset + p.size > offset) out.push_back(p.hash);
+  const std::vector<Piece>& pieces = it->second.pieces;
+  for (size_t i = PieceAt(pieces, offset); i < pieces.size(); ++i) {
+    if (pieces[i].offset >= offset + bytes) break;
+    if (pieces[i].offset + pieces[i].size > offset) out.push_back(pieces[i].hash);
   }
   return out;
 }
