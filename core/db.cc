@@ -98,6 +98,21 @@ rocksdb::ColumnFamilyHandle* Db::Family(const std::string& name) const {
   return it->second;
 }
 
+uint64_t Db::SizeBytes() const {
+  uint64_t total = 0;
+  for (const auto& [name, family] : families_) {
+    for (const char* property : {"rocksdb.total-sst-files-size", "rocksdb.total-blob-file-size"}) {
+      uint64_t v = 0;
+      if (db_->GetIntProperty(family, property, &v)) total += v;
+    }
+  }
+  rocksdb::VectorLogPtr logs;
+  if (db_->GetSortedWalFiles(logs).ok()) {
+    for (const auto& log : logs) total += log->SizeFileBytes();
+  }
+  return total;
+}
+
 absl::StatusOr<std::optional<std::string>> Db::Get(const std::string& family,
                                                    std::string_view key) const {
   std::string value;

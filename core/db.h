@@ -53,6 +53,8 @@ class Db {
   // Writes what is in memory out to tables, so that the next Open has no log
   // to replay (a vms-fuse handing its mount over does it while still serving).
   absl::Status Flush();
+  // Bytes on disk: every family's tables and blob files, and the log.
+  uint64_t SizeBytes() const;
 
  private:
   Db() = default;

@@ -19,7 +19,13 @@ absl::Status Content::Fetch(const std::vector<Hash>& hashes) {
   absl::Status s = fetch_(hashes, [this](std::vector<StoredObject>* batch) {
     std::vector<Hash> landed;
     landed.reserve(batch->size());
-    for (const StoredObject& o : *batch) landed.push_back(o.hash);
+    uint64_t raw = 0;
+    for (const StoredObject& o : *batch) {
+      landed.push_back(o.hash);
+      raw += o.raw_size;
+    }
+    Count(metrics_.fetched_objects, static_cast<double>(landed.size()));
+    Count(metrics_.fetched_bytes, static_cast<double>(raw));
     absl::Status put = cache_->Put(batch);
     if (put.ok()) Land(landed);
     return put;
@@ -27,6 +33,7 @@ absl::Status Content::Fetch(const std::vector<Hash>& hashes) {
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - start)
                     .count();
+  Observe(metrics_.fetch_seconds, static_cast<double>(micros) / 1e6);
   MutexLock lock(&mu_);
   ++stats_.fetches;
   stats_.objects += hashes.size();
@@ -105,9 +112,11 @@ absl::StatusOr<Content::Bytes> Content::Get(const Hash& hash) {
     MutexLock lock(&mu_);
     if (auto it = memory_.find(hash); it != memory_.end()) {
       memory_lru_.splice(memory_lru_.end(), memory_lru_, it->second.second);
+      Count(metrics_.hits);
       return it->second.first;
     }
   }
+  CountLookup(hash);
   absl::StatusOr<std::string> raw;
   for (int attempt = 0; attempt < 2; ++attempt) {
     VMS_RETURN_IF_ERROR(Ensure(std::span<const Hash>(&hash, 1)));
@@ -131,7 +140,12 @@ absl::StatusOr<Content::Bytes> Content::Get(const Hash& hash) {
   return bytes;
 }
 
+void Content::CountLookup(const Hash& hash) {
+  Count(cache_->Contains(hash) ? metrics_.hits : metrics_.misses);
+}
+
 absl::Status Content::Pin(const Hash& hash) {
+  CountLookup(hash);
   for (int attempt = 0; attempt < 2; ++attempt) {
     VMS_RETURN_IF_ERROR(Ensure(std::span<const Hash>(&hash, 1)));
     absl::Status s = cache_->Pin(hash);

@@ -15,6 +15,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "core/counter.h"
 #include "core/hash.h"
 #include "core/sync.h"
 #include "core/thread_pool.h"
@@ -23,6 +24,15 @@
 
 namespace vms {
 
+// What Content counts (vms-fuse's metrics); any may be null.
+struct ContentMetrics {
+  prometheus::Counter* hits = nullptr;             // objects read or pinned that were cached
+  prometheus::Counter* misses = nullptr;           // ... that had to be fetched first
+  prometheus::Counter* fetched_objects = nullptr;  // objects that came from replicas
+  prometheus::Counter* fetched_bytes = nullptr;    // their raw bytes
+  prometheus::Histogram* fetch_seconds = nullptr;  // one request to the replicas
+};
+
 class Content {
  public:
   // Fetches objects into a sink (Remote::Fetch in vms-fuse).
@@ -30,8 +40,9 @@ class Content {
   using Bytes = std::shared_ptr<const std::string>;
 
   // `cache` must outlive this. `memory_bytes` bounds the decoded objects kept.
-  Content(ObjectCache* cache, Fetcher fetch, uint64_t memory_bytes = 64 << 20)
-      : cache_(cache), fetch_(std::move(fetch)), memory_limit_(memory_bytes) {}
+  Content(ObjectCache* cache, Fetcher fetch, uint64_t memory_bytes = 64 << 20,
+          ContentMetrics metrics = {})
+      : cache_(cache), fetch_(std::move(fetch)), memory_limit_(memory_bytes), metrics_(metrics) {}
 
   // The raw bytes of an object, fetched first if needed.
   absl::StatusOr<Bytes> Get(const Hash& hash);
@@ -60,6 +71,9 @@ class Content {
   ObjectCache* cache_;
   Fetcher fetch_;
   const uint64_t memory_limit_;
+  const ContentMetrics metrics_;
+  // Counts a hit or a miss of `hash` for a reader.
+  void CountLookup(const Hash& hash);
   mutable Mutex mu_;
   // Objects being fetched right now: a second reader waits for the first
   // fetch instead of asking again.

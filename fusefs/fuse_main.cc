@@ -7,8 +7,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <functional>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -26,9 +28,94 @@
 #include "fusefs/remote.h"
 #include "fusefs/watcher.h"
 #include "net/daemon.h"
+#include "net/metrics.h"
 #include "spdlog/spdlog.h"
 
 namespace {
+
+// /metrics of this vms-fuse. A successor (--takeover, a crash restart, a
+// reload) starts while its predecessor may still hold the port: it keeps
+// trying in the background, a second at a time, for a minute.
+class MetricsEndpoint {
+ public:
+  MetricsEndpoint(const std::string& listen, const vms::TlsFiles& tls, vms::Metrics* metrics,
+                  const std::string& address_file) {
+    if (listen.empty()) return;
+    thread_ = std::jthread([=, this](std::stop_token stop) {
+      std::mutex mu;
+      std::condition_variable_any cv;
+      for (int attempt = 0;; ++attempt) {
+        auto served = vms::ServeMetrics(listen, tls, metrics, address_file);
+        if (served.ok()) {
+          std::lock_guard lock(server_mu_);
+          server_ = *std::move(served);
+          return;
+        }
+        if (!absl::IsFailedPrecondition(served.status()) || attempt == 60) {
+          spdlog::error("no metrics: {}", vms::Sv(served.status().message()));
+          return;
+        }
+        std::unique_lock lock(mu);
+        if (cv.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; })) return;
+        if (stop.stop_requested()) return;
+      }
+    });
+  }
+  ~MetricsEndpoint() { Stop(); }
+  // Stops serving (before a reload executes the binary again).
+  void Stop() {
+    if (thread_.joinable()) {
+      thread_.request_stop();
+      thread_.join();
+    }
+    std::lock_guard lock(server_mu_);
+    server_.reset();
+  }
+
+ private:
+  std::mutex server_mu_;
+  std::unique_ptr<vms::HttpServer> server_;
+  std::jthread thread_;
+};
+
+// Gauges read from state at each scrape: the cache, each app's live seq,
+// the replica in use.
+void AddScrapeGauges(vms::Metrics* metrics, vms::ObjectCache* cache, vms::Catalog* catalog,
+                     vms::Remote* remote, vms::Watcher* watcher) {
+  // An app is a label value: past this many apps, the rest are not shown.
+  constexpr size_t kMaxApps = 1000;
+  std::vector<prometheus::Gauge*> in_use;
+  for (vms::UpstreamClient* c : remote->clients()) {
+    in_use.push_back(&metrics->Gauge("vms_fuse_replica_in_use",
+                                     "1 for the replica this host fetches from now",
+                                     {{"replica", c->address()}}));
+  }
+  metrics->OnScrape(
+      [=, apps = std::map<std::string, prometheus::Gauge*>(),
+       bytes = &metrics->Gauge("vms_fuse_cache_bytes", "Bytes in the host cache"),
+       max = &metrics->Gauge("vms_fuse_cache_max_bytes", "The host cache's bound (--cache-size)"),
+       pinned = &metrics->Gauge("vms_fuse_cache_pinned_objects",
+                                "Objects of open files, which are never evicted"),
+       watching = &metrics->Gauge("vms_fuse_watch_connected",
+                                  "1 while the stream of live records is open")]() mutable {
+        bytes->Set(static_cast<double>(cache->bytes()));
+        max->Set(static_cast<double>(cache->max_bytes()));
+        pinned->Set(static_cast<double>(cache->pinned()));
+        watching->Set(watcher->connected() ? 1 : 0);
+        for (size_t i = 0; i < in_use.size(); ++i) in_use[i]->Set(remote->preferred() == i);
+        for (const auto& [app, live] : catalog->LiveApps()) {
+          auto it = apps.find(app);
+          if (it == apps.end()) {
+            if (apps.size() >= kMaxApps) continue;
+            it = apps.emplace(app, &metrics->Gauge("vms_fuse_app_live_seq",
+                                                   "The live_seq of each app's live record here",
+                                                   {{"app", app}}))
+                     .first;
+          }
+          it->second->Set(static_cast<double>(live.live_seq));
+        }
+      });
+}
 
 // Forks into the background before any thread exists (RocksDB's, gRPC's and
 // ours do not survive a fork). The parent waits until the child reports
@@ -160,12 +247,13 @@ int main(int argc, char** argv) {
   const std::string self = SelfPath();
   vms::LogOptions log;
   vms::TlsFiles tls;
+  std::string metrics_listen;
   CLI::App app{
       "vms-fuse: mounts /dist on a host. /dist/APP is a symlink to APP@VERSION, the live "
       "version; /dist/APP@VERSION/ is the immutable tree of any version the site holds. "
       "Read-only, nosuid, nodev. Objects are fetched from the replicas on demand, verified, and "
       "kept in a bounded on-disk cache that survives restarts."};
-  vms::AddDaemonFlags(&app, "vms-fuse", &log, &tls);
+  vms::AddDaemonFlags(&app, "vms-fuse", &log, &tls, &metrics_listen);
   app.add_option("--replicas", replicas,
                  "Replica addresses host:port[,host:port...], in order of preference; the next "
                  "is tried when one does not answer")
@@ -236,7 +324,10 @@ int main(int argc, char** argv) {
   // Only arguments were checked so far; threads start below, so this is the
   // last moment to fork. The log file (if any) is opened again after.
   int ready_fd = foreground ? -1 : Daemonize();
-  vms::Remote remote(addresses, *credentials, std::chrono::milliseconds(fetch_timeout_ms));
+  vms::Metrics metrics;
+  vms::Remote remote(addresses, *credentials, std::chrono::milliseconds(fetch_timeout_ms),
+                     &metrics.Counter("vms_fuse_failovers_total",
+                                      "Changes of the replica this host fetches from"));
   auto fail = [&](const absl::Status& s) {
     std::cerr << "vms-fuse: " << vms::Sv(s.message()) << "\n";
     spdlog::error("{}", vms::Sv(s.message()));
@@ -270,21 +361,43 @@ int main(int argc, char** argv) {
     }
   }
   const auto took_at = std::chrono::steady_clock::now();
-  auto cache = vms::ObjectCache::Open(cache_dir, cache_size);
+  auto cache = vms::ObjectCache::Open(
+      cache_dir, cache_size,
+      &metrics.Counter("vms_fuse_cache_evictions_total", "Objects evicted from the host cache"));
   if (!cache.ok()) return fail(cache.status());
   auto catalog = vms::Catalog::Open(
       cache_dir + "/catalog", *std::move(trust),
       [&remote](const std::string& app) { return remote.Releases(app); },
       [&remote] { return remote.Trust(); });
   if (!catalog.ok()) return fail(catalog.status());
-  vms::Content content(cache->get(),
-                       [&remote](std::span<const vms::Hash> h, const vms::Upstream::Sink& sink) {
-                         return remote.Fetch(h, sink);
-                       });
+  vms::Content content(
+      cache->get(),
+      [&remote](std::span<const vms::Hash> h, const vms::Upstream::Sink& sink) {
+        return remote.Fetch(h, sink);
+      },
+      64 << 20,
+      {.hits = &metrics.Counter("vms_fuse_cache_hits_total",
+                                "Objects a read or an open found in the host cache"),
+       .misses = &metrics.Counter("vms_fuse_cache_misses_total",
+                                  "Objects a read or an open had to fetch first"),
+       .fetched_objects =
+           &metrics.Counter("vms_fuse_objects_fetched_total", "Objects fetched from replicas"),
+       .fetched_bytes = &metrics.Counter("vms_fuse_fetched_bytes_total",
+                                         "Raw bytes of the objects fetched from replicas"),
+       .fetch_seconds = &metrics.Histogram("vms_fuse_fetch_duration_seconds",
+                                           "Time of one request for objects to the replicas")});
+  vms::FuseRequestCounters requests;
+  for (uint32_t op = 0; op <= vms::kFuseOpcodes; ++op) {
+    requests[op] =
+        &metrics.Counter("vms_fuse_requests_total", "Requests from the kernel, by FUSE operation",
+                         {{"op", vms::FuseOpName(op)}});
+  }
   vms::DistFs fs(catalog->get(), &content);
   const std::string journal = cache_dir + "/inodes";
-  const vms::MountOptions mount_options = {
-      .mountpoint = mountpoint, .allow_other = allow_other, .cache = cache->get()};
+  const vms::MountOptions mount_options = {.mountpoint = mountpoint,
+                                           .allow_other = allow_other,
+                                           .cache = cache->get(),
+                                           .requests = &requests};
   absl::StatusOr<std::unique_ptr<vms::FuseMount>> mount;
   if (fuse_fd.valid()) {
     auto init = fs.ResumeJournal(journal);
@@ -330,9 +443,15 @@ int main(int argc, char** argv) {
     }
   }
   Report(ready_fd, true);
-  vms::Watcher watcher(catalog->get(), &remote,
-                       [m = mount->get()](const std::string& app) { m->InvalidateRootEntry(app); });
+  prometheus::Counter& flips = metrics.Counter("vms_fuse_live_records_applied_total",
+                                               "Live records that changed an app's live version");
+  vms::Watcher watcher(catalog->get(), &remote, [m = mount->get(), &flips](const std::string& app) {
+    flips.Increment();
+    m->InvalidateRootEntry(app);
+  });
   watcher.Start();
+  AddScrapeGauges(&metrics, cache->get(), catalog->get(), &remote, &watcher);
+  MetricsEndpoint metrics_endpoint(metrics_listen, tls, &metrics, cache_dir + "/metrics-address");
   if (taken_from.empty()) {
     spdlog::info("mounted at={} replicas={} cache={} cache_size={}", mountpoint, replicas,
                  cache_dir, cache_size);
@@ -351,6 +470,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<vms::FuseMount::Ended> ended = (*mount)->Run();
   holder.Stop();
   watcher.Stop();
+  metrics_endpoint.Stop();
   if (ended.ok() && *ended == vms::FuseMount::Ended::kReload) {
     // Everything goes but the descriptor and the link, which the new copy of
     // this binary takes over.

@@ -313,6 +313,18 @@ void OnSignal(int sig) {
 void OnInterrupt(int) {}  // only makes a blocked read return EINTR
 
 constexpr int kWorkers = 16;
+
+// Named as in <linux/fuse.h>, lower case, without FUSE_.
+constexpr const char* kOpNames[kFuseOpcodes] = {
+    nullptr,        "lookup",        "forget",      "getattr",  "setattr",  "readlink",
+    "symlink",      nullptr,         "mknod",       "mkdir",    "unlink",   "rmdir",
+    "rename",       "link",          "open",        "read",     "write",    "statfs",
+    "release",      nullptr,         "fsync",       "setxattr", "getxattr", "listxattr",
+    "removexattr",  "flush",         "init",        "opendir",  "readdir",  "releasedir",
+    "fsyncdir",     "getlk",         "setlk",       "setlkw",   "access",   "create",
+    "interrupt",    "bmap",          "destroy",     "ioctl",    "poll",     "notify_reply",
+    "batch_forget", "fallocate",     "readdirplus", "rename2",  "lseek",    "copy_file_range",
+    "setupmapping", "removemapping", "syncfs",      "tmpfile"};
 constexpr uint32_t kFuseInit = 26;    // FUSE_INIT
 constexpr int32_t kNotifyResend = 7;  // FUSE_NOTIFY_RESEND, protocol 7.40 (Linux 6.9)
 // A request id the kernel never hands out (its ids count up by 2 from 2): the
@@ -337,6 +349,7 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Create(DistFs* fs, const M
   auto m = std::unique_ptr<FuseMount>(new FuseMount());
   m->fs_ = fs;
   m->cache_ = o.cache;
+  m->requests_ = o.requests;
   m->mountpoint_ = o.mountpoint;
   m->session_ = std::make_unique<FuseSession>();
   m->session_->fs = fs;
@@ -463,6 +476,10 @@ void FuseMount::Wake(char why) {
 
 void FuseMount::HandOver() { Wake('H'); }
 
+const char* FuseOpName(uint32_t opcode) {
+  return opcode < kFuseOpcodes && kOpNames[opcode] != nullptr ? kOpNames[opcode] : "other";
+}
+
 void FuseMount::Serve(Worker* w) {
   fuse_buf buf{};
   while (!stopping_.load()) {
@@ -476,10 +493,11 @@ void FuseMount::Serve(Worker* w) {
       break;
     }
     bool init = false;
-    if (!init_seen_.load() && buf.size >= sizeof(InHeader)) {
+    if (buf.size >= sizeof(InHeader) && (buf.flags & FUSE_BUF_IS_FD) == 0) {
       InHeader h;
       std::memcpy(&h, buf.mem, sizeof h);
-      init = h.opcode == kFuseInit;
+      init = !init_seen_.load() && h.opcode == kFuseInit;
+      if (requests_ != nullptr) (*requests_)[std::min(h.opcode, kFuseOpcodes)]->Increment();
     }
     fuse_session_process_buf(se_, &buf);
     // Recorded once answered: a successor replays it instead of waiting for

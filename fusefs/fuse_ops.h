@@ -3,6 +3,7 @@
 #ifndef VMS_FUSEFS_FUSE_OPS_H_
 #define VMS_FUSEFS_FUSE_OPS_H_
 
+#include <array>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -14,12 +15,20 @@
 #include "core/sync.h"
 #include "fusefs/dist_fs.h"
 #include "fusefs/object_cache.h"
+#include "prometheus/counter.h"
 
 struct fuse_session;
 
 namespace vms {
 
 struct FuseSession;  // fuse_ops.cc
+
+// FUSE opcodes below this are counted by name; others as "other".
+inline constexpr uint32_t kFuseOpcodes = 52;
+// The name of a FUSE opcode ("lookup", "read", "batch_forget"), or "other".
+const char* FuseOpName(uint32_t opcode);
+// A counter per opcode, to count every request the kernel sends.
+using FuseRequestCounters = std::array<prometheus::Counter*, kFuseOpcodes + 1>;  // last: other
 
 struct MountOptions {
   std::string mountpoint;
@@ -28,6 +37,9 @@ struct MountOptions {
   // pin it past its bound, the kernel is asked to let go of files nobody has
   // open (Reclaim), so that it can shrink back.
   ObjectCache* cache = nullptr;
+  // Counts requests by opcode, when given (vms-fuse's metrics); must outlive
+  // the mount.
+  const FuseRequestCounters* requests = nullptr;
 };
 
 // A mounted session. Unmounts (and destroys the session) on destruction,
@@ -93,6 +105,7 @@ class FuseMount {
 
   DistFs* fs_ = nullptr;
   ObjectCache* cache_ = nullptr;
+  const FuseRequestCounters* requests_ = nullptr;
   Mutex reclaim_mu_;
   CondVar reclaim_cv_{&reclaim_mu_};
   bool stopping_reclaim_ ABSL_GUARDED_BY(reclaim_mu_) = false;

@@ -10,10 +10,11 @@
 namespace vms {
 
 absl::StatusOr<std::unique_ptr<ObjectCache>> ObjectCache::Open(const std::string& dir,
-                                                               uint64_t max_bytes) {
+                                                               uint64_t max_bytes,
+                                                               prometheus::Counter* evictions) {
   VMS_RETURN_IF_ERROR(MakeDirs(dir));
   VMS_ASSIGN_OR_RETURN(auto db, Db::Open(dir + "/objects", ObjectStore::Families()));
-  auto cache = std::unique_ptr<ObjectCache>(new ObjectCache(std::move(db), max_bytes));
+  auto cache = std::unique_ptr<ObjectCache>(new ObjectCache(std::move(db), max_bytes, evictions));
   // Index what is there. Its order is the order of hashes, not of use: a
   // restart forgets recency, which only matters when the cache is full.
   auto it = cache->db_->NewIterator(kObjectIndexFamily);
@@ -36,8 +37,8 @@ absl::StatusOr<std::unique_ptr<ObjectCache>> ObjectCache::Open(const std::string
   return cache;
 }
 
-ObjectCache::ObjectCache(std::unique_ptr<Db> db, uint64_t max_bytes)
-    : db_(std::move(db)), store_(db_.get()), max_bytes_(max_bytes) {}
+ObjectCache::ObjectCache(std::unique_ptr<Db> db, uint64_t max_bytes, prometheus::Counter* evictions)
+    : db_(std::move(db)), store_(db_.get()), max_bytes_(max_bytes), evictions_(evictions) {}
 
 bool ObjectCache::Contains(const Hash& hash) const {
   MutexLock lock(&mu_);
@@ -69,6 +70,7 @@ std::vector<Hash> ObjectCache::EvictFor(uint64_t incoming) {
     entries_.erase(e);
     out.push_back(h);
   }
+  Count(evictions_, static_cast<double>(out.size()));
   return out;
 }
 

@@ -24,6 +24,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "core/counter.h"
 #include "core/db.h"
 #include "core/hash.h"
 #include "core/object_store.h"
@@ -34,8 +35,9 @@ namespace vms {
 class ObjectCache {
  public:
   // Opens (creating) DIR/objects and indexes it; evicts down to `max_bytes`.
-  static absl::StatusOr<std::unique_ptr<ObjectCache>> Open(const std::string& dir,
-                                                           uint64_t max_bytes);
+  // `evictions`, when given, counts every object evicted.
+  static absl::StatusOr<std::unique_ptr<ObjectCache>> Open(
+      const std::string& dir, uint64_t max_bytes, prometheus::Counter* evictions = nullptr);
 
   bool Contains(const Hash& hash) const;
   // Verifies and stores objects as received, evicting as needed; objects
@@ -82,7 +84,7 @@ class ObjectCache {
     uint64_t gen = 0;
     std::list<Hash>::iterator lru;
   };
-  ObjectCache(std::unique_ptr<Db> db, uint64_t max_bytes);
+  ObjectCache(std::unique_ptr<Db> db, uint64_t max_bytes, prometheus::Counter* evictions);
   // Picks unpinned LRU entries to remove so that `incoming` more bytes fit,
   // and removes them from the index; the caller deletes them from disk.
   std::vector<Hash> EvictFor(uint64_t incoming) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -94,6 +96,7 @@ class ObjectCache {
   std::unique_ptr<Db> db_;
   ObjectStore store_;
   const uint64_t max_bytes_;
+  prometheus::Counter* const evictions_;
   Mutex callback_mu_;  // held while the callback runs; never with mu_
   std::function<void()> on_pressure_ ABSL_GUARDED_BY(callback_mu_);
   mutable Mutex mu_;

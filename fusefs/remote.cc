@@ -9,7 +9,8 @@
 namespace vms {
 
 Remote::Remote(const std::vector<std::string>& addresses, const Credentials& credentials,
-               std::chrono::milliseconds deadline) {
+               std::chrono::milliseconds deadline, prometheus::Counter* failovers)
+    : failovers_(failovers) {
   for (const std::string& a : addresses) {
     clients_.push_back(
         std::make_unique<UpstreamClient>(a, credentials, /*streams=*/2, /*rate=*/0, deadline));
@@ -40,7 +41,7 @@ absl::Status Remote::Fetch(std::span<const Hash> hashes, const Upstream::Sink& s
       return st;
     });
     if (s.ok()) {
-      preferred_ = i;
+      Prefer(i);
       return absl::OkStatus();
     }
     failures += StrCat(failures.empty() ? "" : "; ", clients_[i]->address(), ": ", s.message());
@@ -62,7 +63,7 @@ absl::StatusOr<std::vector<Envelope>> Remote::Releases(const std::string& app) {
     size_t i = (preferred_ + attempt) % clients_.size();
     auto r = clients_[i]->Releases(app);
     if (r.ok() || absl::IsNotFound(r.status())) {
-      preferred_ = i;
+      Prefer(i);
       return r;
     }
     failures += StrCat(failures.empty() ? "" : "; ", r.status().message());

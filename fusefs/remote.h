@@ -11,15 +11,17 @@
 #include <string>
 #include <vector>
 
+#include "core/counter.h"
 #include "net/upstream_client.h"
 
 namespace vms {
 
 class Remote {
  public:
-  // `deadline` bounds every request to one replica.
+  // `deadline` bounds every request to one replica. `failovers`, when
+  // given, counts each change of the replica in use.
   Remote(const std::vector<std::string>& addresses, const Credentials& credentials,
-         std::chrono::milliseconds deadline);
+         std::chrono::milliseconds deadline, prometheus::Counter* failovers = nullptr);
 
   // Unavailable (naming each replica's failure) when none delivered it all.
   absl::Status Fetch(std::span<const Hash> hashes, const Upstream::Sink& sink);
@@ -32,9 +34,14 @@ class Remote {
   std::vector<UpstreamClient*> clients();
   // The replica to try first.
   size_t preferred() const { return preferred_; }
-  void set_preferred(size_t i) { preferred_ = i % clients_.size(); }
+  void set_preferred(size_t i) { Prefer(i % clients_.size()); }
 
  private:
+  void Prefer(size_t i) {
+    if (preferred_.exchange(i) != i) Count(failovers_);
+  }
+
+  prometheus::Counter* const failovers_;
   std::vector<std::unique_ptr<UpstreamClient>> clients_;
   std::atomic<size_t> preferred_{0};
 };

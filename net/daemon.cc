@@ -21,7 +21,8 @@
 
 namespace vms {
 
-void AddDaemonFlags(CLI::App* app, const std::string& binary, LogOptions* options, TlsFiles* tls) {
+void AddDaemonFlags(CLI::App* app, const std::string& binary, LogOptions* options, TlsFiles* tls,
+                    std::string* metrics_listen) {
   app->set_version_flag("--version", binary + " " + VMS_VERSION);
   app->set_config("--config", "", "Read options from this TOML/INI file (keys as the long flags)");
   app->add_option("--log-file", options->file, "Append logs to this file instead of stderr");
@@ -35,6 +36,10 @@ void AddDaemonFlags(CLI::App* app, const std::string& binary, LogOptions* option
   app->add_flag("--insecure", tls->insecure,
                 "Plaintext, no identity: every caller may do everything. Only on a trusted "
                 "network; peers need --insecure too");
+  app->add_option("--metrics-listen", *metrics_listen,
+                  "Serve Prometheus metrics at http://ADDR/metrics (host:port, port 0 picks one; "
+                  "written to DATA/metrics-address). Off by default. With TLS, an address "
+                  "other than loopback serves HTTPS and asks for a client certificate");
 }
 
 absl::StatusOr<Credentials> LoadDaemonCredentials(const TlsFiles& tls, PrincipalKind kind,
@@ -110,10 +115,6 @@ int WaitForShutdownSignal() {
   return sig;
 }
 
-namespace {
-
-// Binds `host:port` once (without SO_REUSEPORT) to tell "in use" from other
-// failures before gRPC tries: its own error says neither.
 absl::Status ProbeListen(const std::string& host, const std::string& port) {
   if (port == "0") return absl::OkStatus();
   addrinfo hints{};
@@ -139,14 +140,12 @@ absl::Status ProbeListen(const std::string& host, const std::string& port) {
           StrCat("cannot listen on ", host, ":", port,
                  ": the address is already in use (another vms daemon, or another program, listens "
                  "there; `ss -ltnp 'sport = :",
-                 port, "'` shows which); stop it or pick another --listen"));
+                 port, "'` shows which); stop it or pick another address"));
     }
     return ErrnoError(errno, StrCat("cannot listen on ", host, ":", port));
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 absl::StatusOr<Listening> StartServer(grpc::ServerBuilder* builder, const std::string& listen,
                                       const Credentials& credentials,

@@ -25,9 +25,10 @@ struct LogOptions {
 };
 
 // Adds --version (printing "BINARY VERSION"), --config (a TOML/INI file whose
-// keys are the long flags), --log-file, --log-level, and --tls-ca,
-// --tls-cert, --tls-key and --insecure to `app`.
-void AddDaemonFlags(CLI::App* app, const std::string& binary, LogOptions* log, TlsFiles* tls);
+// keys are the long flags), --log-file, --log-level, --tls-ca, --tls-cert,
+// --tls-key, --insecure and --metrics-listen (net/metrics.h) to `app`.
+void AddDaemonFlags(CLI::App* app, const std::string& binary, LogOptions* log, TlsFiles* tls,
+                    std::string* metrics_listen);
 
 // Loads the daemon's credentials (net/tls.h) after logging is up, and checks
 // that its certificate names a principal of `kind` (and `name`, unless
@@ -46,6 +47,12 @@ absl::Status InitLogging(const std::string& name, const LogOptions& options);
 // the signal number when one arrives.
 void BlockShutdownSignals();
 int WaitForShutdownSignal();
+
+// Binds `host:port` once (without SO_REUSEPORT) to tell "in use" from other
+// failures before a server tries: gRPC's and cpp-httplib's own errors say
+// neither. FailedPrecondition, naming the port and how to find its holder,
+// when in use; OK for port 0.
+absl::Status ProbeListen(const std::string& host, const std::string& port);
 
 struct Listening {
   std::unique_ptr<grpc::Server> server;

@@ -61,6 +61,28 @@ void Follower::RequestRecheck() { stream_.Restart(); }
 
 void Follower::Touch() { last_contact_ms_ = NowMs(); }
 
+void Follower::NoteLag() {
+  if (upstream_head_ <= replica_->applied_seq()) {
+    behind_since_ms_ = kInStep;
+  } else if (behind_since_ms_ == kInStep) {
+    behind_since_ms_ = NowMs();
+  }
+}
+
+Follower::Lag Follower::lag() const {
+  Lag out;
+  const uint64_t applied = replica_->applied_seq(), head = upstream_head_;
+  out.events = head > applied ? head - applied : 0;
+  const int64_t since = behind_since_ms_;
+  if (out.events > 0 && since != kInStep) out.ms = std::max<int64_t>(0, NowMs() - since);
+  MutexLock lock(&mu_);
+  for (const auto& [key, v] : in_flight_) {
+    if (v.state() == VersionState::FETCHING) ++out.fetching;
+    if (v.state() == VersionState::FAILED) ++out.failed;
+  }
+  return out;
+}
+
 void Follower::SetVersion(VersionState v, bool urgent) {
   if (v.error().size() > kMaxErrorBytes) v.mutable_error()->resize(kMaxErrorBytes);
   {
@@ -123,10 +145,12 @@ absl::Status Follower::OnMessage(const FollowMessage& msg) {
           "for it to catch up",
           options_.upstream, upstream_head_.load(), replica_->applied_seq());
     }
+    NoteLag();
     return absl::OkStatus();
   }
   const Event& event = msg.event();
   upstream_head_ = std::max(upstream_head_.load(), event.seq());
+  NoteLag();
   if (event.seq() <= replica_->applied_seq()) return absl::OkStatus();
 
   auto progress = [this](const std::string& app, const std::string& version, uint64_t done,
@@ -145,6 +169,7 @@ absl::Status Follower::OnMessage(const FollowMessage& msg) {
     failed_event_ = event;
     return s;
   }
+  NoteLag();
   {
     MutexLock lock(&mu_);
     if (apply_failed_) last_error_.clear();

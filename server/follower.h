@@ -61,6 +61,15 @@ class Follower {
   absl::StatusOr<ReportAck> Relay(const SiteReport& report);
   SiteInfoResponse Info() const;
 
+  // For metrics: how far behind the upstream this replica is, and its
+  // versions in flight.
+  struct Lag {
+    uint64_t events = 0;  // upstream head - applied seq
+    int64_t ms = 0;       // since it last was in step (0: in step)
+    size_t fetching = 0, failed = 0;
+  };
+  Lag lag() const;
+
  private:
   // The stream's handler (net/event_stream.h), on the stream's thread.
   absl::StatusOr<uint64_t> Prepare();
@@ -73,6 +82,8 @@ class Follower {
   void ReportLoop();
   void SetVersion(VersionState v, bool urgent);
   void Touch();
+  // Notes whether the replica is behind what it knows of the upstream's head.
+  void NoteLag();
   int64_t NowMs() const;
 
   Replica* replica_;
@@ -83,6 +94,8 @@ class Follower {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> upstream_head_{0};
   std::atomic<int64_t> last_contact_ms_{0};  // options_.clock
+  static constexpr int64_t kInStep = INT64_MIN;
+  std::atomic<int64_t> behind_since_ms_{kInStep};  // options_.clock
 
   // Of the stream in flight; touched by the stream's thread only.
   uint64_t from_seq_ = 0;

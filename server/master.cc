@@ -86,9 +86,14 @@ absl::StatusOr<std::vector<Hash>> Master::CompleteTrees(std::span<const Hash> ha
 absl::StatusOr<IngestStats> Master::PutObjects(std::vector<StoredObject>* objects) {
   const std::string now = EncodeBigEndian64(static_cast<uint64_t>(options_.now_ms()));
   rocksdb::ColumnFamilyHandle* uploads = records_->db()->Family(kUploadsFamily);
-  return records_->mutable_objects().Ingest(
+  auto stats = records_->mutable_objects().Ingest(
       objects,
       [&](rocksdb::WriteBatch* batch, const Hash& h) { batch->Put(uploads, h.View(), now); });
+  if (stats.ok()) {
+    Count(options_.metrics.objects_received, stats->stored);
+    Count(options_.metrics.bytes_received, stats->stored_bytes);
+  }
+  return stats;
 }
 
 Event Master::NextEvent(Event::Type type, const std::string& app, const std::string& version,
@@ -233,6 +238,7 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
     for (const Hash& h : closure->present) batch.Delete(uploads, h.View());
     VMS_RETURN_IF_ERROR(records_->Commit(&batch, seq));
   }
+  Count(options_.metrics.pushes);
   Log()->info("release app={} version={} root={} files={} bytes={} seq={} publisher={}", args.app,
               args.version, args.root.Short(), closure->totals.files, closure->totals.bytes, seq,
               args.principal);
@@ -370,6 +376,7 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
   entry.set_outcome("ok");
   audit_->Add(&batch, std::move(entry));
   VMS_RETURN_IF_ERROR(records_->Commit(&batch, event.seq()));
+  Count(options_.metrics.flips);
   Log()->info("{} app={} version={} previous={} live_seq={} seq={} issuer={}",
               kind == LiveRecord::LIVE ? "live" : "rollback", args.app, target,
               record.previous_version(), record.live_seq(), event.seq(), args.principal);

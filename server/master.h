@@ -33,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "core/chain.h"
 #include "core/clock.h"
+#include "core/counter.h"
 #include "core/hash.h"
 #include "core/keys.h"
 #include "core/limits.h"
@@ -45,6 +46,15 @@
 #include "server/site_registry.h"
 
 namespace vms {
+
+// What the master counts (vms-master makes them, net/metrics.h); any may be
+// null.
+struct MasterMetrics {
+  prometheus::Counter* pushes = nullptr;            // releases recorded
+  prometheus::Counter* flips = nullptr;             // live records written (live, rollback)
+  prometheus::Counter* objects_received = nullptr;  // new objects stored from uploads
+  prometheus::Counter* bytes_received = nullptr;    // their encoded bytes
+};
 
 struct MasterOptions {
   std::string data_dir;
@@ -67,6 +77,7 @@ struct MasterOptions {
   std::string keyring_file;
   // How long after it is signed a checkpoint is fresh.
   std::chrono::milliseconds checkpoint_ttl{std::chrono::hours(1)};
+  MasterMetrics metrics;
 };
 
 struct CommitArgs {

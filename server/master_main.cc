@@ -12,6 +12,7 @@
 #include "core/strings.h"
 #include "core/thread_pool.h"
 #include "net/daemon.h"
+#include "net/metrics.h"
 #include "server/master.h"
 #include "server/publish_service.h"
 #include "server/read_service.h"
@@ -26,11 +27,12 @@ int main(int argc, char** argv) {
   int heartbeat_ms = 1000;
   vms::LogOptions log;
   vms::TlsFiles tls;
+  std::string metrics_listen;
   CLI::App app{
       "vms-master: holds every release, the live records and the event log of vms, and serves "
       "them to developers (vms push/live) and to site replicas.\n"
       "Writes the bound address to DATA/address and its key pair to DATA/master.{key,pub}."};
-  vms::AddDaemonFlags(&app, "vms-master", &log, &tls);
+  vms::AddDaemonFlags(&app, "vms-master", &log, &tls, &metrics_listen);
   app.add_option("--data", data_dir, "Data directory (RocksDB, keys); created if missing")
       ->required();
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0 picks a free one)")
@@ -116,12 +118,23 @@ int main(int argc, char** argv) {
     spdlog::error("{}", vms::Sv(checked.status().message()));
     return 2;
   }
-  auto master = vms::Master::Open({.data_dir = data_dir,
-                                   .limits = limits,
-                                   .authz = authz,
-                                   .trust_file = trust_file,
-                                   .keyring_file = keyring_file,
-                                   .checkpoint_ttl = std::chrono::seconds(checkpoint_expiry_s)});
+  vms::Metrics metrics;
+  auto master = vms::Master::Open(
+      {.data_dir = data_dir,
+       .limits = limits,
+       .authz = authz,
+       .trust_file = trust_file,
+       .keyring_file = keyring_file,
+       .checkpoint_ttl = std::chrono::seconds(checkpoint_expiry_s),
+       .metrics = {
+           .pushes = &metrics.Counter("vms_master_pushes_total", "Releases recorded"),
+           .flips = &metrics.Counter("vms_master_flips_total",
+                                     "Live records written (live and rollback)"),
+           .objects_received = &metrics.Counter("vms_master_objects_received_total",
+                                                "New objects stored from uploads"),
+           .bytes_received = &metrics.Counter("vms_master_received_bytes_total",
+                                              "Stored (encoded) bytes of the new objects uploaded"),
+       }});
   if (!master.ok()) {
     spdlog::error("cannot open data_dir={}: {}", data_dir, vms::Sv(master.status().message()));
     return 1;
@@ -134,10 +147,17 @@ int main(int argc, char** argv) {
   vms::UploadBudget upload_budget(upload_decode_rate);
   vms::PublishService publish(master->get(), &*pool, &upload_budget);
   vms::ReadServiceOptions read_options{
-      .heartbeat = std::chrono::milliseconds(heartbeat_ms), .on_corrupt = [](const vms::Hash& h) {
-        // Nothing upstream to fetch it from: an operator must restore it.
-        spdlog::error("corrupt object={} on disk: not served; restore the data directory", h.Hex());
-      }};
+      .heartbeat = std::chrono::milliseconds(heartbeat_ms),
+      .on_corrupt =
+          [](const vms::Hash& h) {
+            // Nothing upstream to fetch it from: an operator must restore it.
+            spdlog::error("corrupt object={} on disk: not served; restore the data directory",
+                          h.Hex());
+          },
+      .objects_served =
+          &metrics.Counter("vms_master_objects_served_total", "Objects sent to replicas and hosts"),
+      .bytes_served = &metrics.Counter("vms_master_served_bytes_total",
+                                       "Stored (encoded) bytes of the objects sent")};
   // Checkpoints: signed every few seconds, so a frozen master shows.
   std::jthread checkpoints;
   if ((*master)->chained()) {
@@ -166,12 +186,32 @@ int main(int argc, char** argv) {
         return absl::StatusOr<vms::ReportAck>(std::move(ack));
       });
   grpc::ServerBuilder builder;
+  metrics.CountRpcs(&builder);
   builder.RegisterService(&publish);
   builder.RegisterService(&read);
   builder.RegisterService(&sites);
   auto server = vms::StartServer(&builder, listen, *credentials, data_dir + "/address");
   if (!server.ok()) {
     spdlog::error("{}", vms::Sv(server.status().message()));
+    return 1;
+  }
+  metrics.OnScrape(
+      [m = master->get(), &read,
+       head = &metrics.Gauge("vms_master_head_seq", "Seq of the newest event"),
+       followers = &metrics.Gauge("vms_master_followers", "Replicas following the event log now"),
+       watchers = &metrics.Gauge("vms_master_watchers", "Hosts watching live records here now"),
+       sites = &metrics.Gauge("vms_master_sites", "Sites the master knows")] {
+        head->Set(static_cast<double>(m->records().head_seq()));
+        vms::ReadService::Streams streams = read.streams();
+        followers->Set(static_cast<double>(streams.followers));
+        watchers->Set(static_cast<double>(streams.watchers));
+        auto known = m->sites().List("", "");
+        if (known.ok()) sites->Set(static_cast<double>(known->size()));
+      });
+  auto metrics_server =
+      vms::ServeMetrics(metrics_listen, tls, &metrics, data_dir + "/metrics-address");
+  if (!metrics_server.ok()) {
+    spdlog::error("{}", vms::Sv(metrics_server.status().message()));
     return 1;
   }
   spdlog::info("started data_dir={} keyid={} head_seq={} trust={}", data_dir,
@@ -181,6 +221,7 @@ int main(int argc, char** argv) {
   // waits for open connections until the deadline. A commit or flip cut off
   // there was either written whole or not at all.
   vms::ServeUntilSignal(server->server.get(), [&read] { read.BeginShutdown(); });
+  metrics_server->reset();
   server->server.reset();
   pool.reset();
   spdlog::info("stopped");

@@ -68,6 +68,8 @@ class GetObjectsReactor : public grpc::ServerWriteReactor<ObjectBatch> {
       out->set_data(std::move(o->data));
     }
     if (batch_.objects_size() == 0) return Finish(grpc::Status::OK);
+    Count(service_->options_.objects_served, batch_.objects_size());
+    Count(service_->options_.bytes_served, static_cast<double>(bytes));
     HappensBefore(&batch_);  // OnWriteDone() comes through gRPC (core/sync.h)
     StartWrite(&batch_);
   }
@@ -92,6 +94,8 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
         live_only_(live_only),
         sent_seq_(from_seq),
         pending_(std::move(snapshot)) {}
+
+  bool live_only() const { return live_only_; }
 
   void Wake(bool tick) {
     MutexLock lock(&mu_);
@@ -230,6 +234,13 @@ ReadService::~ReadService() {
   }
   stop_cv_.SignalAll();
   ticker_.join();
+}
+
+ReadService::Streams ReadService::streams() {
+  Streams out;
+  MutexLock lock(&mu_);
+  for (FollowReactor* r : followers_) ++(r->live_only() ? out.watchers : out.followers);
+  return out;
 }
 
 void ReadService::BeginShutdown() {

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "core/counter.h"
 #include "core/sync.h"
 #include "core/thread_pool.h"
 #include "server/read_api.h"
@@ -37,6 +38,10 @@ struct ReadServiceOptions {
   // carries it). Empty: none.
   std::function<TrustSnapshot()> trust;
   std::function<std::optional<Envelope>()> checkpoint;
+  // Counted when given (net/metrics.h): objects and their stored bytes sent
+  // by GetObjects.
+  prometheus::Counter* objects_served = nullptr;
+  prometheus::Counter* bytes_served = nullptr;
 };
 
 class ReadService final : public Read::CallbackService {
@@ -49,6 +54,12 @@ class ReadService final : public Read::CallbackService {
   // Ends every Follow stream (UNAVAILABLE, "shutting down") so that a
   // following grpc::Server::Shutdown() need not wait for its deadline.
   void BeginShutdown();
+
+  // Open streams: Follow (replicas following this store) and Watch (hosts).
+  struct Streams {
+    size_t followers = 0, watchers = 0;
+  };
+  Streams streams();
 
   grpc::ServerUnaryReactor* ListApps(grpc::CallbackServerContext* ctx, const ListAppsRequest* req,
                                      ListAppsResponse* resp) override;

@@ -104,20 +104,29 @@ absl::Status Replica::Apply(const Event& event, Upstream* upstream,
     return absl::FailedPreconditionError(
         StrCat("upstream skipped events: got seq ", event.seq(), " after ", applied));
   }
+  absl::Status s;
   switch (event.type()) {
     case Event::RELEASE_ADDED:
-      return ApplyRelease(event, upstream, progress);
+      s = ApplyRelease(event, upstream, progress);
+      break;
     case Event::LIVE_CHANGED:
-      return ApplyLive(event, upstream, progress);
+      s = ApplyLive(event, upstream, progress);
+      break;
     case Event::TRUST_CHANGED:
-      return ApplyTrust(event);
+      s = ApplyTrust(event);
+      break;
     default: {
       // A kind this build does not know: keep the log gapless and go on.
       rocksdb::WriteBatch batch;
       records_->PutEvent(&batch, event);
-      return records_->Commit(&batch, event.seq());
+      s = records_->Commit(&batch, event.seq());
     }
   }
+  // A record that does not verify, or an object that does not match its hash.
+  if (absl::IsUnauthenticated(s) || absl::IsDataLoss(s)) {
+    Count(options_.metrics.verification_failures);
+  }
+  return s;
 }
 
 absl::Status Replica::ApplyTrust(const Event& event) {
@@ -317,6 +326,8 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
       return NoSpace(options_.data_dir, Sv(stats.status().message()));
     }
     if (!stats.ok()) return stats.status();
+    Count(options_.metrics.objects_fetched, stats->stored);
+    Count(options_.metrics.bytes_fetched, raw);
     MutexLock lock(&stats_mu);
     last_fetch_.objects_fetched += stats->stored;
     last_fetch_.objects_present += stats->present;
@@ -329,7 +340,7 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
     VMS_ASSIGN_OR_RETURN(auto missing, store.Missing(hashes));
     last_fetch_.objects_present += hashes.size() - missing.size();
     if (missing.empty()) return absl::OkStatus();
-    return upstream->Fetch(missing, sink);
+    return TimedFetch(upstream, missing, sink);
   };
 
   // Walk the trees level by level, fetching each level's missing trees in one
@@ -393,7 +404,7 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
   }
   if (progress) progress(release.app(), release.version(), 0, total);
   if (!missing.empty()) {
-    VMS_RETURN_IF_ERROR(upstream->Fetch(missing, sink));
+    VMS_RETURN_IF_ERROR(TimedFetch(upstream, missing, sink));
   }
 
   // Everything should be here now: prove it (sizes, structure) before
@@ -467,8 +478,18 @@ absl::StatusOr<FsckReport> Replica::Fsck(bool repair) {
   return report;
 }
 
+absl::Status Replica::TimedFetch(Upstream* upstream, std::span<const Hash> hashes,
+                                 const Upstream::Sink& sink) {
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status s = upstream->Fetch(hashes, sink);
+  Observe(options_.metrics.fetch_seconds,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return s;
+}
+
 void Replica::Quarantine(const Hash& hash) {
   Log()->error("corrupt object={} found on disk: removed, it will be fetched again", hash.Hex());
+  Count(options_.metrics.verification_failures);
   rocksdb::WriteBatch batch;
   records_->PutMeta(&batch, kRecheckKey, "1");
   absl::Status s = records_->Commit(&batch, 0);

@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/chain.h"
+#include "core/counter.h"
 #include "core/keys.h"
 #include "core/sync.h"
 #include "net/upstream.h"
@@ -34,11 +35,21 @@
 
 namespace vms {
 
+// What a replica counts (vms-replica makes them, net/metrics.h); any may be
+// null.
+struct ReplicaMetrics {
+  prometheus::Counter* objects_fetched = nullptr;        // new objects stored from upstream
+  prometheus::Counter* bytes_fetched = nullptr;          // their raw bytes
+  prometheus::Histogram* fetch_seconds = nullptr;        // one Fetch() of what a step lacks
+  prometheus::Counter* verification_failures = nullptr;  // records, objects, corrupt on disk
+};
+
 struct ReplicaOptions {
   std::string data_dir;
   std::string site;
   std::function<int64_t()> now_ms;
   rocksdb::Env* env = nullptr;  // the store's I/O (Db::Open); tests inject a power cut
+  ReplicaMetrics metrics;
 };
 
 // Progress of fetching one version: raw bytes fetched / bytes this site
@@ -115,6 +126,9 @@ class Replica {
   // Returns the closure's newly complete trees to mark.
   absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> FetchClosure(
       const Release& release, Upstream* upstream, const FetchProgressFn& progress);
+  // upstream->Fetch(), timed into metrics.fetch_seconds.
+  absl::Status TimedFetch(Upstream* upstream, std::span<const Hash> hashes,
+                          const Upstream::Sink& sink);
   absl::StatusOr<Release> VerifiedRelease(const Envelope& env, TrustChain::Order order) const;
 
   ReplicaOptions options_;

@@ -11,6 +11,7 @@
 #include "core/strings.h"
 #include "core/thread_pool.h"
 #include "net/daemon.h"
+#include "net/metrics.h"
 #include "server/follower.h"
 #include "server/read_service.h"
 #include "server/replica.h"
@@ -52,12 +53,13 @@ int main(int argc, char** argv) {
   bool fsck = false, repair = false;
   vms::LogOptions log;
   vms::TlsFiles tls;
+  std::string metrics_listen;
   CLI::App app{
       "vms-replica: a site's full copy of every version. Follows its upstream (the master or "
       "another replica), fetches and verifies every object, applies live flips only for "
       "versions it holds whole, and serves the same read API to hosts and other replicas.\n"
       "Writes the bound address to DATA/address."};
-  vms::AddDaemonFlags(&app, "vms-replica", &log, &tls);
+  vms::AddDaemonFlags(&app, "vms-replica", &log, &tls, &metrics_listen);
   app.add_option("--site", site, "This site's name, e.g. ny: [a-z0-9][a-z0-9._-]{0,63}")
       ->required();
   app.add_option("--upstream", upstream,
@@ -100,7 +102,23 @@ int main(int argc, char** argv) {
     spdlog::error("--trust: {}", vms::Sv(trust.status().message()));
     return 2;
   }
-  auto replica = vms::Replica::Open({.data_dir = data_dir, .site = site}, *std::move(trust));
+  vms::Metrics metrics;
+  auto replica = vms::Replica::Open(
+      {.data_dir = data_dir,
+       .site = site,
+       .metrics = {.objects_fetched = &metrics.Counter("vms_replica_objects_fetched_total",
+                                                       "New objects stored from upstream"),
+                   .bytes_fetched = &metrics.Counter("vms_replica_fetched_bytes_total",
+                                                     "Raw bytes of the objects fetched"),
+                   .fetch_seconds = &metrics.Histogram(
+                       "vms_replica_fetch_duration_seconds",
+                       "Time to fetch what one step of a version lacks (one tree level, or its "
+                       "files)"),
+                   .verification_failures = &metrics.Counter(
+                       "vms_replica_verification_failures_total",
+                       "Records that did not verify, objects that did not match their hash "
+                       "(from upstream or on disk)")}},
+      *std::move(trust));
   if (!replica.ok()) {
     spdlog::error("cannot open data_dir={}: {}", data_dir, vms::Sv(replica.status().message()));
     return 1;
@@ -120,16 +138,21 @@ int main(int argc, char** argv) {
                                           .credentials = *credentials,
                                           .fetch_streams = fetch_streams,
                                           .fetch_rate = fetch_rate});
-  vms::ReadService read((*replica)->read_api(), &*pool,
-                        {.heartbeat = std::chrono::milliseconds(heartbeat_ms),
-                         .on_corrupt =
-                             [r = replica->get(), &follower](const vms::Hash& h) {
-                               r->Quarantine(h);
-                               follower.RequestRecheck();
-                             },
-                         .site_info = [&follower] { return follower.Info(); },
-                         .trust = [r = replica->get()] { return r->TrustRecords(); },
-                         .checkpoint = [r = replica->get()] { return r->checkpoint_envelope(); }});
+  vms::ReadService read(
+      (*replica)->read_api(), &*pool,
+      {.heartbeat = std::chrono::milliseconds(heartbeat_ms),
+       .on_corrupt =
+           [r = replica->get(), &follower](const vms::Hash& h) {
+             r->Quarantine(h);
+             follower.RequestRecheck();
+           },
+       .site_info = [&follower] { return follower.Info(); },
+       .trust = [r = replica->get()] { return r->TrustRecords(); },
+       .checkpoint = [r = replica->get()] { return r->checkpoint_envelope(); },
+       .objects_served = &metrics.Counter("vms_replica_objects_served_total",
+                                          "Objects sent to hosts and replicas"),
+       .bytes_served = &metrics.Counter("vms_replica_served_bytes_total",
+                                        "Stored (encoded) bytes of the objects sent")});
   vms::SitesService sites(
       &*pool,
       [&follower, insecure = credentials->insecure()](
@@ -138,11 +161,63 @@ int main(int argc, char** argv) {
         return follower.Relay(report);
       });
   grpc::ServerBuilder builder;
+  metrics.CountRpcs(&builder);
   builder.RegisterService(&read);
   builder.RegisterService(&sites);
   auto server = vms::StartServer(&builder, listen, *credentials, data_dir + "/address");
   if (!server.ok()) {
     spdlog::error("{}", vms::Sv(server.status().message()));
+    return 1;
+  }
+  metrics.OnScrape(
+      [r = replica->get(), &follower, &read,
+       applied = &metrics.Gauge("vms_replica_applied_seq", "Seq of the last event applied here"),
+       head = &metrics.Gauge("vms_replica_upstream_head_seq",
+                             "Newest seq the upstream is known to have"),
+       lag_events = &metrics.Gauge("vms_replica_upstream_lag_events",
+                                   "Events the upstream has that are not applied here"),
+       lag_seconds =
+           &metrics.Gauge("vms_replica_upstream_lag_seconds",
+                          "How long this replica has been behind its upstream (0: in step)"),
+       silent = &metrics.Gauge("vms_replica_upstream_silent_seconds",
+                               "Since the last message (event or heartbeat) from "
+                               "upstream"),
+       connected = &metrics.Gauge("vms_replica_upstream_connected",
+                                  "1 while the Follow stream to upstream is open"),
+       fetching = &metrics.Gauge("vms_replica_versions", "Versions here, by state",
+                                 {{"state", "fetching"}}),
+       failed =
+           &metrics.Gauge("vms_replica_versions", "Versions here, by state", {{"state", "failed"}}),
+       complete = &metrics.Gauge("vms_replica_versions", "Versions here, by state",
+                                 {{"state", "complete"}}),
+       followers = &metrics.Gauge("vms_replica_followers", "Replicas following this one now"),
+       watchers = &metrics.Gauge("vms_replica_watchers", "Hosts watching live records here now"),
+       store = &metrics.Gauge("vms_replica_store_bytes",
+                              "Bytes of the store on disk (tables and blob files)")] {
+        vms::SiteInfoResponse info = follower.Info();
+        vms::Follower::Lag lag = follower.lag();
+        applied->Set(static_cast<double>(info.applied_seq()));
+        head->Set(static_cast<double>(info.upstream_head_seq()));
+        lag_events->Set(static_cast<double>(lag.events));
+        lag_seconds->Set(static_cast<double>(lag.ms) / 1000);
+        silent->Set(static_cast<double>(info.upstream_silent_ms()) / 1000);
+        connected->Set(info.upstream_connected() ? 1 : 0);
+        fetching->Set(static_cast<double>(lag.fetching));
+        failed->Set(static_cast<double>(lag.failed));
+        if (auto apps = r->read_api()->ListApps(); apps.ok()) {
+          uint64_t n = 0;
+          for (const vms::AppState& a : *apps) n += a.version_count();
+          complete->Set(static_cast<double>(n));
+        }
+        vms::ReadService::Streams streams = read.streams();
+        followers->Set(static_cast<double>(streams.followers));
+        watchers->Set(static_cast<double>(streams.watchers));
+        store->Set(static_cast<double>(r->records().db()->SizeBytes()));
+      });
+  auto metrics_server =
+      vms::ServeMetrics(metrics_listen, tls, &metrics, data_dir + "/metrics-address");
+  if (!metrics_server.ok()) {
+    spdlog::error("{}", vms::Sv(metrics_server.status().message()));
     return 1;
   }
   follower.Start(server->address);
@@ -152,6 +227,7 @@ int main(int argc, char** argv) {
     follower.Stop();
     read.BeginShutdown();
   });
+  metrics_server->reset();
   server->server.reset();
   pool.reset();
   spdlog::info("stopped");

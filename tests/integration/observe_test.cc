@@ -1,0 +1,180 @@
+// Observing vms on real processes: every daemon's /metrics, over plain HTTP
+// on loopback and over HTTPS with client certificates elsewhere.
+#include <filesystem>
+#include <fstream>
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/http.h"
+#include "tests/testing/pki.h"
+#include "tests/testing/testing.h"
+
+namespace vms {
+namespace {
+
+using nlohmann::json;
+using testing::FuseProcess;
+using testing::HttpGet;
+using testing::MasterProcess;
+using testing::MetricValue;
+using testing::ReplicaProcess;
+using testing::RunResult;
+using testing::TempDir;
+using testing::WaitFor;
+using testing::WaitForAddressFile;
+using testing::WriteFile;
+
+namespace fs = std::filesystem;
+
+constexpr char kLoopbackAny[] = "127.0.0.1:0";
+
+// A master, one site and one host, each serving /metrics on loopback.
+class ObserveTest : public ::testing::Test {
+ protected:
+  ObserveTest()
+      : master_(dir_ / "master", {"--metrics-listen", kLoopbackAny}),
+        replica_("ny", master_.address(), master_.pub(), dir_ / "ny",
+                 {"--metrics-listen", kLoopbackAny}) {
+    EXPECT_TRUE(testing::WaitForSite(master_.address(), "ny"));
+    mount_ = std::make_unique<FuseProcess>(
+        Dist(),
+        std::vector<std::string>{"--replicas", replica_.address(), "--cache", dir_ / "cache",
+                                 "--trust", master_.pub(), "--metrics-listen", kLoopbackAny},
+        dir_ / "fuse.log");
+  }
+
+  std::string Dist() const { return dir_ / "dist"; }
+  RunResult Vms(std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::CliBin(), "--master", master_.address()});
+    return testing::Run(args, {.env = {{"HOME", dir_ / "home"}}});
+  }
+  // The text of one scrape of the daemon whose address file is `file`.
+  std::string Scrape(const std::string& file) {
+    std::string address = WaitForAddressFile(file);
+    EXPECT_FALSE(address.empty()) << "no " << file;
+    testing::HttpResult r = HttpGet(address, "/metrics");
+    EXPECT_EQ(r.status, 200) << file << ": " << r.error;
+    return r.body;
+  }
+  std::string MasterMetrics() { return Scrape(dir_ / "master/metrics-address"); }
+  std::string ReplicaMetrics() { return Scrape(dir_ / "ny/metrics-address"); }
+  std::string FuseMetrics() { return Scrape(dir_ / "cache/metrics-address"); }
+
+  TempDir dir_;
+  MasterProcess master_;
+  ReplicaProcess replica_;
+  std::unique_ptr<FuseProcess> mount_;
+};
+
+// Every name a daemon must expose, as "# TYPE NAME KIND" lines.
+void ExpectTypes(const std::string& text, const std::vector<std::string>& types) {
+  for (const std::string& t : types) {
+    EXPECT_NE(text.find("# TYPE " + t + "\n"), std::string::npos) << "missing: " << t;
+  }
+}
+
+double Value(const std::string& text, const std::string& sample) {
+  std::optional<double> v = MetricValue(text, sample);
+  EXPECT_TRUE(v.has_value()) << "no sample " << sample;
+  return v.value_or(-1);
+}
+
+TEST_F(ObserveTest, EveryDaemonNamesItsMetricsAndTheyMoveWithWork) {
+  const std::string master_before = MasterMetrics();
+  ExpectTypes(master_before,
+              {"vms_master_pushes_total counter", "vms_master_flips_total counter",
+               "vms_master_objects_received_total counter",
+               "vms_master_received_bytes_total counter", "vms_master_objects_served_total counter",
+               "vms_master_served_bytes_total counter", "vms_master_head_seq gauge",
+               "vms_master_followers gauge", "vms_master_watchers gauge", "vms_master_sites gauge",
+               "vms_rpc_requests_total counter", "vms_rpc_duration_seconds histogram"});
+  ExpectTypes(
+      ReplicaMetrics(),
+      {"vms_replica_applied_seq gauge", "vms_replica_upstream_lag_events gauge",
+       "vms_replica_upstream_lag_seconds gauge", "vms_replica_upstream_connected gauge",
+       "vms_replica_versions gauge", "vms_replica_objects_fetched_total counter",
+       "vms_replica_fetched_bytes_total counter", "vms_replica_fetch_duration_seconds histogram",
+       "vms_replica_verification_failures_total counter",
+       "vms_replica_objects_served_total counter", "vms_replica_store_bytes gauge"});
+  ExpectTypes(
+      FuseMetrics(),
+      {"vms_fuse_requests_total counter", "vms_fuse_cache_hits_total counter",
+       "vms_fuse_cache_misses_total counter", "vms_fuse_fetched_bytes_total counter",
+       "vms_fuse_fetch_duration_seconds histogram", "vms_fuse_cache_bytes gauge",
+       "vms_fuse_cache_evictions_total counter", "vms_fuse_live_records_applied_total counter",
+       "vms_fuse_replica_in_use gauge", "vms_fuse_failovers_total counter"});
+  EXPECT_EQ(Value(master_before, "vms_master_pushes_total"), 0);
+  EXPECT_EQ(Value(master_before, "vms_master_followers"), 1);  // ny
+
+  const std::string body(300 << 10, 'x');
+  WriteFile(dir_ / "src/hello/1.0/bin/hello", "#!/bin/sh\necho hello\n", 0755);
+  WriteFile(dir_ / "src/hello/1.0/share/data", body);
+  RunResult push = Vms({"push", "hello", "1.0", dir_ / "src/hello/1.0"});
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  RunResult live = Vms({"live", "hello", "1.0", "--wait"});
+  ASSERT_EQ(live.exit_code, 0) << live.err;
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(Dist() + "/hello/share/data"); }));
+  EXPECT_EQ(testing::ReadFileOrDie(Dist() + "/hello/share/data"), body);
+
+  const std::string master = MasterMetrics();
+  EXPECT_EQ(Value(master, "vms_master_pushes_total"), 1);
+  EXPECT_EQ(Value(master, "vms_master_flips_total"), 1);
+  EXPECT_GE(Value(master, "vms_master_objects_received_total"), 3);
+  EXPECT_GE(Value(master, "vms_master_objects_served_total"), 3);  // to ny
+  EXPECT_EQ(Value(master, "vms_master_head_seq"), 2);
+  EXPECT_GE(Value(master, "vms_rpc_requests_total{code=\"OK\",method=\"/vms.Publish/Commit\"}"), 1);
+  EXPECT_GE(Value(master, "vms_rpc_duration_seconds_count{method=\"/vms.Publish/SetLive\"}"), 1);
+
+  const std::string replica = ReplicaMetrics();
+  EXPECT_EQ(Value(replica, "vms_replica_applied_seq"), 2);
+  EXPECT_EQ(Value(replica, "vms_replica_upstream_lag_events"), 0);
+  EXPECT_EQ(Value(replica, "vms_replica_upstream_connected"), 1);
+  EXPECT_EQ(Value(replica, "vms_replica_versions{state=\"complete\"}"), 1);
+  EXPECT_GE(Value(replica, "vms_replica_objects_fetched_total"), 3);
+  EXPECT_GE(Value(replica, "vms_replica_fetched_bytes_total"), body.size());
+  EXPECT_GE(Value(replica, "vms_replica_objects_served_total"), 1);  // to the host
+  EXPECT_EQ(Value(replica, "vms_replica_verification_failures_total"), 0);
+  EXPECT_GT(Value(replica, "vms_replica_store_bytes"), 0);
+  EXPECT_EQ(Value(replica, "vms_replica_watchers"), 1);
+
+  const std::string fuse = FuseMetrics();
+  EXPECT_GE(Value(fuse, "vms_fuse_requests_total{op=\"lookup\"}"), 3);
+  EXPECT_GE(Value(fuse, "vms_fuse_requests_total{op=\"read\"}"), 1);
+  EXPECT_GE(Value(fuse, "vms_fuse_cache_misses_total"), 1);
+  EXPECT_GE(Value(fuse, "vms_fuse_fetched_bytes_total"), body.size());
+  EXPECT_GE(Value(fuse, "vms_fuse_cache_bytes"), body.size());
+  EXPECT_EQ(Value(fuse, "vms_fuse_live_records_applied_total"), 1);
+  EXPECT_EQ(Value(fuse, "vms_fuse_app_live_seq{app=\"hello\"}"), 1);
+  EXPECT_EQ(Value(fuse, "vms_fuse_replica_in_use{replica=\"" + replica_.address() + "\"}"), 1);
+
+  // Read again after the kernel forgot it: the host cache answers.
+  const double hits = Value(fuse, "vms_fuse_cache_hits_total");
+  std::ofstream("/proc/sys/vm/drop_caches") << "3\n";
+  EXPECT_EQ(testing::ReadFileOrDie(Dist() + "/hello/share/data"), body);
+  EXPECT_GT(Value(FuseMetrics(), "vms_fuse_cache_hits_total"), hits);
+}
+
+// Off loopback, /metrics is as guarded as the gRPC port: HTTPS with the
+// daemon's certificate, and a client certificate from the same CA.
+TEST(ObserveTlsTest, OffLoopbackMetricsNeedAClientCertificate) {
+  TempDir dir;
+  MasterProcess master(dir / "master", {"--metrics-listen", "0.0.0.0:0"});
+  std::string address = WaitForAddressFile(dir / "master/metrics-address");
+  ASSERT_FALSE(address.empty());
+  const std::string port = address.substr(address.rfind(':') + 1);
+  const std::string local = "127.0.0.1:" + port;
+  testing::CertFiles admin = testing::TestPki::Get().Files("user", "admin");
+
+  testing::HttpResult plain = HttpGet(local, "/metrics");
+  EXPECT_NE(plain.status, 200) << "served plain HTTP off loopback";
+  testing::CertFiles no_cert{.ca = admin.ca};
+  testing::HttpResult anonymous = HttpGet(local, "/metrics", &no_cert);
+  EXPECT_EQ(anonymous.status, 0) << "served HTTPS without a client certificate";
+  testing::HttpResult ok = HttpGet(local, "/metrics", &admin);
+  ASSERT_EQ(ok.status, 200) << ok.error;
+  EXPECT_NE(ok.body.find("vms_master_head_seq"), std::string::npos);
+  EXPECT_NE(master.log().find("serving metrics url=https://"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vms
