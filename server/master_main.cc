@@ -17,6 +17,7 @@
 #include "server/publish_service.h"
 #include "server/read_service.h"
 #include "server/sites_service.h"
+#include "server/status_page.h"
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
@@ -27,7 +28,7 @@ int main(int argc, char** argv) {
   int heartbeat_ms = 1000;
   vms::LogOptions log;
   vms::TlsFiles tls;
-  std::string metrics_listen;
+  std::string metrics_listen, http_listen;
   CLI::App app{
       "vms-master: holds every release, the live records and the event log of vms, and serves "
       "them to developers (vms push/live) and to site replicas.\n"
@@ -41,6 +42,11 @@ int main(int argc, char** argv) {
                  "Heartbeat interval on idle Follow streams, milliseconds")
       ->check(CLI::Range(50, 60000))
       ->capture_default_str();
+  app.add_option("--http-listen", http_listen,
+                 "Serve the status page at http://ADDR/ (and its JSON at /api/status, metrics at "
+                 "/metrics; host:port, port 0 picks one; written to DATA/http-address). Off by "
+                 "default. With TLS, an address other than loopback serves HTTPS and asks for a "
+                 "client certificate");
   vms::ShapeLimits limits;
   app.add_option("--max-dir-entries", limits.dir_entries,
                  "Refuse a release with a directory of more entries")
@@ -214,6 +220,20 @@ int main(int argc, char** argv) {
     spdlog::error("{}", vms::Sv(metrics_server.status().message()));
     return 1;
   }
+  vms::StatusPage status_page(master->get());
+  absl::StatusOr<std::unique_ptr<vms::HttpServer>> http_server;
+  if (!http_listen.empty()) {
+    http_server = vms::HttpServer::Start(
+        http_listen, tls,
+        {{"/", "text/html; charset=utf-8", [] { return std::string(vms::StatusPage::Html()); }},
+         {"/api/status", "application/json", [&status_page] { return status_page.Json(); }},
+         metrics.Route()},
+        "http", data_dir + "/http-address");
+    if (!http_server.ok()) {
+      spdlog::error("{}", vms::Sv(http_server.status().message()));
+      return 1;
+    }
+  }
   spdlog::info("started data_dir={} keyid={} head_seq={} trust={}", data_dir,
                (*master)->public_key().keyid().substr(0, 16), (*master)->records().head_seq(),
                (*master)->chained() ? trust_file : "none (the master signs every record)");
@@ -222,6 +242,7 @@ int main(int argc, char** argv) {
   // there was either written whole or not at all.
   vms::ServeUntilSignal(server->server.get(), [&read] { read.BeginShutdown(); });
   metrics_server->reset();
+  if (http_server.ok()) http_server->reset();
   server->server.reset();
   pool.reset();
   spdlog::info("stopped");

@@ -193,7 +193,13 @@ int main(int argc, char** argv) {
        followers = &metrics.Gauge("vms_replica_followers", "Replicas following this one now"),
        watchers = &metrics.Gauge("vms_replica_watchers", "Hosts watching live records here now"),
        store = &metrics.Gauge("vms_replica_store_bytes",
-                              "Bytes of the store on disk (tables and blob files)")] {
+                              "Bytes of the store on disk (tables, blob files, log)"),
+       checkpoint =
+           &metrics.Gauge("vms_replica_checkpoint_expires_timestamp_seconds",
+                          "When the newest checkpoint from the master held here expires (0: none)"),
+       frozen = &metrics.Gauge("vms_replica_frozen",
+                               "1 under a root of trust with no fresh checkpoint: the master, or "
+                               "the way to it, may be frozen")] {
         vms::SiteInfoResponse info = follower.Info();
         vms::Follower::Lag lag = follower.lag();
         applied->Set(static_cast<double>(info.applied_seq()));
@@ -213,6 +219,8 @@ int main(int argc, char** argv) {
         followers->Set(static_cast<double>(streams.followers));
         watchers->Set(static_cast<double>(streams.watchers));
         store->Set(static_cast<double>(r->records().db()->SizeBytes()));
+        checkpoint->Set(static_cast<double>(info.checkpoint_expires_unix_ms()) / 1000);
+        frozen->Set(info.frozen() ? 1 : 0);
       });
   auto metrics_server =
       vms::ServeMetrics(metrics_listen, tls, &metrics, data_dir + "/metrics-address");

@@ -5,6 +5,7 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/chromium.h"
 #include "tests/testing/http.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/testing.h"
@@ -174,6 +175,75 @@ TEST(ObserveTlsTest, OffLoopbackMetricsNeedAClientCertificate) {
   ASSERT_EQ(ok.status, 200) << ok.error;
   EXPECT_NE(ok.body.find("vms_master_head_seq"), std::string::npos);
   EXPECT_NE(master.log().find("serving metrics url=https://"), std::string::npos);
+}
+
+// The status page in a real browser: a master with two sites (ldn follows
+// ny), an app flipped while the page is open.
+TEST(StatusPageTest, ABrowserSeesTheSitesAndAFlipWithoutReloading) {
+  TempDir dir;
+  MasterProcess master(dir / "master", {"--http-listen", kLoopbackAny});
+  ReplicaProcess ny("ny", master.address(), master.pub(), dir / "ny");
+  ReplicaProcess ldn("ldn", ny.address(), master.pub(), dir / "ldn");
+  ASSERT_TRUE(testing::WaitForSite(master.address(), "ny"));
+  ASSERT_TRUE(testing::WaitForSite(master.address(), "ldn"));
+  auto vms = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::CliBin(), "--master", master.address()});
+    return testing::Run(args, {.env = {{"HOME", dir / "home"}}});
+  };
+  for (const char* v : {"1.0", "1.1"}) {
+    WriteFile(dir / ("src/hello/" + std::string(v) + "/bin/hello"), "#!/bin/sh\necho hi\n", 0755);
+    RunResult push = vms({"push", "hello", v, dir / ("src/hello/" + std::string(v))});
+    ASSERT_EQ(push.exit_code, 0) << push.err;
+  }
+  ASSERT_EQ(vms({"live", "hello", "1.0", "--wait"}).exit_code, 0);
+
+  const std::string address = WaitForAddressFile(dir / "master/http-address");
+  ASSERT_FALSE(address.empty());
+  testing::HttpResult api = HttpGet(address, "/api/status");
+  ASSERT_EQ(api.status, 200) << api.error;
+  json status = json::parse(api.body);
+  EXPECT_EQ(status["sites"].size(), 2);
+  EXPECT_EQ(status["apps"][0]["live_version"], "1.0");
+
+  std::unique_ptr<testing::Chromium> browser;
+  try {
+    browser = std::make_unique<testing::Chromium>(dir / "browser", "http://" + address + "/");
+  } catch (const std::exception& e) {
+    FAIL() << "cannot start headless Chromium: " << e.what();
+  }
+  // The text of the first element matching `selector`, or null.
+  auto text = [&](const std::string& selector) {
+    return browser->Evaluate("(() => { const e = document.querySelector('" + selector +
+                             "'); return e ? e.textContent : null; })()");
+  };
+  ASSERT_TRUE(WaitFor([&] { return text("#apps tr[data-app=\"hello\"] td.live") == "1.0"; }))
+      << "the page never showed hello 1.0; it shows: " << text("body");
+  for (const char* site : {"ny", "ldn"}) {
+    EXPECT_TRUE(WaitFor([&] {
+      json row = text(std::string("#sites tr[data-site=\"") + site + "\"]");
+      return row.is_string() && row.get<std::string>().find("hello 1.0") != std::string::npos;
+    })) << site
+        << " row: " << text(std::string("#sites tr[data-site=\"") + site + "\"]");
+  }
+  // ldn follows ny: the tree shows it under ny.
+  EXPECT_EQ(text("#tree li[data-node=\"ny\"] li[data-node=\"ldn\"]"), "ldn");
+
+  // A flip made now shows up in the same page, with no reload (the marker
+  // set in this page stays).
+  browser->Evaluate("window.vmsMarker = 42");
+  ASSERT_EQ(vms({"live", "hello", "1.1", "--wait"}).exit_code, 0);
+  EXPECT_TRUE(WaitFor([&] { return text("#apps tr[data-app=\"hello\"] td.live") == "1.1"; }))
+      << "the flip never showed; the page shows: " << text("body");
+  EXPECT_TRUE(WaitFor([&] {
+    json flip = text("#flips [data-flip=\"hello#2\"]");
+    return flip.is_string() && flip.get<std::string>().find("ny") != std::string::npos &&
+           flip.get<std::string>().find("pending") == std::string::npos;
+  })) << text("#flips");
+  EXPECT_EQ(browser->Evaluate("window.vmsMarker"), 42) << "the page was reloaded";
+  const std::string shot = testing::ArtifactDir() + "/status_page.png";
+  browser->Screenshot(shot);
+  EXPECT_GT(fs::file_size(shot), 10000u);
+  std::cout << "screenshot: " << shot << "\n";
 }
 
 }  // namespace

@@ -1,0 +1,177 @@
+#include "server/status_page.h"
+
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status_macros.h"
+#include "nlohmann/json.hpp"
+#include "records.pb.h"
+
+namespace vms {
+
+using nlohmann::json;
+
+namespace {
+
+const char* StateName(VersionState::State s) {
+  switch (s) {
+    case VersionState::FETCHING:
+      return "fetching";
+    case VersionState::COMPLETE:
+      return "complete";
+    case VersionState::FAILED:
+      return "failed";
+    default:
+      return "waiting";
+  }
+}
+
+json VersionJson(const VersionState& v) {
+  json out = {{"state", StateName(v.state())}};
+  if (v.state() == VersionState::FETCHING) {
+    out["bytes_done"] = v.bytes_done();
+    out["bytes_total"] = v.bytes_total();
+  }
+  if (!v.error().empty()) out["error"] = v.error();
+  return out;
+}
+
+}  // namespace
+
+StatusPage::StatusPage(Master* master, std::function<int64_t()> now_ms)
+    : master_(master),
+      now_ms_(now_ms ? std::move(now_ms) : std::function<int64_t()>(WallClockMs)) {}
+
+std::string StatusPage::Json() {
+  MutexLock lock(&mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (cached_.empty() || now - built_ >= kRefresh) {
+    auto built = Build();
+    cached_ = built.ok() ? *std::move(built)
+                         : json({{"error", std::string(built.status().message())}}).dump();
+    built_ = now;
+  }
+  return cached_;
+}
+
+// {
+//   "now_ms", "head_seq",
+//   "sites": [{name, address, upstream, parent, applied_seq, lag_events,
+//              last_seen_ms, upstream_silent_ms, problem,
+//              in_flight: [{app, version, state, bytes_done, bytes_total, error}],
+//              live: {APP: {version, live_seq}}}],
+//   "apps": [{name, live_version, live_seq, live_since_ms, latest_version,
+//             latest_created_ms, version_count}],
+//   "pushes": [{seq, app, version, publisher, created_ms, files, bytes,
+//               sites: {SITE: {state, bytes_done, bytes_total, error}}}],
+//   "flips": [{seq, app, version, previous, live_seq, kind, issuer, issued_ms,
+//              sites: {SITE: {applied, applied_ms}}}]
+// }
+absl::StatusOr<std::string> StatusPage::Build() const {
+  const RecordStore& records = master_->records();
+  const uint64_t head = records.head_seq();
+  json out = {{"now_ms", now_ms_()}, {"head_seq", head}};
+
+  VMS_ASSIGN_OR_RETURN(std::vector<AppState> apps, records.ListApps());
+  if (apps.size() > kMaxApps) {
+    out["apps_not_shown"] = apps.size() - kMaxApps;
+    apps.resize(kMaxApps);
+  }
+  json& apps_out = out["apps"] = json::array();
+  for (const AppState& a : apps) {
+    apps_out.push_back({{"name", a.app()},
+                        {"live_version", a.live_version()},
+                        {"live_seq", a.live_seq()},
+                        {"live_since_ms", a.live_since_unix_ms()},
+                        {"latest_version", a.latest_version()},
+                        {"latest_created_ms", a.latest_created_unix_ms()},
+                        {"version_count", a.version_count()}});
+  }
+
+  VMS_ASSIGN_OR_RETURN(std::vector<SiteState> sites, master_->sites().List("", ""));
+  json& sites_out = out["sites"] = json::array();
+  for (const SiteState& s : sites) {
+    json site = {{"name", s.name()},
+                 {"address", s.address()},
+                 {"upstream", s.upstream()},
+                 {"parent", s.parent()},
+                 {"applied_seq", s.applied_seq()},
+                 {"lag_events", head > s.applied_seq() ? head - s.applied_seq() : 0},
+                 {"last_seen_ms", s.last_seen_unix_ms()},
+                 {"upstream_silent_ms", s.upstream_silent_ms()},
+                 {"problem", s.problem()},
+                 {"in_flight", json::array()},
+                 {"live", json::object()}};
+    for (const VersionState& v : s.versions()) {
+      json entry = VersionJson(v);
+      entry["app"] = v.app();
+      entry["version"] = v.version();
+      site["in_flight"].push_back(std::move(entry));
+    }
+    for (const AppState& a : apps) {
+      if (a.live_seq() == 0) continue;
+      VMS_ASSIGN_OR_RETURN(auto live, records.LiveAsOf(a.app(), s.applied_seq()));
+      if (live) {
+        site["live"][a.app()] = {{"version", live->version()}, {"live_seq", live->live_seq()}};
+      }
+    }
+    sites_out.push_back(std::move(site));
+  }
+
+  // The latest pushes and flips, from the end of the event log.
+  const uint64_t from = head > kRecentEvents ? head - kRecentEvents : 0;
+  VMS_ASSIGN_OR_RETURN(std::vector<Event> events, records.ReadEvents(from, kRecentEvents));
+  json& pushes = out["pushes"] = json::array();
+  json& flips = out["flips"] = json::array();
+  for (auto e = events.rbegin(); e != events.rend(); ++e) {
+    const bool push = e->type() == Event::RELEASE_ADDED && pushes.size() < kRecentPushes;
+    const bool flip = e->type() == Event::LIVE_CHANGED && flips.size() < kRecentFlips;
+    if (!push && !flip) continue;
+    // Each site's state of this version, and when it applied its live record.
+    auto states = master_->sites().List(e->app(), e->version());
+    if (!states.ok()) continue;  // a version the registry does not know (yet)
+    json per_site = json::object();
+    if (push) {
+      Release r;
+      r.ParseFromString(e->envelope().payload());
+      for (const SiteState& s : *states) {
+        per_site[s.name()] =
+            s.versions_size() > 0 ? VersionJson(s.versions(0)) : json({{"state", "waiting"}});
+      }
+      pushes.push_back({{"seq", e->seq()},
+                        {"app", e->app()},
+                        {"version", e->version()},
+                        {"publisher", r.publisher()},
+                        {"created_ms", r.created_unix_ms()},
+                        {"files", r.file_count()},
+                        {"bytes", r.byte_count()},
+                        {"sites", std::move(per_site)}});
+      continue;
+    }
+    LiveRecord r;
+    r.ParseFromString(e->envelope().payload());
+    for (const SiteState& s : *states) {
+      json applied = {{"applied", s.applied_seq() >= e->seq()}};
+      for (const LiveApplied& l : s.live()) {
+        if (l.live_seq() == r.live_seq() && l.applied_unix_ms() > 0) {
+          applied["applied_ms"] = l.applied_unix_ms();
+        }
+      }
+      per_site[s.name()] = std::move(applied);
+    }
+    flips.push_back({{"seq", e->seq()},
+                     {"app", e->app()},
+                     {"version", e->version()},
+                     {"previous", r.previous_version()},
+                     {"live_seq", r.live_seq()},
+                     {"kind", r.kind() == LiveRecord::ROLLBACK ? "rollback" : "live"},
+                     {"issuer", r.issuer()},
+                     {"issued_ms", r.issued_unix_ms()},
+                     {"sites", std::move(per_site)}});
+  }
+  return out.dump();
+}
+
+}  // namespace vms

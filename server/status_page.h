@@ -1,0 +1,54 @@
+// The master's status page (--http-listen): one HTML page, no build step,
+// that polls /api/status (JSON, also for scripts) every second and shows
+// every site (upstream, applied seq, lag, last report, live version per
+// app) as a table and as the tree of who follows whom, every app (live
+// version, since, latest version), the replication of the latest pushes
+// across sites, and the latest flips with how long each site took.
+//
+// Read-only: it reads the Master's records and site registry, nothing else.
+// Bounded: the JSON is rebuilt at most once per kRefresh whoever asks, and
+// covers at most kMaxApps apps, the last kRecentEvents events. Thread-safe.
+#ifndef VMS_SERVER_STATUS_PAGE_H_
+#define VMS_SERVER_STATUS_PAGE_H_
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "core/sync.h"
+#include "server/master.h"
+
+namespace vms {
+
+class StatusPage {
+ public:
+  static constexpr std::chrono::seconds kRefresh{1};
+  static constexpr size_t kMaxApps = 500;
+  static constexpr uint64_t kRecentEvents = 1000;
+  static constexpr size_t kRecentFlips = 10;
+  static constexpr size_t kRecentPushes = 5;
+
+  // `master` must outlive the page. `now_ms`: wall clock (tests inject one).
+  explicit StatusPage(Master* master, std::function<int64_t()> now_ms = nullptr);
+
+  // The page itself (static HTML with its CSS and script).
+  static const char* Html();
+  // What /api/status answers: a JSON object (see status_page.cc for its
+  // fields), at most kRefresh old.
+  std::string Json();
+  // Builds it now.
+  absl::StatusOr<std::string> Build() const;
+
+ private:
+  Master* master_;
+  std::function<int64_t()> now_ms_;
+  Mutex mu_;
+  std::string cached_ ABSL_GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point built_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace vms
+
+#endif  // VMS_SERVER_STATUS_PAGE_H_
