@@ -55,6 +55,7 @@ class MetricsEndpoint {
           spdlog::error("no metrics: {}", vms::Sv(served.status().message()));
           return;
         }
+        if (attempt == 0) spdlog::info("metrics address {} in use: retrying each second", listen);
         std::unique_lock lock(mu);
         if (cv.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; })) return;
         if (stop.stop_requested()) return;

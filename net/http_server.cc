@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <thread>
 #include <utility>
@@ -77,6 +78,13 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   s.set_read_timeout(kIdle.count());
   s.set_write_timeout(kIdle.count());
   s.set_payload_max_length(0);
+  // SO_REUSEADDR alone, not cpp-httplib's default SO_REUSEPORT as well: two
+  // daemons never share a port, and a port a predecessor closed (its
+  // connections in TIME_WAIT) can be bound again at once.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   for (HttpRoute& route : routes) {
     const std::string path = route.path;
     s.Get(path, [r = std::move(route)](const httplib::Request&, httplib::Response& res) {

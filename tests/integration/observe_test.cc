@@ -1,5 +1,10 @@
 // Observing vms on real processes: every daemon's /metrics, over plain HTTP
 // on loopback and over HTTPS with client certificates elsewhere.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -153,6 +158,51 @@ TEST_F(ObserveTest, EveryDaemonNamesItsMetricsAndTheyMoveWithWork) {
   std::ofstream("/proc/sys/vm/drop_caches") << "3\n";
   EXPECT_EQ(testing::ReadFileOrDie(Dist() + "/hello/share/data"), body);
   EXPECT_GT(Value(FuseMetrics(), "vms_fuse_cache_hits_total"), hits);
+}
+
+// A port on 127.0.0.1 nobody listens on now (bound, then let go).
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    close(fd);
+    return -1;
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = 0; (at = text.find(what, at)) != std::string::npos; at += what.size()) ++n;
+  return n;
+}
+
+// A planned upgrade starts the successor while its predecessor still holds
+// the metrics port: the successor takes it once it is free, and a reload
+// (the same process executing itself again) lets go of it first.
+TEST_F(ObserveTest, AHostTakingItsMountOverTakesItsMetricsPortToo) {
+  const int port = FreePort();
+  ASSERT_GT(port, 0);
+  const std::string listen = "127.0.0.1:" + std::to_string(port);
+  FuseProcess fuse(dir_ / "dist2",
+                   {"--replicas", replica_.address(), "--cache", dir_ / "cache2", "--trust",
+                    master_.pub(), "--metrics-listen", listen},
+                   dir_ / "fuse2.log");
+  ASSERT_EQ(WaitForAddressFile(dir_ / "cache2/metrics-address"), listen) << fuse.log();
+  const std::string serving = "serving metrics url=http://" + listen;
+  EXPECT_EQ(fuse.Upgrade(), 0) << fuse.log();
+  EXPECT_TRUE(WaitFor([&] { return Count(fuse.log(), serving) == 2; })) << fuse.log();
+  EXPECT_EQ(HttpGet(listen, "/metrics").status, 200);
+  fuse.Reload();
+  EXPECT_TRUE(WaitFor([&] { return Count(fuse.log(), serving) == 3; })) << fuse.log();
+  testing::HttpResult after = HttpGet(listen, "/metrics");
+  EXPECT_EQ(after.status, 200) << after.error;
+  EXPECT_EQ(Count(fuse.log(), "no metrics"), 0u) << fuse.log();
 }
 
 // Off loopback, /metrics is as guarded as the gRPC port: HTTPS with the
