@@ -78,9 +78,16 @@ Content::Stats Content::stats() const {
   return stats_;
 }
 
-absl::Status Content::Ensure(std::span<const Hash> hashes) {
+absl::Status Content::Ensure(std::span<const Hash> hashes) { return Ensure(hashes, false); }
+
+absl::Status Content::Ensure(std::span<const Hash> hashes, bool count) {
   std::vector<Hash> theirs;  // being fetched by another
   std::vector<Hash> mine = Claim(hashes, &theirs);
+  if (count) {
+    const size_t missed = mine.size() + theirs.size();
+    Count(metrics_.misses, static_cast<double>(missed));
+    Count(metrics_.hits, static_cast<double>(hashes.size() - missed));
+  }
   absl::Status s;
   if (!mine.empty()) {
     s = Fetch(mine);
@@ -116,10 +123,9 @@ absl::StatusOr<Content::Bytes> Content::Get(const Hash& hash) {
       return it->second.first;
     }
   }
-  CountLookup(hash);
   absl::StatusOr<std::string> raw;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    VMS_RETURN_IF_ERROR(Ensure(std::span<const Hash>(&hash, 1)));
+    VMS_RETURN_IF_ERROR(Ensure(std::span<const Hash>(&hash, 1), attempt == 0));
     raw = cache_->Read(hash);
     // Corrupt on disk (now dropped) or evicted meanwhile: fetch once more.
     if (raw.ok() || (!absl::IsDataLoss(raw.status()) && !absl::IsNotFound(raw.status()))) break;
@@ -140,14 +146,9 @@ absl::StatusOr<Content::Bytes> Content::Get(const Hash& hash) {
   return bytes;
 }
 
-void Content::CountLookup(const Hash& hash) {
-  Count(cache_->Contains(hash) ? metrics_.hits : metrics_.misses);
-}
-
 absl::Status Content::Pin(const Hash& hash) {
-  CountLookup(hash);
   for (int attempt = 0; attempt < 2; ++attempt) {
-    VMS_RETURN_IF_ERROR(Ensure(std::span<const Hash>(&hash, 1)));
+    VMS_RETURN_IF_ERROR(Ensure(std::span<const Hash>(&hash, 1), attempt == 0));
     absl::Status s = cache_->Pin(hash);
     if (s.ok() || !absl::IsNotFound(s)) return s;  // NotFound: evicted meanwhile
   }

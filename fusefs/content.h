@@ -72,8 +72,9 @@ class Content {
   Fetcher fetch_;
   const uint64_t memory_limit_;
   const ContentMetrics metrics_;
-  // Counts a hit or a miss of `hash` for a reader.
-  void CountLookup(const Hash& hash);
+  // Ensure(), counting each object as a hit (cached) or a miss (fetched
+  // here or by another) when `count`: for readers, not for readahead.
+  absl::Status Ensure(std::span<const Hash> hashes, bool count);
   mutable Mutex mu_;
   // Objects being fetched right now: a second reader waits for the first
   // fetch instead of asking again.
