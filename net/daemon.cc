@@ -1,5 +1,6 @@
 #include "net/daemon.h"
 
+#include <malloc.h>
 #include <netdb.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -100,6 +101,12 @@ sigset_t ShutdownSignals() {
   return set;
 }
 }  // namespace
+
+void LimitMallocArenas() {
+  // Measured on a 400 MiB push: the replica's peak resident memory was
+  // half again its peak heap with the default.
+  mallopt(M_ARENA_MAX, 4);
+}
 
 void BlockShutdownSignals() {
   sigset_t set = ShutdownSignals();

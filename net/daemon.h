@@ -42,6 +42,11 @@ absl::StatusOr<Credentials> LoadDaemonCredentials(const TlsFiles& tls, Principal
 // that cannot be opened.
 absl::Status InitLogging(const std::string& name, const LogOptions& options);
 
+// Bounds glibc's malloc arenas (one per thread by default, up to 8 per
+// core): a daemon's many threads each keeping freed buffers of big objects
+// would hold far more than it uses. Call first thing in main().
+void LimitMallocArenas();
+
 // Blocks SIGTERM and SIGINT in the calling thread and every thread it starts
 // afterwards; call first thing in main(). WaitForShutdownSignal() then returns
 // the signal number when one arrives.

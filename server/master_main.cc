@@ -21,6 +21,7 @@
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
+  vms::LimitMallocArenas();
   vms::BlockShutdownSignals();
 
   std::string data_dir;

@@ -44,6 +44,7 @@ int RunFsck(vms::Replica* replica, bool repair) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  vms::LimitMallocArenas();
   vms::BlockShutdownSignals();
 
   std::string site, upstream, data_dir, trust_file;
