@@ -97,6 +97,23 @@ absl::StatusOr<std::string> Decode(const Hash& expected, Codec codec, uint64_t r
   return DecodeImpl(expected, codec, raw_size, data, /*check_hash=*/true);
 }
 
+absl::Status Verify(const Hash& expected, Codec codec, uint64_t raw_size, std::string_view data) {
+  if (codec != Codec::kRaw) return Decode(expected, codec, raw_size, data).status();
+  if (raw_size > kMaxObjectSize) {
+    return absl::InvalidArgumentError(StrCat("object ", expected.Short(), " claims ", raw_size,
+                                             " bytes; the limit is ", kMaxObjectSize));
+  }
+  if (data.size() != raw_size) {
+    return absl::DataLossError(
+        StrCat("object ", expected.Short(), " is ", data.size(), " bytes, expected ", raw_size));
+  }
+  if (Sha256(data) != expected) {
+    return absl::DataLossError(
+        StrCat("object ", expected.Short(), " does not match its hash (corrupt or altered)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> DecodeVerified(const Hash& hash, Codec codec, uint64_t raw_size,
                                            std::string_view data) {
   return DecodeImpl(hash, codec, raw_size, data, /*check_hash=*/false);

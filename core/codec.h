@@ -37,6 +37,10 @@ EncodedObject Encode(std::string_view raw, int level);
 absl::StatusOr<std::string> Decode(const Hash& expected, Codec codec, uint64_t raw_size,
                                    std::string_view data);
 
+// Decode()'s checks without keeping the bytes: a raw object is hashed where
+// it lies (no copy), a compressed one decoded and hashed.
+absl::Status Verify(const Hash& expected, Codec codec, uint64_t raw_size, std::string_view data);
+
 // Decode() without the hash check, for bytes this process already verified
 // (still checks the size and the frame).
 absl::StatusOr<std::string> DecodeVerified(const Hash& hash, Codec codec, uint64_t raw_size,

@@ -38,6 +38,7 @@ class Db {
                                                   rocksdb::Env* env = nullptr);
   ~Db();
 
+  const std::string& path() const { return path_; }
   // RocksDB is thread-safe; const here means the Db wrapper is not changed.
   rocksdb::DB* raw() const { return db_.get(); }
   // The handle of a family given to Open(); crashes on an unknown name.

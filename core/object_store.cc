@@ -1,7 +1,10 @@
 #include "core/object_store.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <unordered_set>
 
+#include "core/check.h"
 #include "core/coding.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -15,25 +18,44 @@ std::vector<std::string> ObjectStore::Families() {
 namespace {
 
 // An index entry: varint(raw size), then, for a compressed object, the
-// SHA-256 of its stored bytes. A server checks what it is about to send
+// SHA-256 of its stored bytes (a server checks what it is about to send
 // against that: a hash over the compressed bytes, with no decompression,
-// instead of decoding the object and hashing all of its raw bytes.
-std::string EncodeIndex(uint64_t raw_size, const std::optional<Hash>& stored_digest) {
+// instead of decoding the object and hashing all of its raw bytes), then,
+// for a large object, kLargeMark | codec (its bytes are in its own file).
+constexpr uint8_t kLargeMark = 0x80;
+
+struct IndexEntry {
+  uint64_t raw_size = 0;
+  std::optional<Hash> stored_digest;
+  std::optional<Codec> large;  // the codec of a large object's file
+};
+
+std::string EncodeIndex(uint64_t raw_size, const std::optional<Hash>& stored_digest,
+                        std::optional<Codec> large) {
   std::string out;
   PutVarint(&out, raw_size);
   if (stored_digest) out.append(stored_digest->View());
+  if (large) out.push_back(static_cast<char>(kLargeMark | static_cast<uint8_t>(*large)));
   return out;
 }
 
 // Consumes the whole entry; false if it is malformed. Entries written before
-// the digest existed have none (*digest stays empty).
-bool DecodeIndex(std::string_view* in, uint64_t* raw_size, std::optional<Hash>* digest) {
-  if (!GetVarint(in, raw_size)) return false;
-  if (in->empty()) return true;
-  if (in->size() != Hash::kSize) return false;
-  if (digest != nullptr) *digest = Hash::FromBytes(*in).value();
-  in->remove_prefix(Hash::kSize);
-  return true;
+// the digest existed have none. What follows the size tells the parts apart
+// by its length: 0, 32 (digest), 1 (large mark), 33 (both).
+bool DecodeIndex(std::string_view* in, IndexEntry* e) {
+  if (!GetVarint(in, &e->raw_size)) return false;
+  if (in->size() == Hash::kSize || in->size() == Hash::kSize + 1) {
+    e->stored_digest = Hash::FromBytes(in->substr(0, Hash::kSize)).value();
+    in->remove_prefix(Hash::kSize);
+  }
+  if (in->size() == 1) {
+    uint8_t mark = static_cast<uint8_t>((*in)[0]);
+    auto codec = CodecFromWire(mark & ~kLargeMark);
+    if ((mark & kLargeMark) == 0 || !codec.ok()) return false;
+    e->large = *codec;
+    in->remove_prefix(1);
+  }
+  return in->empty();
 }
 
 // MultiGet of hash keys in `family`, parsing each value found with `parse`
@@ -65,13 +87,40 @@ absl::StatusOr<std::vector<std::optional<T>>> MultiGetHashes(const Db& db, const
   return out;
 }
 
+// `data` padded with zeros to a multiple of the page size, in a page-aligned
+// buffer, as O_DIRECT wants: one per thread, kept (a fresh buffer costs a
+// page fault per page), at most the largest object plus a page.
+rocksdb::Slice AlignedCopy(std::string_view data) {
+  constexpr size_t kPage = 4096;
+  struct Buffer {
+    char* p = nullptr;
+    size_t size = 0;
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer buf;
+  const size_t padded = (data.size() + kPage - 1) / kPage * kPage;
+  if (buf.size < padded) {
+    std::free(buf.p);
+    buf.p = static_cast<char*>(std::aligned_alloc(kPage, padded));
+    VMS_CHECK(buf.p != nullptr, "aligned buffer (out of memory?)");
+    buf.size = padded;
+  }
+  std::memcpy(buf.p, data.data(), data.size());
+  std::memset(buf.p + data.size(), 0, padded - data.size());
+  return rocksdb::Slice(buf.p, padded);
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<std::optional<uint64_t>>> ObjectStore::Sizes(
     std::span<const Hash> hashes) const {
-  return MultiGetHashes<uint64_t>(
-      *db_, kObjectIndexFamily, hashes,
-      [](std::string_view* in, uint64_t* v) { return DecodeIndex(in, v, nullptr); });
+  return MultiGetHashes<uint64_t>(*db_, kObjectIndexFamily, hashes,
+                                  [](std::string_view* in, uint64_t* v) {
+                                    IndexEntry e;
+                                    if (!DecodeIndex(in, &e)) return false;
+                                    *v = e.raw_size;
+                                    return true;
+                                  });
 }
 
 absl::StatusOr<std::vector<std::optional<TreeTotals>>> ObjectStore::CompleteTrees(
@@ -112,31 +161,196 @@ absl::StatusOr<IngestStats> ObjectStore::Ingest(std::vector<StoredObject>* objec
   IngestStats stats;
   rocksdb::WriteBatch batch;
   std::unordered_set<Hash, HashHasher> added;  // a duplicate later in the batch is "present"
+  bool wrote_large = false;
   for (size_t i = 0; i < objects->size(); ++i) {
     StoredObject& o = (*objects)[i];
     if (sizes[i] || !added.insert(o.hash).second) {
       ++stats.present;
       continue;
     }
-    // Decode only to check: what is stored is the encoded form as received.
-    if (auto raw = Decode(o.hash, o.codec, o.raw_size, o.data); !raw.ok()) return raw.status();
+    // Checked, then stored in the encoded form received.
+    VMS_RETURN_IF_ERROR(Verify(o.hash, o.codec, o.raw_size, o.data));
     std::string key(o.hash.View());
-    std::string value;
-    value.reserve(1 + o.data.size());
-    value.push_back(static_cast<char>(o.codec));
-    value.append(o.data);
-    std::string index = EncodeIndex(
-        o.raw_size, o.codec == Codec::kRaw ? std::nullopt : std::optional<Hash>(Sha256(o.data)));
-    batch.Put(db_->Family(kObjectsFamily), key, value);
-    batch.Put(db_->Family(kObjectIndexFamily), key, index);
+    std::optional<Hash> digest;
+    if (o.codec != Codec::kRaw) digest = Sha256(o.data);
+    std::optional<Codec> large;
+    if (o.data.size() >= kLargeObjectBytes) {
+      VMS_RETURN_IF_ERROR(WriteLarge(o.hash, o.data));
+      large = o.codec;
+      wrote_large = true;
+    } else {
+      std::string value;
+      value.reserve(1 + o.data.size());
+      value.push_back(static_cast<char>(o.codec));
+      value.append(o.data);
+      batch.Put(db_->Family(kObjectsFamily), key, value);
+    }
+    batch.Put(db_->Family(kObjectIndexFamily), key, EncodeIndex(o.raw_size, digest, large));
     if (on_new) on_new(&batch, o.hash);
     ++stats.stored;
     stats.stored_bytes += o.data.size();
   }
+  // The files' names are durable before an entry naming them can be.
+  if (wrote_large && durable_) VMS_RETURN_IF_ERROR(SyncLargeDir());
   if (stats.stored > 0) {
     VMS_RETURN_IF_ERROR(db_->Write(&batch, /*sync=*/false));
   }
   return stats;
+}
+
+ObjectStore::ObjectStore(Db* db, bool durable)
+    : db_(db), durable_(durable), large_dir_(db->path() + "/large") {}
+
+ObjectStore::~ObjectStore() = default;
+
+std::string ObjectStore::LargePath(const Hash& hash) const {
+  return StrCat(large_dir_, "/", hash.Hex());
+}
+
+absl::Status ObjectStore::WriteLarge(const Hash& hash, std::string_view data) {
+  rocksdb::FileSystem* fs = db_->raw()->GetFileSystem();
+  {
+    MutexLock lock(&dir_mu_);
+    if (!dir_made_) {
+      VMS_RETURN_IF_ERROR(FromRocks(
+          fs->CreateDirIfMissing(large_dir_, rocksdb::IOOptions(), nullptr), "create large/"));
+      dir_made_ = true;
+    }
+  }
+  const std::string path = LargePath(hash);
+  const std::string temp = StrCat(path, ".tmp", next_temp_.fetch_add(1));
+  auto write = [&]() -> rocksdb::IOStatus {
+    std::unique_ptr<rocksdb::FSWritableFile> f;
+    rocksdb::IOStatus s;
+    // A durable store writes around the page cache: the bytes go to the
+    // disk once, with no copy into cache pages (on this project's VMs,
+    // taking fresh ones is what a buffered write of big objects spent most
+    // on) and the sync that follows has nothing left to write. A file
+    // system that refuses O_DIRECT gets buffered writes.
+    bool direct = durable_ && direct_ok_.load(std::memory_order_relaxed);
+    if (direct) {
+      rocksdb::FileOptions fo;
+      fo.use_direct_writes = true;
+      s = fs->NewWritableFile(temp, fo, &f, nullptr);
+      if (!s.ok()) {
+        direct = false;
+        direct_ok_.store(false, std::memory_order_relaxed);
+      }
+    }
+    if (!direct) s = fs->NewWritableFile(temp, rocksdb::FileOptions(), &f, nullptr);
+    if (s.ok() && direct) {
+      s = f->Append(AlignedCopy(data), rocksdb::IOOptions(), nullptr);
+      if (s.ok()) s = f->Truncate(data.size(), rocksdb::IOOptions(), nullptr);  // the padding
+    } else if (s.ok()) {
+      s = f->Append(data, rocksdb::IOOptions(), nullptr);
+    }
+    if (s.ok() && durable_) s = f->Sync(rocksdb::IOOptions(), nullptr);
+    if (f != nullptr) {
+      rocksdb::IOStatus c = f->Close(rocksdb::IOOptions(), nullptr);
+      if (s.ok()) s = c;
+    }
+    // Renamed whole: a reader (or a concurrent writer of the same object)
+    // sees no file or all of it.
+    if (s.ok()) s = fs->RenameFile(temp, path, rocksdb::IOOptions(), nullptr);
+    return s;
+  };
+  if (rocksdb::IOStatus s = write(); !s.ok()) {
+    fs->DeleteFile(temp, rocksdb::IOOptions(), nullptr).PermitUncheckedError();
+    return FromRocks(s, StrCat("write object ", hash.Short()));
+  }
+  large_bytes_.fetch_add(data.size(), std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+absl::Status ObjectStore::SyncLargeDir() {
+  MutexLock lock(&dir_mu_);
+  if (dir_ == nullptr) {
+    VMS_RETURN_IF_ERROR(FromRocks(
+        db_->raw()->GetFileSystem()->NewDirectory(large_dir_, rocksdb::IOOptions(), &dir_, nullptr),
+        "open large/"));
+  }
+  return FromRocks(dir_->Fsync(rocksdb::IOOptions(), nullptr), "sync large/");
+}
+
+absl::StatusOr<std::string> ObjectStore::ReadLarge(const Hash& hash) const {
+  rocksdb::FileSystem* fs = db_->raw()->GetFileSystem();
+  const std::string path = LargePath(hash);
+  auto corrupt = [&](std::string_view why) {
+    return absl::DataLossError(StrCat("object ", hash.Short(), " is stored corrupt (", why, ")"));
+  };
+  std::unique_ptr<rocksdb::FSRandomAccessFile> f;
+  rocksdb::IOStatus s = fs->NewRandomAccessFile(path, rocksdb::FileOptions(), &f, nullptr);
+  if (s.IsPathNotFound() || s.IsNotFound()) return corrupt("its file is missing");
+  VMS_RETURN_IF_ERROR(FromRocks(s, StrCat("open object ", hash.Short())));
+  uint64_t size = 0;
+  VMS_RETURN_IF_ERROR(FromRocks(fs->GetFileSize(path, rocksdb::IOOptions(), &size, nullptr),
+                                StrCat("size of object ", hash.Short())));
+  // An encoded object is never much bigger than the raw limit.
+  if (size > kMaxObjectSize + kMaxObjectSize / 64) return corrupt("its file is too big");
+  std::string out(size, '\0');
+  rocksdb::Slice got;
+  VMS_RETURN_IF_ERROR(FromRocks(f->Read(0, size, rocksdb::IOOptions(), &got, out.data(), nullptr),
+                                StrCat("read object ", hash.Short())));
+  if (got.size() != size) return corrupt("its file is short");
+  if (got.data() != out.data()) std::memcpy(out.data(), got.data(), size);
+  return out;
+}
+
+void ObjectStore::UnlinkLarge(std::span<const Hash> hashes) {
+  rocksdb::FileSystem* fs = db_->raw()->GetFileSystem();
+  for (const Hash& h : hashes) {
+    const std::string path = LargePath(h);
+    uint64_t size = 0;
+    if (!fs->GetFileSize(path, rocksdb::IOOptions(), &size, nullptr).ok()) continue;
+    if (fs->DeleteFile(path, rocksdb::IOOptions(), nullptr).ok()) {
+      large_bytes_.fetch_sub(size, std::memory_order_relaxed);
+    }
+  }
+}
+
+absl::Status ObjectStore::Recover() {
+  rocksdb::FileSystem* fs = db_->raw()->GetFileSystem();
+  std::vector<std::string> names;
+  rocksdb::IOStatus s = fs->GetChildren(large_dir_, rocksdb::IOOptions(), &names, nullptr);
+  if (s.IsNotFound() || s.IsPathNotFound()) return absl::OkStatus();
+  VMS_RETURN_IF_ERROR(FromRocks(s, "list large/"));
+  std::vector<std::string> drop;
+  std::vector<Hash> hashes;
+  for (const std::string& name : names) {
+    if (name == "." || name == "..") continue;
+    auto hash = Hash::FromHex(name);
+    if (hash.ok()) {
+      hashes.push_back(*hash);
+    } else {
+      drop.push_back(name);  // unfinished (.tmpN), or not ours
+    }
+  }
+  uint64_t bytes = 0;
+  constexpr size_t kPerRead = 1024;
+  for (size_t at = 0; at < hashes.size(); at += kPerRead) {
+    std::span<const Hash> part(hashes.data() + at, std::min(kPerRead, hashes.size() - at));
+    VMS_ASSIGN_OR_RETURN(
+        auto entries, (MultiGetHashes<IndexEntry>(
+                          *db_, kObjectIndexFamily, part,
+                          [](std::string_view* in, IndexEntry* e) { return DecodeIndex(in, e); })));
+    for (size_t i = 0; i < part.size(); ++i) {
+      if (!entries[i] || !entries[i]->large) {
+        drop.push_back(part[i].Hex());  // its batch was never written
+        continue;
+      }
+      uint64_t size = 0;
+      if (fs->GetFileSize(LargePath(part[i]), rocksdb::IOOptions(), &size, nullptr).ok()) {
+        bytes += size;
+      }
+    }
+  }
+  for (const std::string& name : drop) {
+    VMS_RETURN_IF_ERROR(
+        FromRocks(fs->DeleteFile(StrCat(large_dir_, "/", name), rocksdb::IOOptions(), nullptr),
+                  StrCat("remove unfinished large/", name)));
+  }
+  large_bytes_.store(bytes, std::memory_order_relaxed);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<StoredObject> ObjectStore::GetEncoded(const Hash& hash) const {
@@ -145,20 +359,29 @@ absl::StatusOr<StoredObject> ObjectStore::GetEncoded(const Hash& hash) const {
 
 absl::StatusOr<StoredObject> ObjectStore::Load(const Hash& hash,
                                                std::optional<Hash>* stored_digest) const {
-  VMS_ASSIGN_OR_RETURN(auto value, db_->Get(kObjectsFamily, hash.View()));
-  if (!value) return absl::NotFoundError(StrCat("object ", hash.Short(), " not found"));
+  auto corrupt = [&] {
+    return absl::DataLossError(StrCat("object ", hash.Short(), " is stored corrupt"));
+  };
   VMS_ASSIGN_OR_RETURN(auto index, db_->Get(kObjectIndexFamily, hash.View()));
   StoredObject o;
   o.hash = hash;
-  const std::string index_value = index.value_or("");
-  std::string_view iv = index_value;
-  if (value->empty() || !DecodeIndex(&iv, &o.raw_size, stored_digest)) {
-    return absl::DataLossError(StrCat("object ", hash.Short(), " is stored corrupt"));
+  IndexEntry entry;
+  if (index) {
+    std::string_view iv = *index;
+    if (!DecodeIndex(&iv, &entry)) return corrupt();
+    o.raw_size = entry.raw_size;
+    if (stored_digest != nullptr) *stored_digest = entry.stored_digest;
   }
+  if (entry.large) {
+    o.codec = *entry.large;
+    VMS_ASSIGN_OR_RETURN(o.data, ReadLarge(hash));
+    return o;
+  }
+  VMS_ASSIGN_OR_RETURN(auto value, db_->Get(kObjectsFamily, hash.View()));
+  if (!value) return absl::NotFoundError(StrCat("object ", hash.Short(), " not found"));
+  if (!index || value->empty()) return corrupt();
   auto codec = CodecFromWire(static_cast<uint8_t>((*value)[0]));
-  if (!codec.ok()) {
-    return absl::DataLossError(StrCat("object ", hash.Short(), " is stored corrupt"));
-  }
+  if (!codec.ok()) return corrupt();
   o.codec = *codec;
   o.data = value->substr(1);
   return o;
@@ -177,7 +400,7 @@ absl::StatusOr<StoredObject> ObjectStore::GetVerified(const Hash& hash) const {
     }
     return o;
   }
-  if (auto raw = Decode(hash, o->codec, o->raw_size, o->data); !raw.ok()) return raw.status();
+  VMS_RETURN_IF_ERROR(Verify(hash, o->codec, o->raw_size, o->data));
   return o;
 }
 
@@ -189,7 +412,21 @@ absl::Status ObjectStore::Remove(const Hash& hash) {
   std::string first(Hash::kSize, '\0'), last(Hash::kSize, '\xff');
   batch.DeleteRange(db_->Family(kCompleteFamily), first, last);
   batch.Delete(db_->Family(kCompleteFamily), last);
-  return db_->Write(&batch, /*sync=*/true);
+  VMS_RETURN_IF_ERROR(db_->Write(&batch, /*sync=*/true));
+  UnlinkLarge({&hash, 1});  // after the entry: a crash in between leaves a file Recover() drops
+  return absl::OkStatus();
+}
+
+absl::Status ObjectStore::Erase(std::span<const Hash> hashes) {
+  if (hashes.empty()) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  for (const Hash& h : hashes) {
+    batch.Delete(db_->Family(kObjectsFamily), h.View());
+    batch.Delete(db_->Family(kObjectIndexFamily), h.View());
+  }
+  VMS_RETURN_IF_ERROR(db_->Write(&batch, /*sync=*/false));
+  UnlinkLarge(hashes);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ObjectStore::GetRaw(const Hash& hash) const {

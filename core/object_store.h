@@ -2,7 +2,8 @@
 //
 // Three families: "objects" maps hash -> [codec byte][encoded bytes],
 // "objidx" maps hash -> varint(raw size) [+ SHA-256 of the encoded bytes
-// when compressed], and "complete" maps the hash of a
+// when compressed] [+ a byte: 0x80 | codec, for a large object], and
+// "complete" maps the hash of a
 // tree whose whole closure is known present and valid -> its totals. The
 // index is tiny, so existence and size checks never read object bytes; the
 // complete set lets a closure walk skip every subtree a release already
@@ -10,9 +11,19 @@
 // Ingest(), which decodes it and checks its hash first; it leaves through
 // GetEncoded() (to serve as stored) or GetRaw() (decoded and re-verified, so
 // corruption on disk is detected, never passed on). Thread-safe.
+//
+// Large objects (chunks of big files: kLargeObjectBytes encoded and up) are
+// kept out of RocksDB, each in a file of its own, DB/large/<hex>: written
+// once (around the page cache, with O_DIRECT, in a durable store), synced,
+// and renamed into place before its index entry is written.
+// Through RocksDB, their bytes went to the log, then the memtable, then a
+// blob file at the flush: written twice, copied four times, checksummed
+// twice. Their file I/O goes through the database's file system, so a test
+// that cuts the power there (tests/testing/power_cut_fs.h) cuts it here too.
 #ifndef VMS_CORE_OBJECT_STORE_H_
 #define VMS_CORE_OBJECT_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -20,12 +31,18 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "core/codec.h"
 #include "core/db.h"
 #include "core/hash.h"
+#include "core/sync.h"
+#include "rocksdb/file_system.h"
 
 namespace vms {
+
+// Objects at least this big, encoded, are kept in files of their own.
+inline constexpr uint64_t kLargeObjectBytes = 1ull << 20;
 
 struct StoredObject {
   Hash hash;
@@ -54,7 +71,17 @@ class ObjectStore {
   static std::vector<std::string> Families();
 
   // `db` must have been opened with Families() and outlive the store.
-  explicit ObjectStore(Db* db) : db_(db) {}
+  // `durable`: large objects are synced (with their directory) before their
+  // index entry is written, so that a synced write after Ingest() makes them
+  // durable as it does the rest; false for a cache, which checks every
+  // object it reads and fetches again what a power cut tore.
+  explicit ObjectStore(Db* db, bool durable = true);
+  ~ObjectStore();
+
+  // After a crash: removes large files no index entry names (written, but
+  // their batch never was) and unfinished ones, and counts the bytes of the
+  // rest. Call once, before the store is used.
+  absl::Status Recover();
 
   // Verifies every object not yet present (DataLoss naming the first bad one;
   // nothing of the batch is then written) and writes the new ones in one
@@ -77,6 +104,8 @@ class ObjectStore {
   // Removes an object found corrupt, and every complete mark (any of them
   // may cover it), so that a closure walk notices it is missing.
   absl::Status Remove(const Hash& hash);
+  // Deletes objects (a cache's evictions): unsynced, complete marks kept.
+  absl::Status Erase(std::span<const Hash> hashes);
 
   // Adds "`tree`'s closure is complete" to `batch`. Only for trees whose
   // closure was verified; the caller makes the batch durable.
@@ -93,12 +122,31 @@ class ObjectStore {
   // Decoded raw bytes; DataLoss if what is stored does not match the hash.
   absl::StatusOr<std::string> GetRaw(const Hash& hash) const;
 
+  // Bytes in large objects' files.
+  uint64_t large_bytes() const { return large_bytes_.load(std::memory_order_relaxed); }
+
  private:
+  std::string LargePath(const Hash& hash) const;
+  // Writes a large object's file (synced when durable_).
+  absl::Status WriteLarge(const Hash& hash, std::string_view data);
+  absl::StatusOr<std::string> ReadLarge(const Hash& hash) const;
+  absl::Status SyncLargeDir();
+  // Unlinks the files of `hashes` that have one.
+  void UnlinkLarge(std::span<const Hash> hashes);
+
   // GetEncoded(), also giving the digest of the stored bytes when the index
   // has one.
   absl::StatusOr<StoredObject> Load(const Hash& hash, std::optional<Hash>* stored_digest) const;
 
   Db* db_;
+  const bool durable_;
+  const std::string large_dir_;
+  std::atomic<uint64_t> large_bytes_{0};
+  std::atomic<uint64_t> next_temp_{0};
+  std::atomic<bool> direct_ok_{true};  // false once the file system refused O_DIRECT
+  Mutex dir_mu_;
+  bool dir_made_ ABSL_GUARDED_BY(dir_mu_) = false;
+  std::unique_ptr<rocksdb::FSDirectory> dir_ ABSL_GUARDED_BY(dir_mu_);
 };
 
 }  // namespace vms

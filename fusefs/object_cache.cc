@@ -15,6 +15,7 @@ absl::StatusOr<std::unique_ptr<ObjectCache>> ObjectCache::Open(const std::string
   VMS_RETURN_IF_ERROR(MakeDirs(dir));
   VMS_ASSIGN_OR_RETURN(auto db, Db::Open(dir + "/objects", ObjectStore::Families()));
   auto cache = std::unique_ptr<ObjectCache>(new ObjectCache(std::move(db), max_bytes, evictions));
+  VMS_RETURN_IF_ERROR(cache->store_.Recover());
   // Index what is there. Its order is the order of hashes, not of use: a
   // restart forgets recency, which only matters when the cache is full.
   auto it = cache->db_->NewIterator(kObjectIndexFamily);
@@ -38,7 +39,10 @@ absl::StatusOr<std::unique_ptr<ObjectCache>> ObjectCache::Open(const std::string
 }
 
 ObjectCache::ObjectCache(std::unique_ptr<Db> db, uint64_t max_bytes, prometheus::Counter* evictions)
-    : db_(std::move(db)), store_(db_.get()), max_bytes_(max_bytes), evictions_(evictions) {}
+    : db_(std::move(db)),
+      store_(db_.get(), /*durable=*/false),
+      max_bytes_(max_bytes),
+      evictions_(evictions) {}
 
 bool ObjectCache::Contains(const Hash& hash) const {
   MutexLock lock(&mu_);
@@ -76,13 +80,8 @@ std::vector<Hash> ObjectCache::EvictFor(uint64_t incoming) {
 
 void ObjectCache::DeleteFromDisk(const std::vector<Hash>& hashes) {
   if (hashes.empty()) return;
-  rocksdb::WriteBatch batch;
-  for (const Hash& h : hashes) {
-    batch.Delete(db_->Family(kObjectsFamily), h.View());
-    batch.Delete(db_->Family(kObjectIndexFamily), h.View());
-  }
   ++deletions_;
-  if (absl::Status s = db_->Write(&batch, /*sync=*/false); !s.ok()) {
+  if (absl::Status s = store_.Erase(hashes); !s.ok()) {
     spdlog::warn("cache eviction not written: {}", Sv(s.message()));
   }
 }

@@ -2,7 +2,8 @@
 //
 // Objects are kept as received (compressed) in a RocksDB (core's
 // ObjectStore), one batch per fetch, so filling the cache costs no file
-// creation per object, and every read decodes and checks the object against
+// creation per small object (a large one gets a file of its own, unsynced:
+// the cache need not survive a power cut), and every read decodes and checks the object against
 // its hash (corruption on disk is detected, never served). An in-memory
 // index adds the LRU order, pins and the byte bound (raw bytes): the least
 // recently used unpinned objects are evicted first; a pinned (open) one

@@ -70,6 +70,7 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(
     return absl::DataLossError(StrCat("corrupt head_seq in ", path));
   }
   auto store = std::unique_ptr<RecordStore>(new RecordStore(std::move(db), head_seq));
+  VMS_RETURN_IF_ERROR(store->objects_.Recover());
   VMS_RETURN_IF_ERROR(store->BackfillSeqIndex());
   return store;
 }

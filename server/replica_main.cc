@@ -219,7 +219,8 @@ int main(int argc, char** argv) {
         vms::ReadService::Streams streams = read.streams();
         followers->Set(static_cast<double>(streams.followers));
         watchers->Set(static_cast<double>(streams.watchers));
-        store->Set(static_cast<double>(r->records().db()->SizeBytes()));
+        store->Set(static_cast<double>(r->records().db()->SizeBytes() +
+                                       r->records().objects().large_bytes()));
         checkpoint->Set(static_cast<double>(info.checkpoint_expires_unix_ms()) / 1000);
         frozen->Set(info.frozen() ? 1 : 0);
       });

@@ -1,5 +1,8 @@
 #include "core/object_store.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include "core/closure.h"
 #include "core/coding.h"
 #include "core/tree.h"
@@ -22,6 +25,10 @@ class ObjectStoreTest : public ::testing::Test {
     db_.reset();
     db_ = Db::Open(dir_ / "db", ObjectStore::Families()).value();
     store_ = std::make_unique<ObjectStore>(db_.get());
+    ASSERT_TRUE(store_->Recover().ok());
+  }
+  std::filesystem::path LargeFile(const std::string& raw) {
+    return std::filesystem::path(dir_ / "db") / "large" / Sha256(raw).Hex();
   }
   absl::Status Put(std::vector<StoredObject> objects) { return store_->Ingest(&objects).status(); }
 
@@ -83,6 +90,83 @@ TEST_F(ObjectStoreTest, CorruptionOnDiskIsDetectedOnRead) {
   ASSERT_TRUE(db_->raw()->Put({}, db_->Family(kObjectsFamily), Sha256(raw).View(), bogus).ok());
   auto s = store_->GetRaw(Sha256(raw)).status();
   EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+}
+
+TEST_F(ObjectStoreTest, LargeObjectsAreFilesOfTheirOwn) {
+  // Random (stored raw) and compressible (stored as a zstd frame), both
+  // large once encoded, and one just under the line.
+  std::string random = testing::RandomBytes(3 << 20, 5);
+  std::string text;
+  while (text.size() < (8u << 20)) text += testing::RandomBytes(64, text.size()) + "some text ";
+  std::string under = testing::RandomBytes(kLargeObjectBytes - 1, 6);
+  std::vector<StoredObject> batch = {Make(random), Make(text), Make(under)};
+  ASSERT_GE(batch[1].data.size(), kLargeObjectBytes);
+  ASSERT_EQ(batch[1].codec, Codec::kZstd);
+  ASSERT_TRUE(store_->Ingest(&batch).ok());
+  EXPECT_EQ(std::filesystem::file_size(LargeFile(random)), random.size());
+  EXPECT_TRUE(std::filesystem::exists(LargeFile(text)));
+  EXPECT_FALSE(std::filesystem::exists(LargeFile(under)));
+  EXPECT_EQ(store_->large_bytes(), random.size() + batch[1].data.size());
+  Reopen();
+  EXPECT_EQ(store_->large_bytes(), random.size() + batch[1].data.size());
+  for (const std::string* raw : {&random, &text, &under}) {
+    EXPECT_EQ(store_->GetRaw(Sha256(*raw)).value(), *raw);
+    auto served = store_->GetVerified(Sha256(*raw));
+    ASSERT_TRUE(served.ok()) << served.status();
+    EXPECT_EQ(served->raw_size, raw->size());
+  }
+  EXPECT_EQ(store_->GetEncoded(Sha256(text))->codec, Codec::kZstd);
+  EXPECT_EQ(store_->Sizes(std::vector<Hash>{Sha256(random)}).value()[0], random.size());
+
+  ASSERT_TRUE(store_->Remove(Sha256(random)).ok());
+  EXPECT_FALSE(std::filesystem::exists(LargeFile(random)));
+  EXPECT_TRUE(absl::IsNotFound(store_->GetRaw(Sha256(random)).status()));
+  ASSERT_TRUE(store_->Erase(std::vector<Hash>{Sha256(text), Sha256(under)}).ok());
+  EXPECT_FALSE(std::filesystem::exists(LargeFile(text)));
+  EXPECT_EQ(store_->large_bytes(), 0u);
+  EXPECT_TRUE(absl::IsNotFound(store_->GetRaw(Sha256(under)).status()));
+}
+
+TEST_F(ObjectStoreTest, ALargeObjectCorruptOrGoneIsDataLoss) {
+  std::string a = testing::RandomBytes(2 << 20, 7), b = testing::RandomBytes(2 << 20, 8);
+  ASSERT_TRUE(Put({Make(a), Make(b)}).ok());
+  {
+    std::fstream f(LargeFile(a), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(12345);
+    f.put(static_cast<char>(0x5a ^ a[12345]));
+  }
+  EXPECT_TRUE(absl::IsDataLoss(store_->GetRaw(Sha256(a)).status()));
+  EXPECT_TRUE(absl::IsDataLoss(store_->GetVerified(Sha256(a)).status()));
+  std::filesystem::resize_file(LargeFile(b), 1000);
+  EXPECT_TRUE(absl::IsDataLoss(store_->GetVerified(Sha256(b)).status()));
+  std::filesystem::remove(LargeFile(b));
+  auto gone = store_->GetVerified(Sha256(b)).status();
+  EXPECT_TRUE(absl::IsDataLoss(gone)) << gone;
+  EXPECT_NE(gone.message().find("missing"), std::string::npos) << gone;
+  // Quarantined, it is missing, so fetched again.
+  ASSERT_TRUE(store_->Remove(Sha256(b)).ok());
+  EXPECT_EQ(store_->Missing(std::vector<Hash>{Sha256(b)}).value().size(), 1u);
+  ASSERT_TRUE(Put({Make(b)}).ok());
+  EXPECT_EQ(store_->GetRaw(Sha256(b)).value(), b);
+}
+
+TEST_F(ObjectStoreTest, RecoverDropsLargeFilesNoEntryNames) {
+  std::string kept = testing::RandomBytes(2 << 20, 9);
+  ASSERT_TRUE(Put({Make(kept)}).ok());
+  // What a crash leaves: a file whose batch was never written, and one
+  // never finished.
+  std::string orphan = testing::RandomBytes(2 << 20, 10);
+  auto large = std::filesystem::path(dir_ / "db") / "large";
+  std::ofstream(LargeFile(orphan), std::ios::binary) << orphan;
+  std::ofstream(large / (Sha256(orphan).Hex() + ".tmp7"), std::ios::binary) << "half";
+  Reopen();
+  EXPECT_FALSE(std::filesystem::exists(LargeFile(orphan)));
+  EXPECT_FALSE(std::filesystem::exists(large / (Sha256(orphan).Hex() + ".tmp7")));
+  EXPECT_EQ(store_->GetRaw(Sha256(kept)).value(), kept);
+  EXPECT_EQ(store_->large_bytes(), kept.size());
+  // And the orphan, sent again, is stored.
+  ASSERT_TRUE(Put({Make(orphan)}).ok());
+  EXPECT_EQ(store_->GetRaw(Sha256(orphan)).value(), orphan);
 }
 
 TEST_F(ObjectStoreTest, ServingChecksCompressedBytesWithoutDecoding) {
