@@ -87,18 +87,19 @@ absl::StatusOr<UploadStats> UploadObjects(MasterClient* master, const Snapshot& 
       batch.Clear();
       batch_bytes = 0;
     };
-    std::string raw;
+    std::string raw;  // given to Encode(), which keeps it when it stays raw
     for (size_t i; !failed && !broken && (i = next.fetch_add(1)) < which.size();) {
       const ObjectSource& o = snapshot.objects[which[i]];
-      std::string_view bytes = o.inline_data;
       if (o.file >= 0) {
         if (absl::Status s = ReadSource(snapshot, o, &raw); !s.ok()) {
           fail(std::move(s));
           break;
         }
-        bytes = raw;
+      } else {
+        raw.assign(o.inline_data);
       }
-      EncodedObject enc = Encode(bytes, options.zstd_level);
+      EncodedObject enc = Encode(std::move(raw), options.zstd_level);
+      raw.clear();  // moved from
       Object* out = batch.add_objects();
       out->set_hash(std::string(o.hash.View()));
       out->set_codec(static_cast<uint32_t>(enc.codec));

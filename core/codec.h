@@ -27,9 +27,11 @@ struct EncodedObject {
   std::string data;
 };
 
-// Compresses `raw` with zstd at `level`; keeps it raw when that saves less
-// than 1/32 of the size (already-compressed content).
-EncodedObject Encode(std::string_view raw, int level);
+// Compresses `raw` with zstd at `level`; keeps it raw (moved, not copied)
+// when that saves less than 1/32 of the size (already-compressed content).
+// From 1 MiB up, a few samples decide first: bytes that do not compress
+// (media, archives, model weights) are not compressed whole for nothing.
+EncodedObject Encode(std::string raw, int level);
 
 // Returns the raw bytes of an encoded object after checking that they are
 // `raw_size` long and hash to `expected`. Fails with DataLoss (hash or size

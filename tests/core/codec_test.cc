@@ -24,6 +24,31 @@ TEST(CodecTest, IncompressibleStaysRaw) {
   EXPECT_TRUE(Decode(Sha256(raw), enc.codec, raw.size(), enc.data).ok());
 }
 
+TEST(CodecTest, BigObjectsAreSampledFirst) {
+  // Random through and through: stays raw, and is the bytes given.
+  std::string random = testing::RandomBytes(4 << 20, 11);
+  EncodedObject enc = Encode(random, 1);
+  EXPECT_EQ(enc.codec, Codec::kRaw);
+  EXPECT_EQ(enc.data, random);
+  // Random but for its last third: a sample finds it, and it is compressed.
+  std::string mixed = testing::RandomBytes(2 << 20, 12);
+  std::fill(mixed.begin() + mixed.size() / 3 * 2, mixed.end(), 'x');
+  enc = Encode(mixed, 1);
+  EXPECT_EQ(enc.codec, Codec::kZstd);
+  EXPECT_LT(enc.data.size(), mixed.size() * 3 / 4);
+  EXPECT_EQ(Decode(Sha256(mixed), enc.codec, mixed.size(), enc.data).value(), mixed);
+}
+
+TEST(CodecTest, VerifyChecksWithoutKeepingTheBytes) {
+  std::string raw = testing::RandomBytes(100000, 13), text(100000, 't');
+  EXPECT_TRUE(Verify(Sha256(raw), Codec::kRaw, raw.size(), raw).ok());
+  EncodedObject enc = Encode(text, 1);
+  EXPECT_TRUE(Verify(Sha256(text), enc.codec, text.size(), enc.data).ok());
+  EXPECT_TRUE(absl::IsDataLoss(Verify(Sha256(text), Codec::kRaw, raw.size(), raw)));
+  EXPECT_TRUE(absl::IsDataLoss(Verify(Sha256(raw), Codec::kRaw, raw.size() + 1, raw)));
+  EXPECT_TRUE(absl::IsInvalidArgument(Verify(Sha256(raw), Codec::kRaw, kMaxObjectSize + 1, raw)));
+}
+
 TEST(CodecTest, EmptyAndTinyObjects) {
   for (std::string raw : {std::string(), std::string("x"), std::string(63, 'a')}) {
     EncodedObject enc = Encode(raw, 3);
