@@ -3,6 +3,7 @@
 #include <chrono>
 #include <vector>
 
+#include "core/codec.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
@@ -27,8 +28,17 @@ absl::Status Content::Fetch(const std::vector<Hash>& hashes) {
     Count(metrics_.fetched_objects, static_cast<double>(landed.size()));
     Count(metrics_.fetched_bytes, static_cast<double>(raw));
     absl::Status put = cache_->Put(batch);
-    if (put.ok()) Land(landed);
-    return put;
+    if (!put.ok()) return put;
+    // Verified by Put(), and what a reader waits for: kept in memory, so
+    // that it is not read back from the disk (chunks of big files come
+    // raw; a compressed object is decoded when it is read).
+    for (StoredObject& o : *batch) {
+      if (o.codec == Codec::kRaw && o.data.size() == o.raw_size) {
+        Remember(o.hash, std::make_shared<const std::string>(std::move(o.data)));
+      }
+    }
+    Land(landed);
+    return absl::OkStatus();
   });
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - start)
@@ -132,18 +142,21 @@ absl::StatusOr<Content::Bytes> Content::Get(const Hash& hash) {
   }
   if (!raw.ok()) return raw.status();
   auto bytes = std::make_shared<const std::string>(std::move(*raw));
-  MutexLock lock(&mu_);
-  if (memory_.count(hash) == 0 && bytes->size() <= memory_limit_) {
-    memory_[hash] = {bytes, memory_lru_.insert(memory_lru_.end(), hash)};
-    memory_bytes_ += bytes->size();
-    while (memory_bytes_ > memory_limit_) {
-      auto oldest = memory_.find(memory_lru_.front());
-      memory_bytes_ -= oldest->second.first->size();
-      memory_.erase(oldest);
-      memory_lru_.pop_front();
-    }
-  }
+  Remember(hash, bytes);
   return bytes;
+}
+
+void Content::Remember(const Hash& hash, Bytes bytes) {
+  MutexLock lock(&mu_);
+  if (memory_.count(hash) != 0 || bytes->size() > memory_limit_) return;
+  memory_bytes_ += bytes->size();
+  memory_[hash] = {std::move(bytes), memory_lru_.insert(memory_lru_.end(), hash)};
+  while (memory_bytes_ > memory_limit_) {
+    auto oldest = memory_.find(memory_lru_.front());
+    memory_bytes_ -= oldest->second.first->size();
+    memory_.erase(oldest);
+    memory_lru_.pop_front();
+  }
 }
 
 absl::Status Content::Pin(const Hash& hash) {

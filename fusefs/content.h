@@ -82,6 +82,8 @@ class Content {
   std::unordered_set<Hash, HashHasher> in_flight_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
   absl::Status Fetch(const std::vector<Hash>& hashes);
+  // Keeps decoded bytes in memory, the least recently used going first.
+  void Remember(const Hash& hash, Bytes bytes);
   // Marks the uncached objects not yet in flight as in flight and returns
   // them; those already in flight go to *theirs.
   std::vector<Hash> Claim(std::span<const Hash> hashes, std::vector<Hash>* theirs);

@@ -197,6 +197,12 @@ absl::StatusOr<std::string> ObjectCache::Read(const Hash& hash) {
     absl::StatusOr<std::string> raw;
     if (auto o = store_.GetEncoded(hash); !o.ok()) {
       raw = o.status();
+    } else if (o->codec == Codec::kRaw) {  // the bytes themselves: no copy
+      absl::Status s = verified ? absl::OkStatus() : Verify(hash, o->codec, o->raw_size, o->data);
+      if (s.ok() && o->data.size() != o->raw_size) {
+        s = absl::DataLossError(StrCat("object ", hash.Short(), " is stored short"));
+      }
+      raw = s.ok() ? absl::StatusOr<std::string>(std::move(o->data)) : s;
     } else {
       raw = verified ? DecodeVerified(hash, o->codec, o->raw_size, o->data)
                      : Decode(hash, o->codec, o->raw_size, o->data);
