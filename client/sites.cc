@@ -9,6 +9,7 @@
 #include "core/envelope.h"
 #include "core/names.h"
 #include "core/strings.h"
+#include "net/version_state.h"
 #include "nlohmann/json.hpp"
 
 namespace vms {
@@ -24,19 +25,6 @@ std::string Ago(int64_t unix_ms) {
   return StrCat(ms / 3600000, " h ago");
 }
 
-const char* StateName(VersionState::State s) {
-  switch (s) {
-    case VersionState::FETCHING:
-      return "fetching";
-    case VersionState::COMPLETE:
-      return "complete";
-    case VersionState::FAILED:
-      return "failed";
-    default:
-      return "unknown";
-  }
-}
-
 std::string DescribeState(const VersionState* v) {
   if (v == nullptr) return "not started";
   switch (v->state()) {
@@ -45,7 +33,7 @@ std::string DescribeState(const VersionState* v) {
     case VersionState::FAILED:
       return StrCat("failed: ", v->error());
     default:
-      return StateName(v->state());
+      return VersionStateName(v->state());
   }
 }
 
@@ -130,7 +118,7 @@ int RunStatus(const GlobalOptions& global, const std::string& app, const std::st
       nlohmann::json vs = nlohmann::json::object();
       for (const std::string& v : names) {
         const VersionState* st = find(s, v);
-        vs[v] = {{"state", st ? StateName(st->state()) : "not started"},
+        vs[v] = {{"state", st ? VersionStateName(st->state()) : "not started"},
                  {"bytes_done", st ? st->bytes_done() : 0},
                  {"bytes_total", st ? st->bytes_total() : 0},
                  {"error", st ? st->error() : ""}};

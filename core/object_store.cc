@@ -412,9 +412,11 @@ absl::Status ObjectStore::Remove(const Hash& hash) {
   std::string first(Hash::kSize, '\0'), last(Hash::kSize, '\xff');
   batch.DeleteRange(db_->Family(kCompleteFamily), first, last);
   batch.Delete(db_->Family(kCompleteFamily), last);
-  VMS_RETURN_IF_ERROR(db_->Write(&batch, /*sync=*/true));
-  UnlinkLarge({&hash, 1});  // after the entry: a crash in between leaves a file Recover() drops
-  return absl::OkStatus();
+  // The file first: while the entry stands, no one stores the object again,
+  // so this unlinks nothing but the corrupt copy (a reader in between finds
+  // it missing: corrupt, as it is).
+  UnlinkLarge({&hash, 1});
+  return db_->Write(&batch, /*sync=*/true);
 }
 
 absl::Status ObjectStore::Erase(std::span<const Hash> hashes) {
@@ -424,9 +426,27 @@ absl::Status ObjectStore::Erase(std::span<const Hash> hashes) {
     batch.Delete(db_->Family(kObjectsFamily), h.View());
     batch.Delete(db_->Family(kObjectIndexFamily), h.View());
   }
-  VMS_RETURN_IF_ERROR(db_->Write(&batch, /*sync=*/false));
-  UnlinkLarge(hashes);
-  return absl::OkStatus();
+  UnlinkLarge(hashes);  // first, as in Remove()
+  return db_->Write(&batch, /*sync=*/false);
+}
+
+absl::Status ObjectStore::CheckAll(const CheckFn& fn) const {
+  auto it = db_->NewIterator(kObjectIndexFamily);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto hash = Hash::FromBytes(it->key().ToStringView());
+    if (!hash.ok()) continue;
+    auto o = GetEncoded(*hash);
+    if (!o.ok()) {
+      // Absent from the objects family though indexed: stored corrupt.
+      fn(*hash, 0,
+         absl::IsNotFound(o.status())
+             ? absl::DataLossError(StrCat("object ", hash->Short(), " is stored corrupt"))
+             : o.status());
+      continue;
+    }
+    fn(*hash, o->data.size(), Verify(*hash, o->codec, o->raw_size, o->data));
+  }
+  return FromRocks(it->status(), "scan objects");
 }
 
 absl::StatusOr<std::string> ObjectStore::GetRaw(const Hash& hash) const {

@@ -122,6 +122,12 @@ class ObjectStore {
   // Decoded raw bytes; DataLoss if what is stored does not match the hash.
   absl::StatusOr<std::string> GetRaw(const Hash& hash) const;
 
+  // Every object in the store, decoded and hashed (an fsck): `fn` gets its
+  // hash, its stored (encoded) size and what the check found (DataLoss for
+  // corruption; a large object's missing file is corruption too).
+  using CheckFn = std::function<void(const Hash&, uint64_t stored_bytes, const absl::Status&)>;
+  absl::Status CheckAll(const CheckFn& fn) const;
+
   // Bytes in large objects' files.
   uint64_t large_bytes() const { return large_bytes_.load(std::memory_order_relaxed); }
 

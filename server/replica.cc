@@ -446,15 +446,12 @@ absl::Status Replica::Recheck(Upstream* upstream) {
 absl::StatusOr<FsckReport> Replica::Fsck(bool repair) {
   FsckReport report;
   const ObjectStore& store = records_->objects();
-  auto it = records_->db()->NewIterator(kObjectsFamily);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto hash = Hash::FromBytes(it->key().ToStringView());
-    if (!hash.ok()) continue;
-    ++report.objects;
-    report.bytes += it->value().size();
-    if (!store.GetRaw(*hash).ok()) report.corrupt.push_back(*hash);  // decoded and hashed
-  }
-  VMS_RETURN_IF_ERROR(FromRocks(it->status(), "scan objects"));
+  VMS_RETURN_IF_ERROR(
+      store.CheckAll([&](const Hash& hash, uint64_t stored, const absl::Status& check) {
+        ++report.objects;
+        report.bytes += stored;
+        if (!check.ok()) report.corrupt.push_back(hash);
+      }));
   if (repair) {
     for (const Hash& h : report.corrupt) Quarantine(h);
   }

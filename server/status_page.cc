@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "core/status_macros.h"
+#include "net/version_state.h"
 #include "nlohmann/json.hpp"
 #include "records.pb.h"
 
@@ -15,21 +16,8 @@ using nlohmann::json;
 
 namespace {
 
-const char* StateName(VersionState::State s) {
-  switch (s) {
-    case VersionState::FETCHING:
-      return "fetching";
-    case VersionState::COMPLETE:
-      return "complete";
-    case VersionState::FAILED:
-      return "failed";
-    default:
-      return "waiting";
-  }
-}
-
 json VersionJson(const VersionState& v) {
-  json out = {{"state", StateName(v.state())}};
+  json out = {{"state", VersionStateName(v.state())}};
   if (v.state() == VersionState::FETCHING) {
     out["bytes_done"] = v.bytes_done();
     out["bytes_total"] = v.bytes_total();

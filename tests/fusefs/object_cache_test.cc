@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -125,6 +126,26 @@ TEST(ObjectCacheTest, CorruptionOnDiskIsDroppedNotServed) {
   EXPECT_FALSE(cache->Contains(h)) << "dropped, so it is fetched again";
   ASSERT_TRUE(Put(cache.get(), Blob('a')).ok());
   EXPECT_EQ(cache->Read(h).value(), Blob('a'));
+}
+
+TEST(ObjectCacheTest, ALargeObjectCorruptOnDiskIsDroppedNotServed) {
+  testing::TempDir dir;
+  std::string big = testing::RandomBytes(3 << 20, 21);
+  Hash h = Sha256(big);
+  std::filesystem::path file = std::filesystem::path(dir.path()) / "objects" / "large" / h.Hex();
+  {
+    auto cache = ObjectCache::Open(dir.path(), 64 << 20).value();
+    ASSERT_TRUE(Put(cache.get(), big).ok());
+    ASSERT_TRUE(std::filesystem::exists(file)) << "a file of its own";
+    EXPECT_EQ(cache->Read(h).value(), big);
+  }
+  std::filesystem::resize_file(file, 1 << 20);  // torn by a power cut: never synced
+  auto cache = ObjectCache::Open(dir.path(), 64 << 20).value();
+  EXPECT_TRUE(absl::IsDataLoss(cache->Read(h).status()));
+  EXPECT_FALSE(cache->Contains(h)) << "dropped, so it is fetched again";
+  EXPECT_FALSE(std::filesystem::exists(file));
+  ASSERT_TRUE(Put(cache.get(), big).ok());
+  EXPECT_EQ(cache->Read(h).value(), big);
 }
 
 }  // namespace

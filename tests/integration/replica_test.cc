@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "core/coding.h"
@@ -250,8 +251,18 @@ TEST_F(ReplicaTest, MasterDownReplicaServesReportsStalenessAndCatchesUp) {
   EXPECT_TRUE(json::parse(Vms({"site", ny->address(), "--json"}).out)["upstream_connected"]);
 }
 
-// Overwrites the stored bytes of `hash` in a stopped daemon's database.
+// Overwrites the stored bytes of `hash` in a stopped daemon's database: in
+// RocksDB, or in the large object's own file.
 void CorruptObject(const std::string& data_dir, const Hash& hash) {
+  std::filesystem::path large = std::filesystem::path(data_dir) / "db" / "large" / hash.Hex();
+  if (std::filesystem::exists(large)) {
+    std::fstream f(large, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(1000);
+    char c = static_cast<char>(f.get());
+    f.seekp(1000);
+    f.put(static_cast<char>(c ^ 0x40));
+    return;
+  }
   auto store = RecordStore::Open(data_dir + "/db").value();
   Db* db = store->db();
   std::string value = std::string(1, '\0') + "not what was stored";
@@ -262,15 +273,21 @@ TEST_F(ReplicaTest, CorruptObjectIsNeverServedAndIsFetchedAgain) {
   auto ny = Replica("ny");
   MakeTree(dir_ / "src", 6, 1 << 20);
   ASSERT_EQ(Vms({"push", "app", "1.0", dir_ / "src"}).exit_code, 0);
+  // A small object (in RocksDB) and a large one (a file of its own).
   Hash victim = Sha256(testing::ReadFileOrDie(dir_ / "src/lib/f3"));
+  Hash large = Sha256(testing::ReadFileOrDie(dir_ / "src/lib/big.so"));
   ASSERT_EQ(ny->Terminate(), 0);
+  ASSERT_TRUE(
+      std::filesystem::exists(std::filesystem::path(ny->data_dir()) / "db" / "large" / large.Hex()))
+      << "big.so is a large object";
   CorruptObject(ny->data_dir(), victim);
+  CorruptObject(ny->data_dir(), large);
 
   ny->Start();
   auto stub = Stub(ny->address());
-  {
+  for (const Hash& h : {victim, large}) {
     GetObjectsRequest req;
-    req.add_hashes(std::string(victim.View()));
+    req.add_hashes(std::string(h.View()));
     grpc::ClientContext ctx;
     auto reader = stub->GetObjects(&ctx, req);
     ObjectBatch batch;
@@ -286,6 +303,7 @@ TEST_F(ReplicaTest, CorruptObjectIsNeverServedAndIsFetchedAgain) {
   })) << ny->log();
   EXPECT_EQ(testing::DiffTrees(dir_ / "src", dir_ / "out"), "");
   EXPECT_NE(ny->log().find("corrupt object=" + victim.Hex()), std::string::npos);
+  EXPECT_NE(ny->log().find("corrupt object=" + large.Hex()), std::string::npos);
 }
 
 TEST_F(ReplicaTest, FsckFindsAndRepairsCorruption) {
@@ -300,11 +318,14 @@ TEST_F(ReplicaTest, FsckFindsAndRepairsCorruption) {
   EXPECT_NE(clean.out.find("OK"), std::string::npos);
 
   Hash victim = Sha256(testing::ReadFileOrDie(dir_ / "src/lib/f5"));
+  Hash large = Sha256(testing::ReadFileOrDie(dir_ / "src/lib/big.so"));
   CorruptObject(ny->data_dir(), victim);
+  CorruptObject(ny->data_dir(), large);
   RunResult found =
       testing::Run({testing::ReplicaBin(), "--site", "ny", "--data", ny->data_dir(), "--fsck"});
   EXPECT_EQ(found.exit_code, 1);
   EXPECT_NE(found.out.find("corrupt object " + victim.Hex()), std::string::npos) << found.out;
+  EXPECT_NE(found.out.find("corrupt object " + large.Hex()), std::string::npos) << found.out;
   RunResult repaired = testing::Run(
       {testing::ReplicaBin(), "--site", "ny", "--data", ny->data_dir(), "--fsck", "--repair"});
   EXPECT_NE(repaired.out.find("will be fetched again"), std::string::npos) << repaired.out;
