@@ -408,15 +408,18 @@ absl::Status ObjectStore::Remove(const Hash& hash) {
   rocksdb::WriteBatch batch;
   batch.Delete(db_->Family(kObjectsFamily), hash.View());
   batch.Delete(db_->Family(kObjectIndexFamily), hash.View());
-  // Which marks cover the object is unknown; they are only a shortcut.
-  std::string first(Hash::kSize, '\0'), last(Hash::kSize, '\xff');
-  batch.DeleteRange(db_->Family(kCompleteFamily), first, last);
-  batch.Delete(db_->Family(kCompleteFamily), last);
+  ForgetComplete(&batch);  // which marks cover the object is unknown; they are only a shortcut
   // The file first: while the entry stands, no one stores the object again,
   // so this unlinks nothing but the corrupt copy (a reader in between finds
   // it missing: corrupt, as it is).
   UnlinkLarge({&hash, 1});
   return db_->Write(&batch, /*sync=*/true);
+}
+
+void ObjectStore::ForgetComplete(rocksdb::WriteBatch* batch) const {
+  std::string first(Hash::kSize, '\0'), last(Hash::kSize, '\xff');
+  batch->DeleteRange(db_->Family(kCompleteFamily), first, last);
+  batch->Delete(db_->Family(kCompleteFamily), last);
 }
 
 absl::Status ObjectStore::Erase(std::span<const Hash> hashes) {

@@ -104,6 +104,9 @@ class ObjectStore {
   // Removes an object found corrupt, and every complete mark (any of them
   // may cover it), so that a closure walk notices it is missing.
   absl::Status Remove(const Hash& hash);
+  // Adds the removal of every complete mark to `batch` (a recheck proves
+  // every closure again, trusting none).
+  void ForgetComplete(rocksdb::WriteBatch* batch) const;
   // Deletes objects (a cache's evictions): unsynced, complete marks kept.
   absl::Status Erase(std::span<const Hash> hashes);
 

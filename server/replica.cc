@@ -420,6 +420,14 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
 
 absl::Status Replica::Recheck(Upstream* upstream) {
   needs_recheck_ = false;  // a Quarantine() from now on asks again
+  {
+    // No complete mark is trusted: one written by a fetch that raced a
+    // Quarantine() (its walk saw the object, its commit came after the
+    // removal) would hide the removed object from this walk for good.
+    rocksdb::WriteBatch batch;
+    records_->objects().ForgetComplete(&batch);
+    VMS_RETURN_IF_ERROR(records_->Commit(&batch, 0));
+  }
   VMS_ASSIGN_OR_RETURN(auto apps, records_->ListApps());
   for (const AppState& app : apps) {
     auto versions = records_->ListVersions(app.app());
