@@ -87,6 +87,14 @@ absl::StatusOr<std::vector<std::optional<T>>> MultiGetHashes(const Db& db, const
   return out;
 }
 
+// The index entries of `hashes`, nullopt where absent.
+absl::StatusOr<std::vector<std::optional<IndexEntry>>> IndexEntries(const Db& db,
+                                                                    std::span<const Hash> hashes) {
+  return MultiGetHashes<IndexEntry>(
+      db, kObjectIndexFamily, hashes,
+      [](std::string_view* in, IndexEntry* e) { return DecodeIndex(in, e); });
+}
+
 // `data` padded with zeros to a multiple of the page size, in a page-aligned
 // buffer, as O_DIRECT wants: one per thread, kept (a fresh buffer costs a
 // page fault per page), at most the largest object plus a page.
@@ -114,13 +122,12 @@ rocksdb::Slice AlignedCopy(std::string_view data) {
 
 absl::StatusOr<std::vector<std::optional<uint64_t>>> ObjectStore::Sizes(
     std::span<const Hash> hashes) const {
-  return MultiGetHashes<uint64_t>(*db_, kObjectIndexFamily, hashes,
-                                  [](std::string_view* in, uint64_t* v) {
-                                    IndexEntry e;
-                                    if (!DecodeIndex(in, &e)) return false;
-                                    *v = e.raw_size;
-                                    return true;
-                                  });
+  VMS_ASSIGN_OR_RETURN(auto entries, IndexEntries(*db_, hashes));
+  std::vector<std::optional<uint64_t>> sizes(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i]) sizes[i] = entries[i]->raw_size;
+  }
+  return sizes;
 }
 
 absl::StatusOr<std::vector<std::optional<TreeTotals>>> ObjectStore::CompleteTrees(
@@ -297,9 +304,13 @@ absl::StatusOr<std::string> ObjectStore::ReadLarge(const Hash& hash) const {
 }
 
 void ObjectStore::UnlinkLarge(std::span<const Hash> hashes) {
+  // Only those the index says are large: a cache evicting thousands of
+  // small objects (under its lock) makes no system call for them.
+  auto entries = IndexEntries(*db_, hashes);
   rocksdb::FileSystem* fs = db_->raw()->GetFileSystem();
-  for (const Hash& h : hashes) {
-    const std::string path = LargePath(h);
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    if (entries.ok() && (!(*entries)[i] || !(*entries)[i]->large)) continue;
+    const std::string path = LargePath(hashes[i]);
     uint64_t size = 0;
     if (!fs->GetFileSize(path, rocksdb::IOOptions(), &size, nullptr).ok()) continue;
     if (fs->DeleteFile(path, rocksdb::IOOptions(), nullptr).ok()) {
@@ -329,10 +340,7 @@ absl::Status ObjectStore::Recover() {
   constexpr size_t kPerRead = 1024;
   for (size_t at = 0; at < hashes.size(); at += kPerRead) {
     std::span<const Hash> part(hashes.data() + at, std::min(kPerRead, hashes.size() - at));
-    VMS_ASSIGN_OR_RETURN(
-        auto entries, (MultiGetHashes<IndexEntry>(
-                          *db_, kObjectIndexFamily, part,
-                          [](std::string_view* in, IndexEntry* e) { return DecodeIndex(in, e); })));
+    VMS_ASSIGN_OR_RETURN(auto entries, IndexEntries(*db_, part));
     for (size_t i = 0; i < part.size(); ++i) {
       if (!entries[i] || !entries[i]->large) {
         drop.push_back(part[i].Hex());  // its batch was never written

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/codec.h"
+#include "core/object_store.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
@@ -29,11 +30,13 @@ absl::Status Content::Fetch(const std::vector<Hash>& hashes) {
     Count(metrics_.fetched_bytes, static_cast<double>(raw));
     absl::Status put = cache_->Put(batch);
     if (!put.ok()) return put;
-    // Verified by Put(), and what a reader waits for: kept in memory, so
-    // that it is not read back from the disk (chunks of big files come
-    // raw; a compressed object is decoded when it is read).
+    // Verified by Put(), and what a reader waits for: a large raw object
+    // (a chunk of a big file) is kept in memory, so that it is not read
+    // back from the disk. Small ones (a directory's readahead) would only
+    // push out what readers use; a compressed object is decoded when read.
     for (StoredObject& o : *batch) {
-      if (o.codec == Codec::kRaw && o.data.size() == o.raw_size) {
+      if (o.codec == Codec::kRaw && o.raw_size >= kLargeObjectBytes &&
+          o.data.size() == o.raw_size) {
         Remember(o.hash, std::make_shared<const std::string>(std::move(o.data)));
       }
     }
