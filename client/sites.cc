@@ -157,6 +157,7 @@ int RunSiteInfo(const GlobalOptions& global, const std::string& address, bool js
     nlohmann::json out = {
         {"site", info->site()},
         {"upstream", info->upstream()},
+        {"upstreams", std::vector<std::string>(info->upstreams().begin(), info->upstreams().end())},
         {"applied_seq", info->applied_seq()},
         {"upstream_head_seq", info->upstream_head_seq()},
         {"upstream_connected", info->upstream_connected()},
@@ -173,8 +174,20 @@ int RunSiteInfo(const GlobalOptions& global, const std::string& address, bool js
     std::cout << address << " is a master (head seq " << info->applied_seq() << ")\n";
     return 0;
   }
-  std::cout << "site " << info->site() << " at " << address << ", following " << info->upstream()
-            << "\n"
+  std::cout << "site " << info->site() << " at " << address << ", following " << info->upstream();
+  if (info->upstreams_size() > 1) {
+    // Failed over: say which one it would rather follow.
+    if (info->upstream() != info->upstreams(0)) {
+      std::cout << " (failed over; preferred " << info->upstreams(0) << ")";
+    } else {
+      std::cout << " (then "
+                << Join(std::vector<std::string>(info->upstreams().begin() + 1,
+                                                 info->upstreams().end()),
+                        ", ")
+                << ")";
+    }
+  }
+  std::cout << "\n"
             << "applied seq " << info->applied_seq() << " of " << info->upstream_head_seq()
             << " known upstream (" << behind << " behind)\n";
   if (info->stuck()) {

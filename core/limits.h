@@ -21,6 +21,10 @@ inline constexpr size_t kMaxReportVersions = 1024;
 inline constexpr size_t kMaxReportLive = 1024;
 // A site's address or upstream as it reports them.
 inline constexpr size_t kMaxAddressBytes = 256;
+// Upstreams a replica may fail over between (vms-replica --upstream A,B,...).
+inline constexpr size_t kMaxUpstreams = 8;
+// Networks one site serves (vms-replica --serves).
+inline constexpr size_t kMaxSiteNetworks = 64;
 // A failed version's reason, as a replica reports it.
 inline constexpr size_t kMaxErrorBytes = 1024;
 

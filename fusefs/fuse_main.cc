@@ -21,6 +21,7 @@
 #include "core/strings.h"
 #include "fusefs/catalog.h"
 #include "fusefs/content.h"
+#include "fusefs/discovery.h"
 #include "fusefs/dist_fs.h"
 #include "fusefs/fuse_ops.h"
 #include "fusefs/handover.h"
@@ -85,14 +86,9 @@ void AddScrapeGauges(vms::Metrics* metrics, vms::ObjectCache* cache, vms::Catalo
                      vms::Remote* remote, vms::Watcher* watcher) {
   // An app is a label value: past this many apps, the rest are not shown.
   constexpr size_t kMaxApps = 1000;
-  std::vector<prometheus::Gauge*> in_use;
-  for (vms::UpstreamClient* c : remote->clients()) {
-    in_use.push_back(&metrics->Gauge("vms_fuse_replica_in_use",
-                                     "1 for the replica this host fetches from now",
-                                     {{"replica", c->address()}}));
-  }
   metrics->OnScrape(
       [=, apps = std::map<std::string, prometheus::Gauge*>(),
+       in_use = std::map<vms::UpstreamClient*, prometheus::Gauge*>(),
        bytes = &metrics->Gauge("vms_fuse_cache_bytes", "Bytes in the host cache"),
        max = &metrics->Gauge("vms_fuse_cache_max_bytes", "The host cache's bound (--cache-size)"),
        pinned = &metrics->Gauge("vms_fuse_cache_pinned_objects",
@@ -103,7 +99,15 @@ void AddScrapeGauges(vms::Metrics* metrics, vms::ObjectCache* cache, vms::Catalo
         max->Set(static_cast<double>(cache->max_bytes()));
         pinned->Set(static_cast<double>(cache->pinned()));
         watching->Set(watcher->connected() ? 1 : 0);
-        for (size_t i = 0; i < in_use.size(); ++i) in_use[i]->Set(remote->preferred() == i);
+        // Replicas ever used (a re-learned site map may drop some: they show 0).
+        for (vms::UpstreamClient* c : remote->clients()) {
+          if (!in_use.contains(c)) {
+            in_use[c] = &metrics->Gauge("vms_fuse_replica_in_use",
+                                        "1 for the replica this host fetches from now",
+                                        {{"replica", c->address()}});
+          }
+        }
+        for (const auto& [c, gauge] : in_use) gauge->Set(remote->preferred() == c ? 1 : 0);
         for (const auto& [app, live] : catalog->LiveApps()) {
           auto it = apps.find(app);
           if (it == apps.end()) {
@@ -241,7 +245,7 @@ std::vector<std::string> ReloadArgs(int argc, char** argv, int fuse_fd, int link
 
 int main(int argc, char** argv) {
   vms::LimitMallocArenas();
-  std::string replicas, cache_dir, trust_file, mountpoint;
+  std::string replicas, discover, cache_dir, trust_file, mountpoint;
   uint64_t cache_size = 10ull << 30;
   int fetch_timeout_ms = 10000;
   bool foreground = false, allow_other = geteuid() == 0, takeover = false;
@@ -256,10 +260,16 @@ int main(int argc, char** argv) {
       "Read-only, nosuid, nodev. Objects are fetched from the replicas on demand, verified, and "
       "kept in a bounded on-disk cache that survives restarts."};
   vms::AddDaemonFlags(&app, "vms-fuse", &log, &tls, &metrics_listen);
-  app.add_option("--replicas", replicas,
-                 "Replica addresses host:port[,host:port...], in order of preference; the next "
-                 "is tried when one does not answer")
-      ->required();
+  auto* replicas_opt =
+      app.add_option("--replicas", replicas,
+                     "Replica addresses host:port[,host:port...], in order of preference; the "
+                     "next is tried when one does not answer");
+  app.add_option("--discover", discover,
+                 "Instead of --replicas: any replica's or the master's host:port[,...]. The "
+                 "site map they serve gives this host its own site's replica (the site whose "
+                 "vms-replica --serves a network holding this host's address) and the nearest "
+                 "others by round-trip time as fallbacks; learned again when the map changes")
+      ->excludes(replicas_opt);
   app.add_option("--cache", cache_dir, "Cache directory (objects, catalog); created if missing")
       ->required();
   app.add_option("--trust", trust_file,
@@ -304,13 +314,18 @@ int main(int argc, char** argv) {
     std::cerr << "vms-fuse: " << vms::Sv(s.message()) << "\n";
     return 2;
   }
-  std::vector<std::string> addresses;
-  std::stringstream list(replicas);
-  for (std::string a; std::getline(list, a, ',');) {
-    if (!a.empty()) addresses.push_back(a);
-  }
-  if (addresses.empty()) {
-    std::cerr << "vms-fuse: --replicas needs at least one host:port\n";
+  auto split = [](const std::string& list) {
+    std::vector<std::string> out;
+    std::stringstream in(list);
+    for (std::string a; std::getline(in, a, ',');) {
+      if (!a.empty()) out.push_back(a);
+    }
+    return out;
+  };
+  std::vector<std::string> addresses = split(replicas);
+  const std::vector<std::string> seeds = split(discover);
+  if (addresses.empty() && seeds.empty()) {
+    std::cerr << "vms-fuse: --replicas (or --discover) needs at least one host:port\n";
     return 2;
   }
   auto trust = vms::LoadTrust(trust_file);
@@ -326,6 +341,22 @@ int main(int argc, char** argv) {
   // Only arguments were checked so far; threads start below, so this is the
   // last moment to fork. The log file (if any) is opened again after.
   int ready_fd = foreground ? -1 : Daemonize();
+  std::optional<vms::Discovery> discovery;
+  if (!seeds.empty()) {
+    discovery.emplace(vms::Discovery::Options{
+        .seeds = seeds, .credentials = *credentials, .cache_file = cache_dir + "/site-map"});
+    auto choice = discovery->Learn();
+    if (!choice.ok()) {
+      std::cerr << "vms-fuse: --discover: " << vms::Sv(choice.status().message()) << "\n";
+      spdlog::error("--discover: {}", vms::Sv(choice.status().message()));
+      Report(ready_fd, false);
+      return 1;
+    }
+    addresses = choice->replicas;
+    replicas = vms::Join(addresses, ",");
+    spdlog::info("discovered site={} replicas={} (site map version={})",
+                 choice->site.empty() ? "none" : choice->site, replicas, choice->map_version);
+  }
   vms::Metrics metrics;
   vms::Remote remote(addresses, *credentials, std::chrono::milliseconds(fetch_timeout_ms),
                      &metrics.Counter("vms_fuse_failovers_total",
@@ -447,11 +478,21 @@ int main(int argc, char** argv) {
   Report(ready_fd, true);
   prometheus::Counter& flips = metrics.Counter("vms_fuse_live_records_applied_total",
                                                "Live records that changed an app's live version");
-  vms::Watcher watcher(catalog->get(), &remote, [m = mount->get(), &flips](const std::string& app) {
-    flips.Increment();
-    m->InvalidateRootEntry(app);
-  });
+  vms::Watcher watcher(catalog->get(), &remote,
+                       [m = mount->get(), &flips](const std::string& app) {
+                         flips.Increment();
+                         m->InvalidateRootEntry(app);
+                       },
+                       {.on_site_map_version = [&discovery](uint64_t v) {
+                         if (discovery) discovery->Announced(v);
+                       }});
   watcher.Start();
+  if (discovery) {
+    discovery->Start([&remote] { return remote.addresses(); },
+                     [&remote, &watcher](const vms::DiscoveryChoice& choice) {
+                       if (remote.SetAddresses(choice.replicas)) watcher.ReplicasChanged();
+                     });
+  }
   AddScrapeGauges(&metrics, cache->get(), catalog->get(), &remote, &watcher);
   MetricsEndpoint metrics_endpoint(metrics_listen, tls, &metrics, cache_dir + "/metrics-address");
   if (taken_from.empty()) {
@@ -471,6 +512,7 @@ int main(int argc, char** argv) {
   });
   absl::StatusOr<vms::FuseMount::Ended> ended = (*mount)->Run();
   holder.Stop();
+  if (discovery) discovery->Stop();
   watcher.Stop();
   metrics_endpoint.Stop();
   if (ended.ok() && *ended == vms::FuseMount::Ended::kReload) {

@@ -1,36 +1,65 @@
 #include "fusefs/remote.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "core/strings.h"
-#include "core/sync.h"
 #include "spdlog/spdlog.h"
 
 namespace vms {
 
 Remote::Remote(const std::vector<std::string>& addresses, const Credentials& credentials,
                std::chrono::milliseconds deadline, prometheus::Counter* failovers)
-    : failovers_(failovers) {
-  for (const std::string& a : addresses) {
-    clients_.push_back(
-        std::make_unique<UpstreamClient>(a, credentials, /*streams=*/2, /*rate=*/0, deadline));
-  }
+    : credentials_(credentials), deadline_(deadline), failovers_(failovers) {
+  SetAddresses(addresses);
 }
 
-std::vector<UpstreamClient*> Remote::clients() {
-  std::vector<UpstreamClient*> out;
-  for (auto& c : clients_) out.push_back(c.get());
+bool Remote::SetAddresses(const std::vector<std::string>& addresses) {
+  if (addresses.empty()) return false;
+  std::vector<UpstreamClient*> list;
+  {
+    MutexLock lock(&mu_);
+    for (const std::string& a : addresses) {
+      auto& slot = pool_[a];
+      if (!slot) {
+        slot =
+            std::make_unique<UpstreamClient>(a, credentials_, /*streams=*/2, /*rate=*/0, deadline_);
+      }
+      list.push_back(slot.get());
+    }
+    if (list == list_) return false;
+    list_ = list;
+  }
+  preferred_ = list.front();
+  return true;
+}
+
+std::vector<UpstreamClient*> Remote::clients() const {
+  MutexLock lock(&mu_);
+  return list_;
+}
+
+std::vector<std::string> Remote::addresses() const {
+  std::vector<std::string> out;
+  for (UpstreamClient* c : clients()) out.push_back(c->address());
   return out;
+}
+
+std::vector<UpstreamClient*> Remote::Order() const {
+  std::vector<UpstreamClient*> list = clients();
+  auto p = std::find(list.begin(), list.end(), preferred_.load());
+  if (p != list.end()) std::rotate(list.begin(), p, list.end());
+  return list;
 }
 
 absl::Status Remote::Fetch(std::span<const Hash> hashes, const Upstream::Sink& sink) {
   std::vector<Hash> wanted(hashes.begin(), hashes.end());
   std::string failures;
-  for (size_t attempt = 0; attempt < clients_.size() && !wanted.empty(); ++attempt) {
-    size_t i = (preferred_ + attempt) % clients_.size();
+  const std::vector<UpstreamClient*> order = Order();
+  for (size_t i = 0; i < order.size() && !wanted.empty(); ++i) {
     Mutex mu;
     std::unordered_set<Hash, HashHasher> got;
-    absl::Status s = clients_[i]->Fetch(wanted, [&](std::vector<StoredObject>* batch) {
+    absl::Status s = order[i]->Fetch(wanted, [&](std::vector<StoredObject>* batch) {
       std::vector<Hash> arrived;
       for (const StoredObject& o : *batch) arrived.push_back(o.hash);
       absl::Status st = sink(batch);
@@ -41,15 +70,14 @@ absl::Status Remote::Fetch(std::span<const Hash> hashes, const Upstream::Sink& s
       return st;
     });
     if (s.ok()) {
-      Prefer(i);
+      Prefer(order[i]);
       return absl::OkStatus();
     }
-    failures += StrCat(failures.empty() ? "" : "; ", clients_[i]->address(), ": ", s.message());
+    failures += StrCat(failures.empty() ? "" : "; ", order[i]->address(), ": ", s.message());
     std::erase_if(wanted, [&](const Hash& h) { return got.count(h) > 0; });
-    if (!wanted.empty() && attempt + 1 < clients_.size()) {
+    if (!wanted.empty() && i + 1 < order.size()) {
       spdlog::warn("fetch from replica={} failed ({}); asking replica={} for {} objects",
-                   clients_[i]->address(), Sv(s.message()),
-                   clients_[(i + 1) % clients_.size()]->address(), wanted.size());
+                   order[i]->address(), Sv(s.message()), order[i + 1]->address(), wanted.size());
     }
   }
   if (wanted.empty()) return absl::OkStatus();
@@ -59,11 +87,10 @@ absl::Status Remote::Fetch(std::span<const Hash> hashes, const Upstream::Sink& s
 
 absl::StatusOr<std::vector<Envelope>> Remote::Releases(const std::string& app) {
   std::string failures;
-  for (size_t attempt = 0; attempt < clients_.size(); ++attempt) {
-    size_t i = (preferred_ + attempt) % clients_.size();
-    auto r = clients_[i]->Releases(app);
+  for (UpstreamClient* c : Order()) {
+    auto r = c->Releases(app);
     if (r.ok() || absl::IsNotFound(r.status())) {
-      Prefer(i);
+      Prefer(c);
       return r;
     }
     failures += StrCat(failures.empty() ? "" : "; ", r.status().message());
@@ -73,9 +100,8 @@ absl::StatusOr<std::vector<Envelope>> Remote::Releases(const std::string& app) {
 
 absl::StatusOr<TrustSnapshot> Remote::Trust() {
   std::string failures;
-  for (size_t attempt = 0; attempt < clients_.size(); ++attempt) {
-    size_t i = (preferred_ + attempt) % clients_.size();
-    auto r = clients_[i]->Trust();
+  for (UpstreamClient* c : Order()) {
+    auto r = c->Trust();
     if (r.ok()) return r;
     failures += StrCat(failures.empty() ? "" : "; ", r.status().message());
   }

@@ -1,17 +1,21 @@
 // The replicas a host fetches from, in order of preference, with failover:
 // when one does not answer (unavailable, past the deadline, or serving bad
 // data), the next is asked for what is still missing. The last replica that
-// answered is tried first next time. Thread-safe.
+// answered is tried first next time. The list may change while in use (a
+// host re-learned its site map: fusefs/discovery.h). Thread-safe.
 #ifndef VMS_FUSEFS_REMOTE_H_
 #define VMS_FUSEFS_REMOTE_H_
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "core/counter.h"
+#include "core/sync.h"
 #include "net/upstream_client.h"
 
 namespace vms {
@@ -29,21 +33,30 @@ class Remote {
   // The chain of trust, from the preferred replica, else the next.
   absl::StatusOr<TrustSnapshot> Trust();
 
-  size_t size() const { return clients_.size(); }
-  UpstreamClient* client(size_t i) { return clients_[i].get(); }
-  std::vector<UpstreamClient*> clients();
+  // The replicas now, in order of preference. Each pointer stays valid as
+  // long as the Remote (a replica dropped from the list is kept, idle).
+  std::vector<UpstreamClient*> clients() const;
+  std::vector<std::string> addresses() const;
+  // Replaces the list (not empty); the first is preferred. Returns whether
+  // it changed.
+  bool SetAddresses(const std::vector<std::string>& addresses);
   // The replica to try first.
-  size_t preferred() const { return preferred_; }
-  void set_preferred(size_t i) { Prefer(i % clients_.size()); }
-
- private:
-  void Prefer(size_t i) {
-    if (preferred_.exchange(i) != i) Count(failovers_);
+  UpstreamClient* preferred() const { return preferred_; }
+  void Prefer(UpstreamClient* c) {
+    if (preferred_.exchange(c) != c) Count(failovers_);
   }
 
+ private:
+  // The list with the preferred replica first.
+  std::vector<UpstreamClient*> Order() const;
+
+  const Credentials credentials_;
+  const std::chrono::milliseconds deadline_;
   prometheus::Counter* const failovers_;
-  std::vector<std::unique_ptr<UpstreamClient>> clients_;
-  std::atomic<size_t> preferred_{0};
+  mutable Mutex mu_;
+  std::map<std::string, std::unique_ptr<UpstreamClient>> pool_ ABSL_GUARDED_BY(mu_);
+  std::vector<UpstreamClient*> list_ ABSL_GUARDED_BY(mu_);
+  std::atomic<UpstreamClient*> preferred_{nullptr};
 };
 
 }  // namespace vms

@@ -12,6 +12,7 @@ Watcher::Watcher(Catalog* catalog, Remote* remote, std::function<void(const std:
     : catalog_(catalog),
       remote_(remote),
       on_flip_(std::move(on_flip)),
+      on_site_map_version_(options.on_site_map_version),
       stream_(remote->clients(),
               {.kind = EventStream::Kind::kWatch,
                .silence = options.silence,
@@ -19,17 +20,21 @@ Watcher::Watcher(Catalog* catalog, Remote* remote, std::function<void(const std:
                .clock = options.clock},
               {.on_message = [this](const FollowMessage& m) { return OnMessage(m); },
                .on_connected =
-                   [this](size_t i) {
-                     spdlog::info("watching replica={}", remote_->client(i)->address());
-                     remote_->set_preferred(i);  // fetches go where the watch does
+                   [this](size_t) {
+                     UpstreamClient* c = stream_.current_upstream();
+                     spdlog::info("watching replica={}", c->address());
+                     remote_->Prefer(c);  // fetches go where the watch does
                    },
                .on_ended =
-                   [this](size_t i, const absl::Status& why) {
+                   [this](size_t, const absl::Status& why) {
                      spdlog::warn("watch on replica={} ended: {}; trying the next",
-                                  remote_->client(i)->address(), Sv(why.message()));
+                                  stream_.current_upstream()->address(), Sv(why.message()));
                    }}) {}
 
 absl::Status Watcher::OnMessage(const FollowMessage& msg) {
+  if (msg.has_heartbeat() && on_site_map_version_ && msg.heartbeat().site_map_version() != 0) {
+    on_site_map_version_(msg.heartbeat().site_map_version());
+  }
   if (msg.has_heartbeat() && msg.heartbeat().has_checkpoint()) {
     auto accepted = catalog_->AcceptCheckpoint(msg.heartbeat().checkpoint());
     if (!accepted.ok() && accepted.status().message() != last_checkpoint_error_) {

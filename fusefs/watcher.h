@@ -23,6 +23,9 @@ class Watcher {
     // gone.
     std::chrono::milliseconds silence{5000};
     Clock* clock = Clock::Real();
+    // Each heartbeat's site map version (vms-fuse --discover re-learns the
+    // map when it changes); may be empty.
+    std::function<void(uint64_t)> on_site_map_version;
   };
   // `catalog` and `remote` must outlive the watcher.
   Watcher(Catalog* catalog, Remote* remote, std::function<void(const std::string&)> on_flip,
@@ -33,6 +36,8 @@ class Watcher {
   void Start() { stream_.Start(); }
   void Stop() { stream_.Stop(); }
   bool connected() const { return stream_.connected(); }
+  // The Remote's list changed: watch the first of the new one.
+  void ReplicasChanged() { stream_.SetUpstreams(remote_->clients()); }
 
  private:
   absl::Status OnMessage(const FollowMessage& msg);
@@ -46,6 +51,7 @@ class Watcher {
   Catalog* catalog_;
   Remote* remote_;
   std::function<void(const std::string&)> on_flip_;
+  std::function<void(uint64_t)> on_site_map_version_;
   EventStream stream_;
 };
 

@@ -33,6 +33,20 @@ void EventStream::Restart() {
   cv_.SignalAll();
 }
 
+void EventStream::SwitchTo(size_t i) {
+  switch_to_ = i;
+  Restart();
+}
+
+void EventStream::SetUpstreams(std::vector<UpstreamClient*> upstreams) {
+  if (upstreams.empty()) return;
+  {
+    MutexLock lock(&mu_);
+    upstreams_ = std::move(upstreams);
+  }
+  SwitchTo(0);
+}
+
 void EventStream::Sleep(std::chrono::milliseconds d) {
   const Clock::TimePoint until = options_.clock->Now() + d;
   MutexLock lock(&mu_);
@@ -45,11 +59,20 @@ void EventStream::Loop() {
   size_t i = 0;
   while (!stop_) {
     restart_ = false;  // a Restart() that woke the backoff is served by this attempt
+    if (size_t to = switch_to_.exchange(kNoSwitch); to != kNoSwitch) i = to;
+    UpstreamClient* upstream;
+    {
+      MutexLock lock(&mu_);
+      i %= upstreams_.size();
+      upstream = upstreams_[i];
+    }
+    current_ = i;
+    current_upstream_ = upstream;
     const Clock::TimePoint start = options_.clock->Now();
     bool delivered = false;
     absl::StatusOr<uint64_t> from = handler_.prepare ? handler_.prepare() : uint64_t{0};
     absl::Status why = from.status();
-    if (from.ok()) why = StreamOnce(i, *from, &delivered);
+    if (from.ok()) why = StreamOnce(i, upstream, *from, &delivered);
     if (stop_) return;
     if (restart_.exchange(false)) {
       backoff = options_.min_backoff;
@@ -59,13 +82,14 @@ void EventStream::Loop() {
     if (delivered && options_.clock->Now() - start >= options_.healthy) {
       backoff = options_.min_backoff;  // it was working: retry soon
     }
-    i = (i + 1) % upstreams_.size();  // the next upstream, if there are others
+    ++i;  // the next upstream, if there are others
     Sleep(backoff);
     backoff = std::min(backoff * 2, options_.max_backoff);
   }
 }
 
-absl::Status EventStream::StreamOnce(size_t i, uint64_t from_seq, bool* delivered) {
+absl::Status EventStream::StreamOnce(size_t i, UpstreamClient* upstream, uint64_t from_seq,
+                                     bool* delivered) {
   auto ctx = std::make_shared<grpc::ClientContext>();
   {
     MutexLock lock(&mu_);
@@ -75,7 +99,6 @@ absl::Status EventStream::StreamOnce(size_t i, uint64_t from_seq, bool* delivere
     silence_ = options_.silence;
   }
   ++attempts_;
-  UpstreamClient* upstream = upstreams_[i];
   std::unique_ptr<grpc::ClientReader<FollowMessage>> reader;
   std::string what;
   if (options_.kind == Kind::kFollow) {

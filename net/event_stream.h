@@ -73,6 +73,18 @@ class EventStream {
   // Ends the current stream; the next starts at once, on the same upstream,
   // after prepare() again.
   void Restart();
+  // Ends the current stream; the next starts at once on upstreams[i] (e.g.
+  // the preferred one, back after a failover).
+  void SwitchTo(size_t i);
+
+  // Replaces the upstreams (a host re-learned its site map) and starts again
+  // on the first; each must outlive the stream.
+  void SetUpstreams(std::vector<UpstreamClient*> upstreams);
+
+  // The upstream streamed from now, or tried next: its index, and itself
+  // (in the handler's callbacks: the one they are about).
+  size_t current() const { return current_; }
+  UpstreamClient* current_upstream() const { return current_upstream_; }
 
   // A stream is open and has delivered a message.
   bool connected() const { return connected_; }
@@ -81,19 +93,23 @@ class EventStream {
 
  private:
   void Loop();
-  // One stream from upstreams_[i] until it ends; why it did.
-  absl::Status StreamOnce(size_t i, uint64_t from_seq, bool* delivered);
+  // One stream from `upstream` (upstreams_[i]) until it ends; why it did.
+  absl::Status StreamOnce(size_t i, UpstreamClient* upstream, uint64_t from_seq, bool* delivered);
   void Guard();
   // Sleeps `d` on the clock, or less when stopped or restarted.
   void Sleep(std::chrono::milliseconds d);
 
-  const std::vector<UpstreamClient*> upstreams_;
+  std::vector<UpstreamClient*> upstreams_ ABSL_GUARDED_BY(mu_);
   const Options options_;
   const Handler handler_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> restart_{false};
   std::atomic<bool> connected_{false};
   std::atomic<uint64_t> attempts_{0};
+  std::atomic<size_t> current_{0};
+  std::atomic<UpstreamClient*> current_upstream_{nullptr};
+  static constexpr size_t kNoSwitch = SIZE_MAX;
+  std::atomic<size_t> switch_to_{kNoSwitch};
 
   Mutex mu_;
   CondVar cv_{&mu_};

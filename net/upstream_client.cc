@@ -106,6 +106,16 @@ absl::StatusOr<TrustSnapshot> UpstreamClient::Trust() {
   return std::move(*resp.mutable_chain());
 }
 
+absl::StatusOr<SiteInfoResponse> UpstreamClient::SiteInfo(std::chrono::milliseconds deadline) {
+  return Unary<SiteInfoResponse>(read_.get(), &Read::Stub::SiteInfo, SiteInfoRequest(), deadline,
+                                 StrCat("site info of ", address_));
+}
+
+absl::StatusOr<SiteMap> UpstreamClient::SiteMap(std::chrono::milliseconds deadline) {
+  return Unary<vms::SiteMap>(read_.get(), &Read::Stub::SiteMap, SiteMapRequest(), deadline,
+                             StrCat("site map of ", address_));
+}
+
 absl::StatusOr<ReportAck> UpstreamClient::Report(const SiteReport& report) {
   return Unary<ReportAck>(sites_.get(), &Sites::Stub::Report, report, kReportDeadline,
                           StrCat("report to ", address_));

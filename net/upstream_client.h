@@ -31,6 +31,10 @@ class UpstreamClient : public Upstream {
   absl::StatusOr<ReportAck> Report(const SiteReport& report);
   // The chain of trust as the upstream holds it (Read.Trust).
   absl::StatusOr<TrustSnapshot> Trust();
+  // Its own view (Read.SiteInfo): how far it is, whom it follows.
+  absl::StatusOr<SiteInfoResponse> SiteInfo(std::chrono::milliseconds deadline);
+  // Where every site's replica is, and the networks it serves (Read.SiteMap).
+  absl::StatusOr<vms::SiteMap> SiteMap(std::chrono::milliseconds deadline);
 
   Read::Stub* read() { return read_.get(); }
   const std::string& address() const { return address_; }

@@ -2,6 +2,7 @@
 
 #include "core/clock.h"
 #include "core/envelope.h"
+#include "core/file_util.h"
 #include "core/limits.h"
 #include "core/strings.h"
 #include "core/sync.h"
@@ -19,21 +20,46 @@ std::shared_ptr<spdlog::logger> Log() {
   return logger;
 }
 
+std::vector<std::unique_ptr<UpstreamClient>> MakeClients(const FollowerOptions& o) {
+  std::vector<std::unique_ptr<UpstreamClient>> out;
+  for (const std::string& a : o.upstreams) {
+    out.push_back(
+        std::make_unique<UpstreamClient>(a, o.credentials, o.fetch_streams, o.fetch_rate));
+  }
+  return out;
+}
+
+std::vector<UpstreamClient*> Pointers(const std::vector<std::unique_ptr<UpstreamClient>>& v) {
+  std::vector<UpstreamClient*> out;
+  for (const auto& c : v) out.push_back(c.get());
+  return out;
+}
+
 }  // namespace
 
 Follower::Follower(Replica* replica, FollowerOptions options)
     : replica_(replica),
       options_(std::move(options)),
-      upstream_(options_.upstream, options_.credentials, options_.fetch_streams,
-                options_.fetch_rate),
-      stream_({&upstream_},
+      clients_(MakeClients(options_)),
+      stream_(Pointers(clients_),
               {.kind = EventStream::Kind::kFollow,
                .silence = options_.silence,
                .clock = options_.clock},
               {.prepare = [this] { return Prepare(); },
                .on_message = [this](const FollowMessage& m) { return OnMessage(m); },
                .on_connected = [this](size_t) { OnConnected(); },
-               .on_ended = [this](size_t, const absl::Status& why) { OnEnded(why); }}) {}
+               .on_ended = [this](size_t, const absl::Status& why) { OnEnded(why); }}) {
+  if (options_.site_map_file.empty()) return;
+  // The map held before a restart: hosts find this site even while its
+  // upstream is away.
+  auto stored = ReadFile(options_.site_map_file);
+  auto map = std::make_shared<SiteMap>();
+  if (stored.ok() && map->ParseFromString(*stored)) {
+    site_map_version_ = map->version();
+    MutexLock lock(&mu_);
+    site_map_ = std::move(map);
+  }
+}
 
 Follower::~Follower() { Stop(); }
 
@@ -48,6 +74,7 @@ void Follower::Start(const std::string& address) {
   last_contact_ms_ = NowMs();
   stream_.Start();
   report_thread_ = std::thread([this] { ReportLoop(); });
+  if (clients_.size() > 1) probe_thread_ = std::thread([this] { ProbeLoop(); });
 }
 
 void Follower::Stop() {
@@ -55,6 +82,7 @@ void Follower::Stop() {
   stream_.Stop();
   cv_.SignalAll();
   if (report_thread_.joinable()) report_thread_.join();
+  if (probe_thread_.joinable()) probe_thread_.join();
 }
 
 void Follower::RequestRecheck() { stream_.Restart(); }
@@ -104,7 +132,7 @@ absl::StatusOr<uint64_t> Follower::Prepare() {
   recheck_failed_ = false;
   // After a Quarantine() (RequestRecheck() restarted the stream to get here).
   if (replica_->needs_recheck()) {
-    if (absl::Status s = replica_->Recheck(&upstream_); !s.ok()) {
+    if (absl::Status s = replica_->Recheck(Current()); !s.ok()) {
       recheck_failed_ = true;
       return absl::Status(s.code(), StrCat("recheck of quarantined objects failed: ", s.message()));
     }
@@ -115,7 +143,7 @@ absl::StatusOr<uint64_t> Follower::Prepare() {
 }
 
 void Follower::OnConnected() {
-  Log()->info("following upstream={} from_seq={}", options_.upstream, from_seq_);
+  Log()->info("following upstream={} from_seq={}", Current()->address(), from_seq_);
   // Connected: an unreachable upstream is no longer the problem (one
   // applying an event stays so until an event applies).
   MutexLock lock(&mu_);
@@ -126,12 +154,13 @@ absl::Status Follower::OnMessage(const FollowMessage& msg) {
   Touch();
   if (msg.has_heartbeat()) {
     upstream_head_ = msg.heartbeat().head_seq();
+    RefreshSiteMap(msg.heartbeat().site_map_version());
     if (msg.heartbeat().has_checkpoint()) {
       auto accepted = replica_->AcceptCheckpoint(msg.heartbeat().checkpoint());
       if (!accepted.ok() && accepted.status().message() != last_checkpoint_error_) {
         // Once per distinct reason: an upstream replaying one says so every second.
         last_checkpoint_error_ = std::string(accepted.status().message());
-        Log()->error("refusing a checkpoint from upstream={}: {}", options_.upstream,
+        Log()->error("refusing a checkpoint from upstream={}: {}", Current()->address(),
                      last_checkpoint_error_);
       }
       FrozenProblem();  // logs a freeze, or its end, as soon as it is seen
@@ -143,7 +172,7 @@ absl::Status Follower::OnMessage(const FollowMessage& msg) {
       Log()->warn(
           "upstream={} is behind this replica (its head {}, applied here {}): waiting "
           "for it to catch up",
-          options_.upstream, upstream_head_.load(), replica_->applied_seq());
+          Current()->address(), upstream_head_.load(), replica_->applied_seq());
     }
     NoteLag();
     return absl::OkStatus();
@@ -164,7 +193,7 @@ absl::Status Follower::OnMessage(const FollowMessage& msg) {
     v.set_bytes_total(total);
     SetVersion(std::move(v), false);
   };
-  if (absl::Status s = replica_->Apply(event, &upstream_, progress); !s.ok()) {
+  if (absl::Status s = replica_->Apply(event, Current(), progress); !s.ok()) {
     apply_error_ = s;
     failed_event_ = event;
     return s;
@@ -210,7 +239,7 @@ void Follower::OnEnded(const absl::Status& why) {
     problem = std::string(why.message());
     Log()->warn("{}; will retry", problem);
   } else {
-    problem = StrCat("upstream ", options_.upstream, " unreachable: ", why.message());
+    problem = StrCat("upstream ", Current()->address(), " unreachable: ", why.message());
     Log()->warn("{}; serving what is held, retrying", problem);
   }
   MutexLock lock(&mu_);
@@ -251,7 +280,9 @@ void Follower::ReportLoop() {
     }
     report.set_site(replica_->site());
     report.set_address(address_);
-    report.set_upstream(options_.upstream);
+    report.set_upstream(Current()->address());
+    for (const std::string& u : options_.upstreams) report.add_upstreams(u);
+    for (const std::string& n : options_.networks) report.add_networks(n);
     report.set_applied_seq(replica_->applied_seq());
     report.set_upstream_silent_ms(NowMs() - last_contact_ms_);
     std::string frozen = FrozenProblem();
@@ -260,7 +291,7 @@ void Follower::ReportLoop() {
       MutexLock lock(&mu_);
       report.set_problem((last_error_.empty() ? frozen : last_error_).substr(0, kMaxErrorBytes));
     }
-    auto ack = upstream_.Report(report);
+    auto ack = Current()->Report(report);
     MutexLock lock(&mu_);
     if (!ack.ok()) {
       // The next report, one interval later, is full; flips go again (the
@@ -281,13 +312,14 @@ void Follower::ReportLoop() {
 }
 
 absl::StatusOr<ReportAck> Follower::Relay(const SiteReport& report) {
-  return upstream_.Report(report);
+  return Current()->Report(report);
 }
 
 SiteInfoResponse Follower::Info() const {
   SiteInfoResponse info;
   info.set_site(replica_->site());
-  info.set_upstream(options_.upstream);
+  info.set_upstream(Current()->address());
+  for (const std::string& u : options_.upstreams) info.add_upstreams(u);
   info.set_applied_seq(replica_->applied_seq());
   info.set_upstream_head_seq(std::max(upstream_head_.load(), replica_->applied_seq()));
   info.set_upstream_silent_ms(NowMs() - last_contact_ms_);
@@ -300,6 +332,57 @@ SiteInfoResponse Follower::Info() const {
   info.set_checkpoint_expires_unix_ms(c.checkpoint.expires_unix_ms());
   info.set_frozen(replica_->chained() && !c.fresh);
   return info;
+}
+
+std::shared_ptr<const SiteMap> Follower::site_map() const {
+  MutexLock lock(&mu_);
+  return site_map_;
+}
+
+void Follower::RefreshSiteMap(uint64_t version) {
+  if (version == 0 || version == site_map_version_ || NowMs() < site_map_retry_ms_) return;
+  auto map = Current()->SiteMap(std::chrono::milliseconds(2000));
+  if (!map.ok()) {
+    site_map_retry_ms_ = NowMs() + 5000;
+    Log()->warn("cannot fetch the site map from upstream={}: {}", Current()->address(),
+                Sv(map.status().message()));
+    return;
+  }
+  if (!options_.site_map_file.empty()) {
+    if (absl::Status s = WriteFileAtomic(options_.site_map_file, map->SerializeAsString());
+        !s.ok()) {
+      Log()->warn("cannot keep the site map: {}", Sv(s.message()));
+    }
+  }
+  Log()->info("site map version={} sites={}", map->version(), map->sites_size());
+  site_map_version_ = map->version();
+  MutexLock lock(&mu_);
+  site_map_ = std::make_shared<const SiteMap>(*std::move(map));
+}
+
+void Follower::ProbeLoop() {
+  while (!stop_) {
+    {
+      const Clock::TimePoint until = options_.clock->Now() + options_.probe_interval;
+      MutexLock lock(&mu_);
+      while (!stop_ && options_.clock->WaitUntil(&cv_, until)) {
+      }
+    }
+    if (stop_) return;
+    const size_t current = stream_.current();
+    for (size_t i = 0; i < current; ++i) {
+      // Answering is not enough: one still catching up would stream nothing
+      // until it has what this replica has applied.
+      auto info = clients_[i]->SiteInfo(std::chrono::milliseconds(1000));
+      if (!info.ok() || info->applied_seq() < replica_->applied_seq()) continue;
+      Log()->info(
+          "preferred upstream={} is back (applied seq {}): following it again instead "
+          "of upstream={}",
+          clients_[i]->address(), info->applied_seq(), clients_[current]->address());
+      stream_.SwitchTo(i);
+      break;
+    }
+  }
 }
 
 std::string Follower::FrozenProblem() {

@@ -32,7 +32,11 @@
 namespace vms {
 
 struct FollowerOptions {
-  std::string upstream;
+  // What to follow, in order of preference (masters or replicas). When the
+  // one followed breaks or falls silent, the next is followed from the
+  // applied seq; one earlier in the list is returned to once it answers and
+  // holds at least what this replica has applied.
+  std::vector<std::string> upstreams;
   Credentials credentials = Credentials::Insecure();
   int fetch_streams = 4;
   uint64_t fetch_rate = 0;  // bytes per second; 0: unlimited
@@ -40,6 +44,14 @@ struct FollowerOptions {
   // No message (not even a heartbeat) for this long: the upstream is taken
   // for hung and the stream made again.
   std::chrono::milliseconds silence{5000};
+  // How often a preferred upstream is asked whether it is back (while a
+  // later one is followed).
+  std::chrono::milliseconds probe_interval{2000};
+  // The networks whose hosts this site serves (CIDRs), for the site map.
+  std::vector<std::string> networks;
+  // Where the newest site map fetched from upstream is kept (served to hosts
+  // even when upstream is unreachable); empty: memory only.
+  std::string site_map_file;
   Clock* clock = Clock::Real();
 };
 
@@ -60,6 +72,10 @@ class Follower {
   // back.
   absl::StatusOr<ReportAck> Relay(const SiteReport& report);
   SiteInfoResponse Info() const;
+  // The newest site map fetched from upstream (null: none yet), and its
+  // version (0: none): for ReadService.
+  std::shared_ptr<const SiteMap> site_map() const;
+  uint64_t site_map_version() const { return site_map_version_; }
 
   // For metrics: how far behind the upstream this replica is, and its
   // versions in flight.
@@ -80,16 +96,25 @@ class Follower {
   std::string FrozenProblem();
   void OnEnded(const absl::Status& why);
   void ReportLoop();
+  // While a later upstream is followed: returns to an earlier one that is
+  // back and caught up.
+  void ProbeLoop();
+  // The upstream followed now (or tried next).
+  UpstreamClient* Current() { return clients_[stream_.current()].get(); }
+  const UpstreamClient* Current() const { return clients_[stream_.current()].get(); }
   void SetVersion(VersionState v, bool urgent);
   void Touch();
   // Notes whether the replica is behind what it knows of the upstream's head.
   void NoteLag();
   int64_t NowMs() const;
+  // A heartbeat announced site map `version`: fetch it, unless it is the
+  // one held or a fetch failed in the last few seconds.
+  void RefreshSiteMap(uint64_t version);
 
   Replica* replica_;
   const FollowerOptions options_;
   std::string address_;  // set by Start(), before the threads exist
-  UpstreamClient upstream_;
+  std::vector<std::unique_ptr<UpstreamClient>> clients_;  // one per options_.upstreams
 
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> upstream_head_{0};
@@ -106,6 +131,8 @@ class Follower {
   Event failed_event_;  // the event apply_error_ is about
 
   std::atomic<bool> was_frozen_{false};
+  std::atomic<uint64_t> site_map_version_{0};
+  int64_t site_map_retry_ms_ = 0;  // the stream thread's
 
   mutable Mutex mu_;
   CondVar cv_{&mu_};  // wakes the reporter
@@ -119,9 +146,11 @@ class Follower {
   std::deque<LiveApplied> pending_live_ ABSL_GUARDED_BY(mu_);
   bool urgent_ ABSL_GUARDED_BY(mu_) = false;
   bool send_full_ ABSL_GUARDED_BY(mu_) = true;
+  std::shared_ptr<const SiteMap> site_map_ ABSL_GUARDED_BY(mu_);
 
   EventStream stream_;
   std::thread report_thread_;
+  std::thread probe_thread_;
 };
 
 }  // namespace vms

@@ -164,7 +164,9 @@ int main(int argc, char** argv) {
       .objects_served =
           &metrics.Counter("vms_master_objects_served_total", "Objects sent to replicas and hosts"),
       .bytes_served = &metrics.Counter("vms_master_served_bytes_total",
-                                       "Stored (encoded) bytes of the objects sent")};
+                                       "Stored (encoded) bytes of the objects sent"),
+      .site_map = [m = master->get()] { return m->sites().SiteMap(); },
+      .site_map_version = [m = master->get()] { return m->sites().site_map_version(); }};
   // Checkpoints: signed every few seconds, so a frozen master shows.
   std::jthread checkpoints;
   if ((*master)->chained()) {

@@ -171,6 +171,9 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
       hb->set_head_seq(service_->api_->head_seq());
       hb->set_sent_unix_ms(WallClockMs());
       hb->set_interval_ms(service_->options_.heartbeat.count());
+      if (service_->options_.site_map_version) {
+        hb->set_site_map_version(service_->options_.site_map_version());
+      }
       if (checkpoint) {
         sent_checkpoint_ = checkpoint->payload();
         *hb->mutable_checkpoint() = *std::move(checkpoint);
@@ -307,6 +310,21 @@ grpc::ServerUnaryReactor* ReadService::SiteInfo(grpc::CallbackServerContext* ctx
       resp->set_upstream_head_seq(api_->head_seq());
       resp->set_upstream_connected(true);
     }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ReadService::SiteMap(grpc::CallbackServerContext* ctx,
+                                               const SiteMapRequest* req, vms::SiteMap* resp) {
+  return RunUnary(ctx, pool_, [this, resp]() -> absl::Status {
+    std::shared_ptr<const vms::SiteMap> map;
+    if (options_.site_map) map = options_.site_map();
+    if (!map) {
+      return absl::UnavailableError(
+          "no site map here yet (a replica fetches it from its upstream): ask the master or "
+          "another replica");
+    }
+    *resp = *map;
     return absl::OkStatus();
   });
 }

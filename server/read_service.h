@@ -42,6 +42,10 @@ struct ReadServiceOptions {
   // by GetObjects.
   prometheus::Counter* objects_served = nullptr;
   prometheus::Counter* bytes_served = nullptr;
+  // Where hosts find their replicas: what SiteMap answers, and its version,
+  // which heartbeats carry. Empty: none here (SiteMap is UNAVAILABLE).
+  std::function<std::shared_ptr<const SiteMap>()> site_map;
+  std::function<uint64_t()> site_map_version;
 };
 
 class ReadService final : public Read::CallbackService {
@@ -79,6 +83,8 @@ class ReadService final : public Read::CallbackService {
                                      SiteInfoResponse* resp) override;
   grpc::ServerUnaryReactor* Trust(grpc::CallbackServerContext* ctx, const TrustRequest* req,
                                   TrustResponse* resp) override;
+  grpc::ServerUnaryReactor* SiteMap(grpc::CallbackServerContext* ctx, const SiteMapRequest* req,
+                                    vms::SiteMap* resp) override;
 
  private:
   friend class FollowReactor;

@@ -5,8 +5,10 @@
 
 #include "CLI/CLI.hpp"
 #include "core/chain.h"
+#include "core/cidr.h"
 #include "core/file_util.h"
 #include "core/keys.h"
+#include "core/limits.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/thread_pool.h"
@@ -47,7 +49,8 @@ int main(int argc, char** argv) {
   vms::LimitMallocArenas();
   vms::BlockShutdownSignals();
 
-  std::string site, upstream, data_dir, trust_file;
+  std::string site, data_dir, trust_file;
+  std::vector<std::string> upstreams, networks;
   std::string listen = "127.0.0.1:7800";
   int heartbeat_ms = 1000, fetch_streams = 4;
   uint64_t fetch_rate = 0;
@@ -63,9 +66,17 @@ int main(int argc, char** argv) {
   vms::AddDaemonFlags(&app, "vms-replica", &log, &tls, &metrics_listen);
   app.add_option("--site", site, "This site's name, e.g. ny: [a-z0-9][a-z0-9._-]{0,63}")
       ->required();
-  app.add_option("--upstream", upstream,
+  app.add_option("--upstream", upstreams,
                  "REQUIRED (but with --fsck). What to follow: the master's or a replica's "
-                 "host:port");
+                 "host:port, or several, comma-separated, in order of preference: when the one "
+                 "followed is unreachable or silent, the next is followed from the applied seq, "
+                 "and the preferred one again once it is back")
+      ->delimiter(',');
+  app.add_option("--serves", networks,
+                 "The networks whose hosts this site serves, comma-separated CIDRs (e.g. "
+                 "10.1.0.0/16,fd00:1::/32): vms-fuse --discover picks the site whose network "
+                 "holds the host's address (the longest prefix)")
+      ->delimiter(',');
   app.add_option("--data", data_dir, "Data directory (RocksDB); created if missing")->required();
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0 picks a free one)")
       ->capture_default_str();
@@ -91,9 +102,29 @@ int main(int argc, char** argv) {
     std::cerr << "vms-replica: " << vms::Sv(s.message()) << "\n";
     return 2;
   }
-  if (!fsck && (upstream.empty() || trust_file.empty())) {
+  if (!fsck && (upstreams.empty() || trust_file.empty())) {
     std::cerr << "vms-replica: --upstream and --trust are required (except with --fsck)\n";
     return 2;
+  }
+  if (upstreams.size() > vms::kMaxUpstreams) {
+    std::cerr << "vms-replica: --upstream names at most " << vms::kMaxUpstreams << " upstreams\n";
+    return 2;
+  }
+  if (networks.size() > vms::kMaxSiteNetworks) {
+    std::cerr << "vms-replica: --serves names at most " << vms::kMaxSiteNetworks << " networks\n";
+    return 2;
+  }
+  for (const std::string& n : networks) {
+    if (auto c = vms::ParseCidr(n); !c.ok()) {
+      std::cerr << "vms-replica: --serves: " << vms::Sv(c.status().message()) << "\n";
+      return 2;
+    }
+  }
+  for (const std::string& u : upstreams) {
+    if (u.empty() || u.size() > vms::kMaxAddressBytes) {
+      std::cerr << "vms-replica: --upstream: '" << u << "' is not a host:port\n";
+      return 2;
+    }
   }
   // fsck checks hashes and structure only; signatures were checked on entry.
   auto trust = trust_file.empty() ? absl::StatusOr<vms::TrustChain>(vms::TrustChain::MasterKeyOnly(
@@ -135,10 +166,12 @@ int main(int argc, char** argv) {
   // flight may still use them.
   std::optional<vms::ThreadPool> pool;
   pool.emplace(std::max(4, 2 * vms::CpuCount()));
-  vms::Follower follower(replica->get(), {.upstream = upstream,
+  vms::Follower follower(replica->get(), {.upstreams = upstreams,
                                           .credentials = *credentials,
                                           .fetch_streams = fetch_streams,
-                                          .fetch_rate = fetch_rate});
+                                          .fetch_rate = fetch_rate,
+                                          .networks = networks,
+                                          .site_map_file = data_dir + "/site-map"});
   vms::ReadService read(
       (*replica)->read_api(), &*pool,
       {.heartbeat = std::chrono::milliseconds(heartbeat_ms),
@@ -153,7 +186,9 @@ int main(int argc, char** argv) {
        .objects_served = &metrics.Counter("vms_replica_objects_served_total",
                                           "Objects sent to hosts and replicas"),
        .bytes_served = &metrics.Counter("vms_replica_served_bytes_total",
-                                        "Stored (encoded) bytes of the objects sent")});
+                                        "Stored (encoded) bytes of the objects sent"),
+       .site_map = [&follower] { return follower.site_map(); },
+       .site_map_version = [&follower] { return follower.site_map_version(); }});
   vms::SitesService sites(
       &*pool,
       [&follower, insecure = credentials->insecure()](
@@ -231,8 +266,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   follower.Start(server->address);
-  spdlog::info("started site={} data_dir={} upstream={} applied_seq={}", site, data_dir, upstream,
-               (*replica)->applied_seq());
+  spdlog::info("started site={} data_dir={} upstream={} applied_seq={}", site, data_dir,
+               vms::Join(upstreams, ","), (*replica)->applied_seq());
   vms::ServeUntilSignal(server->server.get(), [&] {
     follower.Stop();
     read.BeginShutdown();

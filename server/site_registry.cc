@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/cidr.h"
+#include "core/hash.h"
 #include "core/limits.h"
 #include "core/names.h"
 #include "core/status_macros.h"
@@ -25,6 +27,18 @@ absl::Status CheckReport(const SiteReport& r) {
   if (r.upstream().size() > kMaxAddressBytes) {
     return too_long("upstream", r.upstream().size(), kMaxAddressBytes);
   }
+  if (static_cast<size_t>(r.upstreams_size()) > kMaxUpstreams) {
+    return absl::InvalidArgumentError(StrCat("a site report names at most ", kMaxUpstreams,
+                                             " upstreams, this one ", r.upstreams_size()));
+  }
+  for (const std::string& u : r.upstreams()) {
+    if (u.size() > kMaxAddressBytes) return too_long("upstreams", u.size(), kMaxAddressBytes);
+  }
+  if (static_cast<size_t>(r.networks_size()) > kMaxSiteNetworks) {
+    return absl::InvalidArgumentError(StrCat("a site serves at most ", kMaxSiteNetworks,
+                                             " networks, this report names ", r.networks_size()));
+  }
+  for (const std::string& n : r.networks()) VMS_RETURN_IF_ERROR(ParseCidr(n).status());
   if (r.problem().size() > kMaxErrorBytes) {
     return too_long("problem", r.problem().size(), kMaxErrorBytes);
   }
@@ -89,6 +103,8 @@ absl::StatusOr<std::unique_ptr<SiteRegistry>> SiteRegistry::Load(Db* db, const R
     registry->sites_[stored.name()] = std::move(site);
   }
   VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read sites"));
+  MutexLock lock(&registry->mu_);
+  registry->RebuildMap();
   return registry;
 }
 
@@ -171,12 +187,17 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(
   Applied ack;
   MutexLock lock(&mu_);
   // A site speaking for itself is believed; a relay does not take over a
-  // running site.
+  // running site, unless the site named it among its upstreams in a report
+  // that came the way already accepted (it failed over).
+  bool keep_upstreams = false;
   if (sender && report.via_size() > 0) {
     auto known = sites_.find(report.site());
     if (known != sites_.end() && known->second.base.parent() != parent &&
         std::chrono::steady_clock::now() - known->second.last_report <
             std::chrono::milliseconds(kRecentMs)) {
+      keep_upstreams = true;
+    }
+    if (keep_upstreams && !IsDeclaredUpstream(known->second.base, parent)) {
       const std::string& was = known->second.base.parent();
       return absl::PermissionDeniedError(StrCat(
           "vms://site/", *sender, " may not report about site ", report.site(), ": it follows ",
@@ -193,6 +214,13 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(
     site.base.set_first_seen_unix_ms(now);
     ack.need_full = !report.full();
   }
+  const bool map_changed = inserted || site.base.address() != report.address() ||
+                           !std::equal(site.base.networks().begin(), site.base.networks().end(),
+                                       report.networks().begin(), report.networks().end());
+  if (map_changed) {
+    *site.base.mutable_networks() = report.networks();
+    changed = true;
+  }
   if (site.base.address() != report.address() || site.base.upstream() != report.upstream() ||
       site.base.applied_seq() != report.applied_seq() || site.base.parent() != parent) {
     site.base.set_address(report.address());
@@ -206,6 +234,11 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(
   site.base.set_upstream_silent_ms(report.upstream_silent_ms());
   site.base.set_checkpoint_issued_unix_ms(report.checkpoint_issued_unix_ms());
   site.base.set_problem(report.problem());
+  if (!keep_upstreams && !std::equal(site.base.upstreams().begin(), site.base.upstreams().end(),
+                                     report.upstreams().begin(), report.upstreams().end())) {
+    *site.base.mutable_upstreams() = report.upstreams();
+    changed = true;
+  }
   if (report.full() && !site.in_flight.empty()) {
     site.in_flight.clear();
     changed = true;
@@ -223,10 +256,40 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(
     slot = *l;
     slot.set_applied_unix_ms(now);  // the master's clock, comparable to issued times
   }
+  if (map_changed) RebuildMap();
   if (changed) {
     VMS_RETURN_IF_ERROR(Persist(site));
   }
   return ack;
+}
+
+void SiteRegistry::RebuildMap() {
+  auto map = std::make_shared<vms::SiteMap>();
+  for (const auto& [name, site] : sites_) {
+    SiteMapEntry* e = map->add_sites();
+    e->set_site(name);
+    e->set_address(site.base.address());
+    *e->mutable_networks() = site.base.networks();
+  }
+  // A fingerprint of the entries (0 means "none", so never 0).
+  Hash h = Sha256(map->SerializeAsString());
+  uint64_t version = 0;
+  for (int i = 0; i < 8; ++i) version = version << 8 | static_cast<uint8_t>(h.View()[i]);
+  map->set_version(version == 0 ? 1 : version);
+  map_version_ = map->version();
+  map_ = std::move(map);
+}
+
+std::shared_ptr<const vms::SiteMap> SiteRegistry::SiteMap() const {
+  MutexLock lock(&mu_);
+  return map_;
+}
+
+bool SiteRegistry::IsDeclaredUpstream(const SiteState& site, const std::string& parent) const {
+  auto p = sites_.find(parent);
+  if (p == sites_.end() || p->second.base.address().empty()) return false;
+  return std::find(site.upstreams().begin(), site.upstreams().end(), p->second.base.address()) !=
+         site.upstreams().end();
 }
 
 absl::StatusOr<std::vector<SiteState>> SiteRegistry::List(std::string_view app,
@@ -305,6 +368,7 @@ absl::Status SiteRegistry::Remove(std::string_view name, bool force) {
           "or pass --force to forget it anyway"));
     }
     sites_.erase(it);
+    RebuildMap();
   }
   // Synced outside mu_: reports keep flowing meanwhile.
   rocksdb::WriteBatch batch;

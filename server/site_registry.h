@@ -19,6 +19,7 @@
 #ifndef VMS_SERVER_SITE_REGISTRY_H_
 #define VMS_SERVER_SITE_REGISTRY_H_
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -64,8 +65,9 @@ class SiteRegistry {
   // sender) must start at the site it is about. A site that reported within
   // kRecentMs through another path keeps it: a relay cannot take over a
   // running site (a site that moved is taken over once it has been quiet
-  // that long, or at once by its own report). PermissionDenied, naming the sender and the site,
-  // otherwise.
+  // that long, at once by its own report, or at once by a site whose address
+  // it named among its upstreams in a report accepted earlier: a failover). PermissionDenied,
+  // naming the sender and the site, otherwise.
   absl::StatusOr<Applied> Apply(const SiteReport& report,
                                 const std::optional<std::string>& sender = std::nullopt);
   // Every site, name order, with the states of `app`'s versions filled in
@@ -76,6 +78,11 @@ class SiteRegistry {
   // Forgets a site (decommissioned). NotFound if unknown; FailedPrecondition
   // if it reported within kRecentMs, unless `force`.
   absl::Status Remove(std::string_view name, bool force);
+  // Where hosts find their replicas (vms-fuse --discover): every site's
+  // address and networks, with a fingerprint; and that fingerprint alone,
+  // cheap, for heartbeats.
+  std::shared_ptr<const vms::SiteMap> SiteMap() const;
+  uint64_t site_map_version() const { return map_version_; }
   // Known sites that do not hold app/version complete, each as
   // "name (state)" for messages. Empty: every site holds it.
   absl::StatusOr<std::vector<std::string>> Lacking(std::string_view app,
@@ -105,12 +112,18 @@ class SiteRegistry {
   // kMaxReportVersions; returns whether anything went.
   static bool Prune(Site* site);
   absl::Status Persist(const Site& site) const;
+  void RebuildMap() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `parent` is a known site whose address `site` declared an upstream.
+  bool IsDeclaredUpstream(const SiteState& site, const std::string& parent) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const RecordStore* records_;
   Db* db_;
   std::function<int64_t()> now_ms_;
   mutable Mutex mu_;
   std::map<std::string, Site> sites_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const vms::SiteMap> map_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> map_version_{0};
 };
 
 // "fetching 12.0 MiB/300 MiB", "complete", "failed: <why>", "unknown".

@@ -185,6 +185,68 @@ TEST_F(ReplicaTest, KilledMidPullResumesWithoutFetchingAgain) {
   EXPECT_EQ(testing::DiffTrees(dir_ / "src", dir_ / "out"), "");
 }
 
+TEST_F(ReplicaTest, ACityFailsOverToItsSecondHubAndReturnsToTheFirst) {
+  auto hub1 = Replica("hub1");
+  auto hub2 = Replica("hub2");
+  auto city = Replica("city", hub1->address() + "," + hub2->address());
+  auto site = [&] {
+    RunResult r = Vms({"site", city->address(), "--json"});
+    return r.exit_code == 0 ? json::parse(r.out) : json();
+  };
+  auto following = [&](const std::string& hub) {
+    json info = site();
+    return !info.is_null() && info["upstream_connected"].get<bool>() && info["upstream"] == hub;
+  };
+  auto holds = [&](const std::string& version) {
+    json s = SiteStatus("app", "city");
+    return !s.is_null() && s["versions"].contains(version) &&
+           s["versions"][version]["state"] == "complete";
+  };
+  ASSERT_TRUE(WaitFor([&] { return following(hub1->address()); })) << site().dump();
+  EXPECT_EQ(site()["upstreams"], json::array({hub1->address(), hub2->address()}));
+  MakeTree(dir_ / "v1", 21, 2 << 20);
+  ASSERT_EQ(Vms({"push", "app", "1.0", dir_ / "v1"}).exit_code, 0);
+
+  // The preferred hub dies: the city follows the other one from where it
+  // was, and the master takes its reports through hub2 at once (the city
+  // named hub2 among its upstreams), not after a minute of quiet.
+  const uint64_t applied = site()["applied_seq"].get<uint64_t>();
+  hub1->Kill9();
+  MakeTree(dir_ / "v2", 22, 2 << 20);
+  ASSERT_EQ(Vms({"push", "app", "2.0", dir_ / "v2", "--no-wait"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return holds("2.0"); })) << city->log();
+  EXPECT_TRUE(following(hub2->address())) << site().dump();
+  EXPECT_NE(city->log().find("following upstream=" + hub2->address() +
+                             " from_seq=" + std::to_string(applied)),
+            std::string::npos)
+      << "resumed from its applied seq:\n"
+      << city->log();
+  EXPECT_EQ(Vms({"site", city->address()}).out.find("failed over; preferred " + hub1->address()) !=
+                std::string::npos,
+            true)
+      << Vms({"site", city->address()}).out;
+  auto stub = Stub(city->address());
+  ASSERT_TRUE(
+      testing::Materialize(stub.get(), *testing::RootOf(stub.get(), "app", "2.0"), dir_ / "out")
+          .ok());
+  EXPECT_EQ(testing::DiffTrees(dir_ / "v2", dir_ / "out"), "");
+
+  // hub1 comes back (same port), catches up, and the city returns to it.
+  hub1->Start();
+  ASSERT_TRUE(WaitFor([&] { return following(hub1->address()); })) << city->log();
+  MakeTree(dir_ / "v3", 23, 2 << 20);
+  RunResult push = Vms({"push", "app", "3.0", dir_ / "v3"});
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  EXPECT_NE(push.err.find("complete at all 3 sites"), std::string::npos) << push.err;
+  EXPECT_TRUE(holds("3.0"));
+  json sites = json::parse(Vms({"sites", "--json"}).out);
+  for (const json& s : sites) {
+    if (s["site"] == "city") {
+      EXPECT_EQ(s["upstream"], hub1->address()) << s.dump();
+    }
+  }
+}
+
 TEST_F(ReplicaTest, AReplicaLeavesAHungMasterWithinSecondsNotAtKeepalive) {
   // A stopped master keeps its connections open and silent. The replica's
   // stream expects a heartbeat every second and cuts it after 5 s of

@@ -1,0 +1,89 @@
+// How a host finds its replicas (vms-fuse --discover ADDR): from the site
+// map any replica or the master serves (proto SiteMap: every site's replica
+// and the networks it serves), it takes the replicas of its own site (the
+// site whose declared network holds one of the host's addresses, the longest
+// prefix winning), then the nearest others by measured round-trip time as
+// fallbacks. CernVM-FS orders its servers with a GeoIP service; this is the
+// same need answered by the sites themselves.
+//
+// The map is kept in the host's cache directory (a host that restarts while
+// every seed is away still finds its replicas), and learned again when a
+// heartbeat announces another version of it. One thread, started by Start().
+#ifndef VMS_FUSEFS_DISCOVERY_H_
+#define VMS_FUSEFS_DISCOVERY_H_
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "core/cidr.h"
+#include "core/sync.h"
+#include "net/tls.h"
+#include "records.pb.h"
+
+namespace vms {
+
+struct DiscoveryChoice {
+  std::string site;                   // this host's own site ("": no network holds it)
+  std::vector<std::string> replicas;  // its own site's first, then the nearest others
+  uint64_t map_version = 0;
+};
+
+// The choice, without the network: `rtt_us` holds the measured round trip
+// to each other site's address (absent: it did not answer, and comes last).
+DiscoveryChoice ChooseReplicas(const SiteMap& map, const std::vector<IpAddress>& local,
+                               const std::map<std::string, int64_t>& rtt_us, size_t fallbacks);
+
+class Discovery {
+ public:
+  struct Options {
+    std::vector<std::string> seeds;  // --discover: any replicas or the master
+    Credentials credentials = Credentials::Insecure();
+    std::string cache_file;                    // where the newest map is kept
+    size_t fallbacks = 2;                      // other sites' replicas after the own site's
+    std::chrono::milliseconds deadline{2000};  // each map fetch and each probe
+    // The host's addresses; empty: its interfaces' (LocalAddresses()).
+    std::vector<IpAddress> local;
+  };
+  explicit Discovery(Options options);
+  ~Discovery();
+
+  // The map from the first of `ask` then the seeds that answers (else the
+  // one kept from before), the round trips measured, and the choice.
+  // Unavailable, naming every failure, when there is no map at all.
+  absl::StatusOr<DiscoveryChoice> Learn(const std::vector<std::string>& ask = {});
+
+  // From now on: each `Announced` version other than the map's is learned
+  // again (asking `current()` first), and `on_change` called when the
+  // replicas chosen differ.
+  void Start(std::function<std::vector<std::string>()> current,
+             std::function<void(const DiscoveryChoice&)> on_change);
+  void Stop();
+  // A heartbeat carried site map `version` (cheap: called per heartbeat).
+  void Announced(uint64_t version);
+
+ private:
+  void Loop();
+  std::map<std::string, int64_t> MeasureRtt(const SiteMap& map, const std::string& own_site);
+
+  const Options options_;
+  std::vector<IpAddress> local_;
+  std::function<std::vector<std::string>()> current_;
+  std::function<void(const DiscoveryChoice&)> on_change_;
+  Mutex mu_;
+  CondVar cv_{&mu_};
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t announced_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t known_ ABSL_GUARDED_BY(mu_) = 0;  // the map version learned
+  std::vector<std::string> chosen_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+}  // namespace vms
+
+#endif  // VMS_FUSEFS_DISCOVERY_H_
