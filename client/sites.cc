@@ -47,14 +47,17 @@ int RunSites(const GlobalOptions& global, bool json) {
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const SiteState& s : sites->sites()) {
-      out.push_back({{"site", s.name()},
-                     {"address", s.address()},
-                     {"upstream", s.upstream()},
-                     {"last_seen", IsoTime(s.last_seen_unix_ms())},
-                     {"applied_seq", s.applied_seq()},
-                     {"lag", head > s.applied_seq() ? head - s.applied_seq() : 0},
-                     {"upstream_silent_ms", s.upstream_silent_ms()},
-                     {"problem", s.problem()}});
+      out.push_back(
+          {{"site", s.name()},
+           {"address", s.address()},
+           {"upstream", s.upstream()},
+           {"upstreams", std::vector<std::string>(s.upstreams().begin(), s.upstreams().end())},
+           {"networks", std::vector<std::string>(s.networks().begin(), s.networks().end())},
+           {"last_seen", IsoTime(s.last_seen_unix_ms())},
+           {"applied_seq", s.applied_seq()},
+           {"lag", head > s.applied_seq() ? head - s.applied_seq() : 0},
+           {"upstream_silent_ms", s.upstream_silent_ms()},
+           {"problem", s.problem()}});
     }
     std::cout << out.dump(2) << "\n";
     return 0;
@@ -63,11 +66,12 @@ int RunSites(const GlobalOptions& global, bool json) {
     std::cout << "no sites yet: start a vms-replica with --upstream pointing here\n";
     return 0;
   }
-  Table table({"SITE", "ADDRESS", "UPSTREAM", "LAST SEEN", "APPLIED", "LAG"});
+  Table table({"SITE", "ADDRESS", "UPSTREAM", "LAST SEEN", "APPLIED", "LAG", "SERVES"});
   for (const SiteState& s : sites->sites()) {
     uint64_t lag = head > s.applied_seq() ? head - s.applied_seq() : 0;
     table.Add({s.name(), s.address(), s.upstream(), Ago(s.last_seen_unix_ms()),
-               std::to_string(s.applied_seq()), lag == 0 ? "0" : StrCat(lag, " events")});
+               std::to_string(s.applied_seq()), lag == 0 ? "0" : StrCat(lag, " events"),
+               s.networks().empty() ? "-" : Join(s.networks(), ",")});
   }
   table.Print(std::cout);
   for (const SiteState& s : sites->sites()) {

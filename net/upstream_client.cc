@@ -13,12 +13,14 @@
 namespace vms {
 
 UpstreamClient::UpstreamClient(std::string address, const Credentials& credentials, int streams,
-                               uint64_t rate, std::chrono::milliseconds deadline)
+                               uint64_t rate, std::chrono::milliseconds deadline,
+                               bool own_connection)
     : address_(std::move(address)),
       streams_(std::max(1, streams)),
       throttle_(rate),
       deadline_(deadline) {
-  auto channel = MakeChannel(address_, credentials, {PrincipalKind::kMaster, PrincipalKind::kSite});
+  auto channel = MakeChannel(address_, credentials, {PrincipalKind::kMaster, PrincipalKind::kSite},
+                             own_connection);
   read_ = Read::NewStub(channel);
   sites_ = Sites::NewStub(channel);
 }

@@ -23,8 +23,10 @@ class UpstreamClient : public Upstream {
   // `rate`: a cap on fetched (wire) bytes per second, 0 for none;
   // `deadline`: a bound on each request (zero: kListDeadline for listings and
   // none for fetches, which may be long).
+  // `own_connection`: see MakeChannel().
   UpstreamClient(std::string address, const Credentials& credentials, int streams = 4,
-                 uint64_t rate = 0, std::chrono::milliseconds deadline = {});
+                 uint64_t rate = 0, std::chrono::milliseconds deadline = {},
+                 bool own_connection = false);
 
   absl::Status Fetch(std::span<const Hash> hashes, const Sink& sink) override;
   absl::StatusOr<std::vector<Envelope>> Releases(const std::string& app) override;

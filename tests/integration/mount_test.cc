@@ -316,6 +316,53 @@ TEST_F(MountTest, FailsOverBetweenReplicas) {
   EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/small"), "changed");
 }
 
+TEST_F(MountTest, AHostDiscoversItsSiteAndLearnsTheMapAgain) {
+  // ny serves no declared network; ldn serves this host's loopback.
+  auto ldn = std::make_unique<ReplicaProcess>("ldn", master_.address(), master_.pub(), dir_ / "ldn",
+                                              std::vector<std::string>{"--serves", "127.0.0.0/8"});
+  WaitForSites(2);
+  WriteFile(dir_ / "src/f", "one");
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = std::make_unique<FuseProcess>(
+      mnt(),
+      std::vector<std::string>{"--discover", master_.address(), "--cache", dir_ / "cache",
+                               "--trust", master_.pub(), "--fetch-timeout-ms", "2000"},
+      dir_ / "fuse.log");
+  ASSERT_TRUE(WaitLive("app", "1.0")) << fuse->log();
+  EXPECT_NE(
+      fuse->log().find("discovered site=ldn replicas=" + ldn->address() + "," + ny_->address()),
+      std::string::npos)
+      << "its own site first, the other as a fallback:\n"
+      << fuse->log();
+  EXPECT_NE(fuse->log().find("watching replica=" + ldn->address()), std::string::npos);
+  EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/f"), "one");
+
+  // A nearer site appears (it serves this very address: a longer prefix).
+  // The map changes, heartbeats carry its new version down, and the host
+  // moves to sf without a restart.
+  auto sf = std::make_unique<ReplicaProcess>("sf", master_.address(), master_.pub(), dir_ / "sf",
+                                             std::vector<std::string>{"--serves", "127.0.0.1/32"});
+  ASSERT_TRUE(WaitFor([&] {
+    return fuse->log().find("site=sf replicas=" + sf->address()) != std::string::npos;
+  })) << fuse->log();
+  ASSERT_TRUE(WaitFor([&] {
+    return fuse->log().find("watching replica=" + sf->address()) != std::string::npos;
+  })) << fuse->log();
+  WriteFile(dir_ / "src/f", "two");
+  PushLive("app", "2.0", dir_ / "src");
+  ASSERT_TRUE(WaitLive("app", "2.0")) << fuse->log();
+  EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/f"), "two");
+
+  // Restarted while the only seed (the master) is down: the map kept in the
+  // cache still says where its replicas are.
+  ASSERT_EQ(fuse->Terminate(), 0);
+  master_.Kill9();
+  fuse->Start();
+  ASSERT_TRUE(WaitLive("app", "2.0")) << fuse->log();
+  EXPECT_NE(fuse->log().find("using the one kept in"), std::string::npos) << fuse->log();
+  EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/f"), "two");
+}
+
 TEST_F(MountTest, AnUnknownVersionOnAHungReplicaFailsWithinTheFetchTimeout) {
   // Asking a replica for an app's releases once took a fixed 30 s, whatever
   // --fetch-timeout-ms (2 s here) said: a lookup hung that long.
