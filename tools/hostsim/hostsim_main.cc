@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/strings.h"
 #include "core/sync.h"
+#include "fusefs/discovery.h"
 #include "net/daemon.h"
 #include "net/event_stream.h"
 #include "net/upstream_client.h"
@@ -54,7 +55,7 @@ struct Host {
 
 int main(int argc, char** argv) {
   vms::BlockShutdownSignals();
-  std::string replicas, out_path, name = "hosts";
+  std::string replicas, discover, out_path, name = "hosts";
   int hosts = 10;
   vms::LogOptions log;
   vms::TlsFiles tls;
@@ -63,8 +64,12 @@ int main(int argc, char** argv) {
       "vms-hostsim: N hosts' Watch streams in one process; writes when each saw each "
       "live record (JSON lines) to --out"};
   vms::AddDaemonFlags(&app, "vms-hostsim", &log, &tls, &metrics_listen);
-  app.add_option("--replicas", replicas, "host:port[,host:port...], in order of preference")
-      ->required();
+  auto* replicas_opt =
+      app.add_option("--replicas", replicas, "host:port[,host:port...], in order of preference");
+  app.add_option("--discover", discover,
+                 "Instead: learn them from the site map of this replica or master, as vms-fuse "
+                 "--discover does (once, for every host)")
+      ->excludes(replicas_opt);
   app.add_option("--hosts", hosts, "How many hosts")->check(CLI::Range(1, 5000));
   app.add_option("--name", name, "Written on every line (e.g. the site)");
   app.add_option("--out", out_path, "Where the lines go")->required();
@@ -81,6 +86,21 @@ int main(int argc, char** argv) {
   auto credentials = vms::LoadDaemonCredentials(tls, vms::PrincipalKind::kHost);
   if (!credentials.ok()) {
     std::cerr << "vms-hostsim: " << vms::Sv(credentials.status().message()) << "\n";
+    return 2;
+  }
+  if (!discover.empty()) {
+    vms::Discovery discovery({.seeds = {discover}, .credentials = *credentials});
+    auto choice = discovery.Learn();
+    if (!choice.ok()) {
+      std::cerr << "vms-hostsim: --discover: " << vms::Sv(choice.status().message()) << "\n";
+      return 1;
+    }
+    addresses = choice->replicas;
+    replicas = vms::Join(addresses, ",");
+    spdlog::info("discovered site={} replicas={}", choice->site, replicas);
+  }
+  if (addresses.empty()) {
+    std::cerr << "vms-hostsim: --replicas or --discover is required\n";
     return 2;
   }
   FILE* out = fopen(out_path.c_str(), "a");
