@@ -1,7 +1,11 @@
 #include "fusefs/discovery.h"
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <algorithm>
-#include <atomic>
+#include <random>
 #include <set>
 
 #include "core/file_util.h"
@@ -38,7 +42,6 @@ std::set<std::string> OwnSites(const SiteMap& map, const std::vector<IpAddress>&
 
 // Sites probed for their round trip, at most: a world has tens of sites.
 constexpr size_t kMaxProbed = 256;
-constexpr size_t kProbeThreads = 16;
 
 }  // namespace
 
@@ -75,30 +78,62 @@ Discovery::~Discovery() { Stop(); }
 
 std::map<std::string, int64_t> Discovery::MeasureRtt(const SiteMap& map,
                                                      const std::string& own_site) {
-  std::vector<std::string> targets;
+  // A TCP connect to each other site's replica, all at once: one round trip
+  // each, and no TLS handshake (thousands of hosts learning a new map at
+  // once would otherwise make every replica do thousands of them).
+  struct Probe {
+    std::string address;
+    Fd fd;
+    std::chrono::steady_clock::time_point start;
+  };
+  std::vector<Probe> probes;
   for (const SiteMapEntry& e : map.sites()) {
-    if (e.site() != own_site && !e.address().empty() && targets.size() < kMaxProbed) {
-      targets.push_back(e.address());
+    if (e.site() == own_site || e.address().empty() || probes.size() >= kMaxProbed) continue;
+    size_t colon = e.address().rfind(':');
+    if (colon == std::string::npos) continue;
+    std::string host = e.address().substr(0, colon), port = e.address().substr(colon + 1);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) continue;
+    Fd fd(socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    const auto start = std::chrono::steady_clock::now();
+    if (fd.valid() &&
+        (connect(fd.get(), res->ai_addr, res->ai_addrlen) == 0 || errno == EINPROGRESS)) {
+      probes.push_back({e.address(), std::move(fd), start});
+    }
+    freeaddrinfo(res);
+  }
+  std::map<std::string, int64_t> rtt;
+  const auto deadline = std::chrono::steady_clock::now() + options_.deadline;
+  std::vector<pollfd> fds;
+  for (const Probe& p : probes) fds.push_back({p.fd.get(), POLLOUT, 0});
+  size_t open = probes.size();
+  while (open > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    int n = poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    const auto now = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      int err = 0;
+      socklen_t len = sizeof err;
+      getsockopt(fds[i].fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err == 0) {
+        rtt[probes[i].address] =
+            std::chrono::duration_cast<std::chrono::microseconds>(now - probes[i].start).count();
+      }
+      fds[i].fd = -1;  // poll skips it from now on
+      --open;
     }
   }
-  Mutex mu;
-  std::map<std::string, int64_t> rtt;
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < targets.size();) {
-      UpstreamClient client(targets[i], options_.credentials, 1, 0, options_.deadline);
-      const auto start = std::chrono::steady_clock::now();
-      if (!client.SiteInfo(options_.deadline).ok()) continue;
-      int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
-      MutexLock lock(&mu);
-      rtt[targets[i]] = us;
-    }
-  };
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < std::min(kProbeThreads, targets.size()); ++i) threads.emplace_back(worker);
-  for (std::thread& t : threads) t.join();
   return rtt;
 }
 
@@ -155,6 +190,18 @@ absl::StatusOr<DiscoveryChoice> Discovery::Learn(const std::vector<std::string>&
   return choice;
 }
 
+absl::StatusOr<DiscoveryChoice> Discovery::LearnPatiently(std::chrono::milliseconds patience) {
+  const auto give_up = std::chrono::steady_clock::now() + patience;
+  std::chrono::milliseconds backoff(500);
+  for (;;) {
+    auto choice = Learn();
+    if (choice.ok() || std::chrono::steady_clock::now() + backoff >= give_up) return choice;
+    spdlog::warn("{}; asking again in {} ms", Sv(choice.status().message()), backoff.count());
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
+  }
+}
+
 void Discovery::Start(std::function<std::vector<std::string>()> current,
                       std::function<void(const DiscoveryChoice&)> on_change) {
   current_ = std::move(current);
@@ -191,6 +238,14 @@ void Discovery::Loop() {
         } else {
           cv_.Wait();
         }
+      }
+      // A moment of this host's own before it asks.
+      const auto until = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(options_.jitter.count() > 0
+                                                       ? std::uniform_int_distribution<int64_t>(
+                                                             0, options_.jitter.count())(random_)
+                                                       : 0);
+      while (!stop_ && cv_.WaitUntil(until)) {
       }
       if (stop_) return;
     }

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,9 +47,10 @@ class Discovery {
     Credentials credentials = Credentials::Insecure();
     std::string cache_file;                    // where the newest map is kept
     size_t fallbacks = 2;                      // other sites' replicas after the own site's
-    std::chrono::milliseconds deadline{2000};  // each map fetch and each probe
+    std::chrono::milliseconds deadline{5000};  // each map fetch; the probes together
     // The host's addresses; empty: its interfaces' (LocalAddresses()).
     std::vector<IpAddress> local;
+    std::chrono::milliseconds jitter{2000};
   };
   explicit Discovery(Options options);
   ~Discovery();
@@ -57,6 +59,10 @@ class Discovery {
   // one kept from before), the round trips measured, and the choice.
   // Unavailable, naming every failure, when there is no map at all.
   absl::StatusOr<DiscoveryChoice> Learn(const std::vector<std::string>& ask = {});
+  // Learn(), again and again (backing off to 5 s) for up to `patience`: a
+  // host starting while its seeds are swamped (a whole site booting) waits
+  // for them rather than failing.
+  absl::StatusOr<DiscoveryChoice> LearnPatiently(std::chrono::milliseconds patience);
 
   // From now on: each `Announced` version other than the map's is learned
   // again (asking `current()` first), and `on_change` called when the
@@ -65,6 +71,8 @@ class Discovery {
              std::function<void(const DiscoveryChoice&)> on_change);
   void Stop();
   // A heartbeat carried site map `version` (cheap: called per heartbeat).
+  // Every host hears of a new map at once: each waits a random moment (up
+  // to `jitter`) before asking, so replicas are not asked all at once.
   void Announced(uint64_t version);
 
  private:
@@ -79,8 +87,8 @@ class Discovery {
   CondVar cv_{&mu_};
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t announced_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t known_ ABSL_GUARDED_BY(mu_) = 0;  // the map version learned
-  std::vector<std::string> chosen_ ABSL_GUARDED_BY(mu_);
+  uint64_t known_ ABSL_GUARDED_BY(mu_) = 0;         // the map version learned
+  std::mt19937_64 random_{std::random_device()()};  // the loop's
   std::thread thread_;
 };
 

@@ -345,7 +345,7 @@ int main(int argc, char** argv) {
   if (!seeds.empty()) {
     discovery.emplace(vms::Discovery::Options{
         .seeds = seeds, .credentials = *credentials, .cache_file = cache_dir + "/site-map"});
-    auto choice = discovery->Learn();
+    auto choice = discovery->LearnPatiently(std::chrono::seconds(60));
     if (!choice.ok()) {
       std::cerr << "vms-fuse: --discover: " << vms::Sv(choice.status().message()) << "\n";
       spdlog::error("--discover: {}", vms::Sv(choice.status().message()));

@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   }
   if (!discover.empty()) {
     vms::Discovery discovery({.seeds = {discover}, .credentials = *credentials});
-    auto choice = discovery.Learn();
+    auto choice = discovery.LearnPatiently(std::chrono::seconds(60));
     if (!choice.ok()) {
       std::cerr << "vms-hostsim: --discover: " << vms::Sv(choice.status().message()) << "\n";
       return 1;
