@@ -2,6 +2,7 @@
 
 #include <iostream>
 #include <thread>
+#include <vector>
 
 #include "client/progress.h"
 #include "core/strings.h"
@@ -52,15 +53,48 @@ absl::Status WaitForVersion(MasterClient* master, const std::string& app,
         return line;
       },
       std::chrono::milliseconds(200));
+  // Many sites do not fit one line: then the count, and the sites still
+  // missing it. When only a few hold everyone up for a while, they are named
+  // on a line of their own (in logs too, not only on a terminal).
+  constexpr int kSitesPerLine = 6;
+  constexpr size_t kNamedOnLine = 4;
+  constexpr Clock::time_point kNever = Clock::time_point::max();
+  Clock::time_point few_left_since = kNever;
+  bool named = false;
   for (;;) {
     auto sites = master->ListSites(app, version);
     if (!sites.ok()) return sites.status();
     std::string now_line, lagging;
+    std::vector<std::string> missing;
     for (const SiteState& site : sites->sites()) {
       bool complete;
       std::string state = Describe(site, app, version, &complete);
       now_line += StrCat(now_line.empty() ? "" : " | ", site.name(), " ", state);
-      if (!complete) lagging += StrCat(lagging.empty() ? "" : ", ", site.name(), " (", state, ")");
+      if (!complete) {
+        lagging += StrCat(lagging.empty() ? "" : ", ", site.name(), " (", state, ")");
+        missing.push_back(StrCat(site.name(), " (", state, ")"));
+      }
+    }
+    if (sites->sites_size() > kSitesPerLine) {
+      now_line =
+          StrCat(sites->sites_size() - missing.size(), "/", sites->sites_size(), " sites complete");
+      for (size_t i = 0; i < missing.size() && i < kNamedOnLine; ++i) {
+        now_line += StrCat(i == 0 ? "; waiting for " : ", ", missing[i]);
+      }
+      if (missing.size() > kNamedOnLine) {
+        now_line += StrCat(" and ", missing.size() - kNamedOnLine, " more");
+      }
+    }
+    const bool few_left = !missing.empty() && sites->sites_size() > kSitesPerLine &&
+                          missing.size() <= kNamedOnLine / 2;
+    if (!few_left) {
+      few_left_since = kNever;
+    } else if (few_left_since == kNever) {
+      few_left_since = Clock::now();
+    } else if (!named && Clock::now() - few_left_since >= std::chrono::seconds(5)) {
+      named = true;
+      std::cerr << "every other site holds " << app << " " << version << "; waiting for " << lagging
+                << "\n";
     }
     {
       MutexLock lock(&mu);

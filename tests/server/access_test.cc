@@ -131,5 +131,67 @@ TEST_F(AccessTest, ASiteReportsAboutItselfAndRelaysOnlyForSitesBelowIt) {
   EXPECT_TRUE(report("tky", {}, "tky").ok()) << "a site may always speak for itself";
 }
 
+TEST_F(AccessTest, ASiteThatFailedOverIsTakenThroughTheHubItNamedAndNoOther) {
+  auto report = [&](const std::string& site, const std::string& address,
+                    std::vector<std::string> upstreams, std::vector<std::string> via,
+                    const std::string& sender) {
+    SiteReport r;
+    r.set_site(site);
+    r.set_address(address);
+    r.set_full(true);
+    for (std::string& u : upstreams) r.add_upstreams(std::move(u));
+    for (std::string& v : via) r.add_via(std::move(v));
+    return master_->sites().Apply(r, sender).status();
+  };
+  ASSERT_TRUE(report("eu", "10.0.1.1:7800", {}, {}, "eu").ok());
+  ASSERT_TRUE(report("us", "10.0.2.1:7800", {}, {}, "us").ok());
+  ASSERT_TRUE(report("af", "10.0.3.1:7800", {}, {}, "af").ok());
+  // ldn follows eu and names us as its second upstream.
+  ASSERT_TRUE(
+      report("ldn", "10.0.9.1:7800", {"10.0.1.1:7800", "10.0.2.1:7800"}, {"ldn"}, "eu").ok());
+  // eu dies; ldn's reports come through us at once.
+  EXPECT_TRUE(
+      report("ldn", "10.0.9.1:7800", {"10.0.1.1:7800", "10.0.2.1:7800"}, {"ldn"}, "us").ok());
+  // af was never named: it may not take ldn over, whatever its report says.
+  absl::Status s =
+      report("ldn", "10.0.9.1:7800", {"10.0.3.1:7800", "10.0.2.1:7800"}, {"ldn"}, "af");
+  EXPECT_TRUE(absl::IsPermissionDenied(s)) << s;
+  // Nor did a report through us change what ldn declared: af still may not.
+  EXPECT_TRUE(
+      absl::IsPermissionDenied(report("ldn", "10.0.9.1:7800", {"10.0.3.1:7800"}, {"ldn"}, "af")));
+  // Back to eu, the first named.
+  EXPECT_TRUE(
+      report("ldn", "10.0.9.1:7800", {"10.0.1.1:7800", "10.0.2.1:7800"}, {"ldn"}, "eu").ok());
+  auto sites = master_->sites().List("", "").value();
+  for (const SiteState& site : sites) {
+    if (site.name() == "ldn") {
+      EXPECT_EQ(site.parent(), "eu");
+    }
+  }
+}
+
+TEST_F(AccessTest, TheSiteMapNamesEverySiteAndChangesItsVersionWithIt) {
+  SiteReport r;
+  r.set_site("ny");
+  r.set_address("10.0.1.1:7800");
+  r.add_networks("10.1.0.0/16");
+  ASSERT_TRUE(master_->sites().Apply(r, "ny").ok());
+  auto map = master_->sites().SiteMap();
+  ASSERT_EQ(map->sites_size(), 1);
+  EXPECT_EQ(map->sites(0).networks(0), "10.1.0.0/16");
+  const uint64_t v1 = master_->sites().site_map_version();
+  EXPECT_NE(v1, 0u);
+  EXPECT_EQ(map->version(), v1);
+  ASSERT_TRUE(master_->sites().Apply(r, "ny").ok());
+  EXPECT_EQ(master_->sites().site_map_version(), v1) << "the same report: the same map";
+  r.add_networks("fd00:1::/32");
+  ASSERT_TRUE(master_->sites().Apply(r, "ny").ok());
+  EXPECT_NE(master_->sites().site_map_version(), v1);
+  r.add_networks("10.1.0.0/33");
+  absl::Status bad = master_->sites().Apply(r, "ny").status();
+  EXPECT_TRUE(absl::IsInvalidArgument(bad)) << bad;
+  EXPECT_NE(bad.message().find("10.1.0.0/33"), std::string::npos) << bad;
+}
+
 }  // namespace
 }  // namespace vms
