@@ -244,7 +244,7 @@ std::vector<std::string> ReloadArgs(int argc, char** argv, int fuse_fd, int link
 }  // namespace
 
 int main(int argc, char** argv) {
-  vms::LimitMallocArenas();
+  vms::ProcessDefaults();
   std::string replicas, discover, cache_dir, trust_file, mountpoint;
   uint64_t cache_size = 10ull << 30;
   int fetch_timeout_ms = 10000;

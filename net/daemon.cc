@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
 #include "core/file_util.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -106,6 +107,15 @@ void LimitMallocArenas() {
   // Measured on a 400 MiB push: the replica's peak resident memory was
   // half again its peak heap with the default.
   mallopt(M_ARENA_MAX, 4);
+}
+
+void DisableMutexDeadlockDetection() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+}
+
+void ProcessDefaults() {
+  LimitMallocArenas();
+  DisableMutexDeadlockDetection();
 }
 
 void BlockShutdownSignals() {

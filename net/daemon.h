@@ -47,6 +47,14 @@ absl::Status InitLogging(const std::string& name, const LogOptions& options);
 // would hold far more than it uses. Call first thing in main().
 void LimitMallocArenas();
 
+// Debian builds abseil without NDEBUG, so every absl::Mutex (gRPC's locks)
+// checks each acquisition for deadlock cycles and records its stack: about
+// 3% of a replica's CPU in the world benchmark. Turns that off, as an
+// upstream release build has it. Call first thing in main(), with
+// LimitMallocArenas() (ProcessDefaults() does both).
+void DisableMutexDeadlockDetection();
+void ProcessDefaults();
+
 // Blocks SIGTERM and SIGINT in the calling thread and every thread it starts
 // afterwards; call first thing in main(). WaitForShutdownSignal() then returns
 // the signal number when one arrives.

@@ -21,7 +21,7 @@
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
-  vms::LimitMallocArenas();
+  vms::ProcessDefaults();
   vms::BlockShutdownSignals();
 
   std::string data_dir;

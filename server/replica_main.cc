@@ -46,7 +46,7 @@ int RunFsck(vms::Replica* replica, bool repair) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  vms::LimitMallocArenas();
+  vms::ProcessDefaults();
   vms::BlockShutdownSignals();
 
   std::string site, data_dir, trust_file;

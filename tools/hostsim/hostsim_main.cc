@@ -54,6 +54,7 @@ struct Host {
 }  // namespace
 
 int main(int argc, char** argv) {
+  vms::ProcessDefaults();
   vms::BlockShutdownSignals();
   std::string replicas, discover, out_path, name = "hosts";
   int hosts = 10;
