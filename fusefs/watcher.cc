@@ -17,6 +17,7 @@ Watcher::Watcher(Catalog* catalog, Remote* remote, std::function<void(const std:
               {.kind = EventStream::Kind::kWatch,
                .silence = options.silence,
                .max_backoff = std::chrono::seconds(2),
+               .return_every = options.return_every,
                .clock = options.clock},
               {.on_message = [this](const FollowMessage& m) { return OnMessage(m); },
                .on_connected =
@@ -29,6 +30,11 @@ Watcher::Watcher(Catalog* catalog, Remote* remote, std::function<void(const std:
                    [this](size_t, const absl::Status& why) {
                      spdlog::warn("watch on replica={} ended: {}; trying the next",
                                   stream_.current_upstream()->address(), Sv(why.message()));
+                   },
+               .on_returned =
+                   [](UpstreamClient* from, UpstreamClient* to) {
+                     spdlog::info("replica={} is back: watching it again instead of replica={}",
+                                  to->address(), from->address());
                    }}) {}
 
 absl::Status Watcher::OnMessage(const FollowMessage& msg) {

@@ -22,6 +22,9 @@ class Watcher {
     // With heartbeats every second, this much silence means the replica is
     // gone.
     std::chrono::milliseconds silence{5000};
+    // While a later replica is watched, how often the earlier ones (this
+    // host's own site's first) are asked whether they are back.
+    std::chrono::milliseconds return_every{5000};
     Clock* clock = Clock::Real();
     // Each heartbeat's site map version (vms-fuse --discover re-learns the
     // map when it changes); may be empty.

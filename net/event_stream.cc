@@ -72,7 +72,12 @@ void EventStream::Loop() {
     bool delivered = false;
     absl::StatusOr<uint64_t> from = handler_.prepare ? handler_.prepare() : uint64_t{0};
     absl::Status why = from.status();
-    if (from.ok()) why = StreamOnce(i, upstream, *from, &delivered);
+    if (from.ok()) {
+      // A follower holds everything up to where it follows from: an earlier
+      // upstream must hold that much too before it is returned to.
+      if (options_.kind == Kind::kFollow && *from > last_seq_) last_seq_ = *from;
+      why = StreamOnce(i, upstream, *from, &delivered);
+    }
     if (stop_) return;
     if (restart_.exchange(false)) {
       backoff = options_.min_backoff;
@@ -136,6 +141,9 @@ absl::Status EventStream::StreamOnce(size_t i, UpstreamClient* upstream, uint64_
       if (handler_.on_connected) handler_.on_connected(i);
     }
     handled = handler_.on_message(msg);
+    if (handled.ok() && msg.has_event() && msg.event().seq() > last_seq_) {
+      last_seq_ = msg.event().seq();
+    }
     if (!handled.ok()) {
       ctx->TryCancel();
       break;
@@ -160,20 +168,59 @@ absl::Status EventStream::StreamOnce(size_t i, UpstreamClient* upstream, uint64_
   return FromGrpc(finish, what);
 }
 
+std::optional<std::pair<size_t, UpstreamClient*>> EventStream::EarlierIsBack() {
+  const size_t current = current_;
+  std::vector<UpstreamClient*> earlier;
+  {
+    MutexLock lock(&mu_);
+    for (size_t i = 0; i < current && i < upstreams_.size(); ++i) earlier.push_back(upstreams_[i]);
+  }
+  for (size_t i = 0; i < earlier.size(); ++i) {
+    // Answering is not enough: one still catching up would have less than
+    // this stream already delivered.
+    auto info = earlier[i]->SiteInfo(std::chrono::milliseconds(1000));
+    if (info.ok() && info->applied_seq() >= last_seq_) return std::make_pair(i, earlier[i]);
+  }
+  return std::nullopt;
+}
+
 void EventStream::Guard() {
   Clock* clock = options_.clock;
-  MutexLock lock(&mu_);
-  while (!stop_) {
-    Clock::TimePoint now = clock->Now();
-    if (waiting_ && ctx_ != nullptr && now - waiting_since_ >= silence_) {
-      cut_for_silence_ = true;
-      waiting_ = false;
-      ctx_->TryCancel();
+  const bool returns = options_.return_every.count() > 0;
+  Clock::TimePoint next_probe = clock->Now() + options_.return_every;
+  for (;;) {
+    bool probe = false;
+    {
+      MutexLock lock(&mu_);
+      if (stop_) return;
+      Clock::TimePoint now = clock->Now();
+      if (waiting_ && ctx_ != nullptr && now - waiting_since_ >= silence_) {
+        cut_for_silence_ = true;
+        waiting_ = false;
+        ctx_->TryCancel();
+      }
+      if (returns && now >= next_probe) {
+        next_probe = now + options_.return_every;
+        probe = current_ > 0;
+      }
+      if (!probe) {
+        // Until the current wait would turn silent; a wait that begins
+        // meanwhile ends no later than this plus `silence`, so it is checked
+        // in time.
+        Clock::TimePoint next = waiting_ ? waiting_since_ + silence_ : now + options_.silence;
+        if (returns) next = std::min(next, next_probe);
+        while (!stop_ && clock->WaitUntil(&cv_, next)) {
+        }
+      }
     }
-    // Until the current wait would turn silent; a wait that begins meanwhile
-    // ends no later than this plus `silence`, so it is checked in time.
-    Clock::TimePoint next = waiting_ ? waiting_since_ + silence_ : now + options_.silence;
-    while (!stop_ && clock->WaitUntil(&cv_, next)) {
+    // The probe waits on the network (a second at most), not under mu_;
+    // silence is checked again right after it.
+    if (probe) {
+      if (auto back = EarlierIsBack()) {
+        UpstreamClient* from = current_upstream_;
+        SwitchTo(back->first);
+        if (handler_.on_returned) handler_.on_returned(from, back->second);
+      }
     }
   }
 }

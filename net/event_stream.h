@@ -19,7 +19,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -45,6 +47,11 @@ class EventStream {
     // A stream that delivered and lasted this long worked: the next attempt
     // waits only min_backoff.
     std::chrono::milliseconds healthy{5000};
+    // Non-zero: while a later upstream is streamed from, ask the earlier ones
+    // this often whether they are back (Read.SiteInfo answers within a
+    // second and they hold every event this stream delivered), and return
+    // to the first that is. Needs a silence (the guard thread asks).
+    std::chrono::milliseconds return_every{0};
     Clock* clock = Clock::Real();
   };
   struct Handler {
@@ -60,6 +67,9 @@ class EventStream {
     // (the handler's own error, the upstream's, or the silence). Not called
     // for Stop() or Restart(). May be empty.
     std::function<void(size_t i, const absl::Status& why)> on_ended;
+    // Options::return_every found an earlier upstream back: the stream moves
+    // from `from` to `to` (called on the guard thread). May be empty.
+    std::function<void(UpstreamClient* from, UpstreamClient* to)> on_returned;
   };
 
   static constexpr int kHeartbeatsOfSilence = 4;
@@ -90,12 +100,16 @@ class EventStream {
   bool connected() const { return connected_; }
   // Streams opened so far.
   uint64_t attempts() const { return attempts_; }
+  // The highest event seq delivered so far.
+  uint64_t last_seq() const { return last_seq_; }
 
  private:
   void Loop();
   // One stream from `upstream` (upstreams_[i]) until it ends; why it did.
   absl::Status StreamOnce(size_t i, UpstreamClient* upstream, uint64_t from_seq, bool* delivered);
   void Guard();
+  // Return_every: an earlier upstream that is back (its index), if any.
+  std::optional<std::pair<size_t, UpstreamClient*>> EarlierIsBack();
   // Sleeps `d` on the clock, or less when stopped or restarted.
   void Sleep(std::chrono::milliseconds d);
 
@@ -106,6 +120,7 @@ class EventStream {
   std::atomic<bool> restart_{false};
   std::atomic<bool> connected_{false};
   std::atomic<uint64_t> attempts_{0};
+  std::atomic<uint64_t> last_seq_{0};
   std::atomic<size_t> current_{0};
   std::atomic<UpstreamClient*> current_upstream_{nullptr};
   static constexpr size_t kNoSwitch = SIZE_MAX;

@@ -44,11 +44,19 @@ Follower::Follower(Replica* replica, FollowerOptions options)
       stream_(Pointers(clients_),
               {.kind = EventStream::Kind::kFollow,
                .silence = options_.silence,
+               .return_every = options_.probe_interval,
                .clock = options_.clock},
               {.prepare = [this] { return Prepare(); },
                .on_message = [this](const FollowMessage& m) { return OnMessage(m); },
                .on_connected = [this](size_t) { OnConnected(); },
-               .on_ended = [this](size_t, const absl::Status& why) { OnEnded(why); }}) {
+               .on_ended = [this](size_t, const absl::Status& why) { OnEnded(why); },
+               .on_returned =
+                   [](UpstreamClient* from, UpstreamClient* to) {
+                     Log()->info(
+                         "preferred upstream={} is back and caught up: following it again "
+                         "instead of upstream={}",
+                         to->address(), from->address());
+                   }}) {
   if (options_.site_map_file.empty()) return;
   // The map held before a restart: hosts find this site even while its
   // upstream is away.
@@ -74,7 +82,6 @@ void Follower::Start(const std::string& address) {
   last_contact_ms_ = NowMs();
   stream_.Start();
   report_thread_ = std::thread([this] { ReportLoop(); });
-  if (clients_.size() > 1) probe_thread_ = std::thread([this] { ProbeLoop(); });
 }
 
 void Follower::Stop() {
@@ -82,7 +89,6 @@ void Follower::Stop() {
   stream_.Stop();
   cv_.SignalAll();
   if (report_thread_.joinable()) report_thread_.join();
-  if (probe_thread_.joinable()) probe_thread_.join();
 }
 
 void Follower::RequestRecheck() { stream_.Restart(); }
@@ -358,31 +364,6 @@ void Follower::RefreshSiteMap(uint64_t version) {
   site_map_version_ = map->version();
   MutexLock lock(&mu_);
   site_map_ = std::make_shared<const SiteMap>(*std::move(map));
-}
-
-void Follower::ProbeLoop() {
-  while (!stop_) {
-    {
-      const Clock::TimePoint until = options_.clock->Now() + options_.probe_interval;
-      MutexLock lock(&mu_);
-      while (!stop_ && options_.clock->WaitUntil(&cv_, until)) {
-      }
-    }
-    if (stop_) return;
-    const size_t current = stream_.current();
-    for (size_t i = 0; i < current; ++i) {
-      // Answering is not enough: one still catching up would stream nothing
-      // until it has what this replica has applied.
-      auto info = clients_[i]->SiteInfo(std::chrono::milliseconds(1000));
-      if (!info.ok() || info->applied_seq() < replica_->applied_seq()) continue;
-      Log()->info(
-          "preferred upstream={} is back (applied seq {}): following it again instead "
-          "of upstream={}",
-          clients_[i]->address(), info->applied_seq(), clients_[current]->address());
-      stream_.SwitchTo(i);
-      break;
-    }
-  }
 }
 
 std::string Follower::FrozenProblem() {

@@ -96,9 +96,6 @@ class Follower {
   std::string FrozenProblem();
   void OnEnded(const absl::Status& why);
   void ReportLoop();
-  // While a later upstream is followed: returns to an earlier one that is
-  // back and caught up.
-  void ProbeLoop();
   // The upstream followed now (or tried next).
   UpstreamClient* Current() { return clients_[stream_.current()].get(); }
   const UpstreamClient* Current() const { return clients_[stream_.current()].get(); }
@@ -150,7 +147,6 @@ class Follower {
 
   EventStream stream_;
   std::thread report_thread_;
-  std::thread probe_thread_;
 };
 
 }  // namespace vms

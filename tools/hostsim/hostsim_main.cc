@@ -129,7 +129,8 @@ int main(int argc, char** argv) {
     h.stream = std::make_unique<vms::EventStream>(
         ups,
         vms::EventStream::Options{.kind = vms::EventStream::Kind::kWatch,
-                                  .max_backoff = std::chrono::seconds(2)},
+                                  .max_backoff = std::chrono::seconds(2),
+                                  .return_every = std::chrono::seconds(5)},
         vms::EventStream::Handler{
             .on_message =
                 [&recorder, i, &name](const vms::FollowMessage& m) {
