@@ -48,6 +48,16 @@ class FakeUpstream final : public Read::Service {
   std::atomic<int64_t> interval_ms{0};  // what its heartbeats announce
   std::atomic<int> streams{0};
   std::atomic<uint64_t> last_from_seq{0};
+  std::atomic<uint64_t> applied{0};    // what SiteInfo says it holds
+  std::atomic<int> site_infos{0};      // SiteInfo calls
+  std::atomic<uint64_t> event_seq{0};  // non-zero: each stream starts with this event
+
+  grpc::Status SiteInfo(grpc::ServerContext*, const SiteInfoRequest*,
+                        SiteInfoResponse* resp) override {
+    ++site_infos;
+    resp->set_applied_seq(applied);
+    return grpc::Status::OK;
+  }
 
   grpc::Status Follow(grpc::ServerContext* ctx, const FollowRequest* req,
                       grpc::ServerWriter<FollowMessage>* writer) override {
@@ -66,6 +76,12 @@ class FakeUpstream final : public Read::Service {
     beat.mutable_heartbeat()->set_head_seq(7);
     beat.mutable_heartbeat()->set_interval_ms(interval_ms);
     bool first = true;
+    if (event_seq != 0) {
+      FollowMessage event;
+      event.mutable_event()->set_seq(event_seq);
+      event.mutable_event()->set_type(Event::LIVE_CHANGED);
+      if (!writer->Write(event)) return grpc::Status::OK;
+    }
     // Bounded: a stream lives at most 60 s here.
     for (int i = 0; i < 6000 && !ctx->IsCancelled(); ++i) {
       if ((first || !silent) && !writer->Write(beat)) break;
@@ -141,6 +157,51 @@ TEST(EventStreamTest, ASilentUpstreamIsCutAfterTheSilenceAndTheNextOneIsTried) {
   ASSERT_TRUE(WaitFor([&] { return seen.connects() == 2; }));
   MutexLock lock(&seen.mu);
   EXPECT_EQ(seen.connected[1], 1u) << "the next upstream";
+}
+
+TEST(EventStreamTest, ReturnsToAnEarlierUpstreamOnceItIsBackAndHoldsWhatWasDelivered) {
+  FakeUpstream first, second;
+  first.silent = true;
+  second.event_seq = 9;
+  UpstreamClient a(first.address(), Credentials::Insecure()),
+      b(second.address(), Credentials::Insecure());
+  FakeClock clock;
+  Seen seen;
+  std::atomic<int> returned{0};
+  EventStream::Handler handler = seen.Handler();
+  handler.on_returned = [&](UpstreamClient* from, UpstreamClient* to) {
+    EXPECT_EQ(from, &b);
+    EXPECT_EQ(to, &a);
+    ++returned;
+  };
+  EventStream stream(
+      {&a, &b},
+      {.kind = EventStream::Kind::kWatch, .silence = 5s, .return_every = 2s, .clock = &clock},
+      handler);
+  stream.Start();
+  ASSERT_TRUE(WaitFor([&] { return seen.connects() == 1; }));
+  clock.Advance(5100ms);  // the first is cut for its silence
+  ASSERT_TRUE(WaitFor([&] { return seen.ends() == 1; }));
+  clock.Advance(100ms);  // the backoff
+  ASSERT_TRUE(WaitFor([&] { return seen.connects() == 2 && stream.last_seq() == 9; }));
+  EXPECT_EQ(stream.current(), 1u);
+
+  // The first answers again, but holds less than the stream delivered.
+  first.silent = false;
+  first.applied = 5;
+  const int asked = first.site_infos;
+  clock.Advance(2100ms);
+  ASSERT_TRUE(WaitFor([&] { return first.site_infos > asked; }));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(stream.current(), 1u) << "not back while it lacks what was delivered";
+  EXPECT_EQ(returned, 0);
+
+  first.applied = 9;
+  clock.Advance(2100ms);
+  ASSERT_TRUE(WaitFor([&] { return returned == 1 && seen.connects() == 3; }));
+  EXPECT_EQ(stream.current(), 0u);
+  MutexLock lock(&seen.mu);
+  EXPECT_EQ(seen.connected.back(), 0u);
 }
 
 TEST(EventStreamTest, AnUpstreamWithSlowHeartbeatsGetsSeveralOfThemOfSilence) {
