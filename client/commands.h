@@ -39,11 +39,15 @@ struct FlipOptions {
   std::string version;  // rollback: "" for the previous live version
   bool wait = false;    // for the sites: to hold the version, then to apply the flip
   int timeout_s = 0;
+  std::vector<std::string> sites;  // only these sites (a canary); none: the world
+  std::string label;               // vms label: move this label instead of live
 };
 
 int RunPush(const GlobalOptions& global, const PushOptions& options);
 int RunLive(const GlobalOptions& global, const FlipOptions& options);
 int RunRollback(const GlobalOptions& global, const FlipOptions& options);
+// vms labels APP: every label of APP, and where live differs by site.
+int RunLabels(const GlobalOptions& global, const std::string& app, bool json);
 int RunSites(const GlobalOptions& global, bool json);
 int RunSitesRemove(const GlobalOptions& global, const std::string& site, bool force);
 int RunStatus(const GlobalOptions& global, const std::string& app, const std::string& version,

@@ -90,8 +90,10 @@ int main(int argc, char** argv) {
       "vms: publish versioned app trees to every site.\n"
       "  vms push APP VERSION [DIR]   publish a version (DIR defaults to "
       "$VMS_DEV_ROOT/APP/VERSION)\n"
-      "  vms live APP VERSION         make VERSION the one everyone gets\n"
-      "  vms rollback APP [--to V]    go back to the previous live version (or V)\n"
+      "  vms live APP VERSION [--sites ny,ldn]  make VERSION the one everyone (or a canary "
+      "site) gets\n"
+      "  vms rollback APP [--to V] [--sites ..]  go back to the previous live version (or V)\n"
+      "  vms label APP LABEL VERSION  point /dist/APP@LABEL at VERSION; vms labels APP\n"
       "  vms history APP              every flip of an app\n"
       "  vms list                     the apps and their live versions\n"
       "  vms sites / vms status APP   where versions are, site by site\n"
@@ -181,6 +183,29 @@ int main(int argc, char** argv) {
                      "apply the flip and print how long each took");
   live_cmd->add_option("--timeout", live.timeout_s, "Bound each wait, in seconds")
       ->check(CLI::NonNegativeNumber);
+  live_cmd
+      ->add_option("--sites", live.sites,
+                   "Only these sites (a canary): their hosts get VERSION, the rest of the world "
+                   "keeps its version until a flip without --sites")
+      ->delimiter(',');
+
+  vms::FlipOptions label;
+  CLI::App* label_cmd = app.add_subcommand(
+      "label", "Point LABEL of APP at VERSION: /dist/APP@LABEL, switched like live");
+  label_cmd->add_option("app", label.app, "App name")->required();
+  label_cmd->add_option("label", label.label, "Label, e.g. beta or lts ([a-z][a-z0-9_-]{0,31})")
+      ->required();
+  label_cmd->add_option("version", label.version, "A pushed version")->required();
+  label_cmd->add_option("--sites", label.sites, "Only at these sites")->delimiter(',');
+  label_cmd->add_flag("--wait", label.wait, "As for live");
+  label_cmd->add_option("--timeout", label.timeout_s, "Bound each wait, in seconds")
+      ->check(CLI::NonNegativeNumber);
+  std::string labels_app;
+  bool labels_json = false;
+  CLI::App* labels_cmd =
+      app.add_subcommand("labels", "Where live and each label of APP point, site by site");
+  labels_cmd->add_option("app", labels_app, "App name")->required();
+  labels_cmd->add_flag("--json", labels_json, "Print JSON for scripts");
 
   vms::FlipOptions rollback;
   CLI::App* rollback_cmd = app.add_subcommand(
@@ -191,6 +216,10 @@ int main(int argc, char** argv) {
                          "Wait for every site to apply the flip; print how long each took");
   rollback_cmd->add_option("--timeout", rollback.timeout_s, "Bound each wait, in seconds")
       ->check(CLI::NonNegativeNumber);
+  rollback_cmd
+      ->add_option("--sites", rollback.sites,
+                   "Only these sites: they return to the world's live version (or --to's)")
+      ->delimiter(',');
 
   bool sites_json = false;
   CLI::App* sites_cmd = app.add_subcommand("sites", "The sites: last seen, applied seq, lag");
@@ -348,6 +377,8 @@ int main(int argc, char** argv) {
   }
   if (live_cmd->parsed()) return vms::RunLive(global, live);
   if (rollback_cmd->parsed()) return vms::RunRollback(global, rollback);
+  if (label_cmd->parsed()) return vms::RunLive(global, label);
+  if (labels_cmd->parsed()) return vms::RunLabels(global, labels_app, labels_json);
   if (sites_remove_cmd->parsed()) return vms::RunSitesRemove(global, remove_site, remove_force);
   if (sites_cmd->parsed()) return vms::RunSites(global, sites_json);
   if (status_cmd->parsed()) return vms::RunStatus(global, status_app, status_version, status_json);

@@ -1,5 +1,6 @@
 #include "client/site_wait.h"
 
+#include <algorithm>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -122,34 +123,43 @@ absl::Status WaitForVersion(MasterClient* master, const std::string& app,
 }
 
 absl::Status WaitForFlip(MasterClient* master, const std::string& app, uint64_t live_seq,
+                         uint64_t seq, const std::vector<std::string>& scope,
                          int64_t issued_unix_ms, std::chrono::seconds timeout) {
   const auto start = Clock::now();
   for (;;) {
     auto sites = master->ListSites(app);
     if (!sites.ok()) return sites.status();
     std::string lagging, report;
+    int waited = 0;
     for (const SiteState& site : sites->sites()) {
-      const LiveApplied* applied = nullptr;
-      for (const LiveApplied& l : site.live()) {
-        if (l.app() == app && l.live_seq() >= live_seq) applied = &l;
+      if (!scope.empty() && std::find(scope.begin(), scope.end(), site.name()) == scope.end()) {
+        continue;
       }
-      if (applied == nullptr) {
+      ++waited;
+      // A site at applied_seq S has applied every flip up to S.
+      if (site.applied_seq() < seq) {
         lagging += StrCat(lagging.empty() ? "" : ", ", site.name());
-      } else {
-        // The master times a flip by the report that brought it; a later
-        // flip or a master restart leaves the time unknown.
-        report += applied->applied_unix_ms() == 0
-                      ? StrCat("  ", site.name(), ": applied\n")
-                      : StrCat("  ", site.name(), ": applied in ",
-                               std::max<int64_t>(0, applied->applied_unix_ms() - issued_unix_ms),
-                               " ms\n");
+        continue;
       }
+      // The master times a flip by the report that brought it; a later
+      // flip, a label, or a master restart leaves the time unknown.
+      int64_t at = 0;
+      for (const LiveApplied& l : site.live()) {
+        if (l.app() == app && l.live_seq() == live_seq) at = l.applied_unix_ms();
+      }
+      report += at == 0 ? StrCat("  ", site.name(), ": applied\n")
+                        : StrCat("  ", site.name(), ": applied in ",
+                                 std::max<int64_t>(0, at - issued_unix_ms), " ms\n");
     }
     if (lagging.empty()) {
-      if (sites->sites().empty()) {
+      if (waited == 0) {
         std::cout << "no sites are known yet\n";
       } else {
-        std::cout << "applied at all " << sites->sites_size() << " sites:\n" << report;
+        std::cout << "applied at "
+                  << (scope.empty() ? StrCat("all ", waited, " sites")
+                                    : StrCat(waited, waited == 1 ? " site" : " sites"))
+                  << ":\n"
+                  << report;
       }
       return absl::OkStatus();
     }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "client/master_client.h"
@@ -21,9 +22,11 @@ absl::Status WaitForVersion(MasterClient* master, const std::string& app,
                             const std::string& version, std::chrono::seconds timeout,
                             std::string_view outcome);
 
-// Returns when every known site applied app's live_seq (or a later one), then
-// prints how long each took from `issued_unix_ms`.
+// Returns when every known site (or every one of `sites`) applied the flip
+// of event `seq` (live_seq `live_seq`), then prints how long each took from
+// `issued_unix_ms` when the master knows.
 absl::Status WaitForFlip(MasterClient* master, const std::string& app, uint64_t live_seq,
+                         uint64_t seq, const std::vector<std::string>& sites,
                          int64_t issued_unix_ms, std::chrono::seconds timeout);
 
 }  // namespace vms

@@ -8,6 +8,7 @@
 #include "client/master_client.h"
 #include "core/chain.h"
 #include "core/envelope.h"
+#include "core/lifecycle.h"
 #include "core/names.h"
 #include "core/strings.h"
 
@@ -79,7 +80,8 @@ int RunVerify(const GlobalOptions& global, const std::string& app, const std::st
     std::cout << "release " << r->version() << ": signed by " << chain->Signers(env, app) << "\n";
   }
 
-  std::string previous;
+  std::string previous;  // the world's live version
+  std::vector<LiveRecord> seen;
   uint64_t expected_seq = 1;
   for (const Envelope& env : history->records()) {
     auto r = chain->VerifyLive(env, TrustChain::Order::kHeld);
@@ -100,12 +102,19 @@ int RunVerify(const GlobalOptions& global, const std::string& app, const std::st
     } else if (root->second != r->root()) {
       problems.push_back(StrCat(where, " names a root that differs from the release's"));
     }
-    if (r->previous_version() != previous) {
-      problems.push_back(StrCat(where, " says the previous version was \"", r->previous_version(),
-                                "\", the chain says \"", previous, "\""));
+    if (r->kind() != LiveRecord::RETIRE) {
+      // What this record's pointer held before it, where it first applies.
+      auto before = InEffect(seen, r->sites().empty() ? "" : r->sites(0));
+      auto it = before.find(r->label());
+      std::string expected = it == before.end() ? "" : it->second.version();
+      if (r->previous_version() != expected) {
+        problems.push_back(StrCat(where, " says the previous version was \"", r->previous_version(),
+                                  "\", the chain says \"", expected, "\""));
+      }
+      if (r->label().empty() && r->sites().empty()) previous = r->version();
     }
     std::cout << where << ": signed by " << chain->Signers(env, app) << "\n";
-    previous = r->version();
+    seen.push_back(*r);
     expected_seq = r->live_seq() + 1;
   }
 

@@ -15,7 +15,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/sync.h"
 
@@ -53,6 +55,10 @@ inline std::string IsoTime(int64_t unix_ms) {
   snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(unix_ms % 1000));
   return buf;
 }
+
+// The instant `text` names, in unix ms: "2026-11-25T10:00:00Z" (UTC) or
+// "@1764064800" (unix seconds); nullopt for anything else.
+std::optional<int64_t> ParseInstantMs(std::string_view text);
 
 }  // namespace vms
 

@@ -1,7 +1,10 @@
 #include "fusefs/catalog.h"
 
+#include <set>
+
 #include "core/envelope.h"
 #include "core/file_util.h"
+#include "core/lifecycle.h"
 #include "core/names.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -23,6 +26,7 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(std::string path, TrustCh
     return catalog;
   }
   MutexLock lock(&catalog->mu_);
+  catalog->site_ = stored.site();
   // The chain first: what the records are checked against. A record that
   // no longer verifies ends it; what came before stays.
   if (absl::Status s = catalog->chain_.Restore(stored.trust()); !s.ok()) {
@@ -34,26 +38,58 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(std::string path, TrustCh
     }
   }
   for (const Envelope& env : stored.live()) {
-    if (auto record = catalog->AcceptLive(env); !record.ok()) {
-      spdlog::warn("dropping a stored live record: {}", Sv(record.status().message()));
+    if (auto held = catalog->AcceptLive(env); !held.ok()) {
+      spdlog::warn("dropping a stored live record: {}", Sv(held.status().message()));
     }
   }
   return catalog;
 }
 
-absl::StatusOr<LiveRecord> Catalog::AcceptLive(const Envelope& env) {
+absl::StatusOr<bool> Catalog::AcceptLive(const Envelope& env) {
   VMS_ASSIGN_OR_RETURN(auto record, chain_.VerifyLive(env, TrustChain::Order::kHeld));
-  auto it = live_.find(record.app());
-  if (it != live_.end() && record.live_seq() <= it->second.first.live_seq) {
-    return absl::FailedPreconditionError(StrCat(
-        "stale live record for ", record.app(), ": live_seq ", record.live_seq(), " is not above ",
-        it->second.first.live_seq, ", already accepted (replayed or out of order)"));
-  }
   auto root = Hash::FromBytes(record.root());
   if (!root.ok()) return absl::DataLossError("live record with a malformed root");
-  live_[record.app()] = {
-      LiveInfo{record.version(), record.live_seq(), *root, record.issued_unix_ms()}, env};
-  return record;
+  if (record.kind() == LiveRecord::RETIRE) {
+    retired_[{record.app(), record.version()}] = {record.issued_unix_ms(), env};
+    return true;
+  }
+  if (!AppliesTo(record, site_)) return false;
+  std::pair<std::string, std::string> key{record.app(), record.label()};
+  auto it = live_.find(key);
+  if (it != live_.end() && record.live_seq() <= it->second.first.live_seq) {
+    return absl::FailedPreconditionError(
+        StrCat("stale live record for ", PointerName(record.app(), record.label()), ": live_seq ",
+               record.live_seq(), " is not above ", it->second.first.live_seq,
+               ", already accepted (replayed or out of order)"));
+  }
+  live_[key] = {LiveInfo{record.version(), record.live_seq(), *root, record.issued_unix_ms()}, env};
+  return true;
+}
+
+void Catalog::SetSite(std::string site) {
+  std::pair<std::string, uint64_t> snapshot;
+  {
+    MutexLock lock(&mu_);
+    bool dropped = site_ != site;  // saved with the catalog
+    site_ = std::move(site);
+    for (auto it = live_.begin(); it != live_.end();) {
+      auto r = ParseLiveRecord(it->second.second);
+      if (r.ok() && AppliesTo(*r, site_)) {
+        ++it;
+      } else {
+        it = live_.erase(it);
+        dropped = true;
+      }
+    }
+    if (!dropped) return;
+    snapshot = Snapshot();
+  }
+  Save(snapshot);
+}
+
+std::string Catalog::site() const {
+  MutexLock lock(&mu_);
+  return site_;
 }
 
 absl::StatusOr<bool> Catalog::ApplyTrust(const Envelope& env) {
@@ -104,9 +140,11 @@ absl::StatusOr<bool> Catalog::AddNewRelease(const Envelope& env) {
 
 std::pair<std::string, uint64_t> Catalog::Snapshot() {
   HostCatalog stored;
-  for (const auto& [app, entry] : live_) *stored.add_live() = entry.second;
+  for (const auto& [key, entry] : live_) *stored.add_live() = entry.second;
+  for (const auto& [key, entry] : retired_) *stored.add_live() = entry.second;
   for (const auto& [key, entry] : releases_) *stored.add_releases() = entry.second;
   if (chain_.chained()) *stored.mutable_trust() = chain_.Snapshot();
+  stored.set_site(site_);
   return {stored.SerializeAsString(), ++generation_};
 }
 
@@ -125,12 +163,15 @@ absl::StatusOr<bool> Catalog::ApplyLive(const Envelope& env) {
   {
     MutexLock lock(&mu_);
     VMS_ASSIGN_OR_RETURN(auto parsed, ParseLiveRecord(env));
-    auto it = live_.find(parsed.app());
-    if (it != live_.end() && it->second.first.live_seq == parsed.live_seq() &&
-        it->second.second.payload() == env.payload()) {
+    if (parsed.kind() == LiveRecord::RETIRE) {
+      if (retired_.contains({parsed.app(), parsed.version()})) return false;
+    } else if (auto it = live_.find({parsed.app(), parsed.label()});
+               it != live_.end() && it->second.first.live_seq == parsed.live_seq() &&
+               it->second.second.payload() == env.payload()) {
       return false;  // the one held, sent again
     }
-    VMS_RETURN_IF_ERROR(AcceptLive(env).status());
+    VMS_ASSIGN_OR_RETURN(bool held, AcceptLive(env));
+    if (!held) return false;
     snapshot = Snapshot();
   }
   Save(snapshot);
@@ -140,15 +181,85 @@ absl::StatusOr<bool> Catalog::ApplyLive(const Envelope& env) {
 std::map<std::string, LiveInfo> Catalog::LiveApps() const {
   MutexLock lock(&mu_);
   std::map<std::string, LiveInfo> out;
-  for (const auto& [app, entry] : live_) out[app] = entry.first;
+  for (const auto& [key, entry] : live_) {
+    if (key.second.empty()) out[key.first] = entry.first;
+  }
   return out;
 }
 
-std::optional<LiveInfo> Catalog::Live(const std::string& app) const {
+std::optional<LiveInfo> Catalog::Live(const std::string& app) const { return Label(app, ""); }
+
+std::optional<LiveInfo> Catalog::Label(const std::string& app, const std::string& label) const {
   MutexLock lock(&mu_);
-  auto it = live_.find(app);
+  auto it = live_.find({app, label});
   if (it == live_.end()) return std::nullopt;
   return it->second.first;
+}
+
+std::optional<int64_t> Catalog::RetiredAt(const std::string& app,
+                                          const std::string& version) const {
+  MutexLock lock(&mu_);
+  auto it = retired_.find({app, version});
+  if (it == retired_.end()) return std::nullopt;
+  return it->second.first;
+}
+
+void Catalog::SetHistorySource(HistorySource source) {
+  MutexLock lock(&mu_);
+  history_source_ = std::move(source);
+}
+
+absl::StatusOr<std::optional<LiveInfo>> Catalog::LiveAsOf(const std::string& app, int64_t unix_ms) {
+  HistorySource source;
+  std::vector<LiveRecord> records;
+  bool fresh = false;
+  {
+    MutexLock lock(&mu_);
+    source = history_source_;
+    if (auto it = history_.find(app); it != history_.end()) {
+      records = it->second.records;
+      fresh = std::chrono::steady_clock::now() - it->second.fetched < kHistoryTtl;
+    }
+  }
+  if (!fresh) {
+    if (!source) return absl::UnavailableError("no replica to ask for the history");
+    auto envs = source(app);  // a network call: no lock held
+    if (envs.ok()) {
+      MutexLock lock(&mu_);
+      records.clear();
+      for (const Envelope& env : *envs) {
+        auto r = chain_.VerifyLive(env, TrustChain::Order::kHeld);
+        if (!r.ok()) {
+          spdlog::error("refusing a record of {}'s history: {}", app, Sv(r.status().message()));
+          continue;
+        }
+        if (r->app() == app) records.push_back(*std::move(r));
+      }
+      if (history_.size() > 1024) history_.clear();  // bounded: only a cache
+      history_[app] = {records, std::chrono::steady_clock::now()};
+    } else if (records.empty()) {
+      return envs.status();  // nothing held to answer from
+    }
+  }
+  std::vector<LiveRecord> before;
+  std::set<std::string> retired;
+  for (const LiveRecord& r : records) {
+    if (r.kind() == LiveRecord::RETIRE) retired.insert(r.version());
+    if (r.issued_unix_ms() <= unix_ms && r.label().empty()) before.push_back(r);
+  }
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [key, entry] : retired_) {
+      if (key.first == app) retired.insert(key.second);
+    }
+    auto in_effect = InEffect(before, site_);
+    auto it = in_effect.find("");
+    if (it == in_effect.end() || retired.contains(it->second.version())) return std::nullopt;
+    auto root = Hash::FromBytes(it->second.root());
+    if (!root.ok()) return absl::DataLossError("live record with a malformed root");
+    return LiveInfo{it->second.version(), it->second.live_seq(), *root,
+                    it->second.issued_unix_ms()};
+  }
 }
 
 absl::StatusOr<std::optional<ReleaseInfo>> Catalog::Release(const std::string& app,

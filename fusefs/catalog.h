@@ -61,12 +61,35 @@ class Catalog {
   CheckpointState checkpoint(int64_t now_ms) const;
   bool chained() const;
 
-  // Accepts a live record: true if it changed the app's live version, false
-  // if it is the one already held (a resend). Unauthenticated or
-  // FailedPrecondition (stale seq) otherwise; nothing changes then.
+  // This host's site (core/lifecycle.h): records scoped to other sites do
+  // not concern it. Set before the watch starts; "" (unknown) takes only
+  // the world's records. Records held for another site are dropped.
+  void SetSite(std::string site);
+  std::string site() const;
+
+  // Accepts a live record: true if it changed a pointer of this host (the
+  // app's live version, a label, or a retirement), false if it is the one
+  // already held (a resend) or does not concern this host's site.
+  // Unauthenticated or FailedPrecondition (a stale seq for its pointer)
+  // otherwise; nothing changes then.
   absl::StatusOr<bool> ApplyLive(const Envelope& env);
   std::map<std::string, LiveInfo> LiveApps() const;
   std::optional<LiveInfo> Live(const std::string& app) const;
+  // /dist/APP@LABEL: what `label` points to here.
+  std::optional<LiveInfo> Label(const std::string& app, const std::string& label) const;
+  // When app/version was retired (vms retire), if it was.
+  std::optional<int64_t> RetiredAt(const std::string& app, const std::string& version) const;
+
+  // Where an app's whole live history comes from (Read.LiveHistory), for
+  // /dist/.at: every record is verified like a live one.
+  using HistorySource =
+      std::function<absl::StatusOr<std::vector<Envelope>>(const std::string& app)>;
+  void SetHistorySource(HistorySource source);
+  // What was live for this host's site at `unix_ms`, from the app's history
+  // (fetched, verified, kept for kHistoryTtl): nullopt if nothing was, or
+  // the version has been retired since. NotFound for an unknown app.
+  static constexpr std::chrono::seconds kHistoryTtl{10};
+  absl::StatusOr<std::optional<LiveInfo>> LiveAsOf(const std::string& app, int64_t unix_ms);
 
   // A release: known, or fetched from the source (all of the app's releases
   // are verified and remembered). nullopt when the app has no such version.
@@ -85,8 +108,8 @@ class Catalog {
         source_(std::move(source)),
         trust_source_(std::move(trust_source)) {}
   // Takes a live record if it verifies and is newer than the one held for
-  // its app (`replace`: then it is held).
-  absl::StatusOr<LiveRecord> AcceptLive(const Envelope& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // its pointer; true if held now, false if it does not concern this site.
+  absl::StatusOr<bool> AcceptLive(const Envelope& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AddRelease(const Envelope& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether env was new here.
   absl::StatusOr<bool> AddNewRelease(const Envelope& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -103,7 +126,19 @@ class Catalog {
   Mutex save_mu_;
   uint64_t saved_generation_ ABSL_GUARDED_BY(save_mu_) = 0;
   TrustChain chain_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::pair<LiveInfo, Envelope>> live_ ABSL_GUARDED_BY(mu_);
+  std::string site_ ABSL_GUARDED_BY(mu_);
+  // (app, label) -> the record in effect here; label "" is live.
+  std::map<std::pair<std::string, std::string>, std::pair<LiveInfo, Envelope>> live_
+      ABSL_GUARDED_BY(mu_);
+  // (app, version) -> the retirement record.
+  std::map<std::pair<std::string, std::string>, std::pair<int64_t, Envelope>> retired_
+      ABSL_GUARDED_BY(mu_);
+  struct History {
+    std::vector<LiveRecord> records;
+    std::chrono::steady_clock::time_point fetched;
+  };
+  std::map<std::string, History> history_ ABSL_GUARDED_BY(mu_);
+  HistorySource history_source_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, std::pair<ReleaseInfo, Envelope>> releases_
       ABSL_GUARDED_BY(mu_);
   // When each app's releases were last fetched (steady clock).

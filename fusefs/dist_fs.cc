@@ -59,6 +59,11 @@ absl::StatusOr<std::string> DistFs::ResumeJournal(const std::string& path) {
 }
 
 int DistFs::LookupRoot(const std::string& name, Node* node) {
+  if (name == kAtName) {
+    node->kind = Node::kAtRoot;
+    node->mtime_ms = mounted_ms_;
+    return 0;
+  }
   auto at = name.find('@');
   if (at == std::string::npos) {
     std::optional<LiveInfo> live = catalog_->Live(name);
@@ -75,6 +80,21 @@ int DistFs::LookupRoot(const std::string& name, Node* node) {
   }
   std::string app = name.substr(0, at), version = name.substr(at + 1);
   if (!ValidateAppName(app).ok() || !ValidateVersionName(version).ok()) return ENOENT;
+  if (std::optional<LiveInfo> label = catalog_->Label(app, version)) {
+    // APP@LABEL: a symlink switched like APP (labels are never version names).
+    node->kind = Node::kAppLink;
+    node->app = app;
+    node->version = label->version;
+    node->live_seq = label->live_seq;
+    node->target = StrCat(app, "@", label->version);
+    node->hash = label->root;
+    node->mtime_ms = label->issued_ms;
+    return 0;
+  }
+  if (std::optional<int64_t> when = catalog_->RetiredAt(app, version)) {
+    spdlog::info("lookup {}: retired at {}", name, IsoTime(*when));
+    return ENOENT;
+  }
   node->kind = Node::kVersionDir;
   node->app = app;
   node->version = version;
@@ -95,6 +115,34 @@ int DistFs::LookupRoot(const std::string& name, Node* node) {
     return ENOENT;
   }
   readahead_.PrefetchTrees(node->hash, name);
+  return 0;
+}
+
+int DistFs::LookupAsOf(const Node& dir, const std::string& name, Node* node) {
+  if (dir.kind == Node::kAtRoot) {
+    std::optional<int64_t> when = ParseInstantMs(name);
+    if (!when) return ENOENT;
+    node->kind = Node::kAtDir;
+    node->mtime_ms = *when;
+    node->target = name;  // one inode per spelling of an instant
+    return 0;
+  }
+  if (!ValidateAppName(name).ok()) return ENOENT;
+  auto live = catalog_->LiveAsOf(name, dir.mtime_ms);
+  if (!live.ok()) {
+    if (!absl::IsNotFound(live.status())) {
+      spdlog::warn("lookup .at/{}/{}: {}", dir.target, name, Sv(live.status().message()));
+    }
+    return ErrnoOf(live.status());
+  }
+  if (!*live) return ENOENT;
+  node->kind = Node::kAppLink;
+  node->app = name;
+  node->version = (*live)->version;
+  node->live_seq = (*live)->live_seq;
+  node->target = StrCat("../../", name, "@", (*live)->version);
+  node->hash = (*live)->root;
+  node->mtime_ms = (*live)->issued_ms;
   return 0;
 }
 
@@ -133,6 +181,12 @@ int DistFs::Lookup(uint64_t parent, const std::string& name, EntryReply* out) {
     if (int err = LookupRoot(name, &node); err != 0) {
       if (err != ENOENT) return err;
       *out = EntryReply{.entry_timeout_s = options_.live_timeout_s};  // negative, short-lived
+      return ENOENT;
+    }
+  } else if (dir->kind == Node::kAtRoot || dir->kind == Node::kAtDir) {
+    if (int err = LookupAsOf(*dir, name, &node); err != 0) {
+      if (err != ENOENT) return err;
+      *out = EntryReply{.entry_timeout_s = options_.live_timeout_s};
       return ENOENT;
     }
   } else if (dir->kind == Node::kVersionDir || dir->kind == Node::kDir) {
@@ -198,12 +252,14 @@ double DistFs::TimeoutOf(const Node& node) const {
   // An app link's *inode* never changes (a flip makes a new one), so its
   // attributes may be cached long; the *name* /APP is what stays short-lived
   // (EntryTimeoutOf) so that a flip is seen even if an invalidation races.
-  return node.kind == Node::kRoot ? options_.live_timeout_s : options_.version_timeout_s;
+  return node.kind == Node::kRoot || node.kind == Node::kAtDir ? options_.live_timeout_s
+                                                               : options_.version_timeout_s;
 }
 
 double DistFs::EntryTimeoutOf(const Node& node) const {
-  return node.kind == Node::kRoot || node.kind == Node::kAppLink ? options_.live_timeout_s
-                                                                 : options_.version_timeout_s;
+  return node.kind == Node::kRoot || node.kind == Node::kAppLink || node.kind == Node::kAtDir
+             ? options_.live_timeout_s
+             : options_.version_timeout_s;
 }
 
 Attr DistFs::AttrOf(uint64_t ino, const Node& node) const {
@@ -215,6 +271,11 @@ Attr DistFs::AttrOf(uint64_t ino, const Node& node) const {
       a.mode = S_IFDIR | 0555;
       a.nlink = 2;
       a.mtime_ms = mounted_ms_;
+      break;
+    case Node::kAtRoot:
+    case Node::kAtDir:
+      a.mode = S_IFDIR | 0555;
+      a.nlink = 2;
       break;
     case Node::kVersionDir:
     case Node::kDir:
@@ -271,6 +332,18 @@ int DistFs::ReadDir(uint64_t ino, size_t offset, const DirSink& add) {
     }
     return 0;
   }
+  if (node->kind == Node::kAtRoot) return 0;  // every instant: too many to list
+  if (node->kind == Node::kAtDir) {
+    // Every app the host knows, as it was then (one history read per app).
+    size_t i = 0;
+    for (const auto& [app, live] : catalog_->LiveApps()) {
+      auto then = catalog_->LiveAsOf(app, node->mtime_ms);
+      if (!then.ok() || !*then) continue;
+      if (i++ < offset) continue;
+      if (!add({app, S_IFLNK})) break;
+    }
+    return 0;
+  }
   if (node->kind != Node::kVersionDir && node->kind != Node::kDir) return ENOTDIR;
   auto entries = trees_.Get(node->hash);
   if (!entries.ok()) return ErrnoOf(entries.status());
@@ -306,7 +379,10 @@ int DistFs::Open(uint64_t ino, uint64_t* fh) {
   std::shared_ptr<const Node> node = inodes_.Get(ino);
   if (node == nullptr) return ENOENT;
   if (node->kind != Node::kFile) {
-    return node->kind == Node::kVersionDir || node->kind == Node::kDir ? EISDIR : EINVAL;
+    return node->kind == Node::kVersionDir || node->kind == Node::kDir ||
+                   node->kind == Node::kAtRoot || node->kind == Node::kAtDir
+               ? EISDIR
+               : EINVAL;
   }
   std::vector<OpenFiles::Piece> pieces;
   if (!node->chunked) {

@@ -5,6 +5,9 @@
 //   /dist                 the apps (one symlink each)
 //   /dist/APP             -> APP@VERSION, the live version
 //   /dist/APP@VERSION/... the immutable tree of any version the site holds
+//   /dist/APP@LABEL       -> APP@VERSION, what the label points to here
+//   /dist/.at/TIME/APP    -> ../../APP@VERSION, what was live here at TIME
+//                         (2026-11-25T10:00:00Z or @UNIX_SECONDS)
 //
 // Version trees never change, so the adapter lets the kernel cache their
 // entries, attributes and pages for a long time; only the root and the app
@@ -77,6 +80,7 @@ struct Segment {
 
 class DistFs {
  public:
+  static constexpr char kAtName[] = ".at";
   // `catalog` and `content` must outlive this.
   DistFs(Catalog* catalog, Content* content, FsOptions options = {});
 
@@ -152,6 +156,8 @@ class DistFs {
   // Journals inodes to `journal` from now on (see StartJournal).
   void UseJournal(std::unique_ptr<InodeJournal> journal);
   int LookupRoot(const std::string& name, Node* node);
+  // In /.at (name is an instant) or /.at/TIME (name is an app).
+  int LookupAsOf(const Node& dir, const std::string& name, Node* node);
   // A node for `entry` of directory `dir`, whose entries are `entries`.
   Node ChildOf(const Node& dir, const std::vector<TreeEntry>& entries, const TreeEntry& entry);
   // The source mtime recorded by the timestamp-based .pyc Python keeps for

@@ -245,7 +245,7 @@ std::vector<std::string> ReloadArgs(int argc, char** argv, int fuse_fd, int link
 
 int main(int argc, char** argv) {
   vms::ProcessDefaults();
-  std::string replicas, discover, cache_dir, trust_file, mountpoint;
+  std::string replicas, discover, cache_dir, trust_file, mountpoint, site;
   uint64_t cache_size = 10ull << 30;
   int fetch_timeout_ms = 10000;
   bool foreground = false, allow_other = geteuid() == 0, takeover = false;
@@ -270,6 +270,9 @@ int main(int argc, char** argv) {
                  "vms-replica --serves a network holding this host's address) and the nearest "
                  "others by round-trip time as fallbacks; learned again when the map changes")
       ->excludes(replicas_opt);
+  app.add_option("--site", site,
+                 "This host's site: flips scoped to other sites (canaries) do not concern it. "
+                 "Default: the site --discover found, else the first replica's own");
   app.add_option("--cache", cache_dir, "Cache directory (objects, catalog); created if missing")
       ->required();
   app.add_option("--trust", trust_file,
@@ -342,6 +345,7 @@ int main(int argc, char** argv) {
   // last moment to fork. The log file (if any) is opened again after.
   int ready_fd = foreground ? -1 : Daemonize();
   std::optional<vms::Discovery> discovery;
+  std::string discovery_site;
   if (!seeds.empty()) {
     discovery.emplace(vms::Discovery::Options{
         .seeds = seeds, .credentials = *credentials, .cache_file = cache_dir + "/site-map"});
@@ -353,6 +357,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     addresses = choice->replicas;
+    discovery_site = choice->site;
     replicas = vms::Join(addresses, ",");
     spdlog::info("discovered site={} replicas={} (site map version={})",
                  choice->site.empty() ? "none" : choice->site, replicas, choice->map_version);
@@ -403,6 +408,12 @@ int main(int argc, char** argv) {
       [&remote](const std::string& app) { return remote.Releases(app); },
       [&remote] { return remote.Trust(); });
   if (!catalog.ok()) return fail(catalog.status());
+  if (site.empty() && discovery) site = discovery_site;
+  if (site.empty()) site = remote.FirstSite(std::chrono::seconds(2));
+  if (site.empty()) site = (*catalog)->site();  // kept from the last run
+  (*catalog)->SetSite(site);
+  (*catalog)->SetHistorySource([&remote](const std::string& app) { return remote.History(app); });
+  spdlog::info("site={}", site.empty() ? "unknown (only the world's flips apply)" : site);
   vms::Content content(
       cache->get(),
       [&remote](std::span<const vms::Hash> h, const vms::Upstream::Sink& sink) {

@@ -122,7 +122,7 @@ std::string EncodeNode(const Node& n) {
 }
 
 bool DecodeNode(std::string_view* in, Node* n) {
-  if (in->empty() || static_cast<uint8_t>((*in)[0]) > Node::kSymlink) return false;
+  if (in->empty() || static_cast<uint8_t>((*in)[0]) > Node::kAtDir) return false;
   n->kind = static_cast<Node::Kind>((*in)[0]);
   in->remove_prefix(1);
   uint64_t mtime;

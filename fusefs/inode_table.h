@@ -29,7 +29,9 @@
 namespace vms {
 
 struct Node {
-  enum Kind { kRoot, kAppLink, kVersionDir, kDir, kFile, kSymlink };
+  // kAtRoot is /.at, kAtDir /.at/TIME (mtime_ms the instant): the as-of
+  // view, whose entries are app links.
+  enum Kind { kRoot, kAppLink, kVersionDir, kDir, kFile, kSymlink, kAtRoot, kAtDir };
   Kind kind = kRoot;
   uint64_t parent = 0;
   std::string name;

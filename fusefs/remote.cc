@@ -98,6 +98,24 @@ absl::StatusOr<std::vector<Envelope>> Remote::Releases(const std::string& app) {
   return absl::UnavailableError(StrCat("no replica answered: ", failures));
 }
 
+absl::StatusOr<std::vector<Envelope>> Remote::History(const std::string& app) {
+  std::string failures;
+  for (UpstreamClient* c : Order()) {
+    auto r = c->LiveHistory(app);
+    if (r.ok() || absl::IsNotFound(r.status())) return r;
+    failures += StrCat(failures.empty() ? "" : "; ", r.status().message());
+  }
+  return absl::UnavailableError(StrCat("no replica answered: ", failures));
+}
+
+std::string Remote::FirstSite(std::chrono::milliseconds deadline) {
+  for (UpstreamClient* c : clients()) {
+    auto info = c->SiteInfo(deadline);
+    if (info.ok() && !info->site().empty()) return info->site();
+  }
+  return "";
+}
+
 absl::StatusOr<TrustSnapshot> Remote::Trust() {
   std::string failures;
   for (UpstreamClient* c : Order()) {

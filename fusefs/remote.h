@@ -30,8 +30,12 @@ class Remote {
   // Unavailable (naming each replica's failure) when none delivered it all.
   absl::Status Fetch(std::span<const Hash> hashes, const Upstream::Sink& sink);
   absl::StatusOr<std::vector<Envelope>> Releases(const std::string& app);
+  // An app's live history (NotFound for an unknown app).
+  absl::StatusOr<std::vector<Envelope>> History(const std::string& app);
   // The chain of trust, from the preferred replica, else the next.
   absl::StatusOr<TrustSnapshot> Trust();
+  // The site of the first replica that says (Read.SiteInfo); "" if none.
+  std::string FirstSite(std::chrono::milliseconds deadline);
 
   // The replicas now, in order of preference. Each pointer stays valid as
   // long as the Remote (a replica dropped from the list is kept, idle).

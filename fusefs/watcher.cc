@@ -2,6 +2,7 @@
 
 #include "core/clock.h"
 #include "core/envelope.h"
+#include "core/lifecycle.h"
 #include "core/strings.h"
 #include "spdlog/spdlog.h"
 
@@ -18,7 +19,8 @@ Watcher::Watcher(Catalog* catalog, Remote* remote, std::function<void(const std:
                .silence = options.silence,
                .max_backoff = std::chrono::seconds(2),
                .return_every = options.return_every,
-               .clock = options.clock},
+               .clock = options.clock,
+               .watch_site = catalog->site()},
               {.on_message = [this](const FollowMessage& m) { return OnMessage(m); },
                .on_connected =
                    [this](size_t) {
@@ -71,9 +73,18 @@ absl::Status Watcher::OnMessage(const FollowMessage& msg) {
     return absl::OkStatus();
   }
   if (!*changed) return absl::OkStatus();
-  spdlog::info("live app={} version={} seq={}", msg.event().app(), msg.event().version(),
-               msg.event().seq());
-  on_flip_(msg.event().app());
+  auto record = ParseLiveRecord(msg.event().envelope());
+  if (!record.ok()) return absl::OkStatus();  // it verified: cannot happen
+  if (record->kind() == LiveRecord::RETIRE) {
+    spdlog::info("retired app={} version={} seq={}", record->app(), record->version(),
+                 msg.event().seq());
+    on_flip_(StrCat(record->app(), "@", record->version()));
+    return absl::OkStatus();
+  }
+  const std::string name = PointerName(record->app(), record->label());
+  spdlog::info("{} {} version={} seq={} scope={}", record->label().empty() ? "live" : "label", name,
+               record->version(), msg.event().seq(), ScopeText(*record));
+  on_flip_(name);
   // Remember the release too, so the version resolves with no network later.
   if (auto r = catalog_->Release(msg.event().app(), msg.event().version()); !r.ok()) {
     spdlog::warn("release {} {} not known yet: {}", msg.event().app(), msg.event().version(),

@@ -15,7 +15,10 @@ std::vector<std::string> Xattrs::List(const Node& node) const {
     if (catalog_->chained()) names.push_back("user.vms.checkpoint");
     return names;
   }
-  if (node.kind == Node::kAppLink || node.kind == Node::kSymlink) return {};
+  if (node.kind == Node::kAppLink || node.kind == Node::kSymlink || node.kind == Node::kAtRoot ||
+      node.kind == Node::kAtDir) {
+    return {};
+  }
   std::vector<std::string> names = {"user.vms.app", "user.vms.version", "user.vms.hash"};
   if (node.kind == Node::kVersionDir) {
     std::optional<LiveInfo> live = catalog_->Live(node.app);

@@ -112,7 +112,9 @@ absl::Status EventStream::StreamOnce(size_t i, UpstreamClient* upstream, uint64_
     reader = upstream->read()->Follow(ctx.get(), req);
     what = StrCat("follow ", upstream->address());
   } else {
-    reader = upstream->read()->Watch(ctx.get(), WatchRequest());
+    WatchRequest req;
+    req.set_site(options_.watch_site);
+    reader = upstream->read()->Watch(ctx.get(), req);
     what = StrCat("watch ", upstream->address());
   }
   FollowMessage msg;

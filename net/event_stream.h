@@ -53,6 +53,9 @@ class EventStream {
     // to the first that is. Needs a silence (the guard thread asks).
     std::chrono::milliseconds return_every{0};
     Clock* clock = Clock::Real();
+    // kWatch: the watcher's site (WatchRequest.site): its first snapshot
+    // holds what is in effect there.
+    std::string watch_site;
   };
   struct Handler {
     // Before each connection: the seq to follow from (kFollow; kWatch ignores

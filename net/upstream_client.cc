@@ -100,6 +100,16 @@ absl::StatusOr<std::vector<Envelope>> UpstreamClient::Releases(const std::string
   return std::vector<Envelope>(resp.releases().begin(), resp.releases().end());
 }
 
+absl::StatusOr<std::vector<Envelope>> UpstreamClient::LiveHistory(const std::string& app) {
+  LiveHistoryRequest req;
+  req.set_app(app);
+  VMS_ASSIGN_OR_RETURN(auto resp,
+                       Unary<LiveHistoryResponse>(read_.get(), &Read::Stub::LiveHistory, req,
+                                                  deadline_.count() > 0 ? deadline_ : kListDeadline,
+                                                  StrCat("read the live history on ", address_)));
+  return std::vector<Envelope>(resp.records().begin(), resp.records().end());
+}
+
 absl::StatusOr<TrustSnapshot> UpstreamClient::Trust() {
   VMS_ASSIGN_OR_RETURN(auto resp,
                        Unary<TrustResponse>(read_.get(), &Read::Stub::Trust, TrustRequest(),

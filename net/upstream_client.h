@@ -30,6 +30,8 @@ class UpstreamClient : public Upstream {
 
   absl::Status Fetch(std::span<const Hash> hashes, const Sink& sink) override;
   absl::StatusOr<std::vector<Envelope>> Releases(const std::string& app) override;
+  // Every live record of `app` (Read.LiveHistory), live_seq ascending.
+  absl::StatusOr<std::vector<Envelope>> LiveHistory(const std::string& app);
   absl::StatusOr<ReportAck> Report(const SiteReport& report);
   // The chain of trust as the upstream holds it (Read.Trust).
   absl::StatusOr<TrustSnapshot> Trust();

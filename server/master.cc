@@ -1,11 +1,13 @@
 #include "server/master.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/closure.h"
 #include "core/coding.h"
 #include "core/envelope.h"
 #include "core/file_util.h"
+#include "core/lifecycle.h"
 #include "core/limits.h"
 #include "core/names.h"
 #include "core/status_macros.h"
@@ -202,6 +204,12 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
     VMS_RETURN_IF_ERROR(authz_.Check(args.principal, Action::kPush, args.app, owners));
     VMS_ASSIGN_OR_RETURN(auto stored_state, records_->LoadAppState(args.app));
     AppState state = stored_state.value_or(AppState());
+    for (const AppState::Pointer& p : state.pointers()) {
+      if (p.label() == args.version) {
+        return absl::InvalidArgumentError(StrCat(args.app, " has a label named ", args.version,
+                                                 ": push this content under another version name"));
+      }
+    }
     if (chained_) {
       // The owners sign; the master checks and sequences (DESIGN.md "Trust").
       if (!chain_->ownership(args.app)) return NoOwnershipYet(args.app, args.principal);
@@ -263,12 +271,60 @@ absl::StatusOr<FlipResult> Master::Rollback(const FlipArgs& args) {
   return result;
 }
 
+namespace {
+
+// What is in effect for `label` at `site` ("" : the world) by the app's state.
+std::string EffectiveVersion(const AppState& state, const std::string& label,
+                             const std::string& site) {
+  std::string world = label.empty() ? state.live_version() : "";
+  for (const AppState::Pointer& p : state.pointers()) {
+    if (p.label() != label) continue;
+    if (!site.empty() && p.site() == site) return p.version();
+    if (p.site().empty()) world = p.version();
+  }
+  return world;
+}
+
+std::string FlipAction(LiveRecord::Kind kind, const std::string& label) {
+  if (!label.empty()) return "label";
+  return kind == LiveRecord::ROLLBACK ? "rollback" : "live";
+}
+
+// The audit target: "2.0", "beta=2.0", "2.0 at ldn,ny".
+std::string FlipTarget(const std::string& label, const std::string& version,
+                       const std::vector<std::string>& sites) {
+  std::string out = label.empty() ? version : StrCat(label, "=", version);
+  if (!sites.empty()) out += StrCat(" at ", Join(sites, ","));
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind kind) {
   VMS_RETURN_IF_ERROR(ValidateAppName(args.app));
   if (args.principal.empty() || args.principal.size() > kMaxPublisherBytes) {
     return absl::InvalidArgumentError(
         StrCat("principal must be 1-", kMaxPublisherBytes, " bytes, not ", args.principal.size()));
   }
+  const std::string label = args.label == "live" ? "" : args.label;
+  if (!label.empty()) VMS_RETURN_IF_ERROR(ValidateLabel(label));
+  if (!label.empty() && kind != LiveRecord::LIVE) {
+    return absl::InvalidArgumentError("a label moves with `vms label`, not with rollback");
+  }
+  std::vector<std::string> sites = args.sites;
+  std::sort(sites.begin(), sites.end());
+  sites.erase(std::unique(sites.begin(), sites.end()), sites.end());
+  VMS_RETURN_IF_ERROR(ValidateScope(sites));
+  if (!sites.empty()) {
+    std::vector<std::string> known = sites_->Names();
+    for (const std::string& site : sites) {
+      if (!std::binary_search(known.begin(), known.end(), site)) {
+        return absl::NotFoundError(StrCat("no site named ", site,
+                                          "; known sites: ", known.empty() ? "none" : Join(known)));
+      }
+    }
+  }
+  const std::string action = FlipAction(kind, label);
   MutexLock write_lock(&write_mu_);
   VMS_ASSIGN_OR_RETURN(auto loaded, records_->LoadAppState(args.app));
   if (!loaded) {
@@ -281,9 +337,18 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
                                    args.app, owners.value_or(std::vector<std::string>())));
   AppState state = std::move(*loaded);
   std::vector<std::string> stack(state.back_stack().begin(), state.back_stack().end());
+  const bool world_live = label.empty() && sites.empty();
 
   std::string target = args.version;
-  if (kind == LiveRecord::ROLLBACK && target.empty()) {
+  if (kind == LiveRecord::ROLLBACK && target.empty() && !sites.empty()) {
+    // A canary ends: its sites return to what the world has.
+    if (state.live_version().empty()) {
+      return absl::FailedPreconditionError(
+          StrCat(args.app, " has no live version for the world to return ", Join(sites), " to; ",
+                 "`vms rollback ", args.app, " --sites ... --to VERSION` names one"));
+    }
+    target = state.live_version();
+  } else if (kind == LiveRecord::ROLLBACK && target.empty()) {
     if (stack.empty()) {
       return absl::FailedPreconditionError(
           state.live_version().empty()
@@ -306,47 +371,92 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
     return absl::NotFoundError(
         StrCat(args.app, " has no version ", target, "; its versions are: ", Join(known)));
   }
+  const auto& retired = state.retired();
+  if (std::find(retired.begin(), retired.end(), target) != retired.end()) {
+    return absl::FailedPreconditionError(
+        StrCat(args.app, " ", target, " is retired: push it again as a new version"));
+  }
+  if (!label.empty()) {
+    // /dist/APP@LABEL must name one thing.
+    VMS_ASSIGN_OR_RETURN(auto clash, records_->FindRelease(args.app, label));
+    if (clash) {
+      return absl::InvalidArgumentError(StrCat(args.app, " has a version named ", label,
+                                               ": a label cannot be named like a version"));
+    }
+  }
 
-  if (state.live_version() == target) {
-    VMS_ASSIGN_OR_RETURN(auto current, records_->CurrentLive(args.app));
-    AuditEntry entry =
-        Entry(args.principal, kind == LiveRecord::LIVE ? "live" : "rollback", args.app, target);
-    entry.set_outcome("ok: already live, nothing written");
+  // Nothing to do when every site in scope already has it (and, for the
+  // world, no site has anything else).
+  bool unchanged = true;
+  if (sites.empty()) {
+    unchanged = EffectiveVersion(state, label, "") == target;
+    for (const AppState::Pointer& p : state.pointers()) {
+      if (p.label() == label && !p.site().empty()) unchanged = false;
+    }
+  } else {
+    for (const std::string& site : sites) {
+      if (EffectiveVersion(state, label, site) != target) unchanged = false;
+    }
+  }
+  if (unchanged) {
+    std::optional<Envelope> current;
+    if (world_live) {
+      VMS_ASSIGN_OR_RETURN(current, records_->CurrentLive(args.app));
+    } else {
+      for (const AppState::Pointer& p : state.pointers()) {
+        if (p.label() == label && (p.site().empty() || p.site() == sites.front())) {
+          VMS_ASSIGN_OR_RETURN(current, records_->LoadLive(args.app, p.live_seq()));
+        }
+      }
+      if (!current && label.empty()) {
+        VMS_ASSIGN_OR_RETURN(current, records_->CurrentLive(args.app));
+      }
+    }
+    AuditEntry entry = Entry(args.principal, action, args.app, FlipTarget(label, target, sites));
+    entry.set_outcome("ok: already in effect, nothing written");
     AuditAlone(std::move(entry), absl::OkStatus());
     return FlipResult{.changed = false, .record = current.value_or(Envelope())};
   }
 
   // A site never flips to a version it does not hold, so neither does the
-  // master: every known site must hold it complete first.
-  VMS_ASSIGN_OR_RETURN(auto lacking, sites_->Lacking(args.app, target));
+  // master: every known site in scope must hold it complete first.
+  VMS_ASSIGN_OR_RETURN(auto lacking,
+                       sites_->Lacking(args.app, target, sites.empty() ? nullptr : &sites));
   if (!lacking.empty()) {
     return absl::FailedPreconditionError(
         StrCat(args.app, " ", target, " is not complete at every site yet: ", Join(lacking),
                "; wait for them (--wait), or `vms sites remove` a decommissioned site"));
   }
 
-  // The back stack: a live flip remembers the version it replaces; a
-  // rollback returns to the newest remembered version (or to --to's, dropping
-  // everything above it).
-  auto in_stack = std::find(stack.begin(), stack.end(), target);
-  if (kind == LiveRecord::ROLLBACK && in_stack != stack.end()) {
-    stack.erase(in_stack, stack.end());
-  } else if (!state.live_version().empty()) {
-    stack.push_back(state.live_version());
-    if (stack.size() > kBackStackLimit) stack.erase(stack.begin());
+  // The back stack (the world's live pointer only): a live flip remembers
+  // the version it replaces; a rollback returns to the newest remembered
+  // version (or to --to's, dropping everything above it).
+  if (world_live) {
+    auto in_stack = std::find(stack.begin(), stack.end(), target);
+    if (kind == LiveRecord::ROLLBACK && in_stack != stack.end()) {
+      stack.erase(in_stack, stack.end());
+    } else if (!state.live_version().empty()) {
+      stack.push_back(state.live_version());
+      if (stack.size() > kBackStackLimit) stack.erase(stack.begin());
+    }
   }
 
   VMS_ASSIGN_OR_RETURN(auto release, ParseRelease(*release_env));
   if (chained_ && !chain_->ownership(args.app)) return NoOwnershipYet(args.app, args.principal);
+  if (state.live_seq() == std::numeric_limits<uint64_t>::max()) {
+    return absl::ResourceExhaustedError(StrCat(args.app, " has used up its live_seq"));
+  }
   LiveRecord record;
   record.set_app(args.app);
   record.set_version(target);
   record.set_root(release.root());
   record.set_live_seq(state.live_seq() + 1);
-  record.set_previous_version(state.live_version());
+  record.set_previous_version(EffectiveVersion(state, label, sites.empty() ? "" : sites.front()));
   record.set_issued_unix_ms(options_.now_ms());
   record.set_issuer(args.principal);
   record.set_kind(kind);
+  for (const std::string& site : sites) record.add_sites(site);
+  record.set_label(label);
   Envelope env;
   if (chained_) {
     record.set_ownership_seq(chain_->ownership(args.app)->record.ownership_seq());
@@ -371,15 +481,14 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
   records_->PutEvent(&batch, event);
   records_->PutLive(&batch, record, env);
   records_->PutAppState(&batch, state);
-  AuditEntry entry =
-      Entry(args.principal, kind == LiveRecord::LIVE ? "live" : "rollback", args.app, target);
+  AuditEntry entry = Entry(args.principal, action, args.app, FlipTarget(label, target, sites));
   entry.set_outcome("ok");
   audit_->Add(&batch, std::move(entry));
   VMS_RETURN_IF_ERROR(records_->Commit(&batch, event.seq()));
   Count(options_.metrics.flips);
-  Log()->info("{} app={} version={} previous={} live_seq={} seq={} issuer={}",
-              kind == LiveRecord::LIVE ? "live" : "rollback", args.app, target,
-              record.previous_version(), record.live_seq(), event.seq(), args.principal);
+  Log()->info("{} app={} version={} previous={} scope={} live_seq={} seq={} issuer={}", action,
+              args.app, target, record.previous_version(), ScopeText(record), record.live_seq(),
+              event.seq(), args.principal);
   return FlipResult{.changed = true, .record = std::move(env), .seq = event.seq()};
 }
 

@@ -105,6 +105,12 @@ struct FlipArgs {
   std::string version;                    // for Rollback: "" means the version live before
   std::string principal;                  // the authenticated caller: the record's issuer
   std::optional<Envelope> signed_record;  // as CommitArgs.signed_release
+  // Lifecycle (core/lifecycle.h): only these known sites (any order); none
+  // is the world. For Rollback they return to the world's live version
+  // unless `version` names another.
+  std::vector<std::string> sites;
+  // SetLive only: move this label instead of live ("live" is live).
+  std::string label;
 };
 
 enum class OwnersChange { kList, kAdd, kRemove, kThreshold };
@@ -141,12 +147,15 @@ class Master {
   absl::StatusOr<CommitResult> Commit(const CommitArgs& args);
 
   // Makes `version` the live version of `app` with a signed live record
-  // (live_seq + 1), its event and the app state in one synced batch.
+  // (live_seq + 1), its event and the app state in one synced batch; with
+  // args.sites only at those sites (a canary: a world flip later supersedes
+  // it); with args.label, moves that label instead (/dist/APP@LABEL).
   //  - NotFound: no such app, or no such version (the message lists those
-  //    that exist).
-  //  - FailedPrecondition: a known site does not hold the version complete
-  //    (the message names them).
-  //  - OK with changed=false: it already is the live version.
+  //    that exist), or an unknown site.
+  //  - FailedPrecondition: a site in scope does not hold the version
+  //    complete (the message names them).
+  //  - InvalidArgument: a bad label or scope, or a label named like a version.
+  //  - OK with changed=false: it already is what every site in scope has.
   absl::StatusOr<FlipResult> SetLive(const FlipArgs& args);
   // A new live record (higher seq) naming the version live before the
   // current one (successive rollbacks keep going back), or args.version.

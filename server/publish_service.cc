@@ -182,14 +182,25 @@ absl::Status FillFlip(absl::StatusOr<FlipResult> result, FlipResponse* resp) {
 grpc::ServerUnaryReactor* PublishService::SetLive(grpc::CallbackServerContext* ctx,
                                                   const SetLiveRequest* req, FlipResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)] {
-    return FillFlip(master_->SetLive({req->app(), req->version(), caller, Signed(req)}), resp);
+    return FillFlip(master_->SetLive({.app = req->app(),
+                                      .version = req->version(),
+                                      .principal = caller,
+                                      .signed_record = Signed(req),
+                                      .sites = {req->sites().begin(), req->sites().end()},
+                                      .label = req->label()}),
+                    resp);
   });
 }
 
 grpc::ServerUnaryReactor* PublishService::Rollback(grpc::CallbackServerContext* ctx,
                                                    const RollbackRequest* req, FlipResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)] {
-    return FillFlip(master_->Rollback({req->app(), req->to_version(), caller, Signed(req)}), resp);
+    return FillFlip(master_->Rollback({.app = req->app(),
+                                       .version = req->to_version(),
+                                       .principal = caller,
+                                       .signed_record = Signed(req),
+                                       .sites = {req->sites().begin(), req->sites().end()}}),
+                    resp);
   });
 }
 

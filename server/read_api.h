@@ -22,8 +22,11 @@ class ReadApi {
   virtual absl::StatusOr<std::vector<AppState>> ListApps() const = 0;
   // Signed releases of `app`, oldest first; NotFound if none.
   virtual absl::StatusOr<std::vector<Envelope>> ListVersions(std::string_view app) const = 0;
-  // The current live record of `app`, if it has one.
+  // The world's current live record of `app`, if it has one.
   virtual absl::StatusOr<std::optional<Envelope>> CurrentLive(std::string_view app) const = 0;
+  // Every live record of `app` in effect somewhere: the world's, those
+  // scoped to sites, labels (core/lifecycle.h); live_seq ascending.
+  virtual absl::StatusOr<std::vector<Envelope>> RecordsInEffect(std::string_view app) const = 0;
   // Signed live records of `app`, live_seq ascending (empty if never live;
   // NotFound for an app never pushed).
   virtual absl::StatusOr<std::vector<Envelope>> LiveHistory(std::string_view app) const = 0;

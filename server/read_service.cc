@@ -1,7 +1,12 @@
 #include "server/read_service.h"
 
+#include <map>
+
 #include "core/chain.h"
 #include "core/clock.h"
+#include "core/envelope.h"
+#include "core/lifecycle.h"
+#include "core/names.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
@@ -362,6 +367,11 @@ grpc::ServerWriteReactor<FollowMessage>* ReadService::Follow(grpc::CallbackServe
 grpc::ServerWriteReactor<FollowMessage>* ReadService::Watch(grpc::CallbackServerContext* ctx,
                                                             const WatchRequest* req) {
   uint64_t from = req->from_seq();
+  if (!req->site().empty()) {
+    if (absl::Status s = ValidateSiteName(req->site()); !s.ok()) {
+      return new FailedStream(ToGrpc(s));
+    }
+  }
   std::deque<Event> snapshot;
   if (from == 0) {
     // The head first: a flip racing with the snapshot is then sent twice at
@@ -390,19 +400,33 @@ grpc::ServerWriteReactor<FollowMessage>* ReadService::Watch(grpc::CallbackServer
     auto apps = api_->ListApps();
     if (!apps.ok()) failed = apps.status();
     for (const AppState& a : apps.ok() ? *apps : std::vector<AppState>()) {
-      auto live = api_->CurrentLive(a.app());
-      if (!live.ok()) {
-        failed = live.status();
+      // Per label, the one record in effect at the watcher's site.
+      auto records = api_->RecordsInEffect(a.app());
+      if (!records.ok()) {
+        failed = records.status();
         break;
       }
-      if (!*live) continue;
-      Event e;
-      e.set_seq(from);
-      e.set_type(Event::LIVE_CHANGED);
-      e.set_app(a.app());
-      e.set_version(a.live_version());
-      *e.mutable_envelope() = std::move(**live);
-      snapshot.push_back(std::move(e));
+      std::vector<LiveRecord> parsed;
+      std::map<uint64_t, Envelope*> by_seq;
+      for (Envelope& env : *records) {
+        auto r = ParseLiveRecord(env);
+        if (!r.ok()) continue;
+        by_seq[r->live_seq()] = &env;
+        parsed.push_back(*std::move(r));
+      }
+      std::map<uint64_t, std::string> wanted;  // live_seq ascending
+      for (const auto& [label, r] : InEffect(parsed, req->site())) {
+        wanted[r.live_seq()] = r.version();
+      }
+      for (const auto& [live_seq, version] : wanted) {
+        Event e;
+        e.set_seq(from);
+        e.set_type(Event::LIVE_CHANGED);
+        e.set_app(a.app());
+        e.set_version(version);
+        *e.mutable_envelope() = std::move(*by_seq[live_seq]);
+        snapshot.push_back(std::move(e));
+      }
     }
     if (!failed.ok()) {
       spdlog::error("watch snapshot: {}", Sv(failed.message()));

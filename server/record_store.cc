@@ -5,6 +5,7 @@
 
 #include "core/coding.h"
 #include "core/envelope.h"
+#include "core/lifecycle.h"
 #include "core/names.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -105,6 +106,11 @@ LiveApplied FlipOf(const Event& event) {
   flip.set_app(event.app());
   flip.set_version(event.version());
   flip.set_live_seq(record.ok() ? record->live_seq() : 0);
+  if (record.ok()) {
+    *flip.mutable_sites() = record->sites();
+    flip.set_label(record->label());
+    flip.set_retire(record->kind() == LiveRecord::RETIRE);
+  }
   return flip;
 }
 
@@ -146,6 +152,26 @@ absl::StatusOr<std::optional<LiveApplied>> RecordStore::LiveAsOf(std::string_vie
   VMS_ASSIGN_OR_RETURN(auto flip,
                        ParseStored<LiveApplied>(it->value().ToString(), StrCat("flip of ", app)));
   return flip;
+}
+
+absl::StatusOr<std::optional<LiveApplied>> RecordStore::LiveAt(std::string_view app,
+                                                               std::string_view site,
+                                                               uint64_t seq) const {
+  const std::string prefix = StrCat("l", app, std::string_view("\0", 1));
+  auto it = db_->NewIterator(kSeqs);
+  for (it->SeekForPrev(LiveSeqKey(app, seq)); it->Valid() && it->key().starts_with(prefix);
+       it->Prev()) {
+    VMS_ASSIGN_OR_RETURN(auto flip,
+                         ParseStored<LiveApplied>(it->value().ToString(), StrCat("flip of ", app)));
+    if (flip.retire() || !flip.label().empty()) continue;
+    if (!flip.sites().empty() &&
+        std::find(flip.sites().begin(), flip.sites().end(), site) == flip.sites().end()) {
+      continue;
+    }
+    return flip;
+  }
+  VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read flips"));
+  return std::nullopt;
 }
 
 RecordStore::RecordStore(std::unique_ptr<Db> db, uint64_t head)
@@ -242,12 +268,35 @@ absl::StatusOr<std::optional<AppState>> RecordStore::LoadAppState(std::string_vi
 
 absl::StatusOr<std::optional<Envelope>> RecordStore::CurrentLive(std::string_view app) const {
   VMS_ASSIGN_OR_RETURN(auto state, LoadAppState(app));
-  if (!state || state->live_seq() == 0) return std::nullopt;
-  VMS_ASSIGN_OR_RETURN(
-      auto value, db_->Get(kLive, StrCat(AppPrefix(app), EncodeBigEndian64(state->live_seq()))));
-  if (!value) return absl::DataLossError(StrCat("live record of ", app, " is missing"));
-  VMS_ASSIGN_OR_RETURN(auto env, ParseStored<Envelope>(*value, StrCat("live record of ", app)));
+  if (!state || WorldLiveSeq(*state) == 0) return std::nullopt;
+  VMS_ASSIGN_OR_RETURN(auto env, LoadLive(app, WorldLiveSeq(*state)));
   return env;
+}
+
+absl::StatusOr<Envelope> RecordStore::LoadLive(std::string_view app, uint64_t live_seq) const {
+  VMS_ASSIGN_OR_RETURN(auto value,
+                       db_->Get(kLive, StrCat(AppPrefix(app), EncodeBigEndian64(live_seq))));
+  if (!value) {
+    return absl::DataLossError(StrCat("live record ", live_seq, " of ", app, " is missing"));
+  }
+  return ParseStored<Envelope>(*value, StrCat("live record of ", app));
+}
+
+absl::StatusOr<std::vector<Envelope>> RecordStore::RecordsInEffect(std::string_view app) const {
+  VMS_ASSIGN_OR_RETURN(auto state, LoadAppState(app));
+  std::vector<uint64_t> seqs;
+  if (state) {
+    if (uint64_t world = WorldLiveSeq(*state); world != 0) seqs.push_back(world);
+    for (const AppState::Pointer& p : state->pointers()) seqs.push_back(p.live_seq());
+  }
+  std::sort(seqs.begin(), seqs.end());
+  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+  std::vector<Envelope> out;
+  for (uint64_t seq : seqs) {
+    VMS_ASSIGN_OR_RETURN(auto env, LoadLive(app, seq));
+    out.push_back(std::move(env));
+  }
+  return out;
 }
 
 absl::StatusOr<std::optional<std::string>> RecordStore::GetMeta(std::string_view name) const {
@@ -306,9 +355,43 @@ void AddReleaseToState(const Release& release, AppState* state) {
 
 void AddLiveToState(const LiveRecord& live, AppState* state) {
   state->set_app(live.app());
-  state->set_live_seq(live.live_seq());
-  state->set_live_version(live.version());
-  state->set_live_since_unix_ms(live.issued_unix_ms());
+  state->set_world_live_seq(WorldLiveSeq(*state));
+  state->set_live_seq(std::max(state->live_seq(), live.live_seq()));
+  if (live.kind() == LiveRecord::RETIRE) {
+    const auto& retired = state->retired();
+    if (std::find(retired.begin(), retired.end(), live.version()) == retired.end()) {
+      state->add_retired(live.version());
+    }
+    return;
+  }
+  auto* pointers = state->mutable_pointers();
+  auto drop = [&](auto&& pred) {
+    pointers->erase(std::remove_if(pointers->begin(), pointers->end(), pred), pointers->end());
+  };
+  auto add = [&](const std::string& site) {
+    AppState::Pointer* p = pointers->Add();
+    p->set_label(live.label());
+    p->set_site(site);
+    p->set_version(live.version());
+    p->set_live_seq(live.live_seq());
+    p->set_since_unix_ms(live.issued_unix_ms());
+  };
+  if (live.sites().empty()) {
+    // The world's record of a label supersedes every scoped one of it.
+    drop([&](const AppState::Pointer& p) { return p.label() == live.label(); });
+    if (live.label().empty()) {
+      state->set_world_live_seq(live.live_seq());
+      state->set_live_version(live.version());
+      state->set_live_since_unix_ms(live.issued_unix_ms());
+    } else {
+      add("");
+    }
+    return;
+  }
+  for (const std::string& site : live.sites()) {
+    drop([&](const AppState::Pointer& p) { return p.label() == live.label() && p.site() == site; });
+    add(site);
+  }
 }
 
 }  // namespace vms

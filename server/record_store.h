@@ -57,7 +57,12 @@ class RecordStore : public ReadApi {
   absl::StatusOr<std::optional<Envelope>> FindRelease(std::string_view app,
                                                       std::string_view version) const;
   absl::StatusOr<std::optional<AppState>> LoadAppState(std::string_view app) const;
+  // The world's live record.
   absl::StatusOr<std::optional<Envelope>> CurrentLive(std::string_view app) const override;
+  // Every record in effect somewhere (the world's live record, scoped ones,
+  // labels), live_seq ascending (core/lifecycle.h).
+  absl::StatusOr<std::vector<Envelope>> RecordsInEffect(std::string_view app) const override;
+  absl::StatusOr<Envelope> LoadLive(std::string_view app, uint64_t live_seq) const;
   absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view name) const;
 
   // The seq of the event that added app/version; 0 if there is none. A
@@ -70,6 +75,10 @@ class RecordStore : public ReadApi {
   // What was live for `app` once the log was applied up to `seq`: app,
   // version and live_seq of the last flip at or before it; nullopt if none.
   absl::StatusOr<std::optional<LiveApplied>> LiveAsOf(std::string_view app, uint64_t seq) const;
+  // What was live for `app` at `site` once the log was applied up to `seq`
+  // (label "" records that apply there, core/lifecycle.h).
+  absl::StatusOr<std::optional<LiveApplied>> LiveAt(std::string_view app, std::string_view site,
+                                                    uint64_t seq) const;
 
   // Batch builders. `release` and `live` must be what `env` carries.
   void PutRelease(rocksdb::WriteBatch* batch, const Release& release, const Envelope& env);
@@ -105,7 +114,8 @@ class RecordStore : public ReadApi {
 
 // The per-app summary after `release` is added.
 void AddReleaseToState(const Release& release, AppState* state);
-// The per-app summary after `live` is applied (back_stack is the master's).
+// The per-app summary after `live` is applied (back_stack is the master's):
+// the world's live version, the pointers in effect, the retired versions.
 void AddLiveToState(const LiveRecord& live, AppState* state);
 
 }  // namespace vms

@@ -335,7 +335,7 @@ absl::StatusOr<std::vector<SiteState>> SiteRegistry::List(std::string_view app,
   }
   if (app.empty()) return out;
   for (size_t i = 0; i < out.size(); ++i) {
-    VMS_ASSIGN_OR_RETURN(auto live, records_->LiveAsOf(app, out[i].applied_seq()));
+    VMS_ASSIGN_OR_RETURN(auto live, records_->LiveAt(app, out[i].name(), out[i].applied_seq()));
     if (!live) continue;
     LiveApplied* l = out[i].add_live();
     *l = std::move(*live);
@@ -376,14 +376,22 @@ absl::Status SiteRegistry::Remove(std::string_view name, bool force) {
   return db_->Write(&batch, /*sync=*/true);
 }
 
-absl::StatusOr<std::vector<std::string>> SiteRegistry::Lacking(std::string_view app,
-                                                               std::string_view version) const {
+std::vector<std::string> SiteRegistry::Names() const {
+  MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, site] : sites_) out.push_back(name);
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> SiteRegistry::Lacking(
+    std::string_view app, std::string_view version, const std::vector<std::string>* only) const {
   VMS_ASSIGN_OR_RETURN(auto seq, records_->ReleaseSeq(app, version));
   if (seq == 0) return absl::NotFoundError(StrCat(app, " has no version ", version));
   MutexLock lock(&mu_);
   std::vector<std::string> out;
   for (const auto& [name, site] : sites_) {
     if (site.base.applied_seq() >= seq) continue;
+    if (only && std::find(only->begin(), only->end(), name) == only->end()) continue;
     auto f = site.in_flight.find({std::string(app), std::string(version)});
     out.push_back(StrCat(
         name, " (",

@@ -85,8 +85,12 @@ class SiteRegistry {
   uint64_t site_map_version() const { return map_version_; }
   // Known sites that do not hold app/version complete, each as
   // "name (state)" for messages. Empty: every site holds it.
-  absl::StatusOr<std::vector<std::string>> Lacking(std::string_view app,
-                                                   std::string_view version) const;
+  // `only`: just these sites.
+  absl::StatusOr<std::vector<std::string>> Lacking(
+      std::string_view app, std::string_view version,
+      const std::vector<std::string>* only = nullptr) const;
+  // The known sites' names, in order.
+  std::vector<std::string> Names() const;
 
  private:
   // A version in flight at a site, with its release's seq (0: unknown).

@@ -100,7 +100,7 @@ absl::StatusOr<std::string> StatusPage::Build() const {
     }
     for (const AppState& a : apps) {
       if (a.live_seq() == 0) continue;
-      VMS_ASSIGN_OR_RETURN(auto live, records.LiveAsOf(a.app(), s.applied_seq()));
+      VMS_ASSIGN_OR_RETURN(auto live, records.LiveAt(a.app(), s.name(), s.applied_seq()));
       if (live) {
         site["live"][a.app()] = {{"version", live->version()}, {"live_seq", live->live_seq()}};
       }

@@ -1,0 +1,246 @@
+// An app's lifecycle on real processes (../shared/DESIGN.md, "Lifecycle"):
+// a master, two sites' replicas and a real vms-fuse mount per site, each
+// under the test's temp dir and always unmounted. A canary flip reaches one
+// site's hosts and not the other's; a label moves its link alone; /dist/.at
+// answers what was live at chosen instants as `vms history` says.
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/testing.h"
+
+namespace vms {
+namespace {
+
+using nlohmann::json;
+using testing::FuseProcess;
+using testing::MasterProcess;
+using testing::ReplicaProcess;
+using testing::RunResult;
+using testing::TempDir;
+using testing::WaitFor;
+using testing::WriteFile;
+
+namespace fs = std::filesystem;
+
+class LifecycleTest : public ::testing::Test {
+ protected:
+  LifecycleTest() : master_(dir_ / "master") {
+    ny_ = std::make_unique<ReplicaProcess>("ny", master_.address(), master_.pub(), dir_ / "ny");
+    ldn_ = std::make_unique<ReplicaProcess>("ldn", master_.address(), master_.pub(), dir_ / "ldn");
+    EXPECT_TRUE(WaitFor([&] {
+      RunResult r = Vms({"sites", "--json"});
+      return r.exit_code == 0 && json::parse(r.out).size() == 2;
+    }));
+  }
+
+  RunResult Vms(std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::CliBin(), "--master", master_.address()});
+    return testing::Run(args, {.env = {{"HOME", dir_ / "home"}}});
+  }
+  void Push(const std::string& version) {
+    WriteFile(dir_ / ("src/" + version + "/VERSION"), version + "\n");
+    RunResult r = Vms({"push", "app", version, dir_ / ("src/" + version)});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  void Flip(std::vector<std::string> args) {
+    RunResult r = Vms(args);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  // A host of `site`, watching only that site's replica; the site comes
+  // from the replica itself (Read.SiteInfo).
+  std::unique_ptr<FuseProcess> Host(const std::string& site, const ReplicaProcess& replica) {
+    const std::string mnt = dir_ / ("dist-" + site);
+    return std::make_unique<FuseProcess>(
+        mnt,
+        std::vector<std::string>{"--replicas", replica.address(), "--cache",
+                                 dir_ / ("cache-" + site), "--trust", master_.pub()},
+        dir_ / ("fuse-" + site + ".log"));
+  }
+  std::string Link(const std::string& site, const std::string& name) {
+    std::error_code ec;
+    return fs::read_symlink(fs::path(dir_ / ("dist-" + site)) / name, ec).string();
+  }
+  bool WaitLink(const std::string& site, const std::string& name, const std::string& target) {
+    return WaitFor([&] { return Link(site, name) == target; });
+  }
+  // What `vms status app --json` says is live at each site.
+  std::map<std::string, std::string> LiveBySite() {
+    RunResult r = Vms({"status", "app", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::map<std::string, std::string> out;
+    for (const json& s : json::parse(r.out)) out[s["site"]] = s["live"];
+    return out;
+  }
+
+  TempDir dir_;
+  MasterProcess master_;
+  std::unique_ptr<ReplicaProcess> ny_, ldn_;
+};
+
+TEST_F(LifecycleTest, ACanaryFlipReachesItsSitesHostsAndNotTheOthers) {
+  Push("1.0");
+  Push("2.0");
+  Flip({"live", "app", "1.0", "--wait"});
+  auto ny = Host("ny", *ny_);
+  auto ldn = Host("ldn", *ldn_);
+  ASSERT_TRUE(WaitLink("ny", "app", "app@1.0")) << ny->log();
+  ASSERT_TRUE(WaitLink("ldn", "app", "app@1.0")) << ldn->log();
+
+  RunResult canary = Vms({"live", "app", "2.0", "--sites", "ny", "--wait"});
+  ASSERT_EQ(canary.exit_code, 0) << canary.err;
+  EXPECT_NE(canary.out.find("app is live: 2.0 at ny"), std::string::npos) << canary.out;
+  EXPECT_NE(canary.out.find("applied at 1 site"), std::string::npos) << canary.out;
+  ASSERT_TRUE(WaitLink("ny", "app", "app@2.0")) << ny->log();
+  EXPECT_EQ(testing::ReadFileOrDie(dir_ / "dist-ny/app/VERSION"), "2.0\n");
+  // ldn's replica has applied the record too (it holds every record, for
+  // the sites that may fail over to it); its hosts stay where they were.
+  ASSERT_TRUE(WaitFor([&] {
+    RunResult r = Vms({"site", ldn_->address(), "--json"});
+    return r.exit_code == 0 &&
+           json::parse(r.out)["applied_seq"] ==
+               json::parse(Vms({"site", ny_->address(), "--json"}).out)["applied_seq"];
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the host's next heartbeat
+  EXPECT_EQ(Link("ldn", "app"), "app@1.0") << ldn->log();
+  EXPECT_EQ(testing::ReadFileOrDie(dir_ / "dist-ldn/app/VERSION"), "1.0\n");
+  EXPECT_EQ(LiveBySite(), (std::map<std::string, std::string>{{"ldn", "1.0"}, {"ny", "2.0"}}));
+
+  // Rolling the canary back returns ny to the world's version.
+  Flip({"rollback", "app", "--sites", "ny", "--wait"});
+  ASSERT_TRUE(WaitLink("ny", "app", "app@1.0")) << ny->log();
+  EXPECT_EQ(LiveBySite(), (std::map<std::string, std::string>{{"ldn", "1.0"}, {"ny", "1.0"}}));
+
+  // Canary again, then the world: every site gets it.
+  Flip({"live", "app", "2.0", "--sites", "ny", "--wait"});
+  ASSERT_TRUE(WaitLink("ny", "app", "app@2.0")) << ny->log();
+  Flip({"live", "app", "2.0", "--wait"});
+  ASSERT_TRUE(WaitLink("ldn", "app", "app@2.0")) << ldn->log();
+  EXPECT_EQ(Link("ny", "app"), "app@2.0");
+  EXPECT_EQ(LiveBySite(), (std::map<std::string, std::string>{{"ldn", "2.0"}, {"ny", "2.0"}}));
+
+  // A world rollback goes back to 1.0 everywhere.
+  Flip({"rollback", "app", "--wait"});
+  ASSERT_TRUE(WaitLink("ny", "app", "app@1.0")) << ny->log();
+  ASSERT_TRUE(WaitLink("ldn", "app", "app@1.0")) << ldn->log();
+
+  // A restarted host comes back to its site's view (the watch snapshot is
+  // per site): ny canary while ny's host is down.
+  ny.reset();
+  Flip({"live", "app", "2.0", "--sites", "ny", "--wait"});
+  ny = Host("ny", *ny_);
+  ASSERT_TRUE(WaitLink("ny", "app", "app@2.0")) << ny->log();
+  EXPECT_EQ(Link("ldn", "app"), "app@1.0");
+
+  // An unknown site is refused, naming the known ones.
+  RunResult bad = Vms({"live", "app", "2.0", "--sites", "sfo"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("no site named sfo; known sites: ldn, ny"), std::string::npos) << bad.err;
+
+  RunResult history = Vms({"history", "app"});
+  EXPECT_NE(history.out.find("ny"), std::string::npos) << history.out;
+  RunResult verify = Vms({"verify", "app", "--trust", master_.pub()});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+}
+
+TEST_F(LifecycleTest, ALabelMovesItsLinkAlone) {
+  Push("1.0");
+  Push("2.0");
+  Flip({"live", "app", "1.0", "--wait"});
+  auto ny = Host("ny", *ny_);
+  ASSERT_TRUE(WaitLink("ny", "app", "app@1.0")) << ny->log();
+  std::error_code ec;
+  EXPECT_FALSE(fs::exists(dir_ / "dist-ny/app@beta", ec));
+
+  RunResult label = Vms({"label", "app", "beta", "2.0", "--wait"});
+  ASSERT_EQ(label.exit_code, 0) << label.err;
+  ASSERT_TRUE(WaitLink("ny", "app@beta", "app@2.0")) << ny->log();
+  EXPECT_EQ(testing::ReadFileOrDie(dir_ / "dist-ny/app@beta/VERSION"), "2.0\n");
+  EXPECT_EQ(Link("ny", "app"), "app@1.0") << "live did not move";
+
+  Flip({"label", "app", "lts", "1.0"});
+  RunResult labels = Vms({"labels", "app", "--json"});
+  ASSERT_EQ(labels.exit_code, 0) << labels.err;
+  json l = json::parse(labels.out);
+  ASSERT_EQ(l.size(), 3u) << labels.out;
+  EXPECT_EQ(l[0]["label"], "live");
+  EXPECT_EQ(l[0]["version"], "1.0");
+  EXPECT_EQ(l[1]["label"], "beta");
+  EXPECT_EQ(l[1]["version"], "2.0");
+  EXPECT_EQ(l[2]["label"], "lts");
+
+  // The label moves back; history shows both moves.
+  Flip({"label", "app", "beta", "1.0"});
+  ASSERT_TRUE(WaitLink("ny", "app@beta", "app@1.0")) << ny->log();
+  RunResult history = Vms({"history", "app", "--json"});
+  size_t moves = 0;
+  for (const json& h : json::parse(history.out)) moves += h["kind"] == "label beta";
+  EXPECT_EQ(moves, 2u) << history.out;
+
+  // A label and a version never share a name.
+  RunResult clash = Vms({"label", "app", "v", "2.0"});
+  EXPECT_EQ(clash.exit_code, 0) << clash.err;
+  WriteFile(dir_ / "src/v/VERSION", "v\n");
+  RunResult push = Vms({"push", "app", "v", dir_ / "src/v"});
+  EXPECT_NE(push.exit_code, 0);
+  EXPECT_NE(push.err.find("has a label named v"), std::string::npos) << push.err;
+  RunResult bad = Vms({"label", "app", "Beta", "2.0"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("invalid label"), std::string::npos) << bad.err;
+  // `vms label APP live V` is `vms live APP V`.
+  Flip({"label", "app", "live", "2.0", "--wait"});
+  ASSERT_TRUE(WaitLink("ny", "app", "app@2.0")) << ny->log();
+}
+
+TEST_F(LifecycleTest, TheAsOfViewMatchesTheHistory) {
+  Push("1.0");
+  Push("2.0");
+  Push("3.0");
+  auto ny = Host("ny", *ny_);
+  for (const char* v : {"1.0", "2.0", "3.0"}) {
+    Flip({"live", "app", v, "--wait"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // instants whole seconds apart
+  }
+  Flip({"live", "app", "1.0", "--sites", "ny", "--wait"});  // a canary counts at ny
+  RunResult history = Vms({"history", "app", "--json"});
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  json h = json::parse(history.out);  // newest first
+  ASSERT_EQ(h.size(), 4u);
+  auto seconds = [&](size_t i) {
+    // "2026-11-25T16:30:31.123Z": the whole second after the flip.
+    std::string when = h[i]["when"];
+    struct tm tm = {};
+    strptime(when.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    return static_cast<int64_t>(timegm(&tm)) + 1;
+  };
+  const fs::path at = fs::path(dir_ / "dist-ny/.at");
+  auto link = [&](const std::string& instant) {
+    std::error_code ec;
+    return fs::read_symlink(at / instant / "app", ec).string();
+  };
+  // Before the first flip: nothing was live.
+  EXPECT_EQ(link("@" + std::to_string(seconds(3) - 2)), "");
+  // Between the first two flips, in both spellings.
+  EXPECT_EQ(link("@" + std::to_string(seconds(3))), "../../app@1.0") << ny->log();
+  char iso[32];
+  time_t t = seconds(2);
+  strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+  EXPECT_EQ(link(iso), "../../app@2.0") << ny->log();
+  EXPECT_EQ(testing::ReadFileOrDie(at / iso / "app/VERSION"), "2.0\n");
+  // After the last world flip, before the canary... and after it.
+  EXPECT_EQ(link("@" + std::to_string(seconds(1))), "../../app@3.0");
+  EXPECT_EQ(link("@" + std::to_string(seconds(0) + 1)), "../../app@1.0");
+  // Listing an instant shows the apps as they were.
+  RunResult ls = testing::Run({"/bin/ls", at / iso});
+  EXPECT_EQ(ls.out, "app\n");
+  // A bad instant is not a directory.
+  std::error_code ec;
+  EXPECT_FALSE(fs::exists(at / "yesterday", ec));
+  EXPECT_FALSE(fs::exists(at / "2026-02-30T00:00:00Z", ec));
+}
+
+}  // namespace
+}  // namespace vms
