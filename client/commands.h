@@ -46,6 +46,13 @@ struct FlipOptions {
 int RunPush(const GlobalOptions& global, const PushOptions& options);
 int RunLive(const GlobalOptions& global, const FlipOptions& options);
 int RunRollback(const GlobalOptions& global, const FlipOptions& options);
+// vms retire APP VERSION [--force], vms policy, vms gc [APP] [--dry-run].
+int RunRetire(const GlobalOptions& global, const std::string& app, const std::string& version,
+              bool force);
+int RunPolicy(const GlobalOptions& global, const std::string& app, int keep_last, int keep_days);
+int RunGc(const GlobalOptions& global, const std::string& app, bool dry_run, bool json);
+// vms usage APP: the census, per version and site.
+int RunUsage(const GlobalOptions& global, const std::string& app, bool json);
 // vms labels APP: every label of APP, and where live differs by site.
 int RunLabels(const GlobalOptions& global, const std::string& app, bool json);
 int RunSites(const GlobalOptions& global, bool json);

@@ -94,6 +94,9 @@ int main(int argc, char** argv) {
       "site) gets\n"
       "  vms rollback APP [--to V] [--sites ..]  go back to the previous live version (or V)\n"
       "  vms label APP LABEL VERSION  point /dist/APP@LABEL at VERSION; vms labels APP\n"
+      "  vms usage APP                which versions hosts use, per site (the census)\n"
+      "  vms retire APP VERSION       remove a version everywhere; vms policy, vms gc "
+      "[--dry-run]\n"
       "  vms history APP              every flip of an app\n"
       "  vms list                     the apps and their live versions\n"
       "  vms sites / vms status APP   where versions are, site by site\n"
@@ -200,6 +203,40 @@ int main(int argc, char** argv) {
   label_cmd->add_flag("--wait", label.wait, "As for live");
   label_cmd->add_option("--timeout", label.timeout_s, "Bound each wait, in seconds")
       ->check(CLI::NonNegativeNumber);
+  std::string usage_app;
+  bool usage_json = false;
+  CLI::App* usage_cmd = app.add_subcommand(
+      "usage", "Who uses APP's versions: hosts now, in the last day and week, per site");
+  usage_cmd->add_option("app", usage_app, "App name")->required();
+  usage_cmd->add_flag("--json", usage_json, "Print JSON for scripts");
+  std::string retire_app, retire_version;
+  bool retire_force = false;
+  CLI::App* retire_cmd = app.add_subcommand(
+      "retire",
+      "Remove VERSION of APP everywhere (a signed record; refused while live, labelled, a "
+      "rollback target, or in use)");
+  retire_cmd->add_option("app", retire_app, "App name")->required();
+  retire_cmd->add_option("version", retire_version, "The version")->required();
+  retire_cmd->add_flag("--force", retire_force,
+                       "Even if the census shows hosts using it (they are named)");
+  std::string policy_app;
+  int policy_keep_last = -1, policy_keep_days = -1;
+  CLI::App* policy_cmd =
+      app.add_subcommand("policy", "Show or set how many versions of APP `vms gc` keeps");
+  policy_cmd->add_option("app", policy_app, "App name")->required();
+  policy_cmd->add_option("--keep-last", policy_keep_last, "Keep the newest N (and the last N live)")
+      ->check(CLI::Range(1, 10000));
+  policy_cmd
+      ->add_option("--keep-days", policy_keep_days, "Keep those pushed or live in the last D days")
+      ->check(CLI::Range(0, 36500));
+  std::string gc_app;
+  bool gc_dry_run = false, gc_json = false;
+  CLI::App* gc_cmd = app.add_subcommand(
+      "gc", "Retire what the policies let go (APP's, or every app with a policy), then reclaim");
+  gc_cmd->add_option("app", gc_app, "Only this app");
+  gc_cmd->add_flag("--dry-run", gc_dry_run,
+                   "Show what would be retired and how many bytes the stores would get back");
+  gc_cmd->add_flag("--json", gc_json, "With --dry-run: print JSON for scripts");
   std::string labels_app;
   bool labels_json = false;
   CLI::App* labels_cmd =
@@ -379,6 +416,12 @@ int main(int argc, char** argv) {
   if (rollback_cmd->parsed()) return vms::RunRollback(global, rollback);
   if (label_cmd->parsed()) return vms::RunLive(global, label);
   if (labels_cmd->parsed()) return vms::RunLabels(global, labels_app, labels_json);
+  if (usage_cmd->parsed()) return vms::RunUsage(global, usage_app, usage_json);
+  if (retire_cmd->parsed()) return vms::RunRetire(global, retire_app, retire_version, retire_force);
+  if (policy_cmd->parsed()) {
+    return vms::RunPolicy(global, policy_app, policy_keep_last, policy_keep_days);
+  }
+  if (gc_cmd->parsed()) return vms::RunGc(global, gc_app, gc_dry_run, gc_json);
   if (sites_remove_cmd->parsed()) return vms::RunSitesRemove(global, remove_site, remove_force);
   if (sites_cmd->parsed()) return vms::RunSites(global, sites_json);
   if (status_cmd->parsed()) return vms::RunStatus(global, status_app, status_version, status_json);

@@ -161,6 +161,21 @@ absl::StatusOr<PendingResponse> MasterClient::Pending(const PendingRequest& req)
                                 StrCat("list what waits for signatures on ", address_));
 }
 
+absl::StatusOr<RetireResponse> MasterClient::Retire(const RetireRequest& req) {
+  return Unary<RetireResponse>(publish_.get(), &Publish::Stub::Retire, req, kCommitDeadline,
+                               StrCat("retire on ", address_));
+}
+
+absl::StatusOr<GcResponse> MasterClient::Gc(const GcRequest& req) {
+  return Unary<GcResponse>(publish_.get(), &Publish::Stub::Gc, req, kCommitDeadline,
+                           StrCat("collect garbage on ", address_));
+}
+
+absl::StatusOr<PolicyResponse> MasterClient::Policy(const PolicyRequest& req) {
+  return Unary<PolicyResponse>(publish_.get(), &Publish::Stub::Policy, req, kQueryDeadline,
+                               StrCat("policy on ", address_));
+}
+
 absl::StatusOr<CosignResponse> MasterClient::Cosign(const CosignRequest& req) {
   return Unary<CosignResponse>(publish_.get(), &Publish::Stub::Cosign, req, kCommitDeadline,
                                StrCat("co-sign on ", address_));

@@ -57,6 +57,9 @@ class MasterClient {
   absl::StatusOr<TrustResponse> Trust();
   absl::StatusOr<PendingResponse> Pending(const PendingRequest& req);
   absl::StatusOr<CosignResponse> Cosign(const CosignRequest& req);
+  absl::StatusOr<RetireResponse> Retire(const RetireRequest& req);
+  absl::StatusOr<GcResponse> Gc(const GcRequest& req);
+  absl::StatusOr<PolicyResponse> Policy(const PolicyRequest& req);
   absl::StatusOr<AuditResponse> Audit(const AuditRequest& req);
 
  private:

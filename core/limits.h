@@ -19,6 +19,10 @@ inline constexpr size_t kMaxHashesPerRequest = 65536;
 inline constexpr size_t kMaxReportVersions = 1024;
 // Flips in one site report (a replica sends more in several reports).
 inline constexpr size_t kMaxReportLive = 1024;
+// Versions in one census report (a host's, or a site's sum).
+inline constexpr size_t kMaxUsageVersions = 1024;
+// Hosts a replica keeps in its census (the longest silent goes first).
+inline constexpr size_t kMaxCensusHosts = 100000;
 // A site's address or upstream as it reports them.
 inline constexpr size_t kMaxAddressBytes = 256;
 // Upstreams a replica may fail over between (vms-replica --upstream A,B,...).

@@ -163,6 +163,7 @@ absl::StatusOr<IngestStats> ObjectStore::Ingest(std::vector<StoredObject>* objec
   std::vector<Hash> hashes;
   hashes.reserve(objects->size());
   for (const StoredObject& o : *objects) hashes.push_back(o.hash);
+  std::shared_lock sweeping(sweep_mu_);  // what Sizes() finds stays so until written
   VMS_ASSIGN_OR_RETURN(auto sizes, Sizes(hashes));
 
   IngestStats stats;
@@ -439,6 +440,56 @@ absl::Status ObjectStore::Erase(std::span<const Hash> hashes) {
   }
   UnlinkLarge(hashes);  // first, as in Remove()
   return db_->Write(&batch, /*sync=*/false);
+}
+
+absl::Status ObjectStore::ForEachObject(const std::function<bool(const Hash&)>& fn) const {
+  auto it = db_->NewIterator(kObjectIndexFamily);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto hash = Hash::FromBytes(it->key().ToStringView());
+    if (hash.ok() && !fn(*hash)) break;
+  }
+  return FromRocks(it->status(), "scan objects");
+}
+
+absl::StatusOr<std::vector<uint64_t>> ObjectStore::StoredBytes(std::span<const Hash> hashes) const {
+  VMS_ASSIGN_OR_RETURN(auto entries, IndexEntries(*db_, hashes));
+  rocksdb::FileSystem* fs = db_->raw()->GetFileSystem();
+  std::vector<uint64_t> out(hashes.size(), 0);
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    if (!entries[i]) continue;
+    if (entries[i]->large) {
+      (void)fs->GetFileSize(LargePath(hashes[i]), rocksdb::IOOptions(), &out[i], nullptr);
+    } else {
+      VMS_ASSIGN_OR_RETURN(auto value, db_->Get(kObjectsFamily, hashes[i].View()));
+      if (value) out[i] = value->size();
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<uint64_t> ObjectStore::Sweep(std::span<const Hash> hashes) {
+  if (hashes.empty()) return 0;
+  std::unique_lock sweeping(sweep_mu_);
+  VMS_ASSIGN_OR_RETURN(auto entries, IndexEntries(*db_, hashes));
+  VMS_ASSIGN_OR_RETURN(auto bytes, StoredBytes(hashes));
+  rocksdb::WriteBatch batch;
+  uint64_t freed = 0;
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    if (!entries[i]) continue;
+    batch.Delete(db_->Family(kObjectsFamily), hashes[i].View());
+    batch.Delete(db_->Family(kObjectIndexFamily), hashes[i].View());
+    batch.Delete(db_->Family(kCompleteFamily), hashes[i].View());
+    freed += bytes[i];
+  }
+  VMS_RETURN_IF_ERROR(db_->Write(&batch, /*sync=*/true));
+  rocksdb::FileSystem* fs = db_->raw()->GetFileSystem();
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    if (!entries[i] || !entries[i]->large) continue;
+    if (fs->DeleteFile(LargePath(hashes[i]), rocksdb::IOOptions(), nullptr).ok()) {
+      large_bytes_.fetch_sub(bytes[i], std::memory_order_relaxed);
+    }
+  }
+  return freed;
 }
 
 absl::Status ObjectStore::CheckAll(const CheckFn& fn) const {

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -110,6 +111,18 @@ class ObjectStore {
   // Deletes objects (a cache's evictions): unsynced, complete marks kept.
   absl::Status Erase(std::span<const Hash> hashes);
 
+  // Every object's hash, in hash order, until `fn` returns false.
+  absl::Status ForEachObject(const std::function<bool(const Hash&)>& fn) const;
+  // The bytes each object takes here (encoded: its file, or its value), 0
+  // for one absent.
+  absl::StatusOr<std::vector<uint64_t>> StoredBytes(std::span<const Hash> hashes) const;
+  // Garbage collection: removes objects no version references any more,
+  // with their complete marks, in one synced batch, then their files (a
+  // crash in between leaves files no entry names, which Recover() drops).
+  // Excludes Ingest() meanwhile, so an object stored again concurrently is
+  // never unlinked under its new entry. Returns the bytes freed.
+  absl::StatusOr<uint64_t> Sweep(std::span<const Hash> hashes);
+
   // Adds "`tree`'s closure is complete" to `batch`. Only for trees whose
   // closure was verified; the caller makes the batch durable.
   void MarkComplete(rocksdb::WriteBatch* batch, const Hash& tree, const TreeTotals& totals) const;
@@ -153,6 +166,8 @@ class ObjectStore {
   std::atomic<uint64_t> large_bytes_{0};
   std::atomic<uint64_t> next_temp_{0};
   std::atomic<bool> direct_ok_{true};  // false once the file system refused O_DIRECT
+  // Shared by Ingest(), exclusive for Sweep().
+  std::shared_mutex sweep_mu_;
   Mutex dir_mu_;
   bool dir_made_ ABSL_GUARDED_BY(dir_mu_) = false;
   std::unique_ptr<rocksdb::FSDirectory> dir_ ABSL_GUARDED_BY(dir_mu_);

@@ -196,6 +196,13 @@ std::optional<LiveInfo> Catalog::Label(const std::string& app, const std::string
   return it->second.first;
 }
 
+std::vector<LiveInfo> Catalog::Pointers() const {
+  MutexLock lock(&mu_);
+  std::vector<LiveInfo> out;
+  for (const auto& [key, entry] : live_) out.push_back(entry.first);
+  return out;
+}
+
 std::optional<int64_t> Catalog::RetiredAt(const std::string& app,
                                           const std::string& version) const {
   MutexLock lock(&mu_);

@@ -77,6 +77,8 @@ class Catalog {
   std::optional<LiveInfo> Live(const std::string& app) const;
   // /dist/APP@LABEL: what `label` points to here.
   std::optional<LiveInfo> Label(const std::string& app, const std::string& label) const;
+  // Every pointer held (live and labels, every app).
+  std::vector<LiveInfo> Pointers() const;
   // When app/version was retired (vms retire), if it was.
   std::optional<int64_t> RetiredAt(const std::string& app, const std::string& version) const;
 

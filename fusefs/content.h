@@ -59,6 +59,8 @@ class Content {
   bool PinIfCached(const Hash& hash) { return cache_->PinIfCached(hash); }
   bool Cached(const Hash& hash) const { return cache_->Contains(hash); }
   const ObjectCache& cache() const { return *cache_; }
+  // Drops cached objects nobody has open (ObjectCache::Drop).
+  uint64_t Drop(std::span<const Hash> hashes) { return cache_->Drop(hashes); }
 
   struct Stats {
     uint64_t fetches = 0;       // requests to replicas

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <unordered_set>
 
 #include "core/clock.h"
 #include "core/names.h"
@@ -74,6 +75,7 @@ int DistFs::LookupRoot(const std::string& name, Node* node) {
     node->live_seq = live->live_seq;
     node->target = StrCat(name, "@", live->version);
     node->hash = live->root;
+    if (census_ != nullptr) census_->Touched(name, live->version);
     readahead_.PrefetchTrees(node->hash, node->target);
     node->mtime_ms = live->issued_ms;
     return 0;
@@ -114,6 +116,7 @@ int DistFs::LookupRoot(const std::string& name, Node* node) {
   } else {
     return ENOENT;
   }
+  if (census_ != nullptr) census_->Touched(app, version);
   readahead_.PrefetchTrees(node->hash, name);
   return 0;
 }
@@ -362,6 +365,42 @@ int DistFs::ReadDirPlus(uint64_t ino, size_t offset, const DirPlusSink& sink) {
     sink.add(d.name, e);
     return true;
   });
+}
+
+uint64_t DistFs::ReclaimVersion(const Hash& root) {
+  // Only what is cached is walked: nothing is fetched to be dropped.
+  auto walk = [&](const Hash& top, std::unordered_set<Hash, HashHasher>* out) {
+    std::vector<Hash> trees = {top};
+    out->insert(top);
+    while (!trees.empty()) {
+      Hash t = trees.back();
+      trees.pop_back();
+      if (!content_->Cached(t)) continue;
+      auto entries = trees_.Get(t);
+      if (!entries.ok()) continue;
+      for (const TreeEntry& e : **entries) {
+        if (e.type == EntryType::kSymlink || !out->insert(e.hash).second) continue;
+        if (e.type == EntryType::kDir) {
+          trees.push_back(e.hash);
+        } else if (e.chunked && content_->Cached(e.hash)) {
+          auto list = content_->Get(e.hash);
+          auto chunks =
+              list.ok() ? DecodeChunkList(**list) : absl::StatusOr<std::vector<ChunkRef>>();
+          if (chunks.ok()) {
+            for (const ChunkRef& c : *chunks) out->insert(c.hash);
+          }
+        }
+      }
+    }
+  };
+  std::unordered_set<Hash, HashHasher> retired, kept;
+  walk(root, &retired);
+  for (const LiveInfo& p : catalog_->Pointers()) walk(p.root, &kept);
+  std::vector<Hash> drop;
+  for (const Hash& h : retired) {
+    if (!kept.contains(h)) drop.push_back(h);
+  }
+  return content_->Drop(drop);
 }
 
 bool DistFs::WalkReady(const std::string& app, const std::string& version) const {

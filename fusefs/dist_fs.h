@@ -33,6 +33,7 @@
 
 #include "core/tree.h"
 #include "fusefs/catalog.h"
+#include "fusefs/census.h"
 #include "fusefs/content.h"
 #include "fusefs/inode_journal.h"
 #include "fusefs/inode_table.h"
@@ -128,6 +129,15 @@ class DistFs {
   int GetXattr(uint64_t ino, const std::string& name, std::string* value);
   int ListXattr(uint64_t ino, std::vector<std::string>* names);
 
+  // A version was retired: drops from the host cache what its tree (as far
+  // as cached) names and no live or labelled version here does, unless
+  // open. Returns the raw bytes given back.
+  uint64_t ReclaimVersion(const Hash& root);
+
+  // Counts each lookup of a version's tree (or of a link to one) as a use
+  // (fusefs/census.h); may be null. Set before the mount serves.
+  void SetCensus(HostCensus* census) { census_ = census; }
+
   // Keeps what the kernel holds in a new journal at `path` (a fresh mount):
   // see inode_journal.h.
   absl::Status StartJournal(const std::string& path);
@@ -171,6 +181,7 @@ class DistFs {
 
   Catalog* catalog_;
   Content* content_;
+  HostCensus* census_ = nullptr;
   const FsOptions options_;
   const int64_t mounted_ms_;  // the root's mtime
   std::unique_ptr<InodeJournal> journal_;

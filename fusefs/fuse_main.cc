@@ -7,16 +7,20 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <functional>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "CLI/CLI.hpp"
 #include "core/chain.h"
+#include "core/clock.h"
 #include "core/keys.h"
+#include "core/principal.h"
 #include "core/process.h"
 #include "core/strings.h"
 #include "fusefs/catalog.h"
@@ -210,6 +214,64 @@ class HolderLink {
   std::thread thread_;
 };
 
+// Sends the host's census (fusefs/census.h) to its replica every interval,
+// until destroyed. A report that is not taken is not kept: the next one
+// holds everything again.
+class CensusReporter {
+ public:
+  CensusReporter(vms::HostCensus* census, vms::Remote* remote, std::string host,
+                 std::chrono::seconds interval)
+      : thread_([this, census, remote, host = std::move(host), interval] {
+          vms::MutexLock lock(&mu_);
+          std::string last_error;
+          while (!stop_) {
+            if (cv_.WaitFor(interval) || stop_) continue;
+            mu_.Unlock();
+            vms::HostUsageReport report;
+            report.set_host(host);
+            report.set_interval_ms(std::chrono::milliseconds(interval).count());
+            for (vms::VersionUsage& v : census->Scan()) *report.add_versions() = std::move(v);
+            absl::Status s = remote->HostUsage(report);
+            if (!s.ok() && std::string(s.message()) != last_error) {
+              spdlog::warn("census report not taken: {}", vms::Sv(s.message()));
+            }
+            last_error = s.ok() ? "" : std::string(s.message());
+            mu_.Lock();
+          }
+        }) {}
+  ~CensusReporter() {
+    {
+      vms::MutexLock lock(&mu_);
+      stop_ = true;
+      cv_.SignalAll();
+    }
+    thread_.join();
+  }
+
+ private:
+  vms::Mutex mu_;
+  vms::CondVar cv_{&mu_};
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the rest is made
+};
+
+// The host's name in the census: its certificate's (vms://host/NAME), else
+// --host-name, else the system's host name made a valid name.
+std::string CensusHostName(const vms::Credentials& credentials, const std::string& flag) {
+  if (auto p = vms::ParsePrincipal(credentials.principal()); p.ok()) return p->name;
+  if (!flag.empty()) return flag;
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  std::string name;
+  for (char c : std::string(buf)) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    name +=
+        (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '-';
+  }
+  if (name.empty() || !std::isalnum(static_cast<unsigned char>(name[0]))) name = "h" + name;
+  return name.substr(0, 64);
+}
+
 // This binary's path, read at start: an upgrade that replaces the file is
 // what a reload (SIGHUP) executes.
 std::string SelfPath() {
@@ -245,7 +307,8 @@ std::vector<std::string> ReloadArgs(int argc, char** argv, int fuse_fd, int link
 
 int main(int argc, char** argv) {
   vms::ProcessDefaults();
-  std::string replicas, discover, cache_dir, trust_file, mountpoint, site;
+  std::string replicas, discover, cache_dir, trust_file, mountpoint, site, host_name;
+  int census_interval_s = 60;
   uint64_t cache_size = 10ull << 30;
   int fetch_timeout_ms = 10000;
   bool foreground = false, allow_other = geteuid() == 0, takeover = false;
@@ -273,6 +336,13 @@ int main(int argc, char** argv) {
   app.add_option("--site", site,
                  "This host's site: flips scoped to other sites (canaries) do not concern it. "
                  "Default: the site --discover found, else the first replica's own");
+  app.add_option("--census-interval-s", census_interval_s,
+                 "How often this host tells its replica which versions it uses (the usage "
+                 "census: processes, open files, last use; 0: never)")
+      ->capture_default_str();
+  app.add_option("--host-name", host_name,
+                 "This host's name in the census when its certificate names none (--insecure); "
+                 "default: the system's host name");
   app.add_option("--cache", cache_dir, "Cache directory (objects, catalog); created if missing")
       ->required();
   app.add_option("--trust", trust_file,
@@ -437,6 +507,8 @@ int main(int argc, char** argv) {
                          {{"op", vms::FuseOpName(op)}});
   }
   vms::DistFs fs(catalog->get(), &content);
+  vms::HostCensus census(mountpoint, vms::WallClockMs);
+  fs.SetCensus(&census);
   const std::string journal = cache_dir + "/inodes";
   const vms::MountOptions mount_options = {.mountpoint = mountpoint,
                                            .allow_other = allow_other,
@@ -489,20 +561,37 @@ int main(int argc, char** argv) {
   Report(ready_fd, true);
   prometheus::Counter& flips = metrics.Counter("vms_fuse_live_records_applied_total",
                                                "Live records that changed an app's live version");
-  vms::Watcher watcher(catalog->get(), &remote,
-                       [m = mount->get(), &flips](const std::string& app) {
-                         flips.Increment();
-                         m->InvalidateRootEntry(app);
-                       },
-                       {.on_site_map_version = [&discovery](uint64_t v) {
-                         if (discovery) discovery->Announced(v);
-                       }});
+  vms::Watcher watcher(
+      catalog->get(), &remote,
+      [m = mount->get(), &flips](const std::string& app) {
+        flips.Increment();
+        m->InvalidateRootEntry(app);
+      },
+      {.on_site_map_version =
+           [&discovery](uint64_t v) {
+             if (discovery) discovery->Announced(v);
+           },
+       .on_retire =
+           [&fs](const std::string& app, const std::string& version, const vms::Hash& root) {
+             uint64_t bytes = 0;  // the kernel forgets the inodes (their pins) shortly
+             for (int i = 0; i < 10; ++i) {
+               bytes += fs.ReclaimVersion(root);
+               std::this_thread::sleep_for(std::chrono::milliseconds(200));
+             }
+             spdlog::info("retired app={} version={}: dropped {} bytes from the cache", app,
+                          version, bytes);
+           }});
   watcher.Start();
   if (discovery) {
     discovery->Start([&remote] { return remote.addresses(); },
                      [&remote, &watcher](const vms::DiscoveryChoice& choice) {
                        if (remote.SetAddresses(choice.replicas)) watcher.ReplicasChanged();
                      });
+  }
+  std::optional<CensusReporter> census_reporter;
+  if (census_interval_s > 0) {
+    census_reporter.emplace(&census, &remote, CensusHostName(*credentials, host_name),
+                            std::chrono::seconds(census_interval_s));
   }
   AddScrapeGauges(&metrics, cache->get(), catalog->get(), &remote, &watcher);
   MetricsEndpoint metrics_endpoint(metrics_listen, tls, &metrics, cache_dir + "/metrics-address");
@@ -523,6 +612,7 @@ int main(int argc, char** argv) {
   });
   absl::StatusOr<vms::FuseMount::Ended> ended = (*mount)->Run();
   holder.Stop();
+  census_reporter.reset();
   if (discovery) discovery->Stop();
   watcher.Stop();
   metrics_endpoint.Stop();

@@ -78,6 +78,23 @@ std::vector<Hash> ObjectCache::EvictFor(uint64_t incoming) {
   return out;
 }
 
+uint64_t ObjectCache::Drop(std::span<const Hash> hashes) {
+  MutexLock lock(&mu_);
+  std::vector<Hash> out;
+  uint64_t freed = 0;
+  for (const Hash& h : hashes) {
+    auto e = entries_.find(h);
+    if (e == entries_.end() || e->second.pins > 0 || !e->second.present) continue;
+    bytes_ -= e->second.size;
+    freed += e->second.size;
+    lru_.erase(e->second.lru);
+    entries_.erase(e);
+    out.push_back(h);
+  }
+  DeleteFromDisk(out);
+  return freed;
+}
+
 void ObjectCache::DeleteFromDisk(const std::vector<Hash>& hashes) {
   if (hashes.empty()) return;
   ++deletions_;

@@ -19,6 +19,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -67,6 +68,10 @@ class ObjectCache {
 
   // Writes what the database holds in memory out (see Db::Flush).
   absl::Status Flush() { return db_->Flush(); }
+
+  // Drops these objects now if cached and not pinned (a retired version's:
+  // fusefs/census.h); returns the raw bytes given back.
+  uint64_t Drop(std::span<const Hash> hashes);
 
   uint64_t bytes() const;
   uint64_t max_bytes() const { return max_bytes_; }

@@ -108,6 +108,16 @@ absl::StatusOr<std::vector<Envelope>> Remote::History(const std::string& app) {
   return absl::UnavailableError(StrCat("no replica answered: ", failures));
 }
 
+absl::Status Remote::HostUsage(const HostUsageReport& report) {
+  std::string failures;
+  for (UpstreamClient* c : Order()) {
+    absl::Status s = c->HostUsage(report);
+    if (s.ok()) return s;
+    failures += StrCat(failures.empty() ? "" : "; ", s.message());
+  }
+  return absl::UnavailableError(StrCat("no replica took the census report: ", failures));
+}
+
 std::string Remote::FirstSite(std::chrono::milliseconds deadline) {
   for (UpstreamClient* c : clients()) {
     auto info = c->SiteInfo(deadline);

@@ -34,6 +34,8 @@ class Remote {
   absl::StatusOr<std::vector<Envelope>> History(const std::string& app);
   // The chain of trust, from the preferred replica, else the next.
   absl::StatusOr<TrustSnapshot> Trust();
+  // A census report, to the preferred replica, else the next.
+  absl::Status HostUsage(const HostUsageReport& report);
   // The site of the first replica that says (Read.SiteInfo); "" if none.
   std::string FirstSite(std::chrono::milliseconds deadline);
 

@@ -14,6 +14,7 @@ Watcher::Watcher(Catalog* catalog, Remote* remote, std::function<void(const std:
       remote_(remote),
       on_flip_(std::move(on_flip)),
       on_site_map_version_(options.on_site_map_version),
+      on_retire_(options.on_retire),
       stream_(remote->clients(),
               {.kind = EventStream::Kind::kWatch,
                .silence = options.silence,
@@ -79,6 +80,9 @@ absl::Status Watcher::OnMessage(const FollowMessage& msg) {
     spdlog::info("retired app={} version={} seq={}", record->app(), record->version(),
                  msg.event().seq());
     on_flip_(StrCat(record->app(), "@", record->version()));
+    if (auto root = Hash::FromBytes(record->root()); root.ok() && on_retire_) {
+      on_retire_(record->app(), record->version(), *root);
+    }
     return absl::OkStatus();
   }
   const std::string name = PointerName(record->app(), record->label());

@@ -29,6 +29,9 @@ class Watcher {
     // Each heartbeat's site map version (vms-fuse --discover re-learns the
     // map when it changes); may be empty.
     std::function<void(uint64_t)> on_site_map_version;
+    // A version was retired (its root): the host drops it from its cache.
+    std::function<void(const std::string& app, const std::string& version, const Hash& root)>
+        on_retire;
   };
   // `catalog` and `remote` must outlive the watcher.
   Watcher(Catalog* catalog, Remote* remote, std::function<void(const std::string&)> on_flip,
@@ -55,6 +58,7 @@ class Watcher {
   Remote* remote_;
   std::function<void(const std::string&)> on_flip_;
   std::function<void(uint64_t)> on_site_map_version_;
+  std::function<void(const std::string&, const std::string&, const Hash&)> on_retire_;
   EventStream stream_;
 };
 

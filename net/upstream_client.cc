@@ -128,6 +128,12 @@ absl::StatusOr<SiteMap> UpstreamClient::SiteMap(std::chrono::milliseconds deadli
                              StrCat("site map of ", address_));
 }
 
+absl::Status UpstreamClient::HostUsage(const HostUsageReport& report) {
+  return Unary<HostUsageAck>(sites_.get(), &Sites::Stub::HostUsage, report, kReportDeadline,
+                             StrCat("census report to ", address_))
+      .status();
+}
+
 absl::StatusOr<ReportAck> UpstreamClient::Report(const SiteReport& report) {
   return Unary<ReportAck>(sites_.get(), &Sites::Stub::Report, report, kReportDeadline,
                           StrCat("report to ", address_));

@@ -33,6 +33,8 @@ class UpstreamClient : public Upstream {
   // Every live record of `app` (Read.LiveHistory), live_seq ascending.
   absl::StatusOr<std::vector<Envelope>> LiveHistory(const std::string& app);
   absl::StatusOr<ReportAck> Report(const SiteReport& report);
+  // A host's census report (Sites.HostUsage).
+  absl::Status HostUsage(const HostUsageReport& report);
   // The chain of trust as the upstream holds it (Read.Trust).
   absl::StatusOr<TrustSnapshot> Trust();
   // Its own view (Read.SiteInfo): how far it is, whom it follows.

@@ -82,6 +82,21 @@ void Follower::Start(const std::string& address) {
   last_contact_ms_ = NowMs();
   stream_.Start();
   report_thread_ = std::thread([this] { ReportLoop(); });
+  gc_thread_ = std::thread([this] { GcLoop(); });
+}
+
+void Follower::GcLoop() {
+  while (!stop_) {
+    {
+      MutexLock lock(&mu_);
+      if (!stop_) cv_.WaitFor(std::chrono::seconds(1));  // real time: a retirement is rare
+    }
+    if (stop_ || !replica_->TakeGcWanted()) continue;
+    if (auto gc = replica_->CollectGarbage(); !gc.ok()) {
+      Log()->error("garbage collection: {}; trying again after the next retirement",
+                   Sv(gc.status().message()));
+    }
+  }
 }
 
 void Follower::Stop() {
@@ -89,6 +104,7 @@ void Follower::Stop() {
   stream_.Stop();
   cv_.SignalAll();
   if (report_thread_.joinable()) report_thread_.join();
+  if (gc_thread_.joinable()) gc_thread_.join();
 }
 
 void Follower::RequestRecheck() { stream_.Restart(); }
@@ -284,6 +300,20 @@ void Follower::ReportLoop() {
       }
       urgent_ = !pending_versions_.empty() || !pending_live_.empty();
     }
+    if (options_.usage) {
+      // The census goes up when it changed, and now and then in case the
+      // master restarted.
+      SiteReport usage;
+      for (VersionUsage& v : options_.usage()) *usage.add_usage() = std::move(v);
+      std::string bytes = usage.SerializeAsString();
+      const Clock::TimePoint now = options_.clock->Now();
+      if (bytes != last_usage_ || now - last_usage_sent_ >= options_.census_resend) {
+        *report.mutable_usage() = std::move(*usage.mutable_usage());
+        report.set_has_usage(true);
+        last_usage_ = std::move(bytes);
+        last_usage_sent_ = now;
+      }
+    }
     report.set_site(replica_->site());
     report.set_address(address_);
     report.set_upstream(Current()->address());
@@ -304,6 +334,7 @@ void Follower::ReportLoop() {
       // master keeps the first), the newest few thousand of them.
       send_full_ = true;
       urgent_ = false;
+      last_usage_.clear();  // sent again with the next
       for (LiveApplied& l : *report.mutable_live()) pending_live_.push_back(std::move(l));
       while (pending_live_.size() > 4 * kMaxReportLive) pending_live_.pop_front();
       Log()->debug("report not delivered: {}", Sv(ack.status().message()));

@@ -53,6 +53,10 @@ struct FollowerOptions {
   // even when upstream is unreachable); empty: memory only.
   std::string site_map_file;
   Clock* clock = Clock::Real();
+  // The site's census (SiteCensus::Sum), sent upstream when it changed or
+  // every census_resend; may be empty.
+  std::function<std::vector<VersionUsage>()> usage;
+  std::chrono::milliseconds census_resend{30000};
 };
 
 class Follower {
@@ -134,6 +138,9 @@ class Follower {
   mutable Mutex mu_;
   CondVar cv_{&mu_};  // wakes the reporter
   std::string last_error_ ABSL_GUARDED_BY(mu_);
+  // The report thread's: the census last sent, and when.
+  std::string last_usage_;
+  Clock::TimePoint last_usage_sent_{};
   bool apply_failed_ ABSL_GUARDED_BY(mu_) = false;         // last_error_ is about an event
   using VersionKey = std::pair<std::string, std::string>;  // app, version
   // Versions fetching or failed here now, and those changed since the last
@@ -147,6 +154,10 @@ class Follower {
 
   EventStream stream_;
   std::thread report_thread_;
+  // Collects the store's garbage after a retirement was applied (not on the
+  // follow thread: a flip never waits for a mark).
+  void GcLoop();
+  std::thread gc_thread_;
 };
 
 }  // namespace vms

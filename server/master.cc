@@ -45,10 +45,11 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
   VMS_RETURN_IF_ERROR(MakeDirs(options.data_dir));
   VMS_ASSIGN_OR_RETURN(auto key, SigningKey::LoadOrCreate(options.data_dir, "master"));
   VMS_ASSIGN_OR_RETURN(auto authz, Authorizer::Create(options.authz));
-  auto records = RecordStore::Open(options.data_dir + "/db",
-                                   {SiteRegistry::kFamily, kUploadsFamily, kOwnersFamily,
-                                    kKeysFamily, AuditLog::kFamily, AuditLog::kAppFamily},
-                                   options.env);
+  auto records =
+      RecordStore::Open(options.data_dir + "/db",
+                        {SiteRegistry::kFamily, kUploadsFamily, kOwnersFamily, kKeysFamily,
+                         kPolicyFamily, AuditLog::kFamily, AuditLog::kAppFamily},
+                        options.env);
   if (!records.ok()) return records.status();
   VMS_ASSIGN_OR_RETURN(auto sites,
                        SiteRegistry::Load((*records)->db(), records->get(), options.now_ms));
@@ -161,7 +162,9 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
   if (existing) return same_or_refuse(*existing);
 
   // The closure walk is the expensive part; it runs before taking write_mu_.
-  // Objects are never deleted, so what it found present stays present.
+  // What it found present stays present unless a garbage collection swept
+  // meanwhile (it holds write_mu_ to sweep): then it walks again below.
+  const uint64_t sweeps = sweeps_.load();
   auto closure = WalkClosure(records_->objects(), args.root, options_.limits.dir_entries);
   if (!closure.ok()) {
     return absl::Status(
@@ -199,6 +202,16 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
     VMS_ASSIGN_OR_RETURN(auto raced, records_->FindRelease(args.app, args.version));
     if (raced) return same_or_refuse(*raced);
 
+    if (sweeps_.load() != sweeps) {
+      closure = WalkClosure(records_->objects(), args.root, options_.limits.dir_entries);
+      if (!closure.ok()) return closure.status();
+      if (!closure->missing.empty()) {
+        return absl::FailedPreconditionError(
+            StrCat(closure->missing.size(), " objects of ", args.app, " ", args.version,
+                   " were collected as garbage while this push ran (they belonged only to "
+                   "retired versions); push again to upload them"));
+      }
+    }
     VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(args.app));
     if (chained_ && !owners) return NoOwnershipYet(args.app, args.principal);
     VMS_RETURN_IF_ERROR(authz_.Check(args.principal, Action::kPush, args.app, owners));

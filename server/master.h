@@ -20,12 +20,14 @@
 #ifndef VMS_SERVER_MASTER_H_
 #define VMS_SERVER_MASTER_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -111,15 +113,25 @@ struct FlipArgs {
   std::vector<std::string> sites;
   // SetLive only: move this label instead of live ("live" is live).
   std::string label;
+  // Retire only: even if the census shows hosts using the version.
+  bool force = false;
 };
 
 enum class OwnersChange { kList, kAdd, kRemove, kThreshold };
+
+struct GcReport;
 
 struct FlipResult {
   bool changed = false;             // false: already live, nothing written
   Envelope record;                  // the new live record, or the current one
   uint64_t seq = 0;                 // event seq (0 when !changed)
   std::optional<Envelope> to_sign;  // as CommitResult.to_sign
+};
+
+struct RetireResult {
+  FlipResult flip;                  // the retirement record (changed=false: already retired)
+  std::vector<std::string> in_use;  // forced: the hosts the census shows using it
+  std::optional<GcSummary> gc;      // the collection that followed
 };
 
 struct OwnersResult {
@@ -162,6 +174,33 @@ class Master {
   // FailedPrecondition when there is nothing to go back to, or when a site
   // lacks the version.
   absl::StatusOr<FlipResult> Rollback(const FlipArgs& args);
+
+  // Retires app/version (args.version) with a signed record (LiveRecord
+  // kind RETIRE, live_seq + 1), then collects the master's garbage: its
+  // objects go from every store (replicas sweep when they apply it, hosts
+  // drop it). Never a version live or labelled anywhere, nor one of the
+  // last keep_last live versions (rollback targets, RetentionPolicy; 3 by
+  // default): FailedPrecondition naming why. One the census shows in use
+  // only with args.force (the hosts are named back).
+  absl::StatusOr<RetireResult> Retire(const FlipArgs& args);
+  // The retention policy of `app` (set: as owner); defaults when none.
+  absl::StatusOr<RetentionPolicy> Policy(const std::string& principal, const std::string& app,
+                                         const std::optional<RetentionPolicy>& set);
+  // What the policies would retire (`app`, or every app with a policy),
+  // each with why it is kept or goes; with `sweep`, the master collects its
+  // garbage now (admins, or the app's owners), else reports what a
+  // collection with the candidates retired would get back.
+  struct GcResult {
+    std::vector<GcCandidate> candidates;
+    std::vector<GcSummary> stores;
+  };
+  absl::StatusOr<GcResult> Gc(const std::string& principal, const std::string& app, bool sweep);
+  // Mark and sweep of the master's store (server/gc.h); `also_retired`
+  // counts as retired (a dry run's candidates). Keeps uploads younger than
+  // kUnreferencedUploadTtl; commits and flips wait only for the sweep.
+  absl::StatusOr<GcSummary> CollectGarbage(
+      bool dry_run, const std::set<std::pair<std::string, std::string>>& also_retired = {});
+  static constexpr char kPolicyFamily[] = "policy";
 
   // The owners of `app` after adding or removing `who` (a principal, or a
   // bare user name), as `principal`. NotFound for an unknown app;
@@ -311,6 +350,10 @@ class Master {
   // app -> waiting for co-signers (at most one per action; kMaxPending apps).
   static constexpr size_t kMaxPending = 1024;
   std::map<std::string, std::vector<PendingEntry>> pending_ ABSL_GUARDED_BY(write_mu_);
+  // One garbage collection at a time; sweeps_ counts those done, so that a
+  // commit whose closure walk raced one walks again (Commit).
+  Mutex gc_mu_;
+  std::atomic<uint64_t> sweeps_{0};
   mutable Mutex checkpoint_mu_;
   std::optional<Envelope> checkpoint_ ABSL_GUARDED_BY(checkpoint_mu_);
   uint64_t checkpoint_seq_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;

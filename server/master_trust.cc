@@ -233,9 +233,9 @@ absl::StatusOr<Master::CosignResult> Master::Cosign(const std::string& principal
                                       "` again"));
   }
   VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(app));
-  Action action = entry->info.action == "push"   ? Action::kPush
-                  : entry->info.action == "live" ? Action::kSetLive
-                                                 : Action::kRollback;
+  Action action = entry->info.action == "push"       ? Action::kPush
+                  : entry->info.action == "rollback" ? Action::kRollback
+                                                     : Action::kSetLive;
   if (absl::Status s = authz_.Check(principal, action, app, owners); !s.ok()) {
     AuditAlone(Entry(principal, "cosign " + entry->info.action, app, ""), s);
     return s;
@@ -255,8 +255,13 @@ absl::StatusOr<Master::CosignResult> Master::Cosign(const std::string& principal
     seq = done.ok() ? absl::StatusOr<uint64_t>(done->seq) : done.status();
   } else {
     entry->flip->signed_record = merged;
-    auto done = entry->info.action == "live" ? SetLive(*entry->flip) : Rollback(*entry->flip);
-    seq = done.ok() ? absl::StatusOr<uint64_t>(done->seq) : done.status();
+    if (entry->info.action == "retire") {
+      auto done = Retire(*entry->flip);
+      seq = done.ok() ? absl::StatusOr<uint64_t>(done->flip.seq) : done.status();
+    } else {
+      auto done = entry->info.action == "rollback" ? Rollback(*entry->flip) : SetLive(*entry->flip);
+      seq = done.ok() ? absl::StatusOr<uint64_t>(done->seq) : done.status();
+    }
   }
   AuditEntry audit = Entry(principal, "cosign " + entry->info.action, app, "");
   if (!seq.ok() && absl::IsFailedPrecondition(seq.status()) &&

@@ -269,6 +269,48 @@ grpc::ServerUnaryReactor* PublishService::Cosign(grpc::CallbackServerContext* ct
   });
 }
 
+grpc::ServerUnaryReactor* PublishService::Retire(grpc::CallbackServerContext* ctx,
+                                                 const RetireRequest* req, RetireResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
+    VMS_ASSIGN_OR_RETURN(auto result, master_->Retire({.app = req->app(),
+                                                       .version = req->version(),
+                                                       .principal = caller,
+                                                       .signed_record = Signed(req),
+                                                       .force = req->force()}));
+    resp->set_changed(result.flip.changed);
+    *resp->mutable_record() = std::move(result.flip.record);
+    resp->set_seq(result.flip.seq);
+    if (result.flip.to_sign) *resp->mutable_to_sign() = std::move(*result.flip.to_sign);
+    for (std::string& h : result.in_use) resp->add_in_use(std::move(h));
+    if (result.gc) *resp->mutable_gc() = std::move(*result.gc);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* PublishService::Gc(grpc::CallbackServerContext* ctx, const GcRequest* req,
+                                             GcResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
+    VMS_ASSIGN_OR_RETURN(auto result, master_->Gc(caller, req->app(), !req->dry_run()));
+    for (GcCandidate& c : result.candidates) *resp->add_candidates() = std::move(c);
+    for (GcSummary& s : result.stores) *resp->add_stores() = std::move(s);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* PublishService::Policy(grpc::CallbackServerContext* ctx,
+                                                 const PolicyRequest* req, PolicyResponse* resp) {
+  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
+    std::optional<RetentionPolicy> set;
+    if (req->set()) {
+      set.emplace();
+      set->set_keep_last(req->keep_last());
+      set->set_keep_days(req->keep_days());
+    }
+    VMS_ASSIGN_OR_RETURN(*resp->mutable_policy(), master_->Policy(caller, req->app(), set));
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* PublishService::RegisterKey(grpc::CallbackServerContext* ctx,
                                                       const RegisterKeyRequest* req,
                                                       RegisterKeyResponse* resp) {

@@ -42,6 +42,12 @@ class PublishService final : public Publish::CallbackService {
                                     PendingResponse* resp) override;
   grpc::ServerUnaryReactor* Cosign(grpc::CallbackServerContext* ctx, const CosignRequest* req,
                                    CosignResponse* resp) override;
+  grpc::ServerUnaryReactor* Retire(grpc::CallbackServerContext* ctx, const RetireRequest* req,
+                                   RetireResponse* resp) override;
+  grpc::ServerUnaryReactor* Gc(grpc::CallbackServerContext* ctx, const GcRequest* req,
+                               GcResponse* resp) override;
+  grpc::ServerUnaryReactor* Policy(grpc::CallbackServerContext* ctx, const PolicyRequest* req,
+                                   PolicyResponse* resp) override;
   grpc::ServerUnaryReactor* RegisterKey(grpc::CallbackServerContext* ctx,
                                         const RegisterKeyRequest* req,
                                         RegisterKeyResponse* resp) override;

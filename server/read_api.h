@@ -25,7 +25,8 @@ class ReadApi {
   // The world's current live record of `app`, if it has one.
   virtual absl::StatusOr<std::optional<Envelope>> CurrentLive(std::string_view app) const = 0;
   // Every live record of `app` in effect somewhere: the world's, those
-  // scoped to sites, labels (core/lifecycle.h); live_seq ascending.
+  // scoped to sites, labels (core/lifecycle.h), and the retirements;
+  // live_seq ascending.
   virtual absl::StatusOr<std::vector<Envelope>> RecordsInEffect(std::string_view app) const = 0;
   // Signed live records of `app`, live_seq ascending (empty if never live;
   // NotFound for an app never pushed).

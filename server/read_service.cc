@@ -418,6 +418,9 @@ grpc::ServerWriteReactor<FollowMessage>* ReadService::Watch(grpc::CallbackServer
       for (const auto& [label, r] : InEffect(parsed, req->site())) {
         wanted[r.live_seq()] = r.version();
       }
+      for (const LiveRecord& r : parsed) {
+        if (r.kind() == LiveRecord::RETIRE) wanted[r.live_seq()] = r.version();
+      }
       for (const auto& [live_seq, version] : wanted) {
         Event e;
         e.set_seq(from);

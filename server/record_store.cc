@@ -288,6 +288,7 @@ absl::StatusOr<std::vector<Envelope>> RecordStore::RecordsInEffect(std::string_v
   if (state) {
     if (uint64_t world = WorldLiveSeq(*state); world != 0) seqs.push_back(world);
     for (const AppState::Pointer& p : state->pointers()) seqs.push_back(p.live_seq());
+    for (uint64_t seq : state->retired_live_seq()) seqs.push_back(seq);
   }
   std::sort(seqs.begin(), seqs.end());
   seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
@@ -361,6 +362,7 @@ void AddLiveToState(const LiveRecord& live, AppState* state) {
     const auto& retired = state->retired();
     if (std::find(retired.begin(), retired.end(), live.version()) == retired.end()) {
       state->add_retired(live.version());
+      state->add_retired_live_seq(live.live_seq());
     }
     return;
   }

@@ -96,8 +96,27 @@ Replica::Replica(ReplicaOptions options, TrustChain trust, std::unique_ptr<Recor
       records_(std::move(records)),
       needs_recheck_(recheck) {}
 
+absl::StatusOr<GcReport> Replica::CollectGarbage(bool dry_run) {
+  auto report = vms::CollectGarbage(
+      records_.get(),
+      {.dry_run = dry_run, .exclusive = [this](const std::function<absl::Status()>& fn) {
+         MutexLock lock(&apply_mu_);
+         return fn();
+       }});
+  if (report.ok()) {
+    Log()->info(
+        "gc{} versions_kept={} retired={} objects_kept={} objects_removed={} bytes={} "
+        "seconds={:.3f} locked_seconds={:.3f}",
+        dry_run ? " (dry run)" : "", report->versions_kept, report->versions_retired,
+        report->objects_kept, report->objects_removed, report->bytes_removed, report->seconds,
+        report->locked_seconds);
+  }
+  return report;
+}
+
 absl::Status Replica::Apply(const Event& event, Upstream* upstream,
                             const FetchProgressFn& progress) {
+  MutexLock apply_lock(&apply_mu_);
   uint64_t applied = applied_seq();
   if (event.seq() <= applied) return absl::OkStatus();  // a resend after reconnecting
   if (event.seq() != applied + 1) {
@@ -268,6 +287,12 @@ absl::Status Replica::ApplyLive(const Event& event, Upstream* upstream,
   records_->PutLive(&batch, *record, event.envelope());
   records_->PutAppState(&batch, s);
   if (absl::Status st = records_->Commit(&batch, event.seq()); !st.ok()) return st;
+  if (record->kind() == LiveRecord::RETIRE) {
+    Log()->info("retire app={} version={} live_seq={} seq={}", record->app(), record->version(),
+                record->live_seq(), event.seq());
+    gc_wanted_ = true;
+    return absl::OkStatus();
+  }
   Log()->info("live app={} version={} live_seq={} seq={}", record->app(), record->version(),
               record->live_seq(), event.seq());
   return absl::OkStatus();
@@ -419,6 +444,7 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
 }
 
 absl::Status Replica::Recheck(Upstream* upstream) {
+  MutexLock apply_lock(&apply_mu_);
   needs_recheck_ = false;  // a Quarantine() from now on asks again
   {
     // No complete mark is trusted: one written by a fetch that raced a

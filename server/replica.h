@@ -31,6 +31,7 @@
 #include "core/sync.h"
 #include "net/upstream.h"
 #include "records.pb.h"
+#include "server/gc.h"
 #include "server/record_store.h"
 
 namespace vms {
@@ -99,6 +100,12 @@ class Replica {
   // them again.
   absl::StatusOr<FsckReport> Fsck(bool repair);
 
+  // Mark and sweep of this store (server/gc.h): Apply() waits only for the
+  // sweep itself. The follower runs one after a retirement was applied.
+  absl::StatusOr<GcReport> CollectGarbage(bool dry_run = false);
+  // Whether a retirement was applied since the last call.
+  bool TakeGcWanted() { return gc_wanted_.exchange(false); }
+
   uint64_t applied_seq() const { return records_->head_seq(); }
   ReadApi* read_api() { return records_.get(); }
   RecordStore& records() { return *records_; }
@@ -138,6 +145,9 @@ class Replica {
   std::unique_ptr<RecordStore> records_;
   std::atomic<bool> needs_recheck_;
   FetchStats last_fetch_;
+  // Held by Apply() and Recheck(), and by a collection's sweep.
+  Mutex apply_mu_;
+  std::atomic<bool> gc_wanted_{false};
 };
 
 }  // namespace vms

@@ -6,6 +6,7 @@
 #include "CLI/CLI.hpp"
 #include "core/chain.h"
 #include "core/cidr.h"
+#include "core/clock.h"
 #include "core/file_util.h"
 #include "core/keys.h"
 #include "core/limits.h"
@@ -14,6 +15,7 @@
 #include "core/thread_pool.h"
 #include "net/daemon.h"
 #include "net/metrics.h"
+#include "server/census.h"
 #include "server/follower.h"
 #include "server/read_service.h"
 #include "server/replica.h"
@@ -166,12 +168,14 @@ int main(int argc, char** argv) {
   // flight may still use them.
   std::optional<vms::ThreadPool> pool;
   pool.emplace(std::max(4, 2 * vms::CpuCount()));
+  vms::SiteCensus census(vms::WallClockMs);
   vms::Follower follower(replica->get(), {.upstreams = upstreams,
                                           .credentials = *credentials,
                                           .fetch_streams = fetch_streams,
                                           .fetch_rate = fetch_rate,
                                           .networks = networks,
-                                          .site_map_file = data_dir + "/site-map"});
+                                          .site_map_file = data_dir + "/site-map",
+                                          .usage = [&census] { return census.Sum(); }});
   vms::ReadService read(
       (*replica)->read_api(), &*pool,
       {.heartbeat = std::chrono::milliseconds(heartbeat_ms),
@@ -195,7 +199,8 @@ int main(int argc, char** argv) {
           const std::string& principal, vms::SiteReport report) -> absl::StatusOr<vms::ReportAck> {
         VMS_RETURN_IF_ERROR(vms::AcceptForRelay(principal, insecure, &report));
         return follower.Relay(report);
-      });
+      },
+      &census, credentials->insecure());
   grpc::ServerBuilder builder;
   metrics.CountRpcs(&builder);
   builder.RegisterService(&read);

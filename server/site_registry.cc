@@ -42,6 +42,18 @@ absl::Status CheckReport(const SiteReport& r) {
   if (r.problem().size() > kMaxErrorBytes) {
     return too_long("problem", r.problem().size(), kMaxErrorBytes);
   }
+  if (static_cast<size_t>(r.usage_size()) > kMaxUsageVersions) {
+    return absl::InvalidArgumentError(StrCat("a site's census names at most ", kMaxUsageVersions,
+                                             " versions, this one ", r.usage_size()));
+  }
+  for (const VersionUsage& u : r.usage()) {
+    VMS_RETURN_IF_ERROR(ValidateAppName(u.app()));
+    VMS_RETURN_IF_ERROR(ValidateVersionName(u.version()));
+    if (static_cast<size_t>(u.hosts_size()) > 16) {
+      return absl::InvalidArgumentError("a site's census names at most 16 hosts per version");
+    }
+    for (const std::string& h : u.hosts()) VMS_RETURN_IF_ERROR(ValidateSiteName(h));
+  }
   if (static_cast<size_t>(r.via_size()) >= kMaxRelayDepth) {
     return absl::InvalidArgumentError(StrCat("a site report was relayed by at most ",
                                              kMaxRelayDepth - 1, " sites, this one ",
@@ -256,6 +268,10 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(
     slot = *l;
     slot.set_applied_unix_ms(now);  // the master's clock, comparable to issued times
   }
+  if (report.has_usage()) {
+    site.usage.assign(report.usage().begin(), report.usage().end());
+    site.usage_ms = now;
+  }
   if (map_changed) RebuildMap();
   if (changed) {
     VMS_RETURN_IF_ERROR(Persist(site));
@@ -314,6 +330,10 @@ absl::StatusOr<std::vector<SiteState>> SiteRegistry::List(std::string_view app,
     MutexLock lock(&mu_);
     for (const auto& [name, site] : sites_) {
       SiteState& s = out.emplace_back(site.base);
+      for (const VersionUsage& u : site.usage) {
+        if (!app.empty() && u.app() == app) *s.add_usage() = u;
+      }
+      s.set_usage_unix_ms(site.usage_ms);
       if (app.empty()) {
         for (const auto& [key, in] : site.in_flight) *s.add_versions() = in.state;
         continue;
@@ -374,6 +394,21 @@ absl::Status SiteRegistry::Remove(std::string_view name, bool force) {
   rocksdb::WriteBatch batch;
   batch.Delete(db_->Family(kFamily), std::string(name));
   return db_->Write(&batch, /*sync=*/true);
+}
+
+std::vector<std::string> SiteRegistry::InUse(std::string_view app, std::string_view version) const {
+  MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, site] : sites_) {
+    for (const VersionUsage& u : site.usage) {
+      if (u.app() != app || u.version() != version || u.hosts_now() == 0) continue;
+      for (const std::string& h : u.hosts()) out.push_back(StrCat(name, "/", h));
+      if (u.hosts_now() > static_cast<uint32_t>(u.hosts_size())) {
+        out.push_back(StrCat(name, ": ", u.hosts_now() - u.hosts_size(), " more"));
+      }
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> SiteRegistry::Names() const {

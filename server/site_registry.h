@@ -89,6 +89,9 @@ class SiteRegistry {
   absl::StatusOr<std::vector<std::string>> Lacking(
       std::string_view app, std::string_view version,
       const std::vector<std::string>* only = nullptr) const;
+  // The hosts the census shows using app/version now, "site/host" (and
+  // "site: N more" past the names a site sends).
+  std::vector<std::string> InUse(std::string_view app, std::string_view version) const;
   // The known sites' names, in order.
   std::vector<std::string> Names() const;
 
@@ -108,6 +111,9 @@ class SiteRegistry {
     std::map<VersionKey, InFlight> in_flight;
     // When each app's latest flip was reported (memory only: for timing).
     std::unordered_map<std::string, LiveApplied> flips;
+    // The site's census as last reported (memory only).
+    std::vector<VersionUsage> usage;
+    int64_t usage_ms = 0;
   };
 
   SiteRegistry(Db* db, const RecordStore* records, std::function<int64_t()> now_ms)

@@ -2,6 +2,7 @@
 
 #include "core/principal.h"
 #include "core/status_macros.h"
+#include "core/strings.h"
 #include "server/rpc_util.h"
 
 namespace vms {
@@ -12,6 +13,24 @@ grpc::ServerUnaryReactor* SitesService::Report(grpc::CallbackServerContext* ctx,
     VMS_ASSIGN_OR_RETURN(auto ack, handler_(caller, *req));
     *resp = std::move(ack);
     return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SitesService::HostUsage(grpc::CallbackServerContext* ctx,
+                                                  const HostUsageReport* req, HostUsageAck*) {
+  return RunUnary(ctx, pool_, [this, req, caller = CallerOf(ctx)]() -> absl::Status {
+    if (census_ == nullptr) {
+      return absl::UnimplementedError("the master keeps no census: report to a site's replica");
+    }
+    if (!insecure_) {
+      auto sender = ParsePrincipal(caller);
+      if (!sender.ok() || sender->kind != PrincipalKind::kHost || sender->name != req->host()) {
+        return absl::PermissionDeniedError(
+            StrCat(caller, " may not report the usage of host ", Quote(req->host()),
+                   ": a host (vms://host/NAME) reports only about itself"));
+      }
+    }
+    return census_->Add(*req);
   });
 }
 

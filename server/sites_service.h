@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/thread_pool.h"
+#include "server/census.h"
 #include "vms.grpc.pb.h"
 
 namespace vms {
@@ -19,14 +20,22 @@ class SitesService final : public Sites::CallbackService {
   using Handler =
       std::function<absl::StatusOr<ReportAck>(const std::string& principal, SiteReport report)>;
   // `pool` must outlive the service; `handler` runs there.
-  SitesService(ThreadPool* pool, Handler handler) : pool_(pool), handler_(std::move(handler)) {}
+  SitesService(ThreadPool* pool, Handler handler, SiteCensus* census = nullptr,
+               bool insecure = false)
+      : pool_(pool), handler_(std::move(handler)), census_(census), insecure_(insecure) {}
 
   grpc::ServerUnaryReactor* Report(grpc::CallbackServerContext* ctx, const SiteReport* req,
                                    ReportAck* resp) override;
+  // A host's census report (replicas only: the master has no hosts). A host
+  // reports only about itself: report.host is its principal's name.
+  grpc::ServerUnaryReactor* HostUsage(grpc::CallbackServerContext* ctx, const HostUsageReport* req,
+                                      HostUsageAck* resp) override;
 
  private:
   ThreadPool* pool_;
   Handler handler_;
+  SiteCensus* census_;
+  bool insecure_;
 };
 
 // At a replica, before relaying a report from `principal` upstream: only a

@@ -57,8 +57,23 @@ class LifecycleTest : public ::testing::Test {
     return std::make_unique<FuseProcess>(
         mnt,
         std::vector<std::string>{"--replicas", replica.address(), "--cache",
-                                 dir_ / ("cache-" + site), "--trust", master_.pub()},
+                                 dir_ / ("cache-" + site), "--trust", master_.pub(),
+                                 "--census-interval-s", "1", "--host-name", site + "-host"},
         dir_ / ("fuse-" + site + ".log"));
+  }
+  // Bytes under `path` (du -sb).
+  uint64_t Du(const std::string& path) {
+    RunResult r = testing::Run({"/usr/bin/du", "-sb", path});
+    return std::stoull(r.out);
+  }
+  // What `vms usage app --json` says of VERSION at SITE: hosts using it now.
+  int HostsNow(const std::string& version, const std::string& site) {
+    RunResult r = Vms({"usage", "app", "--json"});
+    if (r.exit_code != 0) return -1;
+    for (const json& u : json::parse(r.out)) {
+      if (u["version"] == version && u["site"] == site) return u["hosts_now"];
+    }
+    return 0;
   }
   std::string Link(const std::string& site, const std::string& name) {
     std::error_code ec;
@@ -240,6 +255,114 @@ TEST_F(LifecycleTest, TheAsOfViewMatchesTheHistory) {
   std::error_code ec;
   EXPECT_FALSE(fs::exists(at / "yesterday", ec));
   EXPECT_FALSE(fs::exists(at / "2026-02-30T00:00:00Z", ec));
+}
+
+TEST_F(LifecycleTest, RetireWaitsForTheCensusThenEveryStoreGivesTheBytesBack) {
+  // 1.0 has a big file of its own (chunks kept as files in every store).
+  const std::string big = testing::RandomBytes(12 << 20, 7);
+  WriteFile(dir_ / "src/1.0/big", big);
+  Push("1.0");
+  Push("2.0");
+  Push("3.0");
+  for (const char* v : {"1.0", "2.0", "3.0"}) Flip({"live", "app", v, "--wait"});
+  auto ldn = Host("ldn", *ldn_);
+  ASSERT_TRUE(WaitLink("ldn", "app", "app@3.0")) << ldn->log();
+  const std::string old_tree = dir_ / "dist-ldn/app@1.0";
+  ASSERT_EQ(testing::ReadFileOrDie(old_tree + "/big"), big);  // now in ldn's host cache
+
+  // 1.0 is the rollback target behind 2.0 by default; keep only the last.
+  RunResult keep3 = Vms({"retire", "app", "1.0"});
+  EXPECT_NE(keep3.exit_code, 0);
+  EXPECT_NE(keep3.err.find("rollback target"), std::string::npos) << keep3.err;
+  Flip({"policy", "app", "--keep-last", "1"});
+  RunResult live = Vms({"retire", "app", "3.0"});
+  EXPECT_NE(live.exit_code, 0);
+  EXPECT_NE(live.err.find("it is live"), std::string::npos) << live.err;
+
+  // A process on ldn's host holds a file of 1.0 open: the census sees it.
+  auto holder = std::make_unique<testing::Process>(
+      std::vector<std::string>{"/bin/sh", "-c", "exec 3< " + old_tree + "/VERSION; exec sleep 60"},
+      dir_ / "holder.log");
+  ASSERT_TRUE(WaitFor([&] { return HostsNow("1.0", "ldn") == 1; })) << ldn->log();
+  RunResult usage = Vms({"usage", "app"});
+  EXPECT_NE(usage.out.find("test"), std::string::npos) << usage.out;
+  RunResult refused = Vms({"retire", "app", "1.0"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("in use on ldn/test"), std::string::npos) << refused.err;
+
+  // Once it exits (and the census says so), retiring goes through.
+  holder.reset();
+  ASSERT_TRUE(WaitFor([&] { return HostsNow("1.0", "ldn") == 0; })) << ldn->log();
+  const uint64_t master_before = Du(dir_ / "master/db/large");
+  const uint64_t ny_before = Du(dir_ / "ny/db/large");
+  const uint64_t cache_before = Du(dir_ / "cache-ldn");
+  RunResult retire = Vms({"retire", "app", "1.0"});
+  ASSERT_EQ(retire.exit_code, 0) << retire.err;
+  EXPECT_NE(retire.out.find("master: removed"), std::string::npos) << retire.out;
+  // Every store gives the big file's chunks back (the stores' own counters
+  // say so in their logs; du agrees).
+  EXPECT_LE(Du(dir_ / "master/db/large") + (10 << 20), master_before);
+  ASSERT_TRUE(WaitFor([&] { return Du(dir_ / "ny/db/large") + (10 << 20) <= ny_before; }))
+      << ny_->log();
+  EXPECT_NE(ny_->log().find("objects_removed="), std::string::npos);
+  ASSERT_TRUE(WaitFor([&] { return Du(dir_ / "cache-ldn") + (10 << 20) <= cache_before; }))
+      << ldn->log();
+  EXPECT_TRUE(WaitFor([&] {
+    return ldn->log().find("retired app=app version=1.0: dropped") != std::string::npos;
+  })) << ldn->log();
+  // The tree is gone from /dist, and what was live then shows as missing.
+  std::error_code ec;
+  EXPECT_FALSE(fs::exists(old_tree, ec));
+  EXPECT_NE(ldn->log().find("retired at"), std::string::npos) << ldn->log();
+  // The rest is whole everywhere.
+  EXPECT_EQ(testing::ReadFileOrDie(dir_ / "dist-ldn/app/VERSION"), "3.0\n");
+  EXPECT_EQ(Vms({"verify", "app", "--trust", master_.pub()}).exit_code, 0);
+  RunResult versions = Vms({"history", "app"});
+  EXPECT_NE(versions.out.find("retire"), std::string::npos) << versions.out;
+  // Retiring again changes nothing.
+  RunResult again = Vms({"retire", "app", "1.0"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("already retired"), std::string::npos);
+}
+
+TEST_F(LifecycleTest, GcRetiresWhatThePolicyLetsGoAndAConcurrentPushSurvives) {
+  for (int i = 1; i <= 4; ++i) {
+    WriteFile(dir_ / ("src/" + std::to_string(i) + ".0/own"), testing::RandomBytes(6 << 20, i));
+    Push(std::to_string(i) + ".0");
+  }
+  Flip({"live", "app", "3.0", "--wait"});
+  Flip({"live", "app", "4.0", "--wait"});
+  Flip({"policy", "app", "--keep-last", "1", "--keep-days", "0"});
+  RunResult dry = Vms({"gc", "app", "--dry-run", "--json"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  json plan = json::parse(dry.out);
+  std::map<std::string, bool> retire;
+  for (const json& c : plan["candidates"]) retire[c["version"]] = c["retire"];
+  EXPECT_EQ(retire, (std::map<std::string, bool>{
+                        {"1.0", true}, {"2.0", true}, {"3.0", false}, {"4.0", false}}))
+      << dry.out;
+  EXPECT_GE(plan["stores"][0]["bytes_removed"].get<uint64_t>(), 2u * (6 << 20)) << dry.out;
+  // A dry run removes nothing.
+  EXPECT_EQ(Vms({"versions", "app"}).out.find("1.0") != std::string::npos, true);
+
+  // A push runs while the collection sweeps: its uploads are not garbage.
+  WriteFile(dir_ / "src/5.0/own", testing::RandomBytes(24 << 20, 5));
+  for (int i = 0; i < 200; ++i) {
+    WriteFile(dir_ / ("src/5.0/many/" + std::to_string(i)), testing::RandomBytes(4096, 100 + i));
+  }
+  testing::Process push(
+      {testing::CliBin(), "--master", master_.address(), "push", "app", "5.0", dir_ / "src/5.0"},
+      dir_ / "push5.log");
+  RunResult gc = Vms({"gc", "app"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.out << gc.err;
+  EXPECT_NE(gc.out.find("retired app 1.0"), std::string::npos) << gc.out;
+  EXPECT_NE(gc.out.find("retired app 2.0"), std::string::npos) << gc.out;
+  ASSERT_EQ(push.Wait(std::chrono::seconds(120)), 0) << testing::ReadFileOrDie(dir_ / "push5.log");
+  Flip({"live", "app", "5.0", "--wait"});
+  auto ny = Host("ny", *ny_);
+  ASSERT_TRUE(WaitLink("ny", "app", "app@5.0")) << ny->log();
+  EXPECT_EQ(testing::ReadFileOrDie(dir_ / "dist-ny/app/own"), testing::RandomBytes(24 << 20, 5));
+  EXPECT_EQ(Vms({"verify", "app", "--trust", master_.pub()}).exit_code, 0);
 }
 
 }  // namespace

@@ -1,0 +1,121 @@
+#include "server/gc.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/envelope.h"
+#include "core/status_macros.h"
+#include "core/strings.h"
+#include "core/tree.h"
+
+namespace vms {
+
+namespace {
+
+double Since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+absl::Status Marker::Mark(const Hash& root) {
+  std::vector<Hash> trees;
+  if (marked_.insert(root).second) trees.push_back(root);
+  while (!trees.empty()) {
+    Hash tree = trees.back();
+    trees.pop_back();
+    auto raw = objects_.GetRaw(tree);
+    if (!raw.ok()) {
+      return absl::Status(
+          raw.status().code(),
+          StrCat("tree ", tree.Short(), " of a kept version: ", raw.status().message()));
+    }
+    VMS_ASSIGN_OR_RETURN(auto entries, DecodeTree(*raw));
+    for (const TreeEntry& e : entries) {
+      if (e.type == EntryType::kSymlink) continue;
+      if (!marked_.insert(e.hash).second) continue;
+      if (e.type == EntryType::kDir) {
+        trees.push_back(e.hash);
+      } else if (e.chunked) {
+        auto list = objects_.GetRaw(e.hash);
+        if (!list.ok()) {
+          return absl::Status(list.status().code(),
+                              StrCat("chunk list ", e.hash.Short(), ": ", list.status().message()));
+        }
+        VMS_ASSIGN_OR_RETURN(auto chunks, DecodeChunkList(*list));
+        for (const ChunkRef& c : chunks) marked_.insert(c.hash);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::map<std::pair<std::string, std::string>, Hash>> KeptRoots(
+    const RecordStore& store, uint64_t* retired,
+    const std::set<std::pair<std::string, std::string>>* also_retired) {
+  std::map<std::pair<std::string, std::string>, Hash> out;
+  if (retired) *retired = 0;
+  VMS_ASSIGN_OR_RETURN(auto apps, store.ListApps());
+  for (const AppState& a : apps) {
+    VMS_ASSIGN_OR_RETURN(auto envs, store.ListVersions(a.app()));
+    for (const Envelope& env : envs) {
+      VMS_ASSIGN_OR_RETURN(auto r, ParseRelease(env));
+      if (std::find(a.retired().begin(), a.retired().end(), r.version()) != a.retired().end() ||
+          (also_retired && also_retired->contains({a.app(), r.version()}))) {
+        if (retired) ++*retired;
+        continue;
+      }
+      VMS_ASSIGN_OR_RETURN(auto root, Hash::FromBytes(r.root()));
+      out[{a.app(), r.version()}] = root;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<GcReport> CollectGarbage(RecordStore* store, const GcOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  GcReport report;
+  const ObjectStore& objects = store->objects();
+  Marker marker(objects);
+  VMS_ASSIGN_OR_RETURN(auto kept,
+                       KeptRoots(*store, &report.versions_retired, &options.also_retired));
+  for (const auto& [key, root] : kept) VMS_RETURN_IF_ERROR(marker.Mark(root));
+  std::vector<Hash> candidates;
+  VMS_RETURN_IF_ERROR(objects.ForEachObject([&](const Hash& h) {
+    if (!marker.marked(h) && !(options.keep && options.keep(h))) candidates.push_back(h);
+    return true;
+  }));
+  report.mark_seconds = Since(start);
+
+  auto sweep = [&]() -> absl::Status {
+    const auto locked = std::chrono::steady_clock::now();
+    // What was released while the mark ran references objects too.
+    VMS_ASSIGN_OR_RETURN(auto now_kept, KeptRoots(*store, nullptr, &options.also_retired));
+    for (const auto& [key, root] : now_kept) {
+      if (!kept.contains(key)) VMS_RETURN_IF_ERROR(marker.Mark(root));
+    }
+    std::erase_if(candidates, [&](const Hash& h) {
+      return marker.marked(h) || (options.keep && options.keep(h));
+    });
+    report.versions_kept = now_kept.size();
+    report.objects_kept = marker.size();
+    report.objects_removed = candidates.size();
+    if (options.dry_run) {
+      VMS_ASSIGN_OR_RETURN(auto bytes, objects.StoredBytes(candidates));
+      for (uint64_t b : bytes) report.bytes_removed += b;
+    } else {
+      VMS_ASSIGN_OR_RETURN(report.bytes_removed, store->mutable_objects().Sweep(candidates));
+    }
+    report.locked_seconds = Since(locked);
+    return absl::OkStatus();
+  };
+  if (options.exclusive && !options.dry_run) {
+    VMS_RETURN_IF_ERROR(options.exclusive(sweep));
+  } else {
+    VMS_RETURN_IF_ERROR(sweep());
+  }
+  report.seconds = Since(start);
+  return report;
+}
+
+}  // namespace vms
