@@ -267,15 +267,16 @@ absl::StatusOr<Master::GcResult> Master::Gc(const std::string& principal, const 
   bool allowed = authz_.IsAdmin(principal) || !apps.empty();
   for (const std::string& a : apps) {
     VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(a));
-    allowed = allowed && authz_.Check(principal, Action::kSetLive, a,
-                                      owners.value_or(std::vector<std::string>()))
-                             .ok();
+    allowed =
+        allowed &&
+        authz_.Check(principal, Action::kSetLive, a, owners.value_or(std::vector<std::string>()))
+            .ok();
   }
   if (!allowed) {
-    return absl::PermissionDeniedError(
-        StrCat(principal, " may not collect garbage", app.empty() ? "" : StrCat(" for ", app),
-               ": the app's owners and admins do (`vms owners ", app.empty() ? "APP" : app,
-               "` lists them)"));
+    return absl::PermissionDeniedError(StrCat(principal, " may not collect garbage",
+                                              app.empty() ? "" : StrCat(" for ", app),
+                                              ": the app's owners and admins do (`vms owners ",
+                                              app.empty() ? "APP" : app, "` lists them)"));
   }
   GcResult out;
   std::set<std::pair<std::string, std::string>> retiring;
