@@ -2,12 +2,15 @@
 // cache, so only a file system that drops what was never synced can show
 // that every acknowledged push and flip was really made durable
 // (tests/testing/power_cut_fs.h).
+#include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "core/codec.h"
 #include "core/db.h"
 #include "core/envelope.h"
+#include "core/strings.h"
 #include "core/tree.h"
 #include "gtest/gtest.h"
 #include "server/master.h"
@@ -165,6 +168,97 @@ TEST(PowerCutTest, WhatAReplicaAppliedSurvives) {
   ASSERT_TRUE(live.has_value());
   EXPECT_EQ(ParseLiveRecord(*live).value().version(), "2");
 }
+
+// A version of `n` files of their own, each big enough for a file of its own
+// in large/, beside the file every version shares.
+Hash UploadBig(Master* master, const std::string& version, int n) {
+  std::string shared = "shared by every version";
+  std::vector<std::string> raws = {shared};
+  std::vector<TreeEntry> entries = {
+      {.name = "s", .type = EntryType::kFile, .size = shared.size(), .hash = Sha256(shared)}};
+  for (int i = 0; i < n; ++i) {
+    std::string own = StrCat(version, "/", i, testing::RandomBytes(2 << 20, i + 100 * n));
+    entries.push_back({.name = StrCat("f", i),
+                       .type = EntryType::kFile,
+                       .size = own.size(),
+                       .hash = Sha256(own)});
+    raws.push_back(std::move(own));
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const TreeEntry& a, const TreeEntry& b) { return a.name < b.name; });
+  raws.push_back(EncodeTree(entries).value());
+  std::vector<StoredObject> objects;
+  for (const std::string& raw : raws) {
+    EncodedObject e = Encode(raw, 1);
+    objects.push_back({Sha256(raw), e.codec, raw.size(), e.data});
+  }
+  EXPECT_TRUE(master->PutObjects(&objects).ok());
+  return Sha256(raws.back());
+}
+
+std::vector<std::string> LargeFiles(const std::filesystem::path& data) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(data / "db" / "large", ec)) {
+    out.push_back(e.path().filename().string());
+  }
+  return out;
+}
+
+// The power goes out in the middle of a sweep: after its synced batch took
+// the retired version's objects out of the index, as it unlinks the first,
+// second or third of the version's three large files. Nothing a kept version
+// uses is lost, and the files left behind go when the master opens again.
+class SweepCutTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(SweepCutTest, NothingStillReferencedIsLostAndTheRestGoesOnOpen) {
+  const int cut_at = GetParam();
+  testing::TempDir dir;
+  auto fs = PowerCutFs::Make();
+  std::vector<Hash> kept;
+  Hash gone;
+  {
+    auto master = Master::Open({.data_dir = dir.path(), .env = fs->env()}).value();
+    gone = UploadBig(master.get(), "1", 3);
+    ASSERT_TRUE(master->Commit({"app", "1", gone, "dev@h", ""}).ok());
+    for (std::string version : {"2", "3"}) {
+      kept.push_back(UploadBig(master.get(), version, 2));
+      ASSERT_TRUE(master->Commit({"app", version, kept.back(), "dev@h", ""}).ok());
+    }
+    ASSERT_TRUE(master->SetLive({"app", "3", "dev@h"}).ok());
+    ASSERT_EQ(LargeFiles(dir.path()).size(), 7u) << "each version's own files are large";
+    fs->CutAtDelete(cut_at, std::filesystem::path(dir.path()) / "db" / "large");
+    auto retired = master->Retire({.app = "app", .version = "1", .principal = "dev@h"});
+    ASSERT_TRUE(retired.ok()) << retired.status();
+    ASSERT_TRUE(fs->cut()) << "the sweep deleted fewer files than planned";
+  }
+  fs->DropUnsynced();
+  EXPECT_EQ(LargeFiles(dir.path()).size(), 7u - (cut_at - 1))
+      << "the cut came after the planned deletions, not before";
+
+  auto master = Master::Open({.data_dir = dir.path()}).value();
+  EXPECT_EQ(LargeFiles(dir.path()).size(), 4u) << "the cut sweep's orphans are dropped on open";
+  auto state = master->records().LoadAppState("app").value();
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->retired_size(), 1) << "the retirement was acknowledged";
+  EXPECT_EQ(master->records().objects().Missing({&gone, 1}).value().size(), 1u)
+      << "the swept batch was synced";
+  uint64_t large = 0;
+  for (const std::string& name : LargeFiles(dir.path())) {
+    large += std::filesystem::file_size(std::filesystem::path(dir.path()) / "db" / "large" / name);
+  }
+  EXPECT_EQ(master->records().objects().large_bytes(), large);
+  for (const Hash& root : kept) {
+    EXPECT_TRUE(VerifyWhole(master->records().objects(), root).ok()) << root.Short();
+  }
+  auto gc = master->CollectGarbage(/*dry_run=*/false);
+  ASSERT_TRUE(gc.ok()) << gc.status();
+  EXPECT_EQ(gc->objects_removed(), 0u);
+  EXPECT_TRUE(master->SetLive({"app", "2", "dev@h"}).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(PowerCutTest, SweepCutTest, ::testing::Values(1, 2, 3),
+                         [](const auto& info) { return StrCat("AtUnlink", info.param); });
 
 }  // namespace
 }  // namespace vms

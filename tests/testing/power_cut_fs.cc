@@ -178,13 +178,24 @@ rocksdb::IOStatus PowerCutFs::RenameFile(const std::string& from, const std::str
 
 rocksdb::IOStatus PowerCutFs::DeleteFile(const std::string& f, const rocksdb::IOOptions& o,
                                          rocksdb::IODebugContext* dbg) {
+  std::string name = std::filesystem::path(f).lexically_normal().string();
+  {
+    MutexLock lock(&mu_);
+    if (deletes_left_ > 0 && name.starts_with(delete_prefix_) && --deletes_left_ == 0) cut_ = true;
+  }
   if (cut_) return rocksdb::IOStatus::OK();
   rocksdb::IOStatus s = target()->DeleteFile(f, o, dbg);
   if (s.ok()) {
     MutexLock lock(&mu_);
-    files_.erase(std::filesystem::path(f).lexically_normal().string());
+    files_.erase(name);
   }
   return s;
+}
+
+void PowerCutFs::CutAtDelete(int n, std::string prefix) {
+  MutexLock lock(&mu_);
+  deletes_left_ = n;
+  delete_prefix_ = std::filesystem::path(prefix).lexically_normal().string();
 }
 
 void PowerCutFs::Appended(const std::string& f, uint64_t bytes) {

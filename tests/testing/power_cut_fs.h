@@ -35,6 +35,10 @@ class PowerCutFs : public rocksdb::FileSystemWrapper {
   rocksdb::Env* env();
 
   void Cut() { cut_ = true; }
+  // The power goes out as the `n`th file (from now on) whose path starts with
+  // `prefix` is deleted: that deletion and all after it are lost (a crash in
+  // the middle of a sweep).
+  void CutAtDelete(int n, std::string prefix);
   bool cut() const { return cut_; }
   // After Cut() and after the store is closed. Returns the bytes dropped
   // (unsynced tails and unsynced new files).
@@ -77,6 +81,8 @@ class PowerCutFs : public rocksdb::FileSystemWrapper {
   std::unique_ptr<rocksdb::Env> env_;
   Mutex mu_;
   std::map<std::string, File> files_ ABSL_GUARDED_BY(mu_);
+  int deletes_left_ ABSL_GUARDED_BY(mu_) = -1;  // -1: no cut planned
+  std::string delete_prefix_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace vms::testing
