@@ -59,6 +59,21 @@ absl::StatusOr<std::string> DistFs::ResumeJournal(const std::string& path) {
   return state.init;
 }
 
+namespace {
+
+// /dist/APP, /dist/APP@LABEL, /dist/.at/TIME/APP: a symlink to `prefix`APP@VERSION.
+void AppLink(const std::string& app, const LiveInfo& live, std::string_view prefix, Node* node) {
+  node->kind = Node::kAppLink;
+  node->app = app;
+  node->version = live.version;
+  node->live_seq = live.live_seq;
+  node->target = StrCat(prefix, app, "@", live.version);
+  node->hash = live.root;
+  node->mtime_ms = live.issued_ms;
+}
+
+}  // namespace
+
 int DistFs::LookupRoot(const std::string& name, Node* node) {
   if (name == kAtName) {
     node->kind = Node::kAtRoot;
@@ -69,28 +84,16 @@ int DistFs::LookupRoot(const std::string& name, Node* node) {
   if (at == std::string::npos) {
     std::optional<LiveInfo> live = catalog_->Live(name);
     if (!live) return ENOENT;
-    node->kind = Node::kAppLink;
-    node->app = name;
-    node->version = live->version;
-    node->live_seq = live->live_seq;
-    node->target = StrCat(name, "@", live->version);
-    node->hash = live->root;
+    AppLink(name, *live, "", node);
     if (census_ != nullptr) census_->Touched(name, live->version);
     readahead_.PrefetchTrees(node->hash, node->target);
-    node->mtime_ms = live->issued_ms;
     return 0;
   }
   std::string app = name.substr(0, at), version = name.substr(at + 1);
   if (!ValidateAppName(app).ok() || !ValidateVersionName(version).ok()) return ENOENT;
   if (std::optional<LiveInfo> label = catalog_->Label(app, version)) {
     // APP@LABEL: a symlink switched like APP (labels are never version names).
-    node->kind = Node::kAppLink;
-    node->app = app;
-    node->version = label->version;
-    node->live_seq = label->live_seq;
-    node->target = StrCat(app, "@", label->version);
-    node->hash = label->root;
-    node->mtime_ms = label->issued_ms;
+    AppLink(app, *label, "", node);
     return 0;
   }
   if (std::optional<int64_t> when = catalog_->RetiredAt(app, version)) {
@@ -139,13 +142,7 @@ int DistFs::LookupAsOf(const Node& dir, const std::string& name, Node* node) {
     return ErrnoOf(live.status());
   }
   if (!*live) return ENOENT;
-  node->kind = Node::kAppLink;
-  node->app = name;
-  node->version = (*live)->version;
-  node->live_seq = (*live)->live_seq;
-  node->target = StrCat("../../", name, "@", (*live)->version);
-  node->hash = (*live)->root;
-  node->mtime_ms = (*live)->issued_ms;
+  AppLink(name, **live, "../../", node);
   return 0;
 }
 

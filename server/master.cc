@@ -470,39 +470,57 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
   record.set_kind(kind);
   for (const std::string& site : sites) record.add_sites(site);
   record.set_label(label);
-  Envelope env;
-  if (chained_) {
-    record.set_ownership_seq(chain_->ownership(args.app)->record.ownership_seq());
-    Envelope prepared;
-    prepared.set_payload_type(std::string(kLiveType));
-    prepared.set_payload(record.SerializeAsString());
-    if (!args.signed_record) return FlipResult{.to_sign = std::move(prepared)};
-    VMS_ASSIGN_OR_RETURN(
-        env, CheckSigned(*args.signed_record, prepared,
-                         kind == LiveRecord::LIVE ? "live" : "rollback", args.principal, {}, args));
-    record.ParseFromString(env.payload());
-  } else {
-    env = SignEnvelope(kLiveType, record.SerializeAsString(), key_);
-  }
+  Envelope to_sign;
+  VMS_ASSIGN_OR_RETURN(
+      auto signed_env,
+      SignLive(args, kind == LiveRecord::LIVE ? "live" : "rollback", &record, &to_sign));
+  if (!signed_env) return FlipResult{.to_sign = std::move(to_sign)};
+  Envelope env = *std::move(signed_env);
 
   AddLiveToState(record, &state);
   state.clear_back_stack();
   for (std::string& v : stack) state.add_back_stack(std::move(v));
 
-  Event event = NextEvent(Event::LIVE_CHANGED, args.app, target, env);
+  AuditEntry entry = Entry(args.principal, action, args.app, FlipTarget(label, target, sites));
+  entry.set_outcome("ok");
+  VMS_ASSIGN_OR_RETURN(const uint64_t seq, WriteLive(record, env, state, std::move(entry)));
+  Count(options_.metrics.flips);
+  Log()->info("{} app={} version={} previous={} scope={} live_seq={} seq={} issuer={}", action,
+              args.app, target, record.previous_version(), ScopeText(record), record.live_seq(),
+              seq, args.principal);
+  return FlipResult{.changed = true, .record = std::move(env), .seq = seq};
+}
+
+absl::StatusOr<std::optional<Envelope>> Master::SignLive(const FlipArgs& args,
+                                                         const std::string& action,
+                                                         LiveRecord* record, Envelope* to_sign) {
+  if (!chained_) return SignEnvelope(kLiveType, record->SerializeAsString(), key_);
+  record->set_ownership_seq(chain_->ownership(record->app())->record.ownership_seq());
+  Envelope prepared;
+  prepared.set_payload_type(std::string(kLiveType));
+  prepared.set_payload(record->SerializeAsString());
+  if (!args.signed_record) {
+    *to_sign = std::move(prepared);
+    return std::nullopt;
+  }
+  VMS_ASSIGN_OR_RETURN(
+      auto env, CheckSigned(*args.signed_record, prepared, action, args.principal, {}, args));
+  if (!record->ParseFromString(env.payload())) {
+    return absl::InternalError("a checked live record does not parse");
+  }
+  return env;
+}
+
+absl::StatusOr<uint64_t> Master::WriteLive(const LiveRecord& record, const Envelope& env,
+                                           const AppState& state, AuditEntry entry) {
+  Event event = NextEvent(Event::LIVE_CHANGED, record.app(), record.version(), env);
   rocksdb::WriteBatch batch;
   records_->PutEvent(&batch, event);
   records_->PutLive(&batch, record, env);
   records_->PutAppState(&batch, state);
-  AuditEntry entry = Entry(args.principal, action, args.app, FlipTarget(label, target, sites));
-  entry.set_outcome("ok");
   audit_->Add(&batch, std::move(entry));
   VMS_RETURN_IF_ERROR(records_->Commit(&batch, event.seq()));
-  Count(options_.metrics.flips);
-  Log()->info("{} app={} version={} previous={} scope={} live_seq={} seq={} issuer={}", action,
-              args.app, target, record.previous_version(), ScopeText(record), record.live_seq(),
-              event.seq(), args.principal);
-  return FlipResult{.changed = true, .record = std::move(env), .seq = event.seq()};
+  return event.seq();
 }
 
 }  // namespace vms

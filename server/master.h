@@ -334,6 +334,19 @@ class Master {
   // Flip to `target` (or, for a rollback with an empty target, to the top of
   // the back stack). Takes write_mu_.
   absl::StatusOr<FlipResult> Flip(const FlipArgs& args, LiveRecord::Kind kind);
+  // The envelope of a live record: signed by the master's key, or under a
+  // root of trust checked as the caller signed it (CheckSigned; `action`
+  // names it), then `record` is what was signed. Asked without a signature,
+  // nullopt with `to_sign` the record prepared. write_mu_ held.
+  absl::StatusOr<std::optional<Envelope>> SignLive(const FlipArgs& args, const std::string& action,
+                                                   LiveRecord* record, Envelope* to_sign)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Writes a signed live record in one synced batch: its event, the record,
+  // the app's new `state`, the audit entry (outcome set). Returns the seq.
+  // write_mu_ held.
+  absl::StatusOr<uint64_t> WriteLive(const LiveRecord& record, const Envelope& env,
+                                     const AppState& state, AuditEntry entry)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // An event with the next seq for `batch`. write_mu_ held.
   Event NextEvent(Event::Type type, const std::string& app, const std::string& version,
                   const Envelope& env) const;

@@ -156,37 +156,22 @@ absl::StatusOr<RetireResult> Master::Retire(const FlipArgs& args) {
       record.set_issued_unix_ms(options_.now_ms());
       record.set_issuer(args.principal);
       record.set_kind(LiveRecord::RETIRE);
-      Envelope env;
-      if (chained_) {
-        record.set_ownership_seq(chain_->ownership(args.app)->record.ownership_seq());
-        Envelope prepared;
-        prepared.set_payload_type(std::string(kLiveType));
-        prepared.set_payload(record.SerializeAsString());
-        if (!args.signed_record) {
-          out.flip.to_sign = std::move(prepared);
-          return out;
-        }
-        VMS_ASSIGN_OR_RETURN(
-            env, CheckSigned(*args.signed_record, prepared, "retire", args.principal, {}, args));
-        record.ParseFromString(env.payload());
-      } else {
-        env = SignEnvelope(kLiveType, record.SerializeAsString(), key_);
+      Envelope to_sign;
+      VMS_ASSIGN_OR_RETURN(auto signed_env, SignLive(args, "retire", &record, &to_sign));
+      if (!signed_env) {
+        out.flip.to_sign = std::move(to_sign);
+        return out;
       }
       AddLiveToState(record, &state);
-      Event event = NextEvent(Event::LIVE_CHANGED, args.app, args.version, env);
-      rocksdb::WriteBatch batch;
-      records_->PutEvent(&batch, event);
-      records_->PutLive(&batch, record, env);
-      records_->PutAppState(&batch, state);
       AuditEntry entry = Entry(args.principal, "retire", args.app, args.version);
       entry.set_outcome(out.in_use.empty() ? "ok"
                                            : StrCat("ok: forced, in use on ", Join(out.in_use)));
-      audit_->Add(&batch, std::move(entry));
-      VMS_RETURN_IF_ERROR(records_->Commit(&batch, event.seq()));
+      VMS_ASSIGN_OR_RETURN(const uint64_t seq,
+                           WriteLive(record, *signed_env, state, std::move(entry)));
       Log()->info("retire app={} version={} live_seq={} seq={} issuer={}{}", args.app, args.version,
-                  record.live_seq(), event.seq(), args.principal,
+                  record.live_seq(), seq, args.principal,
                   out.in_use.empty() ? "" : StrCat(" forced, in use on ", Join(out.in_use)));
-      out.flip = FlipResult{.changed = true, .record = std::move(env), .seq = event.seq()};
+      out.flip = FlipResult{.changed = true, .record = *std::move(signed_env), .seq = seq};
     }
     // The objects no remaining version references go now.
     auto gc = CollectGarbage(/*dry_run=*/false);

@@ -151,6 +151,40 @@ TEST_F(TrustTest, AnAdminMakesTheAppItsOwnersSignAndEveryHostVerifies) {
   EXPECT_EQ(master_->Terminate(), 0);
 }
 
+// Labels and retirements are live records like flips: signed by an owner,
+// verified by the replica and the host from root.pub.
+TEST_F(TrustTest, AnOwnerSignsALabelAndARetirementAndHostsApplyThem) {
+  ExpectOk(As("alice", {"key", "register"}));
+  ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
+  for (const char* v : {"1", "2", "3"}) {
+    ExpectOk(Push("alice", "alpha", v));
+    ExpectOk(As("alice", {"live", "alpha", v}));
+  }
+  ExpectOk(As("alice", {"policy", "alpha", "--keep-last", "1"}));
+  StartSiteAndHost();
+  ASSERT_TRUE(WaitLive("alpha", "3")) << mount_->log() << replica_->log();
+  ASSERT_EQ(testing::ReadFileOrDie(dir_ / "dist/alpha@1/bin/tool"), "#!/bin/sh\necho 1\n");
+
+  ExpectOk(As("alice", {"label", "alpha", "beta", "2"}));
+  EXPECT_TRUE(WaitFor([&] {
+    std::error_code ec;
+    return fs::read_symlink(dir_ / "dist/alpha@beta", ec).string() == "alpha@2";
+  })) << mount_->log();
+  ExpectRefused(As("bob", {"retire", "alpha", "1"}), "vms://user/bob may not");
+  ExpectOk(As("alice", {"retire", "alpha", "1"}));
+  EXPECT_TRUE(WaitFor([&] { return !fs::exists(dir_ / "dist/alpha@1"); }))
+      << mount_->log() << replica_->log();
+  EXPECT_NE(mount_->log().find("retired at"), std::string::npos) << mount_->log();
+  EXPECT_EQ(testing::ReadFileOrDie(dir_ / "dist/alpha@beta/bin/tool"), "#!/bin/sh\necho 2\n");
+  EXPECT_EQ(testing::ReadFileOrDie(dir_ / "dist/alpha/bin/tool"), "#!/bin/sh\necho 3\n");
+
+  RunResult verify = As("bob", {"verify", "alpha", "--trust", root_pub()});
+  ExpectOk(verify);
+  EXPECT_NE(verify.out.find("OK: every signature verifies, from the root to the app's owners"),
+            std::string::npos)
+      << verify.out;
+}
+
 TEST_F(TrustTest, AReplacedKeySignsNothingNewWhileWhatItSignedStays) {
   ExpectOk(As("alice", {"key", "register"}));
   ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
