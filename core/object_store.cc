@@ -207,7 +207,10 @@ absl::StatusOr<IngestStats> ObjectStore::Ingest(std::vector<StoredObject>* objec
 }
 
 ObjectStore::ObjectStore(Db* db, bool durable)
-    : db_(db), durable_(durable), large_dir_(db->path() + "/large") {}
+    : db_(db),
+      durable_(durable),
+      large_dir_(db->path() + "/large"),
+      trash_dir_(db->path() + "/large-trash") {}
 
 ObjectStore::~ObjectStore() = default;
 
@@ -321,6 +324,7 @@ void ObjectStore::UnlinkLarge(std::span<const Hash> hashes) {
 }
 
 absl::Status ObjectStore::Recover() {
+  VMS_RETURN_IF_ERROR(EmptyTrash());  // a sweep's, cut short
   rocksdb::FileSystem* fs = db_->raw()->GetFileSystem();
   std::vector<std::string> names;
   rocksdb::IOStatus s = fs->GetChildren(large_dir_, rocksdb::IOOptions(), &names, nullptr);
@@ -483,13 +487,46 @@ absl::StatusOr<uint64_t> ObjectStore::Sweep(std::span<const Hash> hashes) {
   }
   VMS_RETURN_IF_ERROR(db_->Write(&batch, /*sync=*/true));
   rocksdb::FileSystem* fs = db_->raw()->GetFileSystem();
+  bool trash_made = false;
   for (size_t i = 0; i < hashes.size(); ++i) {
     if (!entries[i] || !entries[i]->large) continue;
-    if (fs->DeleteFile(LargePath(hashes[i]), rocksdb::IOOptions(), nullptr).ok()) {
+    if (!trash_made) {
+      VMS_RETURN_IF_ERROR(
+          FromRocks(fs->CreateDirIfMissing(trash_dir_, rocksdb::IOOptions(), nullptr),
+                    "create large-trash/"));
+      trash_made = true;
+    }
+    const std::string name = hashes[i].Hex();
+    if (fs->RenameFile(LargePath(hashes[i]), StrCat(trash_dir_, "/", name), rocksdb::IOOptions(),
+                       nullptr)
+            .ok()) {
       large_bytes_.fetch_sub(bytes[i], std::memory_order_relaxed);
     }
   }
+  if (trash_made) {
+    // Where each file went is durable: after a crash a file is in the trash
+    // (emptied on open), not back under a name no entry has.
+    std::unique_ptr<rocksdb::FSDirectory> dir;
+    VMS_RETURN_IF_ERROR(FromRocks(fs->NewDirectory(trash_dir_, rocksdb::IOOptions(), &dir, nullptr),
+                                  "open large-trash/"));
+    VMS_RETURN_IF_ERROR(FromRocks(dir->Fsync(rocksdb::IOOptions(), nullptr), "sync large-trash/"));
+  }
   return freed;
+}
+
+absl::Status ObjectStore::EmptyTrash() {
+  rocksdb::FileSystem* fs = db_->raw()->GetFileSystem();
+  std::vector<std::string> names;
+  rocksdb::IOStatus s = fs->GetChildren(trash_dir_, rocksdb::IOOptions(), &names, nullptr);
+  if (s.IsNotFound() || s.IsPathNotFound()) return absl::OkStatus();
+  VMS_RETURN_IF_ERROR(FromRocks(s, "list large-trash/"));
+  for (const std::string& name : names) {
+    if (name == "." || name == "..") continue;
+    VMS_RETURN_IF_ERROR(
+        FromRocks(fs->DeleteFile(StrCat(trash_dir_, "/", name), rocksdb::IOOptions(), nullptr),
+                  StrCat("remove large-trash/", name)));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ObjectStore::CheckAll(const CheckFn& fn) const {

@@ -80,8 +80,8 @@ class ObjectStore {
   ~ObjectStore();
 
   // After a crash: removes large files no index entry names (written, but
-  // their batch never was) and unfinished ones, and counts the bytes of the
-  // rest. Call once, before the store is used.
+  // their batch never was), unfinished ones and a sweep's trash, and counts
+  // the bytes of the rest. Call once, before the store is used.
   absl::Status Recover();
 
   // Verifies every object not yet present (DataLoss naming the first bad one;
@@ -117,11 +117,16 @@ class ObjectStore {
   // for one absent.
   absl::StatusOr<std::vector<uint64_t>> StoredBytes(std::span<const Hash> hashes) const;
   // Garbage collection: removes objects no version references any more,
-  // with their complete marks, in one synced batch, then their files (a
-  // crash in between leaves files no entry names, which Recover() drops).
-  // Excludes Ingest() meanwhile, so an object stored again concurrently is
-  // never unlinked under its new entry. Returns the bytes freed.
+  // with their complete marks, in one synced batch, then moves their files
+  // to the trash (a rename each: quick, whatever their size). A crash in
+  // between leaves files no entry names, which Recover() drops. Excludes
+  // Ingest() meanwhile, so an object stored again concurrently is never
+  // moved under its new entry. Returns the bytes freed.
   absl::StatusOr<uint64_t> Sweep(std::span<const Hash> hashes);
+  // Unlinks what Sweep() moved to the trash: the slow part of freeing big
+  // files (the file system gives back their extents), done with no lock
+  // held, so writers never wait for it.
+  absl::Status EmptyTrash();
 
   // Adds "`tree`'s closure is complete" to `batch`. Only for trees whose
   // closure was verified; the caller makes the batch durable.
@@ -163,6 +168,7 @@ class ObjectStore {
   Db* db_;
   const bool durable_;
   const std::string large_dir_;
+  const std::string trash_dir_;  // swept large files, until EmptyTrash()
   std::atomic<uint64_t> large_bytes_{0};
   std::atomic<uint64_t> next_temp_{0};
   std::atomic<bool> direct_ok_{true};  // false once the file system refused O_DIRECT

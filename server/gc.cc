@@ -94,9 +94,9 @@ absl::StatusOr<GcReport> CollectGarbage(RecordStore* store, const GcOptions& opt
     for (const auto& [key, root] : now_kept) {
       if (!kept.contains(key)) VMS_RETURN_IF_ERROR(marker.Mark(root));
     }
-    std::erase_if(candidates, [&](const Hash& h) {
-      return marker.marked(h) || (options.keep && options.keep(h));
-    });
+    // `keep` needs no second look: only an object not stored gets an upload
+    // entry, and every candidate is stored.
+    std::erase_if(candidates, [&](const Hash& h) { return marker.marked(h); });
     report.versions_kept = now_kept.size();
     report.objects_kept = marker.size();
     report.objects_removed = candidates.size();
@@ -114,6 +114,8 @@ absl::StatusOr<GcReport> CollectGarbage(RecordStore* store, const GcOptions& opt
   } else {
     VMS_RETURN_IF_ERROR(sweep());
   }
+  // Big files give their space back here, with writers going on.
+  if (!options.dry_run) VMS_RETURN_IF_ERROR(store->mutable_objects().EmptyTrash());
   report.seconds = Since(start);
   return report;
 }

@@ -196,24 +196,27 @@ Hash UploadBig(Master* master, const std::string& version, int n) {
   return Sha256(raws.back());
 }
 
-std::vector<std::string> LargeFiles(const std::filesystem::path& data) {
+std::vector<std::string> FilesIn(const std::filesystem::path& dir) {
   std::vector<std::string> out;
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(data / "db" / "large", ec)) {
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
     out.push_back(e.path().filename().string());
   }
   return out;
 }
 
-// The power goes out in the middle of a sweep: after its synced batch took
-// the retired version's objects out of the index, as it unlinks the first,
-// second or third of the version's three large files. Nothing a kept version
-// uses is lost, and the files left behind go when the master opens again.
-class SweepCutTest : public ::testing::TestWithParam<int> {};
+// The power goes out in the middle of a sweep, after its synced batch took
+// the retired version's objects out of the index: as it moves the first,
+// second or third of the version's three large files to the trash, or as
+// the trash is emptied. Nothing a kept version uses is lost, and the files
+// left behind go when the master opens again.
+using Cut = std::pair<PowerCutFs::Op, int>;
+class SweepCutTest : public ::testing::TestWithParam<Cut> {};
 
 TEST_P(SweepCutTest, NothingStillReferencedIsLostAndTheRestGoesOnOpen) {
-  const int cut_at = GetParam();
+  const auto [op, n] = GetParam();
   testing::TempDir dir;
+  const std::filesystem::path db = std::filesystem::path(dir.path()) / "db";
   auto fs = PowerCutFs::Make();
   std::vector<Hash> kept;
   Hash gone;
@@ -226,26 +229,25 @@ TEST_P(SweepCutTest, NothingStillReferencedIsLostAndTheRestGoesOnOpen) {
       ASSERT_TRUE(master->Commit({"app", version, kept.back(), "dev@h", ""}).ok());
     }
     ASSERT_TRUE(master->SetLive({"app", "3", "dev@h"}).ok());
-    ASSERT_EQ(LargeFiles(dir.path()).size(), 7u) << "each version's own files are large";
-    fs->CutAtDelete(cut_at, std::filesystem::path(dir.path()) / "db" / "large");
+    ASSERT_EQ(FilesIn(db / "large").size(), 7u) << "each version's own files are large";
+    fs->CutAt(op, n, op == PowerCutFs::Op::kRename ? db / "large" : db / "large-trash");
     auto retired = master->Retire({.app = "app", .version = "1", .principal = "dev@h"});
     ASSERT_TRUE(retired.ok()) << retired.status();
-    ASSERT_TRUE(fs->cut()) << "the sweep deleted fewer files than planned";
+    ASSERT_TRUE(fs->cut()) << "the sweep did fewer operations than planned";
   }
   fs->DropUnsynced();
-  EXPECT_EQ(LargeFiles(dir.path()).size(), 7u - (cut_at - 1))
-      << "the cut came after the planned deletions, not before";
 
   auto master = Master::Open({.data_dir = dir.path()}).value();
-  EXPECT_EQ(LargeFiles(dir.path()).size(), 4u) << "the cut sweep's orphans are dropped on open";
+  EXPECT_EQ(FilesIn(db / "large").size(), 4u) << "the cut sweep's orphans are dropped on open";
+  EXPECT_EQ(FilesIn(db / "large-trash").size(), 0u) << "the trash is emptied on open";
   auto state = master->records().LoadAppState("app").value();
   ASSERT_TRUE(state.has_value());
   EXPECT_EQ(state->retired_size(), 1) << "the retirement was acknowledged";
   EXPECT_EQ(master->records().objects().Missing({&gone, 1}).value().size(), 1u)
       << "the swept batch was synced";
   uint64_t large = 0;
-  for (const std::string& name : LargeFiles(dir.path())) {
-    large += std::filesystem::file_size(std::filesystem::path(dir.path()) / "db" / "large" / name);
+  for (const std::string& name : FilesIn(db / "large")) {
+    large += std::filesystem::file_size(db / "large" / name);
   }
   EXPECT_EQ(master->records().objects().large_bytes(), large);
   for (const Hash& root : kept) {
@@ -257,8 +259,15 @@ TEST_P(SweepCutTest, NothingStillReferencedIsLostAndTheRestGoesOnOpen) {
   EXPECT_TRUE(master->SetLive({"app", "2", "dev@h"}).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(PowerCutTest, SweepCutTest, ::testing::Values(1, 2, 3),
-                         [](const auto& info) { return StrCat("AtUnlink", info.param); });
+INSTANTIATE_TEST_SUITE_P(
+    PowerCutTest, SweepCutTest,
+    ::testing::Values(Cut{PowerCutFs::Op::kRename, 1}, Cut{PowerCutFs::Op::kRename, 2},
+                      Cut{PowerCutFs::Op::kRename, 3}, Cut{PowerCutFs::Op::kDelete, 1},
+                      Cut{PowerCutFs::Op::kDelete, 3}),
+    [](const auto& info) {
+      return StrCat(info.param.first == PowerCutFs::Op::kRename ? "AtTrashing" : "AtUnlink",
+                    info.param.second);
+    });
 
 }  // namespace
 }  // namespace vms

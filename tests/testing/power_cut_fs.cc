@@ -156,7 +156,9 @@ rocksdb::IOStatus PowerCutFs::NewDirectory(const std::string& name, const rocksd
 rocksdb::IOStatus PowerCutFs::RenameFile(const std::string& from, const std::string& to,
                                          const rocksdb::IOOptions& o,
                                          rocksdb::IODebugContext* dbg) {
-  if (cut_) return rocksdb::IOStatus::OK();
+  if (CutsAt(Op::kRename, std::filesystem::path(from).lexically_normal().string()) || cut_) {
+    return rocksdb::IOStatus::OK();
+  }
   rocksdb::IOStatus s = target()->RenameFile(from, to, o, dbg);
   if (!s.ok()) return s;
   std::string a = std::filesystem::path(from).lexically_normal().string();
@@ -179,11 +181,7 @@ rocksdb::IOStatus PowerCutFs::RenameFile(const std::string& from, const std::str
 rocksdb::IOStatus PowerCutFs::DeleteFile(const std::string& f, const rocksdb::IOOptions& o,
                                          rocksdb::IODebugContext* dbg) {
   std::string name = std::filesystem::path(f).lexically_normal().string();
-  {
-    MutexLock lock(&mu_);
-    if (deletes_left_ > 0 && name.starts_with(delete_prefix_) && --deletes_left_ == 0) cut_ = true;
-  }
-  if (cut_) return rocksdb::IOStatus::OK();
+  if (CutsAt(Op::kDelete, name) || cut_) return rocksdb::IOStatus::OK();
   rocksdb::IOStatus s = target()->DeleteFile(f, o, dbg);
   if (s.ok()) {
     MutexLock lock(&mu_);
@@ -192,10 +190,18 @@ rocksdb::IOStatus PowerCutFs::DeleteFile(const std::string& f, const rocksdb::IO
   return s;
 }
 
-void PowerCutFs::CutAtDelete(int n, std::string prefix) {
+void PowerCutFs::CutAt(Op op, int n, std::string prefix) {
   MutexLock lock(&mu_);
-  deletes_left_ = n;
-  delete_prefix_ = std::filesystem::path(prefix).lexically_normal().string();
+  cut_op_ = op;
+  ops_left_ = n;
+  cut_prefix_ = std::filesystem::path(prefix).lexically_normal().string();
+}
+
+bool PowerCutFs::CutsAt(Op op, const std::string& path) {
+  MutexLock lock(&mu_);
+  if (ops_left_ == 0 || op != cut_op_ || !path.starts_with(cut_prefix_)) return false;
+  if (--ops_left_ == 0) cut_ = true;
+  return cut_;
 }
 
 void PowerCutFs::Appended(const std::string& f, uint64_t bytes) {

@@ -36,9 +36,10 @@ class PowerCutFs : public rocksdb::FileSystemWrapper {
 
   void Cut() { cut_ = true; }
   // The power goes out as the `n`th file (from now on) whose path starts with
-  // `prefix` is deleted: that deletion and all after it are lost (a crash in
-  // the middle of a sweep).
-  void CutAtDelete(int n, std::string prefix);
+  // `prefix` is deleted, or renamed: that operation and all after it are lost
+  // (a crash in the middle of a sweep).
+  enum class Op { kDelete, kRename };
+  void CutAt(Op op, int n, std::string prefix);
   bool cut() const { return cut_; }
   // After Cut() and after the store is closed. Returns the bytes dropped
   // (unsynced tails and unsynced new files).
@@ -81,8 +82,11 @@ class PowerCutFs : public rocksdb::FileSystemWrapper {
   std::unique_ptr<rocksdb::Env> env_;
   Mutex mu_;
   std::map<std::string, File> files_ ABSL_GUARDED_BY(mu_);
-  int deletes_left_ ABSL_GUARDED_BY(mu_) = -1;  // -1: no cut planned
-  std::string delete_prefix_ ABSL_GUARDED_BY(mu_);
+  // Whether the power goes out at this `op` of `path`.
+  bool CutsAt(Op op, const std::string& path);
+  Op cut_op_ ABSL_GUARDED_BY(mu_) = Op::kDelete;
+  int ops_left_ ABSL_GUARDED_BY(mu_) = 0;  // 0: no cut planned
+  std::string cut_prefix_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace vms::testing
