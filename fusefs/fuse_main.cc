@@ -9,6 +9,7 @@
 
 #include <cctype>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <iostream>
 #include <mutex>
@@ -252,6 +253,68 @@ class CensusReporter {
   vms::Mutex mu_;
   vms::CondVar cv_{&mu_};
   bool stop_ = false;
+  std::thread thread_;  // last: starts once the rest is made
+};
+
+// Drops a retired version's objects from the host cache, off the watcher's
+// thread (the next flip is applied at once). The kernel forgets the
+// version's inodes (their pins) shortly after the entry is invalidated, so
+// each is retried for 2 s. At most kMaxQueued wait; beyond, the cache's own
+// eviction takes them in time.
+class CacheReclaimer {
+ public:
+  explicit CacheReclaimer(vms::DistFs* fs)
+      : thread_([this, fs] {
+          vms::MutexLock lock(&mu_);
+          while (!stop_) {
+            if (queue_.empty()) {
+              cv_.Wait();
+              continue;
+            }
+            Retired r = std::move(queue_.front());
+            queue_.pop_front();
+            uint64_t bytes = 0;
+            for (int i = 0; i < 10 && !stop_; ++i) {
+              mu_.Unlock();
+              bytes += fs->ReclaimVersion(r.root);
+              mu_.Lock();
+              cv_.WaitFor(std::chrono::milliseconds(200));
+            }
+            spdlog::info("retired app={} version={}: dropped {} bytes from the cache", r.app,
+                         r.version, bytes);
+          }
+        }) {}
+  ~CacheReclaimer() {
+    {
+      vms::MutexLock lock(&mu_);
+      stop_ = true;
+      cv_.SignalAll();
+    }
+    thread_.join();
+  }
+  void Add(const std::string& app, const std::string& version, const vms::Hash& root) {
+    vms::MutexLock lock(&mu_);
+    if (queue_.size() >= kMaxQueued) {
+      spdlog::warn(
+          "retired app={} version={}: the cache keeps it until evicted ({} reclaims "
+          "waiting)",
+          app, version, queue_.size());
+      return;
+    }
+    queue_.push_back({app, version, root});
+    cv_.SignalAll();
+  }
+
+ private:
+  static constexpr size_t kMaxQueued = 256;
+  struct Retired {
+    std::string app, version;
+    vms::Hash root;
+  };
+  vms::Mutex mu_;
+  vms::CondVar cv_{&mu_};
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<Retired> queue_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;  // last: starts once the rest is made
 };
 
@@ -561,6 +624,7 @@ int main(int argc, char** argv) {
   Report(ready_fd, true);
   prometheus::Counter& flips = metrics.Counter("vms_fuse_live_records_applied_total",
                                                "Live records that changed an app's live version");
+  CacheReclaimer reclaimer(&fs);
   vms::Watcher watcher(
       catalog->get(), &remote,
       [m = mount->get(), &flips](const std::string& app) {
@@ -571,16 +635,8 @@ int main(int argc, char** argv) {
            [&discovery](uint64_t v) {
              if (discovery) discovery->Announced(v);
            },
-       .on_retire =
-           [&fs](const std::string& app, const std::string& version, const vms::Hash& root) {
-             uint64_t bytes = 0;  // the kernel forgets the inodes (their pins) shortly
-             for (int i = 0; i < 10; ++i) {
-               bytes += fs.ReclaimVersion(root);
-               std::this_thread::sleep_for(std::chrono::milliseconds(200));
-             }
-             spdlog::info("retired app={} version={}: dropped {} bytes from the cache", app,
-                          version, bytes);
-           }});
+       .on_retire = [&reclaimer](const std::string& app, const std::string& version,
+                                 const vms::Hash& root) { reclaimer.Add(app, version, root); }});
   watcher.Start();
   if (discovery) {
     discovery->Start([&remote] { return remote.addresses(); },
