@@ -471,36 +471,53 @@ absl::StatusOr<std::vector<uint64_t>> ObjectStore::StoredBytes(std::span<const H
   return out;
 }
 
-absl::StatusOr<uint64_t> ObjectStore::Sweep(std::span<const Hash> hashes) {
-  if (hashes.empty()) return 0;
-  std::unique_lock sweeping(sweep_mu_);
+absl::StatusOr<ObjectStore::SweepPlan> ObjectStore::PlanSweep(std::span<const Hash> hashes) const {
+  SweepPlan plan;
   VMS_ASSIGN_OR_RETURN(auto entries, IndexEntries(*db_, hashes));
   VMS_ASSIGN_OR_RETURN(auto bytes, StoredBytes(hashes));
-  rocksdb::WriteBatch batch;
-  uint64_t freed = 0;
   for (size_t i = 0; i < hashes.size(); ++i) {
     if (!entries[i]) continue;
-    batch.Delete(db_->Family(kObjectsFamily), hashes[i].View());
-    batch.Delete(db_->Family(kObjectIndexFamily), hashes[i].View());
-    batch.Delete(db_->Family(kCompleteFamily), hashes[i].View());
-    freed += bytes[i];
+    plan.hashes.push_back(hashes[i]);
+    plan.bytes.push_back(bytes[i]);
+    plan.large.push_back(entries[i]->large.has_value());
+  }
+  return plan;
+}
+
+absl::StatusOr<uint64_t> ObjectStore::Sweep(const SweepPlan& plan,
+                                            const std::function<bool(const Hash&)>& spare) {
+  std::vector<size_t> gone;
+  gone.reserve(plan.hashes.size());
+  for (size_t i = 0; i < plan.hashes.size(); ++i) {
+    if (!spare || !spare(plan.hashes[i])) gone.push_back(i);
+  }
+  if (gone.empty()) return 0;
+  std::unique_lock sweeping(sweep_mu_);
+  rocksdb::WriteBatch batch;
+  uint64_t freed = 0;
+  for (size_t i : gone) {
+    const std::string_view key = plan.hashes[i].View();
+    batch.Delete(db_->Family(kObjectsFamily), key);
+    batch.Delete(db_->Family(kObjectIndexFamily), key);
+    batch.Delete(db_->Family(kCompleteFamily), key);
+    freed += plan.bytes[i];
   }
   VMS_RETURN_IF_ERROR(db_->Write(&batch, /*sync=*/true));
   rocksdb::FileSystem* fs = db_->raw()->GetFileSystem();
   bool trash_made = false;
-  for (size_t i = 0; i < hashes.size(); ++i) {
-    if (!entries[i] || !entries[i]->large) continue;
+  for (size_t i : gone) {
+    if (!plan.large[i]) continue;
     if (!trash_made) {
       VMS_RETURN_IF_ERROR(
           FromRocks(fs->CreateDirIfMissing(trash_dir_, rocksdb::IOOptions(), nullptr),
                     "create large-trash/"));
       trash_made = true;
     }
-    const std::string name = hashes[i].Hex();
-    if (fs->RenameFile(LargePath(hashes[i]), StrCat(trash_dir_, "/", name), rocksdb::IOOptions(),
+    const Hash& h = plan.hashes[i];
+    if (fs->RenameFile(LargePath(h), StrCat(trash_dir_, "/", h.Hex()), rocksdb::IOOptions(),
                        nullptr)
             .ok()) {
-      large_bytes_.fetch_sub(bytes[i], std::memory_order_relaxed);
+      large_bytes_.fetch_sub(plan.bytes[i], std::memory_order_relaxed);
     }
   }
   if (trash_made) {
@@ -512,6 +529,18 @@ absl::StatusOr<uint64_t> ObjectStore::Sweep(std::span<const Hash> hashes) {
     VMS_RETURN_IF_ERROR(FromRocks(dir->Fsync(rocksdb::IOOptions(), nullptr), "sync large-trash/"));
   }
   return freed;
+}
+
+absl::Status ObjectStore::Reclaim() {
+  VMS_RETURN_IF_ERROR(EmptyTrash());
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (const char* family : {kObjectsFamily, kObjectIndexFamily}) {
+    VMS_RETURN_IF_ERROR(
+        FromRocks(db_->raw()->CompactRange(options, db_->Family(family), nullptr, nullptr),
+                  StrCat("compact ", family)));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ObjectStore::EmptyTrash() {

@@ -116,16 +116,28 @@ class ObjectStore {
   // The bytes each object takes here (encoded: its file, or its value), 0
   // for one absent.
   absl::StatusOr<std::vector<uint64_t>> StoredBytes(std::span<const Hash> hashes) const;
-  // Garbage collection: removes objects no version references any more,
-  // with their complete marks, in one synced batch, then moves their files
-  // to the trash (a rename each: quick, whatever their size). A crash in
+  // Garbage collection, in three steps. PlanSweep() looks up what sweeping
+  // `hashes` takes, with no lock held: only a sweep removes objects and
+  // Ingest() adds only absent ones, so it stays true until the sweep.
+  struct SweepPlan {
+    std::vector<Hash> hashes;     // those stored
+    std::vector<uint64_t> bytes;  // each one's stored bytes
+    std::vector<bool> large;      // each one's a file in large/
+  };
+  absl::StatusOr<SweepPlan> PlanSweep(std::span<const Hash> hashes) const;
+  // Removes the plan's objects but those `spare` names (marked since), with
+  // their complete marks, in one synced batch, then moves their files to
+  // the trash (a rename each: quick, whatever their size). A crash in
   // between leaves files no entry names, which Recover() drops. Excludes
   // Ingest() meanwhile, so an object stored again concurrently is never
   // moved under its new entry. Returns the bytes freed.
-  absl::StatusOr<uint64_t> Sweep(std::span<const Hash> hashes);
-  // Unlinks what Sweep() moved to the trash: the slow part of freeing big
-  // files (the file system gives back their extents), done with no lock
-  // held, so writers never wait for it.
+  absl::StatusOr<uint64_t> Sweep(const SweepPlan& plan,
+                                 const std::function<bool(const Hash&)>& spare);
+  // Gives the space back, with no lock held (writers go on): unlinks what
+  // Sweep() moved to the trash (the file system freeing big files' extents)
+  // and compacts the objects' families (a deletion is a tombstone until then).
+  absl::Status Reclaim();
+  // Unlinks what is in the trash.
   absl::Status EmptyTrash();
 
   // Adds "`tree`'s closure is complete" to `batch`. Only for trees whose

@@ -85,6 +85,8 @@ absl::StatusOr<GcReport> CollectGarbage(RecordStore* store, const GcOptions& opt
     if (!marker.marked(h) && !(options.keep && options.keep(h))) candidates.push_back(h);
     return true;
   }));
+  // What sweeping them takes is looked up now, with writers going on.
+  VMS_ASSIGN_OR_RETURN(auto plan, objects.PlanSweep(candidates));
   report.mark_seconds = Since(start);
 
   auto sweep = [&]() -> absl::Status {
@@ -96,15 +98,19 @@ absl::StatusOr<GcReport> CollectGarbage(RecordStore* store, const GcOptions& opt
     }
     // `keep` needs no second look: only an object not stored gets an upload
     // entry, and every candidate is stored.
-    std::erase_if(candidates, [&](const Hash& h) { return marker.marked(h); });
+    auto spare = [&](const Hash& h) { return marker.marked(h); };
     report.versions_kept = now_kept.size();
     report.objects_kept = marker.size();
-    report.objects_removed = candidates.size();
     if (options.dry_run) {
-      VMS_ASSIGN_OR_RETURN(auto bytes, objects.StoredBytes(candidates));
-      for (uint64_t b : bytes) report.bytes_removed += b;
+      for (size_t i = 0; i < plan.hashes.size(); ++i) {
+        if (spare(plan.hashes[i])) continue;
+        ++report.objects_removed;
+        report.bytes_removed += plan.bytes[i];
+      }
     } else {
-      VMS_ASSIGN_OR_RETURN(report.bytes_removed, store->mutable_objects().Sweep(candidates));
+      report.objects_removed = std::count_if(plan.hashes.begin(), plan.hashes.end(),
+                                             [&](const Hash& h) { return !spare(h); });
+      VMS_ASSIGN_OR_RETURN(report.bytes_removed, store->mutable_objects().Sweep(plan, spare));
     }
     report.locked_seconds = Since(locked);
     return absl::OkStatus();
@@ -115,7 +121,9 @@ absl::StatusOr<GcReport> CollectGarbage(RecordStore* store, const GcOptions& opt
     VMS_RETURN_IF_ERROR(sweep());
   }
   // Big files give their space back here, with writers going on.
-  if (!options.dry_run) VMS_RETURN_IF_ERROR(store->mutable_objects().EmptyTrash());
+  if (!options.dry_run && report.objects_removed > 0) {
+    VMS_RETURN_IF_ERROR(store->mutable_objects().Reclaim());
+  }
   report.seconds = Since(start);
   return report;
 }
