@@ -89,36 +89,43 @@ absl::StatusOr<GcReport> CollectGarbage(RecordStore* store, const GcOptions& opt
   VMS_ASSIGN_OR_RETURN(auto plan, objects.PlanSweep(candidates));
   report.mark_seconds = Since(start);
 
-  auto sweep = [&]() -> absl::Status {
+  // One slice of the plan, holding the writers' lock: what was released
+  // meanwhile references objects too.
+  std::vector<ObjectStore::SweepPlan> slices(
+      plan.hashes.empty() ? 1 : (plan.hashes.size() + kSweepSlice - 1) / kSweepSlice);
+  for (size_t i = 0; i < plan.hashes.size(); ++i) {
+    ObjectStore::SweepPlan& slice = slices[i / kSweepSlice];
+    slice.hashes.push_back(plan.hashes[i]);
+    slice.bytes.push_back(plan.bytes[i]);
+    slice.large.push_back(plan.large[i]);
+  }
+  auto sweep = [&](const ObjectStore::SweepPlan& slice) -> absl::Status {
     const auto locked = std::chrono::steady_clock::now();
-    // What was released while the mark ran references objects too.
     VMS_ASSIGN_OR_RETURN(auto now_kept, KeptRoots(*store, nullptr, &options.also_retired));
     for (const auto& [key, root] : now_kept) {
-      if (!kept.contains(key)) VMS_RETURN_IF_ERROR(marker.Mark(root));
+      if (kept.emplace(key, root).second) VMS_RETURN_IF_ERROR(marker.Mark(root));
     }
-    // `keep` needs no second look: only an object not stored gets an upload
-    // entry, and every candidate is stored.
     auto spare = [&](const Hash& h) { return marker.marked(h); };
     report.versions_kept = now_kept.size();
     report.objects_kept = marker.size();
-    if (options.dry_run) {
-      for (size_t i = 0; i < plan.hashes.size(); ++i) {
-        if (spare(plan.hashes[i])) continue;
-        ++report.objects_removed;
-        report.bytes_removed += plan.bytes[i];
-      }
-    } else {
-      report.objects_removed = std::count_if(plan.hashes.begin(), plan.hashes.end(),
-                                             [&](const Hash& h) { return !spare(h); });
-      VMS_ASSIGN_OR_RETURN(report.bytes_removed, store->mutable_objects().Sweep(plan, spare));
+    for (size_t i = 0; i < slice.hashes.size(); ++i) {
+      if (spare(slice.hashes[i])) continue;
+      ++report.objects_removed;
+      if (options.dry_run) report.bytes_removed += slice.bytes[i];
     }
-    report.locked_seconds = Since(locked);
+    if (!options.dry_run) {
+      VMS_ASSIGN_OR_RETURN(uint64_t bytes, store->mutable_objects().Sweep(slice, spare));
+      report.bytes_removed += bytes;
+    }
+    report.locked_seconds = std::max(report.locked_seconds, Since(locked));
     return absl::OkStatus();
   };
-  if (options.exclusive && !options.dry_run) {
-    VMS_RETURN_IF_ERROR(options.exclusive(sweep));
-  } else {
-    VMS_RETURN_IF_ERROR(sweep());
+  for (const ObjectStore::SweepPlan& slice : slices) {
+    if (options.exclusive && !options.dry_run) {
+      VMS_RETURN_IF_ERROR(options.exclusive([&] { return sweep(slice); }));
+    } else {
+      VMS_RETURN_IF_ERROR(sweep(slice));
+    }
   }
   // Big files give their space back here, with writers going on.
   if (!options.dry_run && report.objects_removed > 0) {

@@ -6,9 +6,13 @@
 // Safe against concurrent writers in two phases: the mark and the list of
 // candidates are made with no lock; then, holding the lock that keeps the
 // store's writers out (GcOptions::exclusive: the master's commits, a
-// replica's applies), releases recorded meanwhile are marked too, what
-// `keep` protects (uploads for a commit in progress) is left, and the rest
-// goes in one synced batch (ObjectStore::Sweep). A tree of a kept release
+// replica's applies), releases recorded meanwhile are marked too and the
+// rest goes in synced batches of kSweepSlice objects (ObjectStore::Sweep),
+// the lock taken again for each, so that a writer waits for one batch at
+// most; `keep` (uploads for a commit in progress) was asked before. The
+// space comes back after, with no lock held (ObjectStore::Reclaim). A
+// commit whose closure walk raced a batch walks again (Master::Commit).
+// A tree of a kept release
 // that cannot be read stops the collection before anything is removed: a
 // crash or an error never loses anything still referenced.
 #ifndef VMS_SERVER_GC_H_
@@ -28,10 +32,13 @@
 
 namespace vms {
 
+// Objects swept per hold of the writers' lock.
+inline constexpr size_t kSweepSlice = 4096;
+
 struct GcOptions {
   bool dry_run = false;
   // Unreferenced objects to leave (the master's recent uploads); may be
-  // empty. Asked again under `exclusive`.
+  // empty.
   std::function<bool(const Hash&)> keep;
   // Runs its argument holding the writers' lock; empty: no writers.
   std::function<absl::Status(const std::function<absl::Status()>&)> exclusive;
@@ -47,7 +54,7 @@ struct GcReport {
   uint64_t objects_removed = 0;  // or that would go (dry run)
   uint64_t bytes_removed = 0;    // stored bytes
   double mark_seconds = 0;       // the mark and the candidates, no lock held
-  double locked_seconds = 0;     // writers kept out
+  double locked_seconds = 0;     // writers kept out, the longest hold
   double seconds = 0;            // all of it
 };
 
