@@ -321,6 +321,27 @@ bool IsVmsMount(const std::string& path) {
   return false;
 }
 
+Stopped::Stopped(Daemon* daemon) : daemon_(daemon) {
+  daemon_->Signal(SIGSTOP);
+  // Every thread's state (the field after "(comm)") is T once it stopped.
+  auto all_stopped = [pid = daemon_->pid()] {
+    std::error_code ec;
+    int threads = 0;
+    for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+      std::ifstream in(task.path() / "stat");
+      std::string stat;
+      std::getline(in, stat);  // a thread that just ended reads as "": not yet
+      size_t paren = stat.rfind(')');
+      if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
+      char state = stat[paren + 2];
+      if (state != 'T' && state != 't') return false;
+      ++threads;
+    }
+    return !ec && threads > 0;
+  };
+  EXPECT_TRUE(WaitFor(all_stopped, std::chrono::seconds(10))) << "pid " << daemon_->pid();
+}
+
 void ForceUnmount(const std::string& path) {
   if (umount2(path.c_str(), MNT_DETACH) != 0) {
     Run({"/bin/fusermount3", "-u", "-z", path}, {.timeout = std::chrono::seconds(10)});

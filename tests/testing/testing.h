@@ -161,9 +161,12 @@ class FuseProcess {
 
 // Stops `daemon` (SIGSTOP) for its scope: a hung process, whose sockets stay
 // open and silent, unlike a killed one's, which the kernel resets at once.
+// The constructor returns once every thread of the daemon has stopped:
+// kill() only queues the signal, and a thread already running may answer one
+// more request before it takes it.
 class Stopped {
  public:
-  explicit Stopped(Daemon* daemon) : daemon_(daemon) { daemon_->Signal(SIGSTOP); }
+  explicit Stopped(Daemon* daemon);
   ~Stopped() { daemon_->Signal(SIGCONT); }
   Stopped(const Stopped&) = delete;
   Stopped& operator=(const Stopped&) = delete;
