@@ -8,6 +8,8 @@
 #include "core/coding.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "rocksdb/metadata.h"
+#include "spdlog/spdlog.h"
 
 namespace vms {
 
@@ -533,14 +535,37 @@ absl::StatusOr<uint64_t> ObjectStore::Sweep(const SweepPlan& plan,
 
 absl::Status ObjectStore::Reclaim() {
   VMS_RETURN_IF_ERROR(EmptyTrash());
-  rocksdb::CompactRangeOptions options;
-  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
   for (const char* family : {kObjectsFamily, kObjectIndexFamily}) {
-    VMS_RETURN_IF_ERROR(
-        FromRocks(db_->raw()->CompactRange(options, db_->Family(family), nullptr, nullptr),
-                  StrCat("compact ", family)));
+    VMS_RETURN_IF_ERROR(CompactFamily(family));
   }
   return absl::OkStatus();
+}
+
+absl::Status ObjectStore::CompactFamily(const char* family) {
+  rocksdb::DB* db = db_->raw();
+  rocksdb::ColumnFamilyHandle* cf = db_->Family(family);
+  // Deletions still in the memtable cover nothing in the files yet.
+  VMS_RETURN_IF_ERROR(FromRocks(db->Flush(rocksdb::FlushOptions(), cf), StrCat("flush ", family)));
+  rocksdb::ColumnFamilyMetaData meta;
+  db->GetColumnFamilyMetaData(cf, &meta);
+  std::vector<std::string> files;
+  for (const rocksdb::LevelMetaData& level : meta.levels) {
+    for (const rocksdb::SstFileMetaData& file : level.files) files.push_back(file.name);
+  }
+  if (files.empty() || meta.levels.empty()) return absl::OkStatus();
+  rocksdb::CompactionOptions options;
+  options.compression = rocksdb::kDisableCompressionOption;  // the family's own
+  options.output_file_size_limit = 64 << 20;
+  rocksdb::Status s =
+      db->CompactFiles(options, cf, files, static_cast<int>(meta.levels.size()) - 1);
+  if (s.ok()) return absl::OkStatus();
+  // An automatic compaction holds some of the files: RocksDB's own threads
+  // do it, after that one.
+  spdlog::info("compacting {} in this thread: {}; on RocksDB's threads instead", family,
+               s.ToString());
+  rocksdb::CompactRangeOptions range;
+  range.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  return FromRocks(db->CompactRange(range, cf, nullptr, nullptr), StrCat("compact ", family));
 }
 
 absl::Status ObjectStore::EmptyTrash() {

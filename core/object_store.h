@@ -139,6 +139,11 @@ class ObjectStore {
   absl::Status Reclaim();
   // Unlinks what is in the trash.
   absl::Status EmptyTrash();
+  // Rewrites every file of `family` into its last level, on the calling
+  // thread (CompactRange would run it on RocksDB's threads, at their
+  // priority, not the caller's): the deletions' tombstones and what they
+  // cover go.
+  absl::Status CompactFamily(const char* family);
 
   // Adds "`tree`'s closure is complete" to `batch`. Only for trees whose
   // closure was verified; the caller makes the batch durable.

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "core/envelope.h"
+#include "core/low_priority.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/tree.h"
@@ -77,16 +79,22 @@ absl::StatusOr<GcReport> CollectGarbage(RecordStore* store, const GcOptions& opt
   GcReport report;
   const ObjectStore& objects = store->objects();
   Marker marker(objects);
-  VMS_ASSIGN_OR_RETURN(auto kept,
-                       KeptRoots(*store, &report.versions_retired, &options.also_retired));
-  for (const auto& [key, root] : kept) VMS_RETURN_IF_ERROR(marker.Mark(root));
-  std::vector<Hash> candidates;
-  VMS_RETURN_IF_ERROR(objects.ForEachObject([&](const Hash& h) {
-    if (!marker.marked(h) && !(options.keep && options.keep(h))) candidates.push_back(h);
-    return true;
+  std::map<std::pair<std::string, std::string>, Hash> kept;
+  ObjectStore::SweepPlan plan;
+  // The mark and the plan: seconds of CPU and reads, at low priority so that
+  // the pushes and flips going on meanwhile keep their speed.
+  VMS_RETURN_IF_ERROR(RunAtLowPriority([&]() -> absl::Status {
+    VMS_ASSIGN_OR_RETURN(kept, KeptRoots(*store, &report.versions_retired, &options.also_retired));
+    for (const auto& [key, root] : kept) VMS_RETURN_IF_ERROR(marker.Mark(root));
+    std::vector<Hash> candidates;
+    VMS_RETURN_IF_ERROR(objects.ForEachObject([&](const Hash& h) {
+      if (!marker.marked(h) && !(options.keep && options.keep(h))) candidates.push_back(h);
+      return true;
+    }));
+    // What sweeping them takes is looked up now, with writers going on.
+    VMS_ASSIGN_OR_RETURN(plan, objects.PlanSweep(candidates));
+    return absl::OkStatus();
   }));
-  // What sweeping them takes is looked up now, with writers going on.
-  VMS_ASSIGN_OR_RETURN(auto plan, objects.PlanSweep(candidates));
   report.mark_seconds = Since(start);
 
   // One slice of the plan, holding the writers' lock: what was released
@@ -122,14 +130,19 @@ absl::StatusOr<GcReport> CollectGarbage(RecordStore* store, const GcOptions& opt
   };
   for (const ObjectStore::SweepPlan& slice : slices) {
     if (options.exclusive && !options.dry_run) {
+      const auto taken = std::chrono::steady_clock::now();
       VMS_RETURN_IF_ERROR(options.exclusive([&] { return sweep(slice); }));
+      // As long again without the lock before the next slice: a writer woken
+      // as it was let go would otherwise often find it taken again (a mutex
+      // is not a queue) and wait for slice after slice.
+      std::this_thread::sleep_for(std::chrono::steady_clock::now() - taken);
     } else {
       VMS_RETURN_IF_ERROR(sweep(slice));
     }
   }
   // Big files give their space back here, with writers going on.
   if (!options.dry_run && report.objects_removed > 0) {
-    VMS_RETURN_IF_ERROR(store->mutable_objects().Reclaim());
+    VMS_RETURN_IF_ERROR(RunAtLowPriority([&] { return store->mutable_objects().Reclaim(); }));
   }
   report.seconds = Since(start);
   return report;

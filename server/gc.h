@@ -33,7 +33,7 @@
 namespace vms {
 
 // Objects swept per hold of the writers' lock.
-inline constexpr size_t kSweepSlice = 4096;
+inline constexpr size_t kSweepSlice = 1024;
 
 struct GcOptions {
   bool dry_run = false;
