@@ -19,6 +19,8 @@
 
 #include "CLI/CLI.hpp"
 #include "core/clock.h"
+#include "core/envelope.h"
+#include "core/lifecycle.h"
 #include "core/strings.h"
 #include "core/sync.h"
 #include "fusefs/discovery.h"
@@ -56,7 +58,7 @@ struct Host {
 int main(int argc, char** argv) {
   vms::ProcessDefaults();
   vms::BlockShutdownSignals();
-  std::string replicas, discover, out_path, name = "hosts";
+  std::string replicas, discover, out_path, name = "hosts", site;
   int hosts = 10;
   vms::LogOptions log;
   vms::TlsFiles tls;
@@ -73,6 +75,10 @@ int main(int argc, char** argv) {
       ->excludes(replicas_opt);
   app.add_option("--hosts", hosts, "How many hosts")->check(CLI::Range(1, 5000));
   app.add_option("--name", name, "Written on every line (e.g. the site)");
+  app.add_option("--site", site,
+                 "The hosts' site: sent with Watch (the first snapshot holds what is in effect "
+                 "there), and flips scoped to other sites are not written (default: the one "
+                 "--discover learns; none: only world-wide flips are)");
   app.add_option("--out", out_path, "Where the lines go")->required();
   CLI11_PARSE(app, argc, argv);
   if (absl::Status s = vms::InitLogging("hostsim", log); !s.ok()) {
@@ -98,6 +104,7 @@ int main(int argc, char** argv) {
     }
     addresses = choice->replicas;
     replicas = vms::Join(addresses, ",");
+    if (site.empty()) site = choice->site;
     spdlog::info("discovered site={} replicas={}", choice->site, replicas);
   }
   if (addresses.empty()) {
@@ -130,11 +137,17 @@ int main(int argc, char** argv) {
         ups,
         vms::EventStream::Options{.kind = vms::EventStream::Kind::kWatch,
                                   .max_backoff = std::chrono::seconds(2),
-                                  .return_every = std::chrono::seconds(5)},
+                                  .return_every = std::chrono::seconds(5),
+                                  .watch_site = site},
         vms::EventStream::Handler{
             .on_message =
-                [&recorder, i, &name](const vms::FollowMessage& m) {
+                [&recorder, i, &name, &site](const vms::FollowMessage& m) {
                   if (m.has_event() && m.event().type() == vms::Event::LIVE_CHANGED) {
+                    // As vms-fuse: a flip scoped to other sites moves nothing here.
+                    if (m.event().has_envelope()) {
+                      auto r = vms::ParseLiveRecord(m.event().envelope());
+                      if (r.ok() && !vms::AppliesTo(*r, site)) return absl::OkStatus();
+                    }
                     recorder.Write({{"t", vms::WallClockMs()},
                                     {"site", name},
                                     {"host", i},
