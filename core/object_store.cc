@@ -552,7 +552,7 @@ absl::Status ObjectStore::CompactFamily(const char* family) {
   for (const rocksdb::LevelMetaData& level : meta.levels) {
     for (const rocksdb::SstFileMetaData& file : level.files) files.push_back(file.name);
   }
-  if (files.empty() || meta.levels.empty()) return absl::OkStatus();
+  if (files.empty()) return absl::OkStatus();
   rocksdb::CompactionOptions options;
   options.compression = rocksdb::kDisableCompressionOption;  // the family's own
   options.output_file_size_limit = 64 << 20;

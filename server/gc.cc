@@ -135,7 +135,9 @@ absl::StatusOr<GcReport> CollectGarbage(RecordStore* store, const GcOptions& opt
       // As long again without the lock before the next slice: a writer woken
       // as it was let go would otherwise often find it taken again (a mutex
       // is not a queue) and wait for slice after slice.
-      std::this_thread::sleep_for(std::chrono::steady_clock::now() - taken);
+      if (&slice != &slices.back()) {
+        std::this_thread::sleep_for(std::chrono::steady_clock::now() - taken);
+      }
     } else {
       VMS_RETURN_IF_ERROR(sweep(slice));
     }
