@@ -175,44 +175,43 @@ absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env, Replay rep
     return absl::InvalidArgumentError("an ownership record does not parse");
   }
   VMS_RETURN_IF_ERROR(ValidateAppName(r.app()));
-  auto& history = owners_[r.app()];
-  uint64_t held = history.empty() ? 0 : history.rbegin()->first;
-  auto cleanup = [&] {
-    if (history.empty()) owners_.erase(r.app());
-  };
+  // Read only until the record is accepted: a refused one changes nothing
+  // (not even an empty history for a new app).
+  auto found = owners_.find(r.app());
+  const uint64_t held =
+      found == owners_.end() || found->second.empty() ? 0 : found->second.rbegin()->first;
+  if (r.ownership_seq() == 0) {
+    return absl::InvalidArgumentError(
+        StrCat("ownership record 0 of ", r.app(), ": ownership records are numbered from 1"));
+  }
   if (r.ownership_seq() <= held) {
-    auto it = history.find(r.ownership_seq());
-    if (it != history.end() && SameRecord(it->second.second, env) &&
+    auto it = found->second.find(r.ownership_seq());
+    if (it != found->second.end() && SameRecord(it->second.second, env) &&
         (replay == Replay::kAnyHeld || r.ownership_seq() == held)) {
       return false;
     }
     return Stale(StrCat("ownership record of ", r.app()), r.ownership_seq(), held);
   }
   if (r.ownership_seq() != held + 1) {
-    cleanup();
     return absl::FailedPreconditionError(StrCat("ownership record ", r.ownership_seq(), " of ",
                                                 r.app(), " skips records after ", held));
   }
   const KeyringRecord* ring = keyring();
   if (ring == nullptr) {
-    cleanup();
     return absl::FailedPreconditionError(
         StrCat("ownership record of ", r.app(), " arrived before any keyring"));
   }
   if (r.keyring_version() != ring->version()) {
-    cleanup();
     return absl::FailedPreconditionError(
         StrCat("ownership record ", r.ownership_seq(), " of ", r.app(), " names keyring version ",
                r.keyring_version(), " but the keyring held here is version ", ring->version()));
   }
   if (ValidSignatures(env, keyrings_.rbegin()->second.admins) == 0) {
-    cleanup();
     return absl::UnauthenticatedError(StrCat("ownership record ", r.ownership_seq(), " of ",
                                              r.app(), " is not signed by an admin key (",
                                              Signers(env, r.app()), ")"));
   }
   if (r.owners_size() == 0 || static_cast<size_t>(r.owners_size()) > kMaxOwnerKeys) {
-    cleanup();
     return absl::InvalidArgumentError(StrCat("an ownership record has 1 to ", kMaxOwnerKeys,
                                              " owner keys, this one ", r.owners_size()));
   }
@@ -224,7 +223,6 @@ absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env, Replay rep
     auto key = PublicKey::FromPem(owner.key());
     if (s.ok() && !key.ok()) s = key.status();
     if (!s.ok()) {
-      cleanup();
       return absl::InvalidArgumentError(StrCat("ownership record ", r.ownership_seq(), " of ",
                                                r.app(), ": owner ", owner.principal(), ": ",
                                                s.message()));
@@ -233,14 +231,13 @@ absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env, Replay rep
     o.keys.push_back(*std::move(key));
   }
   if (r.threshold() < 1 || r.threshold() > principals.size()) {
-    cleanup();
     return absl::InvalidArgumentError(
         StrCat("ownership record ", r.ownership_seq(), " of ", r.app(), " has threshold ",
                r.threshold(), ", not between 1 and its ", principals.size(), " owners"));
   }
   o.record = std::move(r);
   uint64_t seq = o.record.ownership_seq();
-  history.emplace(seq, std::make_pair(std::move(o), env));
+  owners_[o.record.app()].emplace(seq, std::make_pair(std::move(o), env));
   return true;
 }
 
@@ -268,7 +265,7 @@ absl::StatusOr<T> TrustChain::VerifyOwned(const Envelope& env, std::string_view 
   VMS_RETURN_IF_ERROR(ValidateVersionName(r.version()));
   const std::string name = StrCat(what, " ", r.app(), " ", r.version());
   auto apps = owners_.find(r.app());
-  if (apps == owners_.end()) {
+  if (apps == owners_.end() || apps->second.empty()) {
     return absl::UnauthenticatedError(
         StrCat(name, ": the app has no ownership record here, so no one may sign for it (",
                Signers(env, r.app()), ")"));

@@ -148,6 +148,33 @@ TEST(ChainTest, OwnershipNeedsAnAdminKeyAndComesInOrder) {
           .ok());
 }
 
+// A refused record changes nothing: an unsigned ownership record 0 for an
+// app never seen, refused as stale, once left an empty history behind that
+// the next verification of that app dereferenced.
+TEST(ChainTest, ARefusedOwnershipRecordForANewAppChangesNothing) {
+  TrustWorld w;
+  TrustChain chain = w.Chain();
+  const std::string before = chain.Snapshot().SerializeAsString();
+  OwnershipRecord zero;
+  zero.set_app("newapp");
+  zero.set_ownership_seq(0);
+  Envelope unsigned_zero;
+  unsigned_zero.set_payload_type(std::string(kOwnershipType));
+  unsigned_zero.set_payload(zero.SerializeAsString());
+  for (const Envelope& env : {unsigned_zero, w.Ownership("newapp", 0, {{"vms://user/bob", &w.bob}}),
+                              w.Ownership("newapp", 2, {{"vms://user/bob", &w.bob}}),
+                              w.Ownership("newapp", 1, {{"vms://user/bob", &w.bob}}, &w.bob)}) {
+    EXPECT_FALSE(chain.Accept(env).ok());
+    EXPECT_EQ(chain.Snapshot().SerializeAsString(), before);
+    EXPECT_EQ(chain.ownership("newapp"), nullptr);
+    auto release = chain.VerifyRelease(
+        TrustWorld::Sign(kReleaseType, TrustWorld::MakeRelease("newapp", "1", kRoot), w.bob),
+        Order::kCurrent);
+    EXPECT_TRUE(absl::IsUnauthenticated(release.status())) << release.status();
+    EXPECT_TRUE(Mentions(release.status(), "no ownership record")) << release.status();
+  }
+}
+
 TEST(ChainTest, KeyringsNeedTheRootAndOnlyGoForward) {
   TrustWorld w;
   TrustChain chain(w.TrustedRoot());
