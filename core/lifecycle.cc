@@ -67,4 +67,82 @@ std::string ScopeText(const LiveRecord& record) {
   return Join(std::vector<std::string>(record.sites().begin(), record.sites().end()));
 }
 
+void AddReleaseToState(const Release& release, AppState* state) {
+  state->set_app(release.app());
+  state->set_version_count(state->version_count() + 1);
+  if (release.created_unix_ms() >= state->latest_created_unix_ms()) {
+    state->set_latest_version(release.version());
+    state->set_latest_created_unix_ms(release.created_unix_ms());
+  }
+}
+
+void AddLiveToState(const LiveRecord& live, AppState* state) {
+  state->set_app(live.app());
+  state->set_world_live_seq(WorldLiveSeq(*state));
+  state->set_live_seq(std::max(state->live_seq(), live.live_seq()));
+  if (live.kind() == LiveRecord::RETIRE) {
+    auto* ahead = state->mutable_retired_ahead();
+    ahead->erase(std::remove(ahead->begin(), ahead->end(), live.version()), ahead->end());
+    const auto& retired = state->retired();
+    if (std::find(retired.begin(), retired.end(), live.version()) == retired.end()) {
+      state->add_retired(live.version());
+      state->add_retired_live_seq(live.live_seq());
+    }
+    return;
+  }
+  auto* pointers = state->mutable_pointers();
+  auto drop = [&](auto&& pred) {
+    pointers->erase(std::remove_if(pointers->begin(), pointers->end(), pred), pointers->end());
+  };
+  auto add = [&](const std::string& site) {
+    AppState::Pointer* p = pointers->Add();
+    p->set_label(live.label());
+    p->set_site(site);
+    p->set_version(live.version());
+    p->set_live_seq(live.live_seq());
+    p->set_since_unix_ms(live.issued_unix_ms());
+  };
+  if (live.sites().empty()) {
+    // The world's record of a label supersedes every scoped one of it.
+    drop([&](const AppState::Pointer& p) { return p.label() == live.label(); });
+    if (live.label().empty()) {
+      state->set_world_live_seq(live.live_seq());
+      state->set_live_version(live.version());
+      state->set_live_since_unix_ms(live.issued_unix_ms());
+    } else {
+      add("");
+    }
+    return;
+  }
+  for (const std::string& site : live.sites()) {
+    drop([&](const AppState::Pointer& p) { return p.label() == live.label() && p.site() == site; });
+    add(site);
+  }
+}
+
+bool IsRetired(const AppState& state, std::string_view version) {
+  auto named = [&](const auto& list) {
+    return std::find(list.begin(), list.end(), version) != list.end();
+  };
+  return named(state.retired()) || named(state.retired_ahead());
+}
+
+absl::Status RetirementMatches(const LiveRecord& retire, std::string_view app,
+                               std::string_view version, std::string_view root) {
+  if (retire.kind() != LiveRecord::RETIRE) {
+    return absl::InvalidArgumentError(
+        StrCat("live record ", retire.live_seq(), " of ", retire.app(), " is not a retirement"));
+  }
+  if (retire.app() != app || retire.version() != version) {
+    return absl::InvalidArgumentError(StrCat("the retirement of ", retire.app(), " ",
+                                             retire.version(), " is not one of ", app, " ",
+                                             version));
+  }
+  if (retire.root() != root) {
+    return absl::InvalidArgumentError(
+        StrCat("the retirement of ", app, " ", version, " names another root than its release"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace vms

@@ -50,6 +50,33 @@ uint64_t WorldLiveSeq(const AppState& state);
 // "the world", or "ny, ldn": for messages.
 std::string ScopeText(const LiveRecord& record);
 
+// The per-app summary after `release` is added.
+void AddReleaseToState(const Release& release, AppState* state);
+// The per-app summary after `live` is applied (back_stack is the master's):
+// the world's live version, the pointers in effect, the retired versions
+// (a retirement known ahead, AppState.retired_ahead, becomes a retirement).
+void AddLiveToState(const LiveRecord& live, AppState* state);
+
+// Retirement is a rule of the log, not of the collector: a version retired
+// anywhere along the log is retired for every store that reads that log,
+// whatever position it is at. The master, a replica at the head, a replica
+// catching up from an empty disk and a host all decide it here:
+//  - No store fetches, keeps or serves a retired version's objects; a site
+//    never reports it complete and nothing waits for it.
+//  - A follower that reaches the release (or a live record) of a version
+//    its upstream knows is retired later is told so with the signed RETIRE
+//    record (FollowMessage.retired_later); once it has checked that record
+//    (RetirementMatches) it applies the event as records only.
+//  - A live record naming a retired version moves no pointer a host sees:
+//    a later record (in the log before the retirement) replaced it.
+// Whether `state` counts `version` as retired: its RETIRE record applied,
+// or known ahead of the log.
+bool IsRetired(const AppState& state, std::string_view version);
+// OK if `retire` (a verified live record) retires app/version with that
+// root; else InvalidArgument saying how it differs.
+absl::Status RetirementMatches(const LiveRecord& retire, std::string_view app,
+                               std::string_view version, std::string_view root);
+
 }  // namespace vms
 
 #endif  // VMS_CORE_LIFECYCLE_H_

@@ -389,7 +389,16 @@ absl::StatusOr<StoredObject> ObjectStore::Load(const Hash& hash,
   }
   if (entry.large) {
     o.codec = *entry.large;
-    VMS_ASSIGN_OR_RETURN(o.data, ReadLarge(hash));
+    auto data = ReadLarge(hash);
+    if (absl::IsDataLoss(data.status())) {
+      // A sweep deletes the entry (synced) before it moves the file away:
+      // a file gone with its entry was collected between the two reads,
+      // which is NotFound (the caller asked for a retired version's object),
+      // not damage to quarantine.
+      VMS_ASSIGN_OR_RETURN(auto again, db_->Get(kObjectIndexFamily, hash.View()));
+      if (!again) return absl::NotFoundError(StrCat("object ", hash.Short(), " not found"));
+    }
+    VMS_ASSIGN_OR_RETURN(o.data, std::move(data));
     return o;
   }
   VMS_ASSIGN_OR_RETURN(auto value, db_->Get(kObjectsFamily, hash.View()));

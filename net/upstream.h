@@ -29,6 +29,10 @@ class Upstream {
   virtual absl::Status Fetch(std::span<const Hash> hashes, const Sink& sink) = 0;
   // The signed releases of `app` (unverified: the caller checks them).
   virtual absl::StatusOr<std::vector<Envelope>> Releases(const std::string& app) = 0;
+  // The chain of trust as the upstream holds it (unverified: a record a
+  // caller has not reached in the log yet is checked on a scratch copy of
+  // its own chain).
+  virtual absl::StatusOr<TrustSnapshot> Trust() = 0;
 };
 
 }  // namespace vms

@@ -36,7 +36,7 @@ class UpstreamClient : public Upstream {
   // A host's census report (Sites.HostUsage).
   absl::Status HostUsage(const HostUsageReport& report);
   // The chain of trust as the upstream holds it (Read.Trust).
-  absl::StatusOr<TrustSnapshot> Trust();
+  absl::StatusOr<TrustSnapshot> Trust() override;
   // Its own view (Read.SiteInfo): how far it is, whom it follows.
   absl::StatusOr<SiteInfoResponse> SiteInfo(std::chrono::milliseconds deadline);
   // Where every site's replica is, and the networks it serves (Read.SiteMap).

@@ -86,15 +86,21 @@ void Follower::Start(const std::string& address) {
 }
 
 void Follower::GcLoop() {
+  // The wish is persisted (Replica::CollectIfWanted): one left by a failed
+  // collection, or by a run that stopped before it, is tried again, a
+  // minute apart after a failure.
+  constexpr int kRetryTicks = 60;
+  int wait_ticks = 0;
   while (!stop_) {
     {
       MutexLock lock(&mu_);
       if (!stop_) cv_.WaitFor(std::chrono::seconds(1));  // real time: a retirement is rare
     }
-    if (stop_ || !replica_->TakeGcWanted()) continue;
-    if (auto gc = replica_->CollectGarbage(); !gc.ok()) {
-      Log()->error("garbage collection: {}; trying again after the next retirement",
-                   Sv(gc.status().message()));
+    if (stop_ || (wait_ticks > 0 && --wait_ticks > 0)) continue;
+    if (auto gc = replica_->CollectIfWanted(); !gc.ok()) {
+      Log()->error("garbage collection: {}; trying again in {} s", Sv(gc.status().message()),
+                   kRetryTicks);
+      wait_ticks = kRetryTicks;
     }
   }
 }
@@ -215,7 +221,8 @@ absl::Status Follower::OnMessage(const FollowMessage& msg) {
     v.set_bytes_total(total);
     SetVersion(std::move(v), false);
   };
-  if (absl::Status s = replica_->Apply(event, Current(), progress); !s.ok()) {
+  const Envelope* retired_later = msg.has_retired_later() ? &msg.retired_later() : nullptr;
+  if (absl::Status s = replica_->Apply(event, Current(), progress, retired_later); !s.ok()) {
     apply_error_ = s;
     failed_event_ = event;
     return s;
@@ -226,7 +233,12 @@ absl::Status Follower::OnMessage(const FollowMessage& msg) {
     if (apply_failed_) last_error_.clear();
     apply_failed_ = false;
   }
-  if (event.type() == Event::RELEASE_ADDED) {
+  if (event.type() == Event::RELEASE_ADDED && replica_->last_applied_retired()) {
+    // Nothing to report or wait for; whatever was said of it is withdrawn.
+    MutexLock lock(&mu_);
+    in_flight_.erase(VersionKey{event.app(), event.version()});
+    pending_versions_.erase(VersionKey{event.app(), event.version()});
+  } else if (event.type() == Event::RELEASE_ADDED) {
     VersionState v;
     v.set_app(event.app());
     v.set_version(event.version());

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "core/envelope.h"
+#include "core/lifecycle.h"
 #include "core/low_priority.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -62,7 +63,7 @@ absl::StatusOr<std::map<std::pair<std::string, std::string>, Hash>> KeptRoots(
     VMS_ASSIGN_OR_RETURN(auto envs, store.ListVersions(a.app()));
     for (const Envelope& env : envs) {
       VMS_ASSIGN_OR_RETURN(auto r, ParseRelease(env));
-      if (std::find(a.retired().begin(), a.retired().end(), r.version()) != a.retired().end() ||
+      if (IsRetired(a, r.version()) ||
           (also_retired && also_retired->contains({a.app(), r.version()}))) {
         if (retired) ++*retired;
         continue;

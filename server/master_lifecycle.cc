@@ -121,8 +121,7 @@ absl::StatusOr<RetireResult> Master::Retire(const FlipArgs& args) {
       if (!release_env) {
         return absl::NotFoundError(StrCat(args.app, " has no version ", args.version));
       }
-      const auto& retired = state.retired();
-      if (std::find(retired.begin(), retired.end(), args.version) != retired.end()) {
+      if (IsRetired(state, args.version)) {
         AuditEntry entry = Entry(args.principal, "retire", args.app, args.version);
         entry.set_outcome("ok: already retired, nothing written");
         AuditAlone(std::move(entry), absl::OkStatus());

@@ -31,6 +31,10 @@ class ReadApi {
   // Signed live records of `app`, live_seq ascending (empty if never live;
   // NotFound for an app never pushed).
   virtual absl::StatusOr<std::vector<Envelope>> LiveHistory(std::string_view app) const = 0;
+  // The signed RETIRE record of app/version if this store knows it is
+  // retired (applied, or known ahead of the log: core/lifecycle.h).
+  virtual absl::StatusOr<std::optional<Envelope>> Retirement(std::string_view app,
+                                                             std::string_view version) const = 0;
   virtual const ObjectStore& objects() const = 0;
   // Events with seq > after_seq, at most `limit`, in seq order; none when
   // after_seq is at or beyond the head (any value, up to the largest seq).

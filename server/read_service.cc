@@ -162,6 +162,21 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
         sent_seq_ = e.seq();
         continue;
       }
+      // Retirement is a rule of the log (core/lifecycle.h): a follower
+      // hears that this version is retired further along; a host never
+      // sees a live record of it (a later one, before the retirement,
+      // replaced it).
+      if (e.type() == Event::RELEASE_ADDED || e.type() == Event::LIVE_CHANGED) {
+        auto retire = service_->api_->Retirement(e.app(), e.version());
+        if (!retire.ok()) return FinishOnce(ToGrpc(retire.status()));
+        if (*retire && (*retire)->SerializeAsString() != e.envelope().SerializeAsString()) {
+          if (live_only_) {
+            sent_seq_ = e.seq();
+            continue;
+          }
+          *msg_.mutable_retired_later() = **std::move(retire);
+        }
+      }
       *msg_.mutable_event() = std::move(e);
       return Write();
     }
@@ -416,6 +431,9 @@ grpc::ServerWriteReactor<FollowMessage>* ReadService::Watch(grpc::CallbackServer
       }
       std::map<uint64_t, std::string> wanted;  // live_seq ascending
       for (const auto& [label, r] : InEffect(parsed, req->site())) {
+        // At a replica catching up, a pointer may still name a version
+        // retired ahead: the next records move it on.
+        if (IsRetired(a, r.version())) continue;
         wanted[r.live_seq()] = r.version();
       }
       for (const LiveRecord& r : parsed) {

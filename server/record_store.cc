@@ -282,6 +282,39 @@ absl::StatusOr<Envelope> RecordStore::LoadLive(std::string_view app, uint64_t li
   return ParseStored<Envelope>(*value, StrCat("live record of ", app));
 }
 
+namespace {
+std::string RetiredAheadKey(std::string_view app, std::string_view version) {
+  return StrCat("retired-ahead", std::string_view("\0", 1), AppPrefix(app), version);
+}
+}  // namespace
+
+absl::StatusOr<std::optional<Envelope>> RecordStore::Retirement(std::string_view app,
+                                                                std::string_view version) const {
+  VMS_ASSIGN_OR_RETURN(auto state, LoadAppState(app));
+  if (!state || !IsRetired(*state, version)) return std::nullopt;
+  for (int i = 0; i < state->retired_size() && i < state->retired_live_seq_size(); ++i) {
+    if (state->retired(i) != version) continue;
+    VMS_ASSIGN_OR_RETURN(auto env, LoadLive(app, state->retired_live_seq(i)));
+    return env;
+  }
+  VMS_ASSIGN_OR_RETURN(auto ahead, GetMeta(RetiredAheadKey(app, version)));
+  if (!ahead) {
+    return absl::DataLossError(
+        StrCat("the retirement of ", app, " ", version, " known ahead is missing"));
+  }
+  return ParseStored<Envelope>(*ahead, StrCat("retirement of ", app, " ", version));
+}
+
+void RecordStore::PutRetiredAhead(rocksdb::WriteBatch* batch, std::string_view app,
+                                  std::string_view version, const Envelope& retire) {
+  PutMeta(batch, RetiredAheadKey(app, version), retire.SerializeAsString());
+}
+
+void RecordStore::DeleteRetiredAhead(rocksdb::WriteBatch* batch, std::string_view app,
+                                     std::string_view version) {
+  DeleteMeta(batch, RetiredAheadKey(app, version));
+}
+
 absl::StatusOr<std::vector<Envelope>> RecordStore::RecordsInEffect(std::string_view app) const {
   VMS_ASSIGN_OR_RETURN(auto state, LoadAppState(app));
   std::vector<uint64_t> seqs;
@@ -343,57 +376,6 @@ absl::Status RecordStore::Commit(rocksdb::WriteBatch* batch, uint64_t new_head) 
   }
   Notify(new_head);
   return absl::OkStatus();
-}
-
-void AddReleaseToState(const Release& release, AppState* state) {
-  state->set_app(release.app());
-  state->set_version_count(state->version_count() + 1);
-  if (release.created_unix_ms() >= state->latest_created_unix_ms()) {
-    state->set_latest_version(release.version());
-    state->set_latest_created_unix_ms(release.created_unix_ms());
-  }
-}
-
-void AddLiveToState(const LiveRecord& live, AppState* state) {
-  state->set_app(live.app());
-  state->set_world_live_seq(WorldLiveSeq(*state));
-  state->set_live_seq(std::max(state->live_seq(), live.live_seq()));
-  if (live.kind() == LiveRecord::RETIRE) {
-    const auto& retired = state->retired();
-    if (std::find(retired.begin(), retired.end(), live.version()) == retired.end()) {
-      state->add_retired(live.version());
-      state->add_retired_live_seq(live.live_seq());
-    }
-    return;
-  }
-  auto* pointers = state->mutable_pointers();
-  auto drop = [&](auto&& pred) {
-    pointers->erase(std::remove_if(pointers->begin(), pointers->end(), pred), pointers->end());
-  };
-  auto add = [&](const std::string& site) {
-    AppState::Pointer* p = pointers->Add();
-    p->set_label(live.label());
-    p->set_site(site);
-    p->set_version(live.version());
-    p->set_live_seq(live.live_seq());
-    p->set_since_unix_ms(live.issued_unix_ms());
-  };
-  if (live.sites().empty()) {
-    // The world's record of a label supersedes every scoped one of it.
-    drop([&](const AppState::Pointer& p) { return p.label() == live.label(); });
-    if (live.label().empty()) {
-      state->set_world_live_seq(live.live_seq());
-      state->set_live_version(live.version());
-      state->set_live_since_unix_ms(live.issued_unix_ms());
-    } else {
-      add("");
-    }
-    return;
-  }
-  for (const std::string& site : live.sites()) {
-    drop([&](const AppState::Pointer& p) { return p.label() == live.label() && p.site() == site; });
-    add(site);
-  }
 }
 
 }  // namespace vms

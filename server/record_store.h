@@ -63,6 +63,8 @@ class RecordStore : public ReadApi {
   // labels), live_seq ascending (core/lifecycle.h).
   absl::StatusOr<std::vector<Envelope>> RecordsInEffect(std::string_view app) const override;
   absl::StatusOr<Envelope> LoadLive(std::string_view app, uint64_t live_seq) const;
+  absl::StatusOr<std::optional<Envelope>> Retirement(std::string_view app,
+                                                     std::string_view version) const override;
   absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view name) const;
 
   // The seq of the event that added app/version; 0 if there is none. A
@@ -86,6 +88,12 @@ class RecordStore : public ReadApi {
   void PutAppState(rocksdb::WriteBatch* batch, const AppState& state);
   void PutMeta(rocksdb::WriteBatch* batch, std::string_view name, std::string_view value);
   void DeleteMeta(rocksdb::WriteBatch* batch, std::string_view name);
+  // The RETIRE record of a version retired ahead of the log (a replica
+  // catching up, AppState.retired_ahead), until its own event applies.
+  void PutRetiredAhead(rocksdb::WriteBatch* batch, std::string_view app, std::string_view version,
+                       const Envelope& retire);
+  void DeleteRetiredAhead(rocksdb::WriteBatch* batch, std::string_view app,
+                          std::string_view version);
   // Appends `event` (its seq must be head_seq() + 1 when committed).
   void PutEvent(rocksdb::WriteBatch* batch, const Event& event);
 
@@ -111,12 +119,6 @@ class RecordStore : public ReadApi {
   uint64_t next_subscriber_ ABSL_GUARDED_BY(subscribers_mu_) = 1;
   std::map<uint64_t, std::function<void(uint64_t)>> subscribers_ ABSL_GUARDED_BY(subscribers_mu_);
 };
-
-// The per-app summary after `release` is added.
-void AddReleaseToState(const Release& release, AppState* state);
-// The per-app summary after `live` is applied (back_stack is the master's):
-// the world's live version, the pointers in effect, the retired versions.
-void AddLiveToState(const LiveRecord& live, AppState* state);
 
 }  // namespace vms
 

@@ -7,6 +7,7 @@
 #include "core/closure.h"
 #include "core/envelope.h"
 #include "core/file_util.h"
+#include "core/lifecycle.h"
 #include "core/names.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -22,6 +23,9 @@ constexpr char kRecheckKey[] = "recheck";
 constexpr char kTrustRootMeta[] = "trust.root";  // the first root this replica was given
 constexpr char kTrustMeta[] = "trust";           // TrustSnapshot of what it accepted since
 constexpr char kCheckpointMeta[] = "checkpoint";
+// The seq of the newest retirement applied that no collection has followed
+// yet (decimal): the follower's collection is owed until it is cleared.
+constexpr char kGcWantedMeta[] = "gc.wanted";
 
 std::shared_ptr<spdlog::logger> Log() {
   static auto logger = [] {
@@ -114,9 +118,55 @@ absl::StatusOr<GcReport> Replica::CollectGarbage(bool dry_run) {
   return report;
 }
 
-absl::Status Replica::Apply(const Event& event, Upstream* upstream,
-                            const FetchProgressFn& progress) {
+absl::StatusOr<std::optional<GcReport>> Replica::CollectIfWanted() {
+  VMS_ASSIGN_OR_RETURN(auto wanted, records_->GetMeta(kGcWantedMeta));
+  if (!wanted) return std::nullopt;
+  VMS_ASSIGN_OR_RETURN(auto report, CollectGarbage());
+  // A retirement applied during the collection may have freed more than
+  // its mark saw: only the wish this collection answered is cleared.
   MutexLock apply_lock(&apply_mu_);
+  VMS_ASSIGN_OR_RETURN(auto now, records_->GetMeta(kGcWantedMeta));
+  if (now == wanted) {
+    rocksdb::WriteBatch batch;
+    records_->DeleteMeta(&batch, kGcWantedMeta);
+    VMS_RETURN_IF_ERROR(records_->Commit(&batch, 0));
+  }
+  return report;
+}
+
+bool Replica::gc_wanted() const {
+  auto wanted = records_->GetMeta(kGcWantedMeta);
+  return !wanted.ok() || wanted->has_value();
+}
+
+absl::StatusOr<LiveRecord> Replica::VerifiedRetirement(const Envelope& retire, std::string_view app,
+                                                       std::string_view version,
+                                                       std::string_view root,
+                                                       Upstream* upstream) const {
+  absl::StatusOr<LiveRecord> record;
+  std::optional<TrustChain> scratch;
+  {
+    MutexLock lock(&chain_mu_);
+    record = chain_.VerifyLive(retire, TrustChain::Order::kHeld);
+    if (!record.ok() && chain_.chained()) scratch = chain_;
+  }
+  if (scratch) {
+    auto theirs = upstream->Trust();
+    if (!theirs.ok()) return record.status();
+    for (const Envelope& env : theirs->records()) {
+      if (!scratch->Accept(env, TrustChain::Replay::kAnyHeld).ok()) break;
+    }
+    record = scratch->VerifyLive(retire, TrustChain::Order::kHeld);
+  }
+  if (!record.ok()) return record.status();
+  VMS_RETURN_IF_ERROR(RetirementMatches(*record, app, version, root));
+  return record;
+}
+
+absl::Status Replica::Apply(const Event& event, Upstream* upstream, const FetchProgressFn& progress,
+                            const Envelope* retired_later) {
+  MutexLock apply_lock(&apply_mu_);
+  last_applied_retired_ = false;
   uint64_t applied = applied_seq();
   if (event.seq() <= applied) return absl::OkStatus();  // a resend after reconnecting
   if (event.seq() != applied + 1) {
@@ -126,10 +176,10 @@ absl::Status Replica::Apply(const Event& event, Upstream* upstream,
   absl::Status s;
   switch (event.type()) {
     case Event::RELEASE_ADDED:
-      s = ApplyRelease(event, upstream, progress);
+      s = ApplyRelease(event, upstream, progress, retired_later);
       break;
     case Event::LIVE_CHANGED:
-      s = ApplyLive(event, upstream, progress);
+      s = ApplyLive(event, upstream, progress, retired_later);
       break;
     case Event::TRUST_CHANGED:
       s = ApplyTrust(event);
@@ -191,7 +241,7 @@ absl::StatusOr<Release> Replica::VerifiedRelease(const Envelope& env,
 }
 
 absl::Status Replica::ApplyRelease(const Event& event, Upstream* upstream,
-                                   const FetchProgressFn& progress) {
+                                   const FetchProgressFn& progress, const Envelope* retired_later) {
   auto release = VerifiedRelease(event.envelope(), TrustChain::Order::kCurrent);
   if (!release.ok()) return release.status();
   if (release->app() != event.app() || release->version() != event.version()) {
@@ -211,13 +261,37 @@ absl::Status Replica::ApplyRelease(const Event& event, Upstream* upstream,
     }
     store_release = false;  // fetched earlier, for a live record
   }
+  VMS_ASSIGN_OR_RETURN(auto state, records_->LoadAppState(release->app()));
+  AppState s = state.value_or(AppState());
+  if (retired_later != nullptr && !IsRetired(s, release->version())) {
+    // Retired further along the log: its objects are gone, or going, from
+    // every store. Held as a record only, it is never fetched or reported.
+    auto retire = VerifiedRetirement(*retired_later, release->app(), release->version(),
+                                     release->root(), upstream);
+    if (retire.ok()) {
+      rocksdb::WriteBatch batch;
+      records_->PutEvent(&batch, event);
+      if (store_release) {
+        AddReleaseToState(*release, &s);
+        records_->PutRelease(&batch, *release, event.envelope());
+      }
+      s.add_retired_ahead(release->version());
+      records_->PutAppState(&batch, s);
+      records_->PutRetiredAhead(&batch, release->app(), release->version(), *retired_later);
+      VMS_RETURN_IF_ERROR(records_->Commit(&batch, event.seq()));
+      last_applied_retired_ = true;
+      Log()->info("applied app={} version={} seq={} without its objects: retired at live_seq {}",
+                  release->app(), release->version(), event.seq(), retire->live_seq());
+      return absl::OkStatus();
+    }
+    Log()->warn("seq={}: upstream says {} {} is retired later, but: {}; fetching it", event.seq(),
+                release->app(), release->version(), Sv(retire.status().message()));
+  }
   VMS_ASSIGN_OR_RETURN(auto marks, FetchClosure(*release, upstream, progress));
 
   rocksdb::WriteBatch batch;
   records_->PutEvent(&batch, event);
   if (store_release) {
-    VMS_ASSIGN_OR_RETURN(auto state, records_->LoadAppState(release->app()));
-    AppState s = state.value_or(AppState());
     AddReleaseToState(*release, &s);
     records_->PutRelease(&batch, *release, event.envelope());
     records_->PutAppState(&batch, s);
@@ -231,7 +305,7 @@ absl::Status Replica::ApplyRelease(const Event& event, Upstream* upstream,
 }
 
 absl::Status Replica::ApplyLive(const Event& event, Upstream* upstream,
-                                const FetchProgressFn& progress) {
+                                const FetchProgressFn& progress, const Envelope* retired_later) {
   absl::StatusOr<LiveRecord> record;
   {
     MutexLock lock(&chain_mu_);
@@ -250,11 +324,23 @@ absl::Status Replica::ApplyLive(const Event& event, Upstream* upstream,
                                                 s.live_seq(), ", already applied (replayed?)"));
   }
 
-  // Never flip to a version not held whole: fetch it first if need be.
+  // Never flip to a version not held whole: fetch it first if need be. But
+  // never fetch a version only to retire it, or one retired later (a
+  // record of it moves no pointer anyone follows by then).
   rocksdb::WriteBatch batch;
   auto held = records_->FindRelease(record->app(), record->version());
   if (!held.ok()) return held.status();
-  if (!*held) {
+  bool retired = record->kind() == LiveRecord::RETIRE || IsRetired(s, record->version());
+  if (!retired && !*held && retired_later != nullptr) {
+    auto retire = VerifiedRetirement(*retired_later, record->app(), record->version(),
+                                     record->root(), upstream);
+    retired = retire.ok();
+    if (!retire.ok()) {
+      Log()->warn("seq={}: upstream says {} {} is retired later, but: {}; fetching it", event.seq(),
+                  record->app(), record->version(), Sv(retire.status().message()));
+    }
+  }
+  if (!*held && !retired) {
     VMS_ASSIGN_OR_RETURN(auto releases, upstream->Releases(record->app()));
     const Envelope* found = nullptr;
     for (const Envelope& env : releases) {
@@ -275,22 +361,27 @@ absl::Status Replica::ApplyLive(const Event& event, Upstream* upstream,
     }
     held = std::optional<Envelope>(*found);
   }
-  auto release = ParseRelease(**held);
-  if (!release.ok()) return release.status();
-  if (release->root() != record->root()) {
-    return absl::UnauthenticatedError(StrCat("live record ", record->live_seq(), " of ",
-                                             record->app(), " names another root than release ",
-                                             record->version()));
+  if (*held) {
+    auto release = ParseRelease(**held);
+    if (!release.ok()) return release.status();
+    if (release->root() != record->root()) {
+      return absl::UnauthenticatedError(StrCat("live record ", record->live_seq(), " of ",
+                                               record->app(), " names another root than release ",
+                                               record->version()));
+    }
   }
   AddLiveToState(*record, &s);
   records_->PutEvent(&batch, event);
   records_->PutLive(&batch, *record, event.envelope());
   records_->PutAppState(&batch, s);
+  if (record->kind() == LiveRecord::RETIRE) {
+    records_->DeleteRetiredAhead(&batch, record->app(), record->version());
+    records_->PutMeta(&batch, kGcWantedMeta, StrCat(event.seq()));
+  }
   if (absl::Status st = records_->Commit(&batch, event.seq()); !st.ok()) return st;
   if (record->kind() == LiveRecord::RETIRE) {
     Log()->info("retire app={} version={} live_seq={} seq={}", record->app(), record->version(),
                 record->live_seq(), event.seq());
-    gc_wanted_ = true;
     return absl::OkStatus();
   }
   Log()->info("live app={} version={} live_seq={} seq={}", record->app(), record->version(),
@@ -370,7 +461,7 @@ absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> Replica::FetchClosure(
 
   // Walk the trees level by level, fetching each level's missing trees in one
   // go; subtrees already complete here are skipped whole.
-  Hash root = *Hash::FromBytes(release.root());
+  VMS_ASSIGN_OR_RETURN(const Hash root, Hash::FromBytes(release.root()));
   std::vector<Hash> level = {root};
   HashSet seen_trees = {root};
   std::unordered_map<Hash, uint64_t, HashHasher> leaves;  // blob or chunk -> size
@@ -461,6 +552,7 @@ absl::Status Replica::Recheck(Upstream* upstream) {
     if (!versions.ok()) return versions.status();
     for (const Envelope& env : *versions) {
       VMS_ASSIGN_OR_RETURN(auto release, ParseRelease(env));
+      if (IsRetired(app, release.version())) continue;  // gone upstream too
       VMS_ASSIGN_OR_RETURN(auto marks, FetchClosure(release, upstream, nullptr));
       rocksdb::WriteBatch batch;
       for (const auto& [tree, totals] : marks) {
@@ -494,9 +586,16 @@ absl::StatusOr<FsckReport> Replica::Fsck(bool repair) {
     auto versions = records_->ListVersions(app.app());
     if (!versions.ok()) continue;
     for (const Envelope& env : *versions) {
-      ++report.releases;
       VMS_ASSIGN_OR_RETURN(auto release, ParseRelease(env));
-      auto closure = WalkClosure(store, *Hash::FromBytes(release.root()));
+      if (IsRetired(app, release.version())) continue;  // its objects are not held
+      ++report.releases;
+      auto root = Hash::FromBytes(release.root());
+      if (!root.ok()) {
+        report.incomplete.push_back(
+            StrCat(release.app(), " ", release.version(), ": malformed root"));
+        continue;
+      }
+      auto closure = WalkClosure(store, *root);
       if (!closure.ok()) {
         report.incomplete.push_back(
             StrCat(release.app(), " ", release.version(), ": ", closure.status().message()));

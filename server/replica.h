@@ -10,6 +10,9 @@
 //  - A live record is applied only for a version held complete; if it is not
 //    yet, it is fetched first. Its live_seq must be above the last applied
 //    for the app, so an old record replayed later is refused.
+//  - A retired version is never fetched (core/lifecycle.h): not for its
+//    release when the upstream shows it is retired later, not for a live
+//    record of it, never for its retirement.
 //  - Events keep the upstream's seq, so a replica serves the same log.
 //
 // Apply() and Recheck() are called by one thread (the follower); reads, via
@@ -87,7 +90,16 @@ class Replica {
   //  - FailedPrecondition: a stale or replayed live record, or a release
   //    conflicting with one held.
   //  - other errors: the upstream failed or lacks an object; retry later.
-  absl::Status Apply(const Event& event, Upstream* upstream, const FetchProgressFn& progress);
+  //
+  // `retired_later`: the upstream's word (FollowMessage.retired_later) that
+  // the event's version is retired further along the log, as its signed
+  // RETIRE record. Checked (core/lifecycle.h), it makes the event apply as
+  // records only, nothing fetched; one that does not check is ignored.
+  absl::Status Apply(const Event& event, Upstream* upstream, const FetchProgressFn& progress,
+                     const Envelope* retired_later = nullptr);
+  // Whether the last event applied was a release applied as retired (the
+  // follower reports nothing for it: no one waits for it).
+  bool last_applied_retired() const { return last_applied_retired_; }
 
   // Re-walks every release held and fetches whatever is missing (after
   // corruption was found and removed). Clears the recheck flag on success.
@@ -101,10 +113,14 @@ class Replica {
   absl::StatusOr<FsckReport> Fsck(bool repair);
 
   // Mark and sweep of this store (server/gc.h): Apply() waits only for the
-  // sweep itself. The follower runs one after a retirement was applied.
+  // sweep itself.
   absl::StatusOr<GcReport> CollectGarbage(bool dry_run = false);
-  // Whether a retirement was applied since the last call.
-  bool TakeGcWanted() { return gc_wanted_.exchange(false); }
+  // The collection a retirement asks for: a retirement applied writes the
+  // wish in the same batch, and only a collection that succeeded after it
+  // clears it, so neither a restart nor a failed collection loses it.
+  // nullopt: nothing wanted; else the report of the collection run now.
+  absl::StatusOr<std::optional<GcReport>> CollectIfWanted();
+  bool gc_wanted() const;
 
   uint64_t applied_seq() const { return records_->head_seq(); }
   ReadApi* read_api() { return records_.get(); }
@@ -126,9 +142,17 @@ class Replica {
   Replica(ReplicaOptions options, TrustChain trust, std::unique_ptr<RecordStore> records,
           bool recheck);
   absl::Status ApplyTrust(const Event& event);
-  absl::Status ApplyRelease(const Event& event, Upstream* upstream,
-                            const FetchProgressFn& progress);
-  absl::Status ApplyLive(const Event& event, Upstream* upstream, const FetchProgressFn& progress);
+  absl::Status ApplyRelease(const Event& event, Upstream* upstream, const FetchProgressFn& progress,
+                            const Envelope* retired_later);
+  absl::Status ApplyLive(const Event& event, Upstream* upstream, const FetchProgressFn& progress,
+                         const Envelope* retired_later);
+  // `retire` checked as the retirement of app/version/root: against the
+  // chain held, or, signed under an ownership record further along the log,
+  // against a scratch copy extended by the upstream's chain (nothing is
+  // accepted into the chain held: the log brings those records in order).
+  absl::StatusOr<LiveRecord> VerifiedRetirement(const Envelope& retire, std::string_view app,
+                                                std::string_view version, std::string_view root,
+                                                Upstream* upstream) const;
   // Fetches what is missing of the closure of `root`; then checks it whole.
   // Returns the closure's newly complete trees to mark.
   absl::StatusOr<std::vector<std::pair<Hash, TreeTotals>>> FetchClosure(
@@ -147,7 +171,7 @@ class Replica {
   FetchStats last_fetch_;
   // Held by Apply() and Recheck(), and by a collection's sweep.
   Mutex apply_mu_;
-  std::atomic<bool> gc_wanted_{false};
+  bool last_applied_retired_ = false;  // the follower's thread only
 };
 
 }  // namespace vms

@@ -2,11 +2,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <utility>
 
 #include "core/closure.h"
 #include "core/coding.h"
 #include "core/tree.h"
 #include "gtest/gtest.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "tests/testing/testing.h"
 
 namespace vms {
@@ -148,6 +152,48 @@ TEST_F(ObjectStoreTest, ALargeObjectCorruptOrGoneIsDataLoss) {
   EXPECT_EQ(store_->Missing(std::vector<Hash>{Sha256(b)}).value().size(), 1u);
   ASSERT_TRUE(Put({Make(b)}).ok());
   EXPECT_EQ(store_->GetRaw(Sha256(b)).value(), b);
+}
+
+// Runs `hook` once, as a large object's file is opened: a sweep that comes
+// between a reader's index lookup and its open.
+class SweepOnOpenFs : public rocksdb::FileSystemWrapper {
+ public:
+  SweepOnOpenFs() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "SweepOnOpenFs"; }
+  rocksdb::IOStatus NewRandomAccessFile(const std::string& f, const rocksdb::FileOptions& o,
+                                        std::unique_ptr<rocksdb::FSRandomAccessFile>* r,
+                                        rocksdb::IODebugContext* dbg) override {
+    if (hook && f.find("/large/") != std::string::npos) std::exchange(hook, nullptr)();
+    return target()->NewRandomAccessFile(f, o, r, dbg);
+  }
+  std::function<void()> hook;
+};
+
+// A downstream asking for an object while it is collected is told it is
+// not here; it is not sent into quarantine (and a recheck) by a DataLoss.
+TEST(ObjectStoreSweepTest, AnObjectSweptWhileItIsReadIsNotFoundNotCorrupt) {
+  testing::TempDir dir;
+  auto fs = std::make_shared<SweepOnOpenFs>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  auto db = Db::Open(dir / "db", ObjectStore::Families(), env.get()).value();
+  ObjectStore store(db.get());
+  ASSERT_TRUE(store.Recover().ok());
+  std::string big = testing::RandomBytes(2 << 20, 11);
+  std::vector<StoredObject> batch = {Make(big)};
+  ASSERT_TRUE(store.Ingest(&batch).ok());
+  const std::vector<Hash> gone = {Sha256(big)};
+  auto plan = store.PlanSweep(gone);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  fs->hook = [&] { ASSERT_TRUE(store.Sweep(*plan, nullptr).ok()); };
+  auto read = store.GetVerified(Sha256(big));
+  EXPECT_EQ(fs->hook, nullptr);  // the sweep ran in between
+  EXPECT_TRUE(absl::IsNotFound(read.status())) << read.status();
+  // Damage is still damage: a file gone while its entry stays.
+  std::string other = testing::RandomBytes(2 << 20, 12);
+  batch = {Make(other)};
+  ASSERT_TRUE(store.Ingest(&batch).ok());
+  std::filesystem::remove(dir / ("db/large/" + Sha256(other).Hex()));
+  EXPECT_TRUE(absl::IsDataLoss(store.GetVerified(Sha256(other)).status()));
 }
 
 TEST_F(ObjectStoreTest, RecoverDropsLargeFilesNoEntryNames) {

@@ -335,6 +335,64 @@ TEST_F(LifecycleTest, RetireWaitsForTheCensusThenEveryStoreGivesTheBytesBack) {
   EXPECT_NE(again.out.find("already retired"), std::string::npos);
 }
 
+// Retirement is a rule of the log: a site that joins after retirements, and
+// one rebuilt from an empty disk, reach the head holding only the kept
+// versions. The retired ones' objects are gone from every store, so their
+// release and live records apply as records only; neither site waits for
+// them, and the next push and world flip (which wait for every site) go
+// through, to a real mount of the new site.
+TEST_F(LifecycleTest, ASiteStartedAfterRetirementsReachesTheHeadHoldingOnlyTheKeptVersions) {
+  constexpr size_t kOwn = 4 << 20;
+  for (int i = 1; i <= 4; ++i) {
+    const std::string v = std::to_string(i) + ".0";
+    WriteFile(dir_ / ("src/" + v + "/own"), testing::RandomBytes(kOwn, 40 + i));
+    Push(v);
+  }
+  for (const char* v : {"1.0", "2.0", "3.0"}) Flip({"live", "app", v, "--wait"});
+  Flip({"policy", "app", "--keep-last", "1"});
+  // 1.0 was live (its live record is in the log); 4.0 never was.
+  Flip({"retire", "app", "1.0"});
+  Flip({"retire", "app", "4.0"});
+  ASSERT_TRUE(WaitFor([&] { return ny_->log().find("objects_removed=") != std::string::npos; }))
+      << ny_->log();
+
+  // ldn's disk is replaced: the same site from nothing. sf is new.
+  ldn_.reset();
+  fs::remove_all(dir_ / "ldn");
+  ldn_ = std::make_unique<ReplicaProcess>("ldn", master_.address(), master_.pub(), dir_ / "ldn");
+  auto sf = std::make_unique<ReplicaProcess>("sf", master_.address(), master_.pub(), dir_ / "sf");
+  ASSERT_TRUE(WaitFor([&] {
+    RunResult r = Vms({"sites", "--json"});
+    return r.exit_code == 0 && json::parse(r.out).size() == 3;
+  }));
+  // A push waits until every site holds it; a world flip needs it complete
+  // at every site.
+  WriteFile(dir_ / "src/5.0/own", testing::RandomBytes(kOwn, 45));
+  Push("5.0");
+  RunResult live = Vms({"live", "app", "5.0", "--wait"});
+  ASSERT_EQ(live.exit_code, 0) << live.out << live.err << sf->log() << ldn_->log();
+  auto host = Host("sf", *sf);
+  ASSERT_TRUE(WaitLink("sf", "app", "app@5.0")) << host->log();
+  EXPECT_EQ(testing::ReadFileOrDie(dir_ / "dist-sf/app/own"), testing::RandomBytes(kOwn, 45));
+  EXPECT_EQ(testing::ReadFileOrDie(dir_ / "dist-sf/app@2.0/own"), testing::RandomBytes(kOwn, 42));
+  std::error_code ec;
+  EXPECT_FALSE(fs::exists(dir_ / "dist-sf/app@1.0/own", ec));
+
+  for (const ReplicaProcess* site : {sf.get(), ldn_.get()}) {
+    for (const char* v : {"1.0", "4.0"}) {
+      EXPECT_NE(site->log().find(std::string("applied app=app version=") + v), std::string::npos)
+          << site->log();
+    }
+    EXPECT_EQ(site->log().find("cannot apply event"), std::string::npos) << site->log();
+  }
+  // Only what is kept: no more than the site that collected after the
+  // retirements (two retired versions' own files would be 8 MiB more).
+  const uint64_t kept = Du(dir_ / "ny/db/large");
+  EXPECT_LE(Du(dir_ / "sf/db/large"), kept + (1 << 20));
+  EXPECT_LE(Du(dir_ / "ldn/db/large"), kept + (1 << 20));
+  EXPECT_EQ(Vms({"verify", "app", "--trust", master_.pub()}).exit_code, 0);
+}
+
 TEST_F(LifecycleTest, GcRetiresWhatThePolicyLetsGoAndAConcurrentPushSurvives) {
   for (int i = 1; i <= 4; ++i) {
     WriteFile(dir_ / ("src/" + std::to_string(i) + ".0/own"), testing::RandomBytes(6 << 20, i));

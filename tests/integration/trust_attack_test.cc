@@ -14,6 +14,7 @@
 
 #include "core/codec.h"
 #include "core/hash.h"
+#include "core/lifecycle.h"
 #include "core/thread_pool.h"
 #include "core/tree.h"
 #include "grpcpp/grpcpp.h"

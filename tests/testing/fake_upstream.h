@@ -30,6 +30,7 @@ class FakeUpstream : public Upstream {
   absl::StatusOr<std::vector<Envelope>> Releases(const std::string& app) override {
     return master_->records().ListVersions(app);
   }
+  absl::StatusOr<TrustSnapshot> Trust() override { return master_->TrustRecords(); }
   std::optional<Hash> withhold;
   int fetched = 0;
 
