@@ -75,12 +75,11 @@ uint64_t InodeTable::Lookup(uint64_t parent, const std::string& name, Node node,
   node.parent = parent;
   node.name = name;
   auto shared = std::make_shared<const Node>(std::move(node));
-  if (journal_ != nullptr) {
-    journal_->Added(ino, *shared, 1);
-    SnapshotIfDue();
-  }
+  if (journal_ != nullptr) journal_->Added(ino, *shared, 1);
   slots_[ino] = Slot{std::move(shared), 1};
   by_name_[key] = ino;
+  // Only now: a snapshot replaces the journal, so it must hold this inode.
+  SnapshotIfDue();
   return ino;
 }
 

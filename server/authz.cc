@@ -24,6 +24,18 @@ std::string Phrase(Action action, std::string_view what) {
       return StrCat("change the owners of ", what);
     case Action::kRemoveSite:
       return "remove sites";
+    case Action::kRead:
+      return "read";
+    case Action::kRetire:
+      return StrCat("retire versions of ", what);
+    case Action::kSetPolicy:
+      return StrCat("set the retention policy of ", what);
+    case Action::kCollect:
+      return StrCat("collect garbage for ", what);
+    case Action::kCosign:
+      return StrCat("co-sign records of ", what);
+    case Action::kRegisterKey:
+      return "register signing keys";
     case Action::kReadAudit:
       return StrCat("read the audit log of ", what);
   }
@@ -79,6 +91,11 @@ absl::Status Authorizer::Check(std::string_view principal, Action action, std::s
                                  : StrCat("it has no owners yet, so only admins may (`vms owners ",
                                           app, " add PRINCIPAL` by an admin gives it one)");
   switch (action) {
+    case Action::kRead:
+      return absl::OkStatus();
+    case Action::kRegisterKey:
+      if (IsUser(principal)) return absl::OkStatus();
+      return Denied(principal, action, "", "only users (vms://user/NAME) and admins may");
     case Action::kUpload:
       if (IsUser(principal)) return absl::OkStatus();
       return Denied(principal, action, "", "only users (vms://user/NAME) and admins may");
@@ -98,6 +115,10 @@ absl::Status Authorizer::Check(std::string_view principal, Action action, std::s
       [[fallthrough]];
     case Action::kSetLive:
     case Action::kRollback:
+    case Action::kRetire:
+    case Action::kSetPolicy:
+    case Action::kCollect:
+    case Action::kCosign:
     case Action::kChangeOwners:
     case Action::kReadAudit:
       if (!app.empty() && owner) return absl::OkStatus();

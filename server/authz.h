@@ -5,11 +5,16 @@
 //   upload objects      any user (what no release names is collected later)
 //   push a new app      app creators (--app-creators: users, or * for every user)
 //   push, live,         the app's owners
-//   rollback, owners
+//   rollback, retire,
+//   policy, gc, cosign,
+//   owners
+//   register a key      any user, for itself
 //   sites remove        nobody but admins
 //   audit of an app     its owners
 //   audit of all        admins
 //   reads               any authenticated principal (the TLS handshake)
+//
+// kPublishActions below says which action each RPC is.
 //
 // Admins (--admins) may do everything. On an --insecure master there is no
 // identity, and every caller (kAnonymous) may do everything.
@@ -31,13 +36,46 @@
 namespace vms {
 
 enum class Action {
-  kUpload,
-  kPush,
-  kSetLive,
-  kRollback,
-  kChangeOwners,
-  kRemoveSite,
-  kReadAudit,
+  kRead,          // listings any authenticated principal may see
+  kUpload,        // objects, and asking which are missing
+  kPush,          // commit a release (a new app: app creators)
+  kSetLive,       // vms live, a label or canary too
+  kRollback,      // vms rollback
+  kRetire,        // vms retire
+  kSetPolicy,     // vms policy APP --keep-last/--keep-days
+  kCollect,       // vms gc [--dry-run]
+  kCosign,        // add a signature to a pending record
+  kChangeOwners,  // vms owners APP add/remove/threshold
+  kRegisterKey,   // vms key register: a user's own signing key
+  kRemoveSite,    // vms sites remove
+  kReadAudit,     // vms audit
+};
+
+// Every RPC of the Publish service and the action it is checked as: the
+// one table (tests/server/access_test.cc walks the service definition and
+// fails for an RPC missing here). An RPC that both reads and writes (Policy,
+// Owners) is listed with its write.
+struct RpcAction {
+  std::string_view rpc;
+  Action action;
+};
+inline constexpr RpcAction kPublishActions[] = {
+    {"CompleteTrees", Action::kUpload},
+    {"MissingObjects", Action::kUpload},
+    {"PutObjects", Action::kUpload},
+    {"Commit", Action::kPush},
+    {"SetLive", Action::kSetLive},
+    {"Rollback", Action::kRollback},
+    {"ListSites", Action::kRead},
+    {"RemoveSite", Action::kRemoveSite},
+    {"Owners", Action::kChangeOwners},
+    {"Audit", Action::kReadAudit},
+    {"RegisterKey", Action::kRegisterKey},
+    {"Pending", Action::kRead},
+    {"Cosign", Action::kCosign},
+    {"Retire", Action::kRetire},
+    {"Gc", Action::kCollect},
+    {"Policy", Action::kSetPolicy},
 };
 
 struct AuthzPolicy {

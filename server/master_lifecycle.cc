@@ -73,8 +73,8 @@ absl::StatusOr<RetentionPolicy> Master::Policy(const std::string& principal, con
   if (!state) return absl::NotFoundError(StrCat("no app named ", app));
   if (set) {
     VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(app));
-    absl::Status allowed =
-        authz_.Check(principal, Action::kSetLive, app, owners.value_or(std::vector<std::string>()));
+    absl::Status allowed = authz_.Check(principal, Action::kSetPolicy, app,
+                                        owners.value_or(std::vector<std::string>()));
     AuditEntry entry =
         Entry(principal, "policy", app,
               StrCat("keep-last ", set->keep_last(), " keep-days ", set->keep_days()));
@@ -114,7 +114,7 @@ absl::StatusOr<RetireResult> Master::Retire(const FlipArgs& args) {
       VMS_ASSIGN_OR_RETURN(auto loaded, records_->LoadAppState(args.app));
       if (!loaded) return absl::NotFoundError(StrCat("no app named ", args.app));
       VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(args.app));
-      VMS_RETURN_IF_ERROR(authz_.Check(args.principal, Action::kSetLive, args.app,
+      VMS_RETURN_IF_ERROR(authz_.Check(args.principal, Action::kRetire, args.app,
                                        owners.value_or(std::vector<std::string>())));
       AppState state = std::move(*loaded);
       VMS_ASSIGN_OR_RETURN(auto release_env, records_->FindRelease(args.app, args.version));
@@ -247,14 +247,21 @@ absl::StatusOr<Master::GcResult> Master::Gc(const std::string& principal, const 
     VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read policies"));
   }
   // A collection (even a dry run: a mark of every version) is costly: the
-  // admins, or the owners of every app it is about.
+  // admins, or the owners of every app it is about. Without an app, an
+  // owner's run is about the apps with a policy that it owns.
   bool allowed = authz_.IsAdmin(principal) || !apps.empty();
+  std::vector<std::string> mine;
   for (const std::string& a : apps) {
     VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(a));
-    allowed =
-        allowed &&
-        authz_.Check(principal, Action::kSetLive, a, owners.value_or(std::vector<std::string>()))
+    const bool may =
+        authz_.Check(principal, Action::kCollect, a, owners.value_or(std::vector<std::string>()))
             .ok();
+    allowed = allowed && may;
+    if (may) mine.push_back(a);
+  }
+  if (!allowed && app.empty() && !mine.empty()) {
+    apps = std::move(mine);
+    allowed = true;
   }
   if (!allowed) {
     return absl::PermissionDeniedError(StrCat(principal, " may not collect garbage",

@@ -233,10 +233,7 @@ absl::StatusOr<Master::CosignResult> Master::Cosign(const std::string& principal
                                       "` again"));
   }
   VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(app));
-  Action action = entry->info.action == "push"       ? Action::kPush
-                  : entry->info.action == "rollback" ? Action::kRollback
-                                                     : Action::kSetLive;
-  if (absl::Status s = authz_.Check(principal, action, app, owners); !s.ok()) {
+  if (absl::Status s = authz_.Check(principal, Action::kCosign, app, owners); !s.ok()) {
     AuditAlone(Entry(principal, "cosign " + entry->info.action, app, ""), s);
     return s;
   }
@@ -379,6 +376,7 @@ absl::StatusOr<OwnersResult> Master::SignedOwners(
 absl::Status Master::RegisterKey(const std::string& principal, const std::string& pem,
                                  bool replace) {
   VMS_RETURN_IF_ERROR(ParsePrincipal(principal).status());
+  VMS_RETURN_IF_ERROR(authz_.Check(principal, Action::kRegisterKey));
   if (pem.size() > 4096) return absl::InvalidArgumentError("a public key is at most 4096 bytes");
   auto key = PublicKey::FromPem(pem);
   if (!key.ok()) {

@@ -4,11 +4,13 @@
 #include "core/codec.h"
 #include "core/strings.h"
 #include "core/tree.h"
+#include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 #include "server/authz.h"
 #include "server/master.h"
 #include "tests/testing/master_trees.h"
 #include "tests/testing/testing.h"
+#include "vms.pb.h"
 
 namespace vms {
 namespace {
@@ -62,6 +64,45 @@ TEST(AuthzTest, TheTable) {
   EXPECT_FALSE(Authorizer::Create({.admins = {"Not A Principal"}}).ok());
 }
 
+// One table names the action of every RPC of the Publish service: one
+// added without an entry fails here, and every action's refusal says what
+// was refused (a refused retire once said "may not make alpha live").
+TEST(AuthzTest, EveryPublishRpcHasItsActionInTheOneTable) {
+  const google::protobuf::ServiceDescriptor* service =
+      RetireRequest::descriptor()->file()->FindServiceByName("Publish");
+  ASSERT_NE(service, nullptr);
+  std::set<std::string_view> listed;
+  for (const RpcAction& r : kPublishActions) {
+    EXPECT_TRUE(listed.insert(r.rpc).second) << r.rpc << " is listed twice";
+  }
+  for (int i = 0; i < service->method_count(); ++i) {
+    EXPECT_EQ(listed.erase(service->method(i)->name()), 1u)
+        << "Publish." << service->method(i)->name()
+        << " has no action in kPublishActions (server/authz.h)";
+  }
+  for (std::string_view extra : listed) ADD_FAILURE() << extra << " is no RPC of Publish";
+
+  Authorizer a = Authorizer::Create({.admins = {"root"}, .app_creators = {"*"}}).value();
+  std::map<Action, std::string> refusals;
+  for (const RpcAction& r : kPublishActions) {
+    absl::Status s = a.Check(kHost, r.action, "alpha", std::vector<std::string>{kAlice});
+    if (r.action == Action::kRead) {
+      EXPECT_TRUE(s.ok()) << r.rpc << ": " << s;
+      continue;
+    }
+    ASSERT_TRUE(absl::IsPermissionDenied(s)) << r.rpc << ": " << s;
+    EXPECT_TRUE(a.Check(kAdmin, r.action, "alpha", std::vector<std::string>{kAlice}).ok());
+    refusals[r.action] = std::string(s.message());
+  }
+  std::set<std::string> distinct;
+  for (const auto& [action, message] : refusals) {
+    EXPECT_TRUE(distinct.insert(message).second) << message;
+  }
+  EXPECT_NE(refusals[Action::kRetire].find("may not retire versions of alpha"), std::string::npos)
+      << refusals[Action::kRetire];
+  EXPECT_NE(refusals[Action::kCollect].find("may not collect garbage"), std::string::npos);
+}
+
 class AccessTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -86,6 +127,15 @@ TEST_F(AccessTest, TheFirstPusherOwnsTheAppAndEveryAttemptIsAudited) {
             std::vector<std::string>{kAlice});
   EXPECT_TRUE(absl::IsPermissionDenied(Push(kBob, "2").status()));
   EXPECT_TRUE(absl::IsPermissionDenied(master_->SetLive({"alpha", "1", kBob}).status()));
+  auto retire = master_->Retire({.app = "alpha", .version = "1", .principal = kBob});
+  EXPECT_TRUE(absl::IsPermissionDenied(retire.status()));
+  EXPECT_NE(retire.status().message().find("may not retire"), std::string::npos) << retire.status();
+  RetentionPolicy keep;
+  keep.set_keep_last(1);
+  auto policy = master_->Policy(kBob, "alpha", keep);
+  EXPECT_NE(policy.status().message().find("may not set the retention policy"), std::string::npos)
+      << policy.status();
+  EXPECT_TRUE(absl::IsPermissionDenied(master_->RegisterKey(kHost, "not even a key", false)));
   ASSERT_TRUE(master_->SetLive({"alpha", "1", kAlice}).ok());
   EXPECT_EQ(master_->Owners(kAlice, "alpha", OwnersChange::kAdd, "bob").value().owners,
             (std::vector<std::string>{kAlice, kBob}));
@@ -101,7 +151,7 @@ TEST_F(AccessTest, TheFirstPusherOwnsTheAppAndEveryAttemptIsAudited) {
   EXPECT_EQ(audit.back().action(), "push");
   int refused = 0;
   for (const AuditEntry& e : audit) refused += !e.allowed();
-  EXPECT_EQ(refused, 2);
+  EXPECT_EQ(refused, 4);
   EXPECT_TRUE(absl::IsPermissionDenied(master_->Audit(kAlice, "alpha", 10).status()))
       << "alice is no longer an owner";
   EXPECT_EQ(master_->Audit(kBob, "alpha", 2).value().size(), 2u);
