@@ -26,6 +26,19 @@ absl::Status FromGrpc(const grpc::Status& s, std::string_view what) {
     return absl::Status(code, StrCat(what, ": cannot reach the server (", s.error_message(), ")",
                                      ExplainHandshakeFailure(s.error_message())));
   }
+  if (code == absl::StatusCode::kUnimplemented) {
+    // The server does not serve this RPC at all: a replica asked what only
+    // the master does (push, live, rollback, sites), or an older build.
+    return absl::Status(
+        code, StrCat(what, ": that server does not serve this request",
+                     s.error_message().empty() ? "" : StrCat(" (", s.error_message(), ")"),
+                     "; is it a replica? Only the master takes pushes, flips and site changes: "
+                     "point --master (or VMS_MASTER) at the master"));
+  }
+  if (s.error_message().empty()) {
+    return absl::Status(
+        code, StrCat(what, ": ", absl::StatusCodeToString(code), " (the server gave no reason)"));
+  }
   return absl::Status(code, StrCat(what, ": ", s.error_message()));
 }
 

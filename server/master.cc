@@ -154,9 +154,24 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
                  old_root.ok() ? old_root->Short() : "?", ", this push ", args.root.Short(),
                  "); versions are immutable: push this content as a new version"));
     }
+    VMS_ASSIGN_OR_RETURN(auto state, records_->LoadAppState(args.app));
+    if (state && IsRetired(*state, args.version)) {
+      return absl::FailedPreconditionError(
+          StrCat(args.app, " ", args.version, " was retired (`vms history ", args.app,
+                 "` says when): a retired version stays retired everywhere; push this content "
+                 "as a new version"));
+    }
     VMS_ASSIGN_OR_RETURN(auto seq, records_->ReleaseSeq(args.app, args.version));
     return CommitResult{.created = false, .release = env, .seq = seq};
   };
+  // /dist/APP@NAME is a version or a label, never both: "live" (what
+  // /dist/APP follows) is no version name; the app's labels are checked
+  // under the write lock below.
+  if (args.version == "live") {
+    return absl::InvalidArgumentError(
+        "\"live\" names the pointer /dist/APP follows (/dist/APP@live), not a version: push "
+        "under another version name");
+  }
 
   VMS_ASSIGN_OR_RETURN(auto existing, records_->FindRelease(args.app, args.version));
   if (existing) return same_or_refuse(*existing);

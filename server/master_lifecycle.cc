@@ -22,21 +22,44 @@ namespace {
 
 constexpr uint32_t kDefaultKeepLast = 3;
 
+// The last `keep_last` versions the world's live pointer left, newest
+// first, from the live history (not the rollback stack, which a rollback
+// pops: the version rolled back from was live a minute ago and is kept).
+std::vector<std::string> RecentlyLive(const RecordStore& records, const AppState& state,
+                                      uint32_t keep_last) {
+  std::vector<std::string> out;
+  auto history = records.LiveHistory(state.app());
+  if (!history.ok()) return {state.back_stack().begin(), state.back_stack().end()};
+  for (auto it = history->rbegin(); it != history->rend() && out.size() < keep_last; ++it) {
+    auto r = ParseLiveRecord(*it);
+    if (!r.ok() || r->kind() == LiveRecord::RETIRE || !r->label().empty() || r->sites_size() > 0)
+      continue;
+    if (r->version() == state.live_version()) continue;
+    if (std::find(out.begin(), out.end(), r->version()) == out.end()) out.push_back(r->version());
+  }
+  // The rollback targets too, whatever the history says.
+  const auto& stack = state.back_stack();
+  for (int i = std::max(0, stack.size() - static_cast<int>(keep_last)); i < stack.size(); ++i) {
+    if (std::find(out.begin(), out.end(), stack[i]) == out.end()) out.push_back(stack[i]);
+  }
+  return out;
+}
+
 // Why app/version may not be retired, or "" if it may: live or labelled
-// anywhere, or one of the last `keep_last` live versions (rollback targets).
-std::string Pinned(const AppState& state, const std::string& version, uint32_t keep_last) {
+// anywhere, or one of the last `keep_last` live versions (rollback targets,
+// and those rolled back from).
+std::string Pinned(const RecordStore& records, const AppState& state, const std::string& version,
+                   uint32_t keep_last) {
   if (state.live_version() == version) return "it is live";
   for (const AppState::Pointer& p : state.pointers()) {
     if (p.version() != version) continue;
     std::string what = p.label().empty() ? "live" : StrCat("label ", p.label());
     return StrCat("it is ", what, p.site().empty() ? "" : StrCat(" at ", p.site()));
   }
-  const auto& stack = state.back_stack();
-  const int n = stack.size();
-  for (int i = std::max(0, n - static_cast<int>(keep_last)); i < n; ++i) {
-    if (stack[i] == version) {
-      return StrCat("it is a rollback target (one of the last ", keep_last,
-                    " live versions; `vms policy ", state.app(),
+  for (const std::string& v : RecentlyLive(records, state, keep_last)) {
+    if (v == version) {
+      return StrCat("it is one of the last ", keep_last,
+                    " live versions (a rollback target; `vms policy ", state.app(),
                     " --keep-last N` changes how many)");
     }
   }
@@ -127,7 +150,8 @@ absl::StatusOr<RetireResult> Master::Retire(const FlipArgs& args) {
         AuditAlone(std::move(entry), absl::OkStatus());
         return out;
       }
-      if (std::string why = Pinned(state, args.version, policy.keep_last()); !why.empty()) {
+      if (std::string why = Pinned(*records_, state, args.version, policy.keep_last());
+          !why.empty()) {
         return absl::FailedPreconditionError(
             StrCat("cannot retire ", args.app, " ", args.version, ": ", why));
       }
@@ -314,7 +338,7 @@ absl::StatusOr<Master::GcResult> Master::Gc(const std::string& principal, const 
       } else if (r.created_unix_ms() >= horizon ||
                  (last_live.contains(r.version()) && last_live[r.version()] >= horizon)) {
         why = StrCat("pushed or live in the last ", policy.keep_days(), " days");
-      } else if (std::string pinned = Pinned(*state, r.version(), policy.keep_last());
+      } else if (std::string pinned = Pinned(*records_, *state, r.version(), policy.keep_last());
                  !pinned.empty()) {
         why = pinned;
       } else if (auto in_use = sites_->InUse(a, r.version()); !in_use.empty()) {

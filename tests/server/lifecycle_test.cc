@@ -35,6 +35,38 @@ class LifecycleTest : public ::testing::Test {
   std::unique_ptr<Master> master_;
 };
 
+// A version live a minute ago is one of the last live versions, even after
+// a rollback popped it from the rollback stack.
+TEST_F(LifecycleTest, TheVersionRolledBackFromIsKeptLikeAnyRecentLiveOne) {
+  Release("1.0", "one");
+  Release("2.0", "two");
+  Live("1.0");
+  Live("2.0");
+  ASSERT_TRUE(master_->Rollback({.app = "app", .principal = "d"}).ok());  // 1.0 again
+  auto retire = master_->Retire({.app = "app", .version = "2.0", .principal = "d"});
+  EXPECT_TRUE(absl::IsFailedPrecondition(retire.status())) << retire.status();
+  EXPECT_NE(retire.status().message().find("last 3 live versions"), std::string::npos)
+      << retire.status();
+  EXPECT_TRUE(Present("two"));
+}
+
+// Pushing a retired version again, same content and all, is refused: it
+// once said "unchanged ... complete" and exited 0 while it stayed retired.
+// And "live" is the pointer's name, never a version's.
+TEST_F(LifecycleTest, ARetiredVersionCannotBePushedAgainAndLiveIsNoVersionName) {
+  Hash one = Release("1.0", "one");
+  Release("2.0", "two");
+  Live("2.0");
+  ASSERT_TRUE(master_->Retire({.app = "app", .version = "1.0", .principal = "d"}).ok());
+  auto again = master_->Commit({.app = "app", .version = "1.0", .root = one, .principal = "d"});
+  EXPECT_TRUE(absl::IsFailedPrecondition(again.status())) << again.status();
+  EXPECT_NE(again.status().message().find("was retired"), std::string::npos) << again.status();
+  auto root = testing::StoreOneFileTree(master_.get(), "file", "live?").value();
+  auto live = master_->Commit({.app = "app", .version = "live", .root = root, .principal = "d"});
+  EXPECT_TRUE(absl::IsInvalidArgument(live.status())) << live.status();
+  EXPECT_EQ(master_->records().FindRelease("app", "live").value(), std::nullopt);
+}
+
 TEST_F(LifecycleTest, RetiringSweepsOnlyWhatNoKeptVersionUses) {
   Release("1.0", "one");
   Release("2.0", "two");
