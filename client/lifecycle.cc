@@ -83,11 +83,12 @@ void PrintSummary(const GcSummary& g, bool dry_run) {
 // Retires one version as `global`'s caller, signing under a root of trust.
 absl::StatusOr<RetireResponse> RetireOne(MasterClient* master, const GlobalOptions& global,
                                          const std::string& app, const std::string& version,
-                                         bool force) {
+                                         bool force, bool defer_collection = false) {
   RetireRequest req;
   req.set_app(app);
   req.set_version(version);
   req.set_force(force);
+  req.set_defer_collection(defer_collection);
   return SignedCall<RetireResponse>(
       global.key_dir,
       [&](const Envelope* signed_env) {
@@ -194,7 +195,8 @@ int RunGc(const GlobalOptions& global, const std::string& app, bool dry_run, boo
   int failed = 0;
   for (const GcCandidate& c : plan->candidates()) {
     if (!c.retire()) continue;
-    auto resp = RetireOne(&master, global, c.app(), c.version(), /*force=*/false);
+    auto resp = RetireOne(&master, global, c.app(), c.version(), /*force=*/false,
+                          /*defer_collection=*/true);
     if (!resp.ok()) {
       std::cerr << "vms: " << Sv(resp.status().message()) << "\n";
       ++failed;

@@ -172,14 +172,22 @@ absl::StatusOr<IngestStats> ObjectStore::Ingest(std::vector<StoredObject>* objec
   rocksdb::WriteBatch batch;
   std::unordered_set<Hash, HashHasher> added;  // a duplicate later in the batch is "present"
   bool wrote_large = false;
+  // Every new object is checked before any is written: a batch refused for
+  // one bad object leaves nothing behind (not even a large object's file,
+  // which only a restart's Recover() would find).
+  std::vector<size_t> fresh;
   for (size_t i = 0; i < objects->size(); ++i) {
-    StoredObject& o = (*objects)[i];
+    const StoredObject& o = (*objects)[i];
     if (sizes[i] || !added.insert(o.hash).second) {
       ++stats.present;
       continue;
     }
-    // Checked, then stored in the encoded form received.
     VMS_RETURN_IF_ERROR(Verify(o.hash, o.codec, o.raw_size, o.data));
+    fresh.push_back(i);
+  }
+  for (size_t i : fresh) {
+    // Stored in the encoded form received.
+    StoredObject& o = (*objects)[i];
     std::string key(o.hash.View());
     std::optional<Hash> digest;
     if (o.codec != Codec::kRaw) digest = Sha256(o.data);

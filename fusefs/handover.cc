@@ -174,11 +174,18 @@ absl::StatusOr<Fd> SpawnHolder(const std::string& socket, const std::string& mou
   }
   Fd ours(pair[0]), theirs(pair[1]);
   constexpr int kFuseFd = 3, kLinkFd = 4;
+  // Both first go above the numbers they land on: with stdin closed (a
+  // daemon), the socket pair can be 0 and 3, and dup2(fuse_fd, 3) would
+  // replace the link before it is copied to 4.
+  Fd fuse_high(fcntl(fuse_fd, F_DUPFD_CLOEXEC, 10));
+  if (fuse_high.get() < 0) return ErrnoError(errno, "dup the FUSE descriptor");
+  Fd link_high(fcntl(theirs.get(), F_DUPFD_CLOEXEC, 10));
+  if (link_high.get() < 0) return ErrnoError(errno, "dup the holder's socket");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   // dup2 clears close-on-exec on the copies; the originals stay ours.
-  posix_spawn_file_actions_adddup2(&actions, fuse_fd, kFuseFd);
-  posix_spawn_file_actions_adddup2(&actions, theirs.get(), kLinkFd);
+  posix_spawn_file_actions_adddup2(&actions, fuse_high.get(), kFuseFd);
+  posix_spawn_file_actions_adddup2(&actions, link_high.get(), kLinkFd);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Its own session: a terminal's or a process group's signals for vms-fuse

@@ -249,7 +249,9 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
       if (!args.signed_release) return CommitResult{.to_sign = std::move(prepared)};
       VMS_ASSIGN_OR_RETURN(
           env, CheckSigned(*args.signed_release, prepared, "push", args.principal, args, {}));
-      release.ParseFromString(env.payload());
+      if (!release.ParseFromString(env.payload())) {
+        return absl::InvalidArgumentError("the signed release does not parse");
+      }
     } else {
       env = SignEnvelope(kReleaseType, release.SerializeAsString(), key_);
     }

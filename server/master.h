@@ -15,7 +15,8 @@
 //
 // Thread-safe. write_mu_ serialises the writers of records and is held across
 // their synced batch on purpose: the event log must be gapless and in commit
-// order, and per-app state is read-modify-write. Readers never take it.
+// order, and per-app state is read-modify-write. Readers never take it (the
+// chain of trust a watch starts with is a copy published after each change).
 // Object ingestion does not take it either.
 #ifndef VMS_SERVER_MASTER_H_
 #define VMS_SERVER_MASTER_H_
@@ -115,6 +116,9 @@ struct FlipArgs {
   std::string label;
   // Retire only: even if the census shows hosts using the version.
   bool force = false;
+  // Retire only: no collection now (vms gc collects once after all of its
+  // retirements).
+  bool defer_collection = false;
 };
 
 enum class OwnersChange { kList, kAdd, kRemove, kThreshold };
@@ -300,10 +304,15 @@ class Master {
   // Loads the chain (meta "trust"), takes a newer root or keyring from the
   // files, checks master.key is the keyring's master key.
   absl::Status OpenTrust();
-  // Appends a TRUST_CHANGED event for `env` (accepted by chain_) with the
+  // Appends a TRUST_CHANGED event for `env` (accepted by `chain`, chain_
+  // or the copy that replaces it once the batch is durable) with that
   // chain's snapshot to `batch`; returns the event seq. write_mu_ held.
-  uint64_t PutTrustEvent(rocksdb::WriteBatch* batch, const std::string& app, const Envelope& env)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  uint64_t PutTrustEvent(rocksdb::WriteBatch* batch, const std::string& app, const Envelope& env,
+                         const TrustChain& chain) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // What TrustRecords() serves from now on: a copy of chain_'s records, so
+  // that a watch starting never waits for write_mu_ (held across synced
+  // commits and collections).
+  void PublishChain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Checks what a caller signed against what the master prepared now
   // (`prepared`): the same record but for its issue time, within the skew,
   // and signed as the chain requires. Adds the master's signature.
@@ -360,6 +369,8 @@ class Master {
   mutable Mutex write_mu_;
   bool chained_ = false;  // set by Open, then constant
   std::unique_ptr<TrustChain> chain_ ABSL_GUARDED_BY(write_mu_);
+  mutable Mutex published_mu_;  // never held with another lock
+  TrustSnapshot published_chain_ ABSL_GUARDED_BY(published_mu_);
   // app -> waiting for co-signers (at most one per action; kMaxPending apps).
   static constexpr size_t kMaxPending = 1024;
   std::map<std::string, std::vector<PendingEntry>> pending_ ABSL_GUARDED_BY(write_mu_);

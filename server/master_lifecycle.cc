@@ -196,7 +196,9 @@ absl::StatusOr<RetireResult> Master::Retire(const FlipArgs& args) {
                   out.in_use.empty() ? "" : StrCat(" forced, in use on ", Join(out.in_use)));
       out.flip = FlipResult{.changed = true, .record = *std::move(signed_env), .seq = seq};
     }
-    // The objects no remaining version references go now.
+    // The objects no remaining version references go now (or, for vms gc,
+    // once after all of its retirements).
+    if (!out.flip.changed || args.defer_collection) return out;
     auto gc = CollectGarbage(/*dry_run=*/false);
     if (gc.ok()) {
       out.gc = *gc;
@@ -244,10 +246,11 @@ absl::StatusOr<GcSummary> Master::CollectGarbage(
     auto it = records_->db()->NewIterator(kUploadsFamily);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       auto h = Hash::FromBytes(it->key().ToStringView());
-      if (h.ok() && !keep(*h) && !records_->objects().Missing({&*h, 1})->empty()) {
-        batch.Delete(uploads, it->key());
-      }
+      if (!h.ok() || keep(*h)) continue;
+      VMS_ASSIGN_OR_RETURN(auto missing, records_->objects().Missing({&*h, 1}));
+      if (!missing.empty()) batch.Delete(uploads, it->key());
     }
+    VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read uploads"));
     VMS_RETURN_IF_ERROR(records_->db()->Write(&batch, /*sync=*/false));
   }
   Log()->info(
@@ -304,10 +307,7 @@ absl::StatusOr<Master::GcResult> Master::Gc(const std::string& principal, const 
     std::vector<Release> releases;
     for (const Envelope& env : envs) {
       VMS_ASSIGN_OR_RETURN(auto r, ParseRelease(env));
-      if (std::find(state->retired().begin(), state->retired().end(), r.version()) ==
-          state->retired().end()) {
-        releases.push_back(std::move(r));
-      }
+      if (!IsRetired(*state, r.version())) releases.push_back(std::move(r));
     }
     std::sort(releases.begin(), releases.end(), [](const Release& x, const Release& y) {
       return x.created_unix_ms() > y.created_unix_ms();  // newest first

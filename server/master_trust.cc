@@ -112,7 +112,7 @@ absl::Status Master::OpenTrust() {
     if (!*accepted) continue;
     rocksdb::WriteBatch batch;
     if (!first_bytes) records_->PutMeta(&batch, kTrustRootMeta, first.SerializeAsString());
-    uint64_t seq = PutTrustEvent(&batch, "", env);
+    uint64_t seq = PutTrustEvent(&batch, "", env, *chain_);
     VMS_RETURN_IF_ERROR(records_->Commit(&batch, seq));
     first_bytes = first.SerializeAsString();
     spdlog::info("trust: took {} ({}) as event {}", path, env.payload_type(), seq);
@@ -132,15 +132,22 @@ absl::Status Master::OpenTrust() {
                "/master.pub)"));
   }
   chained_ = true;
+  PublishChain();
   return absl::OkStatus();
 }
 
 uint64_t Master::PutTrustEvent(rocksdb::WriteBatch* batch, const std::string& app,
-                               const Envelope& env) {
+                               const Envelope& env, const TrustChain& chain) {
   Event event = NextEvent(Event::TRUST_CHANGED, app, "", env);
   records_->PutEvent(batch, event);
-  records_->PutMeta(batch, kTrustMeta, chain_->Snapshot().SerializeAsString());
+  records_->PutMeta(batch, kTrustMeta, chain.Snapshot().SerializeAsString());
   return event.seq();
+}
+
+void Master::PublishChain() {
+  TrustSnapshot snapshot = chain_ ? chain_->Snapshot() : TrustSnapshot();
+  MutexLock lock(&published_mu_);
+  published_chain_ = std::move(snapshot);
 }
 
 absl::StatusOr<Envelope> Master::CheckSigned(const Envelope& signed_env, const Envelope& prepared,
@@ -352,7 +359,10 @@ absl::StatusOr<OwnersResult> Master::SignedOwners(
     return OwnersResult{.owners = owners, .to_sign = std::move(prepared)};
   }
   VMS_RETURN_IF_ERROR(SameButTime<OwnershipRecord>(*signed_record, prepared, "ownership record"));
-  auto accepted = chain_->Accept(*signed_record);
+  // Accepted by a copy, which replaces the chain only once the record is
+  // durable: a record refused, or a commit that fails, changes nothing.
+  TrustChain next_chain = *chain_;
+  auto accepted = next_chain.Accept(*signed_record);
   if (!accepted.ok()) {
     if (absl::IsUnauthenticated(accepted.status())) {
       return absl::PermissionDeniedError(
@@ -362,12 +372,14 @@ absl::StatusOr<OwnersResult> Master::SignedOwners(
     return accepted.status();
   }
   rocksdb::WriteBatch batch;
-  uint64_t seq = PutTrustEvent(&batch, app, *signed_record);
+  uint64_t seq = PutTrustEvent(&batch, app, *signed_record, next_chain);
   PutOwners(&batch, app, owners);
   AuditEntry entry = Entry(principal, action, app, target);
   entry.set_outcome(StrCat("ok: ownership record ", next.ownership_seq()));
   audit_->Add(&batch, std::move(entry));
   VMS_RETURN_IF_ERROR(records_->Commit(&batch, seq));
+  *chain_ = std::move(next_chain);
+  PublishChain();
   spdlog::info("ownership app={} seq={} owners={} by={}", app, next.ownership_seq(), Join(owners),
                principal);
   return OwnersResult{.owners = owners, .ownership = *signed_record};
@@ -419,8 +431,9 @@ absl::Status Master::SignCheckpoint() {
   // Strictly increasing issue times, even if the clock stalls.
   if (checkpoint_) {
     Checkpoint last;
-    last.ParseFromString(checkpoint_->payload());
-    now = std::max(now, last.issued_unix_ms() + 1);
+    if (last.ParseFromString(checkpoint_->payload())) {
+      now = std::max(now, last.issued_unix_ms() + 1);
+    }
   }
   c.set_issued_unix_ms(now);
   c.set_expires_unix_ms(now + options_.checkpoint_ttl.count());
@@ -437,8 +450,8 @@ std::optional<Envelope> Master::checkpoint() const {
 TrustSnapshot Master::TrustRecords() const {
   TrustSnapshot out;
   {
-    MutexLock write_lock(&write_mu_);
-    if (chain_) out = chain_->Snapshot();
+    MutexLock lock(&published_mu_);
+    out = published_chain_;
   }
   if (auto c = checkpoint()) *out.mutable_checkpoint() = *c;
   return out;

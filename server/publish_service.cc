@@ -272,11 +272,13 @@ grpc::ServerUnaryReactor* PublishService::Cosign(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* PublishService::Retire(grpc::CallbackServerContext* ctx,
                                                  const RetireRequest* req, RetireResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
-    VMS_ASSIGN_OR_RETURN(auto result, master_->Retire({.app = req->app(),
-                                                       .version = req->version(),
-                                                       .principal = caller,
-                                                       .signed_record = Signed(req),
-                                                       .force = req->force()}));
+    VMS_ASSIGN_OR_RETURN(auto result,
+                         master_->Retire({.app = req->app(),
+                                          .version = req->version(),
+                                          .principal = caller,
+                                          .signed_record = Signed(req),
+                                          .force = req->force(),
+                                          .defer_collection = req->defer_collection()}));
     resp->set_changed(result.flip.changed);
     *resp->mutable_record() = std::move(result.flip.record);
     resp->set_seq(result.flip.seq);

@@ -75,7 +75,11 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(ReplicaOptions options, T
         return absl::DataLossError("the stored chain of trust does not parse");
       }
       VMS_ASSIGN_OR_RETURN(auto checkpoint, records->GetMeta(kCheckpointMeta));
-      if (checkpoint) snapshot.mutable_checkpoint()->ParseFromString(*checkpoint);
+      if (checkpoint && !snapshot.mutable_checkpoint()->ParseFromString(*checkpoint)) {
+        // Only a wait for the next one is lost (it is not synced anyway).
+        Log()->warn("the stored checkpoint does not parse: dropped");
+        snapshot.clear_checkpoint();
+      }
       if (absl::Status s = from_first.Restore(snapshot); !s.ok()) {
         return absl::DataLossError(
             StrCat("the stored chain of trust no longer verifies: ", s.message()));

@@ -123,7 +123,7 @@ absl::StatusOr<std::string> StatusPage::Build() const {
     json per_site = json::object();
     if (push) {
       Release r;
-      r.ParseFromString(e->envelope().payload());
+      if (!r.ParseFromString(e->envelope().payload())) continue;
       for (const SiteState& s : *states) {
         per_site[s.name()] =
             s.versions_size() > 0 ? VersionJson(s.versions(0)) : json({{"state", "waiting"}});
@@ -139,7 +139,7 @@ absl::StatusOr<std::string> StatusPage::Build() const {
       continue;
     }
     LiveRecord r;
-    r.ParseFromString(e->envelope().payload());
+    if (!r.ParseFromString(e->envelope().payload())) continue;
     for (const SiteState& s : *states) {
       json applied = {{"applied", s.applied_seq() >= e->seq()}};
       for (const LiveApplied& l : s.live()) {

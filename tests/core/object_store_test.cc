@@ -77,6 +77,22 @@ TEST_F(ObjectStoreTest, BadObjectRejectsWholeBatch) {
   EXPECT_EQ(store_->Missing(std::vector<Hash>{good.hash}).value().size(), 1u);
 }
 
+// A batch refused for one bad object once left the large objects before it
+// on disk, named by no entry, until a restart's Recover() found them.
+TEST_F(ObjectStoreTest, ARefusedBatchLeavesNoLargeFileBehind) {
+  const std::string big = testing::RandomBytes(2 << 20, 21);
+  StoredObject bad = Make("bad");
+  bad.hash = Sha256("not bad");
+  auto s = Put({Make(big), bad});
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_FALSE(std::filesystem::exists(LargeFile(big)));
+  EXPECT_EQ(store_->large_bytes(), 0u);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_ / "db/large", ec)) {
+    ADD_FAILURE() << "left behind: " << entry.path();
+  }
+}
+
 TEST_F(ObjectStoreTest, DuplicatesAreStoredOnce) {
   std::vector<StoredObject> batch = {Make("same"), Make("same")};
   auto stats = store_->Ingest(&batch).value();

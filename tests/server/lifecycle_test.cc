@@ -67,6 +67,32 @@ TEST_F(LifecycleTest, ARetiredVersionCannotBePushedAgainAndLiveIsNoVersionName) 
   EXPECT_EQ(master_->records().FindRelease("app", "live").value(), std::nullopt);
 }
 
+// `vms gc` retiring N versions once ran N+1 full collections (one after
+// each retirement, then its own): its retirements now defer to the one
+// that follows them.
+TEST_F(LifecycleTest, GcRetirementsShareOneCollection) {
+  Release("1.0", "one");
+  Release("2.0", "two");
+  Release("3.0", "three");
+  Live("3.0");
+  for (const char* v : {"1.0", "2.0"}) {
+    auto r =
+        master_->Retire({.app = "app", .version = v, .principal = "d", .defer_collection = true});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->flip.changed);
+    EXPECT_FALSE(r->gc.has_value()) << "no collection yet";
+  }
+  EXPECT_TRUE(Present("one"));
+  EXPECT_TRUE(Present("two"));
+  auto gc = master_->Gc("d", "app", /*sweep=*/true);
+  ASSERT_TRUE(gc.ok()) << gc.status();
+  ASSERT_EQ(gc->stores.size(), 1u);
+  EXPECT_EQ(gc->stores[0].versions_retired(), 2u);
+  EXPECT_FALSE(Present("one"));
+  EXPECT_FALSE(Present("two"));
+  EXPECT_TRUE(Present("three"));
+}
+
 TEST_F(LifecycleTest, RetiringSweepsOnlyWhatNoKeptVersionUses) {
   Release("1.0", "one");
   Release("2.0", "two");
