@@ -7,6 +7,7 @@
 #include "client/table.h"
 #include "core/envelope.h"
 #include "core/hash.h"
+#include "core/lifecycle.h"
 #include "core/strings.h"
 #include "nlohmann/json.hpp"
 
@@ -26,6 +27,7 @@ int RunList(const GlobalOptions& global, bool json) {
     for (const AppState& a : apps->apps()) {
       out.push_back({{"app", a.app()},
                      {"versions", a.version_count()},
+                     {"retired", a.retired_size()},
                      {"latest", a.latest_version()},
                      {"latest_created", IsoTime(a.latest_created_unix_ms())},
                      {"live", a.live_version()},
@@ -42,9 +44,11 @@ int RunList(const GlobalOptions& global, bool json) {
   Table table({"APP", "LIVE", "SINCE", "VERSIONS", "LATEST", "PUSHED"});
   for (const AppState& a : apps->apps()) {
     bool live = !a.live_version().empty();
+    std::string count = std::to_string(a.version_count());
+    if (a.retired_size() > 0) count += StrCat(" (", a.retired_size(), " retired)");
     table.Add({a.app(), live ? a.live_version() : "-",
-               live ? LocalTime(a.live_since_unix_ms()) : "-", std::to_string(a.version_count()),
-               a.latest_version(), LocalTime(a.latest_created_unix_ms())});
+               live ? LocalTime(a.live_since_unix_ms()) : "-", count, a.latest_version(),
+               LocalTime(a.latest_created_unix_ms())});
   }
   table.Print(std::cout);
   return 0;
@@ -56,11 +60,13 @@ int RunVersions(const GlobalOptions& global, const std::string& app, bool json) 
   if (!versions.ok()) return Fail(Sv(versions.status().message()));
   // The live version comes from the app's state.
   std::string live;
+  AppState state;
   if (auto apps = master.ListApps(); apps.ok()) {
     for (const AppState& a : apps->apps()) {
-      if (a.app() == app) live = a.live_version();
+      if (a.app() == app) state = a;
     }
   }
+  live = state.live_version();
   std::vector<Release> releases;
   for (const Envelope& env : versions->releases()) {
     auto r = ParseRelease(env);
@@ -79,16 +85,18 @@ int RunVersions(const GlobalOptions& global, const std::string& app, bool json) 
                      {"created", IsoTime(r.created_unix_ms())},
                      {"publisher", r.publisher()},
                      {"message", r.message()},
-                     {"live", r.version() == live}});
+                     {"live", r.version() == live},
+                     {"retired", IsRetired(state, r.version())}});
     }
     std::cout << out.dump(2) << "\n";
     return 0;
   }
   Table table({"", "VERSION", "SIZE", "FILES", "CREATED", "PUBLISHER", "MESSAGE"});
   for (const Release& r : releases) {
-    table.Add({r.version() == live ? "*" : "", r.version(), HumanBytes(r.byte_count()),
-               std::to_string(r.file_count()), LocalTime(r.created_unix_ms()), r.publisher(),
-               r.message()});
+    // Retired: gone from every store; the record stays, for the history.
+    const char* mark = r.version() == live ? "*" : IsRetired(state, r.version()) ? "retired" : "";
+    table.Add({mark, r.version(), HumanBytes(r.byte_count()), std::to_string(r.file_count()),
+               LocalTime(r.created_unix_ms()), r.publisher(), r.message()});
   }
   table.Print(std::cout);
   return 0;

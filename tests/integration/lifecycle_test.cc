@@ -391,6 +391,15 @@ TEST_F(LifecycleTest, ASiteStartedAfterRetirementsReachesTheHeadHoldingOnlyTheKe
   EXPECT_LE(Du(dir_ / "sf/db/large"), kept + (1 << 20));
   EXPECT_LE(Du(dir_ / "ldn/db/large"), kept + (1 << 20));
   EXPECT_EQ(Vms({"verify", "app", "--trust", master_.pub()}).exit_code, 0);
+  // The listings say which versions are retired.
+  RunResult versions = Vms({"versions", "app", "--json"});
+  ASSERT_EQ(versions.exit_code, 0) << versions.err;
+  for (const json& v : json::parse(versions.out)) {
+    const bool retired = v["version"] == "1.0" || v["version"] == "4.0";
+    EXPECT_EQ(v["retired"], retired) << v.dump();
+  }
+  EXPECT_NE(Vms({"versions", "app"}).out.find("retired"), std::string::npos);
+  EXPECT_NE(Vms({"list"}).out.find("(2 retired)"), std::string::npos);
 }
 
 TEST_F(LifecycleTest, GcRetiresWhatThePolicyLetsGoAndAConcurrentPushSurvives) {
