@@ -54,7 +54,8 @@ std::string StatusPage::Json() {
 //             latest_created_ms, version_count}],
 //   "pushes": [{seq, app, version, publisher, created_ms, files, bytes,
 //               sites: {SITE: {state, bytes_done, bytes_total, error}}}],
-//   "flips": [{seq, app, version, previous, live_seq, kind, issuer, issued_ms,
+//   "flips": [{seq, app, version, previous, live_seq, kind (live, rollback, retire),
+//              label ("" is live), scope (the sites it flips; none: the world), issuer, issued_ms,
 //              sites: {SITE: {applied, applied_ms}}}]
 // }
 absl::StatusOr<std::string> StatusPage::Build() const {
@@ -154,7 +155,11 @@ absl::StatusOr<std::string> StatusPage::Build() const {
                      {"version", e->version()},
                      {"previous", r.previous_version()},
                      {"live_seq", r.live_seq()},
-                     {"kind", r.kind() == LiveRecord::ROLLBACK ? "rollback" : "live"},
+                     {"kind", r.kind() == LiveRecord::ROLLBACK ? "rollback"
+                              : r.kind() == LiveRecord::RETIRE ? "retire"
+                                                               : "live"},
+                     {"label", r.label()},
+                     {"scope", std::vector<std::string>(r.sites().begin(), r.sites().end())},
                      {"issuer", r.issuer()},
                      {"issued_ms", r.issued_unix_ms()},
                      {"sites", std::move(per_site)}});

@@ -228,10 +228,13 @@ function render(s) {
       chips.append(el("span", { class: "chip " + (st.applied ? "ok" : "warn") }, name + " " + text));
     }
     flips.append(el("div", { class: "item", "data-flip": f.app + "#" + f.live_seq },
-      el("div", { class: "title" }, f.app + " \u2192 " + f.version +
-         (f.kind === "rollback" ? " (rollback)" : "")),
-      el("div", { class: "muted" }, "from " + (f.previous || "nothing") + ", by " + f.issuer +
-         ", " + ago(f.issued_ms, now)),
+      el("div", { class: "title" }, f.kind === "retire" ? f.app + " " + f.version + " retired"
+         : (f.label ? f.app + "@" + f.label : f.app) + " \u2192 " + f.version +
+           (f.kind === "rollback" ? " (rollback)" : "") +
+           (f.scope && f.scope.length ? " at " + f.scope.join(", ") + " (canary)" : "")),
+      el("div", { class: "muted" }, (f.kind === "retire" ? "" : f.previous ? "from " +
+         f.previous + ", " : f.label ? "a new label, " : "the first live version, ") +
+         "by " + f.issuer + ", " + ago(f.issued_ms, now)),
       chips));
   }
 }

@@ -290,6 +290,18 @@ TEST(StatusPageTest, ABrowserSeesTheSitesAndAFlipWithoutReloading) {
            flip.get<std::string>().find("pending") == std::string::npos;
   })) << text("#flips");
   EXPECT_EQ(browser->Evaluate("window.vmsMarker"), 42) << "the page was reloaded";
+  // A label and a canary say what they are (a label once showed "from
+  // nothing", a one-site canary as a world flip).
+  ASSERT_EQ(vms({"label", "hello", "beta", "1.0"}).exit_code, 0);
+  ASSERT_EQ(vms({"live", "hello", "1.0", "--sites", "ldn"}).exit_code, 0);
+  EXPECT_TRUE(WaitFor([&] {
+    json label = text("#flips [data-flip=\"hello#3\"]");
+    json canary = text("#flips [data-flip=\"hello#4\"]");
+    return label.is_string() && canary.is_string() &&
+           label.get<std::string>().find("hello@beta \u2192 1.0") != std::string::npos &&
+           label.get<std::string>().find("a new label") != std::string::npos &&
+           canary.get<std::string>().find("at ldn (canary)") != std::string::npos;
+  })) << text("#flips");
   const std::string shot = testing::ArtifactDir() + "/status_page.png";
   browser->Screenshot(shot);
   EXPECT_GT(fs::file_size(shot), 10000u);
