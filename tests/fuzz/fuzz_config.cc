@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::string path = [] {
     char dir[] = "/tmp/vms-fuzz-config-XXXXXX";
     VMS_CHECK(mkdtemp(dir) != nullptr, "mkdtemp");
+    static std::string made = dir;
+    std::atexit([] { std::filesystem::remove_all(made); });
     return std::string(dir) + "/config.toml";
   }();
   FILE* f = std::fopen(path.c_str(), "wb");

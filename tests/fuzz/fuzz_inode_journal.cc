@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "core/check.h"
@@ -16,6 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::string path = [] {
     char dir[] = "/tmp/vms-fuzz-journal-XXXXXX";
     VMS_CHECK(mkdtemp(dir) != nullptr, "mkdtemp");
+    static std::string made = dir;
+    std::atexit([] { std::filesystem::remove_all(made); });
     return std::string(dir) + "/inodes";
   }();
   FILE* f = std::fopen(path.c_str(), "wb");
