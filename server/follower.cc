@@ -4,6 +4,7 @@
 #include "core/envelope.h"
 #include "core/file_util.h"
 #include "core/limits.h"
+#include "core/log.h"
 #include "core/strings.h"
 #include "core/sync.h"
 #include "spdlog/spdlog.h"
@@ -11,14 +12,6 @@
 namespace vms {
 
 namespace {
-
-std::shared_ptr<spdlog::logger> Log() {
-  static auto logger = [] {
-    auto l = spdlog::get("replica");
-    return l ? l : spdlog::default_logger()->clone("replica");
-  }();
-  return logger;
-}
 
 std::vector<std::unique_ptr<UpstreamClient>> MakeClients(const FollowerOptions& o) {
   std::vector<std::unique_ptr<UpstreamClient>> out;
@@ -52,7 +45,7 @@ Follower::Follower(Replica* replica, FollowerOptions options)
                .on_ended = [this](size_t, const absl::Status& why) { OnEnded(why); },
                .on_returned =
                    [](UpstreamClient* from, UpstreamClient* to) {
-                     Log()->info(
+                     ReplicaLog()->info(
                          "preferred upstream={} is back and caught up: following it again "
                          "instead of upstream={}",
                          to->address(), from->address());
@@ -98,8 +91,8 @@ void Follower::GcLoop() {
     }
     if (stop_ || (wait_ticks > 0 && --wait_ticks > 0)) continue;
     if (auto gc = replica_->CollectIfWanted(); !gc.ok()) {
-      Log()->error("garbage collection: {}; trying again in {} s", Sv(gc.status().message()),
-                   kRetryTicks);
+      ReplicaLog()->error("garbage collection: {}; trying again in {} s", Sv(gc.status().message()),
+                          kRetryTicks);
       wait_ticks = kRetryTicks;
     }
   }
@@ -171,7 +164,7 @@ absl::StatusOr<uint64_t> Follower::Prepare() {
 }
 
 void Follower::OnConnected() {
-  Log()->info("following upstream={} from_seq={}", Current()->address(), from_seq_);
+  ReplicaLog()->info("following upstream={} from_seq={}", Current()->address(), from_seq_);
   // Connected: an unreachable upstream is no longer the problem (one
   // applying an event stays so until an event applies).
   MutexLock lock(&mu_);
@@ -188,8 +181,8 @@ absl::Status Follower::OnMessage(const FollowMessage& msg) {
       if (!accepted.ok() && accepted.status().message() != last_checkpoint_error_) {
         // Once per distinct reason: an upstream replaying one says so every second.
         last_checkpoint_error_ = std::string(accepted.status().message());
-        Log()->error("refusing a checkpoint from upstream={}: {}", Current()->address(),
-                     last_checkpoint_error_);
+        ReplicaLog()->error("refusing a checkpoint from upstream={}: {}", Current()->address(),
+                            last_checkpoint_error_);
       }
       FrozenProblem();  // logs a freeze, or its end, as soon as it is seen
     }
@@ -197,7 +190,7 @@ absl::Status Follower::OnMessage(const FollowMessage& msg) {
     // caught up with us. Said once per stream.
     if (upstream_head_ < replica_->applied_seq() && !warned_behind_) {
       warned_behind_ = true;
-      Log()->warn(
+      ReplicaLog()->warn(
           "upstream={} is behind this replica (its head {}, applied here {}): waiting "
           "for it to catch up",
           Current()->address(), upstream_head_.load(), replica_->applied_seq());
@@ -259,7 +252,7 @@ void Follower::OnEnded(const absl::Status& why) {
   if (!apply_error_.ok()) {
     problem =
         StrCat("cannot apply event ", replica_->applied_seq() + 1, ": ", apply_error_.message());
-    Log()->error("{}; will retry", problem);
+    ReplicaLog()->error("{}; will retry", problem);
     // The version this site is stuck on is reported failed, with the reason.
     if (failed_event_.type() == Event::RELEASE_ADDED) {
       VersionState v;
@@ -271,10 +264,10 @@ void Follower::OnEnded(const absl::Status& why) {
     }
   } else if (recheck_failed_) {
     problem = std::string(why.message());
-    Log()->warn("{}; will retry", problem);
+    ReplicaLog()->warn("{}; will retry", problem);
   } else {
     problem = StrCat("upstream ", Current()->address(), " unreachable: ", why.message());
-    Log()->warn("{}; serving what is held, retrying", problem);
+    ReplicaLog()->warn("{}; serving what is held, retrying", problem);
   }
   MutexLock lock(&mu_);
   last_error_ = problem;
@@ -349,7 +342,7 @@ void Follower::ReportLoop() {
       last_usage_.clear();  // sent again with the next
       for (LiveApplied& l : *report.mutable_live()) pending_live_.push_back(std::move(l));
       while (pending_live_.size() > 4 * kMaxReportLive) pending_live_.pop_front();
-      Log()->debug("report not delivered: {}", Sv(ack.status().message()));
+      ReplicaLog()->debug("report not delivered: {}", Sv(ack.status().message()));
       continue;
     }
     if (report.full()) send_full_ = false;
@@ -393,17 +386,17 @@ void Follower::RefreshSiteMap(uint64_t version) {
   auto map = Current()->SiteMap(std::chrono::milliseconds(2000));
   if (!map.ok()) {
     site_map_retry_ms_ = NowMs() + 5000;
-    Log()->warn("cannot fetch the site map from upstream={}: {}", Current()->address(),
-                Sv(map.status().message()));
+    ReplicaLog()->warn("cannot fetch the site map from upstream={}: {}", Current()->address(),
+                       Sv(map.status().message()));
     return;
   }
   if (!options_.site_map_file.empty()) {
     if (absl::Status s = WriteFileAtomic(options_.site_map_file, map->SerializeAsString());
         !s.ok()) {
-      Log()->warn("cannot keep the site map: {}", Sv(s.message()));
+      ReplicaLog()->warn("cannot keep the site map: {}", Sv(s.message()));
     }
   }
-  Log()->info("site map version={} sites={}", map->version(), map->sites_size());
+  ReplicaLog()->info("site map version={} sites={}", map->version(), map->sites_size());
   site_map_version_ = map->version();
   MutexLock lock(&mu_);
   site_map_ = std::make_shared<const SiteMap>(*std::move(map));
@@ -423,10 +416,10 @@ std::string Follower::FrozenProblem() {
   }
   if (was_frozen_.exchange(frozen) != frozen) {
     if (frozen) {
-      Log()->warn("{}", problem);
+      ReplicaLog()->warn("{}", problem);
     } else {
-      Log()->info("fresh checkpoint again: seq={} issued={}", c.checkpoint.head_seq(),
-                  IsoTime(c.checkpoint.issued_unix_ms()));
+      ReplicaLog()->info("fresh checkpoint again: seq={} issued={}", c.checkpoint.head_seq(),
+                         IsoTime(c.checkpoint.issued_unix_ms()));
     }
   }
   return problem;

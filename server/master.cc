@@ -9,6 +9,7 @@
 #include "core/file_util.h"
 #include "core/lifecycle.h"
 #include "core/limits.h"
+#include "core/log.h"
 #include "core/names.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -21,14 +22,6 @@ namespace {
 
 // How many earlier live versions successive rollbacks can return to.
 constexpr int kBackStackLimit = 100;
-
-std::shared_ptr<spdlog::logger> Log() {
-  static auto logger = [] {
-    auto l = spdlog::get("master");
-    return l ? l : spdlog::default_logger()->clone("master");
-  }();
-  return logger;
-}
 
 absl::Status NoOwnershipYet(const std::string& app, const std::string& principal) {
   return absl::FailedPreconditionError(
@@ -277,9 +270,9 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
     VMS_RETURN_IF_ERROR(records_->Commit(&batch, seq));
   }
   Count(options_.metrics.pushes);
-  Log()->info("release app={} version={} root={} files={} bytes={} seq={} publisher={}", args.app,
-              args.version, args.root.Short(), closure->totals.files, closure->totals.bytes, seq,
-              args.principal);
+  MasterLog()->info("release app={} version={} root={} files={} bytes={} seq={} publisher={}",
+                    args.app, args.version, args.root.Short(), closure->totals.files,
+                    closure->totals.bytes, seq, args.principal);
   return CommitResult{.created = true, .release = std::move(env), .seq = seq};
 }
 
@@ -502,9 +495,9 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
   entry.set_outcome("ok");
   VMS_ASSIGN_OR_RETURN(const uint64_t seq, WriteLive(record, env, state, std::move(entry)));
   Count(options_.metrics.flips);
-  Log()->info("{} app={} version={} previous={} scope={} live_seq={} seq={} issuer={}", action,
-              args.app, target, record.previous_version(), ScopeText(record), record.live_seq(),
-              seq, args.principal);
+  MasterLog()->info("{} app={} version={} previous={} scope={} live_seq={} seq={} issuer={}",
+                    action, args.app, target, record.previous_version(), ScopeText(record),
+                    record.live_seq(), seq, args.principal);
   return FlipResult{.changed = true, .record = std::move(env), .seq = seq};
 }
 

@@ -9,6 +9,7 @@
 #include "core/coding.h"
 #include "core/envelope.h"
 #include "core/lifecycle.h"
+#include "core/log.h"
 #include "core/names.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -77,14 +78,6 @@ GcSummary Summary(const GcReport& r, const std::string& store) {
   s.set_seconds(r.seconds);
   s.set_locked_seconds(r.locked_seconds);
   return s;
-}
-
-std::shared_ptr<spdlog::logger> Log() {
-  static auto logger = [] {
-    auto l = spdlog::get("master");
-    return l ? l : spdlog::default_logger()->clone("master");
-  }();
-  return logger;
 }
 
 }  // namespace
@@ -191,9 +184,9 @@ absl::StatusOr<RetireResult> Master::Retire(const FlipArgs& args) {
                                            : StrCat("ok: forced, in use on ", Join(out.in_use)));
       VMS_ASSIGN_OR_RETURN(const uint64_t seq,
                            WriteLive(record, *signed_env, state, std::move(entry)));
-      Log()->info("retire app={} version={} live_seq={} seq={} issuer={}{}", args.app, args.version,
-                  record.live_seq(), seq, args.principal,
-                  out.in_use.empty() ? "" : StrCat(" forced, in use on ", Join(out.in_use)));
+      MasterLog()->info("retire app={} version={} live_seq={} seq={} issuer={}{}", args.app,
+                        args.version, record.live_seq(), seq, args.principal,
+                        out.in_use.empty() ? "" : StrCat(" forced, in use on ", Join(out.in_use)));
       out.flip = FlipResult{.changed = true, .record = *std::move(signed_env), .seq = seq};
     }
     // The objects no remaining version references go now (or, for vms gc,
@@ -203,8 +196,8 @@ absl::StatusOr<RetireResult> Master::Retire(const FlipArgs& args) {
     if (gc.ok()) {
       out.gc = *gc;
     } else {
-      Log()->error("garbage collection after retiring {} {}: {}", args.app, args.version,
-                   Sv(gc.status().message()));
+      MasterLog()->error("garbage collection after retiring {} {}: {}", args.app, args.version,
+                         Sv(gc.status().message()));
     }
     return out;
   }();
@@ -253,7 +246,7 @@ absl::StatusOr<GcSummary> Master::CollectGarbage(
     VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read uploads"));
     VMS_RETURN_IF_ERROR(records_->db()->Write(&batch, /*sync=*/false));
   }
-  Log()->info(
+  MasterLog()->info(
       "gc{} versions_kept={} retired={} objects_kept={} objects_removed={} bytes={} "
       "seconds={:.3f} locked_seconds={:.3f}",
       dry_run ? " (dry run)" : "", report.versions_kept, report.versions_retired,

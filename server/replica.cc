@@ -8,6 +8,7 @@
 #include "core/envelope.h"
 #include "core/file_util.h"
 #include "core/lifecycle.h"
+#include "core/log.h"
 #include "core/names.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -26,14 +27,6 @@ constexpr char kCheckpointMeta[] = "checkpoint";
 // The seq of the newest retirement applied that no collection has followed
 // yet (decimal): the follower's collection is owed until it is cleared.
 constexpr char kGcWantedMeta[] = "gc.wanted";
-
-std::shared_ptr<spdlog::logger> Log() {
-  static auto logger = [] {
-    auto l = spdlog::get("replica");
-    return l ? l : spdlog::default_logger()->clone("replica");
-  }();
-  return logger;
-}
 
 using HashSet = std::unordered_set<Hash, HashHasher>;
 
@@ -77,7 +70,7 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(ReplicaOptions options, T
       VMS_ASSIGN_OR_RETURN(auto checkpoint, records->GetMeta(kCheckpointMeta));
       if (checkpoint && !snapshot.mutable_checkpoint()->ParseFromString(*checkpoint)) {
         // Only a wait for the next one is lost (it is not synced anyway).
-        Log()->warn("the stored checkpoint does not parse: dropped");
+        ReplicaLog()->warn("the stored checkpoint does not parse: dropped");
         snapshot.clear_checkpoint();
       }
       if (absl::Status s = from_first.Restore(snapshot); !s.ok()) {
@@ -85,7 +78,7 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(ReplicaOptions options, T
             StrCat("the stored chain of trust no longer verifies: ", s.message()));
       }
       if (from_first.root().record.version() < trust.root().record.version()) {
-        Log()->warn(
+        ReplicaLog()->warn(
             "--trust names root version {}, but this replica holds version {}: it "
             "takes a newer root only from the master's log",
             trust.root().record.version(), from_first.root().record.version());
@@ -112,7 +105,7 @@ absl::StatusOr<GcReport> Replica::CollectGarbage(bool dry_run) {
          return fn();
        }});
   if (report.ok()) {
-    Log()->info(
+    ReplicaLog()->info(
         "gc{} versions_kept={} retired={} objects_kept={} objects_removed={} bytes={} "
         "seconds={:.3f} locked_seconds={:.3f}",
         dry_run ? " (dry run)" : "", report->versions_kept, report->versions_retired,
@@ -215,7 +208,8 @@ absl::Status Replica::ApplyTrust(const Event& event) {
                                    accepted.status().message()));
       }
       if (*accepted) {
-        Log()->info("trust seq={} accepted {}", event.seq(), event.envelope().payload_type());
+        ReplicaLog()->info("trust seq={} accepted {}", event.seq(),
+                           event.envelope().payload_type());
       }
       records_->PutMeta(&batch, kTrustMeta, chain_.Snapshot().SerializeAsString());
       // What the chain is restored on top of: the root it started from.
@@ -284,12 +278,14 @@ absl::Status Replica::ApplyRelease(const Event& event, Upstream* upstream,
       records_->PutRetiredAhead(&batch, release->app(), release->version(), *retired_later);
       VMS_RETURN_IF_ERROR(records_->Commit(&batch, event.seq()));
       last_applied_retired_ = true;
-      Log()->info("applied app={} version={} seq={} without its objects: retired at live_seq {}",
-                  release->app(), release->version(), event.seq(), retire->live_seq());
+      ReplicaLog()->info(
+          "applied app={} version={} seq={} without its objects: retired at live_seq {}",
+          release->app(), release->version(), event.seq(), retire->live_seq());
       return absl::OkStatus();
     }
-    Log()->warn("seq={}: upstream says {} {} is retired later, but: {}; fetching it", event.seq(),
-                release->app(), release->version(), Sv(retire.status().message()));
+    ReplicaLog()->warn("seq={}: upstream says {} {} is retired later, but: {}; fetching it",
+                       event.seq(), release->app(), release->version(),
+                       Sv(retire.status().message()));
   }
   VMS_ASSIGN_OR_RETURN(auto marks, FetchClosure(*release, upstream, progress));
 
@@ -302,9 +298,10 @@ absl::Status Replica::ApplyRelease(const Event& event, Upstream* upstream,
   }
   for (const auto& [tree, totals] : marks) records_->objects().MarkComplete(&batch, tree, totals);
   VMS_RETURN_IF_ERROR(records_->Commit(&batch, event.seq()));
-  Log()->info("complete app={} version={} seq={} fetched_objects={} fetched_bytes={} present={}",
-              release->app(), release->version(), event.seq(), last_fetch_.objects_fetched,
-              last_fetch_.bytes_fetched, last_fetch_.objects_present);
+  ReplicaLog()->info(
+      "complete app={} version={} seq={} fetched_objects={} fetched_bytes={} present={}",
+      release->app(), release->version(), event.seq(), last_fetch_.objects_fetched,
+      last_fetch_.bytes_fetched, last_fetch_.objects_present);
   return absl::OkStatus();
 }
 
@@ -340,8 +337,9 @@ absl::Status Replica::ApplyLive(const Event& event, Upstream* upstream,
                                      record->root(), upstream);
     retired = retire.ok();
     if (!retire.ok()) {
-      Log()->warn("seq={}: upstream says {} {} is retired later, but: {}; fetching it", event.seq(),
-                  record->app(), record->version(), Sv(retire.status().message()));
+      ReplicaLog()->warn("seq={}: upstream says {} {} is retired later, but: {}; fetching it",
+                         event.seq(), record->app(), record->version(),
+                         Sv(retire.status().message()));
     }
   }
   if (!*held && !retired) {
@@ -384,12 +382,12 @@ absl::Status Replica::ApplyLive(const Event& event, Upstream* upstream,
   }
   if (absl::Status st = records_->Commit(&batch, event.seq()); !st.ok()) return st;
   if (record->kind() == LiveRecord::RETIRE) {
-    Log()->info("retire app={} version={} live_seq={} seq={}", record->app(), record->version(),
-                record->live_seq(), event.seq());
+    ReplicaLog()->info("retire app={} version={} live_seq={} seq={}", record->app(),
+                       record->version(), record->live_seq(), event.seq());
     return absl::OkStatus();
   }
-  Log()->info("live app={} version={} live_seq={} seq={}", record->app(), record->version(),
-              record->live_seq(), event.seq());
+  ReplicaLog()->info("live app={} version={} live_seq={} seq={}", record->app(), record->version(),
+                     record->live_seq(), event.seq());
   return absl::OkStatus();
 }
 
@@ -405,7 +403,7 @@ absl::StatusOr<bool> Replica::AcceptCheckpoint(const Envelope& env) {
     rocksdb::WriteBatch batch;
     records_->PutMeta(&batch, kCheckpointMeta, env.SerializeAsString());
     if (absl::Status s = records_->db()->Write(&batch, /*sync=*/false); !s.ok()) {
-      Log()->warn("checkpoint not stored: {}", Sv(s.message()));
+      ReplicaLog()->warn("checkpoint not stored: {}", Sv(s.message()));
     }
   }
   return accepted;
@@ -569,7 +567,7 @@ absl::Status Replica::Recheck(Upstream* upstream) {
   rocksdb::WriteBatch batch;
   records_->DeleteMeta(&batch, kRecheckKey);
   VMS_RETURN_IF_ERROR(records_->Commit(&batch, 0));
-  Log()->info("recheck done: every release held is complete");
+  ReplicaLog()->info("recheck done: every release held is complete");
   return absl::OkStatus();
 }
 
@@ -622,13 +620,14 @@ absl::Status Replica::TimedFetch(Upstream* upstream, std::span<const Hash> hashe
 }
 
 void Replica::Quarantine(const Hash& hash) {
-  Log()->error("corrupt object={} found on disk: removed, it will be fetched again", hash.Hex());
+  ReplicaLog()->error("corrupt object={} found on disk: removed, it will be fetched again",
+                      hash.Hex());
   Count(options_.metrics.verification_failures);
   rocksdb::WriteBatch batch;
   records_->PutMeta(&batch, kRecheckKey, "1");
   absl::Status s = records_->Commit(&batch, 0);
   if (s.ok()) s = records_->mutable_objects().Remove(hash);
-  if (!s.ok()) Log()->error("cannot quarantine object={}: {}", hash.Hex(), Sv(s.message()));
+  if (!s.ok()) ReplicaLog()->error("cannot quarantine object={}: {}", hash.Hex(), Sv(s.message()));
   needs_recheck_ = true;
 }
 
