@@ -94,8 +94,6 @@ absl::Status Authorizer::Check(std::string_view principal, Action action, std::s
     case Action::kRead:
       return absl::OkStatus();
     case Action::kRegisterKey:
-      if (IsUser(principal)) return absl::OkStatus();
-      return Denied(principal, action, "", "only users (vms://user/NAME) and admins may");
     case Action::kUpload:
       if (IsUser(principal)) return absl::OkStatus();
       return Denied(principal, action, "", "only users (vms://user/NAME) and admins may");

@@ -26,12 +26,10 @@ constexpr uint32_t kDefaultKeepLast = 3;
 // The last `keep_last` versions the world's live pointer left, newest
 // first, from the live history (not the rollback stack, which a rollback
 // pops: the version rolled back from was live a minute ago and is kept).
-std::vector<std::string> RecentlyLive(const RecordStore& records, const AppState& state,
+std::vector<std::string> RecentlyLive(const std::vector<Envelope>& history, const AppState& state,
                                       uint32_t keep_last) {
   std::vector<std::string> out;
-  auto history = records.LiveHistory(state.app());
-  if (!history.ok()) return {state.back_stack().begin(), state.back_stack().end()};
-  for (auto it = history->rbegin(); it != history->rend() && out.size() < keep_last; ++it) {
+  for (auto it = history.rbegin(); it != history.rend() && out.size() < keep_last; ++it) {
     auto r = ParseLiveRecord(*it);
     if (!r.ok() || r->kind() == LiveRecord::RETIRE || !r->label().empty() || r->sites_size() > 0)
       continue;
@@ -48,16 +46,16 @@ std::vector<std::string> RecentlyLive(const RecordStore& records, const AppState
 
 // Why app/version may not be retired, or "" if it may: live or labelled
 // anywhere, or one of the last `keep_last` live versions (rollback targets,
-// and those rolled back from).
-std::string Pinned(const RecordStore& records, const AppState& state, const std::string& version,
-                   uint32_t keep_last) {
+// and those rolled back from: `recent`, from RecentlyLive()).
+std::string Pinned(const AppState& state, const std::string& version,
+                   const std::vector<std::string>& recent, uint32_t keep_last) {
   if (state.live_version() == version) return "it is live";
   for (const AppState::Pointer& p : state.pointers()) {
     if (p.version() != version) continue;
     std::string what = p.label().empty() ? "live" : StrCat("label ", p.label());
     return StrCat("it is ", what, p.site().empty() ? "" : StrCat(" at ", p.site()));
   }
-  for (const std::string& v : RecentlyLive(records, state, keep_last)) {
+  for (const std::string& v : recent) {
     if (v == version) {
       return StrCat("it is one of the last ", keep_last,
                     " live versions (a rollback target; `vms policy ", state.app(),
@@ -143,7 +141,10 @@ absl::StatusOr<RetireResult> Master::Retire(const FlipArgs& args) {
         AuditAlone(std::move(entry), absl::OkStatus());
         return out;
       }
-      if (std::string why = Pinned(*records_, state, args.version, policy.keep_last());
+      VMS_ASSIGN_OR_RETURN(auto history, records_->LiveHistory(args.app));
+      if (std::string why =
+              Pinned(state, args.version, RecentlyLive(history, state, policy.keep_last()),
+                     policy.keep_last());
           !why.empty()) {
         return absl::FailedPreconditionError(
             StrCat("cannot retire ", args.app, " ", args.version, ": ", why));
@@ -317,6 +318,7 @@ absl::StatusOr<Master::GcResult> Master::Gc(const std::string& principal, const 
             std::max(last_live[r->previous_version()], r->issued_unix_ms());
       }
     }
+    const std::vector<std::string> recent = RecentlyLive(history, *state, policy.keep_last());
     const int64_t horizon = now - static_cast<int64_t>(policy.keep_days()) * 86'400'000;
     for (size_t i = 0; i < releases.size(); ++i) {
       const Release& r = releases[i];
@@ -331,7 +333,7 @@ absl::StatusOr<Master::GcResult> Master::Gc(const std::string& principal, const 
       } else if (r.created_unix_ms() >= horizon ||
                  (last_live.contains(r.version()) && last_live[r.version()] >= horizon)) {
         why = StrCat("pushed or live in the last ", policy.keep_days(), " days");
-      } else if (std::string pinned = Pinned(*records_, *state, r.version(), policy.keep_last());
+      } else if (std::string pinned = Pinned(*state, r.version(), recent, policy.keep_last());
                  !pinned.empty()) {
         why = pinned;
       } else if (auto in_use = sites_->InUse(a, r.version()); !in_use.empty()) {

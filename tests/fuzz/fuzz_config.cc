@@ -1,33 +1,18 @@
 // A daemon's --config file (TOML/INI, keys as the long flags), as vms-fuse,
 // vms-replica and vms-master read it at start: parsed into their common
 // flags and a few of every kind; a bad file is an error, never a crash.
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
-#include "core/check.h"
 #include "net/daemon.h"
+#include "tests/fuzz/fuzz_files.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vms;
-  static const std::string path = [] {
-    char dir[] = "/tmp/vms-fuzz-config-XXXXXX";
-    VMS_CHECK(mkdtemp(dir) != nullptr, "mkdtemp");
-    static std::string made = dir;
-    std::atexit([] { std::filesystem::remove_all(made); });
-    return std::string(dir) + "/config.toml";
-  }();
-  FILE* f = std::fopen(path.c_str(), "wb");
-  VMS_CHECK(f != nullptr, "open the config file");
-  VMS_CHECK(std::fwrite(data, 1, size, f) == size, "write the config file");
-  std::fclose(f);
+  const std::string path = fuzz::InputFile("config.toml", data, size);
   CLI::App app("fuzz");
   LogOptions log;
   TlsFiles tls;

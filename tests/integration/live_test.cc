@@ -227,10 +227,10 @@ TEST_F(FollowTest, AFollowStreamNoticesAHungMasterByKeepalive) {
   ASSERT_TRUE(stream->Read(&msg));
   EXPECT_TRUE(msg.has_heartbeat());
   testing::Stopped hung(&master_);
-  auto start = std::chrono::steady_clock::now();
   while (stream->Read(&msg)) {
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(40));
+  // UNAVAILABLE is the keepalive's end; the deadline's would be
+  // DEADLINE_EXCEEDED (no clock read here: a loaded machine is slow).
   grpc::Status s = stream->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
 }
