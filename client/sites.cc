@@ -44,6 +44,10 @@ int RunSites(const GlobalOptions& global, bool json) {
   auto sites = master.ListSites();
   if (!sites.ok()) return Fail(Sv(sites.status().message()));
   uint64_t head = sites->head_seq();
+  // Said first, and on stderr under --json, so that scripts still parse.
+  for (const std::string& w : sites->trust_warnings()) {
+    (json ? std::cerr : std::cout) << "warning: " << w << "\n";
+  }
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const SiteState& s : sites->sites()) {

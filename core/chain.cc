@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/clock.h"
 #include "core/envelope.h"
 #include "core/file_util.h"
 #include "core/hash.h"
@@ -33,6 +34,20 @@ absl::StatusOr<std::vector<PublicKey>> ParseKeys(
     keys.push_back(*std::move(key));
   }
   return keys;
+}
+
+constexpr std::string_view kRenewKeyring =
+    "sign the next keyring (vms-admin keyring --previous OLD) and give it to vms-master "
+    "--keyring";
+
+// Refuses `what`, issued at `issued`, when `signer` expired before (expires
+// 0: never).
+absl::Status IssuedBefore(const std::string& what, int64_t issued, const std::string& signer,
+                          int64_t expires, std::string_view todo) {
+  if (expires == 0 || issued <= expires) return absl::OkStatus();
+  return absl::FailedPreconditionError(StrCat(what, " is issued at ", IsoTime(issued), ", after ",
+                                              signer, " expired at ", IsoTime(expires), ": ",
+                                              todo));
 }
 
 uint64_t RecordSeq(const Release& r) { return r.release_seq(); }
@@ -84,31 +99,22 @@ absl::StatusOr<TrustChain> LoadTrust(const std::string& path) {
   return TrustChain::MasterKeyOnly(*std::move(key));
 }
 
-absl::StatusOr<bool> TrustChain::Accept(const Envelope& env, Replay replay) {
-  if (master_only_) return false;
-  absl::StatusOr<bool> accepted;
-  if (env.payload_type() == kRootType) {
-    accepted = AcceptRoot(env, replay);
-  } else if (env.payload_type() == kKeyringType) {
-    accepted = AcceptKeyring(env, replay);
-  } else if (env.payload_type() == kOwnershipType) {
-    accepted = AcceptOwnership(env, replay);
-  } else {
-    return absl::InvalidArgumentError(
-        StrCat("not a trust record (type ", Quote(env.payload_type()), ")"));
-  }
-  if (accepted.ok() && *accepted) log_.push_back(env);
-  return accepted;
+absl::StatusOr<bool> TrustChain::Accept(const Envelope& env) {
+  if (env.payload_type() == kRootType) return AcceptRoot(env);
+  if (env.payload_type() == kKeyringType) return AcceptKeyring(env);
+  if (env.payload_type() == kOwnershipType) return AcceptOwnership(env);
+  return absl::InvalidArgumentError(
+      StrCat("not a trust record (type ", Quote(env.payload_type()), ")"));
 }
 
-absl::StatusOr<bool> TrustChain::AcceptRoot(const Envelope& env, Replay replay) {
+absl::StatusOr<bool> TrustChain::AcceptRoot(const Envelope& env) {
+  if (master_only_) return false;
   VMS_ASSIGN_OR_RETURN(Root next, OpenRoot(env));
   const Root& held = root();
   uint64_t v = next.record.version();
   if (v <= held.record.version()) {
     auto it = roots_.find(v);
-    if (it != roots_.end() && it->second.record.SerializeAsString() == env.payload() &&
-        (replay == Replay::kAnyHeld || v == held.record.version())) {
+    if (it != roots_.end() && it->second.record.SerializeAsString() == env.payload()) {
       return false;
     }
     return Stale("root version", v, held.record.version());
@@ -124,10 +130,12 @@ absl::StatusOr<bool> TrustChain::AcceptRoot(const Envelope& env, Replay replay) 
         held.record.version(), "; a new root takes ", held.record.threshold(), " of the old keys"));
   }
   roots_.emplace(v, std::move(next));
+  log_.push_back(env);
   return true;
 }
 
-absl::StatusOr<bool> TrustChain::AcceptKeyring(const Envelope& env, Replay replay) {
+absl::StatusOr<bool> TrustChain::AcceptKeyring(const Envelope& env) {
+  if (master_only_) return false;
   KeyringRecord r;
   if (!r.ParseFromString(env.payload())) {
     return absl::InvalidArgumentError("the keyring does not parse");
@@ -136,8 +144,7 @@ absl::StatusOr<bool> TrustChain::AcceptKeyring(const Envelope& env, Replay repla
     const auto& [held_v, held] = *keyrings_.rbegin();
     if (r.version() <= held_v) {
       auto it = keyrings_.find(r.version());
-      if (it != keyrings_.end() && it->second.record.SerializeAsString() == env.payload() &&
-          (replay == Replay::kAnyHeld || r.version() == held_v)) {
+      if (it != keyrings_.end() && it->second.record.SerializeAsString() == env.payload()) {
         return false;
       }
       return Stale("keyring version", r.version(), held_v);
@@ -155,6 +162,11 @@ absl::StatusOr<bool> TrustChain::AcceptKeyring(const Envelope& env, Replay repla
         StrCat("keyring version ", r.version(), " is signed by ", valid, " root keys; it takes ",
                signer.record.threshold(), " (", Signers(env, ""), ")"));
   }
+  VMS_RETURN_IF_ERROR(IssuedBefore(StrCat("keyring version ", r.version()), r.issued_unix_ms(),
+                                   StrCat("root version ", signer.record.version()),
+                                   signer.record.expires_unix_ms(),
+                                   "rotate the root (vms-admin root rotate), then sign the "
+                                   "keyring with the new one"));
   if (r.admin_keys_size() == 0 || static_cast<size_t>(r.admin_keys_size()) > kMaxAdminKeys) {
     return absl::InvalidArgumentError(StrCat("a keyring has 1 to ", kMaxAdminKeys,
                                              " admin keys, this one ", r.admin_keys_size()));
@@ -166,10 +178,12 @@ absl::StatusOr<bool> TrustChain::AcceptKeyring(const Envelope& env, Replay repla
   }
   uint64_t v = r.version();
   keyrings_.emplace(v, Keyring{std::move(r), std::move(admins), *std::move(master)});
+  log_.push_back(env);
   return true;
 }
 
-absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env, Replay replay) {
+absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env) {
+  if (master_only_) return false;
   OwnershipRecord r;
   if (!r.ParseFromString(env.payload())) {
     return absl::InvalidArgumentError("an ownership record does not parse");
@@ -186,10 +200,7 @@ absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env, Replay rep
   }
   if (r.ownership_seq() <= held) {
     auto it = found->second.find(r.ownership_seq());
-    if (it != found->second.end() && SameRecord(it->second.second, env) &&
-        (replay == Replay::kAnyHeld || r.ownership_seq() == held)) {
-      return false;
-    }
+    if (it != found->second.end() && SameRecord(it->second.second, env)) return false;
     return Stale(StrCat("ownership record of ", r.app()), r.ownership_seq(), held);
   }
   if (r.ownership_seq() != held + 1) {
@@ -211,6 +222,9 @@ absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env, Replay rep
                                              r.app(), " is not signed by an admin key (",
                                              Signers(env, r.app()), ")"));
   }
+  VMS_RETURN_IF_ERROR(IssuedBefore(
+      StrCat("ownership record ", r.ownership_seq(), " of ", r.app()), r.issued_unix_ms(),
+      StrCat("keyring version ", ring->version()), ring->expires_unix_ms(), kRenewKeyring));
   if (r.owners_size() == 0 || static_cast<size_t>(r.owners_size()) > kMaxOwnerKeys) {
     return absl::InvalidArgumentError(StrCat("an ownership record has 1 to ", kMaxOwnerKeys,
                                              " owner keys, this one ", r.owners_size()));
@@ -238,6 +252,7 @@ absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env, Replay rep
   o.record = std::move(r);
   uint64_t seq = o.record.ownership_seq();
   owners_[o.record.app()].emplace(seq, std::make_pair(std::move(o), env));
+  log_.push_back(env);
   return true;
 }
 
@@ -320,7 +335,7 @@ absl::StatusOr<LiveRecord> TrustChain::VerifyLive(const Envelope& env, Order ord
   return r;
 }
 
-absl::StatusOr<bool> TrustChain::AcceptCheckpoint(const Envelope& env) {
+absl::StatusOr<bool> TrustChain::AcceptCheckpoint(const Envelope& env, int64_t now_ms) {
   if (env.payload_type() != kCheckpointType) {
     return absl::InvalidArgumentError(
         StrCat("not a checkpoint (type ", Quote(env.payload_type()), ")"));
@@ -336,6 +351,16 @@ absl::StatusOr<bool> TrustChain::AcceptCheckpoint(const Envelope& env) {
                                              " is not signed by the keyring's master key (",
                                              Signers(env, ""), ")"));
   }
+  if (c.issued_unix_ms() > now_ms && c.issued_unix_ms() - now_ms > kMaxCheckpointAheadMs) {
+    return absl::FailedPreconditionError(StrCat(
+        "checkpoint of seq ", c.head_seq(), " is issued at ", IsoTime(c.issued_unix_ms()), ", ",
+        (c.issued_unix_ms() - now_ms) / 1000,
+        " s ahead of this clock: the master's clock is ahead (or its key is stolen); a "
+        "checkpoint from the future would hide a freeze until then"));
+  }
+  VMS_RETURN_IF_ERROR(IssuedBefore(StrCat("checkpoint of seq ", c.head_seq()), c.issued_unix_ms(),
+                                   StrCat("keyring version ", keyring()->version()),
+                                   keyring()->expires_unix_ms(), kRenewKeyring));
   if (checkpoint_env_) {
     if (SameRecord(*checkpoint_env_, env)) return false;
     if (c.issued_unix_ms() <= checkpoint_.issued_unix_ms() ||
@@ -367,16 +392,35 @@ TrustSnapshot TrustChain::Snapshot() const {
   return s;
 }
 
-absl::Status TrustChain::Restore(const TrustSnapshot& snapshot) {
+absl::Status TrustChain::Restore(const TrustSnapshot& snapshot, int64_t now_ms) {
   for (const Envelope& env : snapshot.records()) {
     auto accepted = Accept(env);
     if (!accepted.ok()) return accepted.status();
   }
-  if (snapshot.has_checkpoint()) {
-    auto accepted = AcceptCheckpoint(snapshot.checkpoint());
-    if (!accepted.ok()) return accepted.status();
-  }
+  if (snapshot.has_checkpoint()) (void)AcceptCheckpoint(snapshot.checkpoint(), now_ms);
   return absl::OkStatus();
+}
+
+std::vector<std::string> ExpiryWarnings(const RootRecord& root, const KeyringRecord* keyring,
+                                        int64_t now_ms) {
+  std::vector<std::string> out;
+  auto say = [&](const std::string& what, int64_t expires, std::string_view todo) {
+    if (expires == 0 || expires - now_ms > kExpiryWarningMs) return;
+    if (expires <= now_ms) {
+      out.push_back(StrCat(what, " expired at ", IsoTime(expires),
+                           ": nothing new is accepted under it; ", todo));
+    } else {
+      out.push_back(StrCat(what, " expires at ", IsoTime(expires), " (in ",
+                           (expires - now_ms) / (24 * 3600 * 1000), " days): ", todo));
+    }
+  };
+  say(StrCat("the root (version ", root.version(), ")"), root.expires_unix_ms(),
+      "rotate it with vms-admin root rotate");
+  if (keyring != nullptr) {
+    say(StrCat("the keyring (version ", keyring->version(), ")"), keyring->expires_unix_ms(),
+        kRenewKeyring);
+  }
+  return out;
 }
 
 const KeyringRecord* TrustChain::keyring() const {

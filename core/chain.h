@@ -22,10 +22,20 @@
 //    next one says up to which live_seq / release number the old owners
 //    signed (OwnershipRecord.live_seq_at): one numbered above is refused.
 //  - A checkpoint is signed by the keyring's master key and is newer than
-//    the one held; an old one replayed is refused.
-// Seqs and versions only go up; a record equal to one held is a no-op, a
-// different one at the same number is refused. Not thread-safe: the caller
-// serialises access.
+//    the one held; an old one replayed is refused, and so is one issued
+//    further ahead of the verifier's clock than kMaxCheckpointAheadMs (a
+//    master clock stepped ahead, or a stolen key, would otherwise switch
+//    freeze detection off until that date).
+// Expiry (TUF's, for records that stay in a log): a root and a keyring may
+// carry expires_unix_ms. A keyring issued after its root expired is refused;
+// an ownership record or checkpoint issued after its keyring expired is
+// refused, so a keyring nobody renews stops vouching for anything new (and
+// hosts show the master as frozen) while everything signed before stays
+// valid. ExpiryWarnings() says so from kExpiryWarningMs before.
+// Seqs and versions only go up; a record equal to any held is a no-op, a
+// different one at the same number, or an older one, is refused. One update
+// method per kind of record holds its rules; a refused record changes
+// nothing. Not thread-safe: the caller serialises access.
 #ifndef VMS_CORE_CHAIN_H_
 #define VMS_CORE_CHAIN_H_
 
@@ -51,6 +61,11 @@ inline constexpr std::string_view kCheckpointType = "application/vnd.vms.checkpo
 inline constexpr size_t kMaxAdminKeys = 64;
 inline constexpr size_t kMaxOwnerKeys = 64;
 
+// How far ahead of the verifier's clock a checkpoint may be issued.
+inline constexpr int64_t kMaxCheckpointAheadMs = 10 * 60 * 1000;
+// How long before a root or keyring expires it is shown as expiring.
+inline constexpr int64_t kExpiryWarningMs = 30LL * 24 * 3600 * 1000;
+
 // Whether `type` is a root, keyring or ownership record (an Event
 // TRUST_CHANGED carries one).
 bool IsTrustRecordType(std::string_view type);
@@ -70,6 +85,10 @@ struct CheckpointState {
   bool fresh = false;  // held and not expired at `now`
 };
 
+// What TrustChain::ExpiryWarnings says, for a root and keyring (null: none).
+std::vector<std::string> ExpiryWarnings(const RootRecord& root, const KeyringRecord* keyring,
+                                        int64_t now_ms);
+
 class TrustChain {
  public:
   explicit TrustChain(Root root);
@@ -78,14 +97,16 @@ class TrustChain {
   static TrustChain MasterKeyOnly(PublicKey master_key);
   bool chained() const { return !master_only_; }
 
-  // A root, keyring or ownership record, next in log order. true: accepted;
-  // false: identical to one held (nothing changes): the newest of its kind,
-  // or, with kAnyHeld (a watch sends the whole chain again), any. Else
+  // A root, keyring or ownership record, next in log order: the update
+  // method of its kind. true: accepted; false: identical to one held
+  // (nothing changes; a watch sends the whole chain again). Else
   // Unauthenticated for a bad or missing signature, FailedPrecondition for
-  // an old or out-of-order one, InvalidArgument for a malformed one; nothing
-  // changes on error.
-  enum class Replay { kNewestOnly, kAnyHeld };
-  absl::StatusOr<bool> Accept(const Envelope& env, Replay replay = Replay::kAnyHeld);
+  // an old, expired or out-of-order one, InvalidArgument for a malformed
+  // one; nothing changes on error.
+  absl::StatusOr<bool> Accept(const Envelope& env);
+  absl::StatusOr<bool> AcceptRoot(const Envelope& env);
+  absl::StatusOr<bool> AcceptKeyring(const Envelope& env);
+  absl::StatusOr<bool> AcceptOwnership(const Envelope& env);
 
   enum class Order {
     kCurrent,  // arriving in log order: must be signed under the newest ownership
@@ -98,16 +119,28 @@ class TrustChain {
 
   // true: newer than the one held (now held); false: the same one.
   // Unauthenticated if not signed by the master key; FailedPrecondition for
-  // an older one (a replay).
-  absl::StatusOr<bool> AcceptCheckpoint(const Envelope& env);
+  // an older one (a replay), one issued more than kMaxCheckpointAheadMs
+  // after `now_ms`, or one issued after the keyring expired.
+  absl::StatusOr<bool> AcceptCheckpoint(const Envelope& env, int64_t now_ms);
   CheckpointState checkpoint(int64_t now_ms) const;
   const std::optional<Envelope>& checkpoint_envelope() const { return checkpoint_env_; }
 
   // Everything accepted, to persist; Restore() replays it into a chain
   // started from the same configured root. A record that no longer verifies
-  // ends the replay (what came before stays).
+  // ends the replay (what came before stays). A stored checkpoint that is
+  // refused now (issued ahead of `now_ms`) is dropped: only the wait for
+  // the next one is lost.
   TrustSnapshot Snapshot() const;
-  absl::Status Restore(const TrustSnapshot& snapshot);
+  absl::Status Restore(const TrustSnapshot& snapshot, int64_t now_ms);
+
+  // The newest root's and keyring's expiry, said for people when it is
+  // less than kExpiryWarningMs after `now_ms` or has passed, with what to
+  // do ("the keyring (version 2) expires on ...: sign the next one with
+  // vms-admin keyring"). Empty when nothing is near.
+  std::vector<std::string> ExpiryWarnings(int64_t now_ms) const {
+    if (!chained()) return {};
+    return vms::ExpiryWarnings(root().record, keyring(), now_ms);
+  }
 
   // The newest root held, and the one the chain started from (chained()
   // only).
@@ -136,9 +169,6 @@ class TrustChain {
     std::vector<PublicKey> admins;
     PublicKey master;
   };
-  absl::StatusOr<bool> AcceptRoot(const Envelope& env, Replay replay);
-  absl::StatusOr<bool> AcceptKeyring(const Envelope& env, Replay replay);
-  absl::StatusOr<bool> AcceptOwnership(const Envelope& env, Replay replay);
   template <typename T>
   absl::StatusOr<T> VerifyOwned(const Envelope& env, std::string_view type, std::string_view what,
                                 Order order) const;

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/clock.h"
 #include "core/envelope.h"
 #include "core/file_util.h"
 #include "core/lifecycle.h"
@@ -29,7 +30,7 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(std::string path, TrustCh
   catalog->site_ = stored.site();
   // The chain first: what the records are checked against. A record that
   // no longer verifies ends it; what came before stays.
-  if (absl::Status s = catalog->chain_.Restore(stored.trust()); !s.ok()) {
+  if (absl::Status s = catalog->chain_.Restore(stored.trust(), WallClockMs()); !s.ok()) {
     spdlog::warn("dropping part of the stored chain of trust: {}", Sv(s.message()));
   }
   for (const Envelope& env : stored.releases()) {
@@ -108,7 +109,7 @@ absl::StatusOr<bool> Catalog::AcceptCheckpoint(const Envelope& env) {
   std::pair<std::string, uint64_t> snapshot;
   {
     MutexLock lock(&mu_);
-    VMS_ASSIGN_OR_RETURN(bool accepted, chain_.AcceptCheckpoint(env));
+    VMS_ASSIGN_OR_RETURN(bool accepted, chain_.AcceptCheckpoint(env, WallClockMs()));
     if (!accepted) return false;
     snapshot = Snapshot();
   }

@@ -255,6 +255,9 @@ class Master {
   // The chain as held (roots, keyring, ownership records) and the newest
   // checkpoint: what `vms verify` checks against root.pub.
   TrustSnapshot TrustRecords() const;
+  // What is near expiry in the chain, or has expired, with what to do
+  // (TrustChain::ExpiryWarnings); empty without a root.
+  std::vector<std::string> TrustWarnings() const;
   bool chained() const { return chained_; }
   // Forgets a site, as `principal` (admins only): SiteRegistry::Remove().
   absl::Status RemoveSite(const std::string& principal, const std::string& site, bool force);
@@ -371,6 +374,8 @@ class Master {
   std::unique_ptr<TrustChain> chain_ ABSL_GUARDED_BY(write_mu_);
   mutable Mutex published_mu_;  // never held with another lock
   TrustSnapshot published_chain_ ABSL_GUARDED_BY(published_mu_);
+  RootRecord published_root_ ABSL_GUARDED_BY(published_mu_);
+  std::optional<KeyringRecord> published_keyring_ ABSL_GUARDED_BY(published_mu_);
   // app -> waiting for co-signers (at most one per action; kMaxPending apps).
   static constexpr size_t kMaxPending = 1024;
   std::map<std::string, std::vector<PendingEntry>> pending_ ABSL_GUARDED_BY(write_mu_);

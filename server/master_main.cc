@@ -146,6 +146,7 @@ int main(int argc, char** argv) {
     spdlog::error("cannot open data_dir={}: {}", data_dir, vms::Sv(master.status().message()));
     return 1;
   }
+  for (const std::string& w : (*master)->TrustWarnings()) spdlog::warn("trust: {}", w);
   // Blocking work (disk, hashing) runs here, off gRPC's callback threads.
   // Joined after the server stops and before the services go: a task in
   // flight may still use them.
@@ -178,10 +179,13 @@ int main(int argc, char** argv) {
       const auto every = std::chrono::milliseconds(std::min(5000, checkpoint_expiry_s * 250));
       std::unique_lock lock(mu);
       // wait_for returns true only once a stop is requested.
+      std::string said;  // each reason once, not every few seconds
       while (!cv.wait_for(lock, stop, every, [&stop] { return stop.stop_requested(); })) {
-        if (absl::Status s = m->SignCheckpoint(); !s.ok()) {
+        absl::Status s = m->SignCheckpoint();
+        if (!s.ok() && s.message() != said) {
           spdlog::warn("checkpoint not signed: {}", vms::Sv(s.message()));
         }
+        said = s.ok() ? "" : std::string(s.message());
       }
     });
   }

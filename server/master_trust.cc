@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "core/clock.h"
 #include "core/envelope.h"
 #include "core/file_util.h"
 #include "core/principal.h"
@@ -28,6 +29,26 @@ int64_t IssuedMs(const Envelope& env, google::protobuf::Message* record) {
   if (auto* l = dynamic_cast<LiveRecord*>(record)) return l->issued_unix_ms();
   if (auto* o = dynamic_cast<OwnershipRecord*>(record)) return o->issued_unix_ms();
   return 0;
+}
+
+// A root or keyring file given at start must be the newest of its kind the
+// chain holds (an identical older one would change nothing, silently).
+absl::Status NewestOfItsKind(const TrustChain& chain, const Envelope& env) {
+  if (env.payload_type() == kRootType) {
+    RootRecord r;
+    if (r.ParseFromString(env.payload()) && r.version() < chain.root().record.version()) {
+      return absl::FailedPreconditionError(StrCat("root version ", r.version(), " is older than ",
+                                                  chain.root().record.version(), ", held here"));
+    }
+  } else if (env.payload_type() == kKeyringType && chain.keyring() != nullptr) {
+    KeyringRecord k;
+    if (k.ParseFromString(env.payload()) && k.version() < chain.keyring()->version()) {
+      return absl::FailedPreconditionError(StrCat("keyring version ", k.version(),
+                                                  " is older than ", chain.keyring()->version(),
+                                                  ", held here"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 void ClearIssued(google::protobuf::Message* record) {
@@ -91,7 +112,7 @@ absl::Status Master::OpenTrust() {
     if (!snapshot.ParseFromString(*snapshot_bytes)) {
       return absl::DataLossError("the master's stored chain of trust does not parse");
     }
-    if (absl::Status s = chain_->Restore(snapshot); !s.ok()) {
+    if (absl::Status s = chain_->Restore(snapshot, WallClockMs()); !s.ok()) {
       return absl::DataLossError(
           StrCat("the master's stored chain of trust no longer verifies: ", s.message()));
     }
@@ -103,11 +124,14 @@ absl::Status Master::OpenTrust() {
     given.emplace_back(options_.keyring_file, std::move(keyring));
   }
   for (const auto& [path, env] : given) {
-    // An older file than the chain holds is a mistake worth stopping for.
-    auto accepted = chain_->Accept(env, TrustChain::Replay::kNewestOnly);
+    auto accepted = chain_->Accept(env);
     if (!accepted.ok()) {
       return absl::Status(accepted.status().code(),
                           StrCat(path, ": ", accepted.status().message()));
+    }
+    // An older file than the chain holds is a mistake worth stopping for.
+    if (absl::Status s = NewestOfItsKind(*chain_, env); !s.ok()) {
+      return absl::Status(s.code(), StrCat(path, ": ", s.message()));
     }
     if (!*accepted) continue;
     rocksdb::WriteBatch batch;
@@ -146,8 +170,16 @@ uint64_t Master::PutTrustEvent(rocksdb::WriteBatch* batch, const std::string& ap
 
 void Master::PublishChain() {
   TrustSnapshot snapshot = chain_ ? chain_->Snapshot() : TrustSnapshot();
+  std::optional<RootRecord> root;
+  std::optional<KeyringRecord> keyring;
+  if (chain_ && chain_->chained()) {
+    root = chain_->root().record;
+    if (chain_->keyring()) keyring = *chain_->keyring();
+  }
   MutexLock lock(&published_mu_);
   published_chain_ = std::move(snapshot);
+  if (root) published_root_ = *std::move(root);
+  published_keyring_ = std::move(keyring);
 }
 
 absl::StatusOr<Envelope> Master::CheckSigned(const Envelope& signed_env, const Envelope& prepared,
@@ -421,12 +453,21 @@ absl::Status Master::SignCheckpoint() {
   if (!chained_) return absl::FailedPreconditionError("no root of trust: no checkpoints");
   Checkpoint c;
   uint64_t keyring_version;
+  int64_t now = options_.now_ms();
   {
     MutexLock write_lock(&write_mu_);
     c.set_head_seq(records_->head_seq());
-    keyring_version = chain_->keyring()->version();
+    const KeyringRecord* ring = chain_->keyring();
+    keyring_version = ring->version();
+    // Refused downstream anyway: say why here, where it can be fixed.
+    if (ring->expires_unix_ms() != 0 && now > ring->expires_unix_ms()) {
+      return absl::FailedPreconditionError(
+          StrCat("the keyring (version ", ring->version(), ") expired at ",
+                 IsoTime(ring->expires_unix_ms()),
+                 ": hosts will show this master as frozen; sign the next keyring (vms-admin "
+                 "keyring --previous OLD) and restart vms-master --keyring NEW"));
+    }
   }
-  int64_t now = options_.now_ms();
   MutexLock lock(&checkpoint_mu_);
   // Strictly increasing issue times, even if the clock stalls.
   if (checkpoint_) {
@@ -440,6 +481,13 @@ absl::Status Master::SignCheckpoint() {
   c.set_keyring_version(keyring_version);
   checkpoint_ = SignEnvelope(kCheckpointType, c.SerializeAsString(), key_);
   return absl::OkStatus();
+}
+
+std::vector<std::string> Master::TrustWarnings() const {
+  if (!chained_) return {};
+  MutexLock lock(&published_mu_);
+  return ExpiryWarnings(published_root_, published_keyring_ ? &*published_keyring_ : nullptr,
+                        options_.now_ms());
 }
 
 std::optional<Envelope> Master::checkpoint() const {

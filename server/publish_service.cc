@@ -209,6 +209,7 @@ grpc::ServerUnaryReactor* PublishService::ListSites(grpc::CallbackServerContext*
                                                     ListSitesResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
     resp->set_head_seq(master_->records().head_seq());
+    for (std::string& w : master_->TrustWarnings()) resp->add_trust_warnings(std::move(w));
     VMS_ASSIGN_OR_RETURN(auto sites, master_->sites().List(req->app(), req->version()));
     for (SiteState& s : sites) *resp->add_sites() = std::move(s);
     return absl::OkStatus();

@@ -73,7 +73,7 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(ReplicaOptions options, T
         ReplicaLog()->warn("the stored checkpoint does not parse: dropped");
         snapshot.clear_checkpoint();
       }
-      if (absl::Status s = from_first.Restore(snapshot); !s.ok()) {
+      if (absl::Status s = from_first.Restore(snapshot, WallClockMs()); !s.ok()) {
         return absl::DataLossError(
             StrCat("the stored chain of trust no longer verifies: ", s.message()));
       }
@@ -151,7 +151,7 @@ absl::StatusOr<LiveRecord> Replica::VerifiedRetirement(const Envelope& retire, s
     auto theirs = upstream->Trust();
     if (!theirs.ok()) return record.status();
     for (const Envelope& env : theirs->records()) {
-      if (!scratch->Accept(env, TrustChain::Replay::kAnyHeld).ok()) break;
+      if (!scratch->Accept(env).ok()) break;
     }
     record = scratch->VerifyLive(retire, TrustChain::Order::kHeld);
   }
@@ -201,7 +201,7 @@ absl::Status Replica::ApplyTrust(const Event& event) {
     MutexLock lock(&chain_mu_);
     if (chain_.chained()) {
       // In log order: only the newest record of its kind may come again.
-      auto accepted = chain_.Accept(event.envelope(), TrustChain::Replay::kNewestOnly);
+      auto accepted = chain_.Accept(event.envelope());
       if (!accepted.ok()) {
         return absl::Status(accepted.status().code(),
                             StrCat("refusing trust record of event ", event.seq(), ": ",
@@ -395,7 +395,7 @@ absl::StatusOr<bool> Replica::AcceptCheckpoint(const Envelope& env) {
   absl::StatusOr<bool> accepted;
   {
     MutexLock lock(&chain_mu_);
-    accepted = chain_.AcceptCheckpoint(env);
+    accepted = chain_.AcceptCheckpoint(env, WallClockMs());
   }
   if (accepted.ok() && *accepted) {
     // Kept across restarts (not synced: losing one only means waiting for

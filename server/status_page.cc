@@ -45,7 +45,7 @@ std::string StatusPage::Json() {
 }
 
 // {
-//   "now_ms", "head_seq",
+//   "now_ms", "head_seq", "trust_warnings": [the root or keyring near expiry, or past],
 //   "sites": [{name, address, upstream, parent, applied_seq, lag_events,
 //              last_seen_ms, upstream_silent_ms, problem,
 //              in_flight: [{app, version, state, bytes_done, bytes_total, error}],
@@ -61,7 +61,8 @@ std::string StatusPage::Json() {
 absl::StatusOr<std::string> StatusPage::Build() const {
   const RecordStore& records = master_->records();
   const uint64_t head = records.head_seq();
-  json out = {{"now_ms", now_ms_()}, {"head_seq", head}};
+  json out = {{"now_ms", now_ms_()}, {"head_seq", head}, {"trust_warnings", json::array()}};
+  for (const std::string& w : master_->TrustWarnings()) out["trust_warnings"].push_back(w);
 
   VMS_ASSIGN_OR_RETURN(std::vector<AppState> apps, records.ListApps());
   if (apps.size() > kMaxApps) {

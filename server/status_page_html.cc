@@ -56,6 +56,8 @@ const char* StatusPage::Html() {
   .item .title { font-weight: 600; }
   #error { display: none; margin: 12px 24px 0; padding: 8px 12px; border-radius: 6px;
            background: #fde8e8; color: var(--bad); }
+  #warnings { display: none; margin: 12px 24px 0; padding: 8px 12px; border-radius: 6px;
+              background: #fff4e0; color: var(--warn); }
   @media (max-width: 900px) { main { grid-template-columns: 1fr; } }
 </style>
 </head>
@@ -67,6 +69,7 @@ const char* StatusPage::Html() {
   <span class="meta">updated <span id="updated">-</span></span>
 </header>
 <div id="error"></div>
+<div id="warnings"></div>
 <main>
   <section class="wide">
     <h2>Sites</h2>
@@ -245,6 +248,9 @@ async function poll() {
     const s = await r.json();
     if (s.error) throw new Error(s.error);
     render(s);
+    const warnings = document.getElementById("warnings");
+    warnings.replaceChildren(...(s.trust_warnings || []).map(w => el("div", {}, w)));
+    warnings.style.display = (s.trust_warnings || []).length ? "block" : "none";
     document.getElementById("error").style.display = "none";
     document.getElementById("dot").className = "dot";
     document.getElementById("conn").textContent = "live";

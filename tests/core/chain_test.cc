@@ -11,6 +11,8 @@ using testing::TrustWorld;
 using Order = TrustChain::Order;
 
 const std::string kRoot(32, 'r');
+constexpr int64_t kNow = 10'000;
+constexpr int64_t kDayMs = 24 * 3600 * 1000;
 
 bool Mentions(const absl::Status& s, std::string_view what) {
   return std::string(s.message()).find(what) != std::string::npos;
@@ -233,13 +235,13 @@ TEST(ChainTest, CheckpointsAreTheMastersAndNeverGoBack) {
   TrustWorld w;
   TrustChain chain = w.Chain();
   EXPECT_FALSE(chain.checkpoint(1000).held);
-  auto by_admin = chain.AcceptCheckpoint(w.Checkpoint(5, 1000, 2000, &w.admin));
+  auto by_admin = chain.AcceptCheckpoint(w.Checkpoint(5, 1000, 2000, &w.admin), kNow);
   EXPECT_TRUE(absl::IsUnauthenticated(by_admin.status()));
-  ASSERT_TRUE(*chain.AcceptCheckpoint(w.Checkpoint(5, 1000, 2000)));
+  ASSERT_TRUE(*chain.AcceptCheckpoint(w.Checkpoint(5, 1000, 2000), kNow));
   EXPECT_TRUE(chain.checkpoint(1500).fresh);
   EXPECT_FALSE(chain.checkpoint(2500).fresh);
-  ASSERT_TRUE(*chain.AcceptCheckpoint(w.Checkpoint(6, 3000, 4000)));
-  auto replay = chain.AcceptCheckpoint(w.Checkpoint(5, 1000, 2000));
+  ASSERT_TRUE(*chain.AcceptCheckpoint(w.Checkpoint(6, 3000, 4000), kNow));
+  auto replay = chain.AcceptCheckpoint(w.Checkpoint(5, 1000, 2000), kNow);
   EXPECT_TRUE(absl::IsFailedPrecondition(replay.status()));
   EXPECT_TRUE(Mentions(replay.status(), "replayed")) << replay.status();
   EXPECT_EQ(chain.checkpoint(0).checkpoint.head_seq(), 6u);
@@ -249,17 +251,137 @@ TEST(ChainTest, ASnapshotRestoresTheSameChain) {
   TrustWorld w;
   TrustChain chain = w.Chain();
   ASSERT_TRUE(*chain.Accept(w.Ownership("alpha", 2, {{"vms://user/bob", &w.bob}})));
-  ASSERT_TRUE(*chain.AcceptCheckpoint(w.Checkpoint(9, 1000, 2000)));
+  ASSERT_TRUE(*chain.AcceptCheckpoint(w.Checkpoint(9, 1000, 2000), kNow));
   TrustChain restored(w.TrustedRoot());
-  ASSERT_TRUE(restored.Restore(chain.Snapshot()).ok());
+  ASSERT_TRUE(restored.Restore(chain.Snapshot(), kNow).ok());
   EXPECT_EQ(restored.ownership("alpha")->record.ownership_seq(), 2u);
   EXPECT_EQ(restored.checkpoint(0).checkpoint.head_seq(), 9u);
   // A tampered snapshot stops at the bad record.
   TrustSnapshot bad = chain.Snapshot();
   bad.mutable_records(1)->mutable_signatures(0)->set_sig(std::string(64, 'x'));
   TrustChain partial(w.TrustedRoot());
-  EXPECT_FALSE(partial.Restore(bad).ok());
+  EXPECT_FALSE(partial.Restore(bad, kNow).ok());
   EXPECT_EQ(partial.ownership("alpha"), nullptr);
+}
+
+TEST(ChainTest, ACheckpointFromTheFutureIsRefusedAndHidesNoFreeze) {
+  TrustWorld w;
+  TrustChain chain = w.Chain();
+  // Signed by a master whose clock is a day ahead (or by a stolen key).
+  auto ahead = chain.AcceptCheckpoint(w.Checkpoint(5, kNow + kDayMs, kNow + kDayMs + 60'000), kNow);
+  EXPECT_TRUE(absl::IsFailedPrecondition(ahead.status()));
+  EXPECT_TRUE(Mentions(ahead.status(), "ahead of this clock")) << ahead.status();
+  EXPECT_FALSE(chain.checkpoint(kNow).held);
+  // So the next real one is not "replayed", and a lapse still shows.
+  ASSERT_TRUE(*chain.AcceptCheckpoint(w.Checkpoint(5, kNow, kNow + 60'000), kNow));
+  EXPECT_FALSE(chain.checkpoint(kNow + 61'000).fresh);
+  // A little skew is no fault.
+  EXPECT_TRUE(*chain.AcceptCheckpoint(w.Checkpoint(6, kNow + 60'000, kNow + 120'000), kNow));
+  // A stored one from the future is dropped when restored, not fatal.
+  TrustChain stored = w.Chain();
+  TrustSnapshot snapshot = stored.Snapshot();
+  *snapshot.mutable_checkpoint() = w.Checkpoint(7, kNow + kDayMs, kNow + kDayMs + 1);
+  TrustChain restored(w.TrustedRoot());
+  ASSERT_TRUE(restored.Restore(snapshot, kNow).ok());
+  EXPECT_FALSE(restored.checkpoint(kNow).held);
+  EXPECT_NE(restored.ownership("alpha"), nullptr);
+}
+
+// A keyring that expires at `expires`.
+Envelope ExpiringKeyring(const TrustWorld& w, uint64_t version, int64_t issued, int64_t expires,
+                         uint64_t root_version = 1) {
+  KeyringRecord k;
+  k.set_version(version);
+  k.set_root_version(root_version);
+  k.add_admin_keys(w.admin.public_key().Pem());
+  k.set_master_key(w.master.public_key().Pem());
+  k.set_issued_unix_ms(issued);
+  k.set_expires_unix_ms(expires);
+  return TrustWorld::Sign(kKeyringType, k, w.root_key);
+}
+
+Envelope OwnershipIssuedAt(const TrustWorld& w, const std::string& app, uint64_t seq,
+                           int64_t issued) {
+  OwnershipRecord o;
+  o.set_app(app);
+  o.set_ownership_seq(seq);
+  o.set_threshold(1);
+  o.set_keyring_version(1);
+  o.set_issued_unix_ms(issued);
+  OwnerKey* k = o.add_owners();
+  k->set_principal("vms://user/alice");
+  k->set_key(w.alice.public_key().Pem());
+  return TrustWorld::Sign(kOwnershipType, o, w.admin);
+}
+
+TEST(ChainTest, AnExpiredKeyringVouchesForNothingNewAndKeepsWhatItSigned) {
+  TrustWorld w;
+  TrustChain chain(w.TrustedRoot());
+  const int64_t expires = kNow + 40 * kDayMs;
+  ASSERT_TRUE(*chain.Accept(ExpiringKeyring(w, 1, kNow, expires)));
+  EXPECT_TRUE(chain.ExpiryWarnings(kNow).empty());
+  ASSERT_TRUE(*chain.Accept(OwnershipIssuedAt(w, "alpha", 1, expires - 1)));
+
+  // Shown 30 days before, with what to do.
+  auto soon = chain.ExpiryWarnings(expires - 29 * kDayMs);
+  ASSERT_EQ(soon.size(), 1u);
+  EXPECT_NE(soon[0].find("the keyring (version 1) expires at"), std::string::npos) << soon[0];
+  EXPECT_NE(soon[0].find("vms-admin keyring"), std::string::npos) << soon[0];
+
+  // After: nothing new is accepted under it, and the refusal changes nothing.
+  auto late = chain.Accept(OwnershipIssuedAt(w, "beta", 1, expires + 1));
+  EXPECT_TRUE(absl::IsFailedPrecondition(late.status()));
+  EXPECT_TRUE(Mentions(late.status(), "after keyring version 1 expired")) << late.status();
+  EXPECT_EQ(chain.ownership("beta"), nullptr);
+  auto checkpoint =
+      chain.AcceptCheckpoint(w.Checkpoint(3, expires + 1, expires + 60'000), expires + 1);
+  EXPECT_TRUE(absl::IsFailedPrecondition(checkpoint.status()));
+  EXPECT_FALSE(chain.checkpoint(expires + 1).held);
+  auto past = chain.ExpiryWarnings(expires + 1);
+  ASSERT_EQ(past.size(), 1u);
+  EXPECT_NE(past[0].find("expired at"), std::string::npos) << past[0];
+
+  // What it signed before stays valid, and the next keyring takes over.
+  EXPECT_TRUE(chain.VerifyRelease(TrustWorld::Sign(kReleaseType,
+                                                   TrustWorld::MakeRelease("alpha", "1", kRoot),
+                                                   w.alice),
+                                  Order::kCurrent)
+                  .ok());
+  ASSERT_TRUE(*chain.Accept(ExpiringKeyring(w, 2, expires + 2, expires + 400 * kDayMs)));
+  EXPECT_TRUE(chain.ExpiryWarnings(expires + 3).empty());
+}
+
+TEST(ChainTest, AKeyringIssuedAfterItsRootExpiredIsRefused) {
+  TrustWorld w;
+  RootRecord r;
+  r.set_version(1);
+  r.set_threshold(1);
+  r.add_keys(w.root_key.public_key().Pem());
+  r.set_expires_unix_ms(kNow);
+  TrustChain chain(*OpenRoot(TrustWorld::Sign(kRootType, r, w.root_key)));
+  ASSERT_TRUE(*chain.Accept(ExpiringKeyring(w, 1, kNow - 1, 0)));
+  auto late = chain.Accept(ExpiringKeyring(w, 2, kNow + 1, 0));
+  EXPECT_TRUE(absl::IsFailedPrecondition(late.status()));
+  EXPECT_TRUE(Mentions(late.status(), "rotate the root")) << late.status();
+  EXPECT_EQ(chain.keyring()->version(), 1u);
+  auto warned = chain.ExpiryWarnings(kNow + 1);
+  ASSERT_EQ(warned.size(), 1u);
+  EXPECT_NE(warned[0].find("the root (version 1) expired"), std::string::npos) << warned[0];
+}
+
+TEST(ChainTest, ARecordHeldIsANoOpAndAnOlderDifferentOneIsRefused) {
+  TrustWorld w;
+  TrustChain chain = w.Chain();
+  ASSERT_TRUE(*chain.Accept(w.Keyring(2)));
+  // A watch sends the whole chain again: what is held changes nothing.
+  EXPECT_FALSE(*chain.Accept(w.Keyring(1)));
+  EXPECT_FALSE(*chain.Accept(w.AliceOwns("alpha")));
+  EXPECT_EQ(chain.records().size(), 3u);
+  // An older keyring that differs (naming another master key) is a rollback.
+  auto rollback = chain.Accept(w.Keyring(1, nullptr, &w.bob));
+  EXPECT_TRUE(absl::IsFailedPrecondition(rollback.status()));
+  EXPECT_TRUE(Mentions(rollback.status(), "older than 2")) << rollback.status();
+  EXPECT_EQ(chain.master_key()->keyid(), w.master.public_key().keyid());
 }
 
 }  // namespace

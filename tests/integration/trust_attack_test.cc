@@ -291,7 +291,8 @@ TEST_F(Trust, RefusesOldKeyring) {
   evil_.AppendTrust(w_.Keyring(2));
   good_head_ = evil_.head();
   ASSERT_TRUE(WaitFor([&] { return AppliedSeq() == good_head_; })) << replica_->log();
-  evil_.AppendTrust(w_.Keyring(1));
+  // Keyring 1 again, but naming the attacker's master key: a rollback.
+  evil_.AppendTrust(w_.Keyring(1, nullptr, &w_.bob));
   ExpectRefused("keyring version 1 is older than 2, held here");
 }
 

@@ -314,5 +314,46 @@ TEST_F(TrustTest, ARotatedRootAndKeyringReachReplicasAndHostsThroughTheLog) {
       << master_->log();
 }
 
+TEST_F(TrustTest, AKeyringNearExpiryIsShownUntilTheNextOneIsGiven) {
+  // Signed to expire in 10 days: inside the 30 days it is shown for.
+  auto ring = admin::SignKeyring({.root_dir = dir_ / "root",
+                                  .admin_keys = {TestPki::Get().UserDir("admin") + "/signing.pub"},
+                                  .master_key = dir_ / "master/master.pub",
+                                  .previous = dir_ / "keyring",
+                                  .out = dir_ / "keyring-short",
+                                  .expires_days = 10});
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  Give(dir_ / "keyring-short", dir_ / "given/keyring");
+  ASSERT_EQ(master_->Terminate(), 0);
+  master_->Start();
+  RunResult sites = As("bob", {"sites"});
+  ExpectOk(sites);
+  EXPECT_NE(sites.out.find("warning: the keyring (version 2) expires at"), std::string::npos)
+      << sites.out;
+  EXPECT_NE(sites.out.find("(in 9 days)"), std::string::npos) << sites.out;
+  EXPECT_NE(sites.out.find("vms-admin keyring --previous"), std::string::npos) << sites.out;
+  EXPECT_NE(master_->log().find("trust: the keyring (version 2) expires"), std::string::npos)
+      << master_->log();
+  // Under --json the warning goes to stderr, and stdout still parses.
+  RunResult json = As("bob", {"sites", "--json"});
+  ExpectOk(json);
+  EXPECT_EQ(json.out.rfind("[", 0), 0u) << json.out;
+  EXPECT_NE(json.err.find("expires at"), std::string::npos) << json.err;
+
+  // The next keyring, for a year: nothing more to say.
+  ASSERT_TRUE(admin::SignKeyring({.root_dir = dir_ / "root",
+                                  .admin_keys = {TestPki::Get().UserDir("admin") + "/signing.pub"},
+                                  .master_key = dir_ / "master/master.pub",
+                                  .previous = dir_ / "keyring-short",
+                                  .out = dir_ / "keyring-year"})
+                  .ok());
+  Give(dir_ / "keyring-year", dir_ / "given/keyring");
+  ASSERT_EQ(master_->Terminate(), 0);
+  master_->Start();
+  sites = As("bob", {"sites"});
+  ExpectOk(sites);
+  EXPECT_EQ(sites.out.find("warning:"), std::string::npos) << sites.out;
+}
+
 }  // namespace
 }  // namespace vms

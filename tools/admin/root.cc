@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/chain.h"
+#include "core/clock.h"
 #include "core/envelope.h"
 #include "core/file_util.h"
 #include "core/status_macros.h"
@@ -38,10 +39,21 @@ int64_t NowMs() {
       .count();
 }
 
+// --expires DAYS from now, in unix ms; 0 days: never (0).
+absl::StatusOr<int64_t> ExpiresMs(int days) {
+  constexpr int kMaxDays = 100 * 366;
+  if (days < 0 || days > kMaxDays) {
+    return absl::InvalidArgumentError(
+        StrCat("--expires ", days, ": 0 (never) to ", kMaxDays, " days"));
+  }
+  return days == 0 ? 0 : NowMs() + int64_t{days} * 24 * 3600 * 1000;
+}
+
 // Writes a root of `version` with `keys` new keys into `dir`, signed by them
 // and by `also` (the old root's, for a rotation).
 absl::StatusOr<Root> MakeRoot(const std::string& dir, int keys, int threshold, uint64_t version,
-                              const std::vector<SigningKey>& also) {
+                              const std::vector<SigningKey>& also, int expires_days) {
+  VMS_ASSIGN_OR_RETURN(int64_t expires, ExpiresMs(expires_days));
   if (keys < 1 || static_cast<size_t>(keys) > kMaxRootKeys) {
     return absl::InvalidArgumentError(
         StrCat("--keys ", keys, ": a root has 1 to ", kMaxRootKeys, " keys"));
@@ -62,6 +74,7 @@ absl::StatusOr<Root> MakeRoot(const std::string& dir, int keys, int threshold, u
   record.set_version(version);
   record.set_threshold(static_cast<uint32_t>(threshold));
   record.set_issued_unix_ms(NowMs());
+  record.set_expires_unix_ms(expires);
   std::vector<SigningKey> made;
   for (int i = 1; i <= keys; ++i) {
     SigningKey key = SigningKey::Generate();
@@ -83,12 +96,13 @@ absl::StatusOr<Root> MakeRoot(const std::string& dir, int keys, int threshold, u
 
 }  // namespace
 
-absl::StatusOr<Root> InitRoot(const std::string& dir, int keys, int threshold) {
-  return MakeRoot(dir, keys, threshold, 1, {});
+absl::StatusOr<Root> InitRoot(const std::string& dir, int keys, int threshold, int expires_days) {
+  return MakeRoot(dir, keys, threshold, 1, {}, expires_days);
 }
 
 absl::StatusOr<Root> RotateRoot(const std::string& old_dir, const std::string& new_dir, int keys,
-                                int threshold, const std::vector<std::string>& signers) {
+                                int threshold, const std::vector<std::string>& signers,
+                                int expires_days) {
   VMS_ASSIGN_OR_RETURN(Root old, LoadRoot(old_dir + "/root.pub"));
   VMS_ASSIGN_OR_RETURN(auto old_keys, LoadSigners(old_dir, signers));
   // Checked before anything is written: the old threshold must sign.
@@ -101,7 +115,7 @@ absl::StatusOr<Root> RotateRoot(const std::string& old_dir, const std::string& n
         StrCat("the new root would be signed by ", valid, " keys of root version ",
                old.record.version(), ", which takes ", old.record.threshold(), " (--sign FILE)"));
   }
-  return MakeRoot(new_dir, keys, threshold, old.record.version() + 1, old_keys);
+  return MakeRoot(new_dir, keys, threshold, old.record.version() + 1, old_keys, expires_days);
 }
 
 absl::StatusOr<KeyringRecord> SignKeyring(const KeyringArgs& args) {
@@ -120,6 +134,16 @@ absl::StatusOr<KeyringRecord> SignKeyring(const KeyringArgs& args) {
   }
   k.set_root_version(root.record.version());
   k.set_issued_unix_ms(NowMs());
+  VMS_ASSIGN_OR_RETURN(int64_t expires, ExpiresMs(args.expires_days));
+  k.set_expires_unix_ms(expires);
+  // Issued after the root expired, it would be refused everywhere.
+  if (root.record.expires_unix_ms() != 0 && k.issued_unix_ms() > root.record.expires_unix_ms()) {
+    return absl::FailedPreconditionError(
+        StrCat("root version ", root.record.version(), " expired at ",
+               IsoTime(root.record.expires_unix_ms()),
+               ": no keyring signed with it is accepted; rotate the root first (vms-admin root "
+               "rotate)"));
+  }
   if (args.admin_keys.empty()) {
     return absl::InvalidArgumentError("a keyring needs at least one admin key (--admin FILE)");
   }

@@ -17,7 +17,13 @@
 
 namespace vms::admin {
 
-absl::StatusOr<Root> InitRoot(const std::string& dir, int keys = 1, int threshold = 1);
+// How long a root and a keyring stay valid by default (TUF's: a year for
+// its root); 0 days: never expires.
+inline constexpr int kDefaultRootDays = 730;
+inline constexpr int kDefaultKeyringDays = 365;
+
+absl::StatusOr<Root> InitRoot(const std::string& dir, int keys = 1, int threshold = 1,
+                              int expires_days = kDefaultRootDays);
 
 // A new root (rotation, TUF 5.3.4): NEW_DIR/root-N.key and NEW_DIR/root.pub,
 // of version old + 1, signed by all its new keys and by `signers` of the old
@@ -26,7 +32,8 @@ absl::StatusOr<Root> InitRoot(const std::string& dir, int keys = 1, int threshol
 // the log, and every replica and host that trusts the old root takes it;
 // keyrings are then signed by the new one (SignKeyring on NEW_DIR).
 absl::StatusOr<Root> RotateRoot(const std::string& old_dir, const std::string& new_dir, int keys,
-                                int threshold, const std::vector<std::string>& signers = {});
+                                int threshold, const std::vector<std::string>& signers = {},
+                                int expires_days = kDefaultRootDays);
 
 // The keyring the root delegates to (core/chain.h): `admin_keys` (public key
 // files, e.g. an admin's signing.pub) may sign ownership records, and
@@ -41,6 +48,7 @@ struct KeyringArgs {
   std::vector<std::string> signers;
   std::string previous;
   std::string out;
+  int expires_days = kDefaultKeyringDays;
 };
 absl::StatusOr<KeyringRecord> SignKeyring(const KeyringArgs& args);
 
