@@ -222,9 +222,9 @@ absl::StatusOr<bool> TrustChain::AcceptOwnership(const Envelope& env) {
                                              r.app(), " is not signed by an admin key (",
                                              Signers(env, r.app()), ")"));
   }
-  VMS_RETURN_IF_ERROR(IssuedBefore(
-      StrCat("ownership record ", r.ownership_seq(), " of ", r.app()), r.issued_unix_ms(),
-      StrCat("keyring version ", ring->version()), ring->expires_unix_ms(), kRenewKeyring));
+  VMS_RETURN_IF_ERROR(IssuedBefore(StrCat("ownership record ", r.ownership_seq(), " of ", r.app()),
+                                   r.issued_unix_ms(), StrCat("keyring version ", ring->version()),
+                                   ring->expires_unix_ms(), kRenewKeyring));
   if (r.owners_size() == 0 || static_cast<size_t>(r.owners_size()) > kMaxOwnerKeys) {
     return absl::InvalidArgumentError(StrCat("an ownership record has 1 to ", kMaxOwnerKeys,
                                              " owner keys, this one ", r.owners_size()));
@@ -352,11 +352,11 @@ absl::StatusOr<bool> TrustChain::AcceptCheckpoint(const Envelope& env, int64_t n
                                              Signers(env, ""), ")"));
   }
   if (c.issued_unix_ms() > now_ms && c.issued_unix_ms() - now_ms > kMaxCheckpointAheadMs) {
-    return absl::FailedPreconditionError(StrCat(
-        "checkpoint of seq ", c.head_seq(), " is issued at ", IsoTime(c.issued_unix_ms()), ", ",
-        (c.issued_unix_ms() - now_ms) / 1000,
-        " s ahead of this clock: the master's clock is ahead (or its key is stolen); a "
-        "checkpoint from the future would hide a freeze until then"));
+    return absl::FailedPreconditionError(
+        StrCat("checkpoint of seq ", c.head_seq(), " is issued at ", IsoTime(c.issued_unix_ms()),
+               ", ", (c.issued_unix_ms() - now_ms) / 1000,
+               " s ahead of this clock: the master's clock is ahead (or its key is stolen); a "
+               "checkpoint from the future would hide a freeze until then"));
   }
   VMS_RETURN_IF_ERROR(IssuedBefore(StrCat("checkpoint of seq ", c.head_seq()), c.issued_unix_ms(),
                                    StrCat("keyring version ", keyring()->version()),

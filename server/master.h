@@ -309,9 +309,11 @@ class Master {
   absl::Status OpenTrust();
   // Appends a TRUST_CHANGED event for `env` (accepted by `chain`, chain_
   // or the copy that replaces it once the batch is durable) with that
-  // chain's snapshot to `batch`; returns the event seq. write_mu_ held.
-  uint64_t PutTrustEvent(rocksdb::WriteBatch* batch, const std::string& app, const Envelope& env,
-                         const TrustChain& chain) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // chain stored (TrustStore) to `batch`; returns the event seq. write_mu_
+  // held.
+  absl::StatusOr<uint64_t> PutTrustEvent(rocksdb::WriteBatch* batch, const std::string& app,
+                                         const Envelope& env, const TrustChain& chain)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // What TrustRecords() serves from now on: a copy of chain_'s records, so
   // that a watch starting never waits for write_mu_ (held across synced
   // commits and collections).

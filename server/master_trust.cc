@@ -12,14 +12,13 @@
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "server/master.h"
+#include "server/trust_store.h"
 #include "spdlog/spdlog.h"
 
 namespace vms {
 
 namespace {
 
-constexpr char kTrustRootMeta[] = "trust.root";  // the first root this master was given
-constexpr char kTrustMeta[] = "trust";           // TrustSnapshot of what it accepted since
 // How far the issue time of a record signed by a caller may be from the
 // master's clock when it arrives.
 constexpr int64_t kMaxSkewMs = 10 * 60 * 1000;
@@ -94,29 +93,16 @@ absl::StatusOr<Envelope> ReadArmored(const std::string& path, std::string_view l
 absl::Status Master::OpenTrust() {
   MutexLock write_lock(&write_mu_);
   VMS_ASSIGN_OR_RETURN(Envelope configured, ReadArmored(options_.trust_file, "ROOT"));
-  VMS_ASSIGN_OR_RETURN(auto first_bytes, records_->GetMeta(kTrustRootMeta));
-  Envelope first = configured;
-  if (first_bytes && !first.ParseFromString(*first_bytes)) {
-    return absl::DataLossError("the master's stored first root does not parse");
+  auto configured_root = OpenRoot(configured);
+  if (!configured_root.ok()) {
+    return absl::Status(configured_root.status().code(),
+                        StrCat(options_.trust_file, ": ", configured_root.status().message()));
   }
-  auto first_root = OpenRoot(first);
-  if (!first_root.ok()) {
-    return absl::Status(first_root.status().code(),
-                        StrCat(first_bytes ? "the stored first root: " : options_.trust_file + ": ",
-                               first_root.status().message()));
-  }
-  chain_ = std::make_unique<TrustChain>(*std::move(first_root));
-  VMS_ASSIGN_OR_RETURN(auto snapshot_bytes, records_->GetMeta(kTrustMeta));
-  if (snapshot_bytes) {
-    TrustSnapshot snapshot;
-    if (!snapshot.ParseFromString(*snapshot_bytes)) {
-      return absl::DataLossError("the master's stored chain of trust does not parse");
-    }
-    if (absl::Status s = chain_->Restore(snapshot, WallClockMs()); !s.ok()) {
-      return absl::DataLossError(
-          StrCat("the master's stored chain of trust no longer verifies: ", s.message()));
-    }
-  }
+  // What is stored wins: the first root this master was given, and what
+  // it accepted since.
+  VMS_ASSIGN_OR_RETURN(TrustChain held,
+                       TrustStore(records_.get()).Load(*configured_root, WallClockMs()));
+  chain_ = std::make_unique<TrustChain>(std::move(held));
   // A newer root and keyring given on the command line join the log.
   std::vector<std::pair<std::string, Envelope>> given = {{options_.trust_file, configured}};
   if (!options_.keyring_file.empty()) {
@@ -135,10 +121,8 @@ absl::Status Master::OpenTrust() {
     }
     if (!*accepted) continue;
     rocksdb::WriteBatch batch;
-    if (!first_bytes) records_->PutMeta(&batch, kTrustRootMeta, first.SerializeAsString());
-    uint64_t seq = PutTrustEvent(&batch, "", env, *chain_);
+    VMS_ASSIGN_OR_RETURN(uint64_t seq, PutTrustEvent(&batch, "", env, *chain_));
     VMS_RETURN_IF_ERROR(records_->Commit(&batch, seq));
-    first_bytes = first.SerializeAsString();
     spdlog::info("trust: took {} ({}) as event {}", path, env.payload_type(), seq);
   }
   if (chain_->keyring() == nullptr) {
@@ -160,11 +144,11 @@ absl::Status Master::OpenTrust() {
   return absl::OkStatus();
 }
 
-uint64_t Master::PutTrustEvent(rocksdb::WriteBatch* batch, const std::string& app,
-                               const Envelope& env, const TrustChain& chain) {
+absl::StatusOr<uint64_t> Master::PutTrustEvent(rocksdb::WriteBatch* batch, const std::string& app,
+                                               const Envelope& env, const TrustChain& chain) {
+  VMS_RETURN_IF_ERROR(TrustStore(records_.get()).Put(batch, chain));
   Event event = NextEvent(Event::TRUST_CHANGED, app, "", env);
   records_->PutEvent(batch, event);
-  records_->PutMeta(batch, kTrustMeta, chain.Snapshot().SerializeAsString());
   return event.seq();
 }
 
@@ -404,7 +388,7 @@ absl::StatusOr<OwnersResult> Master::SignedOwners(
     return accepted.status();
   }
   rocksdb::WriteBatch batch;
-  uint64_t seq = PutTrustEvent(&batch, app, *signed_record, next_chain);
+  VMS_ASSIGN_OR_RETURN(uint64_t seq, PutTrustEvent(&batch, app, *signed_record, next_chain));
   PutOwners(&batch, app, owners);
   AuditEntry entry = Entry(principal, action, app, target);
   entry.set_outcome(StrCat("ok: ownership record ", next.ownership_seq()));

@@ -14,6 +14,7 @@
 #include "core/strings.h"
 #include "core/sync.h"
 #include "core/tree.h"
+#include "server/trust_store.h"
 #include "spdlog/spdlog.h"
 
 namespace vms {
@@ -21,9 +22,6 @@ namespace vms {
 namespace {
 
 constexpr char kRecheckKey[] = "recheck";
-constexpr char kTrustRootMeta[] = "trust.root";  // the first root this replica was given
-constexpr char kTrustMeta[] = "trust";           // TrustSnapshot of what it accepted since
-constexpr char kCheckpointMeta[] = "checkpoint";
 // The seq of the newest retirement applied that no collection has followed
 // yet (decimal): the follower's collection is owed until it is cleared.
 constexpr char kGcWantedMeta[] = "gc.wanted";
@@ -56,35 +54,15 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(ReplicaOptions options, T
   if (trust.chained()) {
     // The chain starts at the first root this replica was given (a newer
     // root.pub given later is one it already holds, or refused).
-    VMS_ASSIGN_OR_RETURN(auto first, records->GetMeta(kTrustRootMeta));
-    Envelope first_root;
-    if (first && first_root.ParseFromString(*first)) {
-      auto root = OpenRoot(first_root);
-      if (!root.ok()) return root.status();
-      TrustChain from_first(*std::move(root));
-      VMS_ASSIGN_OR_RETURN(auto stored, records->GetMeta(kTrustMeta));
-      TrustSnapshot snapshot;
-      if (stored && !snapshot.ParseFromString(*stored)) {
-        return absl::DataLossError("the stored chain of trust does not parse");
-      }
-      VMS_ASSIGN_OR_RETURN(auto checkpoint, records->GetMeta(kCheckpointMeta));
-      if (checkpoint && !snapshot.mutable_checkpoint()->ParseFromString(*checkpoint)) {
-        // Only a wait for the next one is lost (it is not synced anyway).
-        ReplicaLog()->warn("the stored checkpoint does not parse: dropped");
-        snapshot.clear_checkpoint();
-      }
-      if (absl::Status s = from_first.Restore(snapshot, WallClockMs()); !s.ok()) {
-        return absl::DataLossError(
-            StrCat("the stored chain of trust no longer verifies: ", s.message()));
-      }
-      if (from_first.root().record.version() < trust.root().record.version()) {
-        ReplicaLog()->warn(
-            "--trust names root version {}, but this replica holds version {}: it "
-            "takes a newer root only from the master's log",
-            trust.root().record.version(), from_first.root().record.version());
-      }
-      trust = std::move(from_first);
+    TrustStore store(records.get());
+    VMS_ASSIGN_OR_RETURN(TrustChain held, store.Load(trust.first_root(), WallClockMs()));
+    if (held.root().record.version() < trust.root().record.version()) {
+      ReplicaLog()->warn(
+          "--trust names root version {}, but this replica holds version {}: it "
+          "takes a newer root only from the master's log",
+          trust.root().record.version(), held.root().record.version());
     }
+    trust = std::move(held);
   }
   return std::unique_ptr<Replica>(
       new Replica(std::move(options), std::move(trust), std::move(records), recheck.has_value()));
@@ -200,7 +178,7 @@ absl::Status Replica::ApplyTrust(const Event& event) {
   {
     MutexLock lock(&chain_mu_);
     if (chain_.chained()) {
-      // In log order: only the newest record of its kind may come again.
+      // A record held is a no-op; an older or different one is refused.
       auto accepted = chain_.Accept(event.envelope());
       if (!accepted.ok()) {
         return absl::Status(accepted.status().code(),
@@ -211,12 +189,7 @@ absl::Status Replica::ApplyTrust(const Event& event) {
         ReplicaLog()->info("trust seq={} accepted {}", event.seq(),
                            event.envelope().payload_type());
       }
-      records_->PutMeta(&batch, kTrustMeta, chain_.Snapshot().SerializeAsString());
-      // What the chain is restored on top of: the root it started from.
-      VMS_ASSIGN_OR_RETURN(auto held, records_->GetMeta(kTrustRootMeta));
-      if (!held) {
-        records_->PutMeta(&batch, kTrustRootMeta, chain_.first_root().envelope.SerializeAsString());
-      }
+      VMS_RETURN_IF_ERROR(TrustStore(records_.get()).Put(&batch, chain_));
     }
   }
   records_->PutEvent(&batch, event);
@@ -400,9 +373,7 @@ absl::StatusOr<bool> Replica::AcceptCheckpoint(const Envelope& env) {
   if (accepted.ok() && *accepted) {
     // Kept across restarts (not synced: losing one only means waiting for
     // the next), so an old one replayed after a restart is refused too.
-    rocksdb::WriteBatch batch;
-    records_->PutMeta(&batch, kCheckpointMeta, env.SerializeAsString());
-    if (absl::Status s = records_->db()->Write(&batch, /*sync=*/false); !s.ok()) {
+    if (absl::Status s = TrustStore(records_.get()).PutCheckpoint(env); !s.ok()) {
       ReplicaLog()->warn("checkpoint not stored: {}", Sv(s.message()));
     }
   }

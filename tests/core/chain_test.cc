@@ -342,11 +342,12 @@ TEST(ChainTest, AnExpiredKeyringVouchesForNothingNewAndKeepsWhatItSigned) {
   EXPECT_NE(past[0].find("expired at"), std::string::npos) << past[0];
 
   // What it signed before stays valid, and the next keyring takes over.
-  EXPECT_TRUE(chain.VerifyRelease(TrustWorld::Sign(kReleaseType,
-                                                   TrustWorld::MakeRelease("alpha", "1", kRoot),
-                                                   w.alice),
-                                  Order::kCurrent)
-                  .ok());
+  EXPECT_TRUE(
+      chain
+          .VerifyRelease(
+              TrustWorld::Sign(kReleaseType, TrustWorld::MakeRelease("alpha", "1", kRoot), w.alice),
+              Order::kCurrent)
+          .ok());
   ASSERT_TRUE(*chain.Accept(ExpiringKeyring(w, 2, expires + 2, expires + 400 * kDayMs)));
   EXPECT_TRUE(chain.ExpiryWarnings(expires + 3).empty());
 }

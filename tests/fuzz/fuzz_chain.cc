@@ -54,8 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   (void)chain.ExpiryWarnings(kNow);
   TrustChain restored(root);
-  VMS_CHECK(restored.Restore(chain.Snapshot(), kNow).ok(),
-            "what the chain holds does not restore");
+  VMS_CHECK(restored.Restore(chain.Snapshot(), kNow).ok(), "what the chain holds does not restore");
   VMS_CHECK(restored.Snapshot().SerializeAsString() == chain.Snapshot().SerializeAsString(),
             "a restored chain differs");
   return 0;

@@ -47,8 +47,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   rotate->add_option("--sign", old_signers,
                      "An old root key to sign with (default: OLD/root-*.key)");
-  rotate->add_option("--expires", root_days,
-                     "Days until the new root expires (0: never)")
+  rotate->add_option("--expires", root_days, "Days until the new root expires (0: never)")
       ->capture_default_str();
   vms::admin::KeyringArgs ring;
   CLI::App* keyring = app.add_subcommand(
@@ -63,9 +62,10 @@ int main(int argc, char** argv) {
   keyring->add_option("--previous", ring.previous,
                       "The keyring this one replaces (its version + 1)");
   keyring->add_option("-o,--out", ring.out, "Where to write it (never over a file)")->required();
-  keyring->add_option("--expires", ring.expires_days,
-                      "Days until it expires: no ownership record or checkpoint issued after "
-                      "is accepted, so sign the next one before (0: never)")
+  keyring
+      ->add_option("--expires", ring.expires_days,
+                   "Days until it expires: no ownership record or checkpoint issued after "
+                   "is accepted, so sign the next one before (0: never)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -76,8 +76,8 @@ int main(int argc, char** argv) {
       std::cerr << "vms-admin: " << vms::Sv(rotated.status().message()) << "\n";
       return 1;
     }
-    std::cout << Expiry(rotated->record.expires_unix_ms())
-              << "made root version " << rotated->record.version() << " in " << new_dir
+    std::cout << Expiry(rotated->record.expires_unix_ms()) << "made root version "
+              << rotated->record.version() << " in " << new_dir
               << ", signed by the old root too: give " << new_dir
               << "/root.pub to vms-master --trust (replicas and hosts keep their old root.pub "
                  "and take the new one from the log), then sign a keyring with vms-admin "
