@@ -59,14 +59,8 @@ int RunVersions(const GlobalOptions& global, const std::string& app, bool json) 
   auto versions = master.ListVersions(app);
   if (!versions.ok()) return Fail(Sv(versions.status().message()));
   // The live version comes from the app's state.
-  std::string live;
-  AppState state;
-  if (auto apps = master.ListApps(); apps.ok()) {
-    for (const AppState& a : apps->apps()) {
-      if (a.app() == app) state = a;
-    }
-  }
-  live = state.live_version();
+  AppState state = master.App(app).value_or(AppState());
+  const std::string live = state.live_version();
   std::vector<Release> releases;
   for (const Envelope& env : versions->releases()) {
     auto r = ParseRelease(env);

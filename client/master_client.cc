@@ -139,6 +139,14 @@ absl::StatusOr<ListAppsResponse> MasterClient::ListApps() {
                                  kQueryDeadline, StrCat("list apps on ", address_));
 }
 
+absl::StatusOr<AppState> MasterClient::App(const std::string& app) {
+  VMS_ASSIGN_OR_RETURN(ListAppsResponse apps, ListApps());
+  for (AppState& a : *apps.mutable_apps()) {
+    if (a.app() == app) return std::move(a);
+  }
+  return AppState();
+}
+
 absl::StatusOr<ListVersionsResponse> MasterClient::ListVersions(const std::string& app) {
   ListVersionsRequest req;
   req.set_app(app);

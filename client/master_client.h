@@ -43,6 +43,8 @@ class MasterClient {
   absl::StatusOr<FlipResponse> Rollback(const RollbackRequest& req);
   absl::StatusOr<LiveHistoryResponse> LiveHistory(const std::string& app);
   absl::StatusOr<ListAppsResponse> ListApps();
+  // `app`'s state (live version, retired versions...); empty if it has none.
+  absl::StatusOr<AppState> App(const std::string& app);
   // Every site, with the states of app's versions (or only `version`'s)
   // filled in; without app, only the versions in flight.
   absl::StatusOr<ListSitesResponse> ListSites(const std::string& app = "",

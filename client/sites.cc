@@ -7,6 +7,7 @@
 #include "client/table.h"
 #include "core/clock.h"
 #include "core/envelope.h"
+#include "core/lifecycle.h"
 #include "core/names.h"
 #include "core/strings.h"
 #include "net/version_state.h"
@@ -105,6 +106,8 @@ int RunStatus(const GlobalOptions& global, const std::string& app, const std::st
     if (r.ok() && (version.empty() || r->version() == version)) names.push_back(r->version());
   }
   if (names.empty()) return Fail(StrCat(app, " has no version ", version));
+  // Retired versions are held nowhere any more: said so, not "not started".
+  const AppState state = master.App(app).value_or(AppState());
   auto sites = master.ListSites(app, version);
   if (!sites.ok()) return Fail(Sv(sites.status().message()));
 
@@ -126,7 +129,9 @@ int RunStatus(const GlobalOptions& global, const std::string& app, const std::st
       nlohmann::json vs = nlohmann::json::object();
       for (const std::string& v : names) {
         const VersionState* st = find(s, v);
-        vs[v] = {{"state", st ? VersionStateName(st->state()) : "not started"},
+        vs[v] = {{"state", IsRetired(state, v) ? "retired"
+                           : st                ? VersionStateName(st->state())
+                                               : "not started"},
                  {"bytes_done", st ? st->bytes_done() : 0},
                  {"bytes_total", st ? st->bytes_total() : 0},
                  {"error", st ? st->error() : ""}};
@@ -148,7 +153,9 @@ int RunStatus(const GlobalOptions& global, const std::string& app, const std::st
   for (const SiteState& s : sites->sites()) {
     const LiveApplied* l = live_of(s);
     std::string live = l ? StrCat(l->version(), " (seq ", l->live_seq(), ")") : "-";
-    for (const std::string& v : names) table.Add({s.name(), v, DescribeState(find(s, v)), live});
+    for (const std::string& v : names) {
+      table.Add({s.name(), v, IsRetired(state, v) ? "retired" : DescribeState(find(s, v)), live});
+    }
   }
   table.Print(std::cout);
   return 0;

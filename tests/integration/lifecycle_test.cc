@@ -400,6 +400,16 @@ TEST_F(LifecycleTest, ASiteStartedAfterRetirementsReachesTheHeadHoldingOnlyTheKe
   }
   EXPECT_NE(Vms({"versions", "app"}).out.find("retired"), std::string::npos);
   EXPECT_NE(Vms({"list"}).out.find("(2 retired)"), std::string::npos);
+  // And `vms status`, at every site, rather than "not started" at the new one.
+  RunResult status = Vms({"status", "app", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  for (const json& site : json::parse(status.out)) {
+    for (const char* v : {"1.0", "4.0"}) {
+      EXPECT_EQ(site["versions"][v]["state"], "retired") << site.dump();
+    }
+    EXPECT_NE(site["versions"]["3.0"]["state"], "retired") << site.dump();
+  }
+  EXPECT_NE(Vms({"status", "app", "1.0"}).out.find("retired"), std::string::npos);
 }
 
 TEST_F(LifecycleTest, GcRetiresWhatThePolicyLetsGoAndAConcurrentPushSurvives) {
