@@ -30,23 +30,17 @@ std::string Rate(uint64_t bytes, Clock::time_point since) {
   return s > 0 ? HumanBytes(static_cast<uint64_t>(bytes / s)) + "/s" : "";
 }
 
-// Refuses early, before uploading anything, when the version exists with
-// other content. The master checks again at commit; this only saves work.
-absl::Status CheckNotTaken(MasterClient* master, const PushOptions& o, const Hash& root) {
-  auto versions = master->ListVersions(o.app);
-  if (absl::IsNotFound(versions.status())) return absl::OkStatus();
-  if (!versions.ok()) return versions.status();
-  for (const Envelope& env : versions->releases()) {
-    auto r = ParseRelease(env);
-    if (!r.ok() || r->version() != o.version) continue;
-    if (r->root() == root.View()) return absl::OkStatus();
-    auto old_root = Hash::FromBytes(r->root());
-    return absl::FailedPreconditionError(
-        StrCat(o.app, " ", o.version, " already exists with different content (root ",
-               old_root.ok() ? old_root->Short() : "?", ", this directory ", root.Short(),
-               "); versions are immutable: push this content as a new version"));
-  }
-  return absl::OkStatus();
+// Refuses early, before uploading anything, what the master would refuse
+// at commit without needing the objects: a caller who may not push the app,
+// an app with no owners yet, a version name taken by other content, a
+// retired version or a label. The master checks again at commit.
+absl::Status CheckCommittable(MasterClient* master, const PushOptions& o, const Hash& root) {
+  CommitRequest req;
+  req.set_app(o.app);
+  req.set_version(o.version);
+  req.set_root(std::string(root.View()));
+  req.set_check_only(true);
+  return master->Commit(req).status();
 }
 
 }  // namespace
@@ -93,7 +87,9 @@ int RunPush(const GlobalOptions& global, const PushOptions& o) {
   });
 
   MasterClient master(global.master, global.credentials);
-  if (absl::Status s = CheckNotTaken(&master, o, snap->root); !s.ok()) return Fail(Sv(s.message()));
+  if (absl::Status s = CheckCommittable(&master, o, snap->root); !s.ok()) {
+    return Fail(Sv(s.message()));
+  }
 
   const auto query_start = Clock::now();
   // Subtrees an earlier release proved complete need no further questions:

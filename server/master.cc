@@ -103,9 +103,24 @@ Event Master::NextEvent(Event::Type type, const std::string& app, const std::str
   return event;
 }
 
+namespace {
+
+// /dist/APP@NAME is a version or a label, never both.
+absl::Status NotALabel(const AppState& state, const std::string& app, const std::string& version) {
+  for (const AppState::Pointer& p : state.pointers()) {
+    if (p.label() == version) {
+      return absl::InvalidArgumentError(StrCat(app, " has a label named ", version,
+                                               ": push this content under another version name"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<CommitResult> Master::Commit(const CommitArgs& args) {
   auto result = DoCommit(args);
-  if (result.ok() && result->to_sign) return result;  // prepared only
+  if (result.ok() && (result->to_sign || args.check_only)) return result;  // nothing written
   if (!result.ok()) {
     AuditAlone(Entry(args.principal, "push", args.app, args.version), result.status());
   } else if (!result->created) {
@@ -168,6 +183,12 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
 
   VMS_ASSIGN_OR_RETURN(auto existing, records_->FindRelease(args.app, args.version));
   if (existing) return same_or_refuse(*existing);
+  if (args.check_only) {
+    // Before the upload: refused now rather than after every byte is sent.
+    VMS_ASSIGN_OR_RETURN(auto state, records_->LoadAppState(args.app));
+    if (state) VMS_RETURN_IF_ERROR(NotALabel(*state, args.app, args.version));
+    return CommitResult{};
+  }
 
   // The closure walk is the expensive part; it runs before taking write_mu_.
   // What it found present stays present unless a garbage collection swept
@@ -225,12 +246,7 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
     VMS_RETURN_IF_ERROR(authz_.Check(args.principal, Action::kPush, args.app, owners));
     VMS_ASSIGN_OR_RETURN(auto stored_state, records_->LoadAppState(args.app));
     AppState state = stored_state.value_or(AppState());
-    for (const AppState::Pointer& p : state.pointers()) {
-      if (p.label() == args.version) {
-        return absl::InvalidArgumentError(StrCat(args.app, " has a label named ", args.version,
-                                                 ": push this content under another version name"));
-      }
-    }
+    VMS_RETURN_IF_ERROR(NotALabel(state, args.app, args.version));
     if (chained_) {
       // The owners sign; the master checks and sequences (DESIGN.md "Trust").
       if (!chain_->ownership(args.app)) return NoOwnershipYet(args.app, args.principal);

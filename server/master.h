@@ -92,6 +92,8 @@ struct CommitArgs {
   // Under a root of trust: the release as the master prepared it, signed by
   // the caller's key. Without it, Commit() only prepares (CommitResult.to_sign).
   std::optional<Envelope> signed_release;
+  // Only the checks that need no objects (CommitRequest.check_only).
+  bool check_only = false;
 };
 
 struct CommitResult {

@@ -159,7 +159,8 @@ grpc::ServerUnaryReactor* PublishService::Commit(grpc::CallbackServerContext* ct
                                                        .root = root,
                                                        .principal = caller,
                                                        .message = req->message(),
-                                                       .signed_release = Signed(req)}));
+                                                       .signed_release = Signed(req),
+                                                       .check_only = req->check_only()}));
     if (result.to_sign) *resp->mutable_to_sign() = std::move(*result.to_sign);
     resp->set_created(result.created);
     *resp->mutable_release() = std::move(result.release);

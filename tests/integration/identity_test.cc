@@ -52,6 +52,22 @@ class IdentityTest : public ::testing::Test {
   testing::MasterProcess master_;
 };
 
+TEST_F(IdentityTest, APushTheMasterWillRefuseUploadsNothing) {
+  ASSERT_EQ(Push("alice", "alpha", "1").exit_code, 0);
+  // 8 MiB the master has never seen, in large-object files once uploaded.
+  WriteFile(dir_ / "big/model.bin", testing::RandomBytes(8 << 20, 7));
+  const uint64_t before = testing::DiskBytes(dir_ / "master/db/large");
+  ExpectRefused(As("bob", {"push", "alpha", "2", dir_ / "big"}),
+                "vms://user/bob may not push alpha");
+  // A version name taken by other content, and "live", are refused as early.
+  ExpectRefused(As("alice", {"push", "alpha", "1", dir_ / "big"}), "already exists");
+  ExpectRefused(As("alice", {"push", "alpha", "live", dir_ / "big"}), "not a version");
+  EXPECT_LT(testing::DiskBytes(dir_ / "master/db/large"), before + (1 << 20));
+  // The same push by an owner goes through, and uploads it.
+  ASSERT_EQ(As("alice", {"push", "alpha", "2", dir_ / "big"}).exit_code, 0);
+  EXPECT_GE(testing::DiskBytes(dir_ / "master/db/large"), before + (8 << 20));
+}
+
 TEST_F(IdentityTest, OnlyOwnersAndAdminsChangeAnAppAndRefusalsSayWhoMay) {
   ASSERT_EQ(Push("alice", "alpha", "1").exit_code, 0);
   ASSERT_EQ(Push("alice", "alpha", "2").exit_code, 0);

@@ -61,11 +61,7 @@ class LifecycleTest : public ::testing::Test {
                                  "--census-interval-s", "1", "--host-name", site + "-host"},
         dir_ / ("fuse-" + site + ".log"));
   }
-  // Bytes under `path` (du -sb).
-  uint64_t Du(const std::string& path) {
-    RunResult r = testing::Run({"/usr/bin/du", "-sb", path});
-    return std::stoull(r.out);
-  }
+  static uint64_t Du(const std::string& path) { return testing::DiskBytes(path); }
   // What `vms usage app --json` says of VERSION at SITE: hosts using it now.
   int HostsNow(const std::string& version, const std::string& site) {
     RunResult r = Vms({"usage", "app", "--json"});

@@ -37,6 +37,8 @@ void WriteFile(const std::string& path, const std::string& content, mode_t mode 
 std::string ReadFileOrDie(const std::string& path);
 // Deterministic pseudo-random bytes.
 std::string RandomBytes(size_t n, uint64_t seed);
+// Bytes of the files under `path` (0 if there is none).
+uint64_t DiskBytes(const std::string& path);
 
 struct RunResult {
   int exit_code = -1;  // 128 + signal when killed
