@@ -1,18 +1,13 @@
 // vms-fuse: /dist on a host. See dist_fs.h for the namespace.
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cctype>
-#include <condition_variable>
-#include <deque>
-#include <functional>
 #include <iostream>
-#include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -30,6 +25,7 @@
 #include "fusefs/dist_fs.h"
 #include "fusefs/fuse_ops.h"
 #include "fusefs/handover.h"
+#include "fusefs/host_tasks.h"
 #include "fusefs/object_cache.h"
 #include "fusefs/remote.h"
 #include "fusefs/watcher.h"
@@ -38,52 +34,6 @@
 #include "spdlog/spdlog.h"
 
 namespace {
-
-// /metrics of this vms-fuse. A successor (--takeover, a crash restart, a
-// reload) starts while its predecessor may still hold the port: it keeps
-// trying in the background, a second at a time, for a minute.
-class MetricsEndpoint {
- public:
-  MetricsEndpoint(const std::string& listen, const vms::TlsFiles& tls, vms::Metrics* metrics,
-                  const std::string& address_file) {
-    if (listen.empty()) return;
-    thread_ = std::jthread([=, this](std::stop_token stop) {
-      std::mutex mu;
-      std::condition_variable_any cv;
-      for (int attempt = 0;; ++attempt) {
-        auto served = vms::ServeMetrics(listen, tls, metrics, address_file);
-        if (served.ok()) {
-          std::lock_guard lock(server_mu_);
-          server_ = *std::move(served);
-          return;
-        }
-        if (!absl::IsFailedPrecondition(served.status()) || attempt == 60) {
-          spdlog::error("no metrics: {}", vms::Sv(served.status().message()));
-          return;
-        }
-        if (attempt == 0) spdlog::info("metrics address {} in use: retrying each second", listen);
-        std::unique_lock lock(mu);
-        if (cv.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; })) return;
-        if (stop.stop_requested()) return;
-      }
-    });
-  }
-  ~MetricsEndpoint() { Stop(); }
-  // Stops serving (before a reload executes the binary again).
-  void Stop() {
-    if (thread_.joinable()) {
-      thread_.request_stop();
-      thread_.join();
-    }
-    std::lock_guard lock(server_mu_);
-    server_.reset();
-  }
-
- private:
-  std::mutex server_mu_;
-  std::unique_ptr<vms::HttpServer> server_;
-  std::jthread thread_;
-};
 
 // Gauges read from state at each scrape: the cache, each app's live seq,
 // the replica in use.
@@ -169,154 +119,6 @@ void Report(int fd, bool mounted) {
   (void)n;  // the parent treats a missing byte as a failure
   close(fd);
 }
-
-// Waits on the link to the holder for its STOP (a successor asks for the
-// mount), until Stop().
-class HolderLink {
- public:
-  // `on_stop` prepares the handover while requests are still served, then
-  // the mount is handed over.
-  HolderLink(int link, vms::FuseMount* mount, std::function<void()> on_stop) : link_(link) {
-    int p[2];
-    if (link_ < 0 || pipe2(p, O_CLOEXEC) != 0) return;
-    stop_read_ = vms::Fd(p[0]);
-    stop_write_ = vms::Fd(p[1]);
-    thread_ = std::thread([this, mount, on_stop = std::move(on_stop)] {
-      pollfd fds[2] = {{link_, POLLIN, 0}, {stop_read_.get(), POLLIN, 0}};
-      while (poll(fds, 2, -1) >= 0 || errno == EINTR) {
-        if (fds[1].revents != 0) return;
-        if (fds[0].revents == 0) continue;
-        auto message = vms::ReceiveMessage(link_);
-        if (message.ok() && *message == vms::kStop) {
-          spdlog::info("a new vms-fuse takes the mount over: handing it over");
-          on_stop();
-          mount->HandOver();
-          return;
-        }
-        spdlog::warn(
-            "the holder of the mount is gone: a crash of vms-fuse now leaves a dead "
-            "mount (a restart detaches it)");
-        return;
-      }
-    });
-  }
-  ~HolderLink() { Stop(); }
-  void Stop() {
-    if (!thread_.joinable()) return;
-    char c = 0;
-    ssize_t n = write(stop_write_.get(), &c, 1);
-    (void)n;
-    thread_.join();
-  }
-
- private:
-  int link_;
-  vms::Fd stop_read_, stop_write_;
-  std::thread thread_;
-};
-
-// Sends the host's census (fusefs/census.h) to its replica every interval,
-// until destroyed. A report that is not taken is not kept: the next one
-// holds everything again.
-class CensusReporter {
- public:
-  CensusReporter(vms::HostCensus* census, vms::Remote* remote, std::string host,
-                 std::chrono::seconds interval)
-      : thread_([this, census, remote, host = std::move(host), interval] {
-          vms::MutexLock lock(&mu_);
-          std::string last_error;
-          while (!stop_) {
-            if (cv_.WaitFor(interval) || stop_) continue;
-            mu_.Unlock();
-            vms::HostUsageReport report;
-            report.set_host(host);
-            report.set_interval_ms(std::chrono::milliseconds(interval).count());
-            for (vms::VersionUsage& v : census->Scan()) *report.add_versions() = std::move(v);
-            absl::Status s = remote->HostUsage(report);
-            if (!s.ok() && std::string(s.message()) != last_error) {
-              spdlog::warn("census report not taken: {}", vms::Sv(s.message()));
-            }
-            last_error = s.ok() ? "" : std::string(s.message());
-            mu_.Lock();
-          }
-        }) {}
-  ~CensusReporter() {
-    {
-      vms::MutexLock lock(&mu_);
-      stop_ = true;
-      cv_.SignalAll();
-    }
-    thread_.join();
-  }
-
- private:
-  vms::Mutex mu_;
-  vms::CondVar cv_{&mu_};
-  bool stop_ = false;
-  std::thread thread_;  // last: starts once the rest is made
-};
-
-// Drops a retired version's objects from the host cache, off the watcher's
-// thread (the next flip is applied at once). The kernel forgets the
-// version's inodes (their pins) shortly after the entry is invalidated, so
-// each is retried for 2 s. At most kMaxQueued wait; beyond, the cache's own
-// eviction takes them in time.
-class CacheReclaimer {
- public:
-  explicit CacheReclaimer(vms::DistFs* fs)
-      : thread_([this, fs] {
-          vms::MutexLock lock(&mu_);
-          while (!stop_) {
-            if (queue_.empty()) {
-              cv_.Wait();
-              continue;
-            }
-            Retired r = std::move(queue_.front());
-            queue_.pop_front();
-            uint64_t bytes = 0;
-            for (int i = 0; i < 10 && !stop_; ++i) {
-              mu_.Unlock();
-              bytes += fs->ReclaimVersion(r.root);
-              mu_.Lock();
-              cv_.WaitFor(std::chrono::milliseconds(200));
-            }
-            spdlog::info("retired app={} version={}: dropped {} bytes from the cache", r.app,
-                         r.version, bytes);
-          }
-        }) {}
-  ~CacheReclaimer() {
-    {
-      vms::MutexLock lock(&mu_);
-      stop_ = true;
-      cv_.SignalAll();
-    }
-    thread_.join();
-  }
-  void Add(const std::string& app, const std::string& version, const vms::Hash& root) {
-    vms::MutexLock lock(&mu_);
-    if (queue_.size() >= kMaxQueued) {
-      spdlog::warn(
-          "retired app={} version={}: the cache keeps it until evicted ({} reclaims "
-          "waiting)",
-          app, version, queue_.size());
-      return;
-    }
-    queue_.push_back({app, version, root});
-    cv_.SignalAll();
-  }
-
- private:
-  static constexpr size_t kMaxQueued = 256;
-  struct Retired {
-    std::string app, version;
-    vms::Hash root;
-  };
-  vms::Mutex mu_;
-  vms::CondVar cv_{&mu_};
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<Retired> queue_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;  // last: starts once the rest is made
-};
 
 // The host's name in the census: its certificate's (vms://host/NAME), else
 // --host-name, else the system's host name made a valid name.
@@ -624,7 +426,7 @@ int main(int argc, char** argv) {
   Report(ready_fd, true);
   prometheus::Counter& flips = metrics.Counter("vms_fuse_live_records_applied_total",
                                                "Live records that changed an app's live version");
-  CacheReclaimer reclaimer(&fs);
+  vms::CacheReclaimer reclaimer([&fs](const vms::Hash& root) { return fs.ReclaimVersion(root); });
   vms::Watcher watcher(
       catalog->get(), &remote,
       [m = mount->get(), &flips](const std::string& app) {
@@ -644,13 +446,16 @@ int main(int argc, char** argv) {
                        if (remote.SetAddresses(choice.replicas)) watcher.ReplicasChanged();
                      });
   }
-  std::optional<CensusReporter> census_reporter;
+  std::optional<vms::CensusReporter> census_reporter;
   if (census_interval_s > 0) {
-    census_reporter.emplace(&census, &remote, CensusHostName(*credentials, host_name),
-                            std::chrono::seconds(census_interval_s));
+    census_reporter.emplace(
+        [&census] { return census.Scan(); },
+        [&remote](const vms::HostUsageReport& r) { return remote.HostUsage(r); },
+        CensusHostName(*credentials, host_name), std::chrono::seconds(census_interval_s));
   }
   AddScrapeGauges(&metrics, cache->get(), catalog->get(), &remote, &watcher);
-  MetricsEndpoint metrics_endpoint(metrics_listen, tls, &metrics, cache_dir + "/metrics-address");
+  vms::MetricsEndpoint metrics_endpoint(metrics_listen, tls, &metrics,
+                                        cache_dir + "/metrics-address");
   if (taken_from.empty()) {
     spdlog::info("mounted at={} replicas={} cache={} cache_size={}", mountpoint, replicas,
                  cache_dir, cache_size);
@@ -663,9 +468,12 @@ int main(int argc, char** argv) {
   }
   // The successor opens the cache after we close it: what is in memory is
   // written out now, while we still serve, so that it has no log to replay.
-  HolderLink holder(link.get(), mount->get(), [&cache] {
-    if (absl::Status s = (*cache)->Flush(); !s.ok()) spdlog::warn("{}", vms::Sv(s.message()));
-  });
+  vms::HolderLink holder(
+      link.get(),
+      [&cache] {
+        if (absl::Status s = (*cache)->Flush(); !s.ok()) spdlog::warn("{}", vms::Sv(s.message()));
+      },
+      [m = mount->get()] { m->HandOver(); });
   absl::StatusOr<vms::FuseMount::Ended> ended = (*mount)->Run();
   holder.Stop();
   census_reporter.reset();

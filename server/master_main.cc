@@ -1,14 +1,13 @@
 // vms-master: the one writer. See server/master.h.
 #include <chrono>
-#include <condition_variable>
 #include <iostream>
-#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "CLI/CLI.hpp"
 #include "core/file_util.h"
 #include "core/keys.h"
+#include "core/periodic.h"
 #include "core/strings.h"
 #include "core/thread_pool.h"
 #include "net/daemon.h"
@@ -169,25 +168,22 @@ int main(int argc, char** argv) {
       .site_map = [m = master->get()] { return m->sites().SiteMap(); },
       .site_map_version = [m = master->get()] { return m->sites().site_map_version(); }};
   // Checkpoints: signed every few seconds, so a frozen master shows.
-  std::jthread checkpoints;
+  std::optional<vms::PeriodicTask> checkpoints;
   if ((*master)->chained()) {
     read_options.trust = [m = master->get()] { return m->TrustRecords(); };
     read_options.checkpoint = [m = master->get()] { return m->checkpoint(); };
-    checkpoints = std::jthread([m = master->get(), checkpoint_expiry_s](std::stop_token stop) {
-      std::mutex mu;
-      std::condition_variable_any cv;
-      const auto every = std::chrono::milliseconds(std::min(5000, checkpoint_expiry_s * 250));
-      std::unique_lock lock(mu);
-      // wait_for returns true only once a stop is requested.
-      std::string said;  // each reason once, not every few seconds
-      while (!cv.wait_for(lock, stop, every, [&stop] { return stop.stop_requested(); })) {
-        absl::Status s = m->SignCheckpoint();
-        if (!s.ok() && s.message() != said) {
-          spdlog::warn("checkpoint not signed: {}", vms::Sv(s.message()));
-        }
-        said = s.ok() ? "" : std::string(s.message());
-      }
-    });
+    const auto every = std::chrono::milliseconds(std::min(5000, checkpoint_expiry_s * 250));
+    checkpoints.emplace(
+        [m = master->get(), every, said = std::string()]() mutable {
+          // Each reason once, not every few seconds.
+          absl::Status s = m->SignCheckpoint();
+          if (!s.ok() && s.message() != said) {
+            spdlog::warn("checkpoint not signed: {}", vms::Sv(s.message()));
+          }
+          said = s.ok() ? "" : std::string(s.message());
+          return vms::PeriodicTask::Next::In(every);
+        },
+        every);
   }
   vms::ReadService read((*master)->read_api(), &*pool, std::move(read_options));
   vms::SitesService sites(

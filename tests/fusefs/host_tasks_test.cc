@@ -1,0 +1,122 @@
+// The vms-fuse background tasks on their own: counted, never timed.
+#include "fusefs/host_tasks.h"
+
+#include <sys/socket.h>
+
+#include <atomic>
+
+#include "fusefs/handover.h"
+#include "gtest/gtest.h"
+#include "tests/testing/testing.h"
+
+namespace vms {
+namespace {
+
+using std::chrono::milliseconds;
+
+Hash HashOf(const std::string& s) { return Sha256(s); }
+
+TEST(CacheReclaimerTest, EachRetiredVersionIsTriedItsTimesThenForgotten) {
+  Mutex mu;
+  std::map<std::string, int> tries;
+  CacheReclaimer reclaimer([&](const Hash& root) -> uint64_t {
+    MutexLock lock(&mu);
+    ++tries[root.Hex()];
+    return 100;
+  });
+  ASSERT_TRUE(reclaimer.Add("app", "1", HashOf("1")));
+  ASSERT_TRUE(reclaimer.Add("app", "2", HashOf("2")));
+  ASSERT_TRUE(testing::WaitFor([&] {
+    MutexLock lock(&mu);
+    return tries[HashOf("1").Hex()] == CacheReclaimer::kTries &&
+           tries[HashOf("2").Hex()] == CacheReclaimer::kTries;
+  }));
+  // Then it is idle: no more tries, whatever the wait.
+  std::this_thread::sleep_for(CacheReclaimer::kRetry * 3);
+  MutexLock lock(&mu);
+  EXPECT_EQ(tries[HashOf("1").Hex()], CacheReclaimer::kTries);
+  EXPECT_EQ(tries.size(), 2u);
+}
+
+TEST(CacheReclaimerTest, TheQueueIsBounded) {
+  std::atomic<bool> release{false};
+  CacheReclaimer reclaimer([&](const Hash&) -> uint64_t {
+    while (!release) std::this_thread::sleep_for(milliseconds(1));
+    return 0;
+  });
+  size_t taken = 0;
+  for (size_t i = 0; i < CacheReclaimer::kMaxQueued + 10; ++i) {
+    taken += reclaimer.Add("app", std::to_string(i), HashOf(std::to_string(i)));
+  }
+  EXPECT_EQ(taken, CacheReclaimer::kMaxQueued);
+  release = true;
+}
+
+TEST(CensusReporterTest, SendsEachIntervalAndGoesOnAfterARefusal) {
+  std::atomic<int> sent{0};
+  Mutex mu;
+  HostUsageReport last;
+  {
+    CensusReporter reporter(
+        [] {
+          VersionUsage v;
+          v.set_app("app");
+          v.set_version("1");
+          return std::vector<VersionUsage>{v};
+        },
+        [&](const HostUsageReport& r) {
+          MutexLock lock(&mu);
+          last = r;
+          // The first is not taken; the next ones are sent all the same.
+          return ++sent == 1 ? absl::UnavailableError("replica down") : absl::OkStatus();
+        },
+        "host1", milliseconds(5));
+    ASSERT_TRUE(testing::WaitFor([&] { return sent.load() >= 3; }));
+  }
+  const int after = sent.load();
+  std::this_thread::sleep_for(milliseconds(30));
+  EXPECT_EQ(sent.load(), after);  // destroyed: nothing more
+  MutexLock lock(&mu);
+  EXPECT_EQ(last.host(), "host1");
+  EXPECT_EQ(last.interval_ms(), 5);
+  ASSERT_EQ(last.versions_size(), 1);
+}
+
+TEST(HolderLinkTest, AStopFromTheHolderPreparesThenHandsTheMountOver) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  Fd holder(sv[0]), daemon(sv[1]);
+  std::atomic<int> step{0};
+  int prepared_at = -1, handed_at = -1;
+  HolderLink link(
+      daemon.get(), [&] { prepared_at = step++; }, [&] { handed_at = step++; });
+  ASSERT_TRUE(SendMessage(holder.get(), kStop).ok());
+  ASSERT_TRUE(testing::WaitFor([&] { return step.load() == 2; }));
+  link.Stop();
+  EXPECT_EQ(prepared_at, 0);
+  EXPECT_EQ(handed_at, 1);
+}
+
+TEST(HolderLinkTest, StopEndsTheWaitWithoutAHandover) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  Fd holder(sv[0]), daemon(sv[1]);
+  std::atomic<int> calls{0};
+  HolderLink link(
+      daemon.get(), [&] { ++calls; }, [&] { ++calls; });
+  link.Stop();
+  EXPECT_EQ(calls.load(), 0);
+}
+
+TEST(MetricsEndpointTest, ServesAndStops) {
+  testing::TempDir dir;
+  Metrics metrics;
+  MetricsEndpoint endpoint("127.0.0.1:0", TlsFiles{.insecure = true}, &metrics,
+                           dir.path() + "/address");
+  ASSERT_TRUE(testing::WaitFor([&] { return endpoint.serving(); }));
+  endpoint.Stop();
+  EXPECT_FALSE(endpoint.serving());
+}
+
+}  // namespace
+}  // namespace vms
