@@ -14,6 +14,7 @@
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
+#include "server/trust_store.h"
 #include "spdlog/spdlog.h"
 
 namespace vms {
@@ -50,7 +51,10 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
   auto master =
       std::unique_ptr<Master>(new Master(std::move(options), std::move(authz), std::move(*records),
                                          std::move(sites), std::move(audit), std::move(key)));
-  if (!master->options_.trust_file.empty()) {
+  // A data dir that holds a chain keeps it: a master started once without
+  // --trust would sign records alone, which every replica refuses for good.
+  VMS_ASSIGN_OR_RETURN(bool chain_stored, TrustStore(master->records_.get()).Held());
+  if (!master->options_.trust_file.empty() || chain_stored) {
     VMS_RETURN_IF_ERROR(master->OpenTrust());
     VMS_RETURN_IF_ERROR(master->SignCheckpoint());
   }

@@ -92,19 +92,31 @@ absl::StatusOr<Envelope> ReadArmored(const std::string& path, std::string_view l
 
 absl::Status Master::OpenTrust() {
   MutexLock write_lock(&write_mu_);
-  VMS_ASSIGN_OR_RETURN(Envelope configured, ReadArmored(options_.trust_file, "ROOT"));
-  auto configured_root = OpenRoot(configured);
-  if (!configured_root.ok()) {
-    return absl::Status(configured_root.status().code(),
-                        StrCat(options_.trust_file, ": ", configured_root.status().message()));
-  }
   // What is stored wins: the first root this master was given, and what
   // it accepted since.
+  std::vector<std::pair<std::string, Envelope>> given;
+  std::optional<Root> configured_root;
+  if (!options_.trust_file.empty()) {
+    VMS_ASSIGN_OR_RETURN(Envelope configured, ReadArmored(options_.trust_file, "ROOT"));
+    auto opened = OpenRoot(configured);
+    if (!opened.ok()) {
+      return absl::Status(opened.status().code(),
+                          StrCat(options_.trust_file, ": ", opened.status().message()));
+    }
+    configured_root = *std::move(opened);
+    given.emplace_back(options_.trust_file, std::move(configured));
+  }
   VMS_ASSIGN_OR_RETURN(TrustChain held,
-                       TrustStore(records_.get()).Load(*configured_root, WallClockMs()));
+                       TrustStore(records_.get()).Load(configured_root, WallClockMs()));
   chain_ = std::make_unique<TrustChain>(std::move(held));
+  if (options_.trust_file.empty()) {
+    spdlog::warn(
+        "started without --trust: running with the chain of trust stored in {} (root version "
+        "{}, keyring version {}); give --trust and --keyring to rotate them",
+        options_.data_dir, chain_->root().record.version(),
+        chain_->keyring() ? chain_->keyring()->version() : 0);
+  }
   // A newer root and keyring given on the command line join the log.
-  std::vector<std::pair<std::string, Envelope>> given = {{options_.trust_file, configured}};
   if (!options_.keyring_file.empty()) {
     VMS_ASSIGN_OR_RETURN(Envelope keyring, ReadArmored(options_.keyring_file, "KEYRING"));
     given.emplace_back(options_.keyring_file, std::move(keyring));

@@ -18,9 +18,13 @@ absl::StatusOr<bool> TrustStore::Held() const {
   return first.has_value();
 }
 
-absl::StatusOr<TrustChain> TrustStore::Load(const Root& configured, int64_t now_ms) const {
+absl::StatusOr<TrustChain> TrustStore::Load(const std::optional<Root>& configured,
+                                            int64_t now_ms) const {
   VMS_ASSIGN_OR_RETURN(auto first_bytes, records_->GetMeta(kTrustRootMeta));
-  if (!first_bytes) return TrustChain(configured);
+  if (!first_bytes) {
+    if (!configured) return absl::NotFoundError("no chain of trust is stored here");
+    return TrustChain(*configured);
+  }
   Envelope first;
   if (!first.ParseFromString(*first_bytes)) {
     return absl::DataLossError("the stored first root does not parse");

@@ -11,6 +11,7 @@
 #define VMS_SERVER_TRUST_STORE_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "core/chain.h"
@@ -24,10 +25,10 @@ class TrustStore {
   explicit TrustStore(RecordStore* records) : records_(records) {}
 
   // The chain held: what is stored, replayed on top of the stored first
-  // root; with nothing stored, a chain from `configured`. DataLoss naming
-  // what no longer parses or verifies (a stored checkpoint that does not is
-  // dropped instead).
-  absl::StatusOr<TrustChain> Load(const Root& configured, int64_t now_ms) const;
+  // root; with nothing stored, a chain from `configured` (none:
+  // NotFound). DataLoss naming what no longer parses or verifies (a stored
+  // checkpoint that does not is dropped instead).
+  absl::StatusOr<TrustChain> Load(const std::optional<Root>& configured, int64_t now_ms) const;
   // Whether a chain has ever been stored here.
   absl::StatusOr<bool> Held() const;
 

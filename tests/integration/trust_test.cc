@@ -355,5 +355,34 @@ TEST_F(TrustTest, AKeyringNearExpiryIsShownUntilTheNextOneIsGiven) {
   EXPECT_EQ(sites.out.find("warning:"), std::string::npos) << sites.out;
 }
 
+TEST_F(TrustTest, AMasterRestartedWithoutItsRootOfTrustRunsWithTheChainItStored) {
+  ExpectOk(As("alice", {"key", "register"}));
+  ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
+  ExpectOk(Push("alice", "alpha", "1"));
+  ExpectOk(As("alice", {"live", "alpha", "1"}));
+  StartSiteAndHost();
+  ASSERT_TRUE(WaitLive("alpha", "1")) << mount_->log() << replica_->log();
+
+  // --trust and --keyring left off once: the stored chain is kept, so
+  // nothing the master signs alone enters the log.
+  ASSERT_EQ(master_->Terminate(), 0);
+  master_->SetArgs({});
+  master_->Start();
+  EXPECT_NE(master_->log().find("started without --trust: running with the chain of trust"),
+            std::string::npos)
+      << master_->log();
+  ExpectOk(Push("alice", "alpha", "2"));
+  ExpectOk(As("alice", {"live", "alpha", "2"}));
+  ASSERT_TRUE(WaitLive("alpha", "2")) << mount_->log() << replica_->log();
+  EXPECT_EQ(replica_->log().find("refusing"), std::string::npos) << replica_->log();
+
+  // And given again, the world goes on as before.
+  ASSERT_EQ(master_->Terminate(), 0);
+  master_->SetArgs({"--trust", dir_ / "given/root.pub", "--keyring", dir_ / "given/keyring"});
+  master_->Start();
+  ExpectOk(As("alice", {"rollback", "alpha"}));
+  ASSERT_TRUE(WaitLive("alpha", "1")) << mount_->log() << replica_->log();
+}
+
 }  // namespace
 }  // namespace vms

@@ -96,6 +96,8 @@ class Daemon {
   virtual ~Daemon();
   // Starts (again) and waits until it listens.
   void Start();
+  // The arguments of the next Start() (after --data, --listen).
+  void SetArgs(std::vector<std::string> args) { args_ = std::move(args); }
   void Kill9();
   int Terminate();  // SIGTERM, returns the exit code
   void Signal(int sig) { process_->Signal(sig); }
