@@ -57,6 +57,7 @@ int RunUsage(const GlobalOptions& global, const std::string& app, bool json);
 int RunLabels(const GlobalOptions& global, const std::string& app, bool json);
 int RunSites(const GlobalOptions& global, bool json);
 int RunSitesRemove(const GlobalOptions& global, const std::string& site, bool force);
+int RunSitesAdd(const GlobalOptions& global, const std::string& site);
 int RunStatus(const GlobalOptions& global, const std::string& app, const std::string& version,
               bool json);
 // What the replica at `address` knows about itself.

@@ -264,6 +264,10 @@ int main(int argc, char** argv) {
   std::string remove_site;
   CLI::App* sites_remove_cmd = sites_cmd->add_subcommand("remove", "Forget a decommissioned site");
   sites_remove_cmd->add_option("site", remove_site, "Site name")->required();
+  std::string add_site;
+  CLI::App* sites_add_cmd = sites_cmd->add_subcommand(
+      "add", "Add a site that reports through another (it follows a replica, not the master)");
+  sites_add_cmd->add_option("site", add_site, "Site name")->required();
   bool remove_force = false;
   sites_remove_cmd->add_flag("--force", remove_force,
                              "Forget the site even if it reported in the last minute");
@@ -423,6 +427,7 @@ int main(int argc, char** argv) {
   }
   if (gc_cmd->parsed()) return vms::RunGc(global, gc_app, gc_dry_run, gc_json);
   if (sites_remove_cmd->parsed()) return vms::RunSitesRemove(global, remove_site, remove_force);
+  if (sites_add_cmd->parsed()) return vms::RunSitesAdd(global, add_site);
   if (sites_cmd->parsed()) return vms::RunSites(global, sites_json);
   if (status_cmd->parsed()) return vms::RunStatus(global, status_app, status_version, status_json);
   if (site_cmd->parsed()) return vms::RunSiteInfo(global, site_address, site_json);

@@ -120,6 +120,14 @@ absl::StatusOr<ListSitesResponse> MasterClient::ListSites(const std::string& app
                                   StrCat("list sites on ", address_));
 }
 
+absl::Status MasterClient::AddSite(const std::string& site) {
+  AddSiteRequest req;
+  req.set_site(site);
+  return Unary<AddSiteResponse>(publish_.get(), &Publish::Stub::AddSite, req, kListDeadline,
+                                StrCat("add a site on ", address_))
+      .status();
+}
+
 absl::Status MasterClient::RemoveSite(const std::string& site, bool force) {
   RemoveSiteRequest req;
   req.set_site(site);

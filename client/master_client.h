@@ -51,6 +51,7 @@ class MasterClient {
                                               const std::string& version = "");
   // `force`: even a site that reported in the last minute.
   absl::Status RemoveSite(const std::string& site, bool force);
+  absl::Status AddSite(const std::string& site);
   // Served by replicas: their own view (site, upstream, staleness).
   absl::StatusOr<SiteInfoResponse> SiteInfo();
   absl::StatusOr<ListVersionsResponse> ListVersions(const std::string& app);

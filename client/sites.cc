@@ -90,7 +90,19 @@ int RunSitesRemove(const GlobalOptions& global, const std::string& site, bool fo
   MasterClient master(global.master, global.credentials);
   if (absl::Status s = master.RemoveSite(site, force); !s.ok()) return Fail(Sv(s.message()));
   std::cout << "forgot site " << site
-            << " (a replica still running there reappears with its next report)\n";
+            << " (a replica still running there reappears with its next report if it follows "
+               "the master; one that reports through another site is added again with vms sites "
+               "add)\n";
+  return 0;
+}
+
+int RunSitesAdd(const GlobalOptions& global, const std::string& site) {
+  if (absl::Status s = ValidateSiteName(site); !s.ok()) return Fail(Sv(s.message()));
+  MasterClient master(global.master, global.credentials);
+  if (absl::Status s = master.AddSite(site); !s.ok()) return Fail(Sv(s.message()));
+  std::cout << "added site " << site
+            << ": its reports may now come through the site it follows; until it has caught up, "
+               "vms live waits for it\n";
   return 0;
 }
 

@@ -34,6 +34,9 @@ inline constexpr size_t kMaxErrorBytes = 1024;
 
 // Who pushed or flipped: a principal (vms://KIND/NAME is at most ~80 bytes).
 inline constexpr size_t kMaxPublisherBytes = 256;
+// Sites one master knows: each costs a row of every status reply and an
+// entry of the site map every host fetches.
+inline constexpr size_t kMaxSites = 1024;
 // Replicas between a site and the master (continent -> country -> city ...).
 inline constexpr size_t kMaxRelayDepth = 16;
 // Owners of one app: a team, not a company (every owner is checked on each

@@ -24,6 +24,8 @@ std::string Phrase(Action action, std::string_view what) {
       return StrCat("change the owners of ", what);
     case Action::kRemoveSite:
       return "remove sites";
+    case Action::kAddSite:
+      return "add sites";
     case Action::kRead:
       return "read";
     case Action::kRetire:
@@ -123,6 +125,7 @@ absl::Status Authorizer::Check(std::string_view principal, Action action, std::s
       if (app.empty()) return Denied(principal, action, "every app", "only admins may");
       return Denied(principal, action, app, owners_are);
     case Action::kRemoveSite:
+    case Action::kAddSite:
       return Denied(principal, action, "", "only admins may (vms-master --admins)");
   }
   return Denied(principal, action, app, "unknown action");

@@ -48,6 +48,7 @@ enum class Action {
   kChangeOwners,  // vms owners APP add/remove/threshold
   kRegisterKey,   // vms key register: a user's own signing key
   kRemoveSite,    // vms sites remove
+  kAddSite,       // vms sites add
   kReadAudit,     // vms audit
 };
 
@@ -60,21 +61,14 @@ struct RpcAction {
   Action action;
 };
 inline constexpr RpcAction kPublishActions[] = {
-    {"CompleteTrees", Action::kUpload},
-    {"MissingObjects", Action::kUpload},
-    {"PutObjects", Action::kUpload},
-    {"Commit", Action::kPush},
-    {"SetLive", Action::kSetLive},
-    {"Rollback", Action::kRollback},
-    {"ListSites", Action::kRead},
-    {"RemoveSite", Action::kRemoveSite},
-    {"Owners", Action::kChangeOwners},
-    {"Audit", Action::kReadAudit},
-    {"RegisterKey", Action::kRegisterKey},
-    {"Pending", Action::kRead},
-    {"Cosign", Action::kCosign},
-    {"Retire", Action::kRetire},
-    {"Gc", Action::kCollect},
+    {"CompleteTrees", Action::kUpload}, {"MissingObjects", Action::kUpload},
+    {"PutObjects", Action::kUpload},    {"Commit", Action::kPush},
+    {"SetLive", Action::kSetLive},      {"Rollback", Action::kRollback},
+    {"ListSites", Action::kRead},       {"RemoveSite", Action::kRemoveSite},
+    {"AddSite", Action::kAddSite},      {"Owners", Action::kChangeOwners},
+    {"Audit", Action::kReadAudit},      {"RegisterKey", Action::kRegisterKey},
+    {"Pending", Action::kRead},         {"Cosign", Action::kCosign},
+    {"Retire", Action::kRetire},        {"Gc", Action::kCollect},
     {"Policy", Action::kSetPolicy},
 };
 

@@ -263,6 +263,8 @@ class Master {
   bool chained() const { return chained_; }
   // Forgets a site, as `principal` (admins only): SiteRegistry::Remove().
   absl::Status RemoveSite(const std::string& principal, const std::string& site, bool force);
+  // An admin adds a site that reports through another (SiteRegistry::Add).
+  absl::Status AddSite(const std::string& principal, const std::string& site);
   // A site report from `principal` (SiteRegistry::Apply): only sites report.
   absl::StatusOr<SiteRegistry::Applied> Report(const std::string& principal,
                                                const SiteReport& report);

@@ -172,6 +172,14 @@ absl::Status Master::RemoveSite(const std::string& principal, const std::string&
   return s;
 }
 
+absl::Status Master::AddSite(const std::string& principal, const std::string& site) {
+  AuditEntry entry = Entry(principal, "sites add", "", site);
+  absl::Status s = authz_.Check(principal, Action::kAddSite);
+  if (s.ok()) s = sites_->Add(site);
+  AuditAlone(std::move(entry), s);
+  return s;
+}
+
 absl::StatusOr<SiteRegistry::Applied> Master::Report(const std::string& principal,
                                                      const SiteReport& report) {
   if (authz_.insecure()) return sites_->Apply(report);

@@ -217,6 +217,13 @@ grpc::ServerUnaryReactor* PublishService::ListSites(grpc::CallbackServerContext*
   });
 }
 
+grpc::ServerUnaryReactor* PublishService::AddSite(grpc::CallbackServerContext* ctx,
+                                                  const AddSiteRequest* req, AddSiteResponse*) {
+  return RunUnary(ctx, pool_, [this, req, caller = CallerOf(ctx)] {
+    return master_->AddSite(caller, req->site());
+  });
+}
+
 grpc::ServerUnaryReactor* PublishService::RemoveSite(grpc::CallbackServerContext* ctx,
                                                      const RemoveSiteRequest* req,
                                                      RemoveSiteResponse* resp) {

@@ -36,6 +36,8 @@ class PublishService final : public Publish::CallbackService {
   grpc::ServerUnaryReactor* RemoveSite(grpc::CallbackServerContext* ctx,
                                        const RemoveSiteRequest* req,
                                        RemoveSiteResponse* resp) override;
+  grpc::ServerUnaryReactor* AddSite(grpc::CallbackServerContext* ctx, const AddSiteRequest* req,
+                                    AddSiteResponse* resp) override;
   grpc::ServerUnaryReactor* Owners(grpc::CallbackServerContext* ctx, const OwnersRequest* req,
                                    OwnersResponse* resp) override;
   grpc::ServerUnaryReactor* Pending(grpc::CallbackServerContext* ctx, const PendingRequest* req,

@@ -218,6 +218,16 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(
           "been quiet for a minute"));
     }
   }
+  if (!sites_.contains(report.site())) {
+    if (sender && report.via_size() > 0) {
+      return absl::PermissionDeniedError(StrCat(
+          "vms://site/", *sender, " may not report about site ", report.site(),
+          ": it is not known to this master. A site that reports through another is added once "
+          "by an admin (vms sites add ",
+          report.site(), "); a site that follows the master makes itself known"));
+    }
+    VMS_RETURN_IF_ERROR(RoomForOneMore());
+  }
   auto [it, inserted] = sites_.try_emplace(report.site());
   Site& site = it->second;
   bool changed = inserted;
@@ -363,6 +373,31 @@ absl::StatusOr<std::vector<SiteState>> SiteRegistry::List(std::string_view app,
       l->set_applied_unix_ms(reported[i].applied_unix_ms());
   }
   return out;
+}
+
+absl::Status SiteRegistry::RoomForOneMore() const {
+  if (sites_.size() < kMaxSites) return absl::OkStatus();
+  return absl::ResourceExhaustedError(StrCat("this master knows ", sites_.size(),
+                                             " sites, its limit: forget decommissioned ones "
+                                             "(vms sites remove NAME)"));
+}
+
+absl::Status SiteRegistry::Add(std::string_view name) {
+  VMS_RETURN_IF_ERROR(ValidateSiteName(name));
+  Site added;
+  {
+    MutexLock lock(&mu_);
+    if (sites_.contains(std::string(name))) {
+      return absl::AlreadyExistsError(StrCat("site ", name, " is known already"));
+    }
+    VMS_RETURN_IF_ERROR(RoomForOneMore());
+    Site& site = sites_[std::string(name)];
+    site.base.set_name(std::string(name));
+    site.base.set_first_seen_unix_ms(now_ms_());
+    added = site;
+    RebuildMap();
+  }
+  return Persist(added);
 }
 
 absl::Status SiteRegistry::Remove(std::string_view name, bool force) {

@@ -56,13 +56,16 @@ class SiteRegistry {
     // was not full: the next one is to be (ReportAck.need_full).
     bool need_full = false;
   };
-  // Merges a report; a site reporting for the first time becomes known.
+  // Merges a report; a site reporting for the first time about itself
+  // becomes known (at most kMaxSites: ResourceExhausted beyond).
   // InvalidArgument for a bad site name or a report beyond the limits.
   //
   // `sender`: the authenticated site that sent it to the master (nullopt on
   // an --insecure master: unchecked). A site reports about itself; a replica
   // relays for the sites below it, so the report's path (its `via`, then the
-  // sender) must start at the site it is about. A site that reported within
+  // sender) must start at the site it is about, and the site must be known
+  // already (by its own report, or added by an admin): a relay cannot
+  // invent sites, each of which would block every flip. A site that reported within
   // kRecentMs through another path keeps it: a relay cannot take over a
   // running site (a site that moved is taken over once it has been quiet
   // that long, at once by its own report, or at once by a site whose address
@@ -75,6 +78,10 @@ class SiteRegistry {
   // with `app` empty, only the versions in flight. NotFound for an unknown
   // version.
   absl::StatusOr<std::vector<SiteState>> List(std::string_view app, std::string_view version) const;
+  // Makes a site known before its first report, so that it may report
+  // through a relay (an admin's `vms sites add`). AlreadyExists if known;
+  // ResourceExhausted past kMaxSites.
+  absl::Status Add(std::string_view name);
   // Forgets a site (decommissioned). NotFound if unknown; FailedPrecondition
   // if it reported within kRecentMs, unless `force`.
   absl::Status Remove(std::string_view name, bool force);
@@ -122,6 +129,8 @@ class SiteRegistry {
   // kMaxReportVersions; returns whether anything went.
   static bool Prune(Site* site);
   absl::Status Persist(const Site& site) const;
+  // ResourceExhausted when one more site would pass kMaxSites.
+  absl::Status RoomForOneMore() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RebuildMap() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `parent` is a known site whose address `site` declared an upstream.
   bool IsDeclaredUpstream(const SiteState& site, const std::string& parent) const

@@ -31,6 +31,9 @@ class EndToEndTest : public ::testing::Test {
       replicas_[site] =
           std::make_unique<ReplicaProcess>(site, master_.address(), master_.pub(), dir_ / site);
     }
+    // tky reports through ldn: an admin adds it first.
+    RunResult added = Vms({"sites", "add", "tky"});
+    EXPECT_EQ(added.exit_code, 0) << added.err;
     replicas_["tky"] = std::make_unique<ReplicaProcess>("tky", replicas_["ldn"]->address(),
                                                         master_.pub(), dir_ / "tky");
     EXPECT_TRUE(WaitFor([&] { return json::parse(Vms({"sites", "--json"}).out).size() == 3; }));

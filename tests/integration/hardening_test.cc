@@ -295,6 +295,8 @@ TEST_F(HardeningTest, ReplicaThatCompletedAVersionUnreportedReportsItAfterRestar
   // tky follows ldn, and its reports go through ldn to the master.
   auto ldn = Replica("ldn");
   Push("app", "1.0", /*wait=*/true);
+  RunResult added = Vms({"sites", "add", "tky"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
   // The master goes away; tky fetches 1.0 from ldn and completes it, but its
   // report never arrives, and it is stopped before the master is back.
   ASSERT_EQ(master_.Terminate(), 0);
@@ -313,7 +315,7 @@ TEST_F(HardeningTest, ReplicaThatCompletedAVersionUnreportedReportsItAfterRestar
     RunResult sites = Vms({"sites", "--json"});
     if (sites.exit_code != 0) return false;
     for (const json& s : json::parse(sites.out)) {
-      if (s["site"] == "tky") return true;
+      if (s["site"] == "tky" && s["applied_seq"] == 1) return true;
     }
     return false;
   }));

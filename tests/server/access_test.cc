@@ -2,6 +2,7 @@
 // owners and the audit log through Master, and which site may report about
 // which (SiteRegistry::Apply with a sender).
 #include "core/codec.h"
+#include "core/limits.h"
 #include "core/strings.h"
 #include "core/tree.h"
 #include "google/protobuf/descriptor.h"
@@ -168,6 +169,12 @@ TEST_F(AccessTest, ASiteReportsAboutItselfAndRelaysOnlyForSitesBelowIt) {
   };
   EXPECT_TRUE(report("ny", {}, "ny").ok());
   EXPECT_TRUE(report("ldn", {}, "ldn").ok());
+  // A site behind a relay is added by an admin first.
+  absl::Status unknown = report("tky", {"tky"}, "ldn");
+  EXPECT_TRUE(absl::IsPermissionDenied(unknown)) << unknown;
+  EXPECT_NE(unknown.message().find("vms sites add tky"), std::string::npos) << unknown;
+  ASSERT_TRUE(master_->sites().Add("tky").ok());
+  ASSERT_TRUE(master_->sites().Add("osa").ok());
   EXPECT_TRUE(report("tky", {"tky"}, "ldn").ok());                       // tky follows ldn
   EXPECT_TRUE(report("osa", {"osa", "tky"}, "ldn").ok());                // osa follows tky
   EXPECT_TRUE(absl::IsPermissionDenied(report("ny", {}, "ldn")));        // as another site
@@ -179,6 +186,35 @@ TEST_F(AccessTest, ASiteReportsAboutItselfAndRelaysOnlyForSitesBelowIt) {
             std::string::npos)
       << s;
   EXPECT_TRUE(report("tky", {}, "tky").ok()) << "a site may always speak for itself";
+}
+
+TEST_F(AccessTest, ASiteCertificateCannotInventSitesThatBlockEveryFlip) {
+  SiteReport own;
+  own.set_site("ny");
+  own.set_full(true);
+  ASSERT_TRUE(master_->sites().Apply(own, "ny").ok());
+  // ny's certificate relays a report for a site nobody added.
+  SiteReport phantom;
+  phantom.set_site("phantom1");
+  phantom.add_via("phantom1");
+  phantom.set_full(true);
+  absl::Status s = master_->sites().Apply(phantom, std::string("ny")).status();
+  EXPECT_TRUE(absl::IsPermissionDenied(s)) << s;
+  EXPECT_EQ(master_->sites().Names(), std::vector<std::string>{"ny"});
+  // And however many sites report themselves, the master keeps a bounded
+  // number: past it, a new one is refused, and an admin adds none either.
+  for (size_t i = 1; i < kMaxSites; ++i) {
+    SiteReport r;
+    r.set_site("s" + std::to_string(i));
+    ASSERT_TRUE(master_->sites().Apply(r, r.site()).ok()) << i;
+  }
+  SiteReport one_more;
+  one_more.set_site("extra");
+  s = master_->sites().Apply(one_more, std::string("extra")).status();
+  EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+  EXPECT_NE(s.message().find("vms sites remove"), std::string::npos) << s;
+  EXPECT_TRUE(absl::IsResourceExhausted(master_->sites().Add("extra")));
+  EXPECT_EQ(master_->sites().Names().size(), kMaxSites);
 }
 
 TEST_F(AccessTest, ASiteThatFailedOverIsTakenThroughTheHubItNamedAndNoOther) {
@@ -196,6 +232,7 @@ TEST_F(AccessTest, ASiteThatFailedOverIsTakenThroughTheHubItNamedAndNoOther) {
   ASSERT_TRUE(report("eu", "10.0.1.1:7800", {}, {}, "eu").ok());
   ASSERT_TRUE(report("us", "10.0.2.1:7800", {}, {}, "us").ok());
   ASSERT_TRUE(report("af", "10.0.3.1:7800", {}, {}, "af").ok());
+  ASSERT_TRUE(master_->sites().Add("ldn").ok());
   // ldn follows eu and names us as its second upstream.
   ASSERT_TRUE(
       report("ldn", "10.0.9.1:7800", {"10.0.1.1:7800", "10.0.2.1:7800"}, {"ldn"}, "eu").ok());
