@@ -50,6 +50,14 @@ absl::StatusOr<std::string> DistFs::ResumeJournal(const std::string& path) {
   InodeJournal::State state;
   auto journal = InodeJournal::Resume(path, &state);
   if (!journal.ok()) return journal.status();
+  // Without the kernel's INIT to replay, the adopted session would answer
+  // every request EIO: an empty journal (what a failed append leaves) or one
+  // that is garbage from its first byte cannot be taken over.
+  if (state.init.empty()) {
+    return absl::DataLossError(StrCat("the inode journal ", path,
+                                      " holds no FUSE_INIT (empty, or unreadable from its "
+                                      "first byte)"));
+  }
   inodes_.SetJournal(nullptr);
   for (const auto& [ino, node] : inodes_.Restore(state.next, state.inodes)) {
     PinIfCached(ino, *node);

@@ -640,6 +640,26 @@ TEST_F(TakeoverTest, KillNineThenRestartTenTimesUnderAReader) {
   EXPECT_EQ(fuse->Terminate(), 0);
 }
 
+// A crash takeover whose inode journal is empty (what a failed append
+// leaves) or garbage cannot replay the kernel's INIT: it lets the mount go
+// and mounts afresh, rather than serving a mount that answers EIO for ever.
+TEST_F(TakeoverTest, AnEmptyOrGarbageInodeJournalMountsAfreshNotEio) {
+  PushLive("app", "1.0", dir_ / "src");
+  auto fuse = Mount(ny_->address(), {}, kSlowFetchMs);
+  ASSERT_TRUE(WaitLive("app", "1.0"));
+  const std::string expected = testing::RandomBytes(1 << 20, 2);
+  for (const std::string& journal : {std::string(), testing::RandomBytes(4096, 9)}) {
+    fuse->Kill9();
+    WriteFile(dir_ / "cache/inodes", journal);
+    fuse->Start();
+    EXPECT_NE(fuse->log().find("detaching it and mounting again"), std::string::npos)
+        << fuse->log();
+    ASSERT_TRUE(WaitLive("app", "1.0")) << fuse->log();
+    EXPECT_EQ(testing::ReadFileOrDie(mnt() + "/app/data/mapped"), expected) << fuse->log();
+  }
+  EXPECT_EQ(fuse->Terminate(), 0);
+}
+
 // A read the daemon was serving when it was killed (its fetch hung on a
 // stopped replica) completes, with the right bytes, once another daemon
 // takes over: the kernel resends it.
