@@ -235,7 +235,9 @@ class Master {
     int64_t since_ms = 0;
     uint32_t owners_signed = 0, threshold = 0;
   };
-  std::vector<PendingInfo> Pending(const std::string& app) const;
+  // Only the app's owners (and admins) see what waits for them.
+  absl::StatusOr<std::vector<PendingInfo>> Pending(const std::string& principal,
+                                                   const std::string& app) const;
   struct CosignResult {
     bool done = false;
     uint64_t seq = 0;
@@ -341,6 +343,9 @@ class Master {
   // The owners of `app`: nullopt when it does not exist; empty for an app
   // from before owners.
   absl::StatusOr<std::optional<std::vector<std::string>>> LoadOwners(const std::string& app) const;
+  // Puts back an entry a Cosign took, when what it wrote was refused (a
+  // refusal changes nothing); not over a newer one of the same action.
+  void RestorePending(const std::string& app, PendingEntry entry);
   void PutOwners(rocksdb::WriteBatch* batch, const std::string& app,
                  const std::vector<std::string>& owners);
   // What an audit entry says of a write.

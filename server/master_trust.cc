@@ -230,7 +230,10 @@ absl::StatusOr<Envelope> Master::CheckSigned(const Envelope& signed_env, const E
   return sequenced;
 }
 
-std::vector<Master::PendingInfo> Master::Pending(const std::string& app) const {
+absl::StatusOr<std::vector<Master::PendingInfo>> Master::Pending(const std::string& principal,
+                                                                 const std::string& app) const {
+  VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(app));
+  VMS_RETURN_IF_ERROR(authz_.Check(principal, Action::kCosign, app, owners));
   std::vector<PendingInfo> out;
   MutexLock write_lock(&write_mu_);
   auto it = pending_.find(app);
@@ -241,8 +244,23 @@ std::vector<Master::PendingInfo> Master::Pending(const std::string& app) const {
   return out;
 }
 
+void Master::RestorePending(const std::string& app, PendingEntry entry) {
+  MutexLock write_lock(&write_mu_);
+  auto& entries = pending_[app];
+  for (const PendingEntry& e : entries) {
+    if (e.info.action == entry.info.action) return;  // a newer request replaced it
+  }
+  entries.push_back(std::move(entry));
+}
+
 absl::StatusOr<Master::CosignResult> Master::Cosign(const std::string& principal,
                                                     const std::string& app, const Envelope& env) {
+  // Checked first: a caller who may not co-sign takes nothing away.
+  VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(app));
+  if (absl::Status s = authz_.Check(principal, Action::kCosign, app, owners); !s.ok()) {
+    AuditAlone(Entry(principal, "cosign", app, ""), s);
+    return s;
+  }
   std::optional<PendingEntry> entry;
   {
     MutexLock write_lock(&write_mu_);
@@ -267,11 +285,7 @@ absl::StatusOr<Master::CosignResult> Master::Cosign(const std::string& principal
                                       kPendingTtl.count(), " minutes): `vms sign ", app,
                                       "` again"));
   }
-  VMS_ASSIGN_OR_RETURN(auto owners, LoadOwners(app));
-  if (absl::Status s = authz_.Check(principal, Action::kCosign, app, owners); !s.ok()) {
-    AuditAlone(Entry(principal, "cosign " + entry->info.action, app, ""), s);
-    return s;
-  }
+  const PendingEntry original = *entry;
   // The signatures so far and the caller's, each key once.
   Envelope merged = entry->info.record;
   std::set<std::string> keyids;
@@ -303,7 +317,10 @@ absl::StatusOr<Master::CosignResult> Master::Cosign(const std::string& principal
     return result;
   }
   AuditAlone(std::move(audit), seq.status());
-  if (!seq.ok()) return seq.status();
+  if (!seq.ok()) {
+    RestorePending(app, original);  // what was refused changed nothing
+    return seq.status();
+  }
   result.done = true;
   result.seq = *seq;
   return result;

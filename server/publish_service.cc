@@ -251,9 +251,10 @@ grpc::ServerUnaryReactor* PublishService::Owners(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* PublishService::Pending(grpc::CallbackServerContext* ctx,
                                                   const PendingRequest* req,
                                                   PendingResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
+  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
     VMS_RETURN_IF_ERROR(ValidateAppName(req->app()));
-    for (Master::PendingInfo& p : master_->Pending(req->app())) {
+    VMS_ASSIGN_OR_RETURN(auto pending, master_->Pending(caller, req->app()));
+    for (Master::PendingInfo& p : pending) {
       PendingRecord* r = resp->add_records();
       r->set_action(p.action);
       r->set_principal(p.principal);

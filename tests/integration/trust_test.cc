@@ -241,6 +241,10 @@ TEST_F(TrustTest, UnderAThresholdOfTwoAPushAndAFlipWaitForASecondOwner) {
 
   ExpectRefused(Push("alice", "alpha", "1"),
                 "alpha's push is signed by 1 of its owners and takes 2: it waits here");
+  // Only the owners see what waits, and a refused co-signer takes nothing away.
+  EnsureSigningKey("carol");
+  ExpectOk(As("carol", {"key", "register"}));
+  ExpectRefused(As("carol", {"sign", "alpha"}), "vms://user/carol may not");
   RunResult cosign = As("bob", {"sign", "alpha"});
   ExpectOk(cosign);
   EXPECT_NE(cosign.out.find("vms://user/alice asks to push alpha 1"), std::string::npos)
