@@ -482,6 +482,29 @@ std::string TrustChain::DescribeKey(const std::string& keyid, const std::string&
   return "unknown key";
 }
 
+const PublicKey* TrustChain::FindKey(const std::string& keyid, const std::string& app) const {
+  if (master_only_ && master_only_->keyid() == keyid) return &*master_only_;
+  if (auto it = owners_.find(app); it != owners_.end()) {
+    for (const auto& [seq, held] : it->second) {
+      for (const PublicKey& k : held.first.keys) {
+        if (k.keyid() == keyid) return &k;
+      }
+    }
+  }
+  for (const auto& [v, ring] : keyrings_) {
+    if (ring.master.keyid() == keyid) return &ring.master;
+    for (const PublicKey& a : ring.admins) {
+      if (a.keyid() == keyid) return &a;
+    }
+  }
+  for (const auto& [v, root] : roots_) {
+    for (const PublicKey& k : root.keys) {
+      if (k.keyid() == keyid) return &k;
+    }
+  }
+  return nullptr;
+}
+
 std::string TrustChain::Signers(const Envelope& env, const std::string& app) const {
   if (env.signatures_size() == 0) return "no signatures";
   std::string out;
@@ -490,6 +513,12 @@ std::string TrustChain::Signers(const Envelope& env, const std::string& app) con
     if (!seen.insert(sig.keyid()).second) continue;
     if (!out.empty()) out += ", ";
     out += StrCat(DescribeKey(sig.keyid(), app), " ", sig.keyid().substr(0, 16));
+    // Checked against the key it names: a claim alone is no signature.
+    const PublicKey* key = FindKey(sig.keyid(), app);
+    Envelope one = env;
+    one.clear_signatures();
+    *one.add_signatures() = sig;
+    if (key != nullptr && ValidSignatures(one, {*key}) == 0) out += " (invalid signature)";
   }
   if (seen.size() == 1 && master_key() && master_key()->keyid() == *seen.begin()) {
     out += " only";

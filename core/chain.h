@@ -159,7 +159,9 @@ class TrustChain {
   // "the master key", "admin key", "root key", or "unknown key".
   std::string DescribeKey(const std::string& keyid, const std::string& app) const;
   // Every key that signed `env`, described ("owner vms://user/alice of
-  // alpha ab12cd34ef567890, the master key ..."); as claimed by key id.
+  // alpha ab12cd34ef567890, the master key ..."); a signature that does not
+  // verify under the key it names is said to be one ("... (invalid
+  // signature)"), never counted as that key's.
   std::string Signers(const Envelope& env, const std::string& app) const;
 
  private:
@@ -169,6 +171,9 @@ class TrustChain {
     std::vector<PublicKey> admins;
     PublicKey master;
   };
+  // The key `keyid` names among those held for `app` (owners, past and
+  // present), the keyring's and the roots'; null if none.
+  const PublicKey* FindKey(const std::string& keyid, const std::string& app) const;
   template <typename T>
   absl::StatusOr<T> VerifyOwned(const Envelope& env, std::string_view type, std::string_view what,
                                 Order order) const;

@@ -385,5 +385,20 @@ TEST(ChainTest, ARecordHeldIsANoOpAndAnOlderDifferentOneIsRefused) {
   EXPECT_EQ(chain.master_key()->keyid(), w.master.public_key().keyid());
 }
 
+TEST(ChainTest, SignersNamesASignatureThatDoesNotVerifyAsInvalid) {
+  TrustWorld w;
+  TrustChain chain = w.Chain();
+  Envelope good =
+      TrustWorld::Sign(kLiveType, TrustWorld::MakeLive("alpha", "1.0", kRoot, 1), w.alice);
+  EXPECT_EQ(chain.Signers(good, "alpha").find("invalid"), std::string::npos)
+      << chain.Signers(good, "alpha");
+  // alice's key id, over bytes she never signed.
+  Envelope forged = good;
+  forged.mutable_signatures(0)->set_sig(std::string(64, 'x'));
+  const std::string said = chain.Signers(forged, "alpha");
+  EXPECT_NE(said.find("owner vms://user/alice of alpha"), std::string::npos) << said;
+  EXPECT_NE(said.find("(invalid signature)"), std::string::npos) << said;
+}
+
 }  // namespace
 }  // namespace vms
