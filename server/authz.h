@@ -67,7 +67,7 @@ inline constexpr RpcAction kPublishActions[] = {
     {"ListSites", Action::kRead},       {"RemoveSite", Action::kRemoveSite},
     {"AddSite", Action::kAddSite},      {"Owners", Action::kChangeOwners},
     {"Audit", Action::kReadAudit},      {"RegisterKey", Action::kRegisterKey},
-    {"Pending", Action::kCosign},         {"Cosign", Action::kCosign},
+    {"Pending", Action::kCosign},       {"Cosign", Action::kCosign},
     {"Retire", Action::kRetire},        {"Gc", Action::kCollect},
     {"Policy", Action::kSetPolicy},
 };
