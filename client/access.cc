@@ -1,9 +1,13 @@
 // vms owners, vms audit: who may change an app, and who did what.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "client/commands.h"
 #include "client/master_client.h"
+#include "client/progress.h"
 #include "client/signer.h"
 #include "client/table.h"
 #include "core/chain.h"
@@ -92,7 +96,58 @@ int RunOwners(const GlobalOptions& global, const std::string& app, const std::st
   return 0;
 }
 
-int RunSign(const GlobalOptions& global, const std::string& app) {
+namespace {
+
+// What a pending record does, in the words of the command that made it.
+std::optional<std::string> DescribePending(const Envelope& record, const std::string& app) {
+  if (auto r = ParseRelease(record); r.ok() && r->app() == app) {
+    auto root = Hash::FromBytes(r->root());
+    return StrCat("push ", app, " ", r->version(), " (root ", root.ok() ? root->Short() : "?", ", ",
+                  r->file_count(), " files, ", HumanBytes(r->byte_count()), ")");
+  }
+  auto l = ParseLiveRecord(record);
+  if (!l.ok() || l->app() != app) return std::nullopt;
+  const std::string now =
+      l->previous_version().empty() ? "nothing yet" : StrCat("now ", l->previous_version());
+  if (l->kind() == LiveRecord::RETIRE) {
+    return StrCat("retire ", app, " ", l->version(),
+                  " (every site and host drops it; it can never be live again)");
+  }
+  if (!l->label().empty()) {
+    return StrCat(
+        "move ", app, "@", l->label(), " to ", l->version(), " (",
+        l->previous_version().empty() ? "a new label" : StrCat("now ", l->previous_version()),
+        ", live_seq ", l->live_seq(), ")");
+  }
+  const std::string where =
+      l->sites().empty()
+          ? std::string(" everywhere")
+          : StrCat(" at ", Join(std::vector<std::string>(l->sites().begin(), l->sites().end())),
+                   " only (canary)");
+  if (l->kind() == LiveRecord::ROLLBACK) {
+    return StrCat("roll ", app, " back to ", l->version(), where, " (", now, ", live_seq ",
+                  l->live_seq(), ")");
+  }
+  return StrCat("make ", app, " ", l->version(), " live", where, " (", now, ", live_seq ",
+                l->live_seq(), ")");
+}
+
+// Asks at a terminal; elsewhere, only --yes signs.
+absl::StatusOr<bool> Confirm(const std::string& what) {
+  if (isatty(STDIN_FILENO) != 1) {
+    return absl::FailedPreconditionError(
+        "vms sign shows what it signs and asks first: run it at a terminal, or pass --yes to "
+        "sign what it shows");
+  }
+  std::cout << "sign: " << what << "? [y/N] " << std::flush;
+  std::string answer;
+  if (!std::getline(std::cin, answer)) return false;
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+}  // namespace
+
+int RunSign(const GlobalOptions& global, const std::string& app, bool yes) {
   if (absl::Status s = ValidateAppName(app); !s.ok()) return Fail(Sv(s.message()));
   MasterClient master(global.master, global.credentials);
   PendingRequest req;
@@ -107,24 +162,24 @@ int RunSign(const GlobalOptions& global, const std::string& app) {
   if (!key.ok()) return Fail(Sv(key.status().message()));
   int rc = 0;
   for (const PendingRecord& p : pending->records()) {
-    // Say what is signed before signing it.
-    std::string what;
-    if (auto r = ParseRelease(p.record()); r.ok() && r->app() == app) {
-      auto root = Hash::FromBytes(r->root());
-      what = StrCat("push ", app, " ", r->version(), " (root ", root.ok() ? root->Short() : "?",
-                    ", ", r->file_count(), " files)");
-    } else if (auto l = ParseLiveRecord(p.record()); l.ok() && l->app() == app) {
-      what = StrCat(l->kind() == LiveRecord::ROLLBACK ? "roll " : "make ", app, " ",
-                    l->kind() == LiveRecord::ROLLBACK ? "back to " : "", l->version(),
-                    l->kind() == LiveRecord::ROLLBACK ? "" : " live", " (live_seq ", l->live_seq(),
-                    ", now ", l->previous_version(), ")");
-    } else {
+    // Say exactly what is signed, and ask, before signing it.
+    std::optional<std::string> described = DescribePending(p.record(), app);
+    if (!described) {
       std::cerr << "vms: skipping a pending record that is not " << app << "'s\n";
       rc = 1;
       continue;
     }
+    const std::string& what = *described;
     std::cout << p.principal() << " asks to " << what << "; signed by " << p.owners_signed()
-              << " of " << p.threshold() << " owners; signing\n";
+              << " of " << p.threshold() << " owners\n";
+    if (!yes) {
+      auto confirmed = Confirm(what);
+      if (!confirmed.ok()) return Fail(Sv(confirmed.status().message()));
+      if (!*confirmed) {
+        std::cout << "not signed\n";
+        continue;
+      }
+    }
     Envelope signed_env = p.record();
     AddSignature(&signed_env, *key);
     CosignRequest cosign;

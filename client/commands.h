@@ -82,7 +82,9 @@ int RunKeyShow(const std::string& dir);
 // the master.
 int RunKeyRegister(const GlobalOptions& global, bool replace);
 // vms sign APP: co-signs what of APP waits for more owners' signatures.
-int RunSign(const GlobalOptions& global, const std::string& app);
+// Shows each record of APP that waits for co-signers, exactly as it will be
+// written, and signs it once the caller says yes (`yes`: without asking).
+int RunSign(const GlobalOptions& global, const std::string& app, bool yes);
 
 // Prints "vms: <message>" to stderr and returns 1.
 int Fail(std::string_view message);

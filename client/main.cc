@@ -314,6 +314,10 @@ int main(int argc, char** argv) {
   CLI::App* sign_cmd = app.add_subcommand(
       "sign", "Add your signature to APP's push or flip that waits for more owners (threshold)");
   sign_cmd->add_option("app", sign_app, "App name")->required();
+  bool sign_yes = false;
+  sign_cmd->add_flag("-y,--yes", sign_yes,
+                     "Sign what it shows without asking (it asks at a terminal, and refuses "
+                     "elsewhere without this)");
 
   std::string audit_app;
   int audit_limit = 100;
@@ -434,7 +438,7 @@ int main(int argc, char** argv) {
   if (history_cmd->parsed()) return vms::RunHistory(global, history_app, history_json);
   if (verify_cmd->parsed()) return vms::RunVerify(global, verify_app, verify_trust);
   if (list_cmd->parsed()) return vms::RunList(global, list_json);
-  if (sign_cmd->parsed()) return vms::RunSign(global, sign_app);
+  if (sign_cmd->parsed()) return vms::RunSign(global, sign_app, sign_yes);
   if (owners_cmd->parsed()) {
     return vms::RunOwners(global, owners_app, owners_change, owners_principal);
   }

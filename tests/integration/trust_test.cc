@@ -245,7 +245,12 @@ TEST_F(TrustTest, UnderAThresholdOfTwoAPushAndAFlipWaitForASecondOwner) {
   EnsureSigningKey("carol");
   ExpectOk(As("carol", {"key", "register"}));
   ExpectRefused(As("carol", {"sign", "alpha"}), "vms://user/carol may not");
-  RunResult cosign = As("bob", {"sign", "alpha"});
+  // vms sign shows what it signs and asks; not at a terminal, only --yes signs.
+  RunResult asked = As("bob", {"sign", "alpha"});
+  ExpectRefused(asked, "shows what it signs and asks first");
+  EXPECT_NE(asked.out.find("vms://user/alice asks to push alpha 1"), std::string::npos)
+      << asked.out;
+  RunResult cosign = As("bob", {"sign", "alpha", "--yes"});
   ExpectOk(cosign);
   EXPECT_NE(cosign.out.find("vms://user/alice asks to push alpha 1"), std::string::npos)
       << cosign.out;
@@ -253,14 +258,21 @@ TEST_F(TrustTest, UnderAThresholdOfTwoAPushAndAFlipWaitForASecondOwner) {
 
   ExpectRefused(As("alice", {"live", "alpha", "1"}), "alpha's live is signed by 1 of its owners");
   // An admin's key is not an owner's: it adds nothing, and the flip waits on.
-  RunResult by_admin = As("admin", {"sign", "alpha"});
+  RunResult by_admin = As("admin", {"sign", "alpha", "--yes"});
   ExpectOk(by_admin);
   EXPECT_NE(by_admin.out.find("still waiting: alpha's live is signed by 1 of its owners"),
             std::string::npos)
       << by_admin.out;
-  cosign = As("bob", {"sign", "alpha"});
+  cosign = As("bob", {"sign", "alpha", "--yes"});
   ExpectOk(cosign);
-  EXPECT_NE(cosign.out.find("asks to make alpha 1 live"), std::string::npos) << cosign.out;
+  EXPECT_NE(cosign.out.find("asks to make alpha 1 live everywhere"), std::string::npos)
+      << cosign.out;
+  // A label move and a retirement are shown as what they are, not as a flip.
+  ExpectRefused(As("alice", {"label", "alpha", "beta", "1"}), "it waits here");
+  cosign = As("bob", {"sign", "alpha", "--yes"});
+  ExpectOk(cosign);
+  EXPECT_NE(cosign.out.find("asks to move alpha@beta to 1 (a new label"), std::string::npos)
+      << cosign.out;
 
   StartSiteAndHost();
   ASSERT_TRUE(WaitLive("alpha", "1")) << mount_->log() << replica_->log();
