@@ -232,14 +232,15 @@ TEST(ObserveTlsTest, OffLoopbackMetricsNeedAClientCertificate) {
 TEST(StatusPageTest, ABrowserSeesTheSitesAndAFlipWithoutReloading) {
   TempDir dir;
   MasterProcess master(dir / "master", {"--http-listen", kLoopbackAny});
-  ReplicaProcess ny("ny", master.address(), master.pub(), dir / "ny");
-  ReplicaProcess ldn("ldn", ny.address(), master.pub(), dir / "ldn");
-  ASSERT_TRUE(testing::WaitForSite(master.address(), "ny"));
-  ASSERT_TRUE(testing::WaitForSite(master.address(), "ldn"));
   auto vms = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {testing::CliBin(), "--master", master.address()});
     return testing::Run(args, {.env = {{"HOME", dir / "home"}}});
   };
+  ReplicaProcess ny("ny", master.address(), master.pub(), dir / "ny");
+  ASSERT_EQ(vms({"sites", "add", "ldn"}).exit_code, 0);  // it reports through ny
+  ReplicaProcess ldn("ldn", ny.address(), master.pub(), dir / "ldn");
+  ASSERT_TRUE(testing::WaitForSite(master.address(), "ny"));
+  ASSERT_TRUE(testing::WaitForSite(master.address(), "ldn"));
   for (const char* v : {"1.0", "1.1"}) {
     WriteFile(dir / ("src/hello/" + std::string(v) + "/bin/hello"), "#!/bin/sh\necho hi\n", 0755);
     RunResult push = vms({"push", "hello", v, dir / ("src/hello/" + std::string(v))});

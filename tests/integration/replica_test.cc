@@ -39,9 +39,14 @@ class ReplicaTest : public ::testing::Test {
     return testing::Run(args, {.env = {{"HOME", dir_ / "home"}}});
   }
   // Starts a replica and waits until the master knows the site (a push
-  // waits only for the sites it knows).
+  // waits only for the sites it knows). One that follows another replica
+  // reports through it, so an admin adds it first.
   std::unique_ptr<ReplicaProcess> Replica(const std::string& site, const std::string& upstream = "",
                                           std::vector<std::string> extra = {}) {
+    if (!upstream.empty()) {
+      RunResult added = Vms({"sites", "add", site});
+      EXPECT_EQ(added.exit_code, 0) << added.err;
+    }
     auto r = std::make_unique<ReplicaProcess>(site, upstream.empty() ? master_.address() : upstream,
                                               master_.pub(), dir_ / ("site-" + site), extra);
     EXPECT_TRUE(testing::WaitForSite(master_.address(), site)) << r->log();

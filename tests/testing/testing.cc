@@ -500,7 +500,8 @@ bool WaitForSite(const std::string& master, const std::string& site) {
     RunResult sites = Run({CliBin(), "--master", master, "sites", "--json"});
     if (sites.exit_code != 0) return false;
     for (const nlohmann::json& s : nlohmann::json::parse(sites.out)) {
-      if (s["site"] == site) return true;
+      // Reported, not only added by an admin (which gives no address yet).
+      if (s["site"] == site && !s["address"].get<std::string>().empty()) return true;
     }
     return false;
   });
