@@ -241,10 +241,14 @@ TEST_F(FollowTest, SigtermWithOpenFollowersStopsCleanly) {
   auto stream = stub->Follow(&ctx, FollowRequest());
   FollowMessage msg;
   ASSERT_TRUE(stream->Read(&msg));
-  auto start = std::chrono::steady_clock::now();
+  // Terminate() fails the test if the master does not exit within its own
+  // (scaled) bound; no clock is read here: a loaded machine is slow.
   EXPECT_EQ(master_.Terminate(), 0) << master_.log();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
   EXPECT_NE(master_.log().find("stopped"), std::string::npos) << master_.log();
+  // The open stream was ended by the master, not left hanging.
+  while (stream->Read(&msg)) {
+  }
+  EXPECT_FALSE(stream->Finish().ok());
 }
 
 }  // namespace
