@@ -14,6 +14,15 @@ const std::string kRoot(32, 'r');
 constexpr int64_t kNow = 10'000;
 constexpr int64_t kDayMs = 24 * 3600 * 1000;
 
+// Whether a release of alpha signed by alice verifies, in log order.
+bool AliceMaySign(const TrustChain& chain, const TrustWorld& w) {
+  return chain
+      .VerifyRelease(
+          TrustWorld::Sign(kReleaseType, TrustWorld::MakeRelease("alpha", "1", kRoot), w.alice),
+          Order::kCurrent)
+      .ok();
+}
+
 bool Mentions(const absl::Status& s, std::string_view what) {
   return std::string(s.message()).find(what) != std::string::npos;
 }
@@ -142,12 +151,7 @@ TEST(ChainTest, OwnershipNeedsAnAdminKeyAndComesInOrder) {
   EXPECT_FALSE(*again);
   EXPECT_EQ(chain.ownership("alpha")->record.owners(0).principal(), "vms://user/alice");
   // Nothing above changed what an owner may sign.
-  EXPECT_TRUE(
-      chain
-          .VerifyRelease(
-              TrustWorld::Sign(kReleaseType, TrustWorld::MakeRelease("alpha", "1", kRoot), w.alice),
-              Order::kCurrent)
-          .ok());
+  EXPECT_TRUE(AliceMaySign(chain, w));
 }
 
 // A refused record changes nothing: an unsigned ownership record 0 for an
@@ -342,12 +346,7 @@ TEST(ChainTest, AnExpiredKeyringVouchesForNothingNewAndKeepsWhatItSigned) {
   EXPECT_NE(past[0].find("expired at"), std::string::npos) << past[0];
 
   // What it signed before stays valid, and the next keyring takes over.
-  EXPECT_TRUE(
-      chain
-          .VerifyRelease(
-              TrustWorld::Sign(kReleaseType, TrustWorld::MakeRelease("alpha", "1", kRoot), w.alice),
-              Order::kCurrent)
-          .ok());
+  EXPECT_TRUE(AliceMaySign(chain, w));
   ASSERT_TRUE(*chain.Accept(ExpiringKeyring(w, 2, expires + 2, expires + 400 * kDayMs)));
   EXPECT_TRUE(chain.ExpiryWarnings(expires + 3).empty());
 }

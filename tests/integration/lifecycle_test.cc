@@ -61,7 +61,6 @@ class LifecycleTest : public ::testing::Test {
                                  "--census-interval-s", "1", "--host-name", site + "-host"},
         dir_ / ("fuse-" + site + ".log"));
   }
-  static uint64_t Du(const std::string& path) { return testing::DiskBytes(path); }
   // What `vms usage app --json` says of VERSION at SITE: hosts using it now.
   int HostsNow(const std::string& version, const std::string& site) {
     RunResult r = Vms({"usage", "app", "--json"});
@@ -292,17 +291,18 @@ TEST_F(LifecycleTest, RetireWaitsForTheCensusThenEveryStoreGivesTheBytesBack) {
   // Nobody has the big file open: the kernel may forget its inode (and
   // vms-fuse unpin its chunks) whenever; here at once.
   testing::Run({"/bin/sh", "-c", "sync; echo 2 > /proc/sys/vm/drop_caches"});
-  const uint64_t master_before = Du(dir_ / "master/db/large");
-  const uint64_t ny_before = Du(dir_ / "ny/db/large");
-  const uint64_t cache_before = Du(dir_ / "cache-ldn");
+  const uint64_t master_before = testing::DiskBytes(dir_ / "master/db/large");
+  const uint64_t ny_before = testing::DiskBytes(dir_ / "ny/db/large");
+  const uint64_t cache_before = testing::DiskBytes(dir_ / "cache-ldn");
   RunResult retire = Vms({"retire", "app", "1.0"});
   ASSERT_EQ(retire.exit_code, 0) << retire.err;
   EXPECT_NE(retire.out.find("master: removed"), std::string::npos) << retire.out;
   // Every store gives the big file's chunks back (the stores' own counters
   // say so in their logs; du agrees).
-  EXPECT_LE(Du(dir_ / "master/db/large") + (10 << 20), master_before);
-  ASSERT_TRUE(WaitFor([&] { return Du(dir_ / "ny/db/large") + (10 << 20) <= ny_before; }))
-      << ny_->log();
+  EXPECT_LE(testing::DiskBytes(dir_ / "master/db/large") + (10 << 20), master_before);
+  ASSERT_TRUE(WaitFor([&] {
+    return testing::DiskBytes(dir_ / "ny/db/large") + (10 << 20) <= ny_before;
+  })) << ny_->log();
   // Its report comes once the whole collection (compaction included) is done.
   EXPECT_TRUE(WaitFor([&] { return ny_->log().find("objects_removed=") != std::string::npos; }))
       << ny_->log();
@@ -311,8 +311,9 @@ TEST_F(LifecycleTest, RetireWaitsForTheCensusThenEveryStoreGivesTheBytesBack) {
   ASSERT_TRUE(WaitFor([&] {
     return ldn->log().find("retired app=app version=1.0: dropped") != std::string::npos;
   })) << ldn->log();
-  EXPECT_TRUE(WaitFor([&] { return Du(dir_ / "cache-ldn") + (10 << 20) <= cache_before; }))
-      << ldn->log();
+  EXPECT_TRUE(WaitFor([&] {
+    return testing::DiskBytes(dir_ / "cache-ldn") + (10 << 20) <= cache_before;
+  })) << ldn->log();
   EXPECT_TRUE(WaitFor([&] {
     return ldn->log().find("retired app=app version=1.0: dropped") != std::string::npos;
   })) << ldn->log();
@@ -383,9 +384,9 @@ TEST_F(LifecycleTest, ASiteStartedAfterRetirementsReachesTheHeadHoldingOnlyTheKe
   }
   // Only what is kept: no more than the site that collected after the
   // retirements (two retired versions' own files would be 8 MiB more).
-  const uint64_t kept = Du(dir_ / "ny/db/large");
-  EXPECT_LE(Du(dir_ / "sf/db/large"), kept + (1 << 20));
-  EXPECT_LE(Du(dir_ / "ldn/db/large"), kept + (1 << 20));
+  const uint64_t kept = testing::DiskBytes(dir_ / "ny/db/large");
+  EXPECT_LE(testing::DiskBytes(dir_ / "sf/db/large"), kept + (1 << 20));
+  EXPECT_LE(testing::DiskBytes(dir_ / "ldn/db/large"), kept + (1 << 20));
   EXPECT_EQ(Vms({"verify", "app", "--trust", master_.pub()}).exit_code, 0);
   // The listings say which versions are retired.
   RunResult versions = Vms({"versions", "app", "--json"});

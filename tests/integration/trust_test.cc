@@ -80,6 +80,15 @@ class TrustTest : public ::testing::Test {
                                  "--trust", root_pub()},
         dir_ / "fuse.log");
   }
+  // alice's key registered, alpha hers, 1 pushed and live, seen at a host.
+  void AliceMakesAlphaOneLiveAtAHost() {
+    ExpectOk(As("alice", {"key", "register"}));
+    ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
+    ExpectOk(Push("alice", "alpha", "1"));
+    ExpectOk(As("alice", {"live", "alpha", "1"}));
+    StartSiteAndHost();
+    ASSERT_TRUE(WaitLive("alpha", "1")) << mount_->log() << replica_->log();
+  }
   bool WaitLive(const std::string& app, const std::string& version) {
     return WaitFor([&] {
       std::error_code ec;
@@ -286,12 +295,7 @@ TEST_F(TrustTest, UnderAThresholdOfTwoAPushAndAFlipWaitForASecondOwner) {
 }
 
 TEST_F(TrustTest, ARotatedRootAndKeyringReachReplicasAndHostsThroughTheLog) {
-  ExpectOk(As("alice", {"key", "register"}));
-  ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
-  ExpectOk(Push("alice", "alpha", "1"));
-  ExpectOk(As("alice", {"live", "alpha", "1"}));
-  StartSiteAndHost();
-  ASSERT_TRUE(WaitLive("alpha", "1")) << mount_->log() << replica_->log();
+  ASSERT_NO_FATAL_FAILURE(AliceMakesAlphaOneLiveAtAHost());
 
   // The admins rotate: a root of 3 keys (2 to sign) signed by the old one,
   // and keyring 2 signed by the new root. Only the master is given them;
@@ -372,12 +376,7 @@ TEST_F(TrustTest, AKeyringNearExpiryIsShownUntilTheNextOneIsGiven) {
 }
 
 TEST_F(TrustTest, AMasterRestartedWithoutItsRootOfTrustRunsWithTheChainItStored) {
-  ExpectOk(As("alice", {"key", "register"}));
-  ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
-  ExpectOk(Push("alice", "alpha", "1"));
-  ExpectOk(As("alice", {"live", "alpha", "1"}));
-  StartSiteAndHost();
-  ASSERT_TRUE(WaitLive("alpha", "1")) << mount_->log() << replica_->log();
+  ASSERT_NO_FATAL_FAILURE(AliceMakesAlphaOneLiveAtAHost());
 
   // --trust and --keyring left off once: the stored chain is kept, so
   // nothing the master signs alone enters the log.
