@@ -7,6 +7,7 @@ namespace {
 class RealClock : public Clock {
  public:
   TimePoint Now() const override { return std::chrono::steady_clock::now(); }
+  int64_t WallMs() const override { return WallClockMs(); }
   bool WaitUntil(CondVar* cv, TimePoint deadline) override { return cv->WaitUntil(deadline); }
 };
 

@@ -1,11 +1,9 @@
-// Time, two ways.
+// Time, through one seam: a Clock.
 //
-// Wall-clock time for records (created, issued), and how it is shown. Code
-// that stamps records takes a std::function<int64_t()> so tests can inject
-// their own clock.
-//
-// Intervals (backoff, silence, report periods) run on the monotonic clock,
-// through a Clock: the real one, or in tests a FakeClock
+// It reads two clocks. Wall-clock time (WallMs) stamps records (created,
+// issued) and is what expiry and freshness are judged against; intervals
+// (backoff, silence, report periods) run on the monotonic one (Now). Code
+// that needs either takes a Clock*: the real one, or in tests a FakeClock
 // (tests/testing/fake_clock.h) that a test moves forward by hand, so that a
 // test of a 5 s silence takes no 5 s and cannot race a busy machine.
 #ifndef VMS_CORE_CLOCK_H_
@@ -29,6 +27,8 @@ class Clock {
   virtual ~Clock() = default;
 
   virtual TimePoint Now() const = 0;
+  // Wall-clock milliseconds since the epoch.
+  virtual int64_t WallMs() const = 0;
   // As CondVar::WaitUntil() with `deadline` on this clock: waits on `cv`,
   // whose mutex the caller holds, until it is signalled or the deadline
   // passes; false when it passed. Wakes may be spurious: call it in a loop
@@ -39,6 +39,8 @@ class Clock {
   static Clock* Real();
 };
 
+// The machine's wall clock, for code with no Clock to ask (tools, the
+// client's display of ages).
 inline int64_t WallClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())

@@ -16,9 +16,9 @@ namespace vms {
 
 absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(std::string path, TrustChain trust,
                                                        ReleaseSource source,
-                                                       TrustSource trust_source) {
-  auto catalog = std::unique_ptr<Catalog>(
-      new Catalog(std::move(path), std::move(trust), std::move(source), std::move(trust_source)));
+                                                       TrustSource trust_source, Clock* clock) {
+  auto catalog = std::unique_ptr<Catalog>(new Catalog(
+      std::move(path), std::move(trust), std::move(source), std::move(trust_source), clock));
   auto data = ReadFile(catalog->path_);
   if (!data.ok()) return catalog;  // first start
   HostCatalog stored;
@@ -30,7 +30,8 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(std::string path, TrustCh
   catalog->site_ = stored.site();
   // The chain first: what the records are checked against. A record that
   // no longer verifies ends it; what came before stays.
-  if (absl::Status s = catalog->chain_.Restore(stored.trust(), WallClockMs()); !s.ok()) {
+  if (absl::Status s = catalog->chain_.Restore(stored.trust(), catalog->clock_->WallMs());
+      !s.ok()) {
     spdlog::warn("dropping part of the stored chain of trust: {}", Sv(s.message()));
   }
   for (const Envelope& env : stored.releases()) {
@@ -109,7 +110,7 @@ absl::StatusOr<bool> Catalog::AcceptCheckpoint(const Envelope& env) {
   std::pair<std::string, uint64_t> snapshot;
   {
     MutexLock lock(&mu_);
-    VMS_ASSIGN_OR_RETURN(bool accepted, chain_.AcceptCheckpoint(env, WallClockMs()));
+    VMS_ASSIGN_OR_RETURN(bool accepted, chain_.AcceptCheckpoint(env, clock_->WallMs()));
     if (!accepted) return false;
     snapshot = Snapshot();
   }
@@ -117,9 +118,9 @@ absl::StatusOr<bool> Catalog::AcceptCheckpoint(const Envelope& env) {
   return true;
 }
 
-CheckpointState Catalog::checkpoint(int64_t now_ms) const {
+CheckpointState Catalog::checkpoint() const {
   MutexLock lock(&mu_);
-  return chain_.checkpoint(now_ms);
+  return chain_.checkpoint(clock_->WallMs());
 }
 
 bool Catalog::chained() const {
@@ -226,7 +227,7 @@ absl::StatusOr<std::optional<LiveInfo>> Catalog::LiveAsOf(const std::string& app
     source = history_source_;
     if (auto it = history_.find(app); it != history_.end()) {
       records = it->second.records;
-      fresh = std::chrono::steady_clock::now() - it->second.fetched < kHistoryTtl;
+      fresh = clock_->Now() - it->second.fetched < kHistoryTtl;
     }
   }
   if (!fresh) {
@@ -244,7 +245,7 @@ absl::StatusOr<std::optional<LiveInfo>> Catalog::LiveAsOf(const std::string& app
         if (r->app() == app) records.push_back(*std::move(r));
       }
       if (history_.size() > 1024) history_.clear();  // bounded: only a cache
-      history_[app] = {records, std::chrono::steady_clock::now()};
+      history_[app] = {records, clock_->Now()};
     } else if (records.empty()) {
       return envs.status();  // nothing held to answer from
     }
@@ -277,8 +278,7 @@ absl::StatusOr<std::optional<ReleaseInfo>> Catalog::Release(const std::string& a
     auto it = releases_.find({app, version});
     if (it != releases_.end()) return it->second.first;
     auto fetched = fetched_.find(app);
-    if (fetched != fetched_.end() &&
-        std::chrono::steady_clock::now() - fetched->second < kMissTtl) {
+    if (fetched != fetched_.end() && clock_->Now() - fetched->second < kMissTtl) {
       return std::nullopt;  // asked a moment ago: it had no such version
     }
   }
@@ -286,7 +286,7 @@ absl::StatusOr<std::optional<ReleaseInfo>> Catalog::Release(const std::string& a
   auto envs = source_(app);
   if (absl::IsNotFound(envs.status())) {
     MutexLock lock(&mu_);
-    fetched_[app] = std::chrono::steady_clock::now();
+    fetched_[app] = clock_->Now();
     return std::nullopt;
   }
   if (!envs.ok()) return envs.status();
@@ -335,7 +335,7 @@ absl::StatusOr<std::optional<ReleaseInfo>> Catalog::Release(const std::string& a
       }
     }
     if (fetched_.size() > 4096) fetched_.clear();  // bounded; it is only a cache of misses
-    fetched_[app] = std::chrono::steady_clock::now();
+    fetched_[app] = clock_->Now();
     if (added) snapshot = Snapshot();
     if (auto it = releases_.find({app, version}); it != releases_.end()) found = it->second.first;
   }

@@ -18,6 +18,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "core/chain.h"
+#include "core/clock.h"
 #include "core/hash.h"
 #include "core/keys.h"
 #include "core/sync.h"
@@ -49,16 +50,19 @@ class Catalog {
   // not verify for want of a record (an app made a moment ago).
   using TrustSource = std::function<absl::StatusOr<TrustSnapshot>()>;
 
+  // `clock` judges checkpoints and expiry (tests inject a FakeClock).
   static absl::StatusOr<std::unique_ptr<Catalog>> Open(std::string path, TrustChain trust,
                                                        ReleaseSource source,
-                                                       TrustSource trust_source = nullptr);
+                                                       TrustSource trust_source = nullptr,
+                                                       Clock* clock = Clock::Real());
 
   // A root, keyring or ownership record from the watch stream: true if new.
   // Errors as TrustChain::Accept (nothing changes).
   absl::StatusOr<bool> ApplyTrust(const Envelope& env);
   // A checkpoint from a heartbeat: true if newer than the one held.
   absl::StatusOr<bool> AcceptCheckpoint(const Envelope& env);
-  CheckpointState checkpoint(int64_t now_ms) const;
+  CheckpointState checkpoint() const;
+  Clock* clock() const { return clock_; }
   bool chained() const;
 
   // This host's site (core/lifecycle.h): records scoped to other sites do
@@ -104,8 +108,10 @@ class Catalog {
                                                      const std::string& version);
 
  private:
-  Catalog(std::string path, TrustChain trust, ReleaseSource source, TrustSource trust_source)
-      : path_(std::move(path)),
+  Catalog(std::string path, TrustChain trust, ReleaseSource source, TrustSource trust_source,
+          Clock* clock)
+      : clock_(clock),
+        path_(std::move(path)),
         chain_(std::move(trust)),
         source_(std::move(source)),
         trust_source_(std::move(trust_source)) {}
@@ -121,6 +127,7 @@ class Catalog {
   // one already written is dropped.
   void Save(const std::pair<std::string, uint64_t>& snapshot);
 
+  Clock* const clock_;
   const std::string path_;
   // Lock order: mu_ is never held with save_mu_.
   mutable Mutex mu_;

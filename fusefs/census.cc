@@ -38,8 +38,8 @@ std::vector<std::string> List(const std::string& dir) {
 
 }  // namespace
 
-HostCensus::HostCensus(std::string mountpoint, std::function<int64_t()> now_ms, std::string proc)
-    : mountpoint_(std::move(mountpoint)), now_ms_(std::move(now_ms)), proc_(std::move(proc)) {}
+HostCensus::HostCensus(std::string mountpoint, Clock* clock, std::string proc)
+    : mountpoint_(std::move(mountpoint)), clock_(clock), proc_(std::move(proc)) {}
 
 std::pair<std::string, std::string> HostCensus::VersionOf(const std::string& mountpoint,
                                                           const std::string& path) {
@@ -55,7 +55,7 @@ std::pair<std::string, std::string> HostCensus::VersionOf(const std::string& mou
 }
 
 void HostCensus::Touched(const std::string& app, const std::string& version) {
-  const int64_t now = now_ms_();
+  const int64_t now = clock_->WallMs();
   MutexLock lock(&mu_);
   if (last_use_.size() >= kMaxUsageVersions && !last_use_.contains({app, version})) return;
   last_use_[{app, version}] = now;
@@ -93,7 +93,7 @@ std::vector<VersionUsage> HostCensus::Scan() {
       if (path.starts_with(mountpoint_ + "/") && mapped.insert(path).second) note(pid, path);
     }
   }
-  const int64_t now = now_ms_();
+  const int64_t now = clock_->WallMs();
   MutexLock lock(&mu_);
   for (const auto& [key, s] : seen) last_use_[key] = now;
   std::vector<VersionUsage> out;

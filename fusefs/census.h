@@ -11,12 +11,12 @@
 #define VMS_FUSEFS_CENSUS_H_
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <string>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "core/clock.h"
 #include "core/sync.h"
 #include "records.pb.h"
 
@@ -25,7 +25,7 @@ namespace vms {
 class HostCensus {
  public:
   // `mountpoint`: where /dist is mounted; `proc`: /proc, or a test's tree.
-  HostCensus(std::string mountpoint, std::function<int64_t()> now_ms, std::string proc = "/proc");
+  HostCensus(std::string mountpoint, Clock* clock, std::string proc = "/proc");
 
   void Touched(const std::string& app, const std::string& version);
   // Per version: processes and open files in it now (from /proc), and the
@@ -40,7 +40,7 @@ class HostCensus {
 
  private:
   const std::string mountpoint_;
-  const std::function<int64_t()> now_ms_;
+  Clock* const clock_;
   const std::string proc_;
   Mutex mu_;
   std::map<std::pair<std::string, std::string>, int64_t> last_use_ ABSL_GUARDED_BY(mu_);

@@ -24,7 +24,7 @@ DistFs::DistFs(Catalog* catalog, Content* content, FsOptions options)
     : catalog_(catalog),
       content_(content),
       options_(options),
-      mounted_ms_(WallClockMs()),
+      mounted_ms_(catalog->clock()->WallMs()),
       trees_(content, options.tree_cache_entries),
       files_(content),
       xattrs_(catalog, content),

@@ -372,7 +372,7 @@ int main(int argc, char** argv) {
                          {{"op", vms::FuseOpName(op)}});
   }
   vms::DistFs fs(catalog->get(), &content);
-  vms::HostCensus census(mountpoint, vms::WallClockMs);
+  vms::HostCensus census(mountpoint, vms::Clock::Real());
   fs.SetCensus(&census);
   const std::string journal = cache_dir + "/inodes";
   const vms::MountOptions mount_options = {.mountpoint = mountpoint,

@@ -99,7 +99,7 @@ absl::Status Watcher::OnMessage(const FollowMessage& msg) {
 
 void Watcher::LogFreeze() {
   if (!catalog_->chained()) return;
-  CheckpointState c = catalog_->checkpoint(WallClockMs());
+  CheckpointState c = catalog_->checkpoint();
   if (c.fresh == !frozen_) return;
   frozen_ = !c.fresh;
   if (frozen_) {

@@ -60,7 +60,7 @@ int Xattrs::Get(const Node& node, const std::string& name, std::string* value) c
   } else if (name == "user.vms.cache_pinned") {
     *value = std::to_string(content_->cache().pinned());
   } else if (name == "user.vms.checkpoint") {
-    CheckpointState c = catalog_->checkpoint(WallClockMs());
+    CheckpointState c = catalog_->checkpoint();
     if (!c.held) {
       *value = "none yet: no checkpoint from the master has reached this host";
     } else if (c.fresh) {

@@ -15,7 +15,7 @@ std::string AppKey(std::string_view app, uint64_t seq) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Load(Db* db, std::function<int64_t()> now_ms) {
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Load(Db* db, Clock* clock) {
   uint64_t last = 0;
   auto it = db->NewIterator(kFamily);
   it->SeekToLast();
@@ -23,7 +23,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Load(Db* db, std::function<i
     return absl::DataLossError("the audit log has a malformed key");
   }
   VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read the audit log"));
-  return std::unique_ptr<AuditLog>(new AuditLog(db, std::move(now_ms), last));
+  return std::unique_ptr<AuditLog>(new AuditLog(db, clock, last));
 }
 
 void AuditLog::Add(rocksdb::WriteBatch* batch, AuditEntry entry) {
@@ -33,7 +33,7 @@ void AuditLog::Add(rocksdb::WriteBatch* batch, AuditEntry entry) {
     seq = ++last_seq_;
   }
   entry.set_seq(seq);
-  entry.set_unix_ms(now_ms_());
+  entry.set_unix_ms(clock_->WallMs());
   batch->Put(db_->Family(kFamily), EncodeBigEndian64(seq), entry.SerializeAsString());
   batch->Put(db_->Family(kAppFamily), AppKey(entry.app(), seq), "");
   if (seq > kMaxEntries) {

@@ -12,12 +12,12 @@
 #define VMS_SERVER_AUDIT_LOG_H_
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/clock.h"
 #include "core/db.h"
 #include "core/sync.h"
 #include "records.pb.h"
@@ -34,7 +34,7 @@ class AuditLog {
   static constexpr size_t kMaxRead = 1000;
 
   // `db` was opened with kFamily and kAppFamily and outlives the log.
-  static absl::StatusOr<std::unique_ptr<AuditLog>> Load(Db* db, std::function<int64_t()> now_ms);
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Load(Db* db, Clock* clock);
 
   // Puts `entry` (its seq and time filled in here) into `batch`.
   void Add(rocksdb::WriteBatch* batch, AuditEntry entry);
@@ -46,11 +46,10 @@ class AuditLog {
   absl::StatusOr<std::vector<AuditEntry>> Read(std::string_view app, size_t limit) const;
 
  private:
-  AuditLog(Db* db, std::function<int64_t()> now_ms, uint64_t last)
-      : db_(db), now_ms_(std::move(now_ms)), last_seq_(last) {}
+  AuditLog(Db* db, Clock* clock, uint64_t last) : db_(db), clock_(clock), last_seq_(last) {}
 
   Db* db_;
-  std::function<int64_t()> now_ms_;
+  Clock* const clock_;
   Mutex mu_;
   uint64_t last_seq_ ABSL_GUARDED_BY(mu_);
 };

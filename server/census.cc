@@ -22,7 +22,7 @@ absl::Status SiteCensus::Add(const HostUsageReport& report) {
           StrCat("census: bad app or version ", Quote(v.app()), " ", Quote(v.version())));
     }
   }
-  const int64_t now = now_ms_();
+  const int64_t now = clock_->WallMs();
   MutexLock lock(&mu_);
   if (!hosts_.contains(report.host()) && hosts_.size() >= kMaxCensusHosts) {
     auto oldest = std::min_element(hosts_.begin(), hosts_.end(), [](const auto& a, const auto& b) {
@@ -38,7 +38,7 @@ absl::Status SiteCensus::Add(const HostUsageReport& report) {
 }
 
 std::vector<VersionUsage> SiteCensus::Sum() {
-  const int64_t now = now_ms_();
+  const int64_t now = clock_->WallMs();
   std::map<std::pair<std::string, std::string>, VersionUsage> sum;
   MutexLock lock(&mu_);
   for (auto it = hosts_.begin(); it != hosts_.end();) {

@@ -7,13 +7,13 @@
 #define VMS_SERVER_CENSUS_H_
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "core/clock.h"
 #include "core/sync.h"
 #include "records.pb.h"
 
@@ -26,7 +26,7 @@ class SiteCensus {
   // Hosts using a version now, named in the sum.
   static constexpr size_t kMaxNamedHosts = 16;
 
-  explicit SiteCensus(std::function<int64_t()> now_ms) : now_ms_(std::move(now_ms)) {}
+  explicit SiteCensus(Clock* clock) : clock_(clock) {}
 
   // A host's report, replacing its last. InvalidArgument beyond the limits
   // or for a bad name.
@@ -43,7 +43,7 @@ class SiteCensus {
     HostUsageReport report;
     int64_t received_ms = 0;
   };
-  std::function<int64_t()> now_ms_;
+  Clock* const clock_;
   mutable Mutex mu_;
   std::map<std::string, Host> hosts_ ABSL_GUARDED_BY(mu_);
 };

@@ -327,7 +327,7 @@ void Follower::ReportLoop() {
     report.set_applied_seq(replica_->applied_seq());
     report.set_upstream_silent_ms(NowMs() - last_contact_ms_);
     std::string frozen = FrozenProblem();
-    report.set_checkpoint_issued_unix_ms(replica_->checkpoint(0).checkpoint.issued_unix_ms());
+    report.set_checkpoint_issued_unix_ms(replica_->checkpoint().checkpoint.issued_unix_ms());
     {
       MutexLock lock(&mu_);
       report.set_problem((last_error_.empty() ? frozen : last_error_).substr(0, kMaxErrorBytes));
@@ -369,7 +369,7 @@ SiteInfoResponse Follower::Info() const {
   MutexLock lock(&mu_);
   info.set_last_error(last_error_);
   info.set_stuck(apply_failed_);
-  CheckpointState c = replica_->checkpoint(WallClockMs());
+  CheckpointState c = replica_->checkpoint();
   info.set_checkpoint_issued_unix_ms(c.checkpoint.issued_unix_ms());
   info.set_checkpoint_expires_unix_ms(c.checkpoint.expires_unix_ms());
   info.set_frozen(replica_->chained() && !c.fresh);
@@ -404,7 +404,7 @@ void Follower::RefreshSiteMap(uint64_t version) {
 
 std::string Follower::FrozenProblem() {
   if (!replica_->chained()) return "";
-  CheckpointState c = replica_->checkpoint(WallClockMs());
+  CheckpointState c = replica_->checkpoint();
   bool frozen = !c.fresh;
   std::string problem;
   if (frozen) {

@@ -35,7 +35,6 @@ absl::Status NoOwnershipYet(const std::string& app, const std::string& principal
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
-  if (!options.now_ms) options.now_ms = WallClockMs;
   VMS_RETURN_IF_ERROR(MakeDirs(options.data_dir));
   VMS_ASSIGN_OR_RETURN(auto key, SigningKey::LoadOrCreate(options.data_dir, "master"));
   VMS_ASSIGN_OR_RETURN(auto authz, Authorizer::Create(options.authz));
@@ -46,8 +45,8 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
                         options.env);
   if (!records.ok()) return records.status();
   VMS_ASSIGN_OR_RETURN(auto sites,
-                       SiteRegistry::Load((*records)->db(), records->get(), options.now_ms));
-  VMS_ASSIGN_OR_RETURN(auto audit, AuditLog::Load((*records)->db(), options.now_ms));
+                       SiteRegistry::Load((*records)->db(), records->get(), options.clock));
+  VMS_ASSIGN_OR_RETURN(auto audit, AuditLog::Load((*records)->db(), options.clock));
   auto master =
       std::unique_ptr<Master>(new Master(std::move(options), std::move(authz), std::move(*records),
                                          std::move(sites), std::move(audit), std::move(key)));
@@ -84,7 +83,7 @@ absl::StatusOr<std::vector<Hash>> Master::CompleteTrees(std::span<const Hash> ha
 }
 
 absl::StatusOr<IngestStats> Master::PutObjects(std::vector<StoredObject>* objects) {
-  const std::string now = EncodeBigEndian64(static_cast<uint64_t>(options_.now_ms()));
+  const std::string now = EncodeBigEndian64(static_cast<uint64_t>(options_.clock->WallMs()));
   rocksdb::ColumnFamilyHandle* uploads = records_->db()->Family(kUploadsFamily);
   auto stats = records_->mutable_objects().Ingest(
       objects,
@@ -223,7 +222,7 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
   release.set_root(std::string(args.root.View()));
   release.set_file_count(closure->totals.files);
   release.set_byte_count(closure->totals.bytes);
-  release.set_created_unix_ms(options_.now_ms());
+  release.set_created_unix_ms(options_.clock->WallMs());
   release.set_publisher(args.principal);
   release.set_message(args.message);
   Envelope env;
@@ -495,7 +494,7 @@ absl::StatusOr<FlipResult> Master::Flip(const FlipArgs& args, LiveRecord::Kind k
   record.set_root(release.root());
   record.set_live_seq(state.live_seq() + 1);
   record.set_previous_version(EffectiveVersion(state, label, sites.empty() ? "" : sites.front()));
-  record.set_issued_unix_ms(options_.now_ms());
+  record.set_issued_unix_ms(options_.clock->WallMs());
   record.set_issuer(args.principal);
   record.set_kind(kind);
   for (const std::string& site : sites) record.add_sites(site);

@@ -64,8 +64,8 @@ struct MasterOptions {
   // A commit beyond these (entries per directory, files per version) is
   // refused; depth is the client's to check (core/limits.h).
   ShapeLimits limits;
-  // Wall-clock milliseconds since the epoch; tests inject their own.
-  std::function<int64_t()> now_ms;
+  // Stamps records (wall clock); tests inject a FakeClock.
+  Clock* clock = Clock::Real();
   // The store's I/O (Db::Open); tests inject a power cut.
   rocksdb::Env* env = nullptr;
   // Who may do what. vms-master sets it from its flags; the default (no
@@ -338,7 +338,7 @@ class Master {
     PendingInfo info;
     std::optional<CommitArgs> commit;
     std::optional<FlipArgs> flip;
-    std::chrono::steady_clock::time_point since;
+    Clock::TimePoint since;  // options_.clock
   };
   // The owners of `app`: nullopt when it does not exist; empty for an app
   // from before owners.

@@ -170,7 +170,7 @@ absl::StatusOr<RetireResult> Master::Retire(const FlipArgs& args) {
       record.set_version(args.version);
       record.set_root(release.root());
       record.set_live_seq(state.live_seq() + 1);
-      record.set_issued_unix_ms(options_.now_ms());
+      record.set_issued_unix_ms(options_.clock->WallMs());
       record.set_issuer(args.principal);
       record.set_kind(LiveRecord::RETIRE);
       Envelope to_sign;
@@ -211,7 +211,7 @@ absl::StatusOr<GcSummary> Master::CollectGarbage(
     bool dry_run, const std::set<std::pair<std::string, std::string>>& also_retired) {
   MutexLock gc_lock(&gc_mu_);  // one collection at a time
   const uint64_t ttl_ms = std::chrono::milliseconds(kUnreferencedUploadTtl).count();
-  const int64_t now = options_.now_ms();
+  const int64_t now = options_.clock->WallMs();
   rocksdb::ColumnFamilyHandle* uploads = records_->db()->Family(kUploadsFamily);
   // An upload no release names yet survives for a day: a push in progress.
   auto keep = [&](const Hash& h) {
@@ -292,7 +292,7 @@ absl::StatusOr<Master::GcResult> Master::Gc(const std::string& principal, const 
   }
   GcResult out;
   std::set<std::pair<std::string, std::string>> retiring;
-  const int64_t now = options_.now_ms();
+  const int64_t now = options_.clock->WallMs();
   for (const std::string& a : apps) {
     VMS_ASSIGN_OR_RETURN(auto policy, Policy(principal, a, std::nullopt));
     VMS_ASSIGN_OR_RETURN(auto state, records_->LoadAppState(a));

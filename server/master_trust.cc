@@ -107,7 +107,7 @@ absl::Status Master::OpenTrust() {
     given.emplace_back(options_.trust_file, std::move(configured));
   }
   VMS_ASSIGN_OR_RETURN(TrustChain held,
-                       TrustStore(records_.get()).Load(configured_root, WallClockMs()));
+                       TrustStore(records_.get()).Load(configured_root, options_.clock->WallMs()));
   chain_ = std::make_unique<TrustChain>(std::move(held));
   if (options_.trust_file.empty()) {
     spdlog::warn(
@@ -209,12 +209,12 @@ absl::StatusOr<Envelope> Master::CheckSigned(const Envelope& signed_env, const E
     PendingEntry entry{.info = {.action = action,
                                 .principal = principal,
                                 .record = signed_env,
-                                .since_ms = options_.now_ms(),
+                                .since_ms = options_.clock->WallMs(),
                                 .owners_signed = static_cast<uint32_t>(signed_by),
                                 .threshold = o->record.threshold()},
                        .commit = commit,
                        .flip = flip,
-                       .since = std::chrono::steady_clock::now()};
+                       .since = options_.clock->Now()};
     if (entry.commit) entry.commit->signed_release.reset();
     if (entry.flip) entry.flip->signed_record.reset();
     entries.push_back(std::move(entry));
@@ -239,7 +239,7 @@ absl::StatusOr<std::vector<Master::PendingInfo>> Master::Pending(const std::stri
   auto it = pending_.find(app);
   if (it == pending_.end()) return out;
   for (const PendingEntry& e : it->second) {
-    if (std::chrono::steady_clock::now() - e.since < kPendingTtl) out.push_back(e.info);
+    if (options_.clock->Now() - e.since < kPendingTtl) out.push_back(e.info);
   }
   return out;
 }
@@ -268,7 +268,7 @@ absl::StatusOr<Master::CosignResult> Master::Cosign(const std::string& principal
     if (it != pending_.end()) {
       for (auto e = it->second.begin(); e != it->second.end(); ++e) {
         if (e->info.record.payload() != env.payload() ||
-            std::chrono::steady_clock::now() - e->since >= kPendingTtl) {
+            options_.clock->Now() - e->since >= kPendingTtl) {
           continue;
         }
         entry = std::move(*e);
@@ -335,7 +335,7 @@ absl::StatusOr<OwnersResult> Master::SignedOwners(
   next.set_app(app);
   next.set_ownership_seq(held ? held->record.ownership_seq() + 1 : 1);
   next.set_keyring_version(chain_->keyring()->version());
-  next.set_issued_unix_ms(options_.now_ms());
+  next.set_issued_unix_ms(options_.clock->WallMs());
   next.set_issuer(principal);
   VMS_ASSIGN_OR_RETURN(auto state, records_->LoadAppState(app));
   if (state) {
@@ -466,7 +466,7 @@ absl::Status Master::SignCheckpoint() {
   if (!chained_) return absl::FailedPreconditionError("no root of trust: no checkpoints");
   Checkpoint c;
   uint64_t keyring_version;
-  int64_t now = options_.now_ms();
+  int64_t now = options_.clock->WallMs();
   {
     MutexLock write_lock(&write_mu_);
     c.set_head_seq(records_->head_seq());
@@ -500,7 +500,7 @@ std::vector<std::string> Master::TrustWarnings() const {
   if (!chained_) return {};
   MutexLock lock(&published_mu_);
   return ExpiryWarnings(published_root_, published_keyring_ ? &*published_keyring_ : nullptr,
-                        options_.now_ms());
+                        options_.clock->WallMs());
 }
 
 std::optional<Envelope> Master::checkpoint() const {

@@ -186,10 +186,10 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
     if (tick && service_->options_.checkpoint) checkpoint = service_->options_.checkpoint();
     bool new_checkpoint = checkpoint && checkpoint->payload() != sent_checkpoint_;
     if (tick && (new_checkpoint ||
-                 std::chrono::steady_clock::now() - last_write_ >= service_->options_.heartbeat)) {
+                 service_->options_.clock->Now() - last_write_ >= service_->options_.heartbeat)) {
       Heartbeat* hb = msg_.mutable_heartbeat();
       hb->set_head_seq(service_->api_->head_seq());
-      hb->set_sent_unix_ms(WallClockMs());
+      hb->set_sent_unix_ms(service_->options_.clock->WallMs());
       hb->set_interval_ms(service_->options_.heartbeat.count());
       if (service_->options_.site_map_version) {
         hb->set_site_map_version(service_->options_.site_map_version());
@@ -209,7 +209,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
   }
 
   void Write() {
-    last_write_ = std::chrono::steady_clock::now();
+    last_write_ = service_->options_.clock->Now();
     HappensBefore(&msg_);  // OnWriteDone() comes through gRPC (core/sync.h)
     StartWrite(&msg_);
   }
@@ -276,8 +276,8 @@ void ReadService::Tick() {
   MutexLock lock(&mu_);
   // Ticking at a quarter of the interval keeps heartbeats within 1.25 of it.
   while (!stopping_) {
-    const auto tick = std::chrono::steady_clock::now() + options_.heartbeat / 4;
-    while (!stopping_ && stop_cv_.WaitUntil(tick)) {
+    const auto tick = options_.clock->Now() + options_.heartbeat / 4;
+    while (!stopping_ && options_.clock->WaitUntil(&stop_cv_, tick)) {
     }
     if (stopping_) break;
     for (FollowReactor* r : followers_) r->Wake(true);

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "core/clock.h"
 #include "core/counter.h"
 #include "core/sync.h"
 #include "core/thread_pool.h"
@@ -27,6 +28,7 @@ class FollowReactor;
 
 struct ReadServiceOptions {
   std::chrono::milliseconds heartbeat{1000};
+  Clock* clock = Clock::Real();  // paces heartbeats and stamps them
   // Called when an object about to be served turns out corrupt on disk (it is
   // not sent: the caller gets DATA_LOSS). A replica removes it and fetches it
   // again; may be empty.

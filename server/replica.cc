@@ -46,7 +46,6 @@ absl::Status NoSpace(const std::string& dir, std::string_view detail) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(ReplicaOptions options, TrustChain trust) {
-  if (!options.now_ms) options.now_ms = WallClockMs;
   VMS_RETURN_IF_ERROR(ValidateSiteName(options.site));
   VMS_RETURN_IF_ERROR(MakeDirs(options.data_dir));
   VMS_ASSIGN_OR_RETURN(auto records, RecordStore::Open(options.data_dir + "/db", {}, options.env));
@@ -55,7 +54,7 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(ReplicaOptions options, T
     // The chain starts at the first root this replica was given (a newer
     // root.pub given later is one it already holds, or refused).
     TrustStore store(records.get());
-    VMS_ASSIGN_OR_RETURN(TrustChain held, store.Load(trust.first_root(), WallClockMs()));
+    VMS_ASSIGN_OR_RETURN(TrustChain held, store.Load(trust.first_root(), options.clock->WallMs()));
     if (held.root().record.version() < trust.root().record.version()) {
       ReplicaLog()->warn(
           "--trust names root version {}, but this replica holds version {}: it "
@@ -368,7 +367,7 @@ absl::StatusOr<bool> Replica::AcceptCheckpoint(const Envelope& env) {
   absl::StatusOr<bool> accepted;
   {
     MutexLock lock(&chain_mu_);
-    accepted = chain_.AcceptCheckpoint(env, WallClockMs());
+    accepted = chain_.AcceptCheckpoint(env, options_.clock->WallMs());
   }
   if (accepted.ok() && *accepted) {
     // Kept across restarts (not synced: losing one only means waiting for
@@ -380,9 +379,9 @@ absl::StatusOr<bool> Replica::AcceptCheckpoint(const Envelope& env) {
   return accepted;
 }
 
-CheckpointState Replica::checkpoint(int64_t now_ms) const {
+CheckpointState Replica::checkpoint() const {
   MutexLock lock(&chain_mu_);
-  return chain_.checkpoint(now_ms);
+  return chain_.checkpoint(options_.clock->WallMs());
 }
 
 std::optional<Envelope> Replica::checkpoint_envelope() const {

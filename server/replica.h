@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/chain.h"
+#include "core/clock.h"
 #include "core/counter.h"
 #include "core/keys.h"
 #include "core/sync.h"
@@ -51,8 +52,8 @@ struct ReplicaMetrics {
 struct ReplicaOptions {
   std::string data_dir;
   std::string site;
-  std::function<int64_t()> now_ms;
-  rocksdb::Env* env = nullptr;  // the store's I/O (Db::Open); tests inject a power cut
+  Clock* clock = Clock::Real();  // judges checkpoints and expiry; tests inject a FakeClock
+  rocksdb::Env* env = nullptr;   // the store's I/O (Db::Open); tests inject a power cut
   ReplicaMetrics metrics;
 };
 
@@ -132,7 +133,7 @@ class Replica {
   // the one held (then held, and passed on downstream). Errors as
   // TrustChain::AcceptCheckpoint.
   absl::StatusOr<bool> AcceptCheckpoint(const Envelope& env);
-  CheckpointState checkpoint(int64_t now_ms) const;
+  CheckpointState checkpoint() const;  // judged by options' clock
   std::optional<Envelope> checkpoint_envelope() const;
   // What the Read service serves as Trust and at the start of a Watch.
   TrustSnapshot TrustRecords() const;

@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   // flight may still use them.
   std::optional<vms::ThreadPool> pool;
   pool.emplace(std::max(4, 2 * vms::CpuCount()));
-  vms::SiteCensus census(vms::WallClockMs);
+  vms::SiteCensus census(vms::Clock::Real());
   vms::Follower follower(replica->get(), {.upstreams = upstreams,
                                           .credentials = *credentials,
                                           .fetch_streams = fetch_streams,

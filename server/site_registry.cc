@@ -90,8 +90,8 @@ absl::Status CheckReport(const SiteReport& r) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SiteRegistry>> SiteRegistry::Load(Db* db, const RecordStore* records,
-                                                                 std::function<int64_t()> now_ms) {
-  auto registry = std::unique_ptr<SiteRegistry>(new SiteRegistry(db, records, std::move(now_ms)));
+                                                                 Clock* clock) {
+  auto registry = std::unique_ptr<SiteRegistry>(new SiteRegistry(db, records, clock));
   auto it = db->NewIterator(kFamily);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     SiteState stored;
@@ -195,7 +195,7 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(
     if (at && at->live_seq() >= l.live_seq()) flips.push_back(&l);
   }
 
-  const int64_t now = now_ms_();
+  const int64_t now = clock_->WallMs();
   Applied ack;
   MutexLock lock(&mu_);
   // A site speaking for itself is believed; a relay does not take over a
@@ -205,8 +205,7 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(
   if (sender && report.via_size() > 0) {
     auto known = sites_.find(report.site());
     if (known != sites_.end() && known->second.base.parent() != parent &&
-        std::chrono::steady_clock::now() - known->second.last_report <
-            std::chrono::milliseconds(kRecentMs)) {
+        clock_->Now() - known->second.last_report < std::chrono::milliseconds(kRecentMs)) {
       keep_upstreams = true;
     }
     if (keep_upstreams && !IsDeclaredUpstream(known->second.base, parent)) {
@@ -252,7 +251,7 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(
     changed = true;
   }
   site.base.set_last_seen_unix_ms(now);
-  site.last_report = std::chrono::steady_clock::now();
+  site.last_report = clock_->Now();
   site.base.set_upstream_silent_ms(report.upstream_silent_ms());
   site.base.set_checkpoint_issued_unix_ms(report.checkpoint_issued_unix_ms());
   site.base.set_problem(report.problem());
@@ -393,7 +392,7 @@ absl::Status SiteRegistry::Add(std::string_view name) {
     VMS_RETURN_IF_ERROR(RoomForOneMore());
     Site& site = sites_[std::string(name)];
     site.base.set_name(std::string(name));
-    site.base.set_first_seen_unix_ms(now_ms_());
+    site.base.set_first_seen_unix_ms(clock_->WallMs());
     added = site;
     RebuildMap();
   }
@@ -411,11 +410,10 @@ absl::Status SiteRegistry::Remove(std::string_view name, bool force) {
           StrCat("no site named ", Quote(name), "; known sites: ", known.empty() ? "none" : known));
     }
     const auto last = it->second.last_report;
-    const int64_t ago = last == std::chrono::steady_clock::time_point{}
-                            ? kRecentMs  // not heard from since the master started
-                            : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::steady_clock::now() - last)
-                                  .count();
+    const int64_t ago =
+        last == std::chrono::steady_clock::time_point{}
+            ? kRecentMs  // not heard from since the master started
+            : std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now() - last).count();
     if (!force && ago < kRecentMs) {
       return absl::FailedPreconditionError(StrCat(
           "site ", name, " reported ", std::max<int64_t>(0, ago) / 1000,

@@ -21,7 +21,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +31,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "core/clock.h"
 #include "core/db.h"
 #include "core/sync.h"
 #include "records.pb.h"
@@ -49,7 +49,7 @@ class SiteRegistry {
   // Loads the sites stored in `db` (opened with kFamily); versions and flips
   // are looked up in `records`. Both must outlive the registry.
   static absl::StatusOr<std::unique_ptr<SiteRegistry>> Load(Db* db, const RecordStore* records,
-                                                            std::function<int64_t()> now_ms);
+                                                            Clock* clock);
 
   struct Applied {
     // The site was unknown (new, forgotten, or its state lost) and the report
@@ -123,8 +123,8 @@ class SiteRegistry {
     int64_t usage_ms = 0;
   };
 
-  SiteRegistry(Db* db, const RecordStore* records, std::function<int64_t()> now_ms)
-      : records_(records), db_(db), now_ms_(std::move(now_ms)) {}
+  SiteRegistry(Db* db, const RecordStore* records, Clock* clock)
+      : records_(records), db_(db), clock_(clock) {}
   // Forgets what the site's applied_seq covers and keeps the newest
   // kMaxReportVersions; returns whether anything went.
   static bool Prune(Site* site);
@@ -138,7 +138,7 @@ class SiteRegistry {
 
   const RecordStore* records_;
   Db* db_;
-  std::function<int64_t()> now_ms_;
+  Clock* const clock_;
   mutable Mutex mu_;
   std::map<std::string, Site> sites_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const vms::SiteMap> map_ ABSL_GUARDED_BY(mu_);

@@ -28,13 +28,11 @@ json VersionJson(const VersionState& v) {
 
 }  // namespace
 
-StatusPage::StatusPage(Master* master, std::function<int64_t()> now_ms)
-    : master_(master),
-      now_ms_(now_ms ? std::move(now_ms) : std::function<int64_t()>(WallClockMs)) {}
+StatusPage::StatusPage(Master* master, Clock* clock) : master_(master), clock_(clock) {}
 
 std::string StatusPage::Json() {
   MutexLock lock(&mu_);
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_->Now();
   if (cached_.empty() || now - built_ >= kRefresh) {
     auto built = Build();
     cached_ = built.ok() ? *std::move(built)
@@ -61,7 +59,7 @@ std::string StatusPage::Json() {
 absl::StatusOr<std::string> StatusPage::Build() const {
   const RecordStore& records = master_->records();
   const uint64_t head = records.head_seq();
-  json out = {{"now_ms", now_ms_()}, {"head_seq", head}, {"trust_warnings", json::array()}};
+  json out = {{"now_ms", clock_->WallMs()}, {"head_seq", head}, {"trust_warnings", json::array()}};
   for (const std::string& w : master_->TrustWarnings()) out["trust_warnings"].push_back(w);
 
   VMS_ASSIGN_OR_RETURN(std::vector<AppState> apps, records.ListApps());

@@ -12,11 +12,11 @@
 #define VMS_SERVER_STATUS_PAGE_H_
 
 #include <chrono>
-#include <functional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "core/clock.h"
 #include "core/sync.h"
 #include "server/master.h"
 
@@ -30,8 +30,8 @@ class StatusPage {
   static constexpr size_t kRecentFlips = 10;
   static constexpr size_t kRecentPushes = 5;
 
-  // `master` must outlive the page. `now_ms`: wall clock (tests inject one).
-  explicit StatusPage(Master* master, std::function<int64_t()> now_ms = nullptr);
+  // `master` and `clock` must outlive the page.
+  explicit StatusPage(Master* master, Clock* clock = Clock::Real());
 
   // The page itself (static HTML with its CSS and script).
   static const char* Html();
@@ -43,7 +43,7 @@ class StatusPage {
 
  private:
   Master* master_;
-  std::function<int64_t()> now_ms_;
+  Clock* const clock_;
   Mutex mu_;
   std::string cached_ ABSL_GUARDED_BY(mu_);
   std::chrono::steady_clock::time_point built_ ABSL_GUARDED_BY(mu_);

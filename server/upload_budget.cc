@@ -13,7 +13,7 @@ std::chrono::microseconds UploadBudget::Reserve(const std::string& client, uint6
   constexpr int64_t kMaxOwedUs = int64_t{365} * 86400 * 1000000;
   const int64_t cost_us = static_cast<int64_t>(std::min<unsigned __int128>(
       static_cast<unsigned __int128>(raw_bytes) * 1000000 / rate_, kMaxOwedUs));
-  const auto now = clock_();
+  const auto now = clock_->Now();
   MutexLock lock(&mu_);
   if (paid_at_.size() > 4096) {  // many clients: forget those that owe nothing
     std::erase_if(paid_at_, [&](const auto& kv) { return kv.second <= now; });

@@ -13,24 +13,23 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "absl/base/thread_annotations.h"
+#include "core/clock.h"
 #include "core/sync.h"
 
 namespace vms {
 
 class UploadBudget {
  public:
-  using Clock = std::function<std::chrono::steady_clock::time_point()>;
   static constexpr std::chrono::seconds kBurst{4};
 
   // `bytes_per_second` 0: unlimited.
-  explicit UploadBudget(uint64_t bytes_per_second, Clock clock = std::chrono::steady_clock::now)
-      : rate_(bytes_per_second), clock_(std::move(clock)) {}
+  explicit UploadBudget(uint64_t bytes_per_second, Clock* clock = Clock::Real())
+      : rate_(bytes_per_second), clock_(clock) {}
 
   // Charges `raw_bytes` to `client` and returns how long to wait before
   // doing the work (zero while the client is within its rate and burst).
@@ -41,7 +40,7 @@ class UploadBudget {
 
  private:
   const uint64_t rate_;
-  const Clock clock_;
+  Clock* const clock_;
   Mutex mu_;
   // When each client's charged bytes are paid off at the rate; entries in
   // the past are dropped.

@@ -4,6 +4,7 @@
 #include "gtest/gtest.h"
 #include "server/census.h"
 #include "server/master.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/master_trees.h"
 #include "tests/testing/testing.h"
 
@@ -13,8 +14,8 @@ namespace {
 class LifecycleTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    master_ =
-        Master::Open({.data_dir = dir_.path(), .now_ms = [this] { return clock_ += 10; }}).value();
+    clock_.TickWallEveryRead(std::chrono::milliseconds(10));
+    master_ = Master::Open({.data_dir = dir_.path(), .clock = &clock_}).value();
   }
   Hash Release(const std::string& version, const std::string& content) {
     auto root = testing::StoreOneFileTree(master_.get(), "file", content).value();
@@ -31,7 +32,7 @@ class LifecycleTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  int64_t clock_ = 1'000'000;
+  testing::FakeClock clock_;  // each record stamped later than the one before
   std::unique_ptr<Master> master_;
 };
 
@@ -135,7 +136,7 @@ TEST_F(LifecycleTest, UploadsOfAPushInProgressSurviveUntilTheyAreADayOld) {
   EXPECT_EQ(gc->objects_removed(), 0u);
   EXPECT_TRUE(Present("pending"));
   // Nobody committed it for a day: it goes.
-  clock_ += std::chrono::milliseconds(Master::kUnreferencedUploadTtl).count();
+  clock_.Advance(Master::kUnreferencedUploadTtl);
   gc = master_->CollectGarbage(false);
   ASSERT_TRUE(gc.ok()) << gc.status();
   EXPECT_EQ(gc->objects_removed(), 2u);
@@ -166,8 +167,9 @@ TEST_F(LifecycleTest, ADryRunCountsWhatWouldGoAndRemovesNothing) {
 }
 
 TEST(SiteCensusTest, SumsHostsAndForgetsTheSilent) {
-  int64_t now = 10 * SiteCensus::kWeekMs;
-  SiteCensus census([&] { return now; });
+  testing::FakeClock clock;
+  SiteCensus census(&clock);
+  const int64_t now = clock.WallMs();
   auto report = [&](const std::string& host, uint32_t processes, int64_t last_use) {
     HostUsageReport r;
     r.set_host(host);
@@ -192,17 +194,17 @@ TEST(SiteCensusTest, SumsHostsAndForgetsTheSilent) {
   ASSERT_EQ(sum[0].hosts_size(), 1);
   EXPECT_EQ(sum[0].hosts(0), "a");
   // a falls silent: after three intervals it no longer uses anything now.
-  now += 4 * 60'000;
+  clock.Advance(std::chrono::minutes(4));
   sum = census.Sum();
   ASSERT_EQ(sum.size(), 1u);
   EXPECT_EQ(sum[0].hosts_now(), 0u);
   EXPECT_EQ(sum[0].hosts_day(), 1u);
   // A week later both are forgotten.
-  now += SiteCensus::kWeekMs;
+  clock.Advance(std::chrono::milliseconds(SiteCensus::kWeekMs));
   EXPECT_TRUE(census.Sum().empty());
   EXPECT_EQ(census.hosts(), 0u);
   // Bad input is refused.
-  HostUsageReport bad = report("Bad Host", 1, now);
+  HostUsageReport bad = report("Bad Host", 1, clock.WallMs());
   EXPECT_FALSE(census.Add(bad).ok());
 }
 

@@ -2,6 +2,7 @@
 #include "core/tree.h"
 #include "gtest/gtest.h"
 #include "server/master.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/master_trees.h"
 #include "tests/testing/testing.h"
 
@@ -11,13 +12,13 @@ namespace {
 class LiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    clock_.TickWallEveryRead(std::chrono::milliseconds(1));
     Reopen();
     for (const char* v : {"1", "2", "3", "4"}) Push(v);
   }
   void Reopen() {
     master_.reset();
-    master_ =
-        Master::Open({.data_dir = dir_.path(), .now_ms = [this] { return ++clock_; }}).value();
+    master_ = Master::Open({.data_dir = dir_.path(), .clock = &clock_}).value();
   }
   void Push(const std::string& version) {
     std::string content = "content of " + version;
@@ -44,7 +45,7 @@ class LiveTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  int64_t clock_ = 1000;
+  testing::FakeClock clock_;  // each record stamped later than the one before
   std::unique_ptr<Master> master_;
 };
 

@@ -3,6 +3,7 @@
 #include "core/envelope.h"
 #include "core/tree.h"
 #include "gtest/gtest.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/master_trees.h"
 #include "tests/testing/testing.h"
 
@@ -11,11 +12,13 @@ namespace {
 
 class MasterTest : public ::testing::Test {
  protected:
-  void SetUp() override { Reopen(); }
+  void SetUp() override {
+    clock_.TickWallEveryRead(std::chrono::milliseconds(1));
+    Reopen();
+  }
   void Reopen() {
     master_.reset();
-    master_ =
-        Master::Open({.data_dir = dir_.path(), .now_ms = [this] { return ++clock_; }}).value();
+    master_ = Master::Open({.data_dir = dir_.path(), .clock = &clock_}).value();
   }
 
   // Stores a one-file tree and returns its root.
@@ -31,7 +34,7 @@ class MasterTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  int64_t clock_ = 1000;
+  testing::FakeClock clock_;  // each record stamped later than the one before
   std::unique_ptr<Master> master_;
 };
 

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "gtest/gtest.h"
+#include "tests/testing/fake_clock.h"
 
 namespace vms {
 namespace {
@@ -13,8 +14,8 @@ using std::chrono::seconds;
 
 class UploadBudgetTest : public ::testing::Test {
  protected:
-  std::chrono::steady_clock::time_point now_{};
-  UploadBudget budget_{100 << 20, [this] { return now_; }};  // 100 MiB/s
+  testing::FakeClock clock_;
+  UploadBudget budget_{100 << 20, &clock_};  // 100 MiB/s
 };
 
 TEST_F(UploadBudgetTest, WithinTheBurstNothingWaits) {
@@ -28,7 +29,7 @@ TEST_F(UploadBudgetTest, WithinTheBurstNothingWaits) {
 TEST_F(UploadBudgetTest, TheRateRefillsAndClientsAreSeparate) {
   for (int i = 0; i < 6; ++i) budget_.Reserve("a", 100 << 20);
   EXPECT_EQ(budget_.Reserve("b", 100 << 20), microseconds(0)) << "b owes nothing for a";
-  now_ += seconds(10);
+  clock_.Advance(seconds(10));
   EXPECT_EQ(budget_.Reserve("a", 100 << 20), microseconds(0)) << "paid off meanwhile";
 }
 
