@@ -6,6 +6,7 @@
 #include "core/envelope.h"
 #include "core/file_util.h"
 #include "core/lifecycle.h"
+#include "core/log.h"
 #include "core/names.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -23,7 +24,7 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(std::string path, TrustCh
   if (!data.ok()) return catalog;  // first start
   HostCatalog stored;
   if (!stored.ParseFromString(*data)) {
-    spdlog::warn("catalog {} is corrupt: starting empty", catalog->path_);
+    FuseLog()->warn("catalog {} is corrupt: starting empty", catalog->path_);
     return catalog;
   }
   MutexLock lock(&catalog->mu_);
@@ -32,16 +33,16 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(std::string path, TrustCh
   // no longer verifies ends it; what came before stays.
   if (absl::Status s = catalog->chain_.Restore(stored.trust(), catalog->clock_->WallMs());
       !s.ok()) {
-    spdlog::warn("dropping part of the stored chain of trust: {}", Sv(s.message()));
+    FuseLog()->warn("dropping part of the stored chain of trust: {}", Sv(s.message()));
   }
   for (const Envelope& env : stored.releases()) {
     if (absl::Status s = catalog->AddRelease(env); !s.ok()) {
-      spdlog::warn("dropping a stored release: {}", Sv(s.message()));
+      FuseLog()->warn("dropping a stored release: {}", Sv(s.message()));
     }
   }
   for (const Envelope& env : stored.live()) {
     if (auto held = catalog->AcceptLive(env); !held.ok()) {
-      spdlog::warn("dropping a stored live record: {}", Sv(held.status().message()));
+      FuseLog()->warn("dropping a stored live record: {}", Sv(held.status().message()));
     }
   }
   return catalog;
@@ -154,7 +155,7 @@ void Catalog::Save(const std::pair<std::string, uint64_t>& snapshot) {
   MutexLock lock(&save_mu_);
   if (snapshot.second < saved_generation_) return;
   if (absl::Status s = WriteFileAtomic(path_, snapshot.first, 0644); !s.ok()) {
-    spdlog::warn("catalog not saved: {}", Sv(s.message()));
+    FuseLog()->warn("catalog not saved: {}", Sv(s.message()));
     return;
   }
   saved_generation_ = snapshot.second;
@@ -239,7 +240,7 @@ absl::StatusOr<std::optional<LiveInfo>> Catalog::LiveAsOf(const std::string& app
       for (const Envelope& env : *envs) {
         auto r = chain_.VerifyLive(env, TrustChain::Order::kHeld);
         if (!r.ok()) {
-          spdlog::error("refusing a record of {}'s history: {}", app, Sv(r.status().message()));
+          FuseLog()->error("refusing a record of {}'s history: {}", app, Sv(r.status().message()));
           continue;
         }
         if (r->app() == app) records.push_back(*std::move(r));
@@ -319,8 +320,8 @@ absl::StatusOr<std::optional<ReleaseInfo>> Catalog::Release(const std::string& a
       for (const Envelope& env : chain->records()) {
         auto accepted = chain_.Accept(env);
         if (!accepted.ok()) {
-          spdlog::error("refusing a trust record from the replica: {}",
-                        Sv(accepted.status().message()));
+          FuseLog()->error("refusing a trust record from the replica: {}",
+                           Sv(accepted.status().message()));
           break;
         }
         added |= *accepted;
@@ -329,7 +330,7 @@ absl::StatusOr<std::optional<ReleaseInfo>> Catalog::Release(const std::string& a
     for (const Envelope* env : failed) {
       auto fresh = AddNewRelease(*env);
       if (!fresh.ok()) {
-        spdlog::error("refusing a release from the replica: {}", Sv(fresh.status().message()));
+        FuseLog()->error("refusing a release from the replica: {}", Sv(fresh.status().message()));
       } else {
         added |= *fresh;
       }

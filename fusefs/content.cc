@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/codec.h"
+#include "core/log.h"
 #include "core/object_store.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -82,7 +83,7 @@ void Content::Prefetch(std::span<const Hash> hashes, ThreadPool* pool) {
   pool->Submit([this, mine = std::move(mine)] {
     absl::Status s = Fetch(mine);
     Land(mine);  // what did not come (an error) is no longer in flight either
-    if (!s.ok()) spdlog::debug("prefetch of {} objects: {}", mine.size(), Sv(s.message()));
+    if (!s.ok()) FuseLog()->debug("prefetch of {} objects: {}", mine.size(), Sv(s.message()));
   });
 }
 

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/file_util.h"
+#include "core/log.h"
 #include "core/strings.h"
 #include "net/upstream_client.h"
 #include "spdlog/spdlog.h"
@@ -162,13 +163,13 @@ absl::StatusOr<DiscoveryChoice> Discovery::Learn(const std::vector<std::string>&
     if (absl::Status s = WriteFileAtomic(options_.cache_file, map.SerializeAsString(), 0644,
                                          /*durable=*/false);
         !s.ok()) {
-      spdlog::warn("cannot keep the site map: {}", Sv(s.message()));
+      FuseLog()->warn("cannot keep the site map: {}", Sv(s.message()));
     }
   } else if (!got && !options_.cache_file.empty()) {
     auto kept = ReadFile(options_.cache_file);
     if (kept.ok() && map.ParseFromString(*kept)) {
-      spdlog::warn("no site map from {} ({}): using the one kept in {}", Join(order), failures,
-                   options_.cache_file);
+      FuseLog()->warn("no site map from {} ({}): using the one kept in {}", Join(order), failures,
+                      options_.cache_file);
       got = true;
     }
   }
@@ -196,7 +197,7 @@ absl::StatusOr<DiscoveryChoice> Discovery::LearnPatiently(std::chrono::milliseco
   for (;;) {
     auto choice = Learn();
     if (choice.ok() || std::chrono::steady_clock::now() + backoff >= give_up) return choice;
-    spdlog::warn("{}; asking again in {} ms", Sv(choice.status().message()), backoff.count());
+    FuseLog()->warn("{}; asking again in {} ms", Sv(choice.status().message()), backoff.count());
     std::this_thread::sleep_for(backoff);
     backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
   }
@@ -254,14 +255,14 @@ void Discovery::Loop() {
     // At most once every few seconds, whatever is announced.
     retry_at = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     if (!choice.ok()) {
-      spdlog::warn("site map changed, but {}; keeping replicas={}", Sv(choice.status().message()),
-                   Join(now, ","));
+      FuseLog()->warn("site map changed, but {}; keeping replicas={}",
+                      Sv(choice.status().message()), Join(now, ","));
       continue;
     }
     if (choice->replicas != now) {
-      spdlog::info("site map version={}: site={} replicas={} (were {})", choice->map_version,
-                   choice->site.empty() ? "none" : choice->site, Join(choice->replicas, ","),
-                   Join(now, ","));
+      FuseLog()->info("site map version={}: site={} replicas={} (were {})", choice->map_version,
+                      choice->site.empty() ? "none" : choice->site, Join(choice->replicas, ","),
+                      Join(now, ","));
       on_change_(*choice);
     }
   }

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/names.h"
 #include "core/strings.h"
 #include "fusefs/pyc_mtime.h"
@@ -63,7 +64,8 @@ absl::StatusOr<std::string> DistFs::ResumeJournal(const std::string& path) {
     PinIfCached(ino, *node);
   }
   UseJournal(*std::move(journal));
-  spdlog::info("took over {} inodes the kernel holds from journal={}", state.inodes.size(), path);
+  FuseLog()->info("took over {} inodes the kernel holds from journal={}", state.inodes.size(),
+                  path);
   return state.init;
 }
 
@@ -105,7 +107,7 @@ int DistFs::LookupRoot(const std::string& name, Node* node) {
     return 0;
   }
   if (std::optional<int64_t> when = catalog_->RetiredAt(app, version)) {
-    spdlog::info("lookup {}: retired at {}", name, IsoTime(*when));
+    FuseLog()->info("lookup {}: retired at {}", name, IsoTime(*when));
     return ENOENT;
   }
   node->kind = Node::kVersionDir;
@@ -122,7 +124,7 @@ int DistFs::LookupRoot(const std::string& name, Node* node) {
     node->hash = live->root;
     node->mtime_ms = live->issued_ms;
   } else if (!release.ok()) {
-    spdlog::warn("lookup {}: {}", name, Sv(release.status().message()));
+    FuseLog()->warn("lookup {}: {}", name, Sv(release.status().message()));
     return ErrnoOf(release.status());
   } else {
     return ENOENT;
@@ -145,7 +147,7 @@ int DistFs::LookupAsOf(const Node& dir, const std::string& name, Node* node) {
   auto live = catalog_->LiveAsOf(name, dir.mtime_ms);
   if (!live.ok()) {
     if (!absl::IsNotFound(live.status())) {
-      spdlog::warn("lookup .at/{}/{}: {}", dir.target, name, Sv(live.status().message()));
+      FuseLog()->warn("lookup .at/{}/{}: {}", dir.target, name, Sv(live.status().message()));
     }
     return ErrnoOf(live.status());
   }
@@ -200,8 +202,8 @@ int DistFs::Lookup(uint64_t parent, const std::string& name, EntryReply* out) {
   } else if (dir->kind == Node::kVersionDir || dir->kind == Node::kDir) {
     auto entries = trees_.Get(dir->hash);
     if (!entries.ok()) {
-      spdlog::error("directory {}@{} tree={}: {}", dir->app, dir->version, dir->hash.Short(),
-                    Sv(entries.status().message()));
+      FuseLog()->error("directory {}@{} tree={}: {}", dir->app, dir->version, dir->hash.Short(),
+                       Sv(entries.status().message()));
       return ErrnoOf(entries.status());
     }
     const TreeEntry* entry = FindEntry(**entries, name);
@@ -452,7 +454,7 @@ int DistFs::Open(uint64_t ino, uint64_t* fh) {
   for (size_t i = 0; i < pieces.size(); ++i) {
     if (!pieces[i].pinned) continue;
     if (absl::Status s = content_->Pin(pieces[i].hash); !s.ok()) {
-      spdlog::error("open {}@{}/{}: {}", node->app, node->version, node->name, Sv(s.message()));
+      FuseLog()->error("open {}@{}/{}: {}", node->app, node->version, node->name, Sv(s.message()));
       for (size_t j = 0; j < i; ++j) {
         if (pieces[j].pinned) content_->Unpin(pieces[j].hash);
       }
@@ -485,14 +487,14 @@ int DistFs::Read(uint64_t ino, uint64_t offset, size_t size, std::vector<Segment
   for (const OpenFiles::Span& span : spans) {
     if (!span.pinned) {
       if (absl::Status s = content_->Pin(span.hash); !s.ok()) {
-        spdlog::error("read ino={}: {}", ino, Sv(s.message()));
+        FuseLog()->error("read ino={}: {}", ino, Sv(s.message()));
         return ErrnoOf(s);
       }
       if (!files_.MarkPinned(ino, span.piece)) content_->Unpin(span.hash);
     }
     auto bytes = content_->Get(span.hash);
     if (!bytes.ok()) {
-      spdlog::error("read ino={}: {}", ino, Sv(bytes.status().message()));
+      FuseLog()->error("read ino={}: {}", ino, Sv(bytes.status().message()));
       return ErrnoOf(bytes.status());
     }
     if (span.pos + span.len > (*bytes)->size()) return EIO;

@@ -16,6 +16,7 @@
 #include "core/chain.h"
 #include "core/clock.h"
 #include "core/keys.h"
+#include "core/log.h"
 #include "core/principal.h"
 #include "core/process.h"
 #include "core/strings.h"
@@ -287,15 +288,16 @@ int main(int argc, char** argv) {
     auto choice = discovery->LearnPatiently(std::chrono::seconds(60));
     if (!choice.ok()) {
       std::cerr << "vms-fuse: --discover: " << vms::Sv(choice.status().message()) << "\n";
-      spdlog::error("--discover: {}", vms::Sv(choice.status().message()));
+      vms::FuseLog()->error("--discover: {}", vms::Sv(choice.status().message()));
       Report(ready_fd, false);
       return 1;
     }
     addresses = choice->replicas;
     discovery_site = choice->site;
     replicas = vms::Join(addresses, ",");
-    spdlog::info("discovered site={} replicas={} (site map version={})",
-                 choice->site.empty() ? "none" : choice->site, replicas, choice->map_version);
+    vms::FuseLog()->info("discovered site={} replicas={} (site map version={})",
+                         choice->site.empty() ? "none" : choice->site, replicas,
+                         choice->map_version);
   }
   vms::Metrics metrics;
   vms::Remote remote(addresses, *credentials, std::chrono::milliseconds(fetch_timeout_ms),
@@ -303,7 +305,7 @@ int main(int argc, char** argv) {
                                       "Changes of the replica this host fetches from"));
   auto fail = [&](const absl::Status& s) {
     std::cerr << "vms-fuse: " << vms::Sv(s.message()) << "\n";
-    spdlog::error("{}", vms::Sv(s.message()));
+    vms::FuseLog()->error("{}", vms::Sv(s.message()));
     Report(ready_fd, false);
     return 1;
   };
@@ -348,7 +350,7 @@ int main(int argc, char** argv) {
   if (site.empty()) site = (*catalog)->site();  // kept from the last run
   (*catalog)->SetSite(site);
   (*catalog)->SetHistorySource([&remote](const std::string& app) { return remote.History(app); });
-  spdlog::info("site={}", site.empty() ? "unknown (only the world's flips apply)" : site);
+  vms::FuseLog()->info("site={}", site.empty() ? "unknown (only the world's flips apply)" : site);
   vms::Content content(
       cache->get(),
       [&remote](std::span<const vms::Hash> h, const vms::Upstream::Sink& sink) {
@@ -390,8 +392,9 @@ int main(int argc, char** argv) {
     if (!mount.ok()) {
       // Serving it without knowing what the kernel holds would answer its
       // programs wrongly: let it go, and mount afresh below.
-      spdlog::error("cannot take the mount at {} over ({}): detaching it and mounting again",
-                    mountpoint, vms::Sv(mount.status().message()));
+      vms::FuseLog()->error(
+          "cannot take the mount at {} over ({}): detaching it and mounting again", mountpoint,
+          vms::Sv(mount.status().message()));
       fuse_fd = vms::Fd();
       link = vms::Fd();
       if (umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
@@ -406,7 +409,7 @@ int main(int argc, char** argv) {
     if (!mount.ok()) return fail(mount.status());
     if (vms::SystemdPresent()) {
       if (absl::Status s = vms::SystemdStoreFd((*mount)->fd()); !s.ok()) {
-        spdlog::warn(
+        vms::FuseLog()->warn(
             "systemd does not keep the mount's descriptor ({}): a crash of vms-fuse "
             "will leave a dead mount",
             vms::Sv(s.message()));
@@ -418,8 +421,9 @@ int main(int argc, char** argv) {
       if (spawned.ok()) {
         link = *std::move(spawned);
       } else {
-        spdlog::warn("no holder for the mount ({}): a crash of vms-fuse will leave a dead mount",
-                     vms::Sv(spawned.status().message()));
+        vms::FuseLog()->warn(
+            "no holder for the mount ({}): a crash of vms-fuse will leave a dead mount",
+            vms::Sv(spawned.status().message()));
       }
     }
   }
@@ -457,21 +461,23 @@ int main(int argc, char** argv) {
   vms::MetricsEndpoint metrics_endpoint(metrics_listen, tls, &metrics,
                                         cache_dir + "/metrics-address");
   if (taken_from.empty()) {
-    spdlog::info("mounted at={} replicas={} cache={} cache_size={}", mountpoint, replicas,
-                 cache_dir, cache_size);
+    vms::FuseLog()->info("mounted at={} replicas={} cache={} cache_size={}", mountpoint, replicas,
+                         cache_dir, cache_size);
   } else {
-    spdlog::info("mounted at={} replicas={} cache={} cache_size={} taken_over_from={} in={}ms",
-                 mountpoint, replicas, cache_dir, cache_size, taken_from,
-                 std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::steady_clock::now() - took_at)
-                     .count());
+    vms::FuseLog()->info(
+        "mounted at={} replicas={} cache={} cache_size={} taken_over_from={} in={}ms", mountpoint,
+        replicas, cache_dir, cache_size, taken_from,
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                              took_at)
+            .count());
   }
   // The successor opens the cache after we close it: what is in memory is
   // written out now, while we still serve, so that it has no log to replay.
   vms::HolderLink holder(
       link.get(),
       [&cache] {
-        if (absl::Status s = (*cache)->Flush(); !s.ok()) spdlog::warn("{}", vms::Sv(s.message()));
+        if (absl::Status s = (*cache)->Flush(); !s.ok())
+          vms::FuseLog()->warn("{}", vms::Sv(s.message()));
       },
       [m = mount->get()] { m->HandOver(); });
   absl::StatusOr<vms::FuseMount::Ended> ended = (*mount)->Run();
@@ -492,23 +498,23 @@ int main(int argc, char** argv) {
     std::vector<char*> exec_argv;
     for (std::string& a : args) exec_argv.push_back(a.data());
     exec_argv.push_back(nullptr);
-    spdlog::info("reloading: {} takes the mount at {} over", self, mountpoint);
+    vms::FuseLog()->info("reloading: {} takes the mount at {} over", self, mountpoint);
     spdlog::default_logger()->flush();
     execv(self.c_str(), exec_argv.data());
-    spdlog::error("cannot execute {} for the reload: {}", self, strerror(errno));
+    vms::FuseLog()->error("cannot execute {} for the reload: {}", self, strerror(errno));
     return 1;  // the holder or systemd still has the mount: a restart takes it over
   }
   if (ended.ok() && *ended == vms::FuseMount::Ended::kHandedOver) {
     mount->reset();  // closes our descriptor, unmounts nothing
-    spdlog::info("handed the mount at={} over", mountpoint);
+    vms::FuseLog()->info("handed the mount at={} over", mountpoint);
     return 0;  // the rest closes on the way out; the link last, which tells the holder
   }
   if (vms::SystemdPresent()) (void)vms::SystemdStoreFd(-1);
   mount->reset();  // unmounts
-  spdlog::info("unmounted at={}", mountpoint);
+  vms::FuseLog()->info("unmounted at={}", mountpoint);
   absl::Status s = ended.status();
   if (!s.ok()) {
-    spdlog::error("{}", vms::Sv(s.message()));
+    vms::FuseLog()->error("{}", vms::Sv(s.message()));
     return 1;
   }
   return 0;

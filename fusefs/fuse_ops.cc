@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/file_util.h"
+#include "core/log.h"
 #include "core/process.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -282,7 +283,7 @@ absl::Status DetachStaleMount(const std::string& mountpoint) {
     return absl::OkStatus();
   }
   if (errno != ENOTCONN) return absl::OkStatus();  // mounting reports what is wrong
-  spdlog::warn("mountpoint={} holds a dead vms-fuse mount: detaching it", mountpoint);
+  FuseLog()->warn("mountpoint={} holds a dead vms-fuse mount: detaching it", mountpoint);
   if (umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
     // No shell: a quote in the path is a quote, not a command.
     auto rc = RunQuietly({"fusermount3", "-u", "-z", "--", mountpoint});
@@ -426,7 +427,7 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Adopt(DistFs* fs, const Mo
   // to the kernel's queue, for us to read.
   OutHeader resend{sizeof(OutHeader), kNotifyResend, 0};
   if (write(fd, &resend, sizeof resend) != static_cast<ssize_t>(sizeof resend)) {
-    spdlog::warn(
+    FuseLog()->warn(
         "the kernel cannot resend requests in flight at the takeover ({}): a read "
         "that was in progress then may wait forever (Linux 6.9 or later resends)",
         strerror(errno));
@@ -437,7 +438,7 @@ absl::StatusOr<std::unique_ptr<FuseMount>> FuseMount::Adopt(DistFs* fs, const Mo
 FuseMount::~FuseMount() {
   if (se_ == nullptr) return;
   if (!handed_over_) {
-    if (absl::Status s = Unmount(); !s.ok()) spdlog::warn("{}", Sv(s.message()));
+    if (absl::Status s = Unmount(); !s.ok()) FuseLog()->warn("{}", Sv(s.message()));
   }
   fuse_session_destroy(se_);
   int fd = wake_write_.get();
@@ -603,10 +604,10 @@ void FuseMount::Reclaim(uint64_t bytes) {
 
 void FuseMount::InvalidateRootEntry(const std::string& name) {
   int rc = fuse_lowlevel_notify_inval_entry(se_, FUSE_ROOT_ID, name.c_str(), name.size());
-  if (rc != 0 && rc != -ENOENT) spdlog::warn("cannot invalidate /{}: {}", name, strerror(-rc));
+  if (rc != 0 && rc != -ENOENT) FuseLog()->warn("cannot invalidate /{}: {}", name, strerror(-rc));
   // The root's listing may be cached too (when opendir is skipped).
   rc = fuse_lowlevel_notify_inval_inode(se_, FUSE_ROOT_ID, 0, 0);
-  if (rc != 0 && rc != -ENOENT) spdlog::warn("cannot invalidate /: {}", strerror(-rc));
+  if (rc != 0 && rc != -ENOENT) FuseLog()->warn("cannot invalidate /: {}", strerror(-rc));
 }
 
 }  // namespace vms

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/strings.h"
 #include "fusefs/handover.h"
 #include "spdlog/spdlog.h"
@@ -23,10 +24,10 @@ MetricsEndpoint::MetricsEndpoint(const std::string& listen, const TlsFiles& tls,
       return Next::Done();
     }
     if (!absl::IsFailedPrecondition(served.status()) || ++attempts_ == kAttempts) {
-      spdlog::error("no metrics: {}", Sv(served.status().message()));
+      FuseLog()->error("no metrics: {}", Sv(served.status().message()));
       return Next::Done();
     }
-    if (attempts_ == 1) spdlog::info("metrics address {} in use: retrying each second", listen);
+    if (attempts_ == 1) FuseLog()->info("metrics address {} in use: retrying each second", listen);
     return Next::In(std::chrono::seconds(1));
   });
 }
@@ -55,12 +56,12 @@ HolderLink::HolderLink(int link, std::function<void()> on_stop, std::function<vo
       if (fds[0].revents == 0) continue;
       auto message = ReceiveMessage(link_);
       if (message.ok() && *message == kStop) {
-        spdlog::info("a new vms-fuse takes the mount over: handing it over");
+        FuseLog()->info("a new vms-fuse takes the mount over: handing it over");
         on_stop();
         hand_over();
         return;
       }
-      spdlog::warn(
+      FuseLog()->warn(
           "the holder of the mount is gone: a crash of vms-fuse now leaves a dead "
           "mount (a restart detaches it)");
       return;
@@ -87,7 +88,7 @@ CensusReporter::CensusReporter(Scan scan, Send send, std::string host,
             for (VersionUsage& v : scan()) *report.add_versions() = std::move(v);
             absl::Status s = send(report);
             if (!s.ok() && std::string(s.message()) != last_error_) {
-              spdlog::warn("census report not taken: {}", Sv(s.message()));
+              FuseLog()->warn("census report not taken: {}", Sv(s.message()));
             }
             last_error_ = s.ok() ? "" : std::string(s.message());
             return Next::In(interval);
@@ -101,7 +102,7 @@ bool CacheReclaimer::Add(const std::string& app, const std::string& version, con
   {
     MutexLock lock(&mu_);
     if (queue_.size() >= kMaxQueued) {
-      spdlog::warn(
+      FuseLog()->warn(
           "retired app={} version={}: the cache keeps it until evicted ({} reclaims "
           "waiting)",
           app, version, queue_.size());
@@ -130,8 +131,8 @@ PeriodicTask::Next CacheReclaimer::Run() {
   }
   while (!queue_.empty() && queue_.front().tries >= kTries) {
     const Retired& r = queue_.front();
-    spdlog::info("retired app={} version={}: dropped {} bytes from the cache", r.app, r.version,
-                 r.bytes);
+    FuseLog()->info("retired app={} version={}: dropped {} bytes from the cache", r.app, r.version,
+                    r.bytes);
     queue_.pop_front();
   }
   return queue_.empty() ? Next::WhenWoken() : Next::In(kRetry);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/coding.h"
+#include "core/log.h"
 #include "core/strings.h"
 #include "spdlog/spdlog.h"
 
@@ -167,8 +168,8 @@ absl::StatusOr<std::unique_ptr<InodeJournal>> InodeJournal::Resume(const std::st
     good += 4 + len;
   }
   if (good != data->size()) {
-    spdlog::warn("inode journal {}: {} bytes cut short at the end (a crash mid-record): dropped",
-                 path, data->size() - good);
+    FuseLog()->warn("inode journal {}: {} bytes cut short at the end (a crash mid-record): dropped",
+                    path, data->size() - good);
     if (truncate(path.c_str(), static_cast<off_t>(good)) != 0) {
       return ErrnoError(errno, StrCat("truncate ", path));
     }
@@ -183,7 +184,7 @@ absl::StatusOr<std::unique_ptr<InodeJournal>> InodeJournal::Resume(const std::st
 void InodeJournal::Fail(const std::string& what) {
   if (!healthy_) return;
   healthy_ = false;
-  spdlog::error(
+  FuseLog()->error(
       "inode journal {}: {}: no longer kept; a takeover of this mount will not know "
       "the inodes the kernel holds (restart vms-fuse with the mount unmounted)",
       path_, what);

@@ -2,6 +2,7 @@
 
 #include "core/coding.h"
 #include "core/file_util.h"
+#include "core/log.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
@@ -99,7 +100,7 @@ void ObjectCache::DeleteFromDisk(const std::vector<Hash>& hashes) {
   if (hashes.empty()) return;
   ++deletions_;
   if (absl::Status s = store_.Erase(hashes); !s.ok()) {
-    spdlog::warn("cache eviction not written: {}", Sv(s.message()));
+    FuseLog()->warn("cache eviction not written: {}", Sv(s.message()));
   }
 }
 
@@ -240,8 +241,8 @@ absl::StatusOr<std::string> ObjectCache::Read(const Hash& hash) {
       if (it != entries_.end() && it->second.present && attempt == 0) continue;
       return absl::NotFoundError(StrCat("object ", hash.Short(), " not cached"));
     }
-    spdlog::error("cached object={} is corrupt on disk: dropped, it will be fetched again",
-                  hash.Hex());
+    FuseLog()->error("cached object={} is corrupt on disk: dropped, it will be fetched again",
+                     hash.Hex());
     bytes_ -= it->second.size;
     if (it->second.pins > 0) {
       it->second.present = false;

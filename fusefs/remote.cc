@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "core/log.h"
 #include "core/strings.h"
 #include "spdlog/spdlog.h"
 
@@ -76,8 +77,8 @@ absl::Status Remote::Fetch(std::span<const Hash> hashes, const Upstream::Sink& s
     failures += StrCat(failures.empty() ? "" : "; ", order[i]->address(), ": ", s.message());
     std::erase_if(wanted, [&](const Hash& h) { return got.count(h) > 0; });
     if (!wanted.empty() && i + 1 < order.size()) {
-      spdlog::warn("fetch from replica={} failed ({}); asking replica={} for {} objects",
-                   order[i]->address(), Sv(s.message()), order[i + 1]->address(), wanted.size());
+      FuseLog()->warn("fetch from replica={} failed ({}); asking replica={} for {} objects",
+                      order[i]->address(), Sv(s.message()), order[i + 1]->address(), wanted.size());
     }
   }
   if (wanted.empty()) return absl::OkStatus();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "core/log.h"
 #include "core/strings.h"
 #include "spdlog/spdlog.h"
 
@@ -177,7 +178,7 @@ void WalkReadahead::FetchWithSiblings(const Hash& dir, const std::string& name, 
   }
   // The file first and alone: its reader waits for it, not for the rest.
   if (absl::Status s = content_->Ensure(std::span<const Hash>(&file, 1)); !s.ok()) {
-    spdlog::debug("fetch of {}: {}", file.Short(), Sv(s.message()));
+    FuseLog()->debug("fetch of {}: {}", file.Short(), Sv(s.message()));
   }
   content_->Prefetch(batch, &content_pool_);
 }

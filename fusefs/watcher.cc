@@ -3,6 +3,7 @@
 #include "core/clock.h"
 #include "core/envelope.h"
 #include "core/lifecycle.h"
+#include "core/log.h"
 #include "core/strings.h"
 #include "spdlog/spdlog.h"
 
@@ -26,18 +27,18 @@ Watcher::Watcher(Catalog* catalog, Remote* remote, std::function<void(const std:
                .on_connected =
                    [this](size_t) {
                      UpstreamClient* c = stream_.current_upstream();
-                     spdlog::info("watching replica={}", c->address());
+                     FuseLog()->info("watching replica={}", c->address());
                      remote_->Prefer(c);  // fetches go where the watch does
                    },
                .on_ended =
                    [this](size_t, const absl::Status& why) {
-                     spdlog::warn("watch on replica={} ended: {}; trying the next",
-                                  stream_.current_upstream()->address(), Sv(why.message()));
+                     FuseLog()->warn("watch on replica={} ended: {}; trying the next",
+                                     stream_.current_upstream()->address(), Sv(why.message()));
                    },
                .on_returned =
                    [](UpstreamClient* from, UpstreamClient* to) {
-                     spdlog::info("replica={} is back: watching it again instead of replica={}",
-                                  to->address(), from->address());
+                     FuseLog()->info("replica={} is back: watching it again instead of replica={}",
+                                     to->address(), from->address());
                    }}) {}
 
 absl::Status Watcher::OnMessage(const FollowMessage& msg) {
@@ -48,7 +49,7 @@ absl::Status Watcher::OnMessage(const FollowMessage& msg) {
     auto accepted = catalog_->AcceptCheckpoint(msg.heartbeat().checkpoint());
     if (!accepted.ok() && accepted.status().message() != last_checkpoint_error_) {
       last_checkpoint_error_ = std::string(accepted.status().message());
-      spdlog::error("refusing a checkpoint: {}", last_checkpoint_error_);
+      FuseLog()->error("refusing a checkpoint: {}", last_checkpoint_error_);
     }
     LogFreeze();
     return absl::OkStatus();
@@ -56,11 +57,11 @@ absl::Status Watcher::OnMessage(const FollowMessage& msg) {
   if (msg.has_event() && msg.event().type() == Event::TRUST_CHANGED) {
     auto accepted = catalog_->ApplyTrust(msg.event().envelope());
     if (!accepted.ok()) {
-      spdlog::error("refusing a trust record app={}: {}", msg.event().app(),
-                    Sv(accepted.status().message()));
+      FuseLog()->error("refusing a trust record app={}: {}", msg.event().app(),
+                       Sv(accepted.status().message()));
     } else if (*accepted) {
-      spdlog::info("trust record {} app={} seq={}", msg.event().envelope().payload_type(),
-                   msg.event().app(), msg.event().seq());
+      FuseLog()->info("trust record {} app={} seq={}", msg.event().envelope().payload_type(),
+                      msg.event().app(), msg.event().seq());
     }
     return absl::OkStatus();
   }
@@ -69,16 +70,16 @@ absl::Status Watcher::OnMessage(const FollowMessage& msg) {
   if (!changed.ok()) {
     // The record held stays (a resend of it is not an error: ApplyLive
     // says false). An older one is a replay.
-    spdlog::error("refusing live record app={}: {}", msg.event().app(),
-                  Sv(changed.status().message()));
+    FuseLog()->error("refusing live record app={}: {}", msg.event().app(),
+                     Sv(changed.status().message()));
     return absl::OkStatus();
   }
   if (!*changed) return absl::OkStatus();
   auto record = ParseLiveRecord(msg.event().envelope());
   if (!record.ok()) return absl::OkStatus();  // it verified: cannot happen
   if (record->kind() == LiveRecord::RETIRE) {
-    spdlog::info("retired app={} version={} seq={}", record->app(), record->version(),
-                 msg.event().seq());
+    FuseLog()->info("retired app={} version={} seq={}", record->app(), record->version(),
+                    msg.event().seq());
     on_flip_(StrCat(record->app(), "@", record->version()));
     if (auto root = Hash::FromBytes(record->root()); root.ok() && on_retire_) {
       on_retire_(record->app(), record->version(), *root);
@@ -86,13 +87,13 @@ absl::Status Watcher::OnMessage(const FollowMessage& msg) {
     return absl::OkStatus();
   }
   const std::string name = PointerName(record->app(), record->label());
-  spdlog::info("{} {} version={} seq={} scope={}", record->label().empty() ? "live" : "label", name,
-               record->version(), msg.event().seq(), ScopeText(*record));
+  FuseLog()->info("{} {} version={} seq={} scope={}", record->label().empty() ? "live" : "label",
+                  name, record->version(), msg.event().seq(), ScopeText(*record));
   on_flip_(name);
   // Remember the release too, so the version resolves with no network later.
   if (auto r = catalog_->Release(msg.event().app(), msg.event().version()); !r.ok()) {
-    spdlog::warn("release {} {} not known yet: {}", msg.event().app(), msg.event().version(),
-                 Sv(r.status().message()));
+    FuseLog()->warn("release {} {} not known yet: {}", msg.event().app(), msg.event().version(),
+                    Sv(r.status().message()));
   }
   return absl::OkStatus();
 }
@@ -103,13 +104,13 @@ void Watcher::LogFreeze() {
   if (c.fresh == !frozen_) return;
   frozen_ = !c.fresh;
   if (frozen_) {
-    spdlog::warn(
+    FuseLog()->warn(
         "no fresh checkpoint since {}: the master, or the way to it, may be frozen; "
         "serving what is held",
         c.held ? IsoTime(c.checkpoint.issued_unix_ms()) : std::string("ever"));
   } else {
-    spdlog::info("fresh checkpoint: seq={} issued={}", c.checkpoint.head_seq(),
-                 IsoTime(c.checkpoint.issued_unix_ms()));
+    FuseLog()->info("fresh checkpoint: seq={} issued={}", c.checkpoint.head_seq(),
+                    IsoTime(c.checkpoint.issued_unix_ms()));
   }
 }
 

@@ -2,6 +2,7 @@
 // the audit log (see master.h).
 #include <algorithm>
 
+#include "core/log.h"
 #include "core/names.h"
 #include "core/principal.h"
 #include "core/status_macros.h"
@@ -52,7 +53,7 @@ void Master::AuditAlone(AuditEntry entry, const absl::Status& status) {
                                            Quote(Sv(status.message()), 1024)));
   }
   if (absl::Status s = audit_->Append(std::move(entry)); !s.ok()) {
-    spdlog::warn("audit append failed: {}", Sv(s.message()));
+    MasterLog()->warn("audit append failed: {}", Sv(s.message()));
   }
 }
 
@@ -159,8 +160,8 @@ absl::StatusOr<OwnersResult> Master::DoOwners(const std::string& principal, cons
   entry.set_outcome("ok");
   audit_->Add(&batch, std::move(entry));
   VMS_RETURN_IF_ERROR(records_->db()->Write(&batch, /*sync=*/true));
-  spdlog::info("owners app={} {} {} by={}", app, change == OwnersChange::kAdd ? "add" : "remove",
-               target, principal);
+  MasterLog()->info("owners app={} {} {} by={}", app,
+                    change == OwnersChange::kAdd ? "add" : "remove", target, principal);
   return OwnersResult{.owners = *owners};
 }
 

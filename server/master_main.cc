@@ -7,6 +7,7 @@
 #include "CLI/CLI.hpp"
 #include "core/file_util.h"
 #include "core/keys.h"
+#include "core/log.h"
 #include "core/periodic.h"
 #include "core/strings.h"
 #include "core/thread_pool.h"
@@ -116,12 +117,12 @@ int main(int argc, char** argv) {
   }
   auto credentials = vms::LoadDaemonCredentials(tls, vms::PrincipalKind::kMaster);
   if (!credentials.ok()) {
-    spdlog::error("{}", vms::Sv(credentials.status().message()));
+    vms::MasterLog()->error("{}", vms::Sv(credentials.status().message()));
     return 2;
   }
   authz.insecure = credentials->insecure();
   if (auto checked = vms::Authorizer::Create(authz); !checked.ok()) {
-    spdlog::error("{}", vms::Sv(checked.status().message()));
+    vms::MasterLog()->error("{}", vms::Sv(checked.status().message()));
     return 2;
   }
   vms::Metrics metrics;
@@ -142,10 +143,11 @@ int main(int argc, char** argv) {
                                               "Stored (encoded) bytes of the new objects uploaded"),
        }});
   if (!master.ok()) {
-    spdlog::error("cannot open data_dir={}: {}", data_dir, vms::Sv(master.status().message()));
+    vms::MasterLog()->error("cannot open data_dir={}: {}", data_dir,
+                            vms::Sv(master.status().message()));
     return 1;
   }
-  for (const std::string& w : (*master)->TrustWarnings()) spdlog::warn("trust: {}", w);
+  for (const std::string& w : (*master)->TrustWarnings()) vms::MasterLog()->warn("trust: {}", w);
   // Blocking work (disk, hashing) runs here, off gRPC's callback threads.
   // Joined after the server stops and before the services go: a task in
   // flight may still use them.
@@ -158,8 +160,8 @@ int main(int argc, char** argv) {
       .on_corrupt =
           [](const vms::Hash& h) {
             // Nothing upstream to fetch it from: an operator must restore it.
-            spdlog::error("corrupt object={} on disk: not served; restore the data directory",
-                          h.Hex());
+            vms::MasterLog()->error(
+                "corrupt object={} on disk: not served; restore the data directory", h.Hex());
           },
       .objects_served =
           &metrics.Counter("vms_master_objects_served_total", "Objects sent to replicas and hosts"),
@@ -178,7 +180,7 @@ int main(int argc, char** argv) {
           // Each reason once, not every few seconds.
           absl::Status s = m->SignCheckpoint();
           if (!s.ok() && s.message() != said) {
-            spdlog::warn("checkpoint not signed: {}", vms::Sv(s.message()));
+            vms::MasterLog()->warn("checkpoint not signed: {}", vms::Sv(s.message()));
           }
           said = s.ok() ? "" : std::string(s.message());
           return vms::PeriodicTask::Next::In(every);
@@ -201,7 +203,7 @@ int main(int argc, char** argv) {
   builder.RegisterService(&sites);
   auto server = vms::StartServer(&builder, listen, *credentials, data_dir + "/address");
   if (!server.ok()) {
-    spdlog::error("{}", vms::Sv(server.status().message()));
+    vms::MasterLog()->error("{}", vms::Sv(server.status().message()));
     return 1;
   }
   metrics.OnScrape(
@@ -220,7 +222,7 @@ int main(int argc, char** argv) {
   auto metrics_server =
       vms::ServeMetrics(metrics_listen, tls, &metrics, data_dir + "/metrics-address");
   if (!metrics_server.ok()) {
-    spdlog::error("{}", vms::Sv(metrics_server.status().message()));
+    vms::MasterLog()->error("{}", vms::Sv(metrics_server.status().message()));
     return 1;
   }
   vms::StatusPage status_page(master->get());
@@ -233,13 +235,14 @@ int main(int argc, char** argv) {
          metrics.Route()},
         "http", data_dir + "/http-address");
     if (!http_server.ok()) {
-      spdlog::error("{}", vms::Sv(http_server.status().message()));
+      vms::MasterLog()->error("{}", vms::Sv(http_server.status().message()));
       return 1;
     }
   }
-  spdlog::info("started data_dir={} keyid={} head_seq={} trust={}", data_dir,
-               (*master)->public_key().keyid().substr(0, 16), (*master)->records().head_seq(),
-               (*master)->chained() ? trust_file : "none (the master signs every record)");
+  vms::MasterLog()->info(
+      "started data_dir={} keyid={} head_seq={} trust={}", data_dir,
+      (*master)->public_key().keyid().substr(0, 16), (*master)->records().head_seq(),
+      (*master)->chained() ? trust_file : "none (the master signs every record)");
   // Followers are told first, so they can turn elsewhere at once; gRPC then
   // waits for open connections until the deadline. A commit or flip cut off
   // there was either written whole or not at all.
@@ -248,6 +251,6 @@ int main(int argc, char** argv) {
   if (http_server.ok()) http_server->reset();
   server->server.reset();
   pool.reset();
-  spdlog::info("stopped");
+  vms::MasterLog()->info("stopped");
   return 0;
 }

@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/envelope.h"
 #include "core/file_util.h"
+#include "core/log.h"
 #include "core/principal.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -110,7 +111,7 @@ absl::Status Master::OpenTrust() {
                        TrustStore(records_.get()).Load(configured_root, options_.clock->WallMs()));
   chain_ = std::make_unique<TrustChain>(std::move(held));
   if (options_.trust_file.empty()) {
-    spdlog::warn(
+    MasterLog()->warn(
         "started without --trust: running with the chain of trust stored in {} (root version "
         "{}, keyring version {}); give --trust and --keyring to rotate them",
         options_.data_dir, chain_->root().record.version(),
@@ -135,7 +136,7 @@ absl::Status Master::OpenTrust() {
     rocksdb::WriteBatch batch;
     VMS_ASSIGN_OR_RETURN(uint64_t seq, PutTrustEvent(&batch, "", env, *chain_));
     VMS_RETURN_IF_ERROR(records_->Commit(&batch, seq));
-    spdlog::info("trust: took {} ({}) as event {}", path, env.payload_type(), seq);
+    MasterLog()->info("trust: took {} ({}) as event {}", path, env.payload_type(), seq);
   }
   if (chain_->keyring() == nullptr) {
     return absl::FailedPreconditionError(
@@ -218,8 +219,8 @@ absl::StatusOr<Envelope> Master::CheckSigned(const Envelope& signed_env, const E
     if (entry.commit) entry.commit->signed_release.reset();
     if (entry.flip) entry.flip->signed_record.reset();
     entries.push_back(std::move(entry));
-    spdlog::info("pending app={} action={} by={} owners_signed={} threshold={}", app, action,
-                 principal, signed_by, o->record.threshold());
+    MasterLog()->info("pending app={} action={} by={} owners_signed={} threshold={}", app, action,
+                      principal, signed_by, o->record.threshold());
     return absl::FailedPreconditionError(
         StrCat(app, "'s ", action, " is signed by ", signed_by, " of its owners and takes ",
                o->record.threshold(), ": it waits here for ", kPendingTtl.count(),
@@ -425,8 +426,8 @@ absl::StatusOr<OwnersResult> Master::SignedOwners(
   VMS_RETURN_IF_ERROR(records_->Commit(&batch, seq));
   *chain_ = std::move(next_chain);
   PublishChain();
-  spdlog::info("ownership app={} seq={} owners={} by={}", app, next.ownership_seq(), Join(owners),
-               principal);
+  MasterLog()->info("ownership app={} seq={} owners={} by={}", app, next.ownership_seq(),
+                    Join(owners), principal);
   return OwnersResult{.owners = owners, .ownership = *signed_record};
 }
 
@@ -458,7 +459,7 @@ absl::Status Master::RegisterKey(const std::string& principal, const std::string
   entry.set_outcome("ok");
   audit_->Add(&batch, std::move(entry));
   VMS_RETURN_IF_ERROR(records_->db()->Write(&batch, /*sync=*/true));
-  spdlog::info("key registered principal={} keyid={}", principal, key->keyid());
+  MasterLog()->info("key registered principal={} keyid={}", principal, key->keyid());
   return absl::OkStatus();
 }
 

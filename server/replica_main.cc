@@ -10,6 +10,7 @@
 #include "core/file_util.h"
 #include "core/keys.h"
 #include "core/limits.h"
+#include "core/log.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/thread_pool.h"
@@ -133,7 +134,7 @@ int main(int argc, char** argv) {
                                         vms::SigningKey::Generate().public_key()))
                                   : vms::LoadTrust(trust_file);
   if (!trust.ok()) {
-    spdlog::error("--trust: {}", vms::Sv(trust.status().message()));
+    vms::ReplicaLog()->error("--trust: {}", vms::Sv(trust.status().message()));
     return 2;
   }
   vms::Metrics metrics;
@@ -154,14 +155,15 @@ int main(int argc, char** argv) {
                        "(from upstream or on disk)")}},
       *std::move(trust));
   if (!replica.ok()) {
-    spdlog::error("cannot open data_dir={}: {}", data_dir, vms::Sv(replica.status().message()));
+    vms::ReplicaLog()->error("cannot open data_dir={}: {}", data_dir,
+                             vms::Sv(replica.status().message()));
     return 1;
   }
   if (fsck) return RunFsck(replica->get(), repair);
 
   auto credentials = vms::LoadDaemonCredentials(tls, vms::PrincipalKind::kSite, site);
   if (!credentials.ok()) {
-    spdlog::error("{}", vms::Sv(credentials.status().message()));
+    vms::ReplicaLog()->error("{}", vms::Sv(credentials.status().message()));
     return 2;
   }
   // Joined after the server stops and before the services go: a task in
@@ -207,7 +209,7 @@ int main(int argc, char** argv) {
   builder.RegisterService(&sites);
   auto server = vms::StartServer(&builder, listen, *credentials, data_dir + "/address");
   if (!server.ok()) {
-    spdlog::error("{}", vms::Sv(server.status().message()));
+    vms::ReplicaLog()->error("{}", vms::Sv(server.status().message()));
     return 1;
   }
   metrics.OnScrape(
@@ -267,12 +269,12 @@ int main(int argc, char** argv) {
   auto metrics_server =
       vms::ServeMetrics(metrics_listen, tls, &metrics, data_dir + "/metrics-address");
   if (!metrics_server.ok()) {
-    spdlog::error("{}", vms::Sv(metrics_server.status().message()));
+    vms::ReplicaLog()->error("{}", vms::Sv(metrics_server.status().message()));
     return 1;
   }
   follower.Start(server->address);
-  spdlog::info("started site={} data_dir={} upstream={} applied_seq={}", site, data_dir,
-               vms::Join(upstreams, ","), (*replica)->applied_seq());
+  vms::ReplicaLog()->info("started site={} data_dir={} upstream={} applied_seq={}", site, data_dir,
+                          vms::Join(upstreams, ","), (*replica)->applied_seq());
   vms::ServeUntilSignal(server->server.get(), [&] {
     follower.Stop();
     read.BeginShutdown();
@@ -280,6 +282,6 @@ int main(int argc, char** argv) {
   metrics_server->reset();
   server->server.reset();
   pool.reset();
-  spdlog::info("stopped");
+  vms::ReplicaLog()->info("stopped");
   return 0;
 }
