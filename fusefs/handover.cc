@@ -159,12 +159,15 @@ absl::StatusOr<TakenOver> TakeOverFromHolder(const std::string& socket,
 }
 
 absl::StatusOr<Fd> SpawnHolder(const std::string& socket, const std::string& mountpoint,
-                               int fuse_fd, std::chrono::seconds grace) {
-  char self[PATH_MAX];
-  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (len <= 0) return ErrnoError(errno, "readlink /proc/self/exe");
-  self[len] = '\0';
-  std::string bin = (std::filesystem::path(self).parent_path() / "vms-fuse-holder").string();
+                               int fuse_fd, std::chrono::seconds grace, std::string holder) {
+  std::string bin = std::move(holder);
+  if (bin.empty()) {
+    char self[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0) return ErrnoError(errno, "readlink /proc/self/exe");
+    self[len] = '\0';
+    bin = (std::filesystem::path(self).parent_path() / "vms-fuse-holder").string();
+  }
   if (access(bin.c_str(), X_OK) != 0) {
     return absl::NotFoundError(StrCat(bin, " is missing: it is installed beside vms-fuse"));
   }

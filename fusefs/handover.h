@@ -69,12 +69,14 @@ absl::StatusOr<TakenOver> TakeOverFromHolder(const std::string& socket,
                                              const std::string& mountpoint, bool replace,
                                              std::chrono::milliseconds timeout);
 
-// Starts vms-fuse-holder (beside this binary) holding `fuse_fd` for the mount
-// at `mountpoint`; returns our link to it (we count as serving). A holder
-// with no daemon for `grace` lets the descriptor go (programs then see the
-// dead mount, as with no holder at all).
+// Starts vms-fuse-holder holding `fuse_fd` for the mount at `mountpoint`;
+// returns our link to it (we count as serving). A holder with no daemon for
+// `grace` lets the descriptor go (programs then see the dead mount, as with
+// no holder at all). The holder gets the FUSE descriptor as fd 3 and its
+// link as fd 4, whatever numbers they have here. `holder`: its binary,
+// by default vms-fuse-holder beside this one.
 absl::StatusOr<Fd> SpawnHolder(const std::string& socket, const std::string& mountpoint,
-                               int fuse_fd, std::chrono::seconds grace);
+                               int fuse_fd, std::chrono::seconds grace, std::string holder = "");
 
 // systemd's file-descriptor store: true if there is one ($NOTIFY_SOCKET).
 bool SystemdPresent();

@@ -2,6 +2,8 @@
 #include "fusefs/host_tasks.h"
 
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 
@@ -106,6 +108,54 @@ TEST(HolderLinkTest, StopEndsTheWaitWithoutAHandover) {
       daemon.get(), [&] { ++calls; }, [&] { ++calls; });
   link.Stop();
   EXPECT_EQ(calls.load(), 0);
+}
+
+// A daemon started with stdin closed gets the socket pair at 0 and 3: the
+// holder must still find the FUSE descriptor at 3 and its link at 4 (the
+// first copy to 3 used to replace the link before it was copied to 4).
+TEST(SpawnHolderTest, TheHolderGetsTheMountAt3AndItsLinkAt4WhenStdinWasClosed) {
+  testing::TempDir dir;
+  // A stand-in holder: says it is ready, then what its fds 3 and 4 are.
+  const std::string holder = dir / "holder";
+  testing::WriteFile(holder,
+                     "#!/bin/sh\n"
+                     "printf 'OK ready' >&4\n"
+                     "printf 'fds %s %s' \"$(readlink /proc/self/fd/3)\" "
+                     "\"$(readlink /proc/self/fd/4)\" >&4\n",
+                     0755);
+  int fuse_stand_in[2];
+  ASSERT_EQ(pipe(fuse_stand_in), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Only async-signal-safe calls until the descriptors are laid out.
+    if (dup2(fuse_stand_in[0], 20) != 20) _exit(10);
+    close(fuse_stand_in[0]);
+    close(fuse_stand_in[1]);
+    close(0);
+    close(3);
+    auto link = SpawnHolder(dir / "holder.sock", dir / "mnt", 20, std::chrono::seconds(1), holder);
+    if (!link.ok()) {
+      fprintf(stderr, "SpawnHolder: %s\n", std::string(link.status().message()).c_str());
+      _exit(11);
+    }
+    auto fds = ReceiveMessage(link->get());
+    char want[64] = {};
+    if (readlink("/proc/self/fd/20", want, sizeof want - 1) <= 0) _exit(12);
+    const std::string expected = std::string("fds ") + want + " socket:";
+    if (!fds.ok() || !fds->starts_with(expected)) {
+      fprintf(stderr, "the holder saw \"%s\", not \"%s[...]\"\n",
+              fds.ok() ? fds->c_str() : "nothing", expected.c_str());
+      _exit(13);
+    }
+    _exit(0);
+  }
+  close(fuse_stand_in[0]);
+  close(fuse_stand_in[1]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "see the child's stderr above";
 }
 
 TEST(MetricsEndpointTest, ServesAndStops) {
