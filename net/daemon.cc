@@ -23,6 +23,13 @@
 
 namespace vms {
 
+void AddConnectionFlags(CLI::App* app, ConnectionLimits* limits) {
+  app->add_option("--max-connections-per-peer", limits->per_peer,
+                  "Connections one address may hold; more are closed at once (the client "
+                  "retries). Raise it for many users behind one NAT address")
+      ->check(CLI::Range(1u, 1u << 20));
+}
+
 void AddDaemonFlags(CLI::App* app, const std::string& binary, LogOptions* options, TlsFiles* tls,
                     std::string* metrics_listen) {
   app->set_version_flag("--version", binary + " " + VMS_VERSION);

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "net/accept_guard.h"
 #include "net/tls.h"
 
 namespace CLI {
@@ -29,6 +30,10 @@ struct LogOptions {
 // --tls-key, --insecure and --metrics-listen (net/metrics.h) to `app`.
 void AddDaemonFlags(CLI::App* app, const std::string& binary, LogOptions* log, TlsFiles* tls,
                     std::string* metrics_listen);
+
+// Adds --max-connections-per-peer (net/accept_guard.h) to a daemon that
+// listens; GuardAccepts(*limits) once the flags are parsed.
+void AddConnectionFlags(CLI::App* app, ConnectionLimits* limits);
 
 // Loads the daemon's credentials (net/tls.h) after logging is up, and checks
 // that its certificate names a principal of `kind` (and `name`, unless

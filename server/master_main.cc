@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
       "them to developers (vms push/live) and to site replicas.\n"
       "Writes the bound address to DATA/address and its key pair to DATA/master.{key,pub}."};
   vms::AddDaemonFlags(&app, "vms-master", &log, &tls, &metrics_listen);
+  vms::ConnectionLimits connection_limits;
+  vms::AddConnectionFlags(&app, &connection_limits);
   app.add_option("--data", data_dir, "Data directory (RocksDB, keys); created if missing")
       ->required();
   app.add_option("--listen", listen, "gRPC listen address host:port (port 0 picks a free one)")
@@ -94,6 +96,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(10, 7 * 24 * 3600))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  vms::GuardAccepts(connection_limits);
   if (make_key) {
     absl::Status made = vms::MakeDirs(data_dir);
     auto key = made.ok() ? vms::SigningKey::LoadOrCreate(data_dir, "master")

@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
       "versions it holds whole, and serves the same read API to hosts and other replicas.\n"
       "Writes the bound address to DATA/address."};
   vms::AddDaemonFlags(&app, "vms-replica", &log, &tls, &metrics_listen);
+  vms::ConnectionLimits connection_limits;
+  vms::AddConnectionFlags(&app, &connection_limits);
   app.add_option("--site", site, "This site's name, e.g. ny: [a-z0-9][a-z0-9._-]{0,63}")
       ->required();
   app.add_option("--upstream", upstreams,
@@ -100,6 +102,7 @@ int main(int argc, char** argv) {
   app.add_flag("--fsck", fsck, "Check every object and release in DATA, report, and exit");
   app.add_flag("--repair", repair, "With --fsck: remove corrupt objects so they are fetched again");
   CLI11_PARSE(app, argc, argv);
+  vms::GuardAccepts(connection_limits);
 
   if (absl::Status s = vms::InitLogging("replica", log); !s.ok()) {
     std::cerr << "vms-replica: " << vms::Sv(s.message()) << "\n";

@@ -1,7 +1,11 @@
 // The faults an attack run found on real processes, one test each, named
 // after the fault: what any caller, careless or hostile, could do to vms.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstring>
@@ -15,6 +19,7 @@
 #include "core/codec.h"
 #include "core/coding.h"
 #include "core/db.h"
+#include "core/file_util.h"
 #include "core/hash.h"
 #include "core/object_store.h"
 #include "gtest/gtest.h"
@@ -68,6 +73,78 @@ class HardeningTest : public ::testing::Test {
   TempDir dir_;
   MasterProcess master_;
 };
+
+// `n` idle TCP connections to `address` from the loopback address `from`
+// (127.0.0.2 and up are loopback too: each is another peer to the daemon).
+std::vector<Fd> Connections(const std::string& address, const std::string& from, int n) {
+  sockaddr_in to{}, src{};
+  to.sin_family = src.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
+  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  inet_pton(AF_INET, from.c_str(), &src.sin_addr);
+  std::vector<Fd> out;
+  for (int i = 0; i < n; ++i) {
+    Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    timeval two_s{.tv_sec = 2, .tv_usec = 0};
+    setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &two_s, sizeof two_s);
+    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&src), sizeof src) != 0 ||
+        connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+      continue;
+    }
+    out.push_back(std::move(fd));
+  }
+  return out;
+}
+
+// How many of `fds` the other side has closed.
+int ClosedByPeer(const std::vector<Fd>& fds) {
+  int closed = 0;
+  for (const Fd& fd : fds) {
+    char c;
+    ssize_t n = recv(fd.get(), &c, 1, MSG_DONTWAIT | MSG_PEEK);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) ++closed;
+  }
+  return closed;
+}
+
+// A burst of connections past the master's open-files limit: the ones it
+// cannot hold are closed at once, and once they are gone it accepts again
+// (gRPC 1.51 alone stops listening for good after one EMFILE).
+TEST_F(HardeningTest, ABurstOfConnectionsPastTheFdLimitIsShedAndTheMasterKeepsAccepting) {
+  ASSERT_EQ(Vms({"sites"}).exit_code, 0);
+  // Room for about 150 more descriptors than it holds now.
+  const auto held = std::distance(
+      std::filesystem::directory_iterator("/proc/" + std::to_string(master_.pid()) + "/fd"),
+      std::filesystem::directory_iterator());
+  const rlimit low{.rlim_cur = static_cast<rlim_t>(held + 150),
+                   .rlim_max = static_cast<rlim_t>(held + 150)};
+  ASSERT_EQ(prlimit(master_.pid(), RLIMIT_NOFILE, &low, nullptr), 0) << strerror(errno);
+  std::vector<Fd> burst;
+  for (int peer = 2; peer < 8; ++peer) {  // 6 peers, each well under its own bound
+    for (Fd& fd : Connections(master_.address(), "127.0.0." + std::to_string(peer), 50)) {
+      burst.push_back(std::move(fd));
+    }
+  }
+  ASSERT_GE(burst.size(), 250u);
+  EXPECT_TRUE(WaitFor([&] { return ClosedByPeer(burst) >= 150; }))
+      << ClosedByPeer(burst) << " of " << burst.size() << " closed by the master";
+  burst.clear();
+  bool answered = WaitFor([&] { return Vms({"sites"}).exit_code == 0; }, std::chrono::seconds(20));
+  EXPECT_TRUE(answered) << "the master stopped accepting; its log:\n" << master_.log();
+  EXPECT_NE(master_.log().find("shedding incoming connections"), std::string::npos);
+}
+
+// One address holding its share of connections cannot take the rest: more
+// from it are closed at once, others are still served.
+TEST_F(HardeningTest, OnePeerPastItsConnectionBoundIsShedAndOthersAreServed) {
+  MasterProcess master(dir_ / "bounded", {"--max-connections-per-peer", "20"});
+  std::vector<Fd> flood = Connections(master.address(), "127.0.0.2", 60);
+  ASSERT_EQ(flood.size(), 60u);
+  EXPECT_TRUE(WaitFor([&] { return ClosedByPeer(flood) >= 40; }))
+      << ClosedByPeer(flood) << " of 60 closed by the master";
+  EXPECT_LE(ClosedByPeer(flood), 40 + 1) << "the 20 it may hold stay open";
+  EXPECT_EQ(Vms({"sites"}, master.address()).exit_code, 0) << "127.0.0.1 is another peer";
+}
 
 TEST_F(HardeningTest, SecondDaemonOnAPortInUseRefusesToStart) {
   // A second master, with its own data, on the first one's address.
