@@ -141,7 +141,13 @@ absl::StatusOr<std::optional<std::string>> Db::Get(const std::string& family,
 absl::Status Db::Write(rocksdb::WriteBatch* batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  return FromRocks(db_->Write(wo, batch), StrCat("write to ", path_));
+  rocksdb::Status s = db_->Write(wo, batch);
+  if (s.IsNoSpace() || s.IsIOError()) {
+    // A failed write (a full disk) leaves RocksDB refusing every write
+    // until it is resumed: once space is back, this write resumes it.
+    if (db_->Resume().ok()) s = db_->Write(wo, batch);
+  }
+  return FromRocks(s, StrCat("write to ", path_));
 }
 
 std::unique_ptr<rocksdb::Iterator> Db::NewIterator(const std::string& family) const {

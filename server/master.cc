@@ -50,6 +50,16 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
   auto master =
       std::unique_ptr<Master>(new Master(std::move(options), std::move(authz), std::move(*records),
                                          std::move(sites), std::move(audit), std::move(key)));
+  {
+    // What each principal's uploads hold, as their entries say.
+    auto it = master->records_->db()->NewIterator(kUploadsFamily);
+    MutexLock lock(&master->quota_mu_);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      UploadEntry e = DecodeUpload(it->value().ToStringView());
+      if (!e.principal.empty()) master->unreferenced_[e.principal] += e.bytes;
+    }
+    VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read uploads"));
+  }
   // A data dir that holds a chain keeps it: a master started once without
   // --trust would sign records alone, which every replica refuses for good.
   VMS_ASSIGN_OR_RETURN(bool chain_stored, TrustStore(master->records_.get()).Held());
@@ -82,13 +92,76 @@ absl::StatusOr<std::vector<Hash>> Master::CompleteTrees(std::span<const Hash> ha
   return complete;
 }
 
-absl::StatusOr<IngestStats> Master::PutObjects(std::vector<StoredObject>* objects) {
-  const std::string now = EncodeBigEndian64(static_cast<uint64_t>(options_.clock->WallMs()));
+std::string Master::EncodeUpload(const UploadEntry& e) {
+  return StrCat(EncodeBigEndian64(e.at_ms), EncodeBigEndian64(e.bytes), e.principal);
+}
+
+Master::UploadEntry Master::DecodeUpload(std::string_view value) {
+  UploadEntry e;
+  if (value.size() < 8 || !DecodeBigEndian64(value.substr(0, 8), &e.at_ms)) return e;
+  if (value.size() >= 16 && DecodeBigEndian64(value.substr(8, 8), &e.bytes)) {
+    e.principal = std::string(value.substr(16));
+  }
+  return e;
+}
+
+uint64_t Master::UnreferencedUploadBytes(const std::string& principal) const {
+  MutexLock lock(&quota_mu_);
+  auto it = unreferenced_.find(principal);
+  return it == unreferenced_.end() ? 0 : it->second;
+}
+
+void Master::Unreference(const std::vector<std::string>& values) {
+  MutexLock lock(&quota_mu_);
+  for (const std::string& v : values) {
+    UploadEntry e = DecodeUpload(v);
+    auto it = unreferenced_.find(e.principal);
+    if (it == unreferenced_.end()) continue;
+    it->second -= std::min(it->second, e.bytes);
+    if (it->second == 0) unreferenced_.erase(it);
+  }
+}
+
+absl::StatusOr<IngestStats> Master::PutObjects(std::vector<StoredObject>* objects,
+                                               const std::string& principal) {
+  uint64_t bytes = 0;
+  for (const StoredObject& o : *objects) bytes += o.data.size();
+  // Checked before a byte is written: a full disk fails every write after.
+  VMS_ASSIGN_OR_RETURN(uint64_t free, FreeBytes(options_.data_dir));
+  if (free < bytes || free - bytes < options_.min_free_bytes) {
+    return absl::ResourceExhaustedError(
+        StrCat("the master's disk is nearly full (", free >> 20, " MiB free, and uploads leave ",
+               options_.min_free_bytes >> 20,
+               " MiB for its log): nothing was stored; an admin frees space (vms gc, retire old "
+               "versions) or grows the disk, then push again"));
+  }
+  if (!principal.empty()) {
+    MutexLock lock(&quota_mu_);
+    const uint64_t held = unreferenced_.contains(principal) ? unreferenced_[principal] : 0;
+    if (held + bytes > options_.upload_quota_bytes) {
+      return absl::ResourceExhaustedError(
+          StrCat(principal, " has uploaded ", held >> 20,
+                 " MiB that no release names yet; the quota is ", options_.upload_quota_bytes >> 20,
+                 " MiB (vms-master --upload-quota). Push (commit) what was uploaded, or wait for "
+                 "uploads older than a day to be collected"));
+    }
+  }
+  const uint64_t now = static_cast<uint64_t>(options_.clock->WallMs());
+  std::map<Hash, uint64_t> sizes;
+  for (const StoredObject& o : *objects) sizes[o.hash] = o.data.size();
   rocksdb::ColumnFamilyHandle* uploads = records_->db()->Family(kUploadsFamily);
-  auto stats = records_->mutable_objects().Ingest(
-      objects,
-      [&](rocksdb::WriteBatch* batch, const Hash& h) { batch->Put(uploads, h.View(), now); });
+  uint64_t stored = 0;
+  auto stats =
+      records_->mutable_objects().Ingest(objects, [&](rocksdb::WriteBatch* batch, const Hash& h) {
+        const uint64_t size = sizes[h];
+        stored += size;
+        batch->Put(uploads, h.View(), EncodeUpload({now, size, principal}));
+      });
   if (stats.ok()) {
+    if (!principal.empty() && stored > 0) {
+      MutexLock lock(&quota_mu_);
+      unreferenced_[principal] += stored;
+    }
     Count(options_.metrics.objects_received, stats->stored);
     Count(options_.metrics.bytes_received, stats->stored_bytes);
   }
@@ -285,8 +358,20 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
     }
     // Whatever this release names is no longer an unreferenced upload.
     rocksdb::ColumnFamilyHandle* uploads = records_->db()->Family(kUploadsFamily);
-    for (const Hash& h : closure->present) batch.Delete(uploads, h.View());
+    std::vector<rocksdb::Slice> keys;
+    for (const Hash& h : closure->present) keys.emplace_back(h.View().data(), h.View().size());
+    std::vector<std::string> values;
+    std::vector<rocksdb::Status> found = records_->db()->raw()->MultiGet(
+        rocksdb::ReadOptions(), std::vector<rocksdb::ColumnFamilyHandle*>(keys.size(), uploads),
+        keys, &values);
+    std::vector<std::string> referenced;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (!found[i].ok()) continue;
+      batch.Delete(uploads, keys[i]);
+      referenced.push_back(std::move(values[i]));
+    }
     VMS_RETURN_IF_ERROR(records_->Commit(&batch, seq));
+    Unreference(referenced);
   }
   Count(options_.metrics.pushes);
   MasterLog()->info("release app={} version={} root={} files={} bytes={} seq={} publisher={}",

@@ -64,6 +64,12 @@ struct MasterOptions {
   // A commit beyond these (entries per directory, files per version) is
   // refused; depth is the client's to check (core/limits.h).
   ShapeLimits limits;
+  // Uploads no release names yet, per principal (vms-master --upload-quota),
+  // and the free space uploads must leave on the data dir's disk
+  // (--min-free-space): a full disk stops every write, so uploads stop
+  // first.
+  uint64_t upload_quota_bytes = 64ull << 30;
+  uint64_t min_free_bytes = 1ull << 30;
   // Stamps records (wall clock); tests inject a FakeClock.
   Clock* clock = Clock::Real();
   // The store's I/O (Db::Open); tests inject a power cut.
@@ -154,7 +160,14 @@ class Master {
   absl::StatusOr<std::vector<Hash>> MissingObjects(std::span<const Hash> hashes) const;
   // The subset of `hashes` that are trees with a complete closure here.
   absl::StatusOr<std::vector<Hash>> CompleteTrees(std::span<const Hash> hashes) const;
-  absl::StatusOr<IngestStats> PutObjects(std::vector<StoredObject>* objects);
+  // Stores uploaded objects. ResourceExhausted, storing nothing, when they
+  // would take `principal`'s uploads that no release names yet past
+  // options' upload_quota_bytes, or leave less than min_free_bytes free on
+  // the data dir's disk. `principal` "" (in-process callers) has no quota.
+  absl::StatusOr<IngestStats> PutObjects(std::vector<StoredObject>* objects,
+                                         const std::string& principal = "");
+  // Bytes of `principal`'s uploads that no release names yet.
+  uint64_t UnreferencedUploadBytes(const std::string& principal) const;
 
   // Records a release once its whole closure is present and valid.
   //  - PermissionDenied: the principal may not push this app (authz.h).
@@ -277,10 +290,10 @@ class Master {
   absl::StatusOr<std::vector<AuditEntry>> Audit(const std::string& principal,
                                                 const std::string& app, size_t limit) const;
 
-  // Uploads that no release names yet: new object -> when it came (BE unix
-  // ms). A commit removes the entries of its closure; what stays is what
-  // the lifecycle's garbage collection reclaims once older than
-  // kUnreferencedUploadTtl.
+  // Uploads that no release names yet: new object -> UploadEntry (when it
+  // came, its stored bytes, who sent it). A commit removes the entries of
+  // its closure; what stays is what the lifecycle's garbage collection
+  // reclaims once older than kUnreferencedUploadTtl.
   static constexpr char kUploadsFamily[] = "uploads";
   // app -> AppOwners.
   static constexpr char kOwnersFamily[] = "owners";
@@ -394,6 +407,21 @@ class Master {
   // commit whose closure walk raced one walks again (Commit).
   Mutex gc_mu_;
   std::atomic<uint64_t> sweeps_{0};
+  // An entry of kUploadsFamily: BE at, BE bytes, principal (an entry of
+  // before quotas is BE at alone).
+  struct UploadEntry {
+    uint64_t at_ms = 0;
+    uint64_t bytes = 0;
+    std::string principal;
+  };
+  static std::string EncodeUpload(const UploadEntry& e);
+  static UploadEntry DecodeUpload(std::string_view value);
+  // Per principal, the bytes its upload entries hold (rebuilt at Open).
+  mutable Mutex quota_mu_;
+  std::map<std::string, uint64_t> unreferenced_ ABSL_GUARDED_BY(quota_mu_);
+  // Takes the entries in `batch`'s keys off the counts (they are being
+  // deleted); `values` as read before.
+  void Unreference(const std::vector<std::string>& values);
   mutable Mutex checkpoint_mu_;
   std::optional<Envelope> checkpoint_ ABSL_GUARDED_BY(checkpoint_mu_);
   uint64_t checkpoint_seq_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;

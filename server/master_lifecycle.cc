@@ -219,9 +219,7 @@ absl::StatusOr<GcSummary> Master::CollectGarbage(
     if (!records_->db()->raw()->Get(rocksdb::ReadOptions(), uploads, h.View(), &value).ok()) {
       return false;
     }
-    uint64_t at = 0;
-    return !DecodeBigEndian64(value, &at) ||
-           now - static_cast<int64_t>(at) < static_cast<int64_t>(ttl_ms);
+    return now - static_cast<int64_t>(DecodeUpload(value).at_ms) < static_cast<int64_t>(ttl_ms);
   };
   GcOptions options{.dry_run = dry_run,
                     .keep = keep,
@@ -237,15 +235,19 @@ absl::StatusOr<GcSummary> Master::CollectGarbage(
   if (!dry_run && report.objects_removed > 0) {
     // Old uploads swept with the rest leave their entries: dropped here.
     rocksdb::WriteBatch batch;
+    std::vector<std::string> dropped;
     auto it = records_->db()->NewIterator(kUploadsFamily);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       auto h = Hash::FromBytes(it->key().ToStringView());
       if (!h.ok() || keep(*h)) continue;
       VMS_ASSIGN_OR_RETURN(auto missing, records_->objects().Missing({&*h, 1}));
-      if (!missing.empty()) batch.Delete(uploads, it->key());
+      if (missing.empty()) continue;
+      batch.Delete(uploads, it->key());
+      dropped.push_back(it->value().ToString());
     }
     VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read uploads"));
     VMS_RETURN_IF_ERROR(records_->db()->Write(&batch, /*sync=*/false));
+    Unreference(dropped);
   }
   MasterLog()->info(
       "gc{} versions_kept={} retired={} objects_kept={} objects_removed={} bytes={} "

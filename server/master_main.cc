@@ -64,6 +64,18 @@ int main(int argc, char** argv) {
                  "decompress and verify, in bursts of 4 s (suffixes K, M, G; 0: unlimited)")
       ->transform(CLI::AsSizeValue(false))
       ->default_str("1G");
+  uint64_t upload_quota = 64ull << 30;
+  app.add_option("--upload-quota", upload_quota,
+                 "Bytes of uploads that no release names yet one principal may hold (suffixes "
+                 "K, M, G); a push larger than this cannot be made")
+      ->transform(CLI::AsSizeValue(false))
+      ->default_str("64G");
+  uint64_t min_free = 1ull << 30;
+  app.add_option("--min-free-space", min_free,
+                 "Uploads are refused when they would leave less free space than this on the "
+                 "data dir's disk (suffixes K, M, G), so that the log never fills it")
+      ->transform(CLI::AsSizeValue(false))
+      ->default_str("1G");
   vms::AuthzPolicy authz{.app_creators = {"*"}};
   app.add_option("--admins", authz.admins,
                  "Principals who may do everything: manage sites, every app's owners, "
@@ -132,6 +144,8 @@ int main(int argc, char** argv) {
   auto master = vms::Master::Open(
       {.data_dir = data_dir,
        .limits = limits,
+       .upload_quota_bytes = upload_quota,
+       .min_free_bytes = min_free,
        .authz = authz,
        .trust_file = trust_file,
        .keyring_file = keyring_file,

@@ -22,11 +22,12 @@ namespace {
 class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
  public:
   PutObjectsReactor(Master* master, ThreadPool* pool, UploadBudget* budget, std::string peer,
-                    PutObjectsResponse* resp)
+                    std::string principal, PutObjectsResponse* resp)
       : master_(master),
         pool_(pool),
         budget_(budget),
         peer_(std::move(peer)),
+        principal_(std::move(principal)),
         client_(UploadBudget::ClientOf(peer_)),
         resp_(resp) {
     HappensBefore(&batch_);  // OnReadDone() comes through gRPC (core/sync.h)
@@ -88,7 +89,7 @@ class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
       resp_->set_bytes_received(resp_->bytes_received() + o.data().size());
       objects.push_back({hash, codec, o.raw_size(), std::move(*o.mutable_data())});
     }
-    VMS_ASSIGN_OR_RETURN(auto stats, master_->PutObjects(&objects));
+    VMS_ASSIGN_OR_RETURN(auto stats, master_->PutObjects(&objects, principal_));
     resp_->set_objects_stored(resp_->objects_stored() + stats.stored);
     resp_->set_objects_present(resp_->objects_present() + stats.present);
     return absl::OkStatus();
@@ -97,8 +98,9 @@ class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
   Master* master_;
   ThreadPool* pool_;
   UploadBudget* budget_;
-  const std::string peer_;    // the pool's fairness key
-  const std::string client_;  // the budget's
+  const std::string peer_;       // the pool's fairness key
+  const std::string principal_;  // whose quota the uploads count against
+  const std::string client_;     // the budget's
   PutObjectsResponse* resp_;
   ObjectBatch batch_;
   uint64_t stream_raw_ = 0;
@@ -140,7 +142,7 @@ grpc::ServerReadReactor<ObjectBatch>* PublishService::PutObjects(grpc::CallbackS
     };
     return new Refused(s);
   }
-  return new PutObjectsReactor(master_, pool_, budget_, FairnessKey(ctx), resp);
+  return new PutObjectsReactor(master_, pool_, budget_, FairnessKey(ctx), CallerOf(ctx), resp);
 }
 
 // The signed record a request carries, if any.

@@ -829,5 +829,48 @@ TEST_F(HardeningTest, ReplicaWithAFullDiskSaysSoAndLeavesNoGarbage) {
   ny.reset();
 }
 
+// Once: any user could upload until the master's disk was full, after which
+// every write failed ("No space left") until a restart.
+TEST_F(HardeningTest, UploadsThatWouldFillTheMastersDiskAreRefusedAndItKeepsWriting) {
+  SmallDisk disk(dir_ / "small", "48m");
+  if (!disk.mounted() && disk.error() == EPERM) {
+    GTEST_SKIP() << "mounting a small tmpfs needs CAP_SYS_ADMIN";
+  }
+  ASSERT_TRUE(disk.mounted()) << strerror(disk.error());
+  MasterProcess master(dir_ / "small/master", {"--min-free-space", "8M"});
+  for (int i = 0; i < 12; ++i) {
+    WriteFile(dir_ / ("big/f" + std::to_string(i)), testing::RandomBytes(5 << 20, 700 + i));
+  }
+  RunResult push = Vms({"push", "big", "1.0", dir_ / "big", "--no-wait"}, master.address());
+  EXPECT_EQ(push.exit_code, 1);
+  EXPECT_NE(push.err.find("disk is nearly full"), std::string::npos) << push.err;
+  EXPECT_TRUE(master.running()) << master.log();
+  // Small writes still go through: the log, a push that fits.
+  WriteFile(dir_ / "small-app/bin/tool", "#!/bin/sh\necho small\n", 0755);
+  RunResult small =
+      Vms({"push", "small", "1.0", dir_ / "small-app", "--no-wait"}, master.address());
+  EXPECT_EQ(small.exit_code, 0) << small.err;
+  EXPECT_EQ(Vms({"live", "small", "1.0"}, master.address()).exit_code, 0);
+  // Given room, the big push goes through, with no restart.
+  ASSERT_TRUE(disk.Resize("400m")) << strerror(errno);
+  RunResult again = Vms({"push", "big", "1.0", dir_ / "big", "--no-wait"}, master.address());
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
+// Once: a principal owning nothing could upload without bound.
+TEST_F(HardeningTest, UploadsPastAPrincipalsQuotaAreRefused) {
+  MasterProcess master(dir_ / "quota", {"--upload-quota", "4M"});
+  for (int i = 0; i < 4; ++i) {
+    WriteFile(dir_ / ("big/f" + std::to_string(i)), testing::RandomBytes(3 << 20, 800 + i));
+  }
+  RunResult push = Vms({"push", "big", "1.0", dir_ / "big", "--no-wait"}, master.address());
+  EXPECT_EQ(push.exit_code, 1);
+  EXPECT_NE(push.err.find("--upload-quota"), std::string::npos) << push.err;
+  WriteFile(dir_ / "small-app/bin/tool", "#!/bin/sh\necho small\n", 0755);
+  RunResult small =
+      Vms({"push", "small", "1.0", dir_ / "small-app", "--no-wait"}, master.address());
+  EXPECT_EQ(small.exit_code, 0) << "what fits under the quota is still taken: " << small.err;
+}
+
 }  // namespace
 }  // namespace vms

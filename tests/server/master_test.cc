@@ -1,5 +1,7 @@
 #include "server/master.h"
 
+#include <random>
+
 #include "core/envelope.h"
 #include "core/tree.h"
 #include "gtest/gtest.h"
@@ -66,6 +68,61 @@ TEST_F(MasterTest, CommitRefusesIncompleteClosure) {
   EXPECT_NE(s.message().find("1 objects"), std::string::npos) << s;
   EXPECT_EQ(master_->records().head_seq(), 0u);
   EXPECT_TRUE(absl::IsNotFound(master_->records().ListVersions("app").status()));
+}
+
+// Bytes no compressor shrinks.
+std::string Incompressible(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string out(n, '\0');
+  for (char& c : out) c = static_cast<char>(rng());
+  return out;
+}
+
+TEST_F(MasterTest, UploadsPastAPrincipalsQuotaAreRefusedUntilACommitNamesThem) {
+  testing::TempDir dir;
+  auto open = [&] {
+    return Master::Open({.data_dir = dir.path(), .upload_quota_bytes = 100 << 10, .clock = &clock_})
+        .value();
+  };
+  auto master = open();
+  const std::string first = Incompressible(60 << 10, 1), second = Incompressible(60 << 10, 2);
+  auto root = testing::StoreOneFileTree(master.get(), "f", first, "vms://user/alice");
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_GE(master->UnreferencedUploadBytes("vms://user/alice"), 60u << 10);
+
+  auto refused = testing::StoreOneFileTree(master.get(), "f", second, "vms://user/alice");
+  EXPECT_TRUE(absl::IsResourceExhausted(refused.status())) << refused.status();
+  EXPECT_NE(refused.status().message().find("--upload-quota"), std::string::npos);
+  Hash second_hash = Sha256(second);
+  EXPECT_EQ(master->MissingObjects({&second_hash, 1}).value().size(), 1u) << "nothing stored";
+  EXPECT_TRUE(testing::StoreOneFileTree(master.get(), "f", second, "vms://user/bob").ok())
+      << "the quota is alice's, not everyone's";
+
+  ASSERT_TRUE(
+      master->Commit({.app = "app", .version = "1", .root = *root, .principal = "alice"}).ok());
+  EXPECT_EQ(master->UnreferencedUploadBytes("vms://user/alice"), 0u) << "a release names them now";
+  const uint64_t bobs = master->UnreferencedUploadBytes("vms://user/bob");
+  master.reset();
+  master = open();
+  EXPECT_EQ(master->UnreferencedUploadBytes("vms://user/bob"), bobs) << "counted again at start";
+  EXPECT_EQ(master->UnreferencedUploadBytes("vms://user/alice"), 0u);
+  EXPECT_TRUE(
+      testing::StoreOneFileTree(master.get(), "g", Incompressible(60 << 10, 3), "vms://user/alice")
+          .ok());
+}
+
+TEST_F(MasterTest, UploadsThatWouldFillTheDiskAreRefusedAndNothingIsStored) {
+  testing::TempDir dir;
+  auto master =
+      Master::Open({.data_dir = dir.path(), .min_free_bytes = uint64_t{1} << 60, .clock = &clock_})
+          .value();
+  const std::string content = Incompressible(4096, 4);
+  auto refused = testing::StoreOneFileTree(master.get(), "f", content, "vms://user/alice");
+  EXPECT_TRUE(absl::IsResourceExhausted(refused.status())) << refused.status();
+  EXPECT_NE(refused.status().message().find("disk is nearly full"), std::string::npos);
+  Hash h = Sha256(content);
+  EXPECT_EQ(master->MissingObjects({&h, 1}).value().size(), 1u);
+  EXPECT_EQ(master->UnreferencedUploadBytes("vms://user/alice"), 0u);
 }
 
 TEST_F(MasterTest, VersionsAreImmutable) {

@@ -13,10 +13,11 @@
 
 namespace vms::testing {
 
-// A tree of one file `name` holding `content`: stores both objects and
-// returns the tree's hash, the version's root.
+// A tree of one file `name` holding `content`: stores both objects (as
+// uploaded by `principal`) and returns the tree's hash, the version's root.
 inline absl::StatusOr<Hash> StoreOneFileTree(Master* master, const std::string& name,
-                                             const std::string& content) {
+                                             const std::string& content,
+                                             const std::string& principal = "") {
   auto tree = EncodeTree(
       {{.name = name, .type = EntryType::kFile, .size = content.size(), .hash = Sha256(content)}});
   if (!tree.ok()) return tree.status();
@@ -25,7 +26,7 @@ inline absl::StatusOr<Hash> StoreOneFileTree(Master* master, const std::string& 
     EncodedObject e = Encode(raw, 1);
     objs.push_back({Sha256(raw), e.codec, raw.size(), e.data});
   }
-  if (auto stored = master->PutObjects(&objs); !stored.ok()) return stored.status();
+  if (auto stored = master->PutObjects(&objs, principal); !stored.ok()) return stored.status();
   return Sha256(*tree);
 }
 
