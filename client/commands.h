@@ -78,9 +78,18 @@ int RunVersions(const GlobalOptions& global, const std::string& app, bool json);
 // vms key gen / show: the signing key in `dir` (signing.key, signing.pub).
 int RunKeyGen(const std::string& dir);
 int RunKeyShow(const std::string& dir);
-// vms key register: binds global.key_dir's key to the caller's principal on
-// the master.
-int RunKeyRegister(const GlobalOptions& global, bool replace);
+// vms key register: binds global.key_dir's key (or, with `key_file`, that
+// public key) to the caller's principal on the master (or, for an admin,
+// to `for_principal`). `old_key_dir`: a registered key that vouches for the
+// new one, which every key after a principal's first needs unless an admin
+// registers it.
+struct KeyRegisterOptions {
+  bool replace = false;
+  std::string old_key_dir;
+  std::string for_principal;
+  std::string key_file;
+};
+int RunKeyRegister(const GlobalOptions& global, const KeyRegisterOptions& options);
 // vms sign APP: co-signs what of APP waits for more owners' signatures.
 // Shows each record of APP that waits for co-signers, exactly as it will be
 // written, and signs it once the caller says yes (`yes`: without asking).

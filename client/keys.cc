@@ -55,20 +55,46 @@ int RunKeyShow(const std::string& dir) {
   return 0;
 }
 
-int RunKeyRegister(const GlobalOptions& global, bool replace) {
-  auto key = LoadSigningKey(global.key_dir);
-  if (!key.ok()) return Fail(Sv(key.status().message()));
+int RunKeyRegister(const GlobalOptions& global, const KeyRegisterOptions& options) {
+  std::string pem;
+  std::string keyid;
+  if (!options.key_file.empty()) {
+    auto text = ReadFile(options.key_file);
+    if (!text.ok()) return Fail(Sv(text.status().message()));
+    auto key = PublicKey::FromPem(*text);
+    if (!key.ok()) {
+      return Fail(StrCat(options.key_file,
+                         " is not an Ed25519 public key (signing.pub): ", key.status().message()));
+    }
+    pem = key->Pem();
+    keyid = key->keyid();
+  } else {
+    auto key = LoadSigningKey(global.key_dir);
+    if (!key.ok()) return Fail(Sv(key.status().message()));
+    pem = key->public_key().Pem();
+    keyid = key->public_key().keyid();
+  }
   MasterClient master(global.master, global.credentials);
   RegisterKeyRequest req;
-  req.set_key(key->public_key().Pem());
-  req.set_replace(replace);
-  if (auto done = master.RegisterKey(req); !done.ok()) {
-    return Fail(StrCat("your key is not registered: ", done.status().message(),
-                       "; `vms key register` tries again"));
+  req.set_key(pem);
+  req.set_replace(options.replace);
+  req.set_for_principal(options.for_principal);
+  if (!options.old_key_dir.empty()) {
+    auto old = LoadSigningKey(options.old_key_dir);
+    if (!old.ok()) return Fail(Sv(old.status().message()));
+    const std::string principal =
+        options.for_principal.empty() ? global.credentials.principal() : options.for_principal;
+    req.set_proof(old->Sign(RegisterKeyMessage(principal, pem)));
   }
-  std::cout << "registered key " << key->public_key().keyid().substr(0, 16) << " with "
-            << global.master << " for you" << (replace ? ", in place of any other" : "")
-            << ": an admin's `vms owners APP add YOU` puts it in APP's ownership record\n";
+  if (auto done = master.RegisterKey(req); !done.ok()) {
+    return Fail(StrCat("the key is not registered: ", done.status().message()));
+  }
+  const std::string whom = options.for_principal.empty() ? "you" : options.for_principal;
+  std::cout << "registered key " << keyid.substr(0, 16) << " with " << global.master << " for "
+            << whom << (options.replace ? ", in place of any other" : "")
+            << ": an admin's `vms owners APP add "
+            << (options.for_principal.empty() ? "YOU" : options.for_principal)
+            << "` puts it in APP's ownership record\n";
   return 0;
 }
 

@@ -342,12 +342,22 @@ int main(int argc, char** argv) {
       "it with the master (what an admin's `vms owners APP add YOU` puts in the app's record)");
   key_gen_cmd->add_flag("--offline", key_offline, "Do not register it with the master");
   CLI::App* key_show_cmd = key_cmd->add_subcommand("show", "Print your public key and key id");
-  bool key_replace = false;
-  CLI::App* key_register_cmd =
-      key_cmd->add_subcommand("register", "Register your signing key with the master again");
-  key_register_cmd->add_flag("--replace", key_replace,
-                             "Forget your other registered keys (one was lost or stolen); then "
+  vms::KeyRegisterOptions key_register;
+  CLI::App* key_register_cmd = key_cmd->add_subcommand(
+      "register",
+      "Register your signing key with the master (again). A key after your first must be "
+      "vouched for by one registered already (--old-key) or registered by an admin (--for)");
+  key_register_cmd->add_flag("--replace", key_register.replace,
+                             "Forget the other registered keys (one was lost or stolen); then "
                              "an admin's `vms owners APP add YOU` revokes them in APP");
+  key_register_cmd->add_option("--old-key", key_register.old_key_dir,
+                               "A directory holding a registered signing key, which signs for "
+                               "the new one");
+  key_register_cmd->add_option("--for", key_register.for_principal,
+                               "(admins) Register the key for this principal, e.g. "
+                               "vms://user/alice, whose key was lost or stolen");
+  key_register_cmd->add_option("--key", key_register.key_file,
+                               "The public key to register (signing.pub) instead of yours");
   for (CLI::App* sub : {key_gen_cmd, key_show_cmd, key_register_cmd}) {
     sub->add_option("--dir", key_dir, "Where the key lives")->capture_default_str();
   }
@@ -410,7 +420,7 @@ int main(int argc, char** argv) {
   global.credentials = *std::move(credentials);
 
   if (key_gen_cmd->parsed() || key_register_cmd->parsed()) {
-    int rc = vms::RunKeyRegister(global, key_replace);
+    int rc = vms::RunKeyRegister(global, key_register);
     return best_effort ? 0 : rc;
   }
 

@@ -56,6 +56,14 @@ class SigningKey {
   PublicKey public_;
 };
 
+// What a registered key signs to vouch for a new key of the same principal
+// (RegisterKeyRequest.proof): bound to both, so it proves nothing else.
+inline std::string RegisterKeyMessage(std::string_view principal, std::string_view new_key_pem) {
+  std::string m = "vms register key\n";
+  m.append(principal).append("\n").append(new_key_pem);
+  return m;
+}
+
 }  // namespace vms
 
 #endif  // VMS_CORE_KEYS_H_

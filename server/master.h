@@ -262,8 +262,13 @@ class Master {
   // an ownership record for them. At most kMaxKeysPerPrincipal; the oldest
   // goes.
   static constexpr size_t kMaxKeysPerPrincipal = 4;
+  // Binds `pem` to `principal` (or, for an admin, to `for_principal`). A
+  // principal's first key needs nothing more; a later one needs `proof`
+  // (RegisterKeyMessage signed by a key registered now) or an admin caller.
+  // The change is audited under every app the principal owns.
   absl::Status RegisterKey(const std::string& principal, const std::string& pem,
-                           bool replace = false);
+                           bool replace = false, const std::string& proof = "",
+                           const std::string& for_principal = "");
   // Under a root of trust: signs a checkpoint of the log's head, valid for
   // checkpoint_ttl (vms-master calls it every few seconds).
   absl::Status SignCheckpoint();

@@ -431,10 +431,19 @@ absl::StatusOr<OwnersResult> Master::SignedOwners(
   return OwnersResult{.owners = owners, .ownership = *signed_record};
 }
 
-absl::Status Master::RegisterKey(const std::string& principal, const std::string& pem,
-                                 bool replace) {
-  VMS_RETURN_IF_ERROR(ParsePrincipal(principal).status());
-  VMS_RETURN_IF_ERROR(authz_.Check(principal, Action::kRegisterKey));
+absl::Status Master::RegisterKey(const std::string& caller, const std::string& pem, bool replace,
+                                 const std::string& proof, const std::string& for_principal) {
+  VMS_RETURN_IF_ERROR(ParsePrincipal(caller).status());
+  VMS_RETURN_IF_ERROR(authz_.Check(caller, Action::kRegisterKey));
+  const bool for_other = !for_principal.empty() && for_principal != caller;
+  const std::string& principal = for_other ? for_principal : caller;
+  if (for_other) {
+    VMS_RETURN_IF_ERROR(ParsePrincipal(principal).status());
+    if (!authz_.IsAdmin(caller)) {
+      return absl::PermissionDeniedError(
+          StrCat(caller, " may not register a key for ", principal, ": only an admin may"));
+    }
+  }
   if (pem.size() > 4096) return absl::InvalidArgumentError("a public key is at most 4096 bytes");
   auto key = PublicKey::FromPem(pem);
   if (!key.ok()) {
@@ -445,6 +454,29 @@ absl::Status Master::RegisterKey(const std::string& principal, const std::string
   VMS_ASSIGN_OR_RETURN(auto stored, records_->db()->Get(kKeysFamily, principal));
   SigningKeys list;
   if (stored && !list.ParseFromString(*stored)) list.Clear();
+  const bool held =
+      std::find(list.keys().begin(), list.keys().end(), key->Pem()) != list.keys().end();
+  if (held && (!replace || list.keys_size() == 1)) return absl::OkStatus();  // registered already
+  // A key beyond the first: vouched for by a key registered now, or by an
+  // admin. A stolen certificate alone must not add the thief's key.
+  if (list.keys_size() > 0 && !held && !authz_.IsAdmin(caller)) {
+    const std::string message = RegisterKeyMessage(principal, key->Pem());
+    bool vouched = false;
+    for (const std::string& k : list.keys()) {
+      auto registered = PublicKey::FromPem(k);
+      vouched |= registered.ok() && !proof.empty() && registered->Verify(message, proof);
+    }
+    if (!vouched) {
+      auto first = PublicKey::FromPem(list.keys(0));
+      return absl::PermissionDeniedError(StrCat(
+          principal, " has a signing key registered already (key id ",
+          first.ok() ? first->keyid().substr(0, 16) : std::string("?"),
+          "), so a new one must be vouched for: sign it with a registered key (vms key register "
+          "--old-key DIR), or an admin registers it (vms key register --for ",
+          principal, " --key NEW.pub)",
+          proof.empty() ? "" : "; the proof given is not a signature by a registered key"));
+    }
+  }
   std::vector<std::string> keys;
   for (const std::string& k : list.keys()) {
     if (k != key->Pem() && !replace) keys.push_back(k);
@@ -455,11 +487,27 @@ absl::Status Master::RegisterKey(const std::string& principal, const std::string
   for (std::string& k : keys) list.add_keys(std::move(k));
   rocksdb::WriteBatch batch;
   batch.Put(records_->db()->Family(kKeysFamily), principal, list.SerializeAsString());
-  AuditEntry entry = Entry(principal, "key register", "", key->keyid().substr(0, 16));
-  entry.set_outcome("ok");
-  audit_->Add(&batch, std::move(entry));
+  // Every app the principal owns shows the change (vms audit APP).
+  const std::string what = StrCat(replace ? "key replace " : "key register ", principal);
+  std::vector<std::string> apps = {""};
+  auto it = records_->db()->NewIterator(kOwnersFamily);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    AppOwners owners;
+    if (!owners.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+    if (std::find(owners.owners().begin(), owners.owners().end(), principal) !=
+        owners.owners().end()) {
+      apps.push_back(it->key().ToString());
+    }
+  }
+  VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read owners"));
+  for (const std::string& app : apps) {
+    AuditEntry entry = Entry(caller, what, app, key->keyid().substr(0, 16));
+    entry.set_outcome("ok");
+    audit_->Add(&batch, std::move(entry));
+  }
   VMS_RETURN_IF_ERROR(records_->db()->Write(&batch, /*sync=*/true));
-  MasterLog()->info("key registered principal={} keyid={}", principal, key->keyid());
+  MasterLog()->info("key registered principal={} keyid={} replace={} by={}", principal,
+                    key->keyid(), replace, caller);
   return absl::OkStatus();
 }
 

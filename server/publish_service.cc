@@ -329,7 +329,8 @@ grpc::ServerUnaryReactor* PublishService::RegisterKey(grpc::CallbackServerContex
                                                       const RegisterKeyRequest* req,
                                                       RegisterKeyResponse* resp) {
   return RunUnary(ctx, pool_, [this, req, caller = CallerOf(ctx)] {
-    return master_->RegisterKey(caller, req->key(), req->replace());
+    return master_->RegisterKey(caller, req->key(), req->replace(), req->proof(),
+                                req->for_principal());
   });
 }
 

@@ -194,6 +194,43 @@ TEST_F(TrustTest, AnOwnerSignsALabelAndARetirementAndHostsApplyThem) {
       << verify.out;
 }
 
+// Once: a thief with a copy of alice's certificate registered their own key
+// with --replace, and the documented refresh (`vms owners APP add alice`)
+// then wrote an ownership record with only the thief's key.
+TEST_F(TrustTest, AStolenCertificateAloneCannotRegisterTheThiefsKey) {
+  ExpectOk(As("alice", {"key", "register"}));
+  ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
+  ExpectOk(Push("alice", "alpha", "1"));
+  const std::string alice = TestPki::Get().UserDir("alice");
+  auto copy_cert = [&](const std::string& to) {
+    fs::create_directories(to);
+    for (const char* f : {"ca.crt", "cert.crt", "cert.key"}) {
+      fs::copy_file(alice + "/" + f, to + "/" + f);
+    }
+    EXPECT_TRUE(SigningKey::LoadOrCreate(to, "signing").ok());
+  };
+  auto in = [&](const std::string& tls_dir, std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::CliBin(), "--master", master_->address()});
+    return testing::Run(args, {.env = {{"HOME", dir_ / "home"}, {"VMS_TLS_DIR", tls_dir}}});
+  };
+  const std::string thief = dir_ / "thief";
+  copy_cert(thief);
+  ExpectRefused(in(thief, {"key", "register", "--replace"}), "must be vouched for");
+  ExpectRefused(in(thief, {"key", "register"}), "must be vouched for");
+  // The refresh step puts alice's own key in the record, and only it.
+  ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
+  ExpectRefused(in(thief, {"live", "alpha", "1"}), "signed by 0 of its owners");
+  ExpectOk(As("alice", {"live", "alpha", "1"}));
+
+  // alice rotates her key: the old one vouches for the new; owners see it.
+  const std::string rotated = dir_ / "alice-rotated";
+  copy_cert(rotated);
+  ExpectOk(in(rotated, {"key", "register", "--replace", "--old-key", alice}));
+  RunResult audit = As("alice", {"audit", "alpha"});
+  ExpectOk(audit);
+  EXPECT_NE(audit.out.find("key replace vms://user/alice"), std::string::npos) << audit.out;
+}
+
 TEST_F(TrustTest, AReplacedKeySignsNothingNewWhileWhatItSignedStays) {
   ExpectOk(As("alice", {"key", "register"}));
   ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
@@ -219,7 +256,13 @@ TEST_F(TrustTest, AReplacedKeySignsNothingNewWhileWhatItSignedStays) {
     args.insert(args.begin(), {testing::CliBin(), "--master", master_->address()});
     return testing::Run(args, {.env = {{"HOME", dir_ / "home"}, {"VMS_TLS_DIR", tls_dir}}});
   };
-  ExpectOk(in(fresh, {"key", "register", "--replace"}));
+  // The thief holds her certificate and her key, so neither vouches for a
+  // new one: an admin registers it.
+  ExpectRefused(in(fresh, {"key", "register", "--replace"}), "must be vouched for");
+  ExpectOk(As("admin", {"key", "register", "--for", "vms://user/alice", "--key",
+                        fresh + "/signing.pub", "--replace"}));
+  ExpectRefused(in(thief, {"key", "register", "--replace", "--old-key", thief}),
+                "not a signature by a registered key");
   ExpectOk(As("admin", {"owners", "alpha", "add", "alice"}));
 
   // The old key's flip is refused; the new key's goes through.
