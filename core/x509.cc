@@ -1,11 +1,13 @@
 #include "core/x509.h"
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include <cctype>
 #include <memory>
 
 #include "core/strings.h"
@@ -53,12 +55,31 @@ std::chrono::system_clock::time_point TimeOf(const ASN1_TIME* t) {
 
 }  // namespace
 
+std::string NormalizeSerial(std::string_view text) {
+  if (text.starts_with("serial=")) text.remove_prefix(7);
+  std::string out;
+  for (char c : text) {
+    if (c == ':' || c == ' ' || c == '\t' || c == '\r') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return "";
+    if (out.empty() && c == '0') continue;
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out.empty() && !text.empty() ? "0" : out;
+}
+
 absl::StatusOr<CertificateInfo> ReadCertificate(std::string_view pem) {
   auto cert = ReadFirst(pem);
   if (!cert.ok()) return cert.status();
   CertificateInfo info;
   info.not_before = TimeOf(X509_get0_notBefore(cert->get()));
   info.not_after = TimeOf(X509_get0_notAfter(cert->get()));
+  if (BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert->get()), nullptr)) {
+    if (char* hex = BN_bn2hex(bn)) {
+      info.serial = NormalizeSerial(hex);
+      OPENSSL_free(hex);
+    }
+    BN_free(bn);
+  }
   std::unique_ptr<GENERAL_NAMES, Free> names(static_cast<GENERAL_NAMES*>(
       X509_get_ext_d2i(cert->get(), NID_subject_alt_name, nullptr, nullptr)));
   for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names.get()); ++i) {

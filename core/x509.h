@@ -19,7 +19,12 @@ namespace vms {
 struct CertificateInfo {
   std::vector<std::string> uris;  // every URI SAN, vms:// or not
   std::chrono::system_clock::time_point not_before, not_after;
+  std::string serial;  // lowercase hex, no leading zeros ("0" for zero)
 };
+
+// A serial as written by people and tools ("serial=0A1B", "0a:1b", "a1b"):
+// lowercase hex without separators or leading zeros; "" if it is not hex.
+std::string NormalizeSerial(std::string_view text);
 
 // The first certificate of a PEM text. InvalidArgument when there is none.
 absl::StatusOr<CertificateInfo> ReadCertificate(std::string_view pem);

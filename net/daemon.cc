@@ -42,6 +42,9 @@ void AddDaemonFlags(CLI::App* app, const std::string& binary, LogOptions* option
   app->add_option("--tls-cert", tls->cert,
                   "This daemon's certificate (PEM), naming its vms:// principal");
   app->add_option("--tls-key", tls->key, "The certificate's private key (PEM)");
+  app->add_option("--tls-revoked", tls->revoked,
+                  "Serials of client certificates to refuse before they expire, one per line "
+                  "(as `openssl x509 -noout -serial` prints them); read again when it changes");
   app->add_flag("--insecure", tls->insecure,
                 "Plaintext, no identity: every caller may do everything. Only on a trusted "
                 "network; peers need --insecure too");

@@ -1,25 +1,76 @@
 #include "net/tls.h"
 
+#include <sys/stat.h>
 #include <time.h>
 
 #include <optional>
+#include <set>
+#include <sstream>
 #include <vector>
 
 #include "core/file_util.h"
 #include "core/strings.h"
+#include "core/sync.h"
 #include "core/x509.h"
 #include "grpc/grpc_security_constants.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_certificate_verifier.h"
 #include "grpcpp/security/tls_credentials_options.h"
+#include "spdlog/spdlog.h"
 
 namespace vms {
 
 namespace gx = grpc::experimental;
 
+namespace {
+
+// The serials of TlsFiles::revoked, read again when the file changes.
+class RevokedSerials {
+ public:
+  explicit RevokedSerials(std::string path) : path_(std::move(path)) {}
+
+  bool Has(const std::string& serial) {
+    MutexLock lock(&mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - checked_ >= std::chrono::seconds(1)) {
+      checked_ = now;
+      struct stat st;
+      const int64_t mtime = ::stat(path_.c_str(), &st) == 0
+                                ? st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec
+                                : -1;
+      if (mtime != mtime_) {
+        mtime_ = mtime;
+        serials_.clear();
+        auto text = ReadFile(path_);
+        if (!text.ok() && mtime >= 0) {
+          spdlog::warn("cannot read the revoked serials in {}: {}", path_,
+                       Sv(text.status().message()));
+        }
+        std::istringstream in(text.value_or(""));
+        for (std::string line; std::getline(in, line);) {
+          line = line.substr(0, line.find('#'));
+          std::string serial = NormalizeSerial(line);
+          if (!serial.empty()) serials_.insert(serial);
+        }
+      }
+    }
+    return serials_.contains(serial);
+  }
+
+ private:
+  const std::string path_;
+  Mutex mu_;
+  std::chrono::steady_clock::time_point checked_ ABSL_GUARDED_BY(mu_){};
+  int64_t mtime_ ABSL_GUARDED_BY(mu_) = -2;
+  std::set<std::string> serials_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
 struct Credentials::Data {
   std::string ca_pem, cert_pem, key_pem;
   Principal self;
+  std::shared_ptr<RevokedSerials> revoked;  // null: none
 };
 
 namespace {
@@ -51,7 +102,9 @@ std::string HostOf(std::string_view target) {
 // kinds it accepts, under the name it dialled.
 class PeerVerifier : public gx::ExternalCertificateVerifier {
  public:
-  explicit PeerVerifier(std::optional<PeerKinds> accept) : accept_(accept) {}
+  explicit PeerVerifier(std::optional<PeerKinds> accept,
+                        std::shared_ptr<RevokedSerials> revoked = nullptr)
+      : accept_(accept), revoked_(std::move(revoked)) {}
 
   bool Verify(gx::TlsCustomVerificationCheckRequest* request,
               std::function<void(grpc::Status)> /*callback*/, grpc::Status* sync_status) override {
@@ -69,7 +122,19 @@ class PeerVerifier : public gx::ExternalCertificateVerifier {
                           StrCat(accept_ ? "the server's" : "the client's",
                                  " certificate: ", principal.status().message()));
     }
-    if (!accept_) return grpc::Status::OK;
+    if (!accept_) {
+      if (revoked_) {
+        auto info = ReadCertificate(pem);
+        if (info.ok() && revoked_->Has(info->serial)) {
+          spdlog::warn("refused a handshake: the certificate of {} (serial {}) is revoked",
+                       principal->uri(), info->serial);
+          return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                              StrCat("the client's certificate (", principal->uri(), ", serial ",
+                                     info->serial, ") is revoked"));
+        }
+      }
+      return grpc::Status::OK;
+    }
     if (!accept_->Has(principal->kind)) {
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                           StrCat("the server is ", principal->uri(), ", not a ",
@@ -86,6 +151,7 @@ class PeerVerifier : public gx::ExternalCertificateVerifier {
   }
 
   std::optional<PeerKinds> accept_;
+  std::shared_ptr<RevokedSerials> revoked_;
 };
 
 absl::StatusOr<std::string> ReadPem(const std::string& path, std::string_view flag) {
@@ -139,6 +205,7 @@ absl::StatusOr<Credentials> Credentials::Load(const TlsFiles& files) {
     data->ca_pem = *std::move(ca);
     data->cert_pem = *std::move(cert);
     data->key_pem = *std::move(key);
+    if (!files.revoked.empty()) data->revoked = std::make_shared<RevokedSerials>(files.revoked);
   }
   auto info = ReadCertificate(data->cert_pem);
   if (!info.ok()) {
@@ -201,7 +268,7 @@ std::shared_ptr<grpc::ServerCredentials> Credentials::ForServer() const {
   options.watch_identity_key_cert_pairs();
   options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   options.set_certificate_verifier(
-      gx::ExternalCertificateVerifier::Create<PeerVerifier>(std::nullopt));
+      gx::ExternalCertificateVerifier::Create<PeerVerifier>(std::nullopt, data_->revoked));
   return gx::TlsServerCredentials(options);
 }
 

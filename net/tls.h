@@ -35,6 +35,11 @@ inline constexpr std::string_view kAnonymous = "anonymous";
 struct TlsFiles {
   std::string ca, cert, key;  // PEM files
   bool insecure = false;      // plaintext: no identity at all
+  // Serials of certificates cut off before they expire, one per line (hex,
+  // as `openssl x509 -noout -serial` prints them; # starts a comment). A
+  // server refuses their handshakes; the file is read again when it
+  // changes, within a second. Empty: none.
+  std::string revoked;
 };
 
 // Which kinds of principal a client accepts as the server it dials.

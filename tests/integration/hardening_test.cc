@@ -22,6 +22,7 @@
 #include "core/file_util.h"
 #include "core/hash.h"
 #include "core/object_store.h"
+#include "core/x509.h"
 #include "gtest/gtest.h"
 #include "net/channel.h"
 #include "net/rpc.h"
@@ -857,6 +858,24 @@ TEST_F(HardeningTest, UploadsThatWouldFillTheMastersDiskAreRefusedAndItKeepsWrit
   ASSERT_TRUE(disk.Resize("400m")) << strerror(errno);
   RunResult again = Vms({"push", "big", "1.0", dir_ / "big", "--no-wait"}, master.address());
   EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
+// Once: nothing could cut off a stolen certificate before it expired.
+TEST_F(HardeningTest, ARevokedCertificateIsRefusedAtTheHandshakeAndOthersAreNot) {
+  const std::string revoked = dir_ / "revoked";
+  WriteFile(revoked, "# serials cut off\n");
+  MasterProcess master(dir_ / "revoking", {"--tls-revoked", revoked});
+  ASSERT_EQ(testing::RunAs(dir_, master.address(), "alice", {"list"}).exit_code, 0);
+  auto cert = ReadCertificate(
+      testing::ReadFileOrDie(testing::TestPki::Get().UserDir("alice") + "/cert.crt"));
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  WriteFile(revoked, "# serials cut off\nserial=" + cert->serial + "  # alice's laptop\n");
+  EXPECT_TRUE(WaitFor([&] {
+    return testing::RunAs(dir_, master.address(), "alice", {"list"}).exit_code != 0;
+  })) << "alice's certificate still works";
+  EXPECT_EQ(testing::RunAs(dir_, master.address(), "bob", {"list"}).exit_code, 0);
+  EXPECT_NE(master.log().find("(serial " + cert->serial + ") is revoked"), std::string::npos)
+      << master.log();
 }
 
 // Once: a principal owning nothing could upload without bound.

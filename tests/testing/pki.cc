@@ -78,7 +78,7 @@ std::string TestPki::UserDir(const std::string& name) {
 std::vector<std::string> WithTestIdentity(const std::vector<std::string>& argv) {
   if (argv.empty()) return argv;
   for (const std::string& a : argv) {
-    if (a == "--insecure" || a.starts_with("--tls-")) return argv;
+    if (a == "--insecure" || (a.starts_with("--tls-") && a != "--tls-revoked")) return argv;
   }
   std::vector<std::string> out = argv;
   auto append = [&](const std::vector<std::string>& more) {
