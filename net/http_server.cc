@@ -1,9 +1,12 @@
 #include "net/http_server.h"
 
 #include <arpa/inet.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <memory>
 #include <thread>
 #include <utility>
 
@@ -11,6 +14,7 @@
 #include "core/file_util.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "core/x509.h"
 #include "httplib.h"
 #include "net/daemon.h"
 #include "spdlog/spdlog.h"
@@ -26,6 +30,29 @@ bool IsLoopbackHost(const std::string& host) {
   in6_addr v6{};
   return inet_pton(AF_INET6, h.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
+
+namespace {
+
+// OK when the TLS peer's certificate names exactly one vms principal.
+absl::Status PeerPrincipalOf(const SSL* ssl) {
+  if (ssl == nullptr) return absl::UnauthenticatedError("no TLS session");
+  std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(ssl), X509_free);
+  if (cert == nullptr) return absl::UnauthenticatedError("no client certificate");
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (bio == nullptr || PEM_write_bio_X509(bio.get(), cert.get()) != 1) {
+    return absl::InternalError("cannot read the client certificate");
+  }
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  auto principal = PrincipalOfCertificate(std::string_view(data, static_cast<size_t>(len)));
+  if (!principal.ok()) {
+    return absl::PermissionDeniedError(
+        StrCat("the client's certificate: ", principal.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 struct HttpServer::Impl {
   std::unique_ptr<httplib::Server> server;
@@ -87,10 +114,21 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   });
   for (HttpRoute& route : routes) {
     const std::string path = route.path;
-    s.Get(path, [r = std::move(route)](const httplib::Request&, httplib::Response& res) {
-      res.set_header("Cache-Control", "no-store");
-      res.set_content(r.body(), r.content_type);
-    });
+    s.Get(path,
+          [r = std::move(route), use_tls](const httplib::Request& req, httplib::Response& res) {
+            res.set_header("Cache-Control", "no-store");
+            // The same identity rule as the gRPC port: a client certificate names
+            // exactly one vms principal (OpenSSL checked its chain already).
+            if (use_tls) {
+              if (absl::Status who = PeerPrincipalOf(req.ssl); !who.ok()) {
+                spdlog::warn("refused an HTTPS request for {}: {}", req.path, Sv(who.message()));
+                res.status = 403;
+                res.set_content(StrCat(who.message(), "\n"), "text/plain");
+                return;
+              }
+            }
+            res.set_content(r.body(), r.content_type);
+          });
   }
   if (host.size() > 1 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);

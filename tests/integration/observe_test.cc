@@ -14,6 +14,7 @@
 #include "tests/testing/http.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/testing.h"
+#include "tools/pki/pki.h"
 
 namespace vms {
 namespace {
@@ -225,6 +226,27 @@ TEST(ObserveTlsTest, OffLoopbackMetricsNeedAClientCertificate) {
   ASSERT_EQ(ok.status, 200) << ok.error;
   EXPECT_NE(ok.body.find("vms_master_head_seq"), std::string::npos);
   EXPECT_NE(master.log().find("serving metrics url=https://"), std::string::npos);
+}
+
+// Once: HTTPS took a certificate naming two principals, which gRPC refuses.
+TEST(ObserveTlsTest, AClientCertificateNamingTwoPrincipalsIsRefusedOverHttpsToo) {
+  TempDir dir;
+  MasterProcess master(dir / "master", {"--metrics-listen", "0.0.0.0:0"});
+  std::string address = WaitForAddressFile(dir / "master/metrics-address");
+  ASSERT_FALSE(address.empty());
+  const std::string local = "127.0.0.1:" + address.substr(address.rfind(':') + 1);
+  auto issued = pki::Issue(testing::TestPki::Get().dir(), "user", "twofaced",
+                           {.extra_uris = {"vms://user/admin"}});
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  testing::CertFiles two{
+      .ca = testing::TestPki::Get().ca(), .cert = issued->cert_path, .key = issued->key_path};
+  testing::HttpResult refused = HttpGet(local, "/metrics", &two);
+  EXPECT_EQ(refused.status, 403) << refused.error;
+  EXPECT_EQ(refused.body.find("vms_master_head_seq"), std::string::npos);
+  EXPECT_NE(master.log().find("refused an HTTPS request for /metrics"), std::string::npos)
+      << master.log();
+  testing::CertFiles admin = testing::TestPki::Get().Files("user", "admin");
+  EXPECT_EQ(HttpGet(local, "/metrics", &admin).status, 200);
 }
 
 // The status page in a real browser: a master with two sites (ldn follows

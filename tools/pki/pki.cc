@@ -196,6 +196,7 @@ absl::StatusOr<Issued> Issue(const std::string& dir, const std::string& kind,
     return OpenSslError("issuer");
   }
   std::string san = StrCat("URI:", principal);
+  for (const std::string& uri : options.extra_uris) san += StrCat(",URI:", uri);
   if (serves) {
     std::vector<std::string> dns = options.dns, ips = options.ips;
     if (dns.empty() && ips.empty()) {  // the local world

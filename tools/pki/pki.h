@@ -38,6 +38,9 @@ struct IssueOptions {
   std::vector<std::string> ips;  // ... and addresses
   // Valid until an hour ago: for tests that a stale certificate is refused.
   bool expired = false;
+  // Further URI SANs: for tests that a certificate naming two principals
+  // is refused everywhere.
+  std::vector<std::string> extra_uris;
 };
 struct Issued {
   std::string cert_path, key_path, principal;
