@@ -277,6 +277,16 @@ int main(int argc, char** argv) {
     std::cerr << "vms-fuse: " << vms::Sv(credentials.status().message()) << "\n";
     return 2;
   }
+  // The cache dir holds the socket that hands out the mount: nobody else may
+  // write there.
+  if (absl::Status s = vms::MakeDirs(cache_dir, 0700); !s.ok()) {
+    std::cerr << "vms-fuse: --cache: " << vms::Sv(s.message()) << "\n";
+    return 2;
+  }
+  if (absl::Status s = vms::CheckPrivateDir(cache_dir); !s.ok()) {
+    std::cerr << "vms-fuse: --cache: " << vms::Sv(s.message()) << "\n";
+    return 2;
+  }
   // Only arguments were checked so far; threads start below, so this is the
   // last moment to fork. The log file (if any) is opened again after.
   int ready_fd = foreground ? -1 : Daemonize();

@@ -5,10 +5,12 @@
 #include <poll.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -120,6 +122,34 @@ absl::StatusOr<std::string> ReceiveMessage(int sock, Fd* fd) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
+absl::Status CheckFuseDevice(int fd) {
+  struct stat got {}, dev {};
+  if (fstat(fd, &got) != 0) return ErrnoError(errno, "fstat of the descriptor");
+  if (stat("/dev/fuse", &dev) != 0) return ErrnoError(errno, "stat /dev/fuse");
+  if (!S_ISCHR(got.st_mode) || got.st_rdev != dev.st_rdev) {
+    return absl::InvalidArgumentError("a descriptor that is not /dev/fuse");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPrivateDir(const std::string& dir) {
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0) return ErrnoError(errno, StrCat("stat ", dir));
+  if (!S_ISDIR(st.st_mode)) return absl::InvalidArgumentError(StrCat(dir, " is not a directory"));
+  if (st.st_uid != geteuid()) {
+    return absl::PermissionDeniedError(StrCat(dir, " belongs to uid ", st.st_uid, ", not to us (uid ",
+                                              geteuid(), "): use a cache dir of our own"));
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    char mode[8];
+    snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return absl::PermissionDeniedError(
+        StrCat(dir, " can be written by others (mode ", mode,
+               "): another user could plant the mount's holder socket there; chmod go-w ", dir));
+  }
+  return absl::OkStatus();
+}
+
 std::string HolderSocketPath(const std::string& cache_dir) { return cache_dir + "/fuse.holder"; }
 
 absl::StatusOr<TakenOver> TakeOverFromHolder(const std::string& socket,
@@ -135,6 +165,19 @@ absl::StatusOr<TakenOver> TakeOverFromHolder(const std::string& socket,
     }
     return ErrnoError(errno, StrCat("connect to the holder at ", socket));
   }
+  // Only a holder we (or root) started may hand us a mount: another user's
+  // socket planted in the cache dir would otherwise get to speak FUSE to us
+  // or have us unmount /dist.
+  ucred peer{};
+  socklen_t peer_len = sizeof peer;
+  if (getsockopt(sock.get(), SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0) {
+    return ErrnoError(errno, StrCat("credentials of the holder at ", socket));
+  }
+  if (peer.uid != 0 && peer.uid != geteuid()) {
+    return absl::PermissionDeniedError(
+        StrCat("the holder at ", socket, " runs as uid ", peer.uid, ", not as us (uid ", geteuid(),
+               ") or root: refusing it; remove the socket and check who can write the cache dir"));
+  }
   if (absl::Status s = SendMessage(sock.get(), replace ? kReplace : kTakeOver); !s.ok()) return s;
   if (!WaitReadable(sock.get(), timeout)) {
     return absl::DeadlineExceededError(StrCat(
@@ -149,6 +192,9 @@ absl::StatusOr<TakenOver> TakeOverFromHolder(const std::string& socket,
   if (!reply->starts_with(kOk) || !fuse.valid()) {
     return absl::UnavailableError(
         StrCat("the holder at ", socket, " closed without handing the mount over"));
+  }
+  if (absl::Status s = CheckFuseDevice(fuse.get()); !s.ok()) {
+    return absl::PermissionDeniedError(StrCat("the holder at ", socket, " handed over ", s.message()));
   }
   std::string held = reply->substr(kOk.size());
   if (MountpointName(held) != MountpointName(mountpoint)) {

@@ -53,6 +53,13 @@ absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path);
 // nobody serves during a takeover.
 std::string MountpointName(const std::string& path);
 
+// OK when `fd` is a descriptor of /dev/fuse.
+absl::Status CheckFuseDevice(int fd);
+
+// OK when `dir` is a directory of ours that nobody else can write: where the
+// holder's socket lives, which hands out the mount.
+absl::Status CheckPrivateDir(const std::string& dir);
+
 // The holder's socket for a cache directory.
 std::string HolderSocketPath(const std::string& cache_dir);
 

@@ -2,10 +2,12 @@
 #include "fusefs/host_tasks.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <thread>
 
 #include "fusefs/handover.h"
 #include "gtest/gtest.h"
@@ -156,6 +158,104 @@ TEST(SpawnHolderTest, TheHolderGetsTheMountAt3AndItsLinkAt4WhenStdinWasClosed) {
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "see the child's stderr above";
+}
+// A stand-in holder listening at `path` that hands a pipe over as "the
+// mount", running as `uid` (in a child process) or as us (uid < 0).
+class FakeHolder {
+ public:
+  FakeHolder(const std::string& path, int uid) {
+    listen_ = Fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    auto addr = UnixAddress(path);
+    if (!addr.ok() ||
+        bind(listen_.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+      ADD_FAILURE() << "bind " << path;
+      return;
+    }
+    if (uid < 0) {
+      listen(listen_.get(), 1);
+      thread_ = std::thread([this] { Serve(); });
+      return;
+    }
+    int ready[2];
+    if (pipe(ready) != 0) return;
+    child_ = fork();
+    if (child_ == 0) {
+      // SO_PEERCRED names whoever called listen().
+      if (setresgid(uid, uid, uid) != 0 || setresuid(uid, uid, uid) != 0) _exit(10);
+      listen(listen_.get(), 1);
+      if (write(ready[1], "r", 1) != 1) _exit(11);
+      Serve();
+      _exit(0);
+    }
+    close(ready[1]);
+    char byte;
+    if (read(ready[0], &byte, 1) != 1) ADD_FAILURE() << "the stand-in holder did not start";
+    close(ready[0]);
+  }
+  ~FakeHolder() {
+    if (thread_.joinable()) thread_.join();
+    if (child_ > 0) {
+      kill(child_, SIGKILL);
+      waitpid(child_, nullptr, 0);
+    }
+  }
+
+ private:
+  void Serve() {
+    Fd c(accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!c.valid()) return;
+    (void)ReceiveMessage(c.get());
+    int p[2];
+    if (pipe(p) != 0) return;
+    Fd r(p[0]), w(p[1]);
+    (void)SendMessage(c.get(), "OK /mnt", r.get());
+    (void)ReceiveMessage(c.get());  // until the taker closes
+  }
+
+  Fd listen_;
+  std::thread thread_;
+  pid_t child_ = -1;
+};
+
+TEST(HolderTakeoverTest, AHolderSocketOfAnotherUserIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run a holder as another user";
+  testing::TempDir dir;
+  const std::string socket = dir / "fuse.holder";
+  FakeHolder planted(socket, 65534);
+  auto taken = TakeOverFromHolder(socket, "/mnt", false, milliseconds(5000));
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.status().code(), absl::StatusCode::kPermissionDenied) << taken.status();
+  EXPECT_NE(taken.status().message().find("uid 65534"), std::string::npos) << taken.status();
+}
+
+TEST(HolderTakeoverTest, ADescriptorThatIsNotDevFuseIsRefused) {
+  testing::TempDir dir;
+  const std::string socket = dir / "fuse.holder";
+  FakeHolder impostor(socket, -1);
+  auto taken = TakeOverFromHolder(socket, "/mnt", false, milliseconds(5000));
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.status().code(), absl::StatusCode::kPermissionDenied) << taken.status();
+  EXPECT_NE(taken.status().message().find("not /dev/fuse"), std::string::npos) << taken.status();
+}
+
+TEST(HolderTakeoverTest, ACacheDirOthersCanWriteIsRefused) {
+  testing::TempDir dir;
+  const std::string cache = dir / "cache";
+  ASSERT_TRUE(MakeDirs(cache, 0700).ok());
+  EXPECT_TRUE(CheckPrivateDir(cache).ok());
+  ASSERT_EQ(chmod(cache.c_str(), 01777), 0);
+  absl::Status s = CheckPrivateDir(cache);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+  EXPECT_NE(s.message().find("chmod go-w"), std::string::npos) << s;
+  ASSERT_EQ(chmod(cache.c_str(), 0770), 0);
+  EXPECT_FALSE(CheckPrivateDir(cache).ok());
+  if (geteuid() == 0) {
+    ASSERT_EQ(chmod(cache.c_str(), 0700), 0);
+    ASSERT_EQ(chown(cache.c_str(), 65534, 65534), 0);
+    s = CheckPrivateDir(cache);
+    EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+    EXPECT_NE(s.message().find("belongs to uid 65534"), std::string::npos) << s;
+  }
 }
 
 TEST(MetricsEndpointTest, ServesAndStops) {
