@@ -4,7 +4,7 @@
 // with EMFILE: a burst of unauthenticated TCP connections beyond the fd
 // limit would leave the master deaf until a restart. So every daemon's
 // accept4() and accept() go through the guard (it defines them: the
-// executable's definition is the one gRPC's and cpp-httplib's calls bind
+// executable's definition is the one gRPC's and the HTTP server's calls bind
 // to), which
 //   - sheds a connection (accepts and closes it at once) when its peer
 //     address already holds `per_peer` of them, or when the new descriptor

@@ -13,10 +13,16 @@
 // - an --insecure daemon serves plain HTTP anywhere, with a warning when the
 //   address is not loopback.
 //
-// Bounded: kThreads threads serve at most that many connections at once,
-// each closed after kIdle of silence or kRequestsPerConnection requests;
-// only GET (and HEAD) of the registered paths, no request body. Handlers
-// run on those threads and must be quick (the status page's is cached).
+// Event-driven and bounded (a slow or silent client holds a few kilobytes,
+// never a thread): one thread serves every connection; each request
+// (TLS handshake and headers included) must arrive whole within
+// Limits::request_deadline of the connection's start or of the previous
+// answer, however the bytes trickle, and each answer be taken within
+// Limits::write_deadline; at most Limits::max_connections at once and
+// Limits::max_per_peer from one address (more are closed at once);
+// headers up to 8 KiB; only GET (and HEAD) of the registered paths, no
+// request body. Handlers run on that thread and must be quick (the status
+// page's is cached).
 #ifndef VMS_NET_HTTP_SERVER_H_
 #define VMS_NET_HTTP_SERVER_H_
 
@@ -39,9 +45,13 @@ struct HttpRoute {
 
 class HttpServer {
  public:
-  static constexpr int kThreads = 4;
-  static constexpr std::chrono::seconds kIdle{5};
-  static constexpr int kRequestsPerConnection = 100;
+  struct Limits {
+    int max_connections = 256;
+    int max_per_peer = 32;
+    std::chrono::milliseconds request_deadline{5000};
+    std::chrono::milliseconds write_deadline{20000};
+    int requests_per_connection = 100;
+  };
 
   // Listens on `listen` (host:port; port 0 picks one) and serves `routes`
   // until destroyed; writes the bound host:port to `address_file` (unless
@@ -53,7 +63,15 @@ class HttpServer {
                                                            const TlsFiles& tls,
                                                            std::vector<HttpRoute> routes,
                                                            const std::string& what,
-                                                           const std::string& address_file);
+                                                           const std::string& address_file,
+                                                           const Limits& limits);
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& listen,
+                                                           const TlsFiles& tls,
+                                                           std::vector<HttpRoute> routes,
+                                                           const std::string& what,
+                                                           const std::string& address_file) {
+    return Start(listen, tls, std::move(routes), what, address_file, Limits{});
+  }
   ~HttpServer();  // stops serving and joins its threads
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

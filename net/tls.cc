@@ -22,50 +22,35 @@ namespace vms {
 
 namespace gx = grpc::experimental;
 
-namespace {
+RevokedSerials::RevokedSerials(std::string path) : path_(std::move(path)) {}
 
-// The serials of TlsFiles::revoked, read again when the file changes.
-class RevokedSerials {
- public:
-  explicit RevokedSerials(std::string path) : path_(std::move(path)) {}
-
-  bool Has(const std::string& serial) {
-    MutexLock lock(&mu_);
-    const auto now = std::chrono::steady_clock::now();
-    if (now - checked_ >= std::chrono::seconds(1)) {
-      checked_ = now;
-      struct stat st;
-      const int64_t mtime = ::stat(path_.c_str(), &st) == 0
-                                ? st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec
-                                : -1;
-      if (mtime != mtime_) {
-        mtime_ = mtime;
-        serials_.clear();
-        auto text = ReadFile(path_);
-        if (!text.ok() && mtime >= 0) {
-          spdlog::warn("cannot read the revoked serials in {}: {}", path_,
-                       Sv(text.status().message()));
-        }
-        std::istringstream in(text.value_or(""));
-        for (std::string line; std::getline(in, line);) {
-          line = line.substr(0, line.find('#'));
-          std::string serial = NormalizeSerial(line);
-          if (!serial.empty()) serials_.insert(serial);
-        }
+bool RevokedSerials::Has(const std::string& serial) {
+  MutexLock lock(&mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - checked_ >= std::chrono::seconds(1)) {
+    checked_ = now;
+    struct stat st;
+    const int64_t mtime = ::stat(path_.c_str(), &st) == 0
+                              ? st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec
+                              : -1;
+    if (mtime != mtime_) {
+      mtime_ = mtime;
+      serials_.clear();
+      auto text = ReadFile(path_);
+      if (!text.ok() && mtime >= 0) {
+        spdlog::warn("cannot read the revoked serials in {}: {}", path_,
+                     Sv(text.status().message()));
+      }
+      std::istringstream in(text.value_or(""));
+      for (std::string line; std::getline(in, line);) {
+        line = line.substr(0, line.find('#'));
+        std::string serial = NormalizeSerial(line);
+        if (!serial.empty()) serials_.insert(serial);
       }
     }
-    return serials_.contains(serial);
   }
-
- private:
-  const std::string path_;
-  Mutex mu_;
-  std::chrono::steady_clock::time_point checked_ ABSL_GUARDED_BY(mu_){};
-  int64_t mtime_ ABSL_GUARDED_BY(mu_) = -2;
-  std::set<std::string> serials_ ABSL_GUARDED_BY(mu_);
-};
-
-}  // namespace
+  return serials_.contains(serial);
+}
 
 struct Credentials::Data {
   std::string ca_pem, cert_pem, key_pem;

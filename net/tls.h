@@ -17,12 +17,15 @@
 #ifndef VMS_NET_TLS_H_
 #define VMS_NET_TLS_H_
 
+#include <chrono>
 #include <initializer_list>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "core/principal.h"
+#include "core/sync.h"
 #include "grpcpp/security/auth_context.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
@@ -40,6 +43,21 @@ struct TlsFiles {
   // server refuses their handshakes; the file is read again when it
   // changes, within a second. Empty: none.
   std::string revoked;
+};
+
+// The serials of TlsFiles::revoked, read again when the file changes (looked
+// at once a second at most).
+class RevokedSerials {
+ public:
+  explicit RevokedSerials(std::string path);
+  bool Has(const std::string& serial);  // `serial` as CertificateInfo has it
+
+ private:
+  const std::string path_;
+  Mutex mu_;
+  std::chrono::steady_clock::time_point checked_ ABSL_GUARDED_BY(mu_){};
+  int64_t mtime_ ABSL_GUARDED_BY(mu_) = -2;
+  std::set<std::string> serials_ ABSL_GUARDED_BY(mu_);
 };
 
 // Which kinds of principal a client accepts as the server it dials.
