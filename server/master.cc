@@ -41,7 +41,8 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
   auto records =
       RecordStore::Open(options.data_dir + "/db",
                         {SiteRegistry::kFamily, kUploadsFamily, kOwnersFamily, kKeysFamily,
-                         kPolicyFamily, AuditLog::kFamily, AuditLog::kAppFamily},
+                         kPolicyFamily, AuditLog::kFamily, AuditLog::kAppFamily,
+                         AuditLog::kRefusedFamily, AuditLog::kRefusedAppFamily},
                         options.env);
   if (!records.ok()) return records.status();
   VMS_ASSIGN_OR_RETURN(auto sites,

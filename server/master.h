@@ -309,6 +309,7 @@ class Master {
   const RecordStore& records() const { return *records_; }
   ReadApi* read_api() { return records_.get(); }
   SiteRegistry& sites() { return *sites_; }
+  const AuditLog& audit() const { return *audit_; }
   const Authorizer& authz() const { return authz_; }
   const PublicKey& public_key() const { return key_.public_key(); }
 

@@ -228,7 +228,11 @@ int main(int argc, char** argv) {
        head = &metrics.Gauge("vms_master_head_seq", "Seq of the newest event"),
        followers = &metrics.Gauge("vms_master_followers", "Replicas following the event log now"),
        watchers = &metrics.Gauge("vms_master_watchers", "Hosts watching live records here now"),
-       sites = &metrics.Gauge("vms_master_sites", "Sites the master knows")] {
+       sites = &metrics.Gauge("vms_master_sites", "Sites the master knows"),
+       unstored = &metrics.Gauge("vms_master_audit_refusals_unstored",
+                                 "Refused requests counted but not stored in the audit log "
+                                 "(beyond their principal's allowance), since the start")] {
+        unstored->Set(static_cast<double>(m->audit().unstored_refusals()));
         head->Set(static_cast<double>(m->records().head_seq()));
         vms::ReadService::Streams streams = read.streams();
         followers->Set(static_cast<double>(streams.followers));

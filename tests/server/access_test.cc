@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "server/authz.h"
 #include "server/master.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/master_trees.h"
 #include "tests/testing/testing.h"
 #include "vms.pb.h"
@@ -156,6 +157,61 @@ TEST_F(AccessTest, TheFirstPusherOwnsTheAppAndEveryAttemptIsAudited) {
   EXPECT_TRUE(absl::IsPermissionDenied(master_->Audit(kAlice, "alpha", 10).status()))
       << "alice is no longer an owner";
   EXPECT_EQ(master_->Audit(kBob, "alpha", 2).value().size(), 2u);
+}
+
+// Attack run 2, fault 16: refusals at 5,000/s pushed every accepted entry
+// out of `vms audit APP -n 1000` and rolled the whole window in minutes.
+TEST(AuditFloodTest, RefusalsBeyondAnAllowanceAreCountedAndAcceptedEntriesStay) {
+  testing::TempDir dir;
+  testing::FakeClock clock;
+  auto master = Master::Open({.data_dir = dir.path(),
+                              .clock = &clock,
+                              .authz = {.admins = {"root"}, .app_creators = {"*"}}})
+                    .value();
+  auto root = testing::StoreOneFileTree(master.get(), "f", "v1");
+  ASSERT_TRUE(root.ok()) << root.status();
+  ASSERT_TRUE(
+      master->Commit({.app = "alpha", .version = "1", .root = *root, .principal = kAlice}).ok());
+  ASSERT_TRUE(master->SetLive({"alpha", "1", kAlice}).ok());
+  constexpr int kFlood = 5000;
+  for (int i = 0; i < kFlood; ++i) {
+    ASSERT_TRUE(absl::IsPermissionDenied(master->SetLive({"alpha", "1", kBob}).status()));
+  }
+  auto count = [&](const std::vector<AuditEntry>& entries, const std::string& who, bool allowed) {
+    int n = 0;
+    for (const AuditEntry& e : entries) n += e.principal() == who && e.allowed() == allowed;
+    return n;
+  };
+  auto audit = master->Audit(kAlice, "alpha", 1000).value();
+  EXPECT_EQ(count(audit, kAlice, true), 2) << "the push and the flip are still there";
+  EXPECT_EQ(count(audit, kBob, false), AuditLog::kRefusalBurst);
+  EXPECT_EQ(master->audit().unstored_refusals(), uint64_t{kFlood - AuditLog::kRefusalBurst});
+  // Another principal's refusal is stored: bob's flood is bob's alone.
+  ASSERT_FALSE(master->SetLive({"alpha", "1", kHost}).ok());
+  // And bob's next one, once his allowance grew back, says what was not stored.
+  clock.Advance(AuditLog::kRefusalEvery);
+  ASSERT_FALSE(master->SetLive({"alpha", "1", kBob}).ok());
+  audit = master->Audit(kAlice, "alpha", 3).value();
+  ASSERT_EQ(audit.size(), 3u);
+  EXPECT_EQ(audit[0].principal(), kBob);
+  EXPECT_NE(audit[0].outcome().find(StrCat("(and ", kFlood - AuditLog::kRefusalBurst,
+                                           " more refusals of ", kBob)),
+            std::string::npos)
+      << audit[0].outcome();
+  EXPECT_EQ(audit[1].principal(), kHost);
+  EXPECT_EQ(audit[2].principal(), kBob);
+  // Newest first across both kinds, after a restart too.
+  master.reset();
+  master = Master::Open({.data_dir = dir.path(),
+                         .clock = &clock,
+                         .authz = {.admins = {"root"}, .app_creators = {"*"}}})
+               .value();
+  ASSERT_TRUE(master->SetLive({"alpha", "1", kAlice}).ok());
+  audit = master->Audit(kAlice, "alpha", 1000).value();
+  ASSERT_EQ(audit.size(), 2u + AuditLog::kRefusalBurst + 3);
+  EXPECT_EQ(audit.front().principal(), kAlice);
+  EXPECT_EQ(audit.back().action(), "push");
+  for (size_t i = 1; i < audit.size(); ++i) EXPECT_LT(audit[i].order(), audit[i - 1].order());
 }
 
 TEST_F(AccessTest, ASiteReportsAboutItselfAndRelaysOnlyForSitesBelowIt) {
