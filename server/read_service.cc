@@ -11,6 +11,7 @@
 #include "core/strings.h"
 #include "core/sync.h"
 #include "net/rpc.h"
+#include "net/tls.h"
 #include "server/rpc_util.h"
 #include "spdlog/spdlog.h"
 
@@ -92,15 +93,23 @@ class GetObjectsReactor : public grpc::ServerWriteReactor<ObjectBatch> {
 // thread while busy only sets again_, so no wake-up is lost.
 class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
  public:
-  FollowReactor(ReadService* service, std::string peer, uint64_t from_seq, bool live_only,
-                std::deque<Event> snapshot)
+  FollowReactor(ReadService* service, std::string peer, std::string caller, uint64_t from_seq,
+                bool live_only, std::deque<Event> snapshot)
       : service_(service),
         peer_(std::move(peer)),
+        caller_(std::move(caller)),
         live_only_(live_only),
         sent_seq_(from_seq),
         pending_(std::move(snapshot)) {}
 
   bool live_only() const { return live_only_; }
+  const std::string& caller() const { return caller_; }
+  // What is left of the snapshot; only once the reactor is done.
+  size_t unsent_snapshot_bytes() const {
+    size_t bytes = 0;
+    for (const Event& e : pending_) bytes += e.ByteSizeLong();
+    return bytes;
+  }
 
   void Wake(bool tick) {
     MutexLock lock(&mu_);
@@ -150,6 +159,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
     }
     msg_.Clear();
     if (!pending_.empty()) {
+      service_->SnapshotSent(caller_, pending_.front().ByteSizeLong());
       *msg_.mutable_event() = std::move(pending_.front());
       pending_.pop_front();
       return Write();
@@ -224,6 +234,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
 
   ReadService* service_;
   const std::string peer_;  // the pool's fairness key
+  const std::string caller_;  // its principal: what its bounds count
   const bool live_only_;
   // Touched only by the one Pump/OnWriteDone in flight.
   uint64_t sent_seq_;
@@ -284,9 +295,46 @@ void ReadService::Tick() {
   }
 }
 
+absl::Status ReadService::MayOpen(const std::string& caller, size_t snapshot_bytes) {
+  auto it = callers_.find(caller);
+  const Caller held = it == callers_.end() ? Caller{} : it->second;
+  if (caller != kAnonymous && held.streams >= kMaxStreamsPerCaller) {
+    return absl::ResourceExhaustedError(
+        StrCat(caller, " has ", held.streams, " Follow and Watch streams open here, the most ",
+               "one caller may: close some (one per host or replica is what they need)"));
+  }
+  if (caller != kAnonymous && held.snapshot_bytes + snapshot_bytes > kMaxSnapshotBytesPerCaller) {
+    return absl::ResourceExhaustedError(
+        StrCat(caller, " has ", held.snapshot_bytes >> 20, " MiB of Watch snapshots not read yet ",
+               "here: read them (or close the streams) before opening more"));
+  }
+  if (snapshot_bytes_ + snapshot_bytes > kMaxSnapshotBytes) {
+    return absl::ResourceExhaustedError(
+        StrCat(snapshot_bytes_ >> 20, " MiB of Watch snapshots are waiting for their hosts to ",
+               "read them here: try another replica, or again shortly"));
+  }
+  return absl::OkStatus();
+}
+
+void ReadService::SnapshotSent(const std::string& caller, size_t bytes) {
+  MutexLock lock(&mu_);
+  auto it = callers_.find(caller);
+  if (it == callers_.end()) return;
+  bytes = std::min(bytes, it->second.snapshot_bytes);
+  it->second.snapshot_bytes -= bytes;
+  snapshot_bytes_ -= std::min(bytes, snapshot_bytes_);
+}
+
 void ReadService::Remove(FollowReactor* r) {
+  const size_t unsent = r->unsent_snapshot_bytes();
   MutexLock lock(&mu_);
   followers_.erase(r);
+  auto it = callers_.find(r->caller());
+  if (it == callers_.end()) return;
+  const size_t bytes = std::min(unsent, it->second.snapshot_bytes);
+  it->second.snapshot_bytes -= bytes;
+  snapshot_bytes_ -= std::min(bytes, snapshot_bytes_);
+  if (--it->second.streams == 0) callers_.erase(it);
 }
 
 grpc::ServerUnaryReactor* ReadService::ListApps(grpc::CallbackServerContext* ctx,
@@ -363,11 +411,22 @@ grpc::ServerWriteReactor<ObjectBatch>* ReadService::GetObjects(grpc::CallbackSer
 }
 
 grpc::ServerWriteReactor<FollowMessage>* ReadService::StartFollower(
-    grpc::CallbackServerContext* ctx, uint64_t from_seq, bool live_only,
-    std::deque<Event> snapshot) {
-  auto* r = new FollowReactor(this, ctx->peer(), from_seq, live_only, std::move(snapshot));
+    grpc::CallbackServerContext* ctx, const std::string& caller, uint64_t from_seq,
+    bool live_only, std::deque<Event> snapshot) {
+  size_t bytes = 0;
+  for (const Event& e : snapshot) bytes += e.ByteSizeLong();
+  FollowReactor* r;
   {
     MutexLock lock(&mu_);
+    if (absl::Status s = MayOpen(caller, bytes); !s.ok()) {
+      spdlog::warn("refused a {} stream: {}", live_only ? "Watch" : "Follow", Sv(s.message()));
+      return new FailedStream(ToGrpc(s));
+    }
+    Caller& c = callers_[caller];
+    ++c.streams;
+    c.snapshot_bytes += bytes;
+    snapshot_bytes_ += bytes;
+    r = new FollowReactor(this, ctx->peer(), caller, from_seq, live_only, std::move(snapshot));
     followers_.insert(r);
   }
   r->Wake(true);
@@ -376,7 +435,12 @@ grpc::ServerWriteReactor<FollowMessage>* ReadService::StartFollower(
 
 grpc::ServerWriteReactor<FollowMessage>* ReadService::Follow(grpc::CallbackServerContext* ctx,
                                                              const FollowRequest* req) {
-  return StartFollower(ctx, req->from_seq(), /*live_only=*/false, {});
+  const std::string caller = PeerPrincipal(*ctx->auth_context());
+  {
+    MutexLock lock(&mu_);
+    if (absl::Status s = MayOpen(caller, 0); !s.ok()) return new FailedStream(ToGrpc(s));
+  }
+  return StartFollower(ctx, caller, req->from_seq(), /*live_only=*/false, {});
 }
 
 grpc::ServerWriteReactor<FollowMessage>* ReadService::Watch(grpc::CallbackServerContext* ctx,
@@ -386,6 +450,13 @@ grpc::ServerWriteReactor<FollowMessage>* ReadService::Watch(grpc::CallbackServer
     if (absl::Status s = ValidateSiteName(req->site()); !s.ok()) {
       return new FailedStream(ToGrpc(s));
     }
+  }
+  // Refused before the snapshot is read, when the caller has all its
+  // streams open already.
+  const std::string caller = PeerPrincipal(*ctx->auth_context());
+  {
+    MutexLock lock(&mu_);
+    if (absl::Status s = MayOpen(caller, 0); !s.ok()) return new FailedStream(ToGrpc(s));
   }
   std::deque<Event> snapshot;
   if (from == 0) {
@@ -455,7 +526,7 @@ grpc::ServerWriteReactor<FollowMessage>* ReadService::Watch(grpc::CallbackServer
           failed.code(), StrCat("cannot read the live records here: ", failed.message()))));
     }
   }
-  return StartFollower(ctx, from, /*live_only=*/true, std::move(snapshot));
+  return StartFollower(ctx, caller, from, /*live_only=*/true, std::move(snapshot));
 }
 
 }  // namespace vms

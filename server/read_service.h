@@ -11,6 +11,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -52,6 +53,15 @@ struct ReadServiceOptions {
 
 class ReadService final : public Read::CallbackService {
  public:
+  // Bounds per caller (principal; on an insecure server every caller is
+  // kAnonymous and only the totals apply): open Follow and Watch streams,
+  // and bytes of Watch snapshots not yet sent (a host that stops reading
+  // holds its snapshot). Beyond them a stream is refused with
+  // RESOURCE_EXHAUSTED, which a host answers by trying another replica.
+  static constexpr size_t kMaxStreamsPerCaller = 32;
+  static constexpr size_t kMaxSnapshotBytesPerCaller = 32u << 20;
+  static constexpr size_t kMaxSnapshotBytes = 512u << 20;
+
   // `api` and `pool` must outlive the service. The service must be destroyed
   // only after the gRPC server using it has shut down.
   ReadService(ReadApi* api, ThreadPool* pool, ReadServiceOptions options);
@@ -92,8 +102,14 @@ class ReadService final : public Read::CallbackService {
   friend class FollowReactor;
   friend class GetObjectsReactor;
   grpc::ServerWriteReactor<FollowMessage>* StartFollower(grpc::CallbackServerContext* ctx,
+                                                         const std::string& caller,
                                                          uint64_t from_seq, bool live_only,
                                                          std::deque<Event> snapshot);
+  // OK when `caller` may open one more stream holding `snapshot_bytes`.
+  absl::Status MayOpen(const std::string& caller, size_t snapshot_bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `bytes` of a snapshot of `caller`'s were sent (or dropped).
+  void SnapshotSent(const std::string& caller, size_t bytes);
   void Remove(FollowReactor* r);
   void Tick();
 
@@ -108,6 +124,11 @@ class ReadService final : public Read::CallbackService {
   CondVar stop_cv_{&mu_};
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::set<FollowReactor*> followers_ ABSL_GUARDED_BY(mu_);
+  struct Caller {
+    size_t streams = 0, snapshot_bytes = 0;
+  };
+  std::map<std::string, Caller> callers_ ABSL_GUARDED_BY(mu_);
+  size_t snapshot_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread ticker_;
 };
 

@@ -27,6 +27,7 @@
 #include "net/channel.h"
 #include "net/rpc.h"
 #include "nlohmann/json.hpp"
+#include "server/read_service.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/testing.h"
 #include "tests/testing/tls.h"
@@ -759,6 +760,60 @@ TEST_F(HardeningTest, WatchWhoseSnapshotCannotBeReadFailsInsteadOfSendingNothing
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS) << s.error_message();
   EXPECT_NE(s.error_message().find("cannot read the live records here"), std::string::npos)
       << s.error_message();
+}
+
+// Attack run 2, fault 15: each Watch(0) stream that stops reading held its
+// snapshot, without bound (200 streams: +540 MB).
+TEST_F(HardeningTest, WatchStreamsAreBoundedPerPrincipalAndFreedWhenTheyClose) {
+  Push("app", "1.0", /*wait=*/false);
+  ASSERT_EQ(Vms({"live", "app", "1.0"}).exit_code, 0);
+  auto web1 = Read::NewStub(testing::TestChannel(master_.address(), "host", "web1"));
+  struct Open {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<FollowMessage>> reader;
+  };
+  auto watch = [](Read::Stub* stub) {
+    auto open = std::make_unique<Open>();
+    open->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    open->reader = stub->Watch(&open->ctx, WatchRequest());
+    return open;
+  };
+  std::vector<std::unique_ptr<Open>> held;
+  FollowMessage msg;
+  for (size_t i = 0; i < ReadService::kMaxStreamsPerCaller; ++i) {
+    held.push_back(watch(web1.get()));
+    ASSERT_TRUE(held.back()->reader->Read(&msg)) << "stream " << i;  // then never read again
+  }
+  auto refused = watch(web1.get());
+  EXPECT_FALSE(refused->reader->Read(&msg));
+  grpc::Status s = refused->reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_NE(s.error_message().find("vms://host/web1 has 32 Follow and Watch streams"),
+            std::string::npos)
+      << s.error_message();
+  // Another host is not held back by web1's streams.
+  auto web2 = Read::NewStub(testing::TestChannel(master_.address(), "host", "web2"));
+  auto other = watch(web2.get());
+  EXPECT_TRUE(other->reader->Read(&msg));
+  other->ctx.TryCancel();
+  // One of web1's closes: the master counts it gone, and web1 may open one again.
+  held.back()->ctx.TryCancel();
+  held.back()->reader->Finish();
+  held.pop_back();
+  bool reopened = false;
+  for (int i = 0; i < 100 && !reopened; ++i) {
+    auto again = watch(web1.get());
+    reopened = again->reader->Read(&msg);
+    if (reopened) {
+      held.push_back(std::move(again));
+    } else {
+      again->reader->Finish();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  EXPECT_TRUE(reopened);
+  for (auto& open : held) open->ctx.TryCancel();
+  for (auto& open : held) open->reader->Finish();
 }
 
 // A tmpfs of `size` at `dir` for the test's lifetime: always unmounted.

@@ -7,6 +7,11 @@
 // it for that); it records, one JSON line each, when every host saw every
 // live record and which replica it watched, so tools/world can say when the
 // last of 1,000 hosts saw a flip.
+//
+// All its hosts share one certificate, and a replica lets one caller hold
+// at most ReadService::kMaxStreamsPerCaller (32) streams: keep the hosts per
+// site (per replica) of one vms-hostsim below that, or give each its own
+// certificate.
 #include <sys/resource.h>
 
 #include <chrono>
