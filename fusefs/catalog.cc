@@ -225,6 +225,15 @@ absl::StatusOr<std::optional<LiveInfo>> Catalog::LiveAsOf(const std::string& app
   bool fresh = false;
   {
     MutexLock lock(&mu_);
+    // An app this host holds no record of (none live, no label, nothing
+    // retired) had no history here: asking a replica for each made-up name
+    // under /dist/.at would cost one request per lookup.
+    auto held = live_.lower_bound({app, ""});
+    auto gone = retired_.lower_bound({app, ""});
+    if ((held == live_.end() || held->first.first != app) &&
+        (gone == retired_.end() || gone->first.first != app)) {
+      return absl::NotFoundError(StrCat("no record of ", app, " here"));
+    }
     source = history_source_;
     if (auto it = history_.find(app); it != history_.end()) {
       records = it->second.records;

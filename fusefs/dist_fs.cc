@@ -267,9 +267,15 @@ double DistFs::TimeoutOf(const Node& node) const {
 }
 
 double DistFs::EntryTimeoutOf(const Node& node) const {
-  return node.kind == Node::kRoot || node.kind == Node::kAppLink || node.kind == Node::kAtDir
-             ? options_.live_timeout_s
-             : options_.version_timeout_s;
+  // Every spelling of every instant is a name of its own under /.at, and
+  // one inode while the kernel holds its name: never cached, so that the
+  // kernel forgets it as soon as it is used and a walk through a million
+  // instants holds none of them.
+  if (node.kind == Node::kAtDir || (node.kind == Node::kAppLink && node.target.starts_with("../../"))) {
+    return 0;
+  }
+  return node.kind == Node::kRoot || node.kind == Node::kAppLink ? options_.live_timeout_s
+                                                                 : options_.version_timeout_s;
 }
 
 Attr DistFs::AttrOf(uint64_t ino, const Node& node) const {
