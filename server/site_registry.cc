@@ -5,6 +5,7 @@
 #include "core/cidr.h"
 #include "core/hash.h"
 #include "core/limits.h"
+#include "core/log.h"
 #include "core/names.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -200,21 +201,41 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(
   MutexLock lock(&mu_);
   // A site speaking for itself is believed; a relay does not take over a
   // running site, unless the site named it among its upstreams in a report
-  // that came the way already accepted (it failed over).
+  // that came the way already accepted (it failed over). The list of
+  // upstreams a site names is taken only from the site itself, through a
+  // relay it named, or at its first report: a relay that took a quiet site
+  // over cannot rewrite it, so the site's own path can always take it back.
   bool keep_upstreams = false;
   if (sender && report.via_size() > 0) {
     auto known = sites_.find(report.site());
-    if (known != sites_.end() && known->second.base.parent() != parent &&
-        clock_->Now() - known->second.last_report < std::chrono::milliseconds(kRecentMs)) {
-      keep_upstreams = true;
-    }
-    if (keep_upstreams && !IsDeclaredUpstream(known->second.base, parent)) {
-      const std::string& was = known->second.base.parent();
-      return absl::PermissionDeniedError(StrCat(
-          "vms://site/", *sender, " may not report about site ", report.site(), ": it follows ",
-          was.empty() ? std::string("the master") : StrCat("site ", was),
-          " and reported within the last minute; a site that moved is taken over once it has "
-          "been quiet for a minute"));
+    if (known != sites_.end()) {
+      Site& k = known->second;
+      const bool declared = IsDeclaredUpstream(k.base, parent);
+      const bool first = k.base.upstreams().empty() && k.base.parent().empty();
+      keep_upstreams = !declared && !first;
+      if (k.base.parent() != parent && !declared &&
+          clock_->Now() - k.last_report < std::chrono::milliseconds(kRecentMs)) {
+        const std::string& was = k.base.parent();
+        std::string why = StrCat(
+            "vms://site/", *sender, " may not report about site ", report.site(), ": it follows ",
+            was.empty() ? std::string("the master") : StrCat("site ", was),
+            " and reported within the last minute, and it does not name ", parent,
+            " among its upstreams; a site that moved is taken over once it has been quiet for a "
+            "minute");
+        // Said once a minute per site, not at every report.
+        if (k.last_refusal_logged == Clock::TimePoint{} ||
+            clock_->Now() - k.last_refusal_logged >= std::chrono::milliseconds(kRecentMs)) {
+          k.last_refusal_logged = clock_->Now();
+          MasterLog()->warn("refused a site report: {}", why);
+        }
+        return absl::PermissionDeniedError(why);
+      }
+      if (k.base.parent() != parent && !declared && !first) {
+        MasterLog()->warn(
+            "site {} is now reported through {} (it was quiet for a minute through {}); the "
+            "upstreams it named stay as they were until it reports through one of them",
+            report.site(), parent, k.base.parent().empty() ? "the master" : k.base.parent());
+      }
     }
   }
   if (!sites_.contains(report.site())) {

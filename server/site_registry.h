@@ -69,8 +69,11 @@ class SiteRegistry {
   // kRecentMs through another path keeps it: a relay cannot take over a
   // running site (a site that moved is taken over once it has been quiet
   // that long, at once by its own report, or at once by a site whose address
-  // it named among its upstreams in a report accepted earlier: a failover). PermissionDenied,
-  // naming the sender and the site, otherwise.
+  // it named among its upstreams in a report accepted earlier: a failover).
+  // PermissionDenied, naming the sender and the site, otherwise (logged once
+  // a minute per site). The upstreams a site names are taken only from its
+  // own report, through one of them, or at its first report: a relay that
+  // took a quiet site over cannot lock the site's own path out.
   absl::StatusOr<Applied> Apply(const SiteReport& report,
                                 const std::optional<std::string>& sender = std::nullopt);
   // Every site, name order, with the states of `app`'s versions filled in
@@ -115,6 +118,8 @@ class SiteRegistry {
     // last minute" must not move with a step of the wall clock. Unknown (the
     // epoch) for a site loaded from disk until its next report.
     std::chrono::steady_clock::time_point last_report{};
+    // When a refused takeover of it was last logged.
+    std::chrono::steady_clock::time_point last_refusal_logged{};
     std::map<VersionKey, InFlight> in_flight;
     // When each app's latest flip was reported (memory only: for timing).
     std::unordered_map<std::string, LiveApplied> flips;

@@ -313,6 +313,50 @@ TEST_F(AccessTest, ASiteThatFailedOverIsTakenThroughTheHubItNamedAndNoOther) {
   }
 }
 
+// Attack run 2, fault 10: a compromised site took over the reports of a site
+// quiet for a minute, named itself as its only upstream, and the real site's
+// reports through its own relay were refused from then on, without a log line.
+TEST(SiteTakeoverTest, ARelayThatTookAQuietSiteOverCannotLockItsOwnPathOut) {
+  testing::TempDir dir;
+  testing::FakeClock clock;
+  auto master = Master::Open({.data_dir = dir.path(), .clock = &clock}).value();
+  auto report = [&](const std::string& site, const std::string& address,
+                    std::vector<std::string> upstreams, std::vector<std::string> via,
+                    const std::string& sender) {
+    SiteReport r;
+    r.set_site(site);
+    r.set_address(address);
+    r.set_full(true);
+    for (std::string& u : upstreams) r.add_upstreams(std::move(u));
+    for (std::string& v : via) r.add_via(std::move(v));
+    return master->sites().Apply(r, sender).status();
+  };
+  ASSERT_TRUE(report("eu", "10.0.1.1:7800", {}, {}, "eu").ok());
+  ASSERT_TRUE(report("evil", "10.0.6.1:7800", {}, {}, "evil").ok());
+  ASSERT_TRUE(master->sites().Add("ldn").ok());
+  ASSERT_TRUE(report("ldn", "10.0.9.1:7800", {"10.0.1.1:7800"}, {"ldn"}, "eu").ok());
+  // Running: evil may not take it over.
+  EXPECT_TRUE(absl::IsPermissionDenied(
+      report("ldn", "10.0.9.1:7800", {"10.0.6.1:7800"}, {"ldn"}, "evil")));
+  // Quiet for a minute (a network cut): evil takes it over, naming itself.
+  clock.Advance(std::chrono::milliseconds(SiteRegistry::kRecentMs + 1000));
+  ASSERT_TRUE(report("ldn", "10.0.9.1:7800", {"10.0.6.1:7800"}, {"ldn"}, "evil").ok());
+  ASSERT_TRUE(report("ldn", "10.0.9.1:7800", {"10.0.6.1:7800"}, {"ldn"}, "evil").ok());
+  // ldn is back through eu, the upstream it named itself: taken back at once.
+  absl::Status back = report("ldn", "10.0.9.1:7800", {"10.0.1.1:7800"}, {"ldn"}, "eu");
+  EXPECT_TRUE(back.ok()) << back;
+  auto sites = master->sites().List("", "").value();
+  auto ldn = std::find_if(sites.begin(), sites.end(),
+                          [](const SiteState& s) { return s.name() == "ldn"; });
+  ASSERT_NE(ldn, sites.end());
+  EXPECT_EQ(ldn->parent(), "eu");
+  EXPECT_EQ(std::vector<std::string>(ldn->upstreams().begin(), ldn->upstreams().end()),
+            std::vector<std::string>{"10.0.1.1:7800"});
+  // And evil, while ldn reports, is refused again.
+  EXPECT_TRUE(absl::IsPermissionDenied(
+      report("ldn", "10.0.9.1:7800", {"10.0.6.1:7800"}, {"ldn"}, "evil")));
+}
+
 TEST_F(AccessTest, TheSiteMapNamesEverySiteAndChangesItsVersionWithIt) {
   SiteReport r;
   r.set_site("ny");
