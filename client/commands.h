@@ -58,6 +58,9 @@ int RunLabels(const GlobalOptions& global, const std::string& app, bool json);
 int RunSites(const GlobalOptions& global, bool json);
 int RunSitesRemove(const GlobalOptions& global, const std::string& site, bool force);
 int RunSitesAdd(const GlobalOptions& global, const std::string& site);
+// vms sites serve SITE [NETWORK...]
+int RunSitesServe(const GlobalOptions& global, const std::string& site,
+                  const std::vector<std::string>& networks);
 int RunStatus(const GlobalOptions& global, const std::string& app, const std::string& version,
               bool json);
 // What the replica at `address` knows about itself.

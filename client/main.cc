@@ -268,6 +268,14 @@ int main(int argc, char** argv) {
   CLI::App* sites_add_cmd = sites_cmd->add_subcommand(
       "add", "Add a site that reports through another (it follows a replica, not the master)");
   sites_add_cmd->add_option("site", add_site, "Site name")->required();
+  std::string serve_site;
+  std::vector<std::string> serve_networks;
+  CLI::App* sites_serve_cmd = sites_cmd->add_subcommand(
+      "serve",
+      "Set the networks whose hosts a site serves (hosts with vms-fuse --discover go to it); "
+      "none: it serves none");
+  sites_serve_cmd->add_option("site", serve_site, "Site name")->required();
+  sites_serve_cmd->add_option("networks", serve_networks, "Networks, e.g. 10.1.0.0/16 fd00:1::/48");
   bool remove_force = false;
   sites_remove_cmd->add_flag("--force", remove_force,
                              "Forget the site even if it reported in the last minute");
@@ -442,6 +450,7 @@ int main(int argc, char** argv) {
   if (gc_cmd->parsed()) return vms::RunGc(global, gc_app, gc_dry_run, gc_json);
   if (sites_remove_cmd->parsed()) return vms::RunSitesRemove(global, remove_site, remove_force);
   if (sites_add_cmd->parsed()) return vms::RunSitesAdd(global, add_site);
+  if (sites_serve_cmd->parsed()) return vms::RunSitesServe(global, serve_site, serve_networks);
   if (sites_cmd->parsed()) return vms::RunSites(global, sites_json);
   if (status_cmd->parsed()) return vms::RunStatus(global, status_app, status_version, status_json);
   if (site_cmd->parsed()) return vms::RunSiteInfo(global, site_address, site_json);

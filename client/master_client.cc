@@ -120,6 +120,17 @@ absl::StatusOr<ListSitesResponse> MasterClient::ListSites(const std::string& app
                                   StrCat("list sites on ", address_));
 }
 
+absl::Status MasterClient::ServeSite(const std::string& site,
+                                     const std::vector<std::string>& networks) {
+  AddSiteRequest req;
+  req.set_site(site);
+  req.set_assign_networks(true);
+  for (const std::string& n : networks) req.add_networks(n);
+  return Unary<AddSiteResponse>(publish_.get(), &Publish::Stub::AddSite, req, kListDeadline,
+                                StrCat("set the networks of site ", site, " on ", address_))
+      .status();
+}
+
 absl::Status MasterClient::AddSite(const std::string& site) {
   AddSiteRequest req;
   req.set_site(site);

@@ -52,6 +52,7 @@ class MasterClient {
   // `force`: even a site that reported in the last minute.
   absl::Status RemoveSite(const std::string& site, bool force);
   absl::Status AddSite(const std::string& site);
+  absl::Status ServeSite(const std::string& site, const std::vector<std::string>& networks);
   // Served by replicas: their own view (site, upstream, staleness).
   absl::StatusOr<SiteInfoResponse> SiteInfo();
   absl::StatusOr<ListVersionsResponse> ListVersions(const std::string& app);

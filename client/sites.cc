@@ -5,6 +5,7 @@
 #include "client/master_client.h"
 #include "client/progress.h"
 #include "client/table.h"
+#include "core/cidr.h"
 #include "core/clock.h"
 #include "core/envelope.h"
 #include "core/lifecycle.h"
@@ -58,6 +59,8 @@ int RunSites(const GlobalOptions& global, bool json) {
            {"upstream", s.upstream()},
            {"upstreams", std::vector<std::string>(s.upstreams().begin(), s.upstreams().end())},
            {"networks", std::vector<std::string>(s.networks().begin(), s.networks().end())},
+           {"claimed_networks", std::vector<std::string>(s.claimed_networks().begin(),
+                                                         s.claimed_networks().end())},
            {"last_seen", IsoTime(s.last_seen_unix_ms())},
            {"applied_seq", s.applied_seq()},
            {"lag", head > s.applied_seq() ? head - s.applied_seq() : 0},
@@ -81,6 +84,13 @@ int RunSites(const GlobalOptions& global, bool json) {
   table.Print(std::cout);
   for (const SiteState& s : sites->sites()) {
     if (!s.problem().empty()) std::cout << s.name() << ": " << s.problem() << "\n";
+    if (!std::equal(s.networks().begin(), s.networks().end(), s.claimed_networks().begin(),
+                    s.claimed_networks().end()) &&
+        !s.claimed_networks().empty()) {
+      std::cout << s.name() << ": says it serves " << Join(s.claimed_networks(), ",")
+                << " (vms-replica --serves); hosts go by what an admin set: vms sites serve "
+                << s.name() << " " << Join(s.claimed_networks(), " ") << "\n";
+    }
   }
   return 0;
 }
@@ -103,6 +113,23 @@ int RunSitesAdd(const GlobalOptions& global, const std::string& site) {
   std::cout << "added site " << site
             << ": its reports may now come through the site it follows; until it has caught up, "
                "vms live waits for it\n";
+  return 0;
+}
+
+int RunSitesServe(const GlobalOptions& global, const std::string& site,
+                  const std::vector<std::string>& networks) {
+  if (absl::Status s = ValidateSiteName(site); !s.ok()) return Fail(Sv(s.message()));
+  for (const std::string& n : networks) {
+    if (auto c = ParseCidr(n); !c.ok()) return Fail(Sv(c.status().message()));
+  }
+  MasterClient master(global.master, global.credentials);
+  if (absl::Status s = master.ServeSite(site, networks); !s.ok()) return Fail(Sv(s.message()));
+  if (networks.empty()) {
+    std::cout << "site " << site << " serves no network now: hosts that --discover go elsewhere\n";
+  } else {
+    std::cout << "site " << site << " serves " << Join(networks, ", ")
+              << ": hosts there that --discover go to it from their next site map\n";
+  }
   return 0;
 }
 

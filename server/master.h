@@ -285,6 +285,9 @@ class Master {
   absl::Status RemoveSite(const std::string& principal, const std::string& site, bool force);
   // An admin adds a site that reports through another (SiteRegistry::Add).
   absl::Status AddSite(const std::string& principal, const std::string& site);
+  // Assigns the networks whose hosts `site` serves (admins; vms sites serve).
+  absl::Status ServeSite(const std::string& principal, const std::string& site,
+                         const std::vector<std::string>& networks);
   // A site report from `principal` (SiteRegistry::Apply): only sites report.
   absl::StatusOr<SiteRegistry::Applied> Report(const std::string& principal,
                                                const SiteReport& report);

@@ -181,6 +181,16 @@ absl::Status Master::AddSite(const std::string& principal, const std::string& si
   return s;
 }
 
+absl::Status Master::ServeSite(const std::string& principal, const std::string& site,
+                               const std::vector<std::string>& networks) {
+  AuditEntry entry = Entry(principal, "sites serve", "",
+                           StrCat(site, " ", networks.empty() ? "-" : Join(networks, ",")));
+  absl::Status s = authz_.Check(principal, Action::kAddSite);
+  if (s.ok()) s = sites_->Serve(site, networks);
+  AuditAlone(std::move(entry), s);
+  return s;
+}
+
 absl::StatusOr<SiteRegistry::Applied> Master::Report(const std::string& principal,
                                                      const SiteReport& report) {
   if (authz_.insecure()) return sites_->Apply(report);

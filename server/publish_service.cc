@@ -222,6 +222,15 @@ grpc::ServerUnaryReactor* PublishService::ListSites(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* PublishService::AddSite(grpc::CallbackServerContext* ctx,
                                                   const AddSiteRequest* req, AddSiteResponse*) {
   return RunUnary(ctx, pool_, [this, req, caller = CallerOf(ctx)] {
+    if (req->assign_networks()) {
+      if (static_cast<size_t>(req->networks_size()) > kMaxSiteNetworks) {
+        return absl::InvalidArgumentError(StrCat("a site serves at most ", kMaxSiteNetworks,
+                                                 " networks, not ", req->networks_size()));
+      }
+      return master_->ServeSite(
+          caller, req->site(),
+          std::vector<std::string>(req->networks().begin(), req->networks().end()));
+    }
     return master_->AddSite(caller, req->site());
   });
 }

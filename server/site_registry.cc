@@ -256,12 +256,19 @@ absl::StatusOr<SiteRegistry::Applied> SiteRegistry::Apply(
     site.base.set_first_seen_unix_ms(now);
     ack.need_full = !report.full();
   }
-  const bool map_changed = inserted || site.base.address() != report.address() ||
-                           !std::equal(site.base.networks().begin(), site.base.networks().end(),
-                                       report.networks().begin(), report.networks().end());
-  if (map_changed) {
-    *site.base.mutable_networks() = report.networks();
+  // The networks a site serves are an admin's to assign (Serve()): what it
+  // reports is a claim, shown and not used. Only an --insecure master, which
+  // cannot tell sites apart anyway, takes them as reported.
+  bool map_changed = inserted || site.base.address() != report.address();
+  if (!std::equal(site.base.claimed_networks().begin(), site.base.claimed_networks().end(),
+                  report.networks().begin(), report.networks().end())) {
+    *site.base.mutable_claimed_networks() = report.networks();
     changed = true;
+  }
+  if (!sender && !std::equal(site.base.networks().begin(), site.base.networks().end(),
+                             report.networks().begin(), report.networks().end())) {
+    *site.base.mutable_networks() = report.networks();
+    map_changed = changed = true;
   }
   if (site.base.address() != report.address() || site.base.upstream() != report.upstream() ||
       site.base.applied_seq() != report.applied_seq() || site.base.parent() != parent) {
@@ -418,6 +425,30 @@ absl::Status SiteRegistry::Add(std::string_view name) {
     RebuildMap();
   }
   return Persist(added);
+}
+
+absl::Status SiteRegistry::Serve(std::string_view name, const std::vector<std::string>& networks) {
+  VMS_RETURN_IF_ERROR(ValidateSiteName(name));
+  if (networks.size() > kMaxSiteNetworks) {
+    return absl::InvalidArgumentError(
+        StrCat("a site serves at most ", kMaxSiteNetworks, " networks, not ", networks.size()));
+  }
+  for (const std::string& n : networks) VMS_RETURN_IF_ERROR(ParseCidr(n).status());
+  Site changed;
+  {
+    MutexLock lock(&mu_);
+    if (!sites_.contains(std::string(name))) VMS_RETURN_IF_ERROR(RoomForOneMore());
+    auto [it, inserted] = sites_.try_emplace(std::string(name));
+    Site& site = it->second;
+    if (inserted) {
+      site.base.set_name(std::string(name));
+      site.base.set_first_seen_unix_ms(clock_->WallMs());
+    }
+    site.base.mutable_networks()->Assign(networks.begin(), networks.end());
+    changed = site;
+    RebuildMap();
+  }
+  return Persist(changed);
 }
 
 absl::Status SiteRegistry::Remove(std::string_view name, bool force) {

@@ -85,6 +85,10 @@ class SiteRegistry {
   // through a relay (an admin's `vms sites add`). AlreadyExists if known;
   // ResourceExhausted past kMaxSites.
   absl::Status Add(std::string_view name);
+  // Sets the networks whose hosts `name` serves (an admin's `vms sites
+  // serve`): what the site map says, and so where hosts that --discover go.
+  // Adds the site if unknown. InvalidArgument for a bad name or network.
+  absl::Status Serve(std::string_view name, const std::vector<std::string>& networks);
   // Forgets a site (decommissioned). NotFound if unknown; FailedPrecondition
   // if it reported within kRecentMs, unless `force`.
   absl::Status Remove(std::string_view name, bool force);

@@ -321,6 +321,8 @@ TEST_F(MountTest, AHostDiscoversItsSiteAndLearnsTheMapAgain) {
   auto ldn = std::make_unique<ReplicaProcess>("ldn", master_.address(), master_.pub(), dir_ / "ldn",
                                               std::vector<std::string>{"--serves", "127.0.0.0/8"});
   WaitForSites(2);
+  // What a site says it serves is only a claim: an admin sets it.
+  ASSERT_EQ(Vms({"sites", "serve", "ldn", "127.0.0.0/8"}).exit_code, 0);
   WriteFile(dir_ / "src/f", "one");
   PushLive("app", "1.0", dir_ / "src");
   auto fuse = std::make_unique<FuseProcess>(
@@ -342,6 +344,8 @@ TEST_F(MountTest, AHostDiscoversItsSiteAndLearnsTheMapAgain) {
   // moves to sf without a restart.
   auto sf = std::make_unique<ReplicaProcess>("sf", master_.address(), master_.pub(), dir_ / "sf",
                                              std::vector<std::string>{"--serves", "127.0.0.1/32"});
+  WaitForSites(3);
+  ASSERT_EQ(Vms({"sites", "serve", "sf", "127.0.0.1/32"}).exit_code, 0);
   ASSERT_TRUE(WaitFor([&] {
     return fuse->log().find("site=sf replicas=" + sf->address()) != std::string::npos;
   })) << fuse->log();

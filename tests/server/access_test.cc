@@ -363,21 +363,39 @@ TEST_F(AccessTest, TheSiteMapNamesEverySiteAndChangesItsVersionWithIt) {
   r.set_address("10.0.1.1:7800");
   r.add_networks("10.1.0.0/16");
   ASSERT_TRUE(master_->sites().Apply(r, "ny").ok());
+  // Attack run 2, fault 11: a site's certificate claimed 0.0.0.0/0 (or a
+  // /32) and captured every host that --discovers. A claim is shown, not
+  // used: the networks in the map are an admin's.
   auto map = master_->sites().SiteMap();
   ASSERT_EQ(map->sites_size(), 1);
+  EXPECT_EQ(map->sites(0).networks_size(), 0);
+  EXPECT_EQ(master_->sites().List("", "").value()[0].claimed_networks(0), "10.1.0.0/16");
+  const uint64_t v0 = master_->sites().site_map_version();
+  r.add_networks("0.0.0.0/0");
+  ASSERT_TRUE(master_->sites().Apply(r, "ny").ok());
+  EXPECT_EQ(master_->sites().site_map_version(), v0) << "a claim changes no map";
+  EXPECT_TRUE(absl::IsPermissionDenied(master_->ServeSite(kSite, "ny", {"0.0.0.0/0"})));
+  ASSERT_TRUE(master_->ServeSite(kAdmin, "ny", {"10.1.0.0/16"}).ok());
+  map = master_->sites().SiteMap();
+  ASSERT_EQ(map->sites(0).networks_size(), 1);
   EXPECT_EQ(map->sites(0).networks(0), "10.1.0.0/16");
   const uint64_t v1 = master_->sites().site_map_version();
-  EXPECT_NE(v1, 0u);
+  EXPECT_NE(v1, v0);
   EXPECT_EQ(map->version(), v1);
   ASSERT_TRUE(master_->sites().Apply(r, "ny").ok());
   EXPECT_EQ(master_->sites().site_map_version(), v1) << "the same report: the same map";
-  r.add_networks("fd00:1::/32");
-  ASSERT_TRUE(master_->sites().Apply(r, "ny").ok());
+  ASSERT_TRUE(master_->ServeSite(kAdmin, "ny", {"10.1.0.0/16", "fd00:1::/32"}).ok());
   EXPECT_NE(master_->sites().site_map_version(), v1);
-  r.add_networks("10.1.0.0/33");
-  absl::Status bad = master_->sites().Apply(r, "ny").status();
+  absl::Status bad = master_->ServeSite(kAdmin, "ny", {"10.1.0.0/33"});
   EXPECT_TRUE(absl::IsInvalidArgument(bad)) << bad;
   EXPECT_NE(bad.message().find("10.1.0.0/33"), std::string::npos) << bad;
+  EXPECT_EQ(master_->sites().SiteMap()->sites(0).networks_size(), 2) << "a refusal changes nothing";
+  r.add_networks("10.1.0.0/33");
+  bad = master_->sites().Apply(r, "ny").status();
+  EXPECT_TRUE(absl::IsInvalidArgument(bad)) << bad;
+  // An admin may assign networks to a site before it ever reported.
+  ASSERT_TRUE(master_->ServeSite(kAdmin, "sf", {"10.2.0.0/16"}).ok());
+  EXPECT_EQ(master_->sites().Names(), (std::vector<std::string>{"ny", "sf"}));
 }
 
 }  // namespace
