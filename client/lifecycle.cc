@@ -127,6 +127,7 @@ int RunRetire(const GlobalOptions& global, const std::string& app, const std::st
   if (resp->in_use_size() > 0) {
     std::cout << "forced: the census showed it in use on " << Join(resp->in_use()) << "\n";
   }
+  if (!resp->census().empty()) std::cout << "checked against " << resp->census() << "\n";
   if (resp->has_gc()) PrintSummary(resp->gc(), false);
   return 0;
 }

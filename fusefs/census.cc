@@ -56,9 +56,23 @@ std::pair<std::string, std::string> HostCensus::VersionOf(const std::string& mou
 
 void HostCensus::Touched(const std::string& app, const std::string& version) {
   const int64_t now = clock_->WallMs();
+  std::function<void()> tell;
+  {
+    MutexLock lock(&mu_);
+    auto it = last_use_.find({app, version});
+    if (it == last_use_.end() && last_use_.size() >= kMaxUsageVersions) return;
+    // A use the last report may not show (new, or idle for a while): worth
+    // reporting now rather than at the next interval, or a `vms retire` in
+    // between would take the version from a program that just started.
+    if (it == last_use_.end() || now - it->second >= kReportAgainAfterMs) tell = on_new_use_;
+    last_use_[{app, version}] = now;
+  }
+  if (tell) tell();
+}
+
+void HostCensus::SetOnNewUse(std::function<void()> fn) {
   MutexLock lock(&mu_);
-  if (last_use_.size() >= kMaxUsageVersions && !last_use_.contains({app, version})) return;
-  last_use_[{app, version}] = now;
+  on_new_use_ = std::move(fn);
 }
 
 std::vector<VersionUsage> HostCensus::Scan() {

@@ -11,6 +11,7 @@
 #define VMS_FUSEFS_CENSUS_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -27,7 +28,14 @@ class HostCensus {
   // `mountpoint`: where /dist is mounted; `proc`: /proc, or a test's tree.
   HostCensus(std::string mountpoint, Clock* clock, std::string proc = "/proc");
 
+  // A use older than this is not what the master saw last.
+  static constexpr int64_t kReportAgainAfterMs = 60'000;
+
   void Touched(const std::string& app, const std::string& version);
+  // Called (outside the lock, on the lookup's thread: must be quick) when a
+  // version is touched that was not, or not lately: the census reporter's
+  // cue to report now.
+  void SetOnNewUse(std::function<void()> fn);
   // Per version: processes and open files in it now (from /proc), and the
   // last use (now, if in use; else the last seen or touched). Versions
   // unused for a week are dropped; at most kMaxUsageVersions, newest use
@@ -44,6 +52,7 @@ class HostCensus {
   const std::string proc_;
   Mutex mu_;
   std::map<std::pair<std::string, std::string>, int64_t> last_use_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> on_new_use_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace vms

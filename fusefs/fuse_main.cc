@@ -466,7 +466,14 @@ int main(int argc, char** argv) {
         [&census] { return census.Scan(); },
         [&remote](const vms::HostUsageReport& r) { return remote.HostUsage(r); },
         CensusHostName(*credentials, host_name), std::chrono::seconds(census_interval_s));
+    census.SetOnNewUse([r = &*census_reporter] { r->Soon(); });
   }
+  // Before the reporter goes (destroyed in reverse order), the census stops
+  // calling it.
+  struct StopCensusCalls {
+    vms::HostCensus* census;
+    ~StopCensusCalls() { census->SetOnNewUse(nullptr); }
+  } stop_census_calls{&census};
   AddScrapeGauges(&metrics, cache->get(), catalog->get(), &remote, &watcher);
   vms::MetricsEndpoint metrics_endpoint(metrics_listen, tls, &metrics,
                                         cache_dir + "/metrics-address");

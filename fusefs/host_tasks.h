@@ -70,10 +70,15 @@ class CensusReporter {
  public:
   using Scan = std::function<std::vector<VersionUsage>()>;
   using Send = std::function<absl::Status(const HostUsageReport&)>;
+  // Reports come at least kMinGap apart, however often Soon() is called.
+  static constexpr std::chrono::milliseconds kMinGap{1000};
   CensusReporter(Scan scan, Send send, std::string host, std::chrono::milliseconds interval);
+  // Report now (or kMinGap after the last one): a new use was seen.
+  void Soon() { task_.Wake(); }
 
  private:
   std::string last_error_;  // the task's own
+  std::chrono::steady_clock::time_point last_sent_{};  // the task's own
   PeriodicTask task_;
 };
 

@@ -305,6 +305,7 @@ grpc::ServerUnaryReactor* PublishService::Retire(grpc::CallbackServerContext* ct
     resp->set_seq(result.flip.seq);
     if (result.flip.to_sign) *resp->mutable_to_sign() = std::move(*result.flip.to_sign);
     for (std::string& h : result.in_use) resp->add_in_use(std::move(h));
+    if (result.census.sites > 0) resp->set_census(DescribeFreshness(result.census));
     if (result.gc) *resp->mutable_gc() = std::move(*result.gc);
     return absl::OkStatus();
   });

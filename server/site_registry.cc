@@ -496,6 +496,19 @@ std::vector<std::string> SiteRegistry::InUse(std::string_view app, std::string_v
   return out;
 }
 
+SiteRegistry::CensusFreshness SiteRegistry::Freshness() const {
+  const int64_t now = clock_->WallMs();
+  MutexLock lock(&mu_);
+  CensusFreshness out;
+  out.sites = sites_.size();
+  for (const auto& [name, site] : sites_) {
+    if (site.usage_ms == 0) continue;
+    ++out.with_census;
+    out.oldest_ms = std::max(out.oldest_ms, now - site.usage_ms);
+  }
+  return out;
+}
+
 std::vector<std::string> SiteRegistry::Names() const {
   MutexLock lock(&mu_);
   std::vector<std::string> out;
@@ -518,6 +531,12 @@ absl::StatusOr<std::vector<std::string>> SiteRegistry::Lacking(
         f == site.in_flight.end() ? "not started" : DescribeVersionState(f->second.state), ")"));
   }
   return out;
+}
+
+std::string DescribeFreshness(const SiteRegistry::CensusFreshness& f) {
+  if (f.with_census == 0) return StrCat("no site has sent a census yet, of ", f.sites);
+  return StrCat("the census of ", f.with_census, " of ", f.sites, " sites, the oldest ",
+                f.oldest_ms / 1000, " s old");
 }
 
 std::string DescribeVersionState(const VersionState& v) {

@@ -106,6 +106,14 @@ class SiteRegistry {
   // The hosts the census shows using app/version now, "site/host" (and
   // "site: N more" past the names a site sends).
   std::vector<std::string> InUse(std::string_view app, std::string_view version) const;
+  // How fresh the census `InUse` answers from is: of `sites` known, how
+  // many have sent one (`with_census`), and the oldest of those, in ms
+  // (their report's age on the master's clock).
+  struct CensusFreshness {
+    size_t sites = 0, with_census = 0;
+    int64_t oldest_ms = 0;
+  };
+  CensusFreshness Freshness() const;
   // The known sites' names, in order.
   std::vector<std::string> Names() const;
 
@@ -155,6 +163,9 @@ class SiteRegistry {
 };
 
 // "fetching 12.0 MiB/300 MiB", "complete", "failed: <why>", "unknown".
+// "the census of 3 of 4 sites, the oldest 12 s old", for messages.
+std::string DescribeFreshness(const SiteRegistry::CensusFreshness& f);
+
 std::string DescribeVersionState(const VersionState& v);
 
 }  // namespace vms

@@ -13,8 +13,10 @@
 #include "core/codec.h"
 #include "core/envelope.h"
 #include "core/strings.h"
+#include "fusefs/census.h"
 #include "fusefs/dir_plus.h"
 #include "gtest/gtest.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/testing.h"
 
 namespace vms {
@@ -605,6 +607,29 @@ TEST_F(DistFsTest, AsOfNamesAreNotCachedAndUnknownAppsCostNoRequest) {
   }
   EXPECT_EQ(fs_.inodes().size(), base);
   EXPECT_EQ(history_queries, 1) << "one fetch of app's history, none for the made-up apps";
+}
+
+// Attack run 2, fault 12: the census is told at once of a version looked up
+// that it has not seen (or not in the last minute), so that its reporter
+// reports now rather than at the next interval.
+TEST_F(DistFsTest, ANewUseOfAVersionTellsTheCensusAtOnce) {
+  testing::FakeClock clock;
+  HostCensus census("/dist", &clock, dir_ / "no-proc");
+  int told = 0;
+  census.SetOnNewUse([&] { ++told; });
+  fs_.SetCensus(&census);
+  Publish("app", "1.0");
+  Publish("app", "2.0");
+  ASSERT_NE(Path("app@1.0"), 0u);
+  EXPECT_EQ(told, 1);
+  ASSERT_NE(Path("app@1.0"), 0u);
+  EXPECT_EQ(told, 1) << "the same use, just reported";
+  ASSERT_NE(Path("app@2.0"), 0u);
+  EXPECT_EQ(told, 2);
+  clock.Advance(std::chrono::milliseconds(HostCensus::kReportAgainAfterMs));
+  ASSERT_NE(Path("app@1.0"), 0u);
+  EXPECT_EQ(told, 3) << "idle for a minute: new again";
+  fs_.SetCensus(nullptr);
 }
 
 TEST_F(DistFsTest, StatFsReportsTheCacheNotZeros) {

@@ -86,6 +86,26 @@ TEST(CensusReporterTest, SendsEachIntervalAndGoesOnAfterARefusal) {
   ASSERT_EQ(last.versions_size(), 1);
 }
 
+// Attack run 2, fault 12: `vms retire` within a census interval of a
+// program's start took the version from it: the census could not see it.
+// A new use (HostCensus::SetOnNewUse, dist_fs_test) makes the reporter
+// report at once, however long its interval; still at least kMinGap apart.
+TEST(CensusReporterTest, SoonReportsAtOnceNotAtTheNextInterval) {
+  std::atomic<int> sent{0};
+  CensusReporter reporter([] { return std::vector<VersionUsage>(); },
+                          [&](const HostUsageReport&) {
+                            ++sent;
+                            return absl::OkStatus();
+                          },
+                          "host1", std::chrono::hours(1));
+  reporter.Soon();
+  ASSERT_TRUE(testing::WaitFor([&] { return sent.load() == 1; }));
+  reporter.Soon();
+  reporter.Soon();
+  ASSERT_TRUE(testing::WaitFor([&] { return sent.load() == 2; }));
+  EXPECT_EQ(sent.load(), 2) << "two cues within kMinGap: one report";
+}
+
 TEST(HolderLinkTest, AStopFromTheHolderPreparesThenHandsTheMountOver) {
   int sv[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);

@@ -284,6 +284,9 @@ TEST_F(LifecycleTest, RetireWaitsForTheCensusThenEveryStoreGivesTheBytesBack) {
   RunResult refused = Vms({"retire", "app", "1.0"});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("in use on ldn/test"), std::string::npos) << refused.err;
+  // And it says how fresh the census it went by is (attack run 2, fault 12).
+  EXPECT_NE(refused.err.find("(the census of 2 of 2 sites, the oldest "), std::string::npos)
+      << refused.err;
 
   // Once it exits (and the census says so), retiring goes through.
   holder.reset();
@@ -297,6 +300,7 @@ TEST_F(LifecycleTest, RetireWaitsForTheCensusThenEveryStoreGivesTheBytesBack) {
   RunResult retire = Vms({"retire", "app", "1.0"});
   ASSERT_EQ(retire.exit_code, 0) << retire.err;
   EXPECT_NE(retire.out.find("master: removed"), std::string::npos) << retire.out;
+  EXPECT_NE(retire.out.find("checked against the census of "), std::string::npos) << retire.out;
   // Every store gives the big file's chunks back (the stores' own counters
   // say so in their logs; du agrees).
   EXPECT_LE(testing::DiskBytes(dir_ / "master/db/large") + (10 << 20), master_before);
