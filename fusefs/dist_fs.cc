@@ -271,7 +271,8 @@ double DistFs::EntryTimeoutOf(const Node& node) const {
   // one inode while the kernel holds its name: never cached, so that the
   // kernel forgets it as soon as it is used and a walk through a million
   // instants holds none of them.
-  if (node.kind == Node::kAtDir || (node.kind == Node::kAppLink && node.target.starts_with("../../"))) {
+  if (node.kind == Node::kAtDir ||
+      (node.kind == Node::kAppLink && node.target.starts_with("../../"))) {
     return 0;
   }
   return node.kind == Node::kRoot || node.kind == Node::kAppLink ? options_.live_timeout_s

@@ -123,7 +123,8 @@ absl::StatusOr<std::string> ReceiveMessage(int sock, Fd* fd) {
 }
 
 absl::Status CheckFuseDevice(int fd) {
-  struct stat got {}, dev {};
+  struct stat got {
+  }, dev{};
   if (fstat(fd, &got) != 0) return ErrnoError(errno, "fstat of the descriptor");
   if (stat("/dev/fuse", &dev) != 0) return ErrnoError(errno, "stat /dev/fuse");
   if (!S_ISCHR(got.st_mode) || got.st_rdev != dev.st_rdev) {
@@ -137,8 +138,9 @@ absl::Status CheckPrivateDir(const std::string& dir) {
   if (stat(dir.c_str(), &st) != 0) return ErrnoError(errno, StrCat("stat ", dir));
   if (!S_ISDIR(st.st_mode)) return absl::InvalidArgumentError(StrCat(dir, " is not a directory"));
   if (st.st_uid != geteuid()) {
-    return absl::PermissionDeniedError(StrCat(dir, " belongs to uid ", st.st_uid, ", not to us (uid ",
-                                              geteuid(), "): use a cache dir of our own"));
+    return absl::PermissionDeniedError(StrCat(dir, " belongs to uid ", st.st_uid,
+                                              ", not to us (uid ", geteuid(),
+                                              "): use a cache dir of our own"));
   }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     char mode[8];
@@ -194,7 +196,8 @@ absl::StatusOr<TakenOver> TakeOverFromHolder(const std::string& socket,
         StrCat("the holder at ", socket, " closed without handing the mount over"));
   }
   if (absl::Status s = CheckFuseDevice(fuse.get()); !s.ok()) {
-    return absl::PermissionDeniedError(StrCat("the holder at ", socket, " handed over ", s.message()));
+    return absl::PermissionDeniedError(
+        StrCat("the holder at ", socket, " handed over ", s.message()));
   }
   std::string held = reply->substr(kOk.size());
   if (MountpointName(held) != MountpointName(mountpoint)) {

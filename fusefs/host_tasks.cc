@@ -85,9 +85,9 @@ CensusReporter::CensusReporter(Scan scan, Send send, std::string host,
             const auto now = std::chrono::steady_clock::now();
             const auto gap = std::min<std::chrono::milliseconds>(kMinGap, interval);
             if (last_sent_ != std::chrono::steady_clock::time_point{} && now - last_sent_ < gap) {
-              return Next::In(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  gap - (now - last_sent_)) +
-                              std::chrono::milliseconds(1));
+              return Next::In(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(gap - (now - last_sent_)) +
+                  std::chrono::milliseconds(1));
             }
             last_sent_ = now;
             HostUsageReport report;

@@ -77,7 +77,7 @@ class CensusReporter {
   void Soon() { task_.Wake(); }
 
  private:
-  std::string last_error_;  // the task's own
+  std::string last_error_;                             // the task's own
   std::chrono::steady_clock::time_point last_sent_{};  // the task's own
   PeriodicTask task_;
 };

@@ -104,14 +104,22 @@ std::string PeerAddress(const sockaddr_storage& a) {
 
 const char* Reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 505: return "HTTP Version Not Supported";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Content Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 505:
+      return "HTTP Version Not Supported";
   }
   return "Error";
 }
@@ -129,7 +137,7 @@ struct HttpServer::Impl {
     bool close_after = false;
     int served = 0;
     Clock::time_point deadline;
-    uint32_t events = 0;  // what epoll watches for now
+    uint32_t events = 0;   // what epoll watches for now
     absl::Status refusal;  // of the client's certificate: every request gets 403
   };
 
@@ -166,7 +174,8 @@ void HttpServer::Impl::Serve() {
     for (auto& [id, c] : conns) next = std::min(next, c->deadline);
     if (accept_paused_until > now) next = std::min(next, accept_paused_until);
     int timeout = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count()) + 1;
+                      std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count()) +
+                  1;
     int n = epoll_wait(epoll_fd.get(), events, 64, std::max(timeout, 0));
     for (int i = 0; i < n; ++i) {
       const uint64_t id = events[i].data.u64;
@@ -276,9 +285,14 @@ ssize_t HttpServer::Impl::Read(uint64_t id, Conn& c, char* buf, size_t n) {
   int got = SSL_read(c.ssl.get(), buf, static_cast<int>(n));
   if (got > 0) return got;
   switch (SSL_get_error(c.ssl.get(), got)) {
-    case SSL_ERROR_WANT_READ: Watch(id, c, EPOLLIN); return -1;
-    case SSL_ERROR_WANT_WRITE: Watch(id, c, EPOLLOUT); return -1;
-    case SSL_ERROR_ZERO_RETURN: return 0;
+    case SSL_ERROR_WANT_READ:
+      Watch(id, c, EPOLLIN);
+      return -1;
+    case SSL_ERROR_WANT_WRITE:
+      Watch(id, c, EPOLLOUT);
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;
   }
   ERR_clear_error();
   return -2;
@@ -297,8 +311,12 @@ ssize_t HttpServer::Impl::Write(uint64_t id, Conn& c, const char* buf, size_t n)
   int put = SSL_write(c.ssl.get(), buf, static_cast<int>(std::min<size_t>(n, 1 << 20)));
   if (put > 0) return put;
   switch (SSL_get_error(c.ssl.get(), put)) {
-    case SSL_ERROR_WANT_READ: Watch(id, c, EPOLLIN); return -1;
-    case SSL_ERROR_WANT_WRITE: Watch(id, c, EPOLLOUT); return -1;
+    case SSL_ERROR_WANT_READ:
+      Watch(id, c, EPOLLIN);
+      return -1;
+    case SSL_ERROR_WANT_WRITE:
+      Watch(id, c, EPOLLOUT);
+      return -1;
   }
   ERR_clear_error();
   return -2;
@@ -323,8 +341,8 @@ void HttpServer::Impl::Drive(uint64_t id, Conn& c) {
         if (err == SSL_ERROR_WANT_READ) return Watch(id, c, EPOLLIN);
         if (err == SSL_ERROR_WANT_WRITE) return Watch(id, c, EPOLLOUT);
         const long verify = SSL_get_verify_result(c.ssl.get());
-        std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify)
-                                              : OpenSslErrors();
+        std::string why =
+            verify != X509_V_OK ? X509_verify_cert_error_string(verify) : OpenSslErrors();
         ERR_clear_error();
         spdlog::warn("{}: refused an HTTPS handshake from {}: {}", what, c.peer,
                      why.empty() ? "the client hung up" : why);
@@ -340,8 +358,9 @@ void HttpServer::Impl::Drive(uint64_t id, Conn& c) {
         }
         if (c.in.size() >= kMaxHeader) {
           c.in.clear();
-          c.out = "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
-                  "Connection: close\r\n\r\n";
+          c.out =
+              "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
+              "Connection: close\r\n\r\n";
           c.close_after = true;
           c.phase = Conn::kWrite;
           c.written = 0;
@@ -437,18 +456,14 @@ void HttpServer::Impl::Answer(Conn& c, size_t header_end) {
   }
   c.close_after = close || (http10 && !keep_alive);
   c.out = StrCat("HTTP/1.1 ", status, " ", Reason(status), "\r\nContent-Type: ", type,
-                 "\r\nContent-Length: ", body.size(),
-                 "\r\nCache-Control: no-store\r\nConnection: ",
+                 "\r\nContent-Length: ", body.size(), "\r\nCache-Control: no-store\r\nConnection: ",
                  c.close_after ? "close" : "keep-alive", "\r\n\r\n");
   if (!head_only) c.out += body;
 }
 
-absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
-                                                              const TlsFiles& tls,
-                                                              std::vector<HttpRoute> routes,
-                                                              const std::string& what,
-                                                              const std::string& address_file,
-                                                              const Limits& limits) {
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
+    const std::string& listen, const TlsFiles& tls, std::vector<HttpRoute> routes,
+    const std::string& what, const std::string& address_file, const Limits& limits) {
   auto colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
     return absl::InvalidArgumentError(
@@ -478,10 +493,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
         SSL_CTX_use_PrivateKey_file(ctx, tls.key.c_str(), SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1 ||
         SSL_CTX_load_verify_locations(ctx, tls.ca.c_str(), nullptr) != 1) {
-      return absl::InvalidArgumentError(StrCat(
-          "cannot serve ", what, " over HTTPS on ", listen, " with --tls-cert ", tls.cert,
-          ", --tls-key ", tls.key, " and --tls-ca ", tls.ca,
-          ": check that they are readable PEM files (", OpenSslErrors(), ")"));
+      return absl::InvalidArgumentError(
+          StrCat("cannot serve ", what, " over HTTPS on ", listen, " with --tls-cert ", tls.cert,
+                 ", --tls-key ", tls.key, " and --tls-ca ", tls.ca,
+                 ": check that they are readable PEM files (", OpenSslErrors(), ")"));
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -519,16 +534,15 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
     }
   }
   if (!impl->listen_fd.valid()) {
-    return absl::UnavailableError(StrCat("cannot serve ", what, " on ", listen, ": ",
-                                         strerror(err),
+    return absl::UnavailableError(StrCat("cannot serve ", what, " on ", listen, ": ", strerror(err),
                                          " (in use, or not an address of this host?)"));
   }
   sockaddr_storage bound{};
   socklen_t bound_len = sizeof bound;
   getsockname(impl->listen_fd.get(), reinterpret_cast<sockaddr*>(&bound), &bound_len);
-  const int bound_port = ntohs(bound.ss_family == AF_INET6
-                                   ? reinterpret_cast<sockaddr_in6&>(bound).sin6_port
-                                   : reinterpret_cast<sockaddr_in&>(bound).sin_port);
+  const int bound_port =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(bound).sin6_port
+                                        : reinterpret_cast<sockaddr_in&>(bound).sin_port);
   impl->epoll_fd = Fd(epoll_create1(EPOLL_CLOEXEC));
   impl->wake_fd = Fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!impl->epoll_fd.valid() || !impl->wake_fd.valid()) {

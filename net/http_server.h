@@ -59,12 +59,9 @@ class HttpServer {
   // its flag (--WHAT-listen): "metrics", "http".
   // FailedPrecondition when the address is in use; InvalidArgument for an
   // address that is not host:port or TLS files the HTTP side cannot load.
-  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& listen,
-                                                           const TlsFiles& tls,
-                                                           std::vector<HttpRoute> routes,
-                                                           const std::string& what,
-                                                           const std::string& address_file,
-                                                           const Limits& limits);
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
+      const std::string& listen, const TlsFiles& tls, std::vector<HttpRoute> routes,
+      const std::string& what, const std::string& address_file, const Limits& limits);
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& listen,
                                                            const TlsFiles& tls,
                                                            std::vector<HttpRoute> routes,

@@ -147,7 +147,8 @@ absl::StatusOr<std::vector<AuditEntry>> AuditLog::Read(std::string_view app, siz
     std::move(some.begin(), some.end(), std::back_inserter(out));
   }
   std::sort(out.begin(), out.end(), [](const AuditEntry& a, const AuditEntry& b) {
-    return std::tuple(a.order(), a.unix_ms(), a.seq()) > std::tuple(b.order(), b.unix_ms(), b.seq());
+    return std::tuple(a.order(), a.unix_ms(), a.seq()) >
+           std::tuple(b.order(), b.unix_ms(), b.seq());
   });
   if (out.size() > limit) out.resize(limit);
   return out;

@@ -76,7 +76,8 @@ class AuditLog {
   };
   // Whether a refusal of `principal` is stored now; *unstored the count
   // of its refusals not stored since the last one that was.
-  bool MayStore(const std::string& principal, uint64_t* unstored) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool MayStore(const std::string& principal, uint64_t* unstored)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AddTo(rocksdb::WriteBatch* batch, AuditEntry entry, bool refused);
   absl::StatusOr<std::vector<AuditEntry>> ReadFrom(const char* family, const char* app_family,
                                                    std::string_view app, size_t limit) const;

@@ -141,10 +141,10 @@ struct FlipResult {
 };
 
 struct RetireResult {
-  FlipResult flip;                  // the retirement record (changed=false: already retired)
-  std::vector<std::string> in_use;  // forced: the hosts the census shows using it
+  FlipResult flip;                       // the retirement record (changed=false: already retired)
+  std::vector<std::string> in_use;       // forced: the hosts the census shows using it
   SiteRegistry::CensusFreshness census;  // what that census was
-  std::optional<GcSummary> gc;      // the collection that followed
+  std::optional<GcSummary> gc;           // the collection that followed
 };
 
 struct OwnersResult {

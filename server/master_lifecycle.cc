@@ -156,7 +156,8 @@ absl::StatusOr<RetireResult> Master::Retire(const FlipArgs& args) {
             StrCat("cannot retire ", args.app, " ", args.version,
                    ": the census shows it in use on ", Join(out.in_use),
                    "; once they stop (the census says within a few minutes), retire "
-                   "it again, or --force (", DescribeFreshness(out.census), ")"));
+                   "it again, or --force (",
+                   DescribeFreshness(out.census), ")"));
       }
       VMS_ASSIGN_OR_RETURN(auto release, ParseRelease(*release_env));
       if (chained_ && !chain_->ownership(args.app)) {

@@ -233,7 +233,7 @@ class FollowReactor : public grpc::ServerWriteReactor<FollowMessage> {
   }
 
   ReadService* service_;
-  const std::string peer_;  // the pool's fairness key
+  const std::string peer_;    // the pool's fairness key
   const std::string caller_;  // its principal: what its bounds count
   const bool live_only_;
   // Touched only by the one Pump/OnWriteDone in flight.
@@ -411,8 +411,8 @@ grpc::ServerWriteReactor<ObjectBatch>* ReadService::GetObjects(grpc::CallbackSer
 }
 
 grpc::ServerWriteReactor<FollowMessage>* ReadService::StartFollower(
-    grpc::CallbackServerContext* ctx, const std::string& caller, uint64_t from_seq,
-    bool live_only, std::deque<Event> snapshot) {
+    grpc::CallbackServerContext* ctx, const std::string& caller, uint64_t from_seq, bool live_only,
+    std::deque<Event> snapshot) {
   size_t bytes = 0;
   for (const Event& e : snapshot) bytes += e.ByteSizeLong();
   FollowReactor* r;

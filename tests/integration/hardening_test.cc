@@ -544,8 +544,8 @@ TEST_F(HardeningTest, UploadsNeverCommittedAreRecordedForCollection) {
 
   std::vector<std::string> families = ObjectStore::Families();
   families.insert(families.end(), {"releases", "live", "apps", "events", "seqs", "meta", "sites",
-                                   "uploads", "owners", "keys", "policy", "audit", "audit_app", "audit_refused",
-                                   "audit_refused_app"});
+                                   "uploads", "owners", "keys", "policy", "audit", "audit_app",
+                                   "audit_refused", "audit_refused_app"});
   auto db = Db::Open(master_.data_dir() + "/db", families);
   ASSERT_TRUE(db.ok()) << db.status();
   std::map<std::string, uint64_t> uploads;

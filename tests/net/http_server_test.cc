@@ -68,10 +68,9 @@ TEST(HttpServerTest, AnswersGetAndHeadOfItsPathsAndRefusesTheRest) {
   EXPECT_TRUE(head.starts_with("HTTP/1.1 200 OK\r\n")) << head;
   EXPECT_NE(head.find("Content-Length: 5\r\n"), std::string::npos) << head;
   EXPECT_TRUE(head.ends_with("\r\n\r\n")) << head;  // no body
-  EXPECT_TRUE(Exchange(server->address(), "POST /metrics HTTP/1.0\r\n\r\n")
-                  .starts_with("HTTP/1.1 405 "));
-  EXPECT_TRUE(Exchange(server->address(),
-                       "GET /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+  EXPECT_TRUE(
+      Exchange(server->address(), "POST /metrics HTTP/1.0\r\n\r\n").starts_with("HTTP/1.1 405 "));
+  EXPECT_TRUE(Exchange(server->address(), "GET /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
                   .starts_with("HTTP/1.1 413 "));
   EXPECT_TRUE(Exchange(server->address(), "nonsense\r\n\r\n").starts_with("HTTP/1.1 400 "));
   std::string huge = "GET /metrics HTTP/1.1\r\nX: " + std::string(20000, 'x') + "\r\n\r\n";
@@ -115,7 +114,8 @@ TEST(HttpServerTest, TricklingConnectionsDoNotBlockOtherClients) {
   // Five clients served while every trickler is still at it: before, they
   // waited for the tricklers.
   int served = 0;
-  for (int i = 0; i < 5; ++i) served += testing::HttpGet(server->address(), "/metrics").status == 200;
+  for (int i = 0; i < 5; ++i)
+    served += testing::HttpGet(server->address(), "/metrics").status == 200;
   const int finished_before = done.load();
   for (auto& t : tricklers) t.join();
   EXPECT_EQ(served, 5);

@@ -194,8 +194,8 @@ TEST(AuditFloodTest, RefusalsBeyondAnAllowanceAreCountedAndAcceptedEntriesStay) 
   audit = master->Audit(kAlice, "alpha", 3).value();
   ASSERT_EQ(audit.size(), 3u);
   EXPECT_EQ(audit[0].principal(), kBob);
-  EXPECT_NE(audit[0].outcome().find(StrCat("(and ", kFlood - AuditLog::kRefusalBurst,
-                                           " more refusals of ", kBob)),
+  EXPECT_NE(audit[0].outcome().find(
+                StrCat("(and ", kFlood - AuditLog::kRefusalBurst, " more refusals of ", kBob)),
             std::string::npos)
       << audit[0].outcome();
   EXPECT_EQ(audit[1].principal(), kHost);
@@ -336,8 +336,8 @@ TEST(SiteTakeoverTest, ARelayThatTookAQuietSiteOverCannotLockItsOwnPathOut) {
   ASSERT_TRUE(master->sites().Add("ldn").ok());
   ASSERT_TRUE(report("ldn", "10.0.9.1:7800", {"10.0.1.1:7800"}, {"ldn"}, "eu").ok());
   // Running: evil may not take it over.
-  EXPECT_TRUE(absl::IsPermissionDenied(
-      report("ldn", "10.0.9.1:7800", {"10.0.6.1:7800"}, {"ldn"}, "evil")));
+  EXPECT_TRUE(
+      absl::IsPermissionDenied(report("ldn", "10.0.9.1:7800", {"10.0.6.1:7800"}, {"ldn"}, "evil")));
   // Quiet for a minute (a network cut): evil takes it over, naming itself.
   clock.Advance(std::chrono::milliseconds(SiteRegistry::kRecentMs + 1000));
   ASSERT_TRUE(report("ldn", "10.0.9.1:7800", {"10.0.6.1:7800"}, {"ldn"}, "evil").ok());
@@ -353,8 +353,8 @@ TEST(SiteTakeoverTest, ARelayThatTookAQuietSiteOverCannotLockItsOwnPathOut) {
   EXPECT_EQ(std::vector<std::string>(ldn->upstreams().begin(), ldn->upstreams().end()),
             std::vector<std::string>{"10.0.1.1:7800"});
   // And evil, while ldn reports, is refused again.
-  EXPECT_TRUE(absl::IsPermissionDenied(
-      report("ldn", "10.0.9.1:7800", {"10.0.6.1:7800"}, {"ldn"}, "evil")));
+  EXPECT_TRUE(
+      absl::IsPermissionDenied(report("ldn", "10.0.9.1:7800", {"10.0.6.1:7800"}, {"ldn"}, "evil")));
 }
 
 TEST_F(AccessTest, TheSiteMapNamesEverySiteAndChangesItsVersionWithIt) {
