@@ -110,7 +110,7 @@ absl::StatusOr<Principal> PrincipalOfCertificate(std::string_view pem) {
   return ParsePrincipal(vms.front());
 }
 
-absl::Status VerifyCertificate(std::string_view ca_pem, std::string_view cert_pem) {
+absl::Status VerifyCertificate(std::string_view ca_pem, std::string_view cert_pem, bool as_client) {
   std::vector<Cert> cas = ReadAll(ca_pem);
   if (cas.empty()) return absl::InvalidArgumentError("the CA file holds no PEM certificate");
   std::vector<Cert> chain = ReadAll(cert_pem);
@@ -125,6 +125,7 @@ absl::Status VerifyCertificate(std::string_view ca_pem, std::string_view cert_pe
   if (!X509_STORE_CTX_init(ctx.get(), store.get(), chain[0].get(), untrusted.get())) {
     return absl::InternalError("X509_STORE_CTX_init failed (OpenSSL)");
   }
+  if (as_client) X509_STORE_CTX_set_default(ctx.get(), "ssl_client");
   if (X509_verify_cert(ctx.get()) == 1) return absl::OkStatus();
   return absl::UnauthenticatedError(
       X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));

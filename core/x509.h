@@ -37,7 +37,10 @@ absl::StatusOr<Principal> PrincipalOfCertificate(std::string_view pem);
 // against the CAs of `ca_pem`, now. Unauthenticated with OpenSSL's reason
 // ("certificate has expired", "unable to get local issuer certificate") when
 // it does not verify.
-absl::Status VerifyCertificate(std::string_view ca_pem, std::string_view cert_pem);
+// `as_client`: for a TLS client's certificate, as a server checks it (its key
+// usage must allow client authentication).
+absl::Status VerifyCertificate(std::string_view ca_pem, std::string_view cert_pem,
+                               bool as_client = false);
 
 // OK when `key_pem` is the private key of the first certificate of
 // `cert_pem`.

@@ -3,11 +3,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <atomic>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/file_util.h"
 #include "core/strings.h"
 #include "core/sync.h"
@@ -82,14 +84,17 @@ std::string HostOf(std::string_view target) {
   return std::string(target);
 }
 
-// Checks the peer's principal after gRPC verified its chain: a server
-// (`accept` empty) takes any one vms principal; a client only a server of the
-// kinds it accepts, under the name it dialled.
+// Checks the peer: a client, after gRPC verified the server's chain, takes
+// only a server of the kinds it accepts, under the name it dialled. A server
+// (`accept` empty, `ca_pem` given) verifies the client's chain itself (gRPC
+// is told not to, so that a refusal can be logged with whose certificate it
+// was and why, which gRPC's "certificate verify failed" does not say), then
+// takes any one vms principal whose serial is not revoked.
 class PeerVerifier : public gx::ExternalCertificateVerifier {
  public:
-  explicit PeerVerifier(std::optional<PeerKinds> accept,
+  explicit PeerVerifier(std::optional<PeerKinds> accept, std::string ca_pem = "",
                         std::shared_ptr<RevokedSerials> revoked = nullptr)
-      : accept_(accept), revoked_(std::move(revoked)) {}
+      : accept_(accept), ca_pem_(std::move(ca_pem)), revoked_(std::move(revoked)) {}
 
   bool Verify(gx::TlsCustomVerificationCheckRequest* request,
               std::function<void(grpc::Status)> /*callback*/, grpc::Status* sync_status) override {
@@ -99,24 +104,53 @@ class PeerVerifier : public gx::ExternalCertificateVerifier {
   void Cancel(gx::TlsCustomVerificationCheckRequest*) override {}
 
  private:
+  // A refused client, in the log: at most one line a second, with a count
+  // of the ones not logged (anyone can make handshakes by the thousand).
+  grpc::Status Refuse(std::string_view pem, const std::string& why) const {
+    const int64_t now = WallClockMs();
+    if (now - last_logged_ms_.load() >= 1000) {
+      last_logged_ms_ = now;
+      auto info = ReadCertificate(pem);
+      std::string who;
+      if (info.ok()) {
+        for (const std::string& u : info->uris) {
+          if (u.starts_with("vms://")) who += (who.empty() ? "" : " and ") + u;
+        }
+        who = StrCat(who.empty() ? "a certificate naming no vms principal" : who, " (serial ",
+                     info->serial, ")");
+      } else {
+        who = "an unreadable certificate";
+      }
+      const uint64_t unlogged = unlogged_.exchange(0);
+      spdlog::warn("refused a client's handshake: {}: {}{}", who, why,
+                   unlogged == 0 ? "" : StrCat(" (and ", unlogged, " more refusals not logged)"));
+    } else {
+      ++unlogged_;
+    }
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        StrCat("the client's certificate: ", why));
+  }
+
   grpc::Status Check(gx::TlsCustomVerificationCheckRequest* request) const {
     std::string_view pem(request->peer_cert().data(), request->peer_cert().size());
+    if (!accept_) {
+      // The chain first: the leaf, then what the client sent with it.
+      std::string chain(pem);
+      chain.append(request->peer_cert_full_chain().data(), request->peer_cert_full_chain().size());
+      if (absl::Status s = VerifyCertificate(ca_pem_, chain, /*as_client=*/true); !s.ok()) {
+        return Refuse(pem, std::string(s.message()));
+      }
+    }
     auto principal = PrincipalOfCertificate(pem);
     if (!principal.ok()) {
+      if (!accept_) return Refuse(pem, std::string(principal.status().message()));
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                          StrCat(accept_ ? "the server's" : "the client's",
-                                 " certificate: ", principal.status().message()));
+                          StrCat("the server's certificate: ", principal.status().message()));
     }
     if (!accept_) {
       if (revoked_) {
         auto info = ReadCertificate(pem);
-        if (info.ok() && revoked_->Has(info->serial)) {
-          spdlog::warn("refused a handshake: the certificate of {} (serial {}) is revoked",
-                       principal->uri(), info->serial);
-          return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                              StrCat("the client's certificate (", principal->uri(), ", serial ",
-                                     info->serial, ") is revoked"));
-        }
+        if (info.ok() && revoked_->Has(info->serial)) return Refuse(pem, "it is revoked");
       }
       return grpc::Status::OK;
     }
@@ -136,7 +170,10 @@ class PeerVerifier : public gx::ExternalCertificateVerifier {
   }
 
   std::optional<PeerKinds> accept_;
+  const std::string ca_pem_;
   std::shared_ptr<RevokedSerials> revoked_;
+  mutable std::atomic<int64_t> last_logged_ms_{0};
+  mutable std::atomic<uint64_t> unlogged_{0};
 };
 
 absl::StatusOr<std::string> ReadPem(const std::string& path, std::string_view flag) {
@@ -251,9 +288,11 @@ std::shared_ptr<grpc::ServerCredentials> Credentials::ForServer() const {
   gx::TlsServerCredentialsOptions options(Provider(data_->ca_pem, data_->cert_pem, data_->key_pem));
   options.watch_root_certs();
   options.watch_identity_key_cert_pairs();
-  options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.set_certificate_verifier(
-      gx::ExternalCertificateVerifier::Create<PeerVerifier>(std::nullopt, data_->revoked));
+  // A certificate is required; its chain is verified by PeerVerifier, which
+  // says in the log whose it was and why it was refused.
+  options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+  options.set_certificate_verifier(gx::ExternalCertificateVerifier::Create<PeerVerifier>(
+      std::nullopt, data_->ca_pem, data_->revoked));
   return gx::TlsServerCredentials(options);
 }
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "grpcpp/create_channel.h"
@@ -203,7 +204,20 @@ TEST_F(IdentityTest, NoExpiredOrForeignCertificateIsRefusedAndVmsSaysWhich) {
                                   {dir_ / "other/user-eve.crt", dir_ / "other/user-eve.key"}}) {
     absl::Status s = raw(cert, key);
     EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << cert << ": " << s;
+    // Attack run 2, fault 18: the master's log said "certificate verify
+    // failed" and nothing more; it names whose certificate and why (at most
+    // one line a second: one refusal each second here).
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   }
+  EXPECT_NE(master_.log().find("refused a client's handshake: vms://user/stale (serial "),
+            std::string::npos)
+      << master_.log();
+  EXPECT_NE(master_.log().find("): certificate has expired"), std::string::npos) << master_.log();
+  EXPECT_NE(master_.log().find("refused a client's handshake: vms://user/eve (serial "),
+            std::string::npos)
+      << master_.log();
+  EXPECT_NE(master_.log().find("): unable to get local issuer certificate"), std::string::npos)
+      << master_.log();
 }
 
 TEST_F(IdentityTest, OnlyASiteReportsAndOnlyAboutItself) {
