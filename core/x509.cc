@@ -58,13 +58,15 @@ std::chrono::system_clock::time_point TimeOf(const ASN1_TIME* t) {
 std::string NormalizeSerial(std::string_view text) {
   if (text.starts_with("serial=")) text.remove_prefix(7);
   std::string out;
+  bool digits = false;  // a line of blanks is no serial, not serial 0
   for (char c : text) {
     if (c == ':' || c == ' ' || c == '\t' || c == '\r') continue;
     if (!std::isxdigit(static_cast<unsigned char>(c))) return "";
+    digits = true;
     if (out.empty() && c == '0') continue;
     out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
-  return out.empty() && !text.empty() ? "0" : out;
+  return out.empty() && digits ? "0" : out;
 }
 
 absl::StatusOr<CertificateInfo> ReadCertificate(std::string_view pem) {
@@ -108,6 +110,18 @@ absl::StatusOr<Principal> PrincipalOfCertificate(std::string_view pem) {
         StrCat("the certificate names ", vms.size(), " vms principals; it must name one"));
   }
   return ParsePrincipal(vms.front());
+}
+
+std::set<std::string> ParseRevokedSerials(std::string_view text) {
+  std::set<std::string> out;
+  while (!text.empty()) {
+    const size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    line = line.substr(0, line.find('#'));
+    if (std::string serial = NormalizeSerial(line); !serial.empty()) out.insert(std::move(serial));
+  }
+  return out;
 }
 
 absl::Status VerifyCertificate(std::string_view ca_pem, std::string_view cert_pem, bool as_client) {

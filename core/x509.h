@@ -7,6 +7,7 @@
 #define VMS_CORE_X509_H_
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,11 @@ struct CertificateInfo {
 // A serial as written by people and tools ("serial=0A1B", "0a:1b", "a1b"):
 // lowercase hex without separators or leading zeros; "" if it is not hex.
 std::string NormalizeSerial(std::string_view text);
+
+// The serials of a revocation list as vms-master --tls-revoked reads it:
+// one per line, in any spelling NormalizeSerial takes, `#` to the end of a
+// line a comment; lines that are not a serial are skipped.
+std::set<std::string> ParseRevokedSerials(std::string_view text);
 
 // The first certificate of a PEM text. InvalidArgument when there is none.
 absl::StatusOr<CertificateInfo> ReadCertificate(std::string_view pem);

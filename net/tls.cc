@@ -37,18 +37,12 @@ bool RevokedSerials::Has(const std::string& serial) {
                               : -1;
     if (mtime != mtime_) {
       mtime_ = mtime;
-      serials_.clear();
       auto text = ReadFile(path_);
       if (!text.ok() && mtime >= 0) {
         spdlog::warn("cannot read the revoked serials in {}: {}", path_,
                      Sv(text.status().message()));
       }
-      std::istringstream in(text.value_or(""));
-      for (std::string line; std::getline(in, line);) {
-        line = line.substr(0, line.find('#'));
-        std::string serial = NormalizeSerial(line);
-        if (!serial.empty()) serials_.insert(serial);
-      }
+      serials_ = ParseRevokedSerials(text.value_or(""));
     }
   }
   return serials_.contains(serial);

@@ -1,5 +1,6 @@
 #include "core/principal.h"
 
+#include "core/x509.h"
 #include "gtest/gtest.h"
 
 namespace vms {
@@ -29,6 +30,19 @@ TEST(PrincipalTest, ABareNameIsAUser) {
   EXPECT_EQ(NormalizePrincipal("alice").value(), "vms://user/alice");
   EXPECT_EQ(NormalizePrincipal("vms://site/ny").value(), "vms://site/ny");
   EXPECT_FALSE(NormalizePrincipal("Alice").ok());
+}
+
+TEST(SerialTest, EverySpellingOfASerialIsOneAndBlanksAreNone) {
+  EXPECT_EQ(NormalizeSerial("serial=0A1B"), "a1b");
+  EXPECT_EQ(NormalizeSerial("0a:1b"), "a1b");
+  EXPECT_EQ(NormalizeSerial("A1B"), "a1b");
+  EXPECT_EQ(NormalizeSerial("00"), "0");
+  EXPECT_EQ(NormalizeSerial("xyz"), "");
+  EXPECT_EQ(NormalizeSerial(""), "");
+  // A blank line in a revocation list once revoked serial 0.
+  EXPECT_EQ(NormalizeSerial("  \t\r"), "");
+  EXPECT_EQ(ParseRevokedSerials("# cut off\nserial=0A1B  # alice's laptop\n   \n\r\nbad!\n0c\n"),
+            (std::set<std::string>{"a1b", "c"}));
 }
 
 }  // namespace
