@@ -82,13 +82,23 @@ CensusReporter::CensusReporter(Scan scan, Send send, std::string host,
     : task_(
           [this, scan = std::move(scan), send = std::move(send), host = std::move(host),
            interval]() -> Next {
+            using std::chrono::milliseconds;
             const auto now = std::chrono::steady_clock::now();
-            const auto gap = std::min<std::chrono::milliseconds>(kMinGap, interval);
+            auto wait = milliseconds(0);
+            const auto gap = std::min<milliseconds>(kMinGap, interval);
             if (last_sent_ != std::chrono::steady_clock::time_point{} && now - last_sent_ < gap) {
-              return Next::In(
-                  std::chrono::duration_cast<std::chrono::milliseconds>(gap - (now - last_sent_)) +
-                  std::chrono::milliseconds(1));
+              wait = std::chrono::duration_cast<milliseconds>(gap - (now - last_sent_));
             }
+            if (const int64_t cue = cue_ns_.load(); cue != 0) {
+              const std::chrono::steady_clock::time_point at{
+                  std::chrono::steady_clock::duration(cue)};
+              if (now - at < kSettle) {
+                wait =
+                    std::max(wait, std::chrono::duration_cast<milliseconds>(kSettle - (now - at)));
+              }
+            }
+            if (wait > milliseconds(0)) return Next::In(wait + milliseconds(1));
+            cue_ns_ = 0;
             last_sent_ = now;
             HostUsageReport report;
             report.set_host(host);

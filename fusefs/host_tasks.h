@@ -9,6 +9,7 @@
 #ifndef VMS_FUSEFS_HOST_TASKS_H_
 #define VMS_FUSEFS_HOST_TASKS_H_
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -70,15 +71,27 @@ class CensusReporter {
  public:
   using Scan = std::function<std::vector<VersionUsage>()>;
   using Send = std::function<absl::Status(const HostUsageReport&)>;
-  // Reports come at least kMinGap apart, however often Soon() is called.
+  // Reports come at least kMinGap apart, however often Soon() is called;
+  // a cue is reported kSettle after it came, so that the scan sees the
+  // programs that stay, not a reader that was gone a moment later (it would
+  // count as a use until the next interval).
   static constexpr std::chrono::milliseconds kMinGap{1000};
+  static constexpr std::chrono::milliseconds kSettle{1000};
   CensusReporter(Scan scan, Send send, std::string host, std::chrono::milliseconds interval);
-  // Report now (or kMinGap after the last one): a new use was seen.
-  void Soon() { task_.Wake(); }
+  // Report within seconds (kSettle from the first cue not reported yet, and
+  // kMinGap after the last report), not at the next interval: a new use
+  // was seen.
+  void Soon() {
+    int64_t none = 0;
+    cue_ns_.compare_exchange_strong(none,
+                                    std::chrono::steady_clock::now().time_since_epoch().count());
+    task_.Wake();
+  }
 
  private:
   std::string last_error_;                             // the task's own
   std::chrono::steady_clock::time_point last_sent_{};  // the task's own
+  std::atomic<int64_t> cue_ns_{0};                     // 0: no cue waiting
   PeriodicTask task_;
 };
 

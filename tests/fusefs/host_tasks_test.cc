@@ -89,8 +89,9 @@ TEST(CensusReporterTest, SendsEachIntervalAndGoesOnAfterARefusal) {
 // Attack run 2, fault 12: `vms retire` within a census interval of a
 // program's start took the version from it: the census could not see it.
 // A new use (HostCensus::SetOnNewUse, dist_fs_test) makes the reporter
-// report at once, however long its interval; still at least kMinGap apart.
-TEST(CensusReporterTest, SoonReportsAtOnceNotAtTheNextInterval) {
+// report within seconds (kSettle), however long its interval; still at least
+// kMinGap apart.
+TEST(CensusReporterTest, SoonReportsWithinSecondsNotAtTheNextInterval) {
   std::atomic<int> sent{0};
   CensusReporter reporter([] { return std::vector<VersionUsage>(); },
                           [&](const HostUsageReport&) {

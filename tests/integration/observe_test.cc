@@ -147,7 +147,10 @@ TEST_F(ObserveTest, EveryDaemonNamesItsMetricsAndTheyMoveWithWork) {
   const std::string fuse = FuseMetrics();
   EXPECT_GE(Value(fuse, "vms_fuse_requests_total{op=\"lookup\"}"), 3);
   EXPECT_GE(Value(fuse, "vms_fuse_requests_total{op=\"read\"}"), 1);
-  EXPECT_GE(Value(fuse, "vms_fuse_cache_misses_total"), 1);
+  // The read found the file fetched (a miss), or already fetched by the
+  // read-ahead of the version's small files that its lookup started (a hit).
+  EXPECT_GE(Value(fuse, "vms_fuse_cache_misses_total") + Value(fuse, "vms_fuse_cache_hits_total"),
+            1);
   EXPECT_GE(Value(fuse, "vms_fuse_fetched_bytes_total"), body.size());
   EXPECT_GE(Value(fuse, "vms_fuse_cache_bytes"), body.size());
   EXPECT_EQ(Value(fuse, "vms_fuse_live_records_applied_total"), 1);
