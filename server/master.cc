@@ -128,14 +128,31 @@ absl::StatusOr<IngestStats> Master::PutObjects(std::vector<StoredObject>* object
   uint64_t bytes = 0;
   for (const StoredObject& o : *objects) bytes += o.data.size();
   // Checked before a byte is written: a full disk fails every write after.
+  // A batch may take twice its bytes while RocksDB's log holds it too, and
+  // the batches other streams are writing now count as taken already: each
+  // checking alone, parallel streams overshot the reserve.
   VMS_ASSIGN_OR_RETURN(uint64_t free, FreeBytes(options_.data_dir));
-  if (free < bytes || free - bytes < options_.min_free_bytes) {
-    return absl::ResourceExhaustedError(
-        StrCat("the master's disk is nearly full (", free >> 20, " MiB free, and uploads leave ",
-               options_.min_free_bytes >> 20,
-               " MiB for its log): nothing was stored; an admin frees space (vms gc, retire old "
-               "versions) or grows the disk, then push again"));
+  const uint64_t need = 2 * bytes;
+  {
+    MutexLock lock(&quota_mu_);
+    const uint64_t taken = uploading_ + need;
+    if (free < taken || free - taken < options_.min_free_bytes) {
+      return absl::ResourceExhaustedError(
+          StrCat("the master's disk is nearly full (", free >> 20, " MiB free, and uploads leave ",
+                 options_.min_free_bytes >> 20,
+                 " MiB for its log): nothing was stored; an admin frees space (vms gc, retire old "
+                 "versions) or grows the disk, then push again"));
+    }
+    uploading_ += need;
   }
+  struct Done {
+    Master* m;
+    uint64_t need;
+    ~Done() {
+      MutexLock lock(&m->quota_mu_);
+      m->uploading_ -= need;
+    }
+  } done{this, need};
   if (!principal.empty()) {
     MutexLock lock(&quota_mu_);
     const uint64_t held = unreferenced_.contains(principal) ? unreferenced_[principal] : 0;

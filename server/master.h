@@ -429,6 +429,8 @@ class Master {
   // Per principal, the bytes its upload entries hold (rebuilt at Open).
   mutable Mutex quota_mu_;
   std::map<std::string, uint64_t> unreferenced_ ABSL_GUARDED_BY(quota_mu_);
+  // Twice the bytes of the uploads being written now (PutObjects).
+  uint64_t uploading_ ABSL_GUARDED_BY(quota_mu_) = 0;
   // Takes the entries in `batch`'s keys off the counts (they are being
   // deleted); `values` as read before.
   void Unreference(const std::vector<std::string>& values);
