@@ -164,6 +164,8 @@ struct HttpServer::Impl {
   // >0 bytes, 0 at end of file, -1 would block (c.events updated), -2 error.
   ssize_t Read(uint64_t id, Conn& c, char* buf, size_t n);
   ssize_t Write(uint64_t id, Conn& c, const char* buf, size_t n);
+  // After an OpenSSL call on c that returned `rc` <= 0: as Read() says.
+  ssize_t SslFailed(uint64_t id, Conn& c, int rc);
 };
 
 void HttpServer::Impl::Serve() {
@@ -283,8 +285,11 @@ ssize_t HttpServer::Impl::Read(uint64_t id, Conn& c, char* buf, size_t n) {
     return -2;
   }
   int got = SSL_read(c.ssl.get(), buf, static_cast<int>(n));
-  if (got > 0) return got;
-  switch (SSL_get_error(c.ssl.get(), got)) {
+  return got > 0 ? got : SslFailed(id, c, got);
+}
+
+ssize_t HttpServer::Impl::SslFailed(uint64_t id, Conn& c, int rc) {
+  switch (SSL_get_error(c.ssl.get(), rc)) {
     case SSL_ERROR_WANT_READ:
       Watch(id, c, EPOLLIN);
       return -1;
@@ -310,16 +315,8 @@ ssize_t HttpServer::Impl::Write(uint64_t id, Conn& c, const char* buf, size_t n)
   }
   int put = SSL_write(c.ssl.get(), buf, static_cast<int>(std::min<size_t>(n, 1 << 20)));
   if (put > 0) return put;
-  switch (SSL_get_error(c.ssl.get(), put)) {
-    case SSL_ERROR_WANT_READ:
-      Watch(id, c, EPOLLIN);
-      return -1;
-    case SSL_ERROR_WANT_WRITE:
-      Watch(id, c, EPOLLOUT);
-      return -1;
-  }
-  ERR_clear_error();
-  return -2;
+  const ssize_t failed = SslFailed(id, c, put);
+  return failed == 0 ? -2 : failed;  // closed mid-answer: an error here
 }
 
 void HttpServer::Impl::Drive(uint64_t id, Conn& c) {
