@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/limits.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "net/channel.h"
@@ -116,8 +117,25 @@ absl::StatusOr<ListSitesResponse> MasterClient::ListSites(const std::string& app
   ListSitesRequest req;
   req.set_app(app);
   req.set_version(version);
-  return Unary<ListSitesResponse>(publish_.get(), &Publish::Stub::ListSites, req, kListDeadline,
-                                  StrCat("list sites on ", address_));
+  // Page by page (each reply is bounded); every page names at least one site
+  // after the last, so this ends after at most one page per site.
+  ListSitesResponse all;
+  for (size_t page = 0; page <= kMaxSites; ++page) {
+    VMS_ASSIGN_OR_RETURN(
+        auto resp, Unary<ListSitesResponse>(publish_.get(), &Publish::Stub::ListSites, req,
+                                            kListDeadline, StrCat("list sites on ", address_)));
+    if (page == 0) {
+      all.set_head_seq(resp.head_seq());
+      *all.mutable_trust_warnings() = std::move(*resp.mutable_trust_warnings());
+    }
+    if (resp.more() && (resp.sites().empty() || resp.sites().rbegin()->name() <= req.after())) {
+      return absl::InternalError(StrCat(address_, " sent a page of sites that does not advance"));
+    }
+    for (SiteState& s : *resp.mutable_sites()) *all.add_sites() = std::move(s);
+    if (!resp.more()) return all;
+    req.set_after(all.sites().rbegin()->name());
+  }
+  return absl::InternalError(StrCat(address_, " sent more pages of sites than it may know"));
 }
 
 absl::Status MasterClient::ServeSite(const std::string& site,

@@ -37,6 +37,9 @@ inline constexpr size_t kMaxPublisherBytes = 256;
 // Sites one master knows: each costs a row of every status reply and an
 // entry of the site map every host fetches.
 inline constexpr size_t kMaxSites = 1024;
+// One reply of `vms sites`/`vms status`/`vms usage` (ListSites): the sites
+// that fit, and the client asks for the next page.
+inline constexpr size_t kMaxSitesReplyBytes = 4 << 20;
 // Replicas between a site and the master (continent -> country -> city ...).
 inline constexpr size_t kMaxRelayDepth = 16;
 // Owners of one app: a team, not a company (every owner is checked on each

@@ -237,8 +237,7 @@ int main(int argc, char** argv) {
         vms::ReadService::Streams streams = read.streams();
         followers->Set(static_cast<double>(streams.followers));
         watchers->Set(static_cast<double>(streams.watchers));
-        auto known = m->sites().List("", "");
-        if (known.ok()) sites->Set(static_cast<double>(known->size()));
+        sites->Set(static_cast<double>(m->sites().size()));
       });
   auto metrics_server =
       vms::ServeMetrics(metrics_listen, tls, &metrics, data_dir + "/metrics-address");

@@ -213,8 +213,11 @@ grpc::ServerUnaryReactor* PublishService::ListSites(grpc::CallbackServerContext*
   return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
     resp->set_head_seq(master_->records().head_seq());
     for (std::string& w : master_->TrustWarnings()) resp->add_trust_warnings(std::move(w));
-    VMS_ASSIGN_OR_RETURN(auto sites, master_->sites().List(req->app(), req->version()));
-    for (SiteState& s : sites) *resp->add_sites() = std::move(s);
+    if (!req->after().empty()) VMS_RETURN_IF_ERROR(ValidateSiteName(req->after()));
+    VMS_ASSIGN_OR_RETURN(auto page, master_->sites().ListPage(req->app(), req->version(),
+                                                              req->after(), kMaxSitesReplyBytes));
+    for (SiteState& s : page.sites) *resp->add_sites() = std::move(s);
+    resp->set_more(page.more);
     return absl::OkStatus();
   });
 }

@@ -347,6 +347,21 @@ bool SiteRegistry::IsDeclaredUpstream(const SiteState& site, const std::string& 
 
 absl::StatusOr<std::vector<SiteState>> SiteRegistry::List(std::string_view app,
                                                           std::string_view version) const {
+  VMS_ASSIGN_OR_RETURN(Page page, ListPage(app, version, "", SIZE_MAX));
+  return std::move(page.sites);
+}
+
+size_t SiteRegistry::size() const {
+  MutexLock lock(&mu_);
+  return sites_.size();
+}
+
+absl::StatusOr<SiteRegistry::Page> SiteRegistry::ListPage(std::string_view app,
+                                                          std::string_view version,
+                                                          std::string_view after,
+                                                          size_t max_bytes) const {
+  // What LiveAt adds to each site below: one LiveApplied, names bounded.
+  constexpr size_t kLiveBytes = 512;
   std::vector<std::pair<std::string, uint64_t>> asked;  // version, release seq
   if (!app.empty()) {
     VMS_RETURN_IF_ERROR(ValidateAppName(app));
@@ -361,11 +376,14 @@ absl::StatusOr<std::vector<SiteState>> SiteRegistry::List(std::string_view app,
     }
   }
 
-  std::vector<SiteState> out;
+  Page page;
+  std::vector<SiteState>& out = page.sites;
   std::vector<LiveApplied> reported;  // per site: the app's last reported flip
+  size_t bytes = 0;
   {
     MutexLock lock(&mu_);
-    for (const auto& [name, site] : sites_) {
+    for (auto it = sites_.upper_bound(std::string(after)); it != sites_.end(); ++it) {
+      const Site& site = it->second;
       SiteState& s = out.emplace_back(site.base);
       for (const VersionUsage& u : site.usage) {
         if (!app.empty() && u.app() == app) *s.add_usage() = u;
@@ -373,24 +391,22 @@ absl::StatusOr<std::vector<SiteState>> SiteRegistry::List(std::string_view app,
       s.set_usage_unix_ms(site.usage_ms);
       if (app.empty()) {
         for (const auto& [key, in] : site.in_flight) *s.add_versions() = in.state;
-        continue;
+      } else {
+        AddStates(site, app, asked, &s);
+        auto flip = site.flips.find(std::string(app));
+        reported.push_back(flip == site.flips.end() ? LiveApplied() : flip->second);
       }
-      for (const auto& [asked_version, seq] : asked) {
-        if (seq <= site.base.applied_seq()) {
-          VersionState* v = s.add_versions();
-          v->set_app(std::string(app));
-          v->set_version(asked_version);
-          v->set_state(VersionState::COMPLETE);
-        } else if (auto f = site.in_flight.find({std::string(app), asked_version});
-                   f != site.in_flight.end()) {
-          *s.add_versions() = f->second.state;
-        }
+      const size_t size = s.ByteSizeLong() + kLiveBytes;
+      if (out.size() > 1 && bytes + size > max_bytes) {
+        out.pop_back();
+        if (!app.empty()) reported.pop_back();
+        page.more = true;
+        break;
       }
-      auto flip = site.flips.find(std::string(app));
-      reported.push_back(flip == site.flips.end() ? LiveApplied() : flip->second);
+      bytes += size;
     }
   }
-  if (app.empty()) return out;
+  if (app.empty()) return page;
   for (size_t i = 0; i < out.size(); ++i) {
     VMS_ASSIGN_OR_RETURN(auto live, records_->LiveAt(app, out[i].name(), out[i].applied_seq()));
     if (!live) continue;
@@ -399,7 +415,23 @@ absl::StatusOr<std::vector<SiteState>> SiteRegistry::List(std::string_view app,
     if (reported[i].live_seq() == l->live_seq())
       l->set_applied_unix_ms(reported[i].applied_unix_ms());
   }
-  return out;
+  return page;
+}
+
+void SiteRegistry::AddStates(const Site& site, std::string_view app,
+                             const std::vector<std::pair<std::string, uint64_t>>& asked,
+                             SiteState* s) {
+  for (const auto& [asked_version, seq] : asked) {
+    if (seq <= site.base.applied_seq()) {
+      VersionState* v = s->add_versions();
+      v->set_app(std::string(app));
+      v->set_version(asked_version);
+      v->set_state(VersionState::COMPLETE);
+    } else if (auto f = site.in_flight.find({std::string(app), asked_version});
+               f != site.in_flight.end()) {
+      *s->add_versions() = f->second.state;
+    }
+  }
 }
 
 absl::Status SiteRegistry::RoomForOneMore() const {

@@ -81,6 +81,18 @@ class SiteRegistry {
   // with `app` empty, only the versions in flight. NotFound for an unknown
   // version.
   absl::StatusOr<std::vector<SiteState>> List(std::string_view app, std::string_view version) const;
+  // One page of List: the sites named after `after`, as many as fit in
+  // `max_bytes` (encoded; always at least one), and whether more follow. A
+  // reply of every site may pass any message limit (1,024 sites, each with
+  // 1,024 versions in flight, is a gigabyte); a page never does.
+  struct Page {
+    std::vector<SiteState> sites;
+    bool more = false;
+  };
+  absl::StatusOr<Page> ListPage(std::string_view app, std::string_view version,
+                                std::string_view after, size_t max_bytes) const;
+  // How many sites are known.
+  size_t size() const;
   // Makes a site known before its first report, so that it may report
   // through a relay (an admin's `vms sites add`). AlreadyExists if known;
   // ResourceExhausted past kMaxSites.
@@ -145,6 +157,10 @@ class SiteRegistry {
   // Forgets what the site's applied_seq covers and keeps the newest
   // kMaxReportVersions; returns whether anything went.
   static bool Prune(Site* site);
+  // Adds to `s` the state at `site` of each of `app`'s versions `asked`
+  // (version, release seq): COMPLETE up to its applied seq, else as in flight.
+  static void AddStates(const Site& site, std::string_view app,
+                        const std::vector<std::pair<std::string, uint64_t>>& asked, SiteState* s);
   absl::Status Persist(const Site& site) const;
   // ResourceExhausted when one more site would pass kMaxSites.
   absl::Status RoomForOneMore() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

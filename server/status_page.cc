@@ -46,7 +46,8 @@ std::string StatusPage::Json() {
 //   "now_ms", "head_seq", "trust_warnings": [the root or keyring near expiry, or past],
 //   "sites": [{name, address, upstream, parent, applied_seq, lag_events,
 //              last_seen_ms, upstream_silent_ms, problem,
-//              in_flight: [{app, version, state, bytes_done, bytes_total, error}],
+//              in_flight: [{app, version, state, bytes_done, bytes_total, error}]
+//                (the first kInFlightShown), in_flight_total,
 //              live: {APP: {version, live_seq}}}],
 //   "apps": [{name, live_version, live_seq, live_since_ms, latest_version,
 //             latest_created_ms, version_count}],
@@ -91,8 +92,11 @@ absl::StatusOr<std::string> StatusPage::Build() const {
                  {"upstream_silent_ms", s.upstream_silent_ms()},
                  {"problem", s.problem()},
                  {"in_flight", json::array()},
+                 {"in_flight_total", s.versions_size()},
                  {"live", json::object()}};
+    // The first few: a site failing on a thousand versions is one row.
     for (const VersionState& v : s.versions()) {
+      if (site["in_flight"].size() >= kInFlightShown) break;
       json entry = VersionJson(v);
       entry["app"] = v.app();
       entry["version"] = v.version();

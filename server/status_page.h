@@ -29,6 +29,8 @@ class StatusPage {
   static constexpr uint64_t kRecentEvents = 1000;
   static constexpr size_t kRecentFlips = 10;
   static constexpr size_t kRecentPushes = 5;
+  // Versions in flight shown per site (with how many there are).
+  static constexpr size_t kInFlightShown = 16;
 
   // `master` and `clock` must outlive the page.
   explicit StatusPage(Master* master, Clock* clock = Clock::Real());

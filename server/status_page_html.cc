@@ -167,6 +167,10 @@ function render(s) {
     const flight = el("td", {});
     for (const v of site.in_flight) flight.append(el("span", {}, v.app + " " + v.version + " "),
                                                   stateChip(v));
+    if (site.in_flight_total > site.in_flight.length) {
+      flight.append(el("span", { class: "muted" },
+                       "and " + (site.in_flight_total - site.in_flight.length) + " more"));
+    }
     const lagCls = site.lag_events === 0 ? "ok" : site.lag_events > 100 ? "bad" : "warn";
     sites.append(el("tr", { "data-site": site.name },
       el("td", {}, el("b", {}, site.name), el("div", { class: "muted" }, site.address)),

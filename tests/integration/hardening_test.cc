@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "core/db.h"
 #include "core/file_util.h"
 #include "core/hash.h"
+#include "core/limits.h"
 #include "core/object_store.h"
 #include "core/x509.h"
 #include "gtest/gtest.h"
@@ -368,6 +370,64 @@ TEST_F(HardeningTest, SiteReportSeqsFromZeroToTheMaximumNeverWrap) {
   EXPECT_EQ(live.exit_code, 1);
   EXPECT_NE(live.err.find("zero (not started)"), std::string::npos) << live.err;
   EXPECT_EQ(live.err.find("at-head"), std::string::npos) << live.err;
+}
+
+// Fault 1's replies: many sites failing on every version (with the longest
+// reasons allowed) make a listing of megabytes. It comes in pages, each
+// within kMaxSitesReplyBytes, and `vms sites` still shows every site.
+TEST_F(HardeningTest, AListingOfManyLargeSitesComesInBoundedPages) {
+  constexpr int kVersions = 32;
+  constexpr int kSites = 160;  // 160 x 32 x 1 KiB: 5 MiB of reasons
+  for (int v = 0; v < kVersions; ++v) Push("app", "1." + std::to_string(v));
+  SiteReport report = MakeReport("", 0, 0);
+  report.set_full(true);
+  for (int v = 0; v < kVersions; ++v) {
+    VersionState* state = report.add_versions();
+    state->set_app("app");
+    state->set_version("1." + std::to_string(v));
+    state->set_state(VersionState::FAILED);
+    state->set_error(std::string(kMaxErrorBytes, 'e'));
+  }
+  for (int i = 0; i < kSites; ++i) {
+    const std::string site = "big" + std::to_string(1000 + i);
+    report.set_site(site);
+    auto sites = Sites::NewStub(testing::TestChannel(master_.address(), "site", site));
+    ReportAck ack;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(sites->Report(&ctx, report, &ack).ok()) << site;
+  }
+
+  auto publish = Publish::NewStub(testing::TestChannel(master_.address()));
+  ListSitesRequest req;
+  std::vector<std::string> seen;
+  int pages = 0;
+  for (bool more = true; more && pages <= kSites; ++pages) {
+    ListSitesResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(publish->ListSites(&ctx, req, &resp).ok());
+    EXPECT_LE(resp.ByteSizeLong(), kMaxSitesReplyBytes + 4096);
+    ASSERT_GT(resp.sites_size(), 0);
+    for (const SiteState& s : resp.sites()) {
+      EXPECT_EQ(s.versions_size(), kVersions) << s.name();
+      seen.push_back(s.name());
+    }
+    more = resp.more();
+    req.set_after(seen.back());
+  }
+  EXPECT_GT(pages, 1) << "five megabytes of sites came in one reply";
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kSites));
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+
+  RunResult listed = Vms({"sites", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(json::parse(listed.out).size(), static_cast<size_t>(kSites)) << listed.out;
+
+  // A cursor that is no site name is refused, naming the rule.
+  req.set_after(std::string(1000, 'x'));
+  ListSitesResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status bad = publish->ListSites(&ctx, req, &resp);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad.error_message();
 }
 
 TEST_F(HardeningTest, ReplicaThatCompletedAVersionUnreportedReportsItAfterRestart) {
