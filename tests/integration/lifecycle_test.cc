@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -438,8 +440,19 @@ TEST_F(LifecycleTest, GcRetiresWhatThePolicyLetsGoAndAConcurrentPushSurvives) {
                         {"1.0", true}, {"2.0", true}, {"3.0", false}, {"4.0", false}}))
       << dry.out;
   EXPECT_GE(plan["stores"][0]["bytes_removed"].get<uint64_t>(), 2u * (6 << 20)) << dry.out;
-  // A dry run removes nothing.
+  // A dry run removes nothing, and its table names each version once.
   EXPECT_EQ(Vms({"versions", "app"}).out.find("1.0") != std::string::npos, true);
+  RunResult table = Vms({"gc", "app", "--dry-run"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  for (const char* v : {"1.0", "2.0", "3.0", "4.0"}) {
+    std::istringstream lines(table.out);
+    int rows = 0;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("app ", 0) == 0 && line.find(std::string(" ") + v + " ") != std::string::npos)
+        ++rows;
+    }
+    EXPECT_EQ(rows, 1) << v << " in\n" << table.out;
+  }
 
   // A push runs while the collection sweeps: its uploads are not garbage.
   WriteFile(dir_ / "src/5.0/own", testing::RandomBytes(24 << 20, 5));
@@ -453,6 +466,9 @@ TEST_F(LifecycleTest, GcRetiresWhatThePolicyLetsGoAndAConcurrentPushSurvives) {
   ASSERT_EQ(gc.exit_code, 0) << gc.out << gc.err;
   EXPECT_NE(gc.out.find("retired app 1.0"), std::string::npos) << gc.out;
   EXPECT_NE(gc.out.find("retired app 2.0"), std::string::npos) << gc.out;
+  // The one collection after the retirements says what they gave back.
+  EXPECT_NE(gc.out.find("master: removed "), std::string::npos) << gc.out;
+  EXPECT_EQ(gc.out.find("removed 0 objects"), std::string::npos) << gc.out;
   ASSERT_EQ(push.Wait(std::chrono::seconds(120)), 0) << testing::ReadFileOrDie(dir_ / "push5.log");
   Flip({"live", "app", "5.0", "--wait"});
   auto ny = Host("ny", *ny_);
