@@ -47,7 +47,8 @@ constexpr size_t kMaxProbed = 256;
 }  // namespace
 
 DiscoveryChoice ChooseReplicas(const SiteMap& map, const std::vector<IpAddress>& local,
-                               const std::map<std::string, int64_t>& rtt_us, size_t fallbacks) {
+                               const std::map<std::string, int64_t>& rtt_us, size_t fallbacks,
+                               const std::vector<std::string>& current) {
   DiscoveryChoice out;
   out.map_version = map.version();
   const std::set<std::string> own = OwnSites(map, local);
@@ -65,6 +66,15 @@ DiscoveryChoice ChooseReplicas(const SiteMap& map, const std::vector<IpAddress>&
   // Nearest first; on a tie (or none answering), map order.
   std::stable_sort(others.begin(), others.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
+  // A host no site holds stays with the replica it reads from while that is
+  // in the map and answers: a nearer site appearing (perhaps one that wants
+  // the host) is no cause to move.
+  if (out.replicas.empty() && !current.empty()) {
+    auto kept = std::find_if(others.begin(), others.end(), [&](const auto& o) {
+      return o.second == current.front() && o.first != INT64_MAX;
+    });
+    if (kept != others.end()) std::rotate(others.begin(), kept, kept + 1);
+  }
   // A host no site claims takes one more of the nearest.
   size_t take = fallbacks + (out.replicas.empty() ? 1 : 0);
   for (size_t i = 0; i < others.size() && i < take; ++i) out.replicas.push_back(others[i].second);
@@ -179,8 +189,9 @@ absl::StatusOr<DiscoveryChoice> Discovery::Learn(const std::vector<std::string>&
         options_.cache_file.empty() ? "" : "; and no site map kept in ", options_.cache_file));
   }
   const std::set<std::string> own = OwnSites(map, local_);
-  DiscoveryChoice choice = ChooseReplicas(
-      map, local_, MeasureRtt(map, own.empty() ? std::string() : *own.begin()), options_.fallbacks);
+  DiscoveryChoice choice =
+      ChooseReplicas(map, local_, MeasureRtt(map, own.empty() ? std::string() : *own.begin()),
+                     options_.fallbacks, ask);
   if (choice.replicas.empty()) {
     return absl::UnavailableError(
         "the site map names no replica yet: start a vms-replica (with --serves for the "

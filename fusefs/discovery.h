@@ -37,8 +37,13 @@ struct DiscoveryChoice {
 
 // The choice, without the network: `rtt_us` holds the measured round trip
 // to each other site's address (absent: it did not answer, and comes last).
+// `current`: the replicas the host uses now. A host moves only for a cause:
+// its own site (the networks an admin assigned) is first whatever it used;
+// a host no site holds keeps the first of `current` while it is in the map
+// and answers, however near a new site is.
 DiscoveryChoice ChooseReplicas(const SiteMap& map, const std::vector<IpAddress>& local,
-                               const std::map<std::string, int64_t>& rtt_us, size_t fallbacks);
+                               const std::map<std::string, int64_t>& rtt_us, size_t fallbacks,
+                               const std::vector<std::string>& current = {});
 
 class Discovery {
  public:
@@ -56,7 +61,8 @@ class Discovery {
   ~Discovery();
 
   // The map from the first of `ask` then the seeds that answers (else the
-  // one kept from before), the round trips measured, and the choice.
+  // one kept from before), the round trips measured, and the choice (`ask`
+  // is what the host uses now: see ChooseReplicas).
   // Unavailable, naming every failure, when there is no map at all.
   absl::StatusOr<DiscoveryChoice> Learn(const std::vector<std::string>& ask = {});
   // Learn(), again and again (backing off to 5 s) for up to `patience`: a

@@ -29,9 +29,14 @@ bool Remote::SetAddresses(const std::vector<std::string>& addresses) {
       list.push_back(slot.get());
     }
     if (list == list_) return false;
+    // A host that failed over stays where it went while its first choice is
+    // the same: a change further down the list is no news about that one.
+    const bool same_first = !list_.empty() && list_.front() == list.front();
+    if (!same_first || std::find(list.begin(), list.end(), preferred_.load()) == list.end()) {
+      preferred_ = list.front();
+    }
     list_ = list;
   }
-  preferred_ = list.front();
   return true;
 }
 

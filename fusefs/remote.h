@@ -43,8 +43,9 @@ class Remote {
   // long as the Remote (a replica dropped from the list is kept, idle).
   std::vector<UpstreamClient*> clients() const;
   std::vector<std::string> addresses() const;
-  // Replaces the list (not empty); the first is preferred. Returns whether
-  // it changed.
+  // Replaces the list (not empty); the first is preferred, unless the first
+  // is the same as before and the host had failed over to another still in
+  // the list (it stays there). Returns whether the list changed.
   bool SetAddresses(const std::vector<std::string>& addresses);
   // The replica to try first.
   UpstreamClient* preferred() const { return preferred_; }

@@ -1,5 +1,6 @@
 #include "fusefs/discovery.h"
 
+#include "fusefs/remote.h"
 #include "gtest/gtest.h"
 
 namespace vms {
@@ -53,6 +54,53 @@ TEST(DiscoveryTest, TheLongestPrefixWinsAndAnUnclaimedHostTakesTheNearest) {
   EXPECT_EQ(c.site, "");
   EXPECT_EQ(c.replicas, (std::vector<std::string>{"far:7800", "campus:7800"}))
       << "no site claims it: the nearest two";
+}
+
+// Fault 11: hosts move only for a cause. A site that appears nearer than
+// the one an unclaimed host reads from does not take it; the host's own site
+// (what an admin assigned) does; a replica gone or silent lets it go.
+TEST(DiscoveryTest, AHostMovesToAnotherSiteOnlyForACause) {
+  SiteMap map = Map({{"campus", {}}, {"far", {}}});
+  std::map<std::string, int64_t> rtt = {{"campus:7800", 900}, {"far:7800", 400}};
+  const auto unclaimed = Ips({"192.168.1.1"});
+  DiscoveryChoice c = ChooseReplicas(map, unclaimed, rtt, 1);
+  ASSERT_EQ(c.replicas, (std::vector<std::string>{"far:7800", "campus:7800"}));
+
+  // A new site, nearer than any: it becomes a fallback, not the first.
+  map = Map({{"campus", {}}, {"far", {}}, {"near", {}}});
+  rtt["near:7800"] = 10;
+  c = ChooseReplicas(map, unclaimed, rtt, 1, c.replicas);
+  EXPECT_EQ(c.replicas, (std::vector<std::string>{"far:7800", "near:7800"}));
+  // Without a choice of its own (a host starting), the nearest.
+  EXPECT_EQ(ChooseReplicas(map, unclaimed, rtt, 1).replicas.front(), "near:7800");
+
+  // The replica it used stops answering, or leaves the map: it moves.
+  rtt.erase("far:7800");
+  EXPECT_EQ(ChooseReplicas(map, unclaimed, rtt, 1, {"far:7800"}).replicas.front(), "near:7800");
+  map = Map({{"campus", {}}, {"near", {}}});
+  rtt["far:7800"] = 400;
+  EXPECT_EQ(ChooseReplicas(map, unclaimed, rtt, 1, {"far:7800"}).replicas.front(), "near:7800");
+
+  // An admin assigns the host's network to campus: it goes there.
+  map = Map({{"campus", {"192.168.0.0/16"}}, {"far", {}}, {"near", {}}});
+  c = ChooseReplicas(map, unclaimed, rtt, 1, {"far:7800", "near:7800"});
+  EXPECT_EQ(c.site, "campus");
+  EXPECT_EQ(c.replicas.front(), "campus:7800");
+}
+
+// A host that failed over from its own site's replica stays with the one it
+// went to when the list changes further down; a new first replica moves it.
+TEST(DiscoveryTest, ANewListKeepsAFailoverUnlessItsFirstReplicaChanged) {
+  Remote remote({"own:1", "a:1", "b:1"}, Credentials::Insecure(), std::chrono::seconds(1), nullptr);
+  ASSERT_EQ(remote.preferred()->address(), "own:1");
+  remote.Prefer(remote.clients()[1]);  // own:1 failed
+  EXPECT_TRUE(remote.SetAddresses({"own:1", "a:1", "c:1"}));
+  EXPECT_EQ(remote.preferred()->address(), "a:1");
+  EXPECT_TRUE(remote.SetAddresses({"own:1", "c:1"}));
+  EXPECT_EQ(remote.preferred()->address(), "own:1") << "a:1 left the list";
+  remote.Prefer(remote.clients()[1]);
+  EXPECT_TRUE(remote.SetAddresses({"new:1", "c:1"}));
+  EXPECT_EQ(remote.preferred()->address(), "new:1");
 }
 
 TEST(DiscoveryTest, NoReachableMapIsAnErrorNamingEveryFailure) {
