@@ -133,11 +133,15 @@ absl::StatusOr<std::optional<EtcdClient::Value>> EtcdClient::Get(const std::stri
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, EtcdClient::Value>>> EtcdClient::Range(
-    const std::string& from, const std::string& to, int64_t limit) {
+    const std::string& from, const std::string& to, int64_t limit, bool last_first) {
   RangeRequest req;
   req.set_key(from);
   req.set_range_end(to);
   req.set_limit(limit);
+  if (last_first) {
+    req.set_sort_order(RangeRequest::DESCEND);
+    req.set_sort_target(RangeRequest::KEY);
+  }
   VMS_ASSIGN_OR_RETURN(
       auto resp, Ask<RangeResponse>(StrCat("read from ", from), [&](auto& e, auto* ctx, auto* r) {
         return e.kv->Range(ctx, req, r);
@@ -228,10 +232,18 @@ absl::StatusOr<int64_t> EtcdClient::Campaign(const std::string& key, const std::
 }
 
 absl::Status EtcdClient::PutFenced(const std::string& fence_key, int64_t fence,
-                                   const std::string& key, const std::string& value) {
+                                   const std::string& key, const std::string& value,
+                                   const std::string& after) {
   TxnRequest txn;
   CompareCreated(&txn, fence_key, fence);
   CompareCreated(&txn, key, 0);
+  if (!after.empty()) {
+    Compare* c = txn.add_compare();
+    c->set_key(after);
+    c->set_target(Compare::CREATE);
+    c->set_result(Compare::GREATER);
+    c->set_create_revision(0);
+  }
   auto* put = txn.add_success()->mutable_request_put();
   put->set_key(key);
   put->set_value(value);
@@ -250,8 +262,23 @@ absl::Status EtcdClient::PutFenced(const std::string& fence_key, int64_t fence,
         StrCat("not written: ", fence_key, " is no longer the one created at revision ", fence,
                " (leadership was lost: its lease expired, or another took it)"));
   }
+  if (taken) {
+    return absl::FailedPreconditionError(
+        StrCat("not written: ", key, " exists already (another write took it)"));
+  }
   return absl::FailedPreconditionError(
-      StrCat("not written: ", key, " exists already (another write took it)"));
+      StrCat("not written: ", after, " does not exist (the write would leave a gap)"));
+}
+
+absl::StatusOr<int64_t> EtcdClient::DeleteRange(const std::string& from, const std::string& to) {
+  etcdserverpb::DeleteRangeRequest req;
+  req.set_key(from);
+  req.set_range_end(to);
+  VMS_ASSIGN_OR_RETURN(
+      auto resp, Ask<etcdserverpb::DeleteRangeResponse>(
+                     StrCat("delete from ", from),
+                     [&](auto& e, auto* ctx, auto* r) { return e.kv->DeleteRange(ctx, req, r); }));
+  return resp.deleted();
 }
 
 absl::StatusOr<etcdserverpb::StatusResponse> EtcdClient::Status() {

@@ -43,10 +43,12 @@ class EtcdClient {
     int64_t lease = 0;
   };
   absl::StatusOr<std::optional<Value>> Get(const std::string& key);
-  // Keys in [from, to) in key order, at most `limit` (0: no limit).
+  // Keys in [from, to) in key order (the last first when `last_first`), at
+  // most `limit` (0: no limit).
   absl::StatusOr<std::vector<std::pair<std::string, Value>>> Range(const std::string& from,
                                                                    const std::string& to,
-                                                                   int64_t limit = 0);
+                                                                   int64_t limit = 0,
+                                                                   bool last_first = false);
   absl::Status Put(const std::string& key, const std::string& value, int64_t lease = 0);
 
   // A lease of `ttl`; its keys go when it is not kept alive for that long.
@@ -60,13 +62,16 @@ class EtcdClient {
   // FailedPrecondition naming the holder's value when someone does.
   absl::StatusOr<int64_t> Campaign(const std::string& key, const std::string& value, int64_t lease);
   // Puts `key` = `value` only if `fence_key` still exists with create
-  // revision `fence` and `key` does not exist yet: a leader that lost its
-  // lease (paused, partitioned) or whose key another took can never write,
-  // and no two writes take one key. OK too when `key` holds `value` already
-  // (an earlier try took). FailedPrecondition when the compare failed
-  // (saying which part), Unavailable when no member answered.
+  // revision `fence`, `key` does not exist yet and `after` (unless empty)
+  // does: a leader that lost its lease (paused, partitioned) or whose key
+  // another took can never write, no two writes take one key, and none
+  // leaves a gap. OK too when `key` holds `value` already (an earlier try
+  // took). FailedPrecondition when the compare failed (saying which part),
+  // Unavailable when no member answered.
   absl::Status PutFenced(const std::string& fence_key, int64_t fence, const std::string& key,
-                         const std::string& value);
+                         const std::string& value, const std::string& after = "");
+  // Deletes the keys in [from, to); how many went.
+  absl::StatusOr<int64_t> DeleteRange(const std::string& from, const std::string& to);
 
   // The member that answered's view: its id, the leader's, the raft term.
   absl::StatusOr<etcdserverpb::StatusResponse> Status();
