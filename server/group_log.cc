@@ -3,6 +3,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "core/log.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 
@@ -148,6 +149,36 @@ absl::StatusOr<int64_t> GroupLog::Trim(uint64_t below) {
   if (below > head) below = head;  // the newest stays: the next append's check
   if (below <= 1) return 0;
   return etcd_->DeleteRange(LogKey(0), LogKey(below));
+}
+
+Leadership::Leadership(GroupLog* log, std::function<void(bool)> on_change)
+    : log_(log), on_change_(std::move(on_change)), task_([this] { return Step(); }) {}
+
+Leadership::~Leadership() {
+  task_.Stop();
+  if (!leading_) return;
+  leading_ = false;
+  on_change_(false);
+  if (absl::Status s = log_->Resign(); !s.ok()) {
+    MasterLog()->warn("could not give the lead up ({}): another node leads once the lease runs out",
+                      Sv(s.message()));
+  }
+}
+
+PeriodicTask::Next Leadership::Step() {
+  absl::Status s = log_->leading() ? log_->Renew() : log_->Campaign();
+  const bool leading = log_->leading();
+  if (!s.ok() && !absl::IsFailedPrecondition(s) && leading_) {
+    MasterLog()->warn("leading, but could not renew the lease: {}", Sv(s.message()));
+  }
+  if (leading != leading_) {
+    leading_ = leading;
+    MasterLog()->info("node {} {}", log_->options().node,
+                      leading ? "leads the group now" : "no longer leads the group");
+    on_change_(leading);
+  }
+  return PeriodicTask::Next::In(
+      std::chrono::duration_cast<std::chrono::milliseconds>(log_->options().lease) / 3);
 }
 
 }  // namespace vms

@@ -16,12 +16,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "core/periodic.h"
 #include "core/sync.h"
 #include "server/etcd_client.h"
 
@@ -67,6 +70,7 @@ class GroupLog {
   absl::StatusOr<int64_t> Trim(uint64_t below);
 
   std::string LogKey(uint64_t seq) const;
+  const Options& options() const { return options_; }
 
  private:
   using SteadyTime = std::chrono::steady_clock::time_point;
@@ -78,6 +82,28 @@ class GroupLog {
   int64_t lease_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t fence_ ABSL_GUARDED_BY(mu_) = 0;  // 0: not leading
   SteadyTime lease_until_ ABSL_GUARDED_BY(mu_);
+};
+
+// Keeps a node in the race, on a thread of its own: while no one leads it
+// campaigns, while it leads it renews its lease, each a third of the lease
+// apart; `on_change(true)` when it wins, `on_change(false)` when it loses
+// (its lease ran out, or it could not renew it in time). Destroying it
+// resigns if it leads, so that another node wins at once.
+class Leadership {
+ public:
+  // `log` must outlive it.
+  Leadership(GroupLog* log, std::function<void(bool leading)> on_change);
+  ~Leadership();
+  Leadership(const Leadership&) = delete;
+  Leadership& operator=(const Leadership&) = delete;
+
+ private:
+  PeriodicTask::Next Step();
+
+  GroupLog* const log_;
+  const std::function<void(bool)> on_change_;
+  bool leading_ = false;  // as last told; the task's (then the destructor's)
+  PeriodicTask task_;     // last: runs once the rest is made
 };
 
 }  // namespace vms

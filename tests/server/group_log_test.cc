@@ -3,6 +3,10 @@
 // never append again; no seq is taken twice or skipped.
 #include "server/group_log.h"
 
+#include <atomic>
+#include <memory>
+#include <thread>
+
 #include "gtest/gtest.h"
 #include "tests/testing/etcd.h"
 #include "tests/testing/testing.h"
@@ -107,6 +111,30 @@ TEST_F(GroupLogTest, ReadsFromASeqAndTrimsAllButTheNewest) {
   EXPECT_EQ(*log.Read(0, 100), (Log{{10, "e10"}}));
   ASSERT_TRUE(log.Append(11, "e11").ok()) << "appends go on after a trim";
   EXPECT_EQ(log.Append(0, "x").code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Two nodes in the race: one leads; when it stops, the other leads, told
+// each time.
+TEST_F(GroupLogTest, WhenTheLeaderStopsTheOtherNodeLeads) {
+  auto ca = Client(), cb = Client();
+  GroupLog a = Node(ca.get(), "a", 2), b = Node(cb.get(), "b", 2);
+  std::atomic<int> a_gained{0}, a_lost{0}, b_gained{0};
+  auto in_a = std::make_unique<Leadership>(&a, [&](bool l) { ++(l ? a_gained : a_lost); });
+  ASSERT_TRUE(testing::WaitFor([&] { return a_gained == 1; }));
+  Leadership in_b(&b, [&](bool l) {
+    if (l) ++b_gained;
+  });
+  // b keeps trying while a renews, for longer than a lease, and never wins.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(b_gained, 0);
+  ASSERT_TRUE(a.Append(1, "one").ok()) << "a still leads after its first lease";
+  in_a.reset();  // a stops: it resigns
+  EXPECT_EQ(a_lost, 1);
+  ASSERT_TRUE(testing::WaitFor([&] { return b_gained == 1; }));
+  EXPECT_TRUE(b.leading());
+  ASSERT_TRUE(b.Append(2, "two").ok());
+  EXPECT_EQ(a.Append(2, "stale").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(a_gained, 1);
 }
 
 }  // namespace
