@@ -108,8 +108,10 @@ int main(int argc, char** argv) {
       "  vms verify APP --trust PUB   check every signature and the live chain"};
   app.set_version_flag("--version", std::string("vms ") + VMS_VERSION);
   app.require_subcommand(1);
-  app.add_option("--master", global.master,
-                 "Master address host:port (default: $VMS_MASTER, else 127.0.0.1:7700)")
+  app.add_option(
+         "--master", global.master,
+         "Master address host:port, or several separated by commas (tried in turn: one that cannot "
+         "be reached is passed over) (default: $VMS_MASTER, else 127.0.0.1:7700)")
       ->capture_default_str();
   app.add_option("--tls-ca", tls.ca, "The CA certificate (default: ca.crt in the TLS directory)");
   app.add_option("--tls-cert", tls.cert,

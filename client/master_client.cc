@@ -1,6 +1,7 @@
 #include "client/master_client.h"
 
 #include <chrono>
+#include <sstream>
 
 #include "core/limits.h"
 #include "core/status_macros.h"
@@ -31,85 +32,113 @@ class GrpcUpload : public MasterClient::Upload {
   std::unique_ptr<grpc::ClientWriter<ObjectBatch>> writer_;
 };
 
-}  // namespace
-
-MasterClient::MasterClient(std::string address, const Credentials& credentials)
-    : address_(std::move(address)) {
-  auto channel = MakeChannel(address_, credentials, {PrincipalKind::kMaster, PrincipalKind::kSite});
-  publish_ = Publish::NewStub(channel);
-  read_ = Read::NewStub(channel);
+// Parses the hashes a master named into `out`.
+template <typename Repeated>
+absl::Status AppendHashes(const Repeated& raw, std::vector<Hash>* out) {
+  for (const std::string& r : raw) {
+    auto h = Hash::FromBytes(r);
+    if (!h.ok())
+      return absl::InternalError(StrCat("master sent a bad hash: ", h.status().message()));
+    out->push_back(*h);
+  }
+  return absl::OkStatus();
 }
 
-namespace {
+}  // namespace
 
-// Sends `hashes` in requests of kHashesPerRequest through `call` and gathers
-// the hashes the responses name.
-template <typename Req, typename Resp, typename Call, typename Field>
-absl::StatusOr<std::vector<Hash>> HashQuery(std::span<const Hash> hashes, std::string_view what,
-                                            Call call, Field field) {
+MasterClient::MasterClient(std::string addresses, const Credentials& credentials) {
+  std::istringstream list(addresses);
+  for (std::string a; std::getline(list, a, ',');) {
+    if (a.empty()) continue;
+    auto channel = MakeChannel(a, credentials, {PrincipalKind::kMaster, PrincipalKind::kSite});
+    endpoints_.push_back(
+        {.address = a, .publish = Publish::NewStub(channel), .read = Read::NewStub(channel)});
+  }
+  if (endpoints_.empty()) {
+    // An empty --master: the calls say where they could not go.
+    auto channel = MakeChannel("", credentials, {PrincipalKind::kMaster, PrincipalKind::kSite});
+    endpoints_.push_back(
+        {.address = "", .publish = Publish::NewStub(channel), .read = Read::NewStub(channel)});
+  }
+}
+
+const std::string& MasterClient::address() const { return endpoints_[current_].address; }
+
+template <typename Resp, typename Stub, typename Req, typename Method>
+absl::StatusOr<Resp> MasterClient::Call(std::unique_ptr<Stub> Endpoint::*stub, Method method,
+                                        const Req& req, std::chrono::milliseconds deadline,
+                                        std::string_view what) {
+  std::string failures;
+  const size_t start = current_;
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    const size_t at = (start + i) % endpoints_.size();
+    Endpoint& e = endpoints_[at];
+    auto r = Unary<Resp>((e.*stub).get(), method, req, deadline, StrCat(what, e.address));
+    // Only a master that cannot be reached is passed over: any other answer
+    // (a deadline too, after which a write may have happened) is the answer.
+    if (!absl::IsUnavailable(r.status()) || endpoints_.size() == 1) {
+      current_ = at;
+      return r;
+    }
+    failures += StrCat(failures.empty() ? "" : "; ", r.status().message());
+  }
+  return absl::UnavailableError(StrCat("no master answered: ", failures));
+}
+
+absl::StatusOr<std::vector<Hash>> MasterClient::Missing(std::span<const Hash> hashes) {
   std::vector<Hash> out;
   for (size_t start = 0; start < hashes.size(); start += kHashesPerRequest) {
-    Req req;
-    size_t end = std::min(hashes.size(), start + kHashesPerRequest);
+    MissingObjectsRequest req;
+    const size_t end = std::min(hashes.size(), start + kHashesPerRequest);
     for (size_t i = start; i < end; ++i) req.add_hashes(std::string(hashes[i].View()));
-    Resp resp;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(DeadlineAfter(kQueryDeadline));
-    VMS_RETURN_IF_ERROR(FromGrpc(call(&ctx, req, &resp), what));
-    for (const std::string& raw : field(resp)) {
-      auto h = Hash::FromBytes(raw);
-      if (!h.ok())
-        return absl::InternalError(StrCat("master sent a bad hash: ", h.status().message()));
-      out.push_back(*h);
-    }
+    VMS_ASSIGN_OR_RETURN(
+        auto resp, Call<MissingObjectsResponse>(&Endpoint::publish, &Publish::Stub::MissingObjects,
+                                                req, kQueryDeadline, "query "));
+    VMS_RETURN_IF_ERROR(AppendHashes(resp.missing(), &out));
   }
   return out;
 }
 
-}  // namespace
-
-absl::StatusOr<std::vector<Hash>> MasterClient::Missing(std::span<const Hash> hashes) {
-  return HashQuery<MissingObjectsRequest, MissingObjectsResponse>(
-      hashes, StrCat("query ", address_),
-      [this](auto* ctx, const auto& req, auto* resp) {
-        return publish_->MissingObjects(ctx, req, resp);
-      },
-      [](const MissingObjectsResponse& r) -> const auto& { return r.missing(); });
-}
-
 absl::StatusOr<std::vector<Hash>> MasterClient::CompleteTrees(std::span<const Hash> hashes) {
-  return HashQuery<CompleteTreesRequest, CompleteTreesResponse>(
-      hashes, StrCat("query ", address_),
-      [this](auto* ctx, const auto& req, auto* resp) {
-        return publish_->CompleteTrees(ctx, req, resp);
-      },
-      [](const CompleteTreesResponse& r) -> const auto& { return r.complete(); });
+  std::vector<Hash> out;
+  for (size_t start = 0; start < hashes.size(); start += kHashesPerRequest) {
+    CompleteTreesRequest req;
+    const size_t end = std::min(hashes.size(), start + kHashesPerRequest);
+    for (size_t i = start; i < end; ++i) req.add_hashes(std::string(hashes[i].View()));
+    VMS_ASSIGN_OR_RETURN(
+        auto resp, Call<CompleteTreesResponse>(&Endpoint::publish, &Publish::Stub::CompleteTrees,
+                                               req, kQueryDeadline, "query "));
+    VMS_RETURN_IF_ERROR(AppendHashes(resp.complete(), &out));
+  }
+  return out;
 }
 
 std::unique_ptr<MasterClient::Upload> MasterClient::StartUpload() {
-  return std::make_unique<GrpcUpload>(publish_.get(), address_);
+  // To the master the push's queries went to.
+  Endpoint& e = endpoints_[current_];
+  return std::make_unique<GrpcUpload>(e.publish.get(), e.address);
 }
 
 absl::StatusOr<CommitResponse> MasterClient::Commit(const CommitRequest& req) {
-  return Unary<CommitResponse>(publish_.get(), &Publish::Stub::Commit, req, kCommitDeadline,
-                               StrCat("commit to ", address_));
+  return Call<CommitResponse>(&Endpoint::publish, &Publish::Stub::Commit, req, kCommitDeadline,
+                              "commit to ");
 }
 
 absl::StatusOr<FlipResponse> MasterClient::SetLive(const SetLiveRequest& req) {
-  return Unary<FlipResponse>(publish_.get(), &Publish::Stub::SetLive, req, kQueryDeadline,
-                             StrCat("live on ", address_));
+  return Call<FlipResponse>(&Endpoint::publish, &Publish::Stub::SetLive, req, kQueryDeadline,
+                            "live on ");
 }
 
 absl::StatusOr<FlipResponse> MasterClient::Rollback(const RollbackRequest& req) {
-  return Unary<FlipResponse>(publish_.get(), &Publish::Stub::Rollback, req, kQueryDeadline,
-                             StrCat("rollback on ", address_));
+  return Call<FlipResponse>(&Endpoint::publish, &Publish::Stub::Rollback, req, kQueryDeadline,
+                            "rollback on ");
 }
 
 absl::StatusOr<LiveHistoryResponse> MasterClient::LiveHistory(const std::string& app) {
   LiveHistoryRequest req;
   req.set_app(app);
-  return Unary<LiveHistoryResponse>(read_.get(), &Read::Stub::LiveHistory, req, kQueryDeadline,
-                                    StrCat("read history on ", address_));
+  return Call<LiveHistoryResponse>(&Endpoint::read, &Read::Stub::LiveHistory, req, kQueryDeadline,
+                                   "read history on ");
 }
 
 absl::StatusOr<ListSitesResponse> MasterClient::ListSites(const std::string& app,
@@ -121,21 +150,21 @@ absl::StatusOr<ListSitesResponse> MasterClient::ListSites(const std::string& app
   // after the last, so this ends after at most one page per site.
   ListSitesResponse all;
   for (size_t page = 0; page <= kMaxSites; ++page) {
-    VMS_ASSIGN_OR_RETURN(
-        auto resp, Unary<ListSitesResponse>(publish_.get(), &Publish::Stub::ListSites, req,
-                                            kListDeadline, StrCat("list sites on ", address_)));
+    VMS_ASSIGN_OR_RETURN(auto resp,
+                         Call<ListSitesResponse>(&Endpoint::publish, &Publish::Stub::ListSites, req,
+                                                 kListDeadline, "list sites on "));
     if (page == 0) {
       all.set_head_seq(resp.head_seq());
       *all.mutable_trust_warnings() = std::move(*resp.mutable_trust_warnings());
     }
     if (resp.more() && (resp.sites().empty() || resp.sites().rbegin()->name() <= req.after())) {
-      return absl::InternalError(StrCat(address_, " sent a page of sites that does not advance"));
+      return absl::InternalError(StrCat(address(), " sent a page of sites that does not advance"));
     }
     for (SiteState& s : *resp.mutable_sites()) *all.add_sites() = std::move(s);
     if (!resp.more()) return all;
     req.set_after(all.sites().rbegin()->name());
   }
-  return absl::InternalError(StrCat(address_, " sent more pages of sites than it may know"));
+  return absl::InternalError(StrCat(address(), " sent more pages of sites than it may know"));
 }
 
 absl::Status MasterClient::ServeSite(const std::string& site,
@@ -144,16 +173,16 @@ absl::Status MasterClient::ServeSite(const std::string& site,
   req.set_site(site);
   req.set_assign_networks(true);
   for (const std::string& n : networks) req.add_networks(n);
-  return Unary<AddSiteResponse>(publish_.get(), &Publish::Stub::AddSite, req, kListDeadline,
-                                StrCat("set the networks of site ", site, " on ", address_))
+  return Call<AddSiteResponse>(&Endpoint::publish, &Publish::Stub::AddSite, req, kListDeadline,
+                               StrCat("set the networks of site ", site, " on "))
       .status();
 }
 
 absl::Status MasterClient::AddSite(const std::string& site) {
   AddSiteRequest req;
   req.set_site(site);
-  return Unary<AddSiteResponse>(publish_.get(), &Publish::Stub::AddSite, req, kListDeadline,
-                                StrCat("add a site on ", address_))
+  return Call<AddSiteResponse>(&Endpoint::publish, &Publish::Stub::AddSite, req, kListDeadline,
+                               "add a site on ")
       .status();
 }
 
@@ -161,19 +190,19 @@ absl::Status MasterClient::RemoveSite(const std::string& site, bool force) {
   RemoveSiteRequest req;
   req.set_site(site);
   req.set_force(force);
-  return Unary<RemoveSiteResponse>(publish_.get(), &Publish::Stub::RemoveSite, req, kListDeadline,
-                                   StrCat("remove site on ", address_))
+  return Call<RemoveSiteResponse>(&Endpoint::publish, &Publish::Stub::RemoveSite, req,
+                                  kListDeadline, "remove site on ")
       .status();
 }
 
 absl::StatusOr<SiteInfoResponse> MasterClient::SiteInfo() {
-  return Unary<SiteInfoResponse>(read_.get(), &Read::Stub::SiteInfo, SiteInfoRequest(),
-                                 kListDeadline, StrCat("ask ", address_));
+  return Call<SiteInfoResponse>(&Endpoint::read, &Read::Stub::SiteInfo, SiteInfoRequest(),
+                                kListDeadline, "ask ");
 }
 
 absl::StatusOr<ListAppsResponse> MasterClient::ListApps() {
-  return Unary<ListAppsResponse>(read_.get(), &Read::Stub::ListApps, ListAppsRequest(),
-                                 kQueryDeadline, StrCat("list apps on ", address_));
+  return Call<ListAppsResponse>(&Endpoint::read, &Read::Stub::ListApps, ListAppsRequest(),
+                                kQueryDeadline, "list apps on ");
 }
 
 absl::StatusOr<AppState> MasterClient::App(const std::string& app) {
@@ -187,53 +216,53 @@ absl::StatusOr<AppState> MasterClient::App(const std::string& app) {
 absl::StatusOr<ListVersionsResponse> MasterClient::ListVersions(const std::string& app) {
   ListVersionsRequest req;
   req.set_app(app);
-  return Unary<ListVersionsResponse>(read_.get(), &Read::Stub::ListVersions, req, kQueryDeadline,
-                                     StrCat("list versions on ", address_));
+  return Call<ListVersionsResponse>(&Endpoint::read, &Read::Stub::ListVersions, req, kQueryDeadline,
+                                    "list versions on ");
 }
 
 absl::StatusOr<OwnersResponse> MasterClient::Owners(const OwnersRequest& req) {
-  return Unary<OwnersResponse>(publish_.get(), &Publish::Stub::Owners, req, kQueryDeadline,
-                               StrCat("owners on ", address_));
+  return Call<OwnersResponse>(&Endpoint::publish, &Publish::Stub::Owners, req, kQueryDeadline,
+                              "owners on ");
 }
 
 absl::StatusOr<RegisterKeyResponse> MasterClient::RegisterKey(const RegisterKeyRequest& req) {
-  return Unary<RegisterKeyResponse>(publish_.get(), &Publish::Stub::RegisterKey, req,
-                                    kQueryDeadline, StrCat("register a key on ", address_));
+  return Call<RegisterKeyResponse>(&Endpoint::publish, &Publish::Stub::RegisterKey, req,
+                                   kQueryDeadline, "register a key on ");
 }
 
 absl::StatusOr<PendingResponse> MasterClient::Pending(const PendingRequest& req) {
-  return Unary<PendingResponse>(publish_.get(), &Publish::Stub::Pending, req, kQueryDeadline,
-                                StrCat("list what waits for signatures on ", address_));
+  return Call<PendingResponse>(&Endpoint::publish, &Publish::Stub::Pending, req, kQueryDeadline,
+                               "list what waits for signatures on ");
 }
 
 absl::StatusOr<RetireResponse> MasterClient::Retire(const RetireRequest& req) {
-  return Unary<RetireResponse>(publish_.get(), &Publish::Stub::Retire, req, kCommitDeadline,
-                               StrCat("retire on ", address_));
+  return Call<RetireResponse>(&Endpoint::publish, &Publish::Stub::Retire, req, kCommitDeadline,
+                              "retire on ");
 }
 
 absl::StatusOr<GcResponse> MasterClient::Gc(const GcRequest& req) {
-  return Unary<GcResponse>(publish_.get(), &Publish::Stub::Gc, req, kCommitDeadline,
-                           StrCat("collect garbage on ", address_));
+  return Call<GcResponse>(&Endpoint::publish, &Publish::Stub::Gc, req, kCommitDeadline,
+                          "collect garbage on ");
 }
 
 absl::StatusOr<PolicyResponse> MasterClient::Policy(const PolicyRequest& req) {
-  return Unary<PolicyResponse>(publish_.get(), &Publish::Stub::Policy, req, kQueryDeadline,
-                               StrCat("policy on ", address_));
+  return Call<PolicyResponse>(&Endpoint::publish, &Publish::Stub::Policy, req, kQueryDeadline,
+                              "policy on ");
 }
 
 absl::StatusOr<CosignResponse> MasterClient::Cosign(const CosignRequest& req) {
-  return Unary<CosignResponse>(publish_.get(), &Publish::Stub::Cosign, req, kCommitDeadline,
-                               StrCat("co-sign on ", address_));
+  return Call<CosignResponse>(&Endpoint::publish, &Publish::Stub::Cosign, req, kCommitDeadline,
+                              "co-sign on ");
 }
 
 absl::StatusOr<TrustResponse> MasterClient::Trust() {
-  return Unary<TrustResponse>(read_.get(), &Read::Stub::Trust, TrustRequest(), kQueryDeadline,
-                              StrCat("read the chain of trust on ", address_));
+  return Call<TrustResponse>(&Endpoint::read, &Read::Stub::Trust, TrustRequest(), kQueryDeadline,
+                             "read the chain of trust on ");
 }
 
 absl::StatusOr<AuditResponse> MasterClient::Audit(const AuditRequest& req) {
-  return Unary<AuditResponse>(publish_.get(), &Publish::Stub::Audit, req, kListDeadline,
-                              StrCat("audit on ", address_));
+  return Call<AuditResponse>(&Endpoint::publish, &Publish::Stub::Audit, req, kListDeadline,
+                             "audit on ");
 }
 
 }  // namespace vms

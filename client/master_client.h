@@ -3,6 +3,8 @@
 #ifndef VMS_CLIENT_MASTER_CLIENT_H_
 #define VMS_CLIENT_MASTER_CLIENT_H_
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <span>
 #include <string>
@@ -18,10 +20,13 @@ namespace vms {
 class MasterClient {
  public:
   // Over TLS the server must be the master, or a site (a replica, for
-  // SiteInfo and reads).
-  MasterClient(std::string address, const Credentials& credentials);
+  // SiteInfo and reads). `addresses`: one, or several separated by commas
+  // (the nodes of a master group): each call goes to the one that answered
+  // last, and to the next when that one cannot be reached.
+  MasterClient(std::string addresses, const Credentials& credentials);
 
-  const std::string& address() const { return address_; }
+  // The master that answered last (the first given, before any call).
+  const std::string& address() const;
 
   // The subset of `hashes` the master lacks. Many hashes per request.
   absl::StatusOr<std::vector<Hash>> Missing(std::span<const Hash> hashes);
@@ -67,9 +72,19 @@ class MasterClient {
   absl::StatusOr<AuditResponse> Audit(const AuditRequest& req);
 
  private:
-  std::string address_;
-  std::unique_ptr<Publish::Stub> publish_;
-  std::unique_ptr<Read::Stub> read_;
+  struct Endpoint {
+    std::string address;
+    std::unique_ptr<Publish::Stub> publish;
+    std::unique_ptr<Read::Stub> read;
+  };
+  // One unary call, from the endpoint that answered last; `what` (e.g.
+  // "commit to ") is followed by the address in errors.
+  template <typename Resp, typename Stub, typename Req, typename Method>
+  absl::StatusOr<Resp> Call(std::unique_ptr<Stub> Endpoint::*stub, Method method, const Req& req,
+                            std::chrono::milliseconds deadline, std::string_view what);
+
+  std::vector<Endpoint> endpoints_;  // at least one
+  std::atomic<size_t> current_{0};
 };
 
 }  // namespace vms

@@ -430,6 +430,27 @@ TEST_F(HardeningTest, AListingOfManyLargeSitesComesInBoundedPages) {
   EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad.error_message();
 }
 
+// `--master A,B,...` (a master group's nodes): a node that cannot be
+// reached is passed over, for queries, pushes and flips alike, and when none
+// answers the error names each.
+TEST_F(HardeningTest, AnUnreachableMasterInTheListIsPassedOver) {
+  const std::string dead = "127.0.0.1:1";
+  const std::string both = dead + "," + master_.address();
+  WriteFile(dir_ / "src/app/1.0/bin/tool", "#!/bin/sh\necho 1.0\n", 0755);
+  RunResult push = Vms({"push", "app", "1.0", dir_ / "src/app/1.0", "--no-wait"}, both);
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  RunResult live = Vms({"live", "app", "1.0"}, both);
+  EXPECT_EQ(live.exit_code, 0) << live.err;
+  RunResult list = Vms({"list"}, both);
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("1.0"), std::string::npos) << list.out;
+
+  RunResult none = Vms({"list"}, dead + ",127.0.0.1:2");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("no master answered"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("127.0.0.1:2"), std::string::npos) << none.err;
+}
+
 TEST_F(HardeningTest, ReplicaThatCompletedAVersionUnreportedReportsItAfterRestart) {
   // tky follows ldn, and its reports go through ldn to the master.
   auto ldn = Replica("ldn");
