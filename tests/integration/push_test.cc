@@ -8,6 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/http.h"
 #include "tests/testing/testing.h"
 
 namespace vms {
@@ -21,7 +22,8 @@ using testing::WriteFile;
 
 class PushTest : public ::testing::Test {
  protected:
-  PushTest() : master_(dir_ / "master") {}
+  // Its metrics say how far an upload got (MasterKilledMidPush...).
+  PushTest() : master_(dir_ / "master", {"--metrics-listen", "127.0.0.1:0"}) {}
 
   RunResult Vms(std::vector<std::string> args, testing::RunOptions options = {}) {
     args.insert(args.begin(), {testing::CliBin(), "--master", master_.address()});
@@ -235,11 +237,17 @@ TEST_F(PushTest, MasterKilledMidPushLeavesNoPartialVersion) {
   for (int i = 0; i < 40; ++i) {
     WriteFile(dir_ / "src/data/f" + std::to_string(i), testing::RandomBytes(256 << 10, 100 + i));
   }
-  // 10 MiB at 2 MiB/s: the push is certainly under way when the master dies.
+  // 10 MiB at 2 MiB/s: killed once the master has stored some objects (its
+  // metrics say how many), long before the push could end.
   testing::Process push({testing::CliBin(), "--master", master_.address(), "push", "big", "1.0",
                          dir_ / "src", "--limit-rate", "2M", "--no-stat-cache"},
                         dir_ / "push.log");
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const std::string metrics = testing::WaitForAddressFile(dir_ / "master/metrics-address");
+  ASSERT_TRUE(testing::WaitFor([&] {
+    std::optional<double> stored = testing::MetricValue(testing::HttpGet(metrics, "/metrics").body,
+                                                        "vms_master_objects_received_total");
+    return stored.value_or(0) >= 2;
+  })) << testing::ReadFileOrDie(dir_ / "push.log");
   ASSERT_TRUE(push.running()) << testing::ReadFileOrDie(dir_ / "push.log");
   master_.Kill9();
   EXPECT_EQ(push.Wait(), 1);
