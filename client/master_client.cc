@@ -85,32 +85,31 @@ absl::StatusOr<Resp> MasterClient::Call(std::unique_ptr<Stub> Endpoint::*stub, M
   return absl::UnavailableError(StrCat("no master answered: ", failures));
 }
 
-absl::StatusOr<std::vector<Hash>> MasterClient::Missing(std::span<const Hash> hashes) {
+template <typename Req, typename Resp, typename Method, typename Field>
+absl::StatusOr<std::vector<Hash>> MasterClient::HashQuery(std::span<const Hash> hashes,
+                                                          Method method, Field field) {
   std::vector<Hash> out;
   for (size_t start = 0; start < hashes.size(); start += kHashesPerRequest) {
-    MissingObjectsRequest req;
+    Req req;
     const size_t end = std::min(hashes.size(), start + kHashesPerRequest);
     for (size_t i = start; i < end; ++i) req.add_hashes(std::string(hashes[i].View()));
-    VMS_ASSIGN_OR_RETURN(
-        auto resp, Call<MissingObjectsResponse>(&Endpoint::publish, &Publish::Stub::MissingObjects,
-                                                req, kQueryDeadline, "query "));
-    VMS_RETURN_IF_ERROR(AppendHashes(resp.missing(), &out));
+    VMS_ASSIGN_OR_RETURN(auto resp,
+                         Call<Resp>(&Endpoint::publish, method, req, kQueryDeadline, "query "));
+    VMS_RETURN_IF_ERROR(AppendHashes(field(resp), &out));
   }
   return out;
 }
 
+absl::StatusOr<std::vector<Hash>> MasterClient::Missing(std::span<const Hash> hashes) {
+  return HashQuery<MissingObjectsRequest, MissingObjectsResponse>(
+      hashes, &Publish::Stub::MissingObjects,
+      [](const MissingObjectsResponse& r) -> const auto& { return r.missing(); });
+}
+
 absl::StatusOr<std::vector<Hash>> MasterClient::CompleteTrees(std::span<const Hash> hashes) {
-  std::vector<Hash> out;
-  for (size_t start = 0; start < hashes.size(); start += kHashesPerRequest) {
-    CompleteTreesRequest req;
-    const size_t end = std::min(hashes.size(), start + kHashesPerRequest);
-    for (size_t i = start; i < end; ++i) req.add_hashes(std::string(hashes[i].View()));
-    VMS_ASSIGN_OR_RETURN(
-        auto resp, Call<CompleteTreesResponse>(&Endpoint::publish, &Publish::Stub::CompleteTrees,
-                                               req, kQueryDeadline, "query "));
-    VMS_RETURN_IF_ERROR(AppendHashes(resp.complete(), &out));
-  }
-  return out;
+  return HashQuery<CompleteTreesRequest, CompleteTreesResponse>(
+      hashes, &Publish::Stub::CompleteTrees,
+      [](const CompleteTreesResponse& r) -> const auto& { return r.complete(); });
 }
 
 std::unique_ptr<MasterClient::Upload> MasterClient::StartUpload() {

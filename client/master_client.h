@@ -82,6 +82,11 @@ class MasterClient {
   template <typename Resp, typename Stub, typename Req, typename Method>
   absl::StatusOr<Resp> Call(std::unique_ptr<Stub> Endpoint::*stub, Method method, const Req& req,
                             std::chrono::milliseconds deadline, std::string_view what);
+  // Asks about `hashes` in requests of kHashesPerRequest (through Call) and
+  // gathers the hashes `field` of each response names.
+  template <typename Req, typename Resp, typename Method, typename Field>
+  absl::StatusOr<std::vector<Hash>> HashQuery(std::span<const Hash> hashes, Method method,
+                                              Field field);
 
   std::vector<Endpoint> endpoints_;  // at least one
   std::atomic<size_t> current_{0};
