@@ -56,6 +56,8 @@ int RunUsage(const GlobalOptions& global, const std::string& app, bool json);
 // vms labels APP: every label of APP, and where live differs by site.
 int RunLabels(const GlobalOptions& global, const std::string& app, bool json);
 int RunSites(const GlobalOptions& global, bool json);
+// vms masters: a master group's nodes, leader, lag, etcd's health.
+int RunMasters(const GlobalOptions& global, bool json);
 int RunSitesRemove(const GlobalOptions& global, const std::string& site, bool force);
 int RunSitesAdd(const GlobalOptions& global, const std::string& site);
 // vms sites serve SITE [NETWORK...]

@@ -260,6 +260,10 @@ int main(int argc, char** argv) {
                    "Only these sites: they return to the world's live version (or --to's)")
       ->delimiter(',');
 
+  bool masters_json = false;
+  CLI::App* masters_cmd = app.add_subcommand(
+      "masters", "A master group's nodes: the leader, each node's applied entry, lag, etcd");
+  masters_cmd->add_flag("--json", masters_json, "Print JSON for scripts");
   bool sites_json = false;
   CLI::App* sites_cmd = app.add_subcommand("sites", "The sites: last seen, applied seq, lag");
   sites_cmd->add_flag("--json", sites_json, "Print JSON for scripts");
@@ -454,6 +458,7 @@ int main(int argc, char** argv) {
   if (sites_add_cmd->parsed()) return vms::RunSitesAdd(global, add_site);
   if (sites_serve_cmd->parsed()) return vms::RunSitesServe(global, serve_site, serve_networks);
   if (sites_cmd->parsed()) return vms::RunSites(global, sites_json);
+  if (masters_cmd->parsed()) return vms::RunMasters(global, masters_json);
   if (status_cmd->parsed()) return vms::RunStatus(global, status_app, status_version, status_json);
   if (site_cmd->parsed()) return vms::RunSiteInfo(global, site_address, site_json);
   if (history_cmd->parsed()) return vms::RunHistory(global, history_app, history_json);

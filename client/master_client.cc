@@ -46,23 +46,54 @@ absl::Status AppendHashes(const Repeated& raw, std::vector<Hash>* out) {
 
 }  // namespace
 
-MasterClient::MasterClient(std::string addresses, const Credentials& credentials) {
-  std::istringstream list(addresses);
-  for (std::string a; std::getline(list, a, ',');) {
-    if (a.empty()) continue;
-    auto channel = MakeChannel(a, credentials, {PrincipalKind::kMaster, PrincipalKind::kSite});
-    endpoints_.push_back(
-        {.address = a, .publish = Publish::NewStub(channel), .read = Read::NewStub(channel)});
-  }
-  if (endpoints_.empty()) {
-    // An empty --master: the calls say where they could not go.
-    auto channel = MakeChannel("", credentials, {PrincipalKind::kMaster, PrincipalKind::kSite});
-    endpoints_.push_back(
-        {.address = "", .publish = Publish::NewStub(channel), .read = Read::NewStub(channel)});
-  }
+namespace {
+
+std::unique_ptr<MasterClient::Endpoint> MakeEndpoint(const std::string& address,
+                                                     const Credentials& credentials) {
+  auto channel = MakeChannel(address, credentials, {PrincipalKind::kMaster, PrincipalKind::kSite});
+  return std::make_unique<MasterClient::Endpoint>(
+      MasterClient::Endpoint{.address = address,
+                             .publish = Publish::NewStub(channel),
+                             .read = Read::NewStub(channel),
+                             .group = Group::NewStub(channel)});
 }
 
-const std::string& MasterClient::address() const { return endpoints_[current_].address; }
+// What a master group's standby says before the leader's address
+// (MasterGroup::kLeaderIsAt).
+constexpr std::string_view kLeaderIsAt = "the leader is at ";
+
+}  // namespace
+
+MasterClient::MasterClient(std::string addresses, const Credentials& credentials)
+    : credentials_(credentials) {
+  std::istringstream list(addresses);
+  for (std::string a; std::getline(list, a, ',');) {
+    if (!a.empty()) endpoints_.push_back(MakeEndpoint(a, credentials));
+  }
+  // An empty --master: the calls say where they could not go.
+  if (endpoints_.empty()) endpoints_.push_back(MakeEndpoint("", credentials));
+  count_ = endpoints_.size();
+  endpoints_.emplace_back();  // the slot AddLeader() fills
+}
+
+const std::string& MasterClient::address() const { return At(current_).address; }
+
+std::optional<size_t> MasterClient::AddLeader(std::string_view message) {
+  const size_t at = message.find(kLeaderIsAt);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view rest = message.substr(at + kLeaderIsAt.size());
+  const std::string address(rest.substr(0, rest.find_first_of(" ;,)\n")));
+  if (address.empty()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(add_mu_);
+  const size_t n = count_;
+  for (size_t i = 0; i < n; ++i) {
+    if (At(i).address == address) return i;
+  }
+  if (n == endpoints_.size()) return std::nullopt;  // the slot is taken
+  endpoints_[n] = MakeEndpoint(address, credentials_);
+  count_ = n + 1;
+  return n;
+}
 
 template <typename Resp, typename Stub, typename Req, typename Method>
 absl::StatusOr<Resp> MasterClient::Call(std::unique_ptr<Stub> Endpoint::*stub, Method method,
@@ -70,18 +101,29 @@ absl::StatusOr<Resp> MasterClient::Call(std::unique_ptr<Stub> Endpoint::*stub, M
                                         std::string_view what) {
   std::string failures;
   const size_t start = current_;
-  for (size_t i = 0; i < endpoints_.size(); ++i) {
-    const size_t at = (start + i) % endpoints_.size();
-    Endpoint& e = endpoints_[at];
+  const size_t n = count_;
+  std::vector<size_t> order;  // each known endpoint, from the last that answered
+  for (size_t i = 0; i < n; ++i) order.push_back((start + i) % n);
+  absl::Status last;
+  for (size_t k = 0; k < order.size(); ++k) {
+    Endpoint& e = At(order[k]);
     auto r = Unary<Resp>((e.*stub).get(), method, req, deadline, StrCat(what, e.address));
-    // Only a master that cannot be reached is passed over: any other answer
-    // (a deadline too, after which a write may have happened) is the answer.
-    if (!absl::IsUnavailable(r.status()) || endpoints_.size() == 1) {
-      current_ = at;
+    // Only a master that cannot be reached (or a standby) is passed over:
+    // any other answer (a deadline too, after which a write may have
+    // happened) is the answer.
+    if (!absl::IsUnavailable(r.status())) {
+      current_ = order[k];
       return r;
     }
+    // A standby named a leader not known yet: it is tried last, once.
+    if (auto leader = AddLeader(Sv(r.status().message()));
+        leader && *leader >= n && order.size() == n) {
+      order.push_back(*leader);
+    }
     failures += StrCat(failures.empty() ? "" : "; ", r.status().message());
+    last = r.status();
   }
+  if (order.size() == 1) return last;
   return absl::UnavailableError(StrCat("no master answered: ", failures));
 }
 
@@ -114,7 +156,7 @@ absl::StatusOr<std::vector<Hash>> MasterClient::CompleteTrees(std::span<const Ha
 
 std::unique_ptr<MasterClient::Upload> MasterClient::StartUpload() {
   // To the master the push's queries went to.
-  Endpoint& e = endpoints_[current_];
+  Endpoint& e = At(current_);
   return std::make_unique<GrpcUpload>(e.publish.get(), e.address);
 }
 
@@ -262,6 +304,16 @@ absl::StatusOr<TrustResponse> MasterClient::Trust() {
 absl::StatusOr<AuditResponse> MasterClient::Audit(const AuditRequest& req) {
   return Call<AuditResponse>(&Endpoint::publish, &Publish::Stub::Audit, req, kListDeadline,
                              "audit on ");
+}
+
+absl::StatusOr<GroupNodesResponse> MasterClient::Masters() {
+  auto r = Call<GroupNodesResponse>(&Endpoint::group, &Group::Stub::Nodes, GroupNodesRequest(),
+                                    kQueryDeadline, "ask the master group at ");
+  if (absl::IsUnimplemented(r.status())) {
+    return absl::FailedPreconditionError(
+        StrCat(address(), " is a single master, not a node of a master group (vms-master --etcd)"));
+  }
+  return r;
 }
 
 }  // namespace vms

@@ -6,12 +6,15 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/hash.h"
+#include "group.grpc.pb.h"
 #include "net/tls.h"
 #include "vms.grpc.pb.h"
 
@@ -22,7 +25,9 @@ class MasterClient {
   // Over TLS the server must be the master, or a site (a replica, for
   // SiteInfo and reads). `addresses`: one, or several separated by commas
   // (the nodes of a master group): each call goes to the one that answered
-  // last, and to the next when that one cannot be reached.
+  // last, and to the next when that one cannot be reached. A standby of a
+  // group that names the leader ("the leader is at ADDRESS") is left for
+  // the leader, once, even if it was not given.
   MasterClient(std::string addresses, const Credentials& credentials);
 
   // The master that answered last (the first given, before any call).
@@ -70,13 +75,19 @@ class MasterClient {
   absl::StatusOr<GcResponse> Gc(const GcRequest& req);
   absl::StatusOr<PolicyResponse> Policy(const PolicyRequest& req);
   absl::StatusOr<AuditResponse> Audit(const AuditRequest& req);
+  // A master group's nodes (vms masters); FailedPrecondition from a single
+  // master.
+  absl::StatusOr<GroupNodesResponse> Masters();
 
- private:
+  // For the helpers in master_client.cc.
   struct Endpoint {
     std::string address;
     std::unique_ptr<Publish::Stub> publish;
     std::unique_ptr<Read::Stub> read;
+    std::unique_ptr<Group::Stub> group;
   };
+
+ private:
   // One unary call, from the endpoint that answered last; `what` (e.g.
   // "commit to ") is followed by the address in errors.
   template <typename Resp, typename Stub, typename Req, typename Method>
@@ -88,7 +99,18 @@ class MasterClient {
   absl::StatusOr<std::vector<Hash>> HashQuery(std::span<const Hash> hashes, Method method,
                                               Field field);
 
-  std::vector<Endpoint> endpoints_;  // at least one
+  // The endpoint at `at` (< count_).
+  Endpoint& At(size_t at) const { return *endpoints_[at]; }
+  // Adds the leader a standby named (in `message`), unless known or one
+  // was added already; its index, or nullopt.
+  std::optional<size_t> AddLeader(std::string_view message);
+
+  // Those given, then one slot for a leader a standby names (filled once,
+  // under add_mu_; count_ says how many are set).
+  const Credentials credentials_;
+  std::vector<std::unique_ptr<Endpoint>> endpoints_;
+  std::atomic<size_t> count_{0};
+  std::mutex add_mu_;
   std::atomic<size_t> current_{0};
 };
 

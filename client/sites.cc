@@ -95,6 +95,45 @@ int RunSites(const GlobalOptions& global, bool json) {
   return 0;
 }
 
+int RunMasters(const GlobalOptions& global, bool json) {
+  MasterClient master(global.master, global.credentials);
+  auto group = master.Masters();
+  if (!group.ok()) return Fail(Sv(group.status().message()));
+  if (json) {
+    nlohmann::json out = {
+        {"leader", group->leader()},
+        {"log_head", group->log_head()},
+        {"commit_copies", group->commit_copies()},
+        {"etcd", std::vector<std::string>(group->etcd().begin(), group->etcd().end())},
+        {"nodes", nlohmann::json::array()}};
+    for (const GroupNode& n : group->nodes()) {
+      out["nodes"].push_back({{"node", n.node()},
+                              {"address", n.address()},
+                              {"leader", n.leader()},
+                              {"applied", n.applied()},
+                              {"lag", group->log_head() - std::min(group->log_head(), n.applied())},
+                              {"head_seq", n.head_seq()},
+                              {"objects", n.objects()},
+                              {"last_seen", IsoTime(n.unix_ms())}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  Table table({"NODE", "ADDRESS", "ROLE", "APPLIED", "LAG", "EVENTS", "OBJECTS", "LAST SEEN"});
+  for (const GroupNode& n : group->nodes()) {
+    const uint64_t lag = group->log_head() - std::min(group->log_head(), n.applied());
+    table.Add({n.node(), n.address(), n.leader() ? "leader" : "standby",
+               std::to_string(n.applied()), lag == 0 ? "0" : StrCat(lag, " entries"),
+               std::to_string(n.head_seq()), std::to_string(n.objects()), Ago(n.unix_ms())});
+  }
+  table.Print(std::cout);
+  std::cout << "leader: " << (group->leader().empty() ? "none now" : group->leader())
+            << "; log head " << group->log_head() << "; a release is committed once "
+            << group->commit_copies() << " nodes hold it\n";
+  for (const std::string& e : group->etcd()) std::cout << "etcd " << e << "\n";
+  return 0;
+}
+
 int RunSitesRemove(const GlobalOptions& global, const std::string& site, bool force) {
   if (absl::Status s = ValidateSiteName(site); !s.ok()) return Fail(Sv(s.message()));
   MasterClient master(global.master, global.credentials);

@@ -108,6 +108,18 @@ absl::Status Db::Flush() {
   return absl::OkStatus();
 }
 
+rocksdb::ColumnFamilyHandle* Db::FindFamily(const std::string& name) const {
+  auto it = families_.find(name);
+  return it == families_.end() ? nullptr : it->second;
+}
+
+std::string Db::FamilyName(uint32_t id) const {
+  for (const auto& [name, handle] : families_) {
+    if (handle->GetID() == id) return name;
+  }
+  return "";
+}
+
 rocksdb::ColumnFamilyHandle* Db::Family(const std::string& name) const {
   auto it = families_.find(name);
   VMS_CHECK(it != families_.end(), "a column family the database was not opened with: " + name);

@@ -43,6 +43,10 @@ class Db {
   rocksdb::DB* raw() const { return db_.get(); }
   // The handle of a family given to Open(); crashes on an unknown name.
   rocksdb::ColumnFamilyHandle* Family(const std::string& name) const;
+  // The handle of `name`, or null when the database was not opened with it.
+  rocksdb::ColumnFamilyHandle* FindFamily(const std::string& name) const;
+  // The name of the family with this id ("" : none).
+  std::string FamilyName(uint32_t id) const;
 
   // Point read: nullopt when absent.
   absl::StatusOr<std::optional<std::string>> Get(const std::string& family,

@@ -18,6 +18,7 @@
 #ifndef VMS_SERVER_AUDIT_LOG_H_
 #define VMS_SERVER_AUDIT_LOG_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -53,8 +54,14 @@ class AuditLog {
   // `db` was opened with kFamily and kAppFamily and outlives the log.
   static absl::StatusOr<std::unique_ptr<AuditLog>> Load(Db* db, Clock* clock);
 
+  // Reads the newest seqs again, after entries were written from elsewhere
+  // (a master group's log, server/master_group.h).
+  absl::Status Reload();
   // Puts `entry` (its seq and time filled in here) into `batch`.
   void Add(rocksdb::WriteBatch* batch, AuditEntry entry);
+  // A master group's node: Append() keeps every entry with the refusals
+  // (this node's own), since the accepted ones are the group log's.
+  void KeepAppendsLocal() { local_appends_ = true; }
   // Writes `entry` now, unsynced: a refusal (not allowed, or an outcome
   // other than "ok") only within its principal's allowance.
   absl::Status Append(AuditEntry entry);
@@ -84,6 +91,7 @@ class AuditLog {
 
   Db* db_;
   Clock* const clock_;
+  std::atomic<bool> local_appends_{false};
   mutable Mutex mu_;
   uint64_t last_seq_ ABSL_GUARDED_BY(mu_);
   uint64_t last_refused_ ABSL_GUARDED_BY(mu_);

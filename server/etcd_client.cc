@@ -1,5 +1,6 @@
 #include "server/etcd_client.h"
 
+#include "absl/strings/match.h"
 #include "core/file_util.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -279,6 +280,26 @@ absl::StatusOr<int64_t> EtcdClient::DeleteRange(const std::string& from, const s
                      StrCat("delete from ", from),
                      [&](auto& e, auto* ctx, auto* r) { return e.kv->DeleteRange(ctx, req, r); }));
   return resp.deleted();
+}
+
+absl::Status EtcdClient::Compact(int64_t revision) {
+  etcdserverpb::CompactionRequest req;
+  req.set_revision(revision);
+  auto resp = Ask<etcdserverpb::CompactionResponse>(
+      "compact etcd", [&](auto& e, auto* ctx, auto* r) { return e.kv->Compact(ctx, req, r); });
+  // Compacted there already (by another node): as good.
+  if (!resp.ok() && absl::StrContains(resp.status().message(), "compacted")) {
+    return absl::OkStatus();
+  }
+  return resp.status();
+}
+
+absl::Status EtcdClient::Defragment() {
+  etcdserverpb::DefragmentRequest req;
+  return Ask<etcdserverpb::DefragmentResponse>(
+             "defragment etcd",
+             [&](auto& e, auto* ctx, auto* r) { return e.maintenance->Defragment(ctx, req, r); })
+      .status();
 }
 
 absl::StatusOr<etcdserverpb::StatusResponse> EtcdClient::Status() {

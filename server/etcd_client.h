@@ -73,6 +73,11 @@ class EtcdClient {
   // Deletes the keys in [from, to); how many went.
   absl::StatusOr<int64_t> DeleteRange(const std::string& from, const std::string& to);
 
+  // Drops the history before `revision` (deleted keys' old values).
+  absl::Status Compact(int64_t revision);
+  // Gives the space compaction freed back to the file system (the member
+  // that answers; it pauses while it does).
+  absl::Status Defragment();
   // The member that answered's view: its id, the leader's, the raft term.
   absl::StatusOr<etcdserverpb::StatusResponse> Status();
 

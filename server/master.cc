@@ -14,6 +14,7 @@
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/sync.h"
+#include "server/group_entry.h"
 #include "server/trust_store.h"
 #include "spdlog/spdlog.h"
 
@@ -23,6 +24,9 @@ namespace {
 
 // How many earlier live versions successive rollbacks can return to.
 constexpr int kBackStackLimit = 100;
+
+// The newest entry of a master group's log the store holds (meta).
+constexpr char kGroupIndexMeta[] = "group_index";
 
 absl::Status NoOwnershipYet(const std::string& app, const std::string& principal) {
   return absl::FailedPreconditionError(
@@ -48,6 +52,7 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
   VMS_ASSIGN_OR_RETURN(auto sites,
                        SiteRegistry::Load((*records)->db(), records->get(), options.clock));
   VMS_ASSIGN_OR_RETURN(auto audit, AuditLog::Load((*records)->db(), options.clock));
+  if (options.group != nullptr) audit->KeepAppendsLocal();
   auto master =
       std::unique_ptr<Master>(new Master(std::move(options), std::move(authz), std::move(*records),
                                          std::move(sites), std::move(audit), std::move(key)));
@@ -60,6 +65,13 @@ absl::StatusOr<std::unique_ptr<Master>> Master::Open(MasterOptions options) {
       if (!e.principal.empty()) master->unreferenced_[e.principal] += e.bytes;
     }
     VMS_RETURN_IF_ERROR(FromRocks(it->status(), "read uploads"));
+  }
+  VMS_ASSIGN_OR_RETURN(auto group_index, master->records_->GetMeta(kGroupIndexMeta));
+  if (group_index) {
+    MutexLock lock(&master->write_mu_);
+    if (!DecodeBigEndian64(*group_index, &master->group_index_)) {
+      return absl::DataLossError("the store's group log index (meta group_index) is malformed");
+    }
   }
   // A data dir that holds a chain keeps it: a master started once without
   // --trust would sign records alone, which every replica refuses for good.
@@ -186,6 +198,88 @@ absl::StatusOr<IngestStats> Master::PutObjects(std::vector<StoredObject>* object
   return stats;
 }
 
+const std::set<std::string>& Master::LocalFamilies() {
+  static const auto* local = new std::set<std::string>{kObjectsFamily,
+                                                       kObjectIndexFamily,
+                                                       kCompleteFamily,
+                                                       kUploadsFamily,
+                                                       SiteRegistry::kFamily,
+                                                       AuditLog::kRefusedFamily,
+                                                       AuditLog::kRefusedAppFamily};
+  return *local;
+}
+
+uint64_t Master::ObjectCountEstimate() const {
+  uint64_t n = 0;
+  Db* db = records_->db();
+  db->raw()->GetIntProperty(db->Family(kObjectsFamily), "rocksdb.estimate-num-keys", &n);
+  return n;
+}
+
+uint64_t Master::group_index() const {
+  MutexLock lock(&write_mu_);
+  return group_index_;
+}
+
+absl::Status Master::Durable(rocksdb::WriteBatch* batch, uint64_t new_head,
+                             std::span<const Hash> roots) {
+  if (options_.group == nullptr) return records_->Commit(batch, new_head);
+  if (group_index_ == std::numeric_limits<uint64_t>::max()) {
+    return absl::ResourceExhaustedError("the master group's log has used up its indexes");
+  }
+  GroupEntry entry;
+  entry.set_index(group_index_ + 1);
+  entry.set_event_seq(new_head);
+  for (const Hash& root : roots) entry.add_roots(std::string(root.View()));
+  VMS_RETURN_IF_ERROR(RowsOf(*records_->db(), *batch, LocalFamilies(), &entry));
+  VMS_RETURN_IF_ERROR(options_.group->Append(entry));
+  records_->PutMeta(batch, kGroupIndexMeta, EncodeBigEndian64(entry.index()));
+  if (absl::Status s = records_->Commit(batch, new_head); !s.ok()) {
+    // In the group's log, so it happened: this node applies it again from
+    // there (MasterGroup) once its store can be written.
+    return absl::UnknownError(
+        StrCat("the write is in the master group's log (entry ", entry.index(),
+               ") but this node could not store it (", s.message(),
+               "); every node applies it from the log: `vms history` shows it there"));
+  }
+  group_index_ = entry.index();
+  return absl::OkStatus();
+}
+
+absl::Status Master::ApplyEntry(const GroupEntry& entry) {
+  MutexLock write_lock(&write_mu_);
+  if (entry.index() <= group_index_) return absl::OkStatus();
+  if (entry.index() != group_index_ + 1) {
+    return absl::FailedPreconditionError(StrCat("entry ", entry.index(),
+                                                " of the group's log follows ", entry.index() - 1,
+                                                ", and this node holds up to ", group_index_));
+  }
+  if (entry.event_seq() != 0 && entry.event_seq() != records_->head_seq() + 1) {
+    return absl::DataLossError(StrCat("entry ", entry.index(), " of the group's log appends event ",
+                                      entry.event_seq(), ", and this node's log ends at ",
+                                      records_->head_seq()));
+  }
+  rocksdb::WriteBatch batch;
+  for (const std::string& raw : entry.roots()) {
+    VMS_ASSIGN_OR_RETURN(Hash root, Hash::FromBytes(raw));
+    VMS_ASSIGN_OR_RETURN(auto closure, WalkClosure(records_->objects(), root));
+    if (!closure.missing.empty()) {
+      return absl::UnavailableError(StrCat(closure.missing.size(), " objects of tree ",
+                                           root.Short(), " (entry ", entry.index(),
+                                           ") are not held here yet"));
+    }
+    for (const auto& [tree, totals] : closure.newly_complete) {
+      records_->objects().MarkComplete(&batch, tree, totals);
+    }
+  }
+  VMS_RETURN_IF_ERROR(BatchOf(*records_->db(), entry, LocalFamilies(), &batch));
+  records_->PutMeta(&batch, kGroupIndexMeta, EncodeBigEndian64(entry.index()));
+  VMS_RETURN_IF_ERROR(records_->Commit(&batch, entry.event_seq()));
+  group_index_ = entry.index();
+  // Its audit entries took seqs this node's audit log must go on from.
+  return audit_->Reload();
+}
+
 Event Master::NextEvent(Event::Type type, const std::string& app, const std::string& version,
                         const Envelope& env) const {
   Event event;
@@ -307,6 +401,10 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
                " per version (vms-master --max-files)"));
   }
 
+  // In a master group, enough nodes hold the objects before the release
+  // counts (not under write_mu_: copying a large release takes long).
+  if (options_.group != nullptr) VMS_RETURN_IF_ERROR(options_.group->HoldCopies(args.root));
+
   Release release;
   release.set_app(args.app);
   release.set_version(args.version);
@@ -388,7 +486,7 @@ absl::StatusOr<CommitResult> Master::DoCommit(const CommitArgs& args) {
       batch.Delete(uploads, keys[i]);
       referenced.push_back(std::move(values[i]));
     }
-    VMS_RETURN_IF_ERROR(records_->Commit(&batch, seq));
+    VMS_RETURN_IF_ERROR(Durable(&batch, seq, {&args.root, 1}));
     Unreference(referenced);
   }
   Count(options_.metrics.pushes);
@@ -651,7 +749,7 @@ absl::StatusOr<uint64_t> Master::WriteLive(const LiveRecord& record, const Envel
   records_->PutLive(&batch, record, env);
   records_->PutAppState(&batch, state);
   audit_->Add(&batch, std::move(entry));
-  VMS_RETURN_IF_ERROR(records_->Commit(&batch, event.seq()));
+  VMS_RETURN_IF_ERROR(Durable(&batch, event.seq()));
   return event.seq();
 }
 

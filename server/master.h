@@ -42,6 +42,7 @@
 #include "core/limits.h"
 #include "core/object_store.h"
 #include "core/sync.h"
+#include "group_records.pb.h"
 #include "records.pb.h"
 #include "server/audit_log.h"
 #include "server/authz.h"
@@ -57,6 +58,22 @@ struct MasterMetrics {
   prometheus::Counter* flips = nullptr;             // live records written (live, rollback)
   prometheus::Counter* objects_received = nullptr;  // new objects stored from uploads
   prometheus::Counter* bytes_received = nullptr;    // their encoded bytes
+};
+
+// A master group's log (server/master_group.h): with one, every write of
+// hard state is appended there before this node stores it.
+class GroupWriter {
+ public:
+  virtual ~GroupWriter() = default;
+  // Before a release is committed: enough nodes of the group hold the
+  // closure of `root` (FailedPrecondition saying why not, in time).
+  virtual absl::Status HoldCopies(const Hash& root) = 0;
+  // Makes `entry` the group's next one, fenced by this node's leadership;
+  // the nodes that count hold its roots first (--commit-copies). Errors:
+  // Unavailable when this node does not lead (nothing was appended), or
+  // DeadlineExceeded when etcd did not say whether it took the entry (the
+  // caller's answer is then unknown: the log says).
+  virtual absl::Status Append(const GroupEntry& entry) = 0;
 };
 
 struct MasterOptions {
@@ -87,6 +104,8 @@ struct MasterOptions {
   // How long after it is signed a checkpoint is fresh.
   std::chrono::milliseconds checkpoint_ttl{std::chrono::hours(1)};
   MasterMetrics metrics;
+  // Set: this master is one node of a group (null: a single master).
+  GroupWriter* group = nullptr;
 };
 
 struct CommitArgs {
@@ -310,7 +329,22 @@ class Master {
   static constexpr char kKeysFamily[] = "keys";
   static constexpr std::chrono::hours kUnreferencedUploadTtl{24};
 
+  // A master group's node applies the group's log (server/master_group.h):
+  // `entry` is the one after group_index(), its roots held here whole
+  // (else Unavailable naming what is missing). An entry already applied is
+  // OK and changes nothing; one beyond the next is FailedPrecondition.
+  absl::Status ApplyEntry(const GroupEntry& entry);
+  // The newest entry of the group's log this store holds (0: none).
+  uint64_t group_index() const;
+  // The families a node of a group keeps for itself: objects (each node
+  // fetches them), uploads and the sites' soft state.
+  static const std::set<std::string>& LocalFamilies();
+
   const RecordStore& records() const { return *records_; }
+  // Where a group's node stores what it fetches (server/master_group.h).
+  ObjectStore& mutable_objects() { return records_->mutable_objects(); }
+  // About how many objects the store holds (RocksDB's estimate).
+  uint64_t ObjectCountEstimate() const;
   ReadApi* read_api() { return records_.get(); }
   SiteRegistry& sites() { return *sites_; }
   const AuditLog& audit() const { return *audit_; }
@@ -393,6 +427,11 @@ class Master {
   absl::StatusOr<uint64_t> WriteLive(const LiveRecord& record, const Envelope& env,
                                      const AppState& state, AuditEntry entry)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Makes a write of hard state durable: a single master commits `batch`;
+  // a group's node appends it to the group's log first (with `roots`, the
+  // trees every node must hold). write_mu_ held.
+  absl::Status Durable(rocksdb::WriteBatch* batch, uint64_t new_head,
+                       std::span<const Hash> roots = {}) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // An event with the next seq for `batch`. write_mu_ held.
   Event NextEvent(Event::Type type, const std::string& app, const std::string& version,
                   const Envelope& env) const;
@@ -405,6 +444,7 @@ class Master {
   SigningKey key_;
   mutable Mutex write_mu_;
   bool chained_ = false;  // set by Open, then constant
+  uint64_t group_index_ ABSL_GUARDED_BY(write_mu_) = 0;
   std::unique_ptr<TrustChain> chain_ ABSL_GUARDED_BY(write_mu_);
   mutable Mutex published_mu_;  // never held with another lock
   TrustSnapshot published_chain_ ABSL_GUARDED_BY(published_mu_);

@@ -159,7 +159,7 @@ absl::StatusOr<OwnersResult> Master::DoOwners(const std::string& principal, cons
   AuditEntry entry = Entry(principal, action, app, target);
   entry.set_outcome("ok");
   audit_->Add(&batch, std::move(entry));
-  VMS_RETURN_IF_ERROR(records_->db()->Write(&batch, /*sync=*/true));
+  VMS_RETURN_IF_ERROR(Durable(&batch, 0));
   MasterLog()->info("owners app={} {} {} by={}", app,
                     change == OwnersChange::kAdd ? "add" : "remove", target, principal);
   return OwnersResult{.owners = *owners};

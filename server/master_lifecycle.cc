@@ -105,7 +105,8 @@ absl::StatusOr<RetentionPolicy> Master::Policy(const std::string& principal, con
     batch.Put(records_->db()->Family(kPolicyFamily), app, set->SerializeAsString());
     entry.set_outcome("ok");
     audit_->Add(&batch, std::move(entry));
-    VMS_RETURN_IF_ERROR(records_->db()->Write(&batch, /*sync=*/true));
+    MutexLock write_lock(&write_mu_);
+    VMS_RETURN_IF_ERROR(Durable(&batch, 0));
     return *set;
   }
   VMS_ASSIGN_OR_RETURN(auto value, records_->db()->Get(kPolicyFamily, app));

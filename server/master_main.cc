@@ -13,7 +13,9 @@
 #include "core/thread_pool.h"
 #include "net/daemon.h"
 #include "net/metrics.h"
+#include "server/group_service.h"
 #include "server/master.h"
+#include "server/master_group.h"
 #include "server/publish_service.h"
 #include "server/read_service.h"
 #include "server/sites_service.h"
@@ -107,6 +109,35 @@ int main(int argc, char** argv) {
                  "hosts that hold none fresher show the master as frozen")
       ->check(CLI::Range(10, 7 * 24 * 3600))
       ->capture_default_str();
+  std::vector<std::string> etcd;
+  vms::MasterGroupOptions group_options;
+  int lease_s = 3;
+  app.add_option("--etcd", etcd,
+                 "Run as one node of a master group whose log is in this etcd cluster "
+                 "(http://host:port of each member, comma separated; README \"Running a master "
+                 "group\"). Without it, this is a single master")
+      ->delimiter(',');
+  app.add_option("--node", group_options.node,
+                 "This node's name in the master group (unique; with --etcd)");
+  app.add_option("--commit-copies", group_options.commit_copies,
+                 "How many nodes of the group (the leader included) hold a release's objects "
+                 "before it is committed")
+      ->check(CLI::Range(1, 9))
+      ->capture_default_str();
+  app.add_option("--etcd-prefix", group_options.prefix,
+                 "The group's keys in etcd (several groups may share one cluster)")
+      ->capture_default_str();
+  app.add_option("--etcd-lease-s", lease_s,
+                 "The leader's lease, seconds: a leader that stops renewing it (dead, paused, "
+                 "cut off) is replaced this long after")
+      ->check(CLI::Range(1, 60))
+      ->capture_default_str();
+  app.add_option("--etcd-ca", group_options.etcd.ca_file, "CA of etcd's certificates (TLS)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--etcd-cert", group_options.etcd.cert_file,
+                 "Client certificate for etcd (TLS; vms-pki issues it)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--etcd-key", group_options.etcd.key_file, "Its key")->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
   vms::GuardAccepts(connection_limits);
   if (make_key) {
@@ -140,6 +171,39 @@ int main(int argc, char** argv) {
     vms::MasterLog()->error("{}", vms::Sv(checked.status().message()));
     return 2;
   }
+  std::unique_ptr<vms::MasterGroup> group;
+  if (!etcd.empty()) {
+    if (group_options.node.empty()) {
+      std::cerr << "vms-master: --etcd needs --node NAME (this node's name in the group)\n";
+      return 2;
+    }
+    if (!trust_file.empty()) {
+      std::cerr << "vms-master: a master group under a root of trust (--trust) is not built yet: "
+                   "its checkpoints would need every node's key in the keyring. Run the group "
+                   "without --trust, or a single master with it\n";
+      return 2;
+    }
+    for (std::string e : etcd) {
+      for (const char* scheme : {"http://", "https://"}) {
+        if (e.starts_with(scheme)) e = e.substr(std::string_view(scheme).size());
+      }
+      while (e.ends_with("/")) e.pop_back();
+      group_options.etcd.endpoints.push_back(e);
+    }
+    group_options.lease = std::chrono::seconds(lease_s);
+    group_options.credentials = *credentials;
+    auto made = vms::MasterGroup::Create(group_options);
+    if (!made.ok()) {
+      vms::MasterLog()->error("{}", vms::Sv(made.status().message()));
+      return 2;
+    }
+    group = std::move(*made);
+    if (absl::Status s = group->WaitForEtcd(std::chrono::seconds(60)); !s.ok()) {
+      vms::MasterLog()->error("{}; start etcd first (README \"Running a master group\")",
+                              vms::Sv(s.message()));
+      return 1;
+    }
+  }
   vms::Metrics metrics;
   auto master = vms::Master::Open(
       {.data_dir = data_dir,
@@ -150,28 +214,52 @@ int main(int argc, char** argv) {
        .trust_file = trust_file,
        .keyring_file = keyring_file,
        .checkpoint_ttl = std::chrono::seconds(checkpoint_expiry_s),
-       .metrics = {
-           .pushes = &metrics.Counter("vms_master_pushes_total", "Releases recorded"),
-           .flips = &metrics.Counter("vms_master_flips_total",
-                                     "Live records written (live and rollback)"),
-           .objects_received = &metrics.Counter("vms_master_objects_received_total",
-                                                "New objects stored from uploads"),
-           .bytes_received = &metrics.Counter("vms_master_received_bytes_total",
-                                              "Stored (encoded) bytes of the new objects uploaded"),
-       }});
+       .metrics =
+           {
+               .pushes = &metrics.Counter("vms_master_pushes_total", "Releases recorded"),
+               .flips = &metrics.Counter("vms_master_flips_total",
+                                         "Live records written (live and rollback)"),
+               .objects_received = &metrics.Counter("vms_master_objects_received_total",
+                                                    "New objects stored from uploads"),
+               .bytes_received =
+                   &metrics.Counter("vms_master_received_bytes_total",
+                                    "Stored (encoded) bytes of the new objects uploaded"),
+           },
+       .group = group.get()});
   if (!master.ok()) {
     vms::MasterLog()->error("cannot open data_dir={}: {}", data_dir,
                             vms::Sv(master.status().message()));
     return 1;
   }
   for (const std::string& w : (*master)->TrustWarnings()) vms::MasterLog()->warn("trust: {}", w);
+  if (group) {
+    if (absl::Status s =
+            group->CheckKey((*master)->public_key().Pem(), (*master)->public_key().keyid());
+        !s.ok()) {
+      vms::MasterLog()->error("{}", vms::Sv(s.message()));
+      return 1;
+    }
+    group->Bind(master->get());
+  }
+  // The group's threads use the master: stopped before it closes, on every
+  // way out.
+  struct StopGroup {
+    vms::MasterGroup* group;
+    ~StopGroup() {
+      if (group) group->Stop();
+    }
+  } stop_group{group.get()};
   // Blocking work (disk, hashing) runs here, off gRPC's callback threads.
   // Joined after the server stops and before the services go: a task in
   // flight may still use them.
   std::optional<vms::ThreadPool> pool;
   pool.emplace(std::max(4, 2 * vms::CpuCount()));
   vms::UploadBudget upload_budget(upload_decode_rate);
-  vms::PublishService publish(master->get(), &*pool, &upload_budget);
+  vms::PublishService publish(
+      master->get(), &*pool, &upload_budget,
+      group ? std::function<absl::Status()>([g = group.get()] { return g->Writable(); }) : nullptr);
+  std::optional<vms::GroupService> group_service;
+  if (group) group_service.emplace(group.get(), &*pool, credentials->insecure());
   vms::ReadServiceOptions read_options{
       .heartbeat = std::chrono::milliseconds(heartbeat_ms),
       .on_corrupt =
@@ -218,13 +306,19 @@ int main(int argc, char** argv) {
   builder.RegisterService(&publish);
   builder.RegisterService(&read);
   builder.RegisterService(&sites);
+  if (group_service) builder.RegisterService(&*group_service);
   auto server = vms::StartServer(&builder, listen, *credentials, data_dir + "/address");
   if (!server.ok()) {
     vms::MasterLog()->error("{}", vms::Sv(server.status().message()));
     return 1;
   }
+  if (group) group->Start(server->address);
   metrics.OnScrape(
-      [m = master->get(), &read,
+      [m = master->get(), &read, g = group.get(),
+       leader = &metrics.Gauge("vms_master_group_leader",
+                               "1 when this node leads its master group (a single master: 1)"),
+       applied = &metrics.Gauge("vms_master_group_applied",
+                                "The newest entry of the group's log this node applied"),
        head = &metrics.Gauge("vms_master_head_seq", "Seq of the newest event"),
        followers = &metrics.Gauge("vms_master_followers", "Replicas following the event log now"),
        watchers = &metrics.Gauge("vms_master_watchers", "Hosts watching live records here now"),
@@ -233,6 +327,8 @@ int main(int argc, char** argv) {
                                  "Refused requests counted but not stored in the audit log "
                                  "(beyond their principal's allowance), since the start")] {
         unstored->Set(static_cast<double>(m->audit().unstored_refusals()));
+        leader->Set(g == nullptr || g->leading() ? 1 : 0);
+        applied->Set(static_cast<double>(m->group_index()));
         head->Set(static_cast<double>(m->records().head_seq()));
         vms::ReadService::Streams streams = read.streams();
         followers->Set(static_cast<double>(streams.followers));
@@ -266,7 +362,11 @@ int main(int argc, char** argv) {
   // Followers are told first, so they can turn elsewhere at once; gRPC then
   // waits for open connections until the deadline. A commit or flip cut off
   // there was either written whole or not at all.
-  vms::ServeUntilSignal(server->server.get(), [&read] { read.BeginShutdown(); });
+  vms::ServeUntilSignal(server->server.get(), [&read, &group] {
+    // Another node leads at once, not when this one's lease runs out.
+    if (group) group->Stop();
+    read.BeginShutdown();
+  });
   metrics_server->reset();
   if (http_server.ok()) http_server->reset();
   server->server.reset();

@@ -423,7 +423,7 @@ absl::StatusOr<OwnersResult> Master::SignedOwners(
   AuditEntry entry = Entry(principal, action, app, target);
   entry.set_outcome(StrCat("ok: ownership record ", next.ownership_seq()));
   audit_->Add(&batch, std::move(entry));
-  VMS_RETURN_IF_ERROR(records_->Commit(&batch, seq));
+  VMS_RETURN_IF_ERROR(Durable(&batch, seq));
   *chain_ = std::move(next_chain);
   PublishChain();
   MasterLog()->info("ownership app={} seq={} owners={} by={}", app, next.ownership_seq(),
@@ -505,7 +505,7 @@ absl::Status Master::RegisterKey(const std::string& caller, const std::string& p
     entry.set_outcome("ok");
     audit_->Add(&batch, std::move(entry));
   }
-  VMS_RETURN_IF_ERROR(records_->db()->Write(&batch, /*sync=*/true));
+  VMS_RETURN_IF_ERROR(Durable(&batch, 0));
   MasterLog()->info("key registered principal={} keyid={} replace={} by={}", principal,
                     key->keyid(), replace, caller);
   return absl::OkStatus();

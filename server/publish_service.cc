@@ -112,7 +112,7 @@ class PutObjectsReactor : public grpc::ServerReadReactor<ObjectBatch> {
 grpc::ServerUnaryReactor* PublishService::CompleteTrees(grpc::CallbackServerContext* ctx,
                                                         const CompleteTreesRequest* req,
                                                         CompleteTreesResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
+  return Run(ctx, [this, req, resp]() -> absl::Status {
     VMS_ASSIGN_OR_RETURN(auto hashes, ParseHashes(req->hashes()));
     VMS_ASSIGN_OR_RETURN(auto complete, master_->CompleteTrees(hashes));
     for (const Hash& h : complete) resp->add_complete(std::string(h.View()));
@@ -123,7 +123,7 @@ grpc::ServerUnaryReactor* PublishService::CompleteTrees(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* PublishService::MissingObjects(grpc::CallbackServerContext* ctx,
                                                          const MissingObjectsRequest* req,
                                                          MissingObjectsResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
+  return Run(ctx, [this, req, resp]() -> absl::Status {
     VMS_ASSIGN_OR_RETURN(auto hashes, ParseHashes(req->hashes()));
     VMS_ASSIGN_OR_RETURN(auto missing, master_->MissingObjects(hashes));
     for (const Hash& h : missing) resp->add_missing(std::string(h.View()));
@@ -133,7 +133,9 @@ grpc::ServerUnaryReactor* PublishService::MissingObjects(grpc::CallbackServerCon
 
 grpc::ServerReadReactor<ObjectBatch>* PublishService::PutObjects(grpc::CallbackServerContext* ctx,
                                                                  PutObjectsResponse* resp) {
-  if (absl::Status s = master_->MayUpload(CallerOf(ctx)); !s.ok()) {
+  absl::Status s = writable_ ? writable_() : absl::OkStatus();
+  if (s.ok()) s = master_->MayUpload(CallerOf(ctx));
+  if (!s.ok()) {
     // Refused before a byte is read.
     class Refused : public grpc::ServerReadReactor<ObjectBatch> {
      public:
@@ -154,7 +156,7 @@ std::optional<Envelope> Signed(const Request* req) {
 
 grpc::ServerUnaryReactor* PublishService::Commit(grpc::CallbackServerContext* ctx,
                                                  const CommitRequest* req, CommitResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
+  return Run(ctx, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
     VMS_ASSIGN_OR_RETURN(auto root, Hash::FromBytes(req->root()));
     VMS_ASSIGN_OR_RETURN(auto result, master_->Commit({.app = req->app(),
                                                        .version = req->version(),
@@ -184,7 +186,7 @@ absl::Status FillFlip(absl::StatusOr<FlipResult> result, FlipResponse* resp) {
 
 grpc::ServerUnaryReactor* PublishService::SetLive(grpc::CallbackServerContext* ctx,
                                                   const SetLiveRequest* req, FlipResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)] {
+  return Run(ctx, [this, req, resp, caller = CallerOf(ctx)] {
     return FillFlip(master_->SetLive({.app = req->app(),
                                       .version = req->version(),
                                       .principal = caller,
@@ -197,7 +199,7 @@ grpc::ServerUnaryReactor* PublishService::SetLive(grpc::CallbackServerContext* c
 
 grpc::ServerUnaryReactor* PublishService::Rollback(grpc::CallbackServerContext* ctx,
                                                    const RollbackRequest* req, FlipResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)] {
+  return Run(ctx, [this, req, resp, caller = CallerOf(ctx)] {
     return FillFlip(master_->Rollback({.app = req->app(),
                                        .version = req->to_version(),
                                        .principal = caller,
@@ -210,7 +212,7 @@ grpc::ServerUnaryReactor* PublishService::Rollback(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* PublishService::ListSites(grpc::CallbackServerContext* ctx,
                                                     const ListSitesRequest* req,
                                                     ListSitesResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp]() -> absl::Status {
+  return Run(ctx, [this, req, resp]() -> absl::Status {
     resp->set_head_seq(master_->records().head_seq());
     for (std::string& w : master_->TrustWarnings()) resp->add_trust_warnings(std::move(w));
     if (!req->after().empty()) VMS_RETURN_IF_ERROR(ValidateSiteName(req->after()));
@@ -224,7 +226,7 @@ grpc::ServerUnaryReactor* PublishService::ListSites(grpc::CallbackServerContext*
 
 grpc::ServerUnaryReactor* PublishService::AddSite(grpc::CallbackServerContext* ctx,
                                                   const AddSiteRequest* req, AddSiteResponse*) {
-  return RunUnary(ctx, pool_, [this, req, caller = CallerOf(ctx)] {
+  return Run(ctx, [this, req, caller = CallerOf(ctx)] {
     if (req->assign_networks()) {
       if (static_cast<size_t>(req->networks_size()) > kMaxSiteNetworks) {
         return absl::InvalidArgumentError(StrCat("a site serves at most ", kMaxSiteNetworks,
@@ -241,14 +243,14 @@ grpc::ServerUnaryReactor* PublishService::AddSite(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* PublishService::RemoveSite(grpc::CallbackServerContext* ctx,
                                                      const RemoveSiteRequest* req,
                                                      RemoveSiteResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, caller = CallerOf(ctx)] {
+  return Run(ctx, [this, req, caller = CallerOf(ctx)] {
     return master_->RemoveSite(caller, req->site(), req->force());
   });
 }
 
 grpc::ServerUnaryReactor* PublishService::Owners(grpc::CallbackServerContext* ctx,
                                                  const OwnersRequest* req, OwnersResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
+  return Run(ctx, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
     OwnersChange change = req->change() == OwnersRequest::ADD         ? OwnersChange::kAdd
                           : req->change() == OwnersRequest::REMOVE    ? OwnersChange::kRemove
                           : req->change() == OwnersRequest::THRESHOLD ? OwnersChange::kThreshold
@@ -265,7 +267,7 @@ grpc::ServerUnaryReactor* PublishService::Owners(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* PublishService::Pending(grpc::CallbackServerContext* ctx,
                                                   const PendingRequest* req,
                                                   PendingResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
+  return Run(ctx, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
     VMS_RETURN_IF_ERROR(ValidateAppName(req->app()));
     VMS_ASSIGN_OR_RETURN(auto pending, master_->Pending(caller, req->app()));
     for (Master::PendingInfo& p : pending) {
@@ -283,7 +285,7 @@ grpc::ServerUnaryReactor* PublishService::Pending(grpc::CallbackServerContext* c
 
 grpc::ServerUnaryReactor* PublishService::Cosign(grpc::CallbackServerContext* ctx,
                                                  const CosignRequest* req, CosignResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
+  return Run(ctx, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
     VMS_RETURN_IF_ERROR(ValidateAppName(req->app()));
     VMS_ASSIGN_OR_RETURN(auto result, master_->Cosign(caller, req->app(), req->signed_()));
     resp->set_done(result.done);
@@ -295,7 +297,7 @@ grpc::ServerUnaryReactor* PublishService::Cosign(grpc::CallbackServerContext* ct
 
 grpc::ServerUnaryReactor* PublishService::Retire(grpc::CallbackServerContext* ctx,
                                                  const RetireRequest* req, RetireResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
+  return Run(ctx, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
     VMS_ASSIGN_OR_RETURN(auto result,
                          master_->Retire({.app = req->app(),
                                           .version = req->version(),
@@ -316,7 +318,7 @@ grpc::ServerUnaryReactor* PublishService::Retire(grpc::CallbackServerContext* ct
 
 grpc::ServerUnaryReactor* PublishService::Gc(grpc::CallbackServerContext* ctx, const GcRequest* req,
                                              GcResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
+  return Run(ctx, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
     VMS_ASSIGN_OR_RETURN(auto result, master_->Gc(caller, req->app(), !req->dry_run()));
     for (GcCandidate& c : result.candidates) *resp->add_candidates() = std::move(c);
     for (GcSummary& s : result.stores) *resp->add_stores() = std::move(s);
@@ -326,7 +328,7 @@ grpc::ServerUnaryReactor* PublishService::Gc(grpc::CallbackServerContext* ctx, c
 
 grpc::ServerUnaryReactor* PublishService::Policy(grpc::CallbackServerContext* ctx,
                                                  const PolicyRequest* req, PolicyResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
+  return Run(ctx, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
     std::optional<RetentionPolicy> set;
     if (req->set()) {
       set.emplace();
@@ -341,7 +343,7 @@ grpc::ServerUnaryReactor* PublishService::Policy(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* PublishService::RegisterKey(grpc::CallbackServerContext* ctx,
                                                       const RegisterKeyRequest* req,
                                                       RegisterKeyResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, caller = CallerOf(ctx)] {
+  return Run(ctx, [this, req, caller = CallerOf(ctx)] {
     return master_->RegisterKey(caller, req->key(), req->replace(), req->proof(),
                                 req->for_principal());
   });
@@ -349,7 +351,7 @@ grpc::ServerUnaryReactor* PublishService::RegisterKey(grpc::CallbackServerContex
 
 grpc::ServerUnaryReactor* PublishService::Audit(grpc::CallbackServerContext* ctx,
                                                 const AuditRequest* req, AuditResponse* resp) {
-  return RunUnary(ctx, pool_, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
+  return Run(ctx, [this, req, resp, caller = CallerOf(ctx)]() -> absl::Status {
     size_t limit = req->limit() == 0 ? 100 : req->limit();
     VMS_ASSIGN_OR_RETURN(auto entries, master_->Audit(caller, req->app(), limit));
     for (AuditEntry& e : entries) *resp->add_entries() = std::move(e);

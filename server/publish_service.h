@@ -3,8 +3,11 @@
 #ifndef VMS_SERVER_PUBLISH_SERVICE_H_
 #define VMS_SERVER_PUBLISH_SERVICE_H_
 
+#include <functional>
+
 #include "core/thread_pool.h"
 #include "server/master.h"
+#include "server/rpc_util.h"
 #include "server/upload_budget.h"
 #include "vms.grpc.pb.h"
 
@@ -13,9 +16,12 @@ namespace vms {
 class PublishService final : public Publish::CallbackService {
  public:
   // `master`, `pool` and `budget` must outlive the service; blocking work
-  // runs on `pool`, uploads within `budget`.
-  PublishService(Master* master, ThreadPool* pool, UploadBudget* budget)
-      : master_(master), pool_(pool), budget_(budget) {}
+  // runs on `pool`, uploads within `budget`. `writable`, when set, is asked
+  // before every call (a master group's standby refuses them, naming the
+  // leader: MasterGroup::Writable).
+  PublishService(Master* master, ThreadPool* pool, UploadBudget* budget,
+                 std::function<absl::Status()> writable = nullptr)
+      : master_(master), pool_(pool), budget_(budget), writable_(std::move(writable)) {}
 
   grpc::ServerUnaryReactor* CompleteTrees(grpc::CallbackServerContext* ctx,
                                           const CompleteTreesRequest* req,
@@ -57,9 +63,19 @@ class PublishService final : public Publish::CallbackService {
                                   AuditResponse* resp) override;
 
  private:
+  // RunUnary (rpc_util.h), after writable_.
+  template <typename Fn>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Fn fn) {
+    return RunUnary(ctx, pool_, [this, fn = std::move(fn)]() mutable -> absl::Status {
+      if (writable_) VMS_RETURN_IF_ERROR(writable_());
+      return fn();
+    });
+  }
+
   Master* master_;
   ThreadPool* pool_;
   UploadBudget* budget_;
+  std::function<absl::Status()> writable_;
 };
 
 }  // namespace vms

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -49,6 +50,7 @@ std::string Url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
 }  // namespace
 
 EtcdCluster::EtcdCluster(const std::string& dir, int members) {
+  std::filesystem::create_directories(dir);
   const std::vector<int> ports = FreePorts(2 * members);
   token_ = "vms-test-" + std::to_string(getpid()) + "-" + std::to_string(ports[0]);
   for (int i = 0; i < members; ++i) {

@@ -1,0 +1,269 @@
+// A master group on real processes: three vms-master nodes on a real
+// three-member etcd, driven by the real vms command. The leader is killed
+// with SIGKILL and paused with SIGSTOP past its lease; no acknowledged
+// write is lost, a paused leader never appends after it wakes, a standby
+// points writes at the leader, and losing a quorum of etcd stops writes
+// with a clear message while reads go on.
+#include <signal.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/etcd.h"
+#include "tests/testing/testing.h"
+
+namespace vms {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::MasterProcess;
+using testing::RunResult;
+using testing::TempDir;
+
+class GroupTest : public ::testing::Test {
+ protected:
+  static constexpr int kNodes = 3;
+
+  GroupTest() : etcd_(dir_ / "etcd") {
+    // One key for the group (no root of trust): made once, copied.
+    EXPECT_EQ(testing::Run({testing::MasterBin(), "--make-key", "--data", dir_ / "n0"}).exit_code,
+              0);
+    for (int i = 1; i < kNodes; ++i) {
+      fs::create_directories(dir_ / Name(i));
+      for (const char* f : {"master.key", "master.pub"}) {
+        fs::copy_file(dir_ / ("n0/" + std::string(f)), dir_ / (Name(i) + "/" + f));
+      }
+    }
+    std::string endpoints;
+    for (const std::string& e : etcd_.endpoints()) {
+      endpoints += (endpoints.empty() ? "http://" : ",http://") + e;
+    }
+    for (int i = 0; i < kNodes; ++i) {
+      nodes_.push_back(std::make_unique<MasterProcess>(
+          dir_ / Name(i),
+          std::vector<std::string>{"--etcd", endpoints, "--node", Name(i), "--etcd-lease-s", "2"}));
+    }
+    testing::WriteToolVersion(dir_, "tool", "1.0");
+    testing::WriteToolVersion(dir_, "tool", "2.0");
+  }
+  ~GroupTest() override {
+    for (auto& n : nodes_) {
+      if (n->running()) n->Signal(SIGCONT);
+    }
+  }
+
+  static std::string Name(int i) { return "n" + std::to_string(i); }
+
+  std::string All() const {
+    std::string out;
+    for (const auto& n : nodes_) out += (out.empty() ? "" : ",") + n->address();
+    return out;
+  }
+  RunResult Vms(const std::string& master, std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::CliBin(), "--master", master});
+    return testing::Run(args, {.env = {{"HOME", dir_ / "home"}}});
+  }
+  // The node that leads, once one does and has applied the log (-1: none
+  // within the wait).
+  int Leader(const std::set<int>& skip = {}) {
+    int leader = -1;
+    testing::WaitFor(
+        [&] {
+          for (int i = 0; i < kNodes; ++i) {
+            if (skip.contains(i) || !nodes_[i]->running()) continue;
+            RunResult r = Vms(nodes_[i]->address(), {"masters", "--json"});
+            if (r.exit_code != 0) continue;
+            const std::string name = json::parse(r.out)["leader"];
+            for (int j = 0; j < kNodes; ++j) {
+              if (Name(j) == name && !skip.contains(j)) leader = j;
+            }
+            // It takes writes (it applied the log): a no-op write answers.
+            if (leader >= 0 && Vms(nodes_[leader]->address(), {"sites", "--json"}).exit_code == 0) {
+              return true;
+            }
+            leader = -1;
+          }
+          return false;
+        },
+        std::chrono::seconds(30));
+    return leader;
+  }
+  // The live flips `node` holds for `app`: version per live_seq.
+  std::map<uint64_t, std::string> History(int node, const std::string& app) {
+    std::map<uint64_t, std::string> out;
+    RunResult r = Vms(nodes_[node]->address(), {"history", app, "--json"});
+    if (r.exit_code != 0) return out;
+    for (const json& h : json::parse(r.out)) out[h["seq"]] = h["version"];
+    return out;
+  }
+  // Waits until every running node holds what `node` holds of `app`.
+  void ExpectConverged(int node, const std::string& app) {
+    const auto want = History(node, app);
+    for (int i = 0; i < kNodes; ++i) {
+      if (!nodes_[i]->running()) continue;
+      EXPECT_TRUE(testing::WaitFor([&] { return History(i, app) == want; }))
+          << Name(i) << " never held " << app << "'s history as " << Name(node) << " does";
+    }
+  }
+
+  TempDir dir_;
+  testing::EtcdCluster etcd_;
+  std::vector<std::unique_ptr<MasterProcess>> nodes_;
+};
+
+TEST_F(GroupTest, AWriteOnTheLeaderReachesEveryNodeAndAStandbyPointsAtTheLeader) {
+  const int leader = Leader();
+  ASSERT_GE(leader, 0);
+  const int standby = (leader + 1) % kNodes;
+  // Given only a standby, vms is told where the leader is and goes there.
+  RunResult push = Vms(nodes_[standby]->address(), {"push", "tool", "1.0", dir_ / "src/tool/1.0"});
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  RunResult live = Vms(nodes_[standby]->address(), {"live", "tool", "1.0"});
+  ASSERT_EQ(live.exit_code, 0) << live.err;
+  ExpectConverged(leader, "tool");
+  EXPECT_EQ(History(standby, "tool").size(), 1u);
+
+  // Every node holds the release's objects: a standby serves its versions,
+  // and the group says each node applied the log.
+  RunResult versions = Vms(nodes_[standby]->address(), {"versions", "tool", "--json"});
+  ASSERT_EQ(versions.exit_code, 0) << versions.err;
+  EXPECT_EQ(json::parse(versions.out).size(), 1u);
+  json group;
+  ASSERT_TRUE(testing::WaitFor([&] {
+    RunResult r = Vms(All(), {"masters", "--json"});
+    if (r.exit_code != 0) return false;
+    group = json::parse(r.out);
+    if (group["nodes"].size() != kNodes) return false;
+    for (const json& n : group["nodes"]) {
+      if (n["lag"] != 0) return false;
+    }
+    return true;
+  })) << group.dump(2);
+  EXPECT_EQ(group["leader"], Name(leader));
+  EXPECT_GE(group["log_head"].get<uint64_t>(), 2u);  // the release, the flip
+  int leaders = 0;
+  for (const json& n : group["nodes"]) leaders += n["leader"].get<bool>();
+  EXPECT_EQ(leaders, 1);
+  for (const json& n : group["nodes"]) EXPECT_GE(n["objects"].get<uint64_t>(), 1u) << n.dump();
+}
+
+TEST_F(GroupTest, KillingTheLeaderLosesNoAcknowledgedFlipAndAnotherTakesOver) {
+  int leader = Leader();
+  ASSERT_GE(leader, 0);
+  for (const char* v : {"1.0", "2.0"}) {
+    RunResult push = Vms(All(), {"push", "tool", v, dir_ / ("src/tool/" + std::string(v))});
+    ASSERT_EQ(push.exit_code, 0) << push.err;
+  }
+  // Flips until the leader is killed mid-stream; each acknowledged one is
+  // remembered.
+  std::vector<std::string> acknowledged;
+  std::atomic<bool> stop{false};
+  std::thread flipper([&] {
+    for (int i = 0; i < 400 && !stop; ++i) {
+      const std::string v = i % 2 == 0 ? "1.0" : "2.0";
+      // Acknowledged and written (not "already live": a flip before it
+      // that was refused left that version live).
+      RunResult r = Vms(All(), {"live", "tool", v});
+      if (r.exit_code == 0 && r.out.find("already") == std::string::npos) {
+        acknowledged.push_back(v);
+      }
+    }
+  });
+  ASSERT_TRUE(testing::WaitFor([&] { return History(leader, "tool").size() >= 3; }));
+  nodes_[leader]->Kill9();
+  const int next = Leader({leader});
+  ASSERT_GE(next, 0) << "no node took over";
+  // Flips go on at the new leader.
+  const size_t before = acknowledged.size();
+  EXPECT_TRUE(testing::WaitFor([&] { return acknowledged.size() >= before + 3; }));
+  stop = true;
+  flipper.join();
+
+  // Every acknowledged flip is in the log once: live_seqs are gapless, and
+  // the log holds at least as many as were acknowledged (a flip whose
+  // answer was lost may be there too).
+  const auto history = History(next, "tool");
+  ASSERT_FALSE(history.empty());
+  uint64_t expect = 1;
+  for (const auto& [seq, version] : history) EXPECT_EQ(seq, expect++);
+  EXPECT_GE(history.size(), acknowledged.size());
+  EXPECT_EQ(history.rbegin()->second, acknowledged.back());
+  ExpectConverged(next, "tool");
+
+  // The new leader holds every byte: a new version made from 2.0's tree
+  // plus one file sends only that file, and a push of 2.0's content again
+  // as 3.0 sends nothing.
+  RunResult again = Vms(All(), {"push", "tool", "3.0", dir_ / "src/tool/2.0", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(json::parse(again.out)["objects_sent"], 0) << again.out;
+
+  // The killed node comes back as a standby and catches up.
+  nodes_[leader]->Start();
+  EXPECT_TRUE(testing::WaitFor([&] { return History(leader, "tool") == History(next, "tool"); }));
+}
+
+TEST_F(GroupTest, ALeaderPausedPastItsLeaseNeverAppendsAgain) {
+  const int leader = Leader();
+  ASSERT_GE(leader, 0);
+  RunResult push = Vms(All(), {"push", "tool", "1.0", dir_ / "src/tool/1.0"});
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  ASSERT_EQ(Vms(All(), {"live", "tool", "1.0"}).exit_code, 0);
+  nodes_[leader]->Signal(SIGSTOP);
+  const int next = Leader({leader});
+  ASSERT_GE(next, 0) << "no node took over from the paused leader";
+  push = Vms(nodes_[next]->address(), {"push", "tool", "2.0", dir_ / "src/tool/2.0"});
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  ASSERT_EQ(Vms(nodes_[next]->address(), {"live", "tool", "2.0"}).exit_code, 0);
+
+  // Awake, the old leader still believes nothing new: a write sent to it
+  // alone is refused there and done at the new leader, never by it.
+  nodes_[leader]->Signal(SIGCONT);
+  RunResult rollback = Vms(nodes_[leader]->address(), {"rollback", "tool"});
+  EXPECT_EQ(rollback.exit_code, 0) << rollback.err;
+  const auto history = History(next, "tool");
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history.at(3), "1.0");
+  ExpectConverged(next, "tool");
+  EXPECT_EQ(nodes_[leader]->log().find("leads the group, its log applied"),
+            nodes_[leader]->log().rfind("leads the group, its log applied"))
+      << "the paused node led again";
+}
+
+TEST_F(GroupTest, WithoutAnEtcdQuorumWritesAreRefusedAndReadsGoOn) {
+  const int leader = Leader();
+  ASSERT_GE(leader, 0);
+  RunResult push = Vms(All(), {"push", "tool", "1.0", dir_ / "src/tool/1.0"});
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  // One member down: no pause.
+  etcd_.Kill(0);
+  RunResult live = Vms(All(), {"live", "tool", "1.0"});
+  EXPECT_EQ(live.exit_code, 0) << live.err;
+  ExpectConverged(leader, "tool");
+  // Two down: no quorum. Writes fail saying so; reads are served.
+  etcd_.Kill(1);
+  live = Vms(All(), {"push", "tool", "2.0", dir_ / "src/tool/2.0"});
+  EXPECT_NE(live.exit_code, 0);
+  EXPECT_FALSE(live.err.empty());
+  for (int i = 0; i < kNodes; ++i) {
+    RunResult versions = Vms(nodes_[i]->address(), {"versions", "tool", "--json"});
+    EXPECT_EQ(versions.exit_code, 0) << versions.err;
+    EXPECT_EQ(History(i, "tool").size(), 1u) << Name(i);
+  }
+  // A quorum again: writes go on, and nothing refused was written.
+  etcd_.Start(0);
+  etcd_.Start(1);
+  const int again = Leader();
+  ASSERT_GE(again, 0);
+  EXPECT_TRUE(testing::WaitFor([&] { return Vms(All(), {"live", "tool", "1.0"}).exit_code == 0; }));
+  RunResult versions = Vms(nodes_[again]->address(), {"versions", "tool", "--json"});
+  ASSERT_EQ(versions.exit_code, 0) << versions.err;
+  EXPECT_EQ(json::parse(versions.out).size(), 1u) << "a refused push was written";
+}
+
+}  // namespace
+}  // namespace vms
