@@ -103,6 +103,7 @@ int RunMasters(const GlobalOptions& global, bool json) {
     nlohmann::json out = {
         {"leader", group->leader()},
         {"log_head", group->log_head()},
+        {"log_oldest", group->log_oldest()},
         {"commit_copies", group->commit_copies()},
         {"etcd", std::vector<std::string>(group->etcd().begin(), group->etcd().end())},
         {"nodes", nlohmann::json::array()}};

@@ -113,6 +113,12 @@ rocksdb::ColumnFamilyHandle* Db::FindFamily(const std::string& name) const {
   return it == families_.end() ? nullptr : it->second;
 }
 
+std::vector<std::string> Db::FamilyNames() const {
+  std::vector<std::string> names;
+  for (const auto& [name, handle] : families_) names.push_back(name);
+  return names;
+}
+
 std::string Db::FamilyName(uint32_t id) const {
   for (const auto& [name, handle] : families_) {
     if (handle->GetID() == id) return name;

@@ -45,6 +45,8 @@ class Db {
   rocksdb::ColumnFamilyHandle* Family(const std::string& name) const;
   // The handle of `name`, or null when the database was not opened with it.
   rocksdb::ColumnFamilyHandle* FindFamily(const std::string& name) const;
+  // The names of the families it was opened with.
+  std::vector<std::string> FamilyNames() const;
   // The name of the family with this id ("" : none).
   std::string FamilyName(uint32_t id) const;
 

@@ -1,21 +1,84 @@
 #include "server/group_service.h"
 
 #include "core/principal.h"
+#include "core/sync.h"
 #include "server/rpc_util.h"
 
 namespace vms {
 
+absl::Status GroupService::MayAsk(const std::string& caller, std::string_view what) const {
+  auto principal = ParsePrincipal(caller);
+  if (insecure_ || (principal.ok() && principal->kind == PrincipalKind::kMaster)) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(StrCat(caller, " may not ask a master node ", what,
+                                            ": only the nodes of the master group may (master "
+                                            "certificates)"));
+}
+
+namespace {
+
+// Streams Master::CopyHardState() in chunks of about kChunkBytes, one at a
+// time, each made on the pool.
+class SnapshotReactor : public grpc::ServerWriteReactor<SnapshotChunk> {
+ public:
+  static constexpr size_t kChunkBytes = 1 << 20;
+
+  SnapshotReactor(Master* master, ThreadPool* pool, std::string peer, const absl::Status& allowed)
+      : master_(master), pool_(pool), peer_(std::move(peer)) {
+    if (!allowed.ok()) {
+      Finish(ToGrpc(allowed));
+      return;
+    }
+    pool_->Submit(peer_, [this] {
+      auto cursor = master_->CopyHardState();
+      if (!cursor.ok()) return Finish(ToGrpc(cursor.status()));
+      cursor_ = std::move(*cursor);
+      Next();
+    });
+  }
+
+  void OnWriteDone(bool ok) override {
+    HappensAfter(&chunk_);
+    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the node went away"));
+    if (chunk_.last()) return Finish(grpc::Status::OK);
+    pool_->Submit(peer_, [this] { Next(); });
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    chunk_.Clear();
+    auto rows = cursor_->Next(kChunkBytes);
+    if (!rows.ok()) return Finish(ToGrpc(rows.status()));
+    for (GroupRow& row : *rows) *chunk_.add_rows() = std::move(row);
+    if (rows->empty()) {
+      chunk_.set_last(true);
+      chunk_.set_index(cursor_->index());
+    }
+    HappensBefore(&chunk_);  // OnWriteDone() comes through gRPC (core/sync.h)
+    StartWrite(&chunk_);
+  }
+
+  Master* master_;
+  ThreadPool* pool_;
+  const std::string peer_;  // the pool's fairness key
+  std::unique_ptr<Master::HardStateCursor> cursor_;
+  SnapshotChunk chunk_;
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<SnapshotChunk>* GroupService::Snapshot(grpc::CallbackServerContext* ctx,
+                                                                const SnapshotRequest*) {
+  return new SnapshotReactor(group_->master(), pool_, FairnessKey(ctx),
+                             MayAsk(CallerOf(ctx), "for a copy of its store"));
+}
+
 grpc::ServerUnaryReactor* GroupService::Hold(grpc::CallbackServerContext* ctx,
                                              const HoldRequest* req, HoldResponse*) {
-  const std::string caller = CallerOf(ctx);
-  return RunUnary(ctx, pool_, [this, req, caller]() -> absl::Status {
-    auto principal = ParsePrincipal(caller);
-    if (!insecure_ && (!principal.ok() || principal->kind != PrincipalKind::kMaster)) {
-      return absl::PermissionDeniedError(
-          StrCat(caller,
-                 " may not ask a master node to hold a release: only the nodes of the "
-                 "master group may (master certificates)"));
-    }
+  return RunUnary(ctx, pool_, [this, req, caller = CallerOf(ctx)]() -> absl::Status {
+    VMS_RETURN_IF_ERROR(MayAsk(caller, "to hold a release"));
     VMS_ASSIGN_OR_RETURN(Hash root, Hash::FromBytes(req->root()));
     if (req->from().empty() || req->from().size() > 256) {
       return absl::InvalidArgumentError("a hold names the node to fetch from (1-256 bytes)");

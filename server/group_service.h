@@ -19,10 +19,16 @@ class GroupService final : public Group::CallbackService {
   // Only another node of the group (a master certificate) may ask.
   grpc::ServerUnaryReactor* Hold(grpc::CallbackServerContext* ctx, const HoldRequest* req,
                                  HoldResponse* resp) override;
+  // Only another node of the group: a copy of this node's hard state.
+  grpc::ServerWriteReactor<SnapshotChunk>* Snapshot(grpc::CallbackServerContext* ctx,
+                                                    const SnapshotRequest* req) override;
   grpc::ServerUnaryReactor* Nodes(grpc::CallbackServerContext* ctx, const GroupNodesRequest* req,
                                   GroupNodesResponse* resp) override;
 
  private:
+  // PermissionDenied unless `caller` is a node of the group.
+  absl::Status MayAsk(const std::string& caller, std::string_view what) const;
+
   MasterGroup* group_;
   ThreadPool* pool_;
   const bool insecure_;

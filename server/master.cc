@@ -27,6 +27,8 @@ constexpr int kBackStackLimit = 100;
 
 // The newest entry of a master group's log the store holds (meta).
 constexpr char kGroupIndexMeta[] = "group_index";
+// Set while the store takes a copy of another node's (Master::BeginCopy).
+constexpr char kCopyingMeta[] = "group_copying";
 
 absl::Status NoOwnershipYet(const std::string& app, const std::string& principal) {
   return absl::FailedPreconditionError(
@@ -278,6 +280,128 @@ absl::Status Master::ApplyEntry(const GroupEntry& entry) {
   group_index_ = entry.index();
   // Its audit entries took seqs this node's audit log must go on from.
   return audit_->Reload();
+}
+
+Master::HardStateCursor::~HardStateCursor() {
+  it_.reset();
+  if (snapshot_ != nullptr) db_->raw()->ReleaseSnapshot(snapshot_);
+}
+
+absl::StatusOr<std::vector<GroupRow>> Master::HardStateCursor::Next(size_t max_bytes) {
+  std::vector<GroupRow> rows;
+  size_t bytes = 0;
+  while (family_ < families_.size() && bytes < max_bytes) {
+    if (it_ == nullptr) {
+      rocksdb::ReadOptions options;
+      options.snapshot = snapshot_;
+      it_.reset(db_->raw()->NewIterator(options, db_->Family(families_[family_])));
+      it_->SeekToFirst();
+    }
+    if (!it_->Valid()) {
+      VMS_RETURN_IF_ERROR(FromRocks(it_->status(), "read a copy of the store"));
+      it_.reset();
+      ++family_;
+      continue;
+    }
+    GroupRow& row = rows.emplace_back();
+    row.set_family(families_[family_]);
+    row.set_key(it_->key().ToString());
+    row.set_value(it_->value().ToString());
+    bytes += row.key().size() + row.value().size() + 16;
+    it_->Next();
+  }
+  return rows;
+}
+
+absl::StatusOr<std::unique_ptr<Master::HardStateCursor>> Master::CopyHardState() {
+  VMS_ASSIGN_OR_RETURN(bool copying, Copying());
+  if (copying) {
+    return absl::UnavailableError("this node is taking a copy itself: ask another node");
+  }
+  auto cursor = std::make_unique<HardStateCursor>();
+  cursor->db_ = records_->db();
+  for (std::string& f : cursor->db_->FamilyNames()) {
+    if (!LocalFamilies().contains(f)) cursor->families_.push_back(std::move(f));
+  }
+  cursor->snapshot_ = cursor->db_->raw()->GetSnapshot();
+  rocksdb::ReadOptions options;
+  options.snapshot = cursor->snapshot_;
+  std::string value;
+  rocksdb::Status s = cursor->db_->raw()->Get(options, cursor->db_->Family("meta"),
+                                              kGroupIndexMeta, &value);
+  if (s.ok() && !DecodeBigEndian64(value, &cursor->index_)) {
+    return absl::DataLossError("the store's group log index (meta group_index) is malformed");
+  }
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read the group log index");
+  return cursor;
+}
+
+absl::StatusOr<bool> Master::Copying() const {
+  VMS_ASSIGN_OR_RETURN(auto copying, records_->GetMeta(kCopyingMeta));
+  return copying.has_value();
+}
+
+absl::Status Master::BeginCopy() {
+  MutexLock write_lock(&write_mu_);
+  Db* db = records_->db();
+  for (const std::string& f : db->FamilyNames()) {
+    if (LocalFamilies().contains(f)) continue;
+    rocksdb::WriteBatch batch;
+    auto it = db->NewIterator(f);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      batch.Delete(db->Family(f), it->key());
+      if (batch.GetDataSize() > (4 << 20)) {
+        VMS_RETURN_IF_ERROR(db->Write(&batch, /*sync=*/false));
+        batch.Clear();
+      }
+    }
+    VMS_RETURN_IF_ERROR(FromRocks(it->status(), "clear the store for a copy"));
+    VMS_RETURN_IF_ERROR(db->Write(&batch, /*sync=*/false));
+  }
+  rocksdb::WriteBatch batch;
+  records_->PutMeta(&batch, kCopyingMeta, "1");
+  VMS_RETURN_IF_ERROR(db->Write(&batch, /*sync=*/true));
+  group_index_ = 0;
+  return absl::OkStatus();
+}
+
+absl::Status Master::AddCopy(const std::vector<GroupRow>& rows) {
+  GroupEntry entry;
+  for (const GroupRow& row : rows) {
+    // The copy's own marks are not taken: this store's say it is copying.
+    if (row.family() == "meta" && (row.key() == kCopyingMeta || row.key() == kGroupIndexMeta)) {
+      continue;
+    }
+    *entry.add_rows() = row;
+  }
+  rocksdb::WriteBatch batch;
+  VMS_RETURN_IF_ERROR(BatchOf(*records_->db(), entry, LocalFamilies(), &batch));
+  return records_->db()->Write(&batch, /*sync=*/false);
+}
+
+absl::Status Master::FinishCopy(uint64_t index) {
+  MutexLock write_lock(&write_mu_);
+  rocksdb::WriteBatch batch;
+  records_->PutMeta(&batch, kGroupIndexMeta, EncodeBigEndian64(index));
+  records_->DeleteMeta(&batch, kCopyingMeta);
+  VMS_RETURN_IF_ERROR(records_->db()->Write(&batch, /*sync=*/true));
+  group_index_ = index;
+  VMS_RETURN_IF_ERROR(records_->ReloadHead());
+  return audit_->Reload();
+}
+
+absl::Status Master::MarkHeld(const Hash& root) {
+  VMS_ASSIGN_OR_RETURN(auto closure, WalkClosure(records_->objects(), root));
+  if (!closure.missing.empty()) {
+    return absl::NotFoundError(StrCat(closure.missing.size(), " objects of tree ", root.Short(),
+                                      " are not held (first: ", closure.missing.front().Short(),
+                                      ")"));
+  }
+  rocksdb::WriteBatch batch;
+  for (const auto& [tree, totals] : closure.newly_complete) {
+    records_->objects().MarkComplete(&batch, tree, totals);
+  }
+  return records_->db()->Write(&batch, /*sync=*/false);
 }
 
 Event Master::NextEvent(Event::Type type, const std::string& app, const std::string& version,

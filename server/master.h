@@ -336,6 +336,39 @@ class Master {
   absl::Status ApplyEntry(const GroupEntry& entry);
   // The newest entry of the group's log this store holds (0: none).
   uint64_t group_index() const;
+
+  // A consistent view of this node's hard state (every family but
+  // LocalFamilies()), for a node that starts from a copy of it.
+  class HardStateCursor {
+   public:
+    ~HardStateCursor();
+    // The next rows, about `max_bytes` of them; empty once all were given.
+    absl::StatusOr<std::vector<GroupRow>> Next(size_t max_bytes);
+    // The group log index the copy holds.
+    uint64_t index() const { return index_; }
+
+   private:
+    friend class Master;
+    Db* db_ = nullptr;
+    const rocksdb::Snapshot* snapshot_ = nullptr;
+    std::vector<std::string> families_;
+    size_t family_ = 0;
+    std::unique_ptr<rocksdb::Iterator> it_;
+    uint64_t index_ = 0;
+  };
+  absl::StatusOr<std::unique_ptr<HardStateCursor>> CopyHardState();
+  // Taking a copy: BeginCopy() deletes this node's hard state and marks the
+  // store as copying (a crash before FinishCopy() leaves it so, and the
+  // copy is taken again); AddCopy() writes rows; FinishCopy() sets the
+  // group log index the copy holds and reloads what is kept in memory.
+  absl::Status BeginCopy();
+  absl::Status AddCopy(const std::vector<GroupRow>& rows);
+  absl::Status FinishCopy(uint64_t index);
+  // Whether the store holds an unfinished copy.
+  absl::StatusOr<bool> Copying() const;
+  // Marks the closure of `root` complete (its objects all held; NotFound
+  // naming what is not).
+  absl::Status MarkHeld(const Hash& root);
   // The families a node of a group keeps for itself: objects (each node
   // fetches them), uploads and the sites' soft state.
   static const std::set<std::string>& LocalFamilies();

@@ -5,6 +5,8 @@
 #include <thread>
 
 #include "core/closure.h"
+#include "core/envelope.h"
+#include "core/lifecycle.h"
 #include "core/log.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -83,6 +85,82 @@ absl::Status MasterGroup::CheckKey(const std::string& pem, const std::string& ke
              "): every node of a group without a root of trust signs with one key; copy "
              "DATA/master.key and DATA/master.pub from a node of the group to this node's data "
              "directory, then start it"));
+}
+
+absl::Status MasterGroup::Bootstrap(std::chrono::milliseconds wait) {
+  VMS_ASSIGN_OR_RETURN(bool copying, master_->Copying());
+  GroupLog reader(etcd_.get(), {.prefix = options_.prefix, .node = options_.node});
+  VMS_ASSIGN_OR_RETURN(auto oldest, reader.Read(0, 1));
+  const uint64_t first = oldest.empty() ? 0 : oldest.front().first;
+  const uint64_t have = master_->group_index();
+  if (!copying && (first <= have + 1)) return absl::OkStatus();
+  MasterLog()->warn(
+      "node {}: its store holds the group's log up to entry {} and etcd keeps it from entry {}{}: "
+      "taking a copy of another node's store",
+      options_.node, have, first, copying ? " (a copy was cut short)" : "");
+  const Steady::time_point until = Steady::now() + wait;
+  std::string tried;
+  do {
+    auto nodes = LiveNodes(options_.node_silence);
+    if (nodes.ok()) {
+      std::sort(nodes->begin(), nodes->end(), [](const GroupNode& a, const GroupNode& b) {
+        return a.applied() > b.applied();
+      });
+      for (const GroupNode& n : *nodes) {
+        if (n.node() == options_.node || n.applied() + 1 < first) continue;
+        absl::Status s = CopyFrom(n.address());
+        if (s.ok()) {
+          MasterLog()->info("node {}: took a copy of {}'s store, up to entry {}", options_.node,
+                            n.node(), master_->group_index());
+          return s;
+        }
+        tried = StrCat(n.node(), ": ", s.message());
+        MasterLog()->warn("node {}: no copy from {}: {}", options_.node, n.node(), Sv(s.message()));
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  } while (Steady::now() < until);
+  return absl::UnavailableError(
+      StrCat("node ", options_.node, " needs a copy of a healthy node's store (its own reaches "
+             "entry ", have, ", etcd keeps the log from ", first, ") and none gave one",
+             tried.empty() ? " (no other node is up)" : StrCat(" (", tried, ")"),
+             ": start another node of the group, then this one"));
+}
+
+absl::Status MasterGroup::CopyFrom(const std::string& address) {
+  auto channel = MakeChannel(address, options_.credentials, {PrincipalKind::kMaster});
+  auto stub = Group::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineAfter(std::chrono::hours(1)));
+  auto reader = stub->Snapshot(&ctx, SnapshotRequest());
+  VMS_RETURN_IF_ERROR(master_->BeginCopy());
+  SnapshotChunk chunk;
+  std::optional<uint64_t> index;
+  uint64_t rows = 0;
+  while (reader->Read(&chunk)) {
+    VMS_RETURN_IF_ERROR(master_->AddCopy({chunk.rows().begin(), chunk.rows().end()}));
+    rows += chunk.rows_size();
+    if (chunk.last()) index = chunk.index();
+  }
+  VMS_RETURN_IF_ERROR(FromGrpc(reader->Finish(), StrCat("copy the store of ", address)));
+  if (!index) return absl::UnavailableError(StrCat("the copy from ", address, " ended early"));
+  // Every object the copied releases name, before the copy counts.
+  VMS_ASSIGN_OR_RETURN(auto apps, master_->records().ListApps());
+  uint64_t releases = 0;
+  for (const AppState& app : apps) {
+    VMS_ASSIGN_OR_RETURN(auto versions, master_->records().ListVersions(app.app()));
+    for (const Envelope& env : versions) {
+      VMS_ASSIGN_OR_RETURN(Release release, ParseRelease(env));
+      if (IsRetired(app, release.version())) continue;  // collected
+      VMS_ASSIGN_OR_RETURN(Hash root, Hash::FromBytes(release.root()));
+      VMS_RETURN_IF_ERROR(FetchTree(root, {address}));
+      VMS_RETURN_IF_ERROR(master_->MarkHeld(root));
+      ++releases;
+    }
+  }
+  MasterLog()->info("node {}: copied {} rows and the objects of {} releases from {}",
+                    options_.node, rows, releases, address);
+  return master_->FinishCopy(*index);
 }
 
 void MasterGroup::Start(const std::string& address) {
@@ -385,6 +463,8 @@ absl::StatusOr<GroupNodesResponse> MasterGroup::Nodes() {
   }
   VMS_ASSIGN_OR_RETURN(uint64_t head, log_->Head());
   resp.set_log_head(head);
+  VMS_ASSIGN_OR_RETURN(auto oldest, log_->Read(0, 1));
+  if (!oldest.empty()) resp.set_log_oldest(oldest.front().first);
   for (const std::string& endpoint : options_.etcd.endpoints) {
     auto one = EtcdClient::Create({.endpoints = {endpoint},
                                    .deadline = std::chrono::milliseconds(500),

@@ -71,6 +71,13 @@ class MasterGroup : public GroupWriter {
   // The master opened with this group (MasterOptions.group); before it
   // serves.
   void Bind(Master* master) { master_ = master; }
+  Master* master() const { return master_; }
+  // Before the bound master serves: a store that does not reach the group's
+  // log (a new node once the log was trimmed, a data dir lost, a node away
+  // past the trim, a copy cut short) takes a copy of a healthy node's store
+  // and every object its releases name. OK when none was needed; waits up
+  // to `wait` for a node to copy from.
+  absl::Status Bootstrap(std::chrono::milliseconds wait);
   // Starts following the log and campaigning; the bound master serves at
   // `address`.
   void Start(const std::string& address);
@@ -102,6 +109,8 @@ class MasterGroup : public GroupWriter {
   // Applies entries from group_index() + 1 until `until` (0: what there is,
   // a batch at a time). OK when there was nothing more.
   absl::Status ApplyFrom(uint64_t until);
+  // Takes a copy of the store of the node at `address` (Bootstrap).
+  absl::Status CopyFrom(const std::string& address);
   // Fetches the closure of `root` from the first of `from` that has it.
   absl::Status FetchTree(const Hash& root, const std::vector<std::string>& from);
   // The nodes that said where they are within `silence`.

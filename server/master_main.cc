@@ -240,6 +240,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     group->Bind(master->get());
+    if (absl::Status s = group->Bootstrap(std::chrono::seconds(60)); !s.ok()) {
+      vms::MasterLog()->error("{}", vms::Sv(s.message()));
+      return 1;
+    }
   }
   // The group's threads use the master: stopped before it closes, on every
   // way out.

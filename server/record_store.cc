@@ -367,6 +367,20 @@ void RecordStore::PutEvent(rocksdb::WriteBatch* batch, const Event& event) {
   PutSeqIndex(batch, event);
 }
 
+absl::Status RecordStore::ReloadHead() {
+  VMS_ASSIGN_OR_RETURN(auto head, db_->Get(kMeta, kHeadSeqKey));
+  uint64_t head_seq = 0;
+  if (head && !DecodeBigEndian64(*head, &head_seq)) {
+    return absl::DataLossError(StrCat("corrupt head_seq in ", db_->path()));
+  }
+  {
+    MutexLock lock(&mu_);
+    head_seq_ = head_seq;
+  }
+  Notify(head_seq);
+  return absl::OkStatus();
+}
+
 absl::Status RecordStore::Commit(rocksdb::WriteBatch* batch, uint64_t new_head) {
   VMS_RETURN_IF_ERROR(db_->Write(batch, /*sync=*/true));
   if (new_head == 0) return absl::OkStatus();

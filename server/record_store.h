@@ -97,6 +97,11 @@ class RecordStore : public ReadApi {
   // Appends `event` (its seq must be head_seq() + 1 when committed).
   void PutEvent(rocksdb::WriteBatch* batch, const Event& event);
 
+  // Reads the head seq again after the store's log was replaced wholesale (a
+  // master group's node taking a copy of another's, server/master_group.h),
+  // and tells subscribers.
+  absl::Status ReloadHead();
+
   // Writes `batch` synced; if it holds an event, `new_head` is its seq and
   // subscribers hear of it. Pass 0 for batches without an event.
   absl::Status Commit(rocksdb::WriteBatch* batch, uint64_t new_head);

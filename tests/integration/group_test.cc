@@ -234,6 +234,57 @@ TEST_F(GroupTest, ALeaderPausedPastItsLeaseNeverAppendsAgain) {
       << "the paused node led again";
 }
 
+TEST_F(GroupTest, AStandbyWhoseDataDirIsLostRefillsFromTheOthers) {
+  const int leader = Leader();
+  ASSERT_GE(leader, 0);
+  for (const char* v : {"1.0", "2.0"}) {
+    RunResult push = Vms(All(), {"push", "tool", v, dir_ / ("src/tool/" + std::string(v))});
+    ASSERT_EQ(push.exit_code, 0) << push.err;
+  }
+  ASSERT_EQ(Vms(All(), {"live", "tool", "2.0"}).exit_code, 0);
+  ExpectConverged(leader, "tool");
+  // Once every node applied them, the leader trims the log: a node with an
+  // empty store can no longer start from entry 1.
+  json group;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        RunResult r = Vms(All(), {"masters", "--json"});
+        if (r.exit_code != 0) return false;
+        group = json::parse(r.out);
+        return group["log_oldest"].get<uint64_t>() > 1;
+      },
+      std::chrono::seconds(40)))
+      << group.dump(2);
+
+  const int lost = (leader + 1) % kNodes;
+  nodes_[lost]->Kill9();
+  const std::string data = nodes_[lost]->data_dir();
+  const std::string key = testing::ReadFileOrDie(data + "/master.key");
+  const std::string pub = testing::ReadFileOrDie(data + "/master.pub");
+  fs::remove_all(data);
+  // The operator puts the group's key back (README), nothing else.
+  testing::WriteFile(data + "/master.key", key, 0600);
+  testing::WriteFile(data + "/master.pub", pub);
+  nodes_[lost]->Start();
+  ExpectConverged(leader, "tool");
+  RunResult versions = Vms(nodes_[lost]->address(), {"versions", "tool", "--json"});
+  ASSERT_EQ(versions.exit_code, 0) << versions.err;
+  EXPECT_EQ(json::parse(versions.out).size(), 2u);
+  EXPECT_NE(nodes_[lost]->log().find("took a copy of"), std::string::npos) << nodes_[lost]->log();
+
+  // It holds every object: it can lead, and a push of 2.0's content as 3.0
+  // then sends nothing.
+  for (int i = 0; i < kNodes; ++i) {
+    if (i != lost) nodes_[i]->Kill9();
+  }
+  nodes_[leader]->Start();  // two nodes: a release needs two copies
+  ASSERT_EQ(Leader({leader}), lost);
+  RunResult again = Vms(nodes_[lost]->address(),
+                        {"push", "tool", "3.0", dir_ / "src/tool/2.0", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(json::parse(again.out)["objects_sent"], 0) << again.out;
+}
+
 TEST_F(GroupTest, WithoutAnEtcdQuorumWritesAreRefusedAndReadsGoOn) {
   const int leader = Leader();
   ASSERT_GE(leader, 0);
