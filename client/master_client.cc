@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <sstream>
+#include <type_traits>
 
 #include "core/limits.h"
 #include "core/status_macros.h"
@@ -61,6 +62,22 @@ std::unique_ptr<MasterClient::Endpoint> MakeEndpoint(const std::string& address,
 // What a master group's standby says before the leader's address
 // (MasterGroup::kLeaderIsAt).
 constexpr std::string_view kLeaderIsAt = "the leader is at ";
+// What a master group's node says of a write it refused without making it
+// (MasterGroup::kNotWritten).
+constexpr std::string_view kNotWritten = "nothing was written";
+
+// Whether a call that failed Unavailable may go to another master: a read
+// may; a write only if it never reached one (no connection), or the node
+// said it made none. A connection that broke mid-call may have carried a
+// write the master made: sending it again could make it twice.
+template <typename Stub>
+bool MayPassOver(const absl::Status& s) {
+  if (!absl::IsUnavailable(s)) return false;
+  if (!std::is_same_v<Stub, Publish::Stub>) return true;
+  const std::string_view m = Sv(s.message());
+  return m.find(kNotWritten) != std::string_view::npos ||
+         m.find("failed to connect to all addresses") != std::string_view::npos;
+}
 
 }  // namespace
 
@@ -111,7 +128,7 @@ absl::StatusOr<Resp> MasterClient::Call(std::unique_ptr<Stub> Endpoint::*stub, M
     // Only a master that cannot be reached (or a standby) is passed over:
     // any other answer (a deadline too, after which a write may have
     // happened) is the answer.
-    if (!absl::IsUnavailable(r.status())) {
+    if (!MayPassOver<Stub>(r.status())) {
       current_ = order[k];
       return r;
     }

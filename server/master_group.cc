@@ -103,9 +103,8 @@ absl::Status MasterGroup::Bootstrap(std::chrono::milliseconds wait) {
   do {
     auto nodes = LiveNodes(options_.node_silence);
     if (nodes.ok()) {
-      std::sort(nodes->begin(), nodes->end(), [](const GroupNode& a, const GroupNode& b) {
-        return a.applied() > b.applied();
-      });
+      std::sort(nodes->begin(), nodes->end(),
+                [](const GroupNode& a, const GroupNode& b) { return a.applied() > b.applied(); });
       for (const GroupNode& n : *nodes) {
         if (n.node() == options_.node || n.applied() + 1 < first) continue;
         absl::Status s = CopyFrom(n.address());
@@ -121,8 +120,10 @@ absl::Status MasterGroup::Bootstrap(std::chrono::milliseconds wait) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
   } while (Steady::now() < until);
   return absl::UnavailableError(
-      StrCat("node ", options_.node, " needs a copy of a healthy node's store (its own reaches "
-             "entry ", have, ", etcd keeps the log from ", first, ") and none gave one",
+      StrCat("node ", options_.node,
+             " needs a copy of a healthy node's store (its own reaches "
+             "entry ",
+             have, ", etcd keeps the log from ", first, ") and none gave one",
              tried.empty() ? " (no other node is up)" : StrCat(" (", tried, ")"),
              ": start another node of the group, then this one"));
 }
@@ -158,8 +159,8 @@ absl::Status MasterGroup::CopyFrom(const std::string& address) {
       ++releases;
     }
   }
-  MasterLog()->info("node {}: copied {} rows and the objects of {} releases from {}",
-                    options_.node, rows, releases, address);
+  MasterLog()->info("node {}: copied {} rows and the objects of {} releases from {}", options_.node,
+                    rows, releases, address);
   return master_->FinishCopy(*index);
 }
 
@@ -185,15 +186,14 @@ void MasterGroup::Stop() {
 }
 
 absl::Status MasterGroup::Writable() const {
-  if (!started_) {
-    return absl::UnavailableError(StrCat("vms-master ", options_.node, " is starting"));
-  }
+  // Every refusal says kNotWritten: vms then knows it may ask another node.
+  auto refuse = [this](std::string_view why) {
+    return absl::UnavailableError(
+        StrCat("vms-master ", options_.node, " ", why, " (", kNotWritten, ")"));
+  };
+  if (!started_) return refuse("is starting");
   if (log_->leading() && caught_up_) return absl::OkStatus();
-  if (log_->leading()) {
-    return absl::UnavailableError(StrCat("vms-master ", options_.node,
-                                         " has just become the group's leader and is applying "
-                                         "its log: retry in a moment"));
-  }
+  if (log_->leading()) return refuse("has just become the group's leader and is applying its log");
   // Asked now: the follow loop's view may be older than a failover.
   std::string leader;
   if (auto who = log_->WhoLeads(); who.ok()) {
@@ -203,12 +203,10 @@ absl::Status MasterGroup::Writable() const {
     leader = leader_address_;
   }
   if (leader.empty() || leader == address_) {
-    return absl::UnavailableError(StrCat("vms-master ", options_.node,
-                                         " is a standby and no node of the group leads now "
-                                         "(one is elected within seconds): retry"));
+    return refuse(
+        "is a standby and no node of the group leads now (one is elected within seconds)");
   }
-  return absl::UnavailableError(StrCat("vms-master ", options_.node,
-                                       " is a standby of the master group; ", kLeaderIsAt, leader));
+  return refuse(StrCat("is a standby of the master group; ", kLeaderIsAt, leader));
 }
 
 absl::StatusOr<std::vector<GroupNode>> MasterGroup::LiveNodes(std::chrono::milliseconds silence) {

@@ -102,6 +102,9 @@ class MasterGroup : public GroupWriter {
 
   // What vms says before "the leader is at ADDRESS" (client/master_client.cc).
   static constexpr char kLeaderIsAt[] = "the leader is at ";
+  // What every refusal of a write that was not made says: vms may then send
+  // it to another node (any other Unavailable may come after the write).
+  static constexpr char kNotWritten[] = "nothing was written";
 
  private:
   MasterGroup(MasterGroupOptions options, std::unique_ptr<EtcdClient> etcd);
