@@ -6,14 +6,20 @@
 // with a clear message while reads go on.
 #include <signal.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <random>
+#include <regex>
 #include <set>
 #include <thread>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/etcd.h"
+#include "tests/testing/history.h"
 #include "tests/testing/testing.h"
 
 namespace vms {
@@ -279,8 +285,8 @@ TEST_F(GroupTest, AStandbyWhoseDataDirIsLostRefillsFromTheOthers) {
   }
   ASSERT_EQ(Leader(), lost);
   nodes_[leader]->Start();  // two nodes: a release needs two copies
-  RunResult again = Vms(nodes_[lost]->address(),
-                        {"push", "tool", "3.0", dir_ / "src/tool/2.0", "--json"});
+  RunResult again =
+      Vms(nodes_[lost]->address(), {"push", "tool", "3.0", dir_ / "src/tool/2.0", "--json"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(json::parse(again.out)["objects_sent"], 0) << again.out;
 }
@@ -314,6 +320,137 @@ TEST_F(GroupTest, WithoutAnEtcdQuorumWritesAreRefusedAndReadsGoOn) {
   RunResult versions = Vms(nodes_[again]->address(), {"versions", "tool", "--json"});
   ASSERT_EQ(versions.exit_code, 0) << versions.err;
   EXPECT_EQ(json::parse(versions.out).size(), 1u) << "a refused push was written";
+}
+
+// Jepsen-style: clients flip and roll back two apps while a nemesis kills
+// and pauses master nodes and kills etcd members (bounded in count and
+// time); every operation is recorded (invoked, completed, ok / failed /
+// unknown) and the history is checked against the log the group ends with
+// (tests/testing/history.h). VMS_CHAOS_SECONDS sets the length (ops/test
+// --chaos runs the long form); CI runs a short one.
+TEST_F(GroupTest, ChaosLosesNoAcknowledgedFlipAndEveryCopyConverges) {
+  const char* env = std::getenv("VMS_CHAOS_SECONDS");
+  const int seconds = env != nullptr ? std::atoi(env) : 25;
+  ASSERT_GE(Leader(), 0);
+  const std::vector<std::string> apps = {"tool", "other"};
+  const std::vector<std::string> versions = {"1.0", "2.0"};
+  for (const std::string& app : apps) {
+    for (const std::string& v : versions) {
+      RunResult push = Vms(All(), {"push", app, v, dir_ / ("src/tool/" + v)});
+      ASSERT_EQ(push.exit_code, 0) << push.err;
+    }
+  }
+  // A replica follows the group throughout.
+  testing::ReplicaProcess replica("site1", All(), dir_ / "n0/master.pub", dir_ / "replica");
+
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  auto now_ms = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  };
+  std::mutex ops_mu;
+  std::vector<testing::FlipOp> ops;
+  std::atomic<bool> stop{false};
+  const std::string all = All();
+  auto client = [&](int id) {
+    std::mt19937 rng(id);
+    for (int i = 0; i < 100000 && !stop; ++i) {
+      testing::FlipOp op{.client = id, .app = apps[rng() % apps.size()]};
+      op.rollback = rng() % 3 == 0;
+      if (!op.rollback) op.version = versions[rng() % versions.size()];
+      std::vector<std::string> args = {"live", op.app, op.version};
+      if (op.rollback) args = {"rollback", op.app};
+      op.invoked_ms = now_ms();
+      RunResult r = Vms(all, args);
+      op.completed_ms = now_ms();
+      std::smatch m;
+      const std::string said = r.out + r.err;
+      if (r.exit_code == 0 && said.find("nothing changed") != std::string::npos) {
+        op.outcome = testing::FlipOp::Outcome::kFailed;  // answered: nothing written
+      } else if (r.exit_code == 0 && std::regex_search(said, m, std::regex("live_seq ([0-9]+)"))) {
+        op.outcome = testing::FlipOp::Outcome::kOk;
+        op.live_seq = std::stoull(m[1]);
+      } else if (said.find("nothing was written") != std::string::npos ||
+                 said.find("nothing to roll back") != std::string::npos ||
+                 said.find("no live version") != std::string::npos) {
+        op.outcome = testing::FlipOp::Outcome::kFailed;
+      } else {
+        op.outcome = testing::FlipOp::Outcome::kUnknown;  // a lost answer may hide a write
+      }
+      std::lock_guard<std::mutex> lock(ops_mu);
+      ops.push_back(std::move(op));
+    }
+  };
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 3; ++i) clients.emplace_back(client, i);
+
+  // The nemesis, on the test's own thread (the daemons it restarts live as
+  // long as the thread that started them).
+  std::mt19937 rng(42);
+  int events = 0;
+  const int max_events = 1000;
+  while (now_ms() < seconds * 1000 && events < max_events) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    const int node = static_cast<int>(rng() % kNodes);
+    switch (rng() % 3) {
+      case 0:  // kill -9 a node, back a second later
+        nodes_[node]->Kill9();
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        nodes_[node]->Start();
+        break;
+      case 1:  // pause a node past its lease
+        nodes_[node]->Signal(SIGSTOP);
+        std::this_thread::sleep_for(std::chrono::seconds(3));
+        nodes_[node]->Signal(SIGCONT);
+        break;
+      default:  // an etcd member down, then back
+        etcd_.Kill(node);
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+        etcd_.Start(node);
+        break;
+    }
+    ++events;
+  }
+  stop = true;
+  for (std::thread& t : clients) t.join();
+
+  const int leader = Leader();
+  ASSERT_GE(leader, 0) << "no leader after the chaos";
+  int ok = 0, unknown = 0;
+  for (const testing::FlipOp& op : ops) {
+    ok += op.outcome == testing::FlipOp::Outcome::kOk;
+    unknown += op.outcome == testing::FlipOp::Outcome::kUnknown;
+  }
+  std::map<std::string, std::vector<testing::LogRecord>> log;
+  for (const std::string& app : apps) {
+    RunResult r = Vms(nodes_[leader]->address(), {"history", app, "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const json& h : json::parse(r.out)) {
+      log[app].push_back(
+          {.live_seq = h["seq"], .version = h["version"], .rollback = h["kind"] == "rollback"});
+    }
+    std::reverse(log[app].begin(), log[app].end());  // history is newest first
+    ExpectConverged(leader, app);
+    // The replica converges to the log's final state.
+    const auto want = History(leader, app);
+    EXPECT_TRUE(testing::WaitFor([&] {
+      RunResult h = Vms(replica.address(), {"history", app, "--json"});
+      if (h.exit_code != 0) return false;
+      std::map<uint64_t, std::string> got;
+      for (const json& e : json::parse(h.out)) got[e["seq"]] = e["version"];
+      return got == want;
+    })) << "the replica never reached the log's final state of "
+        << app;
+    RunResult verify =
+        Vms(nodes_[leader]->address(), {"verify", app, "--trust", dir_ / "n0/master.pub"});
+    EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  }
+  const auto problems = testing::CheckHistory(ops, log);
+  for (const std::string& p : problems) ADD_FAILURE() << p;
+  std::cout << "chaos: " << seconds << " s, " << events << " nemesis events, " << ops.size()
+            << " flips (" << ok << " acknowledged, " << unknown << " unknown), " << problems.size()
+            << " problems\n";
+  EXPECT_GT(ok, 0);
 }
 
 }  // namespace
