@@ -102,6 +102,14 @@ absl::StatusOr<std::optional<GroupLog::Leader>> GroupLog::WhoLeads() {
   return Leader{.node = held->value.substr(0, space), .address = held->value.substr(space + 1)};
 }
 
+absl::Status GroupLog::Depose(const std::string& node) {
+  VMS_ASSIGN_OR_RETURN(auto held, etcd_->Get(leader_key_));
+  if (!held || held->lease == 0) return absl::OkStatus();
+  if (held->value.substr(0, held->value.find(' ')) != node) return absl::OkStatus();
+  absl::Status s = etcd_->RevokeLease(held->lease);
+  return absl::IsNotFound(s) ? absl::OkStatus() : s;
+}
+
 absl::Status GroupLog::Append(uint64_t seq, const std::string& event) {
   if (seq == 0 || seq == UINT64_MAX) {
     return absl::InvalidArgumentError(StrCat("no event has seq ", seq));

@@ -57,6 +57,11 @@ class GroupLog {
   bool leading() const;
   // Who leads, as etcd says (nullopt: no one).
   absl::StatusOr<std::optional<Leader>> WhoLeads();
+  // Ends the leadership of `node` (its lease goes, and the leader key with
+  // it) if it still leads: what a standby does when the leader's process is
+  // certainly gone, rather than wait for its lease to run out. Safe even if
+  // it was not gone: every append is fenced by the key it won.
+  absl::Status Depose(const std::string& node);
 
   // Appends `event` as `seq`, the one after the newest in the log (1 for an
   // empty log). FailedPrecondition when this node does not lead (it steps
@@ -96,6 +101,10 @@ class Leadership {
   ~Leadership();
   Leadership(const Leadership&) = delete;
   Leadership& operator=(const Leadership&) = delete;
+
+  // Campaigns (or renews) now rather than at the next step: the leader was
+  // found gone.
+  void Wake() { task_.Wake(); }
 
  private:
   PeriodicTask::Next Step();

@@ -1,6 +1,12 @@
 #include "server/master_group.h"
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <future>
 #include <thread>
 
@@ -181,8 +187,9 @@ void MasterGroup::Start(const std::string& address) {
 }
 
 void MasterGroup::Stop() {
-  leadership_.reset();  // resigns
+  // The follow loop first: it wakes the leadership (ProbeLeader).
   if (follower_) follower_->Stop();
+  leadership_.reset();  // resigns
 }
 
 absl::Status MasterGroup::Writable() const {
@@ -386,8 +393,11 @@ PeriodicTask::Next MasterGroup::Follow() {
     }
   } else if (!leading) {
     if (auto who = log_->WhoLeads(); who.ok()) {
-      MutexLock lock(&mu_);
-      leader_address_ = *who ? (*who)->address : "";
+      {
+        MutexLock lock(&mu_);
+        leader_address_ = *who ? (*who)->address : "";
+      }
+      if (started_ && *who && (*who)->node != options_.node) ProbeLeader(**who);
     }
     s = ApplyFrom(0);
   }
@@ -409,6 +419,61 @@ PeriodicTask::Next MasterGroup::Follow() {
     next_trim_ = now + std::chrono::seconds(10);
   }
   return PeriodicTask::Next::In(std::chrono::milliseconds(s.ok() ? 50 : 500));
+}
+
+namespace {
+
+// Whether a TCP connection to `address` (host:port) is refused: nothing
+// listens there (a process that is gone), as opposed to a host that does not
+// answer (which may be a partition, and proves nothing).
+bool ConnectRefused(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(address.substr(0, colon).c_str(), address.substr(colon + 1).c_str(), &hints,
+                  &found) != 0) {
+    return false;
+  }
+  bool refused = false;
+  const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    if (connect(fd, found->ai_addr, found->ai_addrlen) != 0) {
+      if (errno == ECONNREFUSED) {
+        refused = true;
+      } else if (errno == EINPROGRESS) {
+        pollfd p{.fd = fd, .events = POLLOUT, .revents = 0};
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (poll(&p, 1, 300) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0) {
+          refused = err == ECONNREFUSED;
+        }
+      }
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return refused;
+}
+
+}  // namespace
+
+void MasterGroup::ProbeLeader(const GroupLog::Leader& leader) {
+  const Steady::time_point now = Steady::now();
+  if (now < next_probe_) return;
+  next_probe_ = now + std::chrono::milliseconds(200);
+  refused_ = ConnectRefused(leader.address) ? refused_ + 1 : 0;
+  if (refused_ < 2) return;
+  refused_ = 0;
+  MasterLog()->warn("node {}: nothing listens at the leader {}'s address {}: deposing it",
+                    options_.node, leader.node, leader.address);
+  if (absl::Status s = log_->Depose(leader.node); !s.ok()) {
+    MasterLog()->warn("node {}: could not depose {}: {}", options_.node, leader.node,
+                      Sv(s.message()));
+    return;
+  }
+  leadership_->Wake();
 }
 
 void MasterGroup::Announce() {

@@ -118,6 +118,10 @@ class MasterGroup : public GroupWriter {
   absl::Status FetchTree(const Hash& root, const std::vector<std::string>& from);
   // The nodes that said where they are within `silence`.
   absl::StatusOr<std::vector<GroupNode>> LiveNodes(std::chrono::milliseconds silence);
+  // A standby: whether the leader's process is certainly gone (nothing
+  // listens at its address, twice in a row); then it is deposed at once
+  // rather than when its lease runs out.
+  void ProbeLeader(const GroupLog::Leader& leader);
   void Announce();
   void TrimAndCompact();
 
@@ -133,7 +137,9 @@ class MasterGroup : public GroupWriter {
   std::string leader_address_ ABSL_GUARDED_BY(mu_);
   std::string follow_error_ ABSL_GUARDED_BY(mu_);  // said once
   // The follow task's.
-  std::chrono::steady_clock::time_point next_announce_{}, next_trim_{}, next_compact_{};
+  std::chrono::steady_clock::time_point next_announce_{}, next_trim_{}, next_compact_{},
+      next_probe_{};
+  int refused_ = 0;  // probes of the leader refused in a row
   std::unique_ptr<Leadership> leadership_;
   std::unique_ptr<PeriodicTask> follower_;
 };
