@@ -327,8 +327,8 @@ absl::StatusOr<std::unique_ptr<Master::HardStateCursor>> Master::CopyHardState()
   rocksdb::ReadOptions options;
   options.snapshot = cursor->snapshot_;
   std::string value;
-  rocksdb::Status s = cursor->db_->raw()->Get(options, cursor->db_->Family("meta"),
-                                              kGroupIndexMeta, &value);
+  rocksdb::Status s =
+      cursor->db_->raw()->Get(options, cursor->db_->Family("meta"), kGroupIndexMeta, &value);
   if (s.ok() && !DecodeBigEndian64(value, &cursor->index_)) {
     return absl::DataLossError("the store's group log index (meta group_index) is malformed");
   }

@@ -2,11 +2,13 @@
 
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <future>
 #include <thread>
 
@@ -55,7 +57,11 @@ absl::StatusOr<std::unique_ptr<MasterGroup>> MasterGroup::Create(MasterGroupOpti
         StrCat("--commit-copies is 1-9, not ", options.commit_copies));
   }
   VMS_ASSIGN_OR_RETURN(auto etcd, EtcdClient::Create(options.etcd));
-  return std::unique_ptr<MasterGroup>(new MasterGroup(std::move(options), std::move(etcd)));
+  auto group = std::unique_ptr<MasterGroup>(new MasterGroup(std::move(options), std::move(etcd)));
+  if (const char* n = std::getenv("VMS_FAULT_KILL_AFTER_APPENDS"); n != nullptr) {
+    group->kill_after_appends_ = std::atoi(n);
+  }
+  return group;
 }
 
 MasterGroup::MasterGroup(MasterGroupOptions options, std::unique_ptr<EtcdClient> etcd)
@@ -294,6 +300,10 @@ absl::Status MasterGroup::Append(const GroupEntry& entry) {
         kMaxEntryBytes >> 10, " KiB fit: make it in smaller parts"));
   }
   absl::Status s = log_->Append(entry.index(), value);
+  if (s.ok() && kill_after_appends_ > 0 && --kill_after_appends_ == 0) {
+    MasterLog()->warn("VMS_FAULT_KILL_AFTER_APPENDS: killed after entry {}", entry.index());
+    raise(SIGKILL);
+  }
   if (s.ok()) return s;
   // Whatever happened, this node applies the log again before its next
   // write: the entry may be there (an answer lost), or another's.

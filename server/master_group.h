@@ -127,6 +127,10 @@ class MasterGroup : public GroupWriter {
 
   const MasterGroupOptions options_;
   const std::unique_ptr<EtcdClient> etcd_;
+  // A fault seam for tests: $VMS_FAULT_KILL_AFTER_APPENDS=N makes the node
+  // SIGKILL itself right after its Nth append to the group's log, before it
+  // stores the entry or answers (DEVELOPING.md, "Seams for faults").
+  std::atomic<int> kill_after_appends_{0};
   // Set by Start(), then constant.
   std::unique_ptr<GroupLog> log_;
   Master* master_ = nullptr;

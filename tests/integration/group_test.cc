@@ -213,6 +213,46 @@ TEST_F(GroupTest, KillingTheLeaderLosesNoAcknowledgedFlipAndAnotherTakesOver) {
   EXPECT_TRUE(testing::WaitFor([&] { return History(leader, "tool") == History(next, "tool"); }));
 }
 
+TEST_F(GroupTest, ALeaderKilledBetweenTheLogAndTheReplyLeavesTheFlipInTheLogOnce) {
+  int leader = Leader();
+  ASSERT_GE(leader, 0);
+  for (const char* v : {"1.0", "2.0"}) {
+    RunResult push = Vms(All(), {"push", "tool", v, dir_ / ("src/tool/" + std::string(v))});
+    ASSERT_EQ(push.exit_code, 0) << push.err;
+  }
+  ASSERT_EQ(Vms(All(), {"live", "tool", "1.0"}).exit_code, 0);
+  // The node that will lead dies right after its next append to etcd,
+  // before it stores the flip or answers.
+  const int doomed = leader;
+  nodes_[doomed]->Kill9();
+  setenv("VMS_FAULT_KILL_AFTER_APPENDS", "1", 1);
+  nodes_[doomed]->Start();
+  unsetenv("VMS_FAULT_KILL_AFTER_APPENDS");
+  for (int i = 0; i < kNodes; ++i) {
+    if (i != doomed) nodes_[i]->Kill9();
+  }
+  ASSERT_EQ(Leader(), doomed);
+  for (int i = 0; i < kNodes; ++i) {
+    if (i != doomed) nodes_[i]->Start();
+  }
+  ExpectConverged(doomed, "tool");
+  RunResult flip = Vms(All(), {"live", "tool", "2.0"});
+  // The answer is lost with the node: vms says so, and does not send the
+  // flip again elsewhere (it may have been made).
+  EXPECT_NE(flip.exit_code, 0) << flip.out;
+  EXPECT_TRUE(testing::WaitFor([&] { return !nodes_[doomed]->running(); }));
+  const int next = Leader({doomed});
+  ASSERT_GE(next, 0);
+  // The log has it, once: the new leader applied it from there.
+  const auto history = History(next, "tool");
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history.at(2), "2.0");
+  // The killed node, back, applies it from the log too.
+  nodes_[doomed]->Start();
+  ExpectConverged(next, "tool");
+  EXPECT_EQ(History(doomed, "tool"), history);
+}
+
 TEST_F(GroupTest, ALeaderPausedPastItsLeaseNeverAppendsAgain) {
   const int leader = Leader();
   ASSERT_GE(leader, 0);
