@@ -9,8 +9,10 @@
 #include "core/keys.h"
 #include "core/log.h"
 #include "core/periodic.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/thread_pool.h"
+#include "google/protobuf/util/json_util.h"
 #include "net/daemon.h"
 #include "net/metrics.h"
 #include "server/group_service.h"
@@ -345,7 +347,18 @@ int main(int argc, char** argv) {
     vms::MasterLog()->error("{}", vms::Sv(metrics_server.status().message()));
     return 1;
   }
-  vms::StatusPage status_page(master->get());
+  vms::StatusPage status_page(
+      master->get(), vms::Clock::Real(),
+      group ? std::function<absl::StatusOr<std::string>()>(
+                  [g = group.get()]() -> absl::StatusOr<std::string> {
+                    VMS_ASSIGN_OR_RETURN(auto nodes, g->Nodes());
+                    std::string out;
+                    if (!google::protobuf::util::MessageToJsonString(nodes, &out).ok()) {
+                      return absl::InternalError("the group does not convert to JSON");
+                    }
+                    return out;
+                  })
+            : nullptr);
   absl::StatusOr<std::unique_ptr<vms::HttpServer>> http_server;
   if (!http_listen.empty()) {
     http_server = vms::HttpServer::Start(

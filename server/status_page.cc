@@ -28,7 +28,9 @@ json VersionJson(const VersionState& v) {
 
 }  // namespace
 
-StatusPage::StatusPage(Master* master, Clock* clock) : master_(master), clock_(clock) {}
+StatusPage::StatusPage(Master* master, Clock* clock,
+                       std::function<absl::StatusOr<std::string>()> group)
+    : master_(master), clock_(clock), group_(std::move(group)) {}
 
 std::string StatusPage::Json() {
   MutexLock lock(&mu_);
@@ -55,13 +57,21 @@ std::string StatusPage::Json() {
 //               sites: {SITE: {state, bytes_done, bytes_total, error}}}],
 //   "flips": [{seq, app, version, previous, live_seq, kind (live, rollback, retire),
 //              label ("" is live), scope (the sites it flips; none: the world), issuer, issued_ms,
-//              sites: {SITE: {applied, applied_ms}}}]
+//              sites: {SITE: {applied, applied_ms}}}],
+//   "group": a master group's node only: {leader, logHead, logOldest, commitCopies,
+//             nodes: [{node, address, applied, headSeq, objects, unixMs, leader}],
+//             etcd: ["ENDPOINT ok, N KiB" or "ENDPOINT: error"]} or {error}
 // }
 absl::StatusOr<std::string> StatusPage::Build() const {
   const RecordStore& records = master_->records();
   const uint64_t head = records.head_seq();
   json out = {{"now_ms", clock_->WallMs()}, {"head_seq", head}, {"trust_warnings", json::array()}};
   for (const std::string& w : master_->TrustWarnings()) out["trust_warnings"].push_back(w);
+  if (group_) {
+    auto group = group_();
+    out["group"] = group.ok() ? json::parse(*group, nullptr, /*allow_exceptions=*/false)
+                              : json({{"error", std::string(group.status().message())}});
+  }
 
   VMS_ASSIGN_OR_RETURN(std::vector<AppState> apps, records.ListApps());
   if (apps.size() > kMaxApps) {

@@ -12,6 +12,7 @@
 #define VMS_SERVER_STATUS_PAGE_H_
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -32,8 +33,10 @@ class StatusPage {
   // Versions in flight shown per site (with how many there are).
   static constexpr size_t kInFlightShown = 16;
 
-  // `master` and `clock` must outlive the page.
-  explicit StatusPage(Master* master, Clock* clock = Clock::Real());
+  // `master` and `clock` must outlive the page. `group`, for a node of a
+  // master group: the group as a JSON object (its nodes, leader, log, etcd).
+  explicit StatusPage(Master* master, Clock* clock = Clock::Real(),
+                      std::function<absl::StatusOr<std::string>()> group = nullptr);
 
   // The page itself (static HTML with its CSS and script).
   static const char* Html();
@@ -46,6 +49,7 @@ class StatusPage {
  private:
   Master* master_;
   Clock* const clock_;
+  const std::function<absl::StatusOr<std::string>()> group_;
   Mutex mu_;
   std::string cached_ ABSL_GUARDED_BY(mu_);
   std::chrono::steady_clock::time_point built_ ABSL_GUARDED_BY(mu_);

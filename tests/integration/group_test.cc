@@ -20,6 +20,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/testing/etcd.h"
 #include "tests/testing/history.h"
+#include "tests/testing/http.h"
 #include "tests/testing/testing.h"
 
 namespace vms {
@@ -52,7 +53,8 @@ class GroupTest : public ::testing::Test {
     for (int i = 0; i < kNodes; ++i) {
       nodes_.push_back(std::make_unique<MasterProcess>(
           dir_ / Name(i),
-          std::vector<std::string>{"--etcd", endpoints, "--node", Name(i), "--etcd-lease-s", "2"}));
+          std::vector<std::string>{"--etcd", endpoints, "--node", Name(i), "--etcd-lease-s", "2",
+                                   "--http-listen", "127.0.0.1:0"}));
     }
     testing::WriteToolVersion(dir_, "tool", "1.0");
     testing::WriteToolVersion(dir_, "tool", "2.0");
@@ -156,6 +158,15 @@ TEST_F(GroupTest, AWriteOnTheLeaderReachesEveryNodeAndAStandbyPointsAtTheLeader)
   for (const json& n : group["nodes"]) leaders += n["leader"].get<bool>();
   EXPECT_EQ(leaders, 1);
   for (const json& n : group["nodes"]) EXPECT_GE(n["objects"].get<uint64_t>(), 1u) << n.dump();
+
+  // The status page shows the group too.
+  const std::string http =
+      testing::WaitForAddressFile(nodes_[standby]->data_dir() + "/http-address");
+  auto page = testing::HttpGet(http, "/api/status");
+  ASSERT_EQ(page.status, 200) << page.body;
+  json status = json::parse(page.body);
+  EXPECT_EQ(status["group"]["leader"], Name(leader)) << status["group"].dump(2);
+  EXPECT_EQ(status["group"]["nodes"].size(), kNodes) << status["group"].dump(2);
 }
 
 TEST_F(GroupTest, KillingTheLeaderLosesNoAcknowledgedFlipAndAnotherTakesOver) {
