@@ -385,9 +385,35 @@ absl::Status MasterGroup::ApplyFrom(uint64_t until) {
         VMS_RETURN_IF_ERROR(FetchTree(root, from));
       }
       VMS_RETURN_IF_ERROR(master_->ApplyEntry(entry));
+      if (RetiresAVersion(entry)) CollectAfterRetirement();
     }
     if (entries.size() < kApplyBatch && until == 0) return absl::OkStatus();
   }
+}
+
+bool MasterGroup::RetiresAVersion(const GroupEntry& entry) {
+  for (const GroupRow& row : entry.rows()) {
+    if (row.family() != "live" || row.deleted()) continue;
+    Envelope env;
+    LiveRecord record;
+    if (env.ParseFromString(row.value()) && record.ParseFromString(env.payload()) &&
+        record.kind() == LiveRecord::RETIRE) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void MasterGroup::CollectAfterRetirement() {
+  // As the leader did when it retired the version: its objects go here too.
+  auto gc = master_->CollectGarbage(/*dry_run=*/false);
+  if (!gc.ok()) {
+    MasterLog()->warn("node {}: garbage collection after a retirement: {}", options_.node,
+                      Sv(gc.status().message()));
+    return;
+  }
+  MasterLog()->info("node {}: collected after a retirement objects_removed={} bytes_removed={}",
+                    options_.node, gc->objects_removed(), gc->bytes_removed());
 }
 
 PeriodicTask::Next MasterGroup::Follow() {

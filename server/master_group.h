@@ -112,6 +112,10 @@ class MasterGroup : public GroupWriter {
   // Applies entries from group_index() + 1 until `until` (0: what there is,
   // a batch at a time). OK when there was nothing more.
   absl::Status ApplyFrom(uint64_t until);
+  // Whether `entry` retires a version (its live record is a RETIRE): then
+  // this node collects its garbage after applying it, as the leader did.
+  static bool RetiresAVersion(const GroupEntry& entry);
+  void CollectAfterRetirement();
   // Takes a copy of the store of the node at `address` (Bootstrap).
   absl::Status CopyFrom(const std::string& address);
   // Fetches the closure of `root` from the first of `from` that has it.

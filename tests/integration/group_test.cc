@@ -341,6 +341,38 @@ TEST_F(GroupTest, AStandbyWhoseDataDirIsLostRefillsFromTheOthers) {
   EXPECT_EQ(json::parse(again.out)["objects_sent"], 0) << again.out;
 }
 
+TEST_F(GroupTest, ARetiredVersionsObjectsGoFromEveryNode) {
+  const int leader = Leader();
+  ASSERT_GE(leader, 0);
+  // 1.0 has a big file of its own (chunks kept as files in every store).
+  testing::WriteFile(dir_ / "src/tool/1.0/big", testing::RandomBytes(12 << 20, 7));
+  testing::WriteToolVersion(dir_, "tool", "3.0");
+  for (const char* v : {"1.0", "2.0", "3.0"}) {
+    RunResult push = Vms(All(), {"push", "tool", v, dir_ / ("src/tool/" + std::string(v))});
+    ASSERT_EQ(push.exit_code, 0) << push.err;
+    ASSERT_EQ(Vms(All(), {"live", "tool", v}).exit_code, 0);
+  }
+  ASSERT_EQ(Vms(All(), {"policy", "tool", "--keep-last", "1"}).exit_code, 0);
+  ExpectConverged(leader, "tool");
+  std::vector<uint64_t> before(kNodes);
+  for (int i = 0; i < kNodes; ++i) {
+    const std::string large = nodes_[i]->data_dir() + "/db/large";
+    ASSERT_TRUE(testing::WaitFor([&] { return testing::DiskBytes(large) >= (12u << 20); }))
+        << Name(i) << " never held 1.0's big file";
+    before[i] = testing::DiskBytes(large);
+  }
+  RunResult retire = Vms(All(), {"retire", "tool", "1.0"});
+  ASSERT_EQ(retire.exit_code, 0) << retire.err;
+  // Every node gives the big file's chunks back, not only the leader.
+  for (int i = 0; i < kNodes; ++i) {
+    const std::string large = nodes_[i]->data_dir() + "/db/large";
+    EXPECT_TRUE(testing::WaitFor([&] {
+      return testing::DiskBytes(large) + (10u << 20) <= before[i];
+    })) << Name(i)
+        << " kept 1.0's objects: " << nodes_[i]->log();
+  }
+}
+
 TEST_F(GroupTest, WithoutAnEtcdQuorumWritesAreRefusedAndReadsGoOn) {
   const int leader = Leader();
   ASSERT_GE(leader, 0);
