@@ -40,14 +40,18 @@ std::string Phrase(Action action, std::string_view what) {
       return "register signing keys";
     case Action::kReadAudit:
       return StrCat("read the audit log of ", what);
+    case Action::kGroupNode:
+      return "ask a master node to hold a release or for a copy of its store";
   }
   return "?";
 }
 
-bool IsUser(std::string_view principal) {
+bool IsKind(std::string_view principal, PrincipalKind kind) {
   auto p = ParsePrincipal(principal);
-  return p.ok() && p->kind == PrincipalKind::kUser;
+  return p.ok() && p->kind == kind;
 }
+
+bool IsUser(std::string_view principal) { return IsKind(principal, PrincipalKind::kUser); }
 
 absl::Status Denied(std::string_view principal, Action action, std::string_view app,
                     std::string_view who) {
@@ -127,6 +131,10 @@ absl::Status Authorizer::Check(std::string_view principal, Action action, std::s
     case Action::kRemoveSite:
     case Action::kAddSite:
       return Denied(principal, action, "", "only admins may (vms-master --admins)");
+    case Action::kGroupNode:
+      if (IsKind(principal, PrincipalKind::kMaster)) return absl::OkStatus();
+      return Denied(principal, action, "",
+                    "only the nodes of the master group may (master certificates)");
   }
   return Denied(principal, action, app, "unknown action");
 }

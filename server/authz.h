@@ -13,6 +13,9 @@
 //   audit of an app     its owners
 //   audit of all        admins
 //   reads               any authenticated principal (the TLS handshake)
+//   a group's node      only another node of the master group (a master
+//     asks (Hold,       certificate): kGroupActions
+//     Snapshot)
 //
 // kPublishActions below says which action each RPC is.
 //
@@ -50,6 +53,7 @@ enum class Action {
   kRemoveSite,    // vms sites remove
   kAddSite,       // vms sites add
   kReadAudit,     // vms audit
+  kGroupNode,     // a master group's node asking another (hold a release, a copy)
 };
 
 // Every RPC of the Publish service and the action it is checked as: the
@@ -70,6 +74,14 @@ inline constexpr RpcAction kPublishActions[] = {
     {"Pending", Action::kCosign},       {"Cosign", Action::kCosign},
     {"Retire", Action::kRetire},        {"Gc", Action::kCollect},
     {"Policy", Action::kSetPolicy},
+};
+
+// The same for the Group service (group.proto), which a master group's
+// nodes serve (tests/server/access_test.cc walks it too).
+inline constexpr RpcAction kGroupActions[] = {
+    {"Hold", Action::kGroupNode},
+    {"Snapshot", Action::kGroupNode},
+    {"Nodes", Action::kRead},
 };
 
 struct AuthzPolicy {

@@ -1,19 +1,15 @@
 #include "server/group_service.h"
 
-#include "core/principal.h"
 #include "core/sync.h"
 #include "server/rpc_util.h"
 
 namespace vms {
 
-absl::Status GroupService::MayAsk(const std::string& caller, std::string_view what) const {
-  auto principal = ParsePrincipal(caller);
-  if (insecure_ || (principal.ok() && principal->kind == PrincipalKind::kMaster)) {
-    return absl::OkStatus();
+absl::Status GroupService::MayCall(const std::string& caller, std::string_view rpc) const {
+  for (const RpcAction& r : kGroupActions) {
+    if (r.rpc == rpc) return authz_->Check(caller, r.action);
   }
-  return absl::PermissionDeniedError(StrCat(caller, " may not ask a master node ", what,
-                                            ": only the nodes of the master group may (master "
-                                            "certificates)"));
+  return absl::PermissionDeniedError(StrCat("Group.", rpc, " has no rule in kGroupActions"));
 }
 
 namespace {
@@ -72,13 +68,13 @@ class SnapshotReactor : public grpc::ServerWriteReactor<SnapshotChunk> {
 grpc::ServerWriteReactor<SnapshotChunk>* GroupService::Snapshot(grpc::CallbackServerContext* ctx,
                                                                 const SnapshotRequest*) {
   return new SnapshotReactor(group_->master(), pool_, FairnessKey(ctx),
-                             MayAsk(CallerOf(ctx), "for a copy of its store"));
+                             MayCall(CallerOf(ctx), "Snapshot"));
 }
 
 grpc::ServerUnaryReactor* GroupService::Hold(grpc::CallbackServerContext* ctx,
                                              const HoldRequest* req, HoldResponse*) {
   return RunUnary(ctx, pool_, [this, req, caller = CallerOf(ctx)]() -> absl::Status {
-    VMS_RETURN_IF_ERROR(MayAsk(caller, "to hold a release"));
+    VMS_RETURN_IF_ERROR(MayCall(caller, "Hold"));
     VMS_ASSIGN_OR_RETURN(Hash root, Hash::FromBytes(req->root()));
     if (req->from().empty() || req->from().size() > 256) {
       return absl::InvalidArgumentError("a hold names the node to fetch from (1-256 bytes)");
@@ -89,7 +85,8 @@ grpc::ServerUnaryReactor* GroupService::Hold(grpc::CallbackServerContext* ctx,
 
 grpc::ServerUnaryReactor* GroupService::Nodes(grpc::CallbackServerContext* ctx,
                                               const GroupNodesRequest*, GroupNodesResponse* resp) {
-  return RunUnary(ctx, pool_, [this, resp]() -> absl::Status {
+  return RunUnary(ctx, pool_, [this, resp, caller = CallerOf(ctx)]() -> absl::Status {
+    VMS_RETURN_IF_ERROR(MayCall(caller, "Nodes"));
     VMS_ASSIGN_OR_RETURN(*resp, group_->Nodes());
     return absl::OkStatus();
   });

@@ -5,16 +5,17 @@
 
 #include "core/thread_pool.h"
 #include "group.grpc.pb.h"
+#include "server/authz.h"
 #include "server/master_group.h"
 
 namespace vms {
 
 class GroupService final : public Group::CallbackService {
  public:
-  // `group` and `pool` must outlive the service. `insecure`: no identities,
-  // so every caller may Hold (tests, a loopback group).
-  GroupService(MasterGroup* group, ThreadPool* pool, bool insecure)
-      : group_(group), pool_(pool), insecure_(insecure) {}
+  // `group`, `pool` and `authz` must outlive the service; each RPC is
+  // checked as kGroupActions (server/authz.h) says.
+  GroupService(MasterGroup* group, ThreadPool* pool, const Authorizer* authz)
+      : group_(group), pool_(pool), authz_(authz) {}
 
   // Only another node of the group (a master certificate) may ask.
   grpc::ServerUnaryReactor* Hold(grpc::CallbackServerContext* ctx, const HoldRequest* req,
@@ -26,12 +27,12 @@ class GroupService final : public Group::CallbackService {
                                   GroupNodesResponse* resp) override;
 
  private:
-  // PermissionDenied unless `caller` is a node of the group.
-  absl::Status MayAsk(const std::string& caller, std::string_view what) const;
+  // Whether `caller` may call `rpc`, by kGroupActions.
+  absl::Status MayCall(const std::string& caller, std::string_view rpc) const;
 
   MasterGroup* group_;
   ThreadPool* pool_;
-  const bool insecure_;
+  const Authorizer* authz_;
 };
 
 }  // namespace vms

@@ -265,7 +265,7 @@ int main(int argc, char** argv) {
       master->get(), &*pool, &upload_budget,
       group ? std::function<absl::Status()>([g = group.get()] { return g->Writable(); }) : nullptr);
   std::optional<vms::GroupService> group_service;
-  if (group) group_service.emplace(group.get(), &*pool, credentials->insecure());
+  if (group) group_service.emplace(group.get(), &*pool, &(*master)->authz());
   vms::ReadServiceOptions read_options{
       .heartbeat = std::chrono::milliseconds(heartbeat_ms),
       .on_corrupt =

@@ -6,6 +6,7 @@
 #include "core/strings.h"
 #include "core/tree.h"
 #include "google/protobuf/descriptor.h"
+#include "group.pb.h"
 #include "gtest/gtest.h"
 #include "server/authz.h"
 #include "server/master.h"
@@ -64,6 +65,34 @@ TEST(AuthzTest, TheTable) {
   Authorizer insecure = Authorizer::Create({.insecure = true}).value();
   EXPECT_TRUE(insecure.Check("anonymous", Action::kRemoveSite).ok());
   EXPECT_FALSE(Authorizer::Create({.admins = {"Not A Principal"}}).ok());
+}
+
+// The Group service (a master group's nodes) has its rules in the table too:
+// only master certificates may ask a node to hold a release or for a copy of
+// its store; anyone may see the group.
+TEST(AuthzTest, EveryGroupRpcHasItsActionInTheOneTable) {
+  const google::protobuf::ServiceDescriptor* service =
+      HoldRequest::descriptor()->file()->FindServiceByName("Group");
+  ASSERT_NE(service, nullptr);
+  std::set<std::string_view> listed;
+  for (const RpcAction& r : kGroupActions) {
+    EXPECT_TRUE(listed.insert(r.rpc).second) << r.rpc << " is listed twice";
+  }
+  for (int i = 0; i < service->method_count(); ++i) {
+    EXPECT_EQ(listed.erase(service->method(i)->name()), 1u)
+        << "Group." << service->method(i)->name()
+        << " has no action in kGroupActions (server/authz.h)";
+  }
+  for (std::string_view extra : listed) ADD_FAILURE() << extra << " is no RPC of Group";
+
+  Authorizer a = Authorizer::Create({.admins = {"root"}, .app_creators = {"*"}}).value();
+  EXPECT_TRUE(a.Check("vms://master/m2", Action::kGroupNode).ok());
+  for (const std::string& who : {kAlice, kHost, kSite}) {
+    absl::Status s = a.Check(who, Action::kGroupNode);
+    EXPECT_TRUE(absl::IsPermissionDenied(s)) << who << ": " << s;
+    EXPECT_NE(s.message().find("only the nodes of the master group"), std::string::npos) << s;
+    EXPECT_TRUE(a.Check(who, Action::kRead).ok());
+  }
 }
 
 // One table names the action of every RPC of the Publish service: one
