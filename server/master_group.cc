@@ -547,6 +547,10 @@ void MasterGroup::TrimAndCompact() {
 }
 
 absl::StatusOr<GroupNodesResponse> MasterGroup::Nodes() {
+  // The server answers before Start() (which needs its bound address).
+  if (!started_) {
+    return absl::UnavailableError(StrCat("vms-master ", options_.node, " is starting"));
+  }
   GroupNodesResponse resp;
   resp.set_commit_copies(static_cast<uint32_t>(options_.commit_copies));
   VMS_ASSIGN_OR_RETURN(auto found,

@@ -67,23 +67,31 @@ TEST(AuthzTest, TheTable) {
   EXPECT_FALSE(Authorizer::Create({.admins = {"Not A Principal"}}).ok());
 }
 
-// The Group service (a master group's nodes) has its rules in the table too:
-// only master certificates may ask a node to hold a release or for a copy of
-// its store; anyone may see the group.
-TEST(AuthzTest, EveryGroupRpcHasItsActionInTheOneTable) {
-  const google::protobuf::ServiceDescriptor* service =
-      HoldRequest::descriptor()->file()->FindServiceByName("Group");
+// Every RPC of `service` is in `table` once, and the table names no other.
+template <size_t N>
+void ExpectEveryRpcListed(const google::protobuf::ServiceDescriptor* service,
+                          const RpcAction (&table)[N], std::string_view table_name) {
   ASSERT_NE(service, nullptr);
   std::set<std::string_view> listed;
-  for (const RpcAction& r : kGroupActions) {
+  for (const RpcAction& r : table) {
     EXPECT_TRUE(listed.insert(r.rpc).second) << r.rpc << " is listed twice";
   }
   for (int i = 0; i < service->method_count(); ++i) {
     EXPECT_EQ(listed.erase(service->method(i)->name()), 1u)
-        << "Group." << service->method(i)->name()
-        << " has no action in kGroupActions (server/authz.h)";
+        << service->name() << "." << service->method(i)->name() << " has no action in "
+        << table_name << " (server/authz.h)";
   }
-  for (std::string_view extra : listed) ADD_FAILURE() << extra << " is no RPC of Group";
+  for (std::string_view extra : listed) {
+    ADD_FAILURE() << extra << " is no RPC of " << service->name();
+  }
+}
+
+// The Group service (a master group's nodes) has its rules in the table too:
+// only master certificates may ask a node to hold a release or for a copy of
+// its store; anyone may see the group.
+TEST(AuthzTest, EveryGroupRpcHasItsActionInTheOneTable) {
+  ExpectEveryRpcListed(HoldRequest::descriptor()->file()->FindServiceByName("Group"), kGroupActions,
+                       "kGroupActions");
 
   Authorizer a = Authorizer::Create({.admins = {"root"}, .app_creators = {"*"}}).value();
   EXPECT_TRUE(a.Check("vms://master/m2", Action::kGroupNode).ok());
@@ -99,19 +107,8 @@ TEST(AuthzTest, EveryGroupRpcHasItsActionInTheOneTable) {
 // added without an entry fails here, and every action's refusal says what
 // was refused (a refused retire once said "may not make alpha live").
 TEST(AuthzTest, EveryPublishRpcHasItsActionInTheOneTable) {
-  const google::protobuf::ServiceDescriptor* service =
-      RetireRequest::descriptor()->file()->FindServiceByName("Publish");
-  ASSERT_NE(service, nullptr);
-  std::set<std::string_view> listed;
-  for (const RpcAction& r : kPublishActions) {
-    EXPECT_TRUE(listed.insert(r.rpc).second) << r.rpc << " is listed twice";
-  }
-  for (int i = 0; i < service->method_count(); ++i) {
-    EXPECT_EQ(listed.erase(service->method(i)->name()), 1u)
-        << "Publish." << service->method(i)->name()
-        << " has no action in kPublishActions (server/authz.h)";
-  }
-  for (std::string_view extra : listed) ADD_FAILURE() << extra << " is no RPC of Publish";
+  ExpectEveryRpcListed(RetireRequest::descriptor()->file()->FindServiceByName("Publish"),
+                       kPublishActions, "kPublishActions");
 
   Authorizer a = Authorizer::Create({.admins = {"root"}, .app_creators = {"*"}}).value();
   std::map<Action, std::string> refusals;
