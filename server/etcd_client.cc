@@ -294,14 +294,6 @@ absl::Status EtcdClient::Compact(int64_t revision) {
   return resp.status();
 }
 
-absl::Status EtcdClient::Defragment() {
-  etcdserverpb::DefragmentRequest req;
-  return Ask<etcdserverpb::DefragmentResponse>(
-             "defragment etcd",
-             [&](auto& e, auto* ctx, auto* r) { return e.maintenance->Defragment(ctx, req, r); })
-      .status();
-}
-
 absl::StatusOr<etcdserverpb::StatusResponse> EtcdClient::Status() {
   etcdserverpb::StatusRequest req;
   return Ask<etcdserverpb::StatusResponse>("ask etcd's status", [&](auto& e, auto* ctx, auto* r) {

@@ -75,9 +75,6 @@ class EtcdClient {
 
   // Drops the history before `revision` (deleted keys' old values).
   absl::Status Compact(int64_t revision);
-  // Gives the space compaction freed back to the file system (the member
-  // that answers; it pauses while it does).
-  absl::Status Defragment();
   // The member that answered's view: its id, the leader's, the raft term.
   absl::StatusOr<etcdserverpb::StatusResponse> Status();
 
