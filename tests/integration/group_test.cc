@@ -177,7 +177,8 @@ TEST_F(GroupTest, KillingTheLeaderLosesNoAcknowledgedFlipAndAnotherTakesOver) {
   }
   // Flips until the leader is killed mid-stream; each acknowledged one is
   // remembered.
-  std::vector<std::string> acknowledged;
+  std::vector<std::string> acknowledged;  // the flipper's until it is joined
+  std::atomic<size_t> acknowledged_count{0};
   std::atomic<bool> stop{false};
   std::thread flipper([&] {
     for (int i = 0; i < 400 && !stop; ++i) {
@@ -187,6 +188,7 @@ TEST_F(GroupTest, KillingTheLeaderLosesNoAcknowledgedFlipAndAnotherTakesOver) {
       RunResult r = Vms(All(), {"live", "tool", v});
       if (r.exit_code == 0 && r.out.find("already") == std::string::npos) {
         acknowledged.push_back(v);
+        ++acknowledged_count;
       }
     }
   });
@@ -195,8 +197,8 @@ TEST_F(GroupTest, KillingTheLeaderLosesNoAcknowledgedFlipAndAnotherTakesOver) {
   const int next = Leader({leader});
   ASSERT_GE(next, 0) << "no node took over";
   // Flips go on at the new leader.
-  const size_t before = acknowledged.size();
-  EXPECT_TRUE(testing::WaitFor([&] { return acknowledged.size() >= before + 3; }));
+  const size_t before = acknowledged_count;
+  EXPECT_TRUE(testing::WaitFor([&] { return acknowledged_count >= before + 3; }));
   stop = true;
   flipper.join();
 
